@@ -1,0 +1,124 @@
+# mrprof — one Makefile for the runtime (mrun), the toolkit (mrprof) and the tests.
+#
+#   make            build build/mrun and build/mrprof
+#   make deps       install the Debian packages that are missing (apt-get; sudo when not root)
+#   make demo       deps + build, profile a sample and print a report
+#   make test       deps + build, then the whole suite (plain, ASan+UBSan, valgrind)
+#   make bench      deps + build, then the benchmarks under tests/bench/
+#   make check      the unit and end-to-end tests under ASan+UBSan only
+#   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
+#
+# Variables: BUILD (output folder), SAN=1 (sanitizer build), WERROR= (drop -Werror).
+
+BUILD   ?= build
+CC      ?= cc
+WERROR  ?= -Werror
+SAN     ?=
+
+MRUBY_DEFS := $(filter -D%,$(shell mruby-config --cflags 2>/dev/null))
+PKGS       := libuv libcjson ncursesw
+
+CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter $(WERROR) \
+        $(MRUBY_DEFS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I. -I$(BUILD)/gen
+
+ifeq ($(SAN),1)
+OPT     = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+OPT     = -O2
+endif
+
+CFLAGS  += $(CFLAGS_COMMON) $(OPT)
+LDFLAGS += $(OPT)
+LIBS     = /usr/lib/libmruby.a $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread -lrt
+# The profiler sees every object allocation (and knows when the GC is about to run) by
+# wrapping mruby's allocator entry point; see profiler/memhook.c.
+WRAP     = -Wl,--wrap=mrb_obj_alloc
+
+# --- sources ---------------------------------------------------------------------------------
+# The profile model and the formats know nothing of mruby; the toolkit links only these.
+MODEL_SRC   := $(wildcard profiler/profile.c profiler/aggregate.c formats/*.c)
+# Everything that embeds mruby and libuv.
+RT_SRC      := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard net/*.c) \
+               $(filter-out $(MODEL_SRC),$(wildcard profiler/*.c))
+VIEWER_SRC  := $(wildcard viewer/*.c)
+PRELUDE_RB  := runtime/prelude/kernel.rb runtime/prelude/event_emitter.rb \
+               runtime/prelude/timers.rb $(sort $(filter-out runtime/prelude/kernel.rb \
+               runtime/prelude/event_emitter.rb runtime/prelude/timers.rb, \
+               $(wildcard runtime/prelude/*.rb)))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+MODEL_OBJ   := $(call obj,$(MODEL_SRC))
+RT_OBJ      := $(call obj,$(RT_SRC)) $(BUILD)/obj/gen/prelude.o
+VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
+TEST_SRC    := $(wildcard tests/unit/test_*.c)
+TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests
+all: $(BUILD)/mrun $(if $(VIEWER_SRC),$(BUILD)/mrprof)
+
+$(BUILD)/gen/prelude.c: $(PRELUDE_RB)
+	@mkdir -p $(dir $@)
+	@echo "  MRBC    $@"
+	@mrbc -g -Bmrun_prelude -o $@ $(PRELUDE_RB)
+
+$(BUILD)/obj/gen/prelude.o: $(BUILD)/gen/prelude.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/prelude.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<$(if $(SAN), (sanitizers),)"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Objects are linked directly (no archives): libmruby.a calls back into memhook.o through the
+# --wrap, a reference an archive scanned earlier on the command line would not satisfy.
+$(BUILD)/mrun: $(BUILD)/obj/runtime/main.o $(RT_OBJ) $(MODEL_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(WRAP) -o $@ $^ $(LIBS)
+
+$(BUILD)/mrprof: $(VIEWER_OBJ) $(MODEL_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests: one Criterion binary per module, linked against everything but the mains.
+$(BUILD)/tests/%: tests/unit/%.c $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes $(WRAP) -o $@ $< $(RT_OBJ) $(MODEL_OBJ) \
+	    $(filter-out $(BUILD)/obj/viewer/main.o,$(VIEWER_OBJ)) $(LIBS) -lcriterion
+
+unit-tests: $(TEST_BIN)
+
+deps:
+	@sh tools/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh
+
+# The whole suite: the plain build, then the same tests under ASan+UBSan, then valgrind.
+test: deps
+	@$(MAKE) --no-print-directory all unit-tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
+	@sh tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
+	@MRPROF_SUITES="asan" sh tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench/run.sh
+
+clean:
+	rm -rf build
+
+C_FILES = $(wildcard runtime/*.c runtime/*.h net/*.c net/*.h profiler/*.c profiler/*.h \
+          formats/*.c formats/*.h viewer/*.c viewer/*.h tests/unit/*.c tests/unit/*.h)
+fmt:
+	clang-format -i $(C_FILES)
+fmt-check:
+	clang-format --dry-run --Werror $(C_FILES)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

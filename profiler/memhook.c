@@ -1,0 +1,32 @@
+/*
+ * memhook.c — the profiler's view of object allocation.
+ *
+ * mrun is linked with -Wl,--wrap=mrb_obj_alloc, so every object the VM allocates passes through
+ * __wrap_mrb_obj_alloc. When no profiler runs on this thread it is one thread-local load and a
+ * tail call. When one does, it tells the sampler that the garbage collector is about to run a
+ * step (the same condition mruby's gc.c tests before it collects), so samples taken meanwhile
+ * land in "(garbage collector)".
+ */
+#include <mruby.h>
+#include <mruby/gc.h>
+
+#include "profiler/sampler.h"
+
+struct RBasic *__real_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
+struct RBasic *__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
+
+struct RBasic *
+__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
+{
+    struct prof_thread *t = prof__tls;
+    if (__builtin_expect(t == NULL || t->mrb != mrb, 1))
+        return __real_mrb_obj_alloc(mrb, tt, cls);
+    mrb_gc *gc = &mrb->gc;
+    bool collects = gc->threshold < gc->live && !gc->disabled && !gc->iterating;
+    if (!collects)
+        return __real_mrb_obj_alloc(mrb, tt, cls);
+    t->in_gc = 1;
+    struct RBasic *obj = __real_mrb_obj_alloc(mrb, tt, cls);
+    t->in_gc = 0;
+    return obj;
+}

@@ -1,0 +1,94 @@
+# kernel.rb — process-level Ruby of the mrun runtime: exit, abort, ENV.
+
+# Raised by Kernel#exit; the runtime turns it into the process exit status without a report.
+class SystemExit < Exception
+  attr_reader :status
+
+  def initialize(status = 0, message = "exit")
+    @status = status
+    super(message)
+  end
+
+  def success?
+    @status == 0
+  end
+end
+
+class SystemCallError < StandardError
+  attr_reader :code, :syscall
+end
+
+class LoadError < ScriptError; end unless Object.const_defined?(:LoadError)
+
+module Kernel
+  # Ends the program with the given status (true = 0, false = 1) after unwinding the stack, so
+  # `ensure` clauses run. Pending timers and sockets are abandoned, as with Node's process.exit.
+  def exit(status = true)
+    code = case status
+           when true then 0
+           when false then 1
+           when Integer then status
+           else raise TypeError, "exit status must be true, false or an Integer, not #{status.class}"
+           end
+    raise SystemExit.new(code)
+  end
+
+  def abort(message = nil)
+    $stderr.puts(message) if message
+    exit(false)
+  end
+end
+
+# The process environment, as a Hash-like object over getenv/setenv.
+ENV = Object.new
+class << ENV
+  include Enumerable
+
+  def [](name)
+    __env_get(name.to_s)
+  end
+
+  def []=(name, value)
+    __env_set(name.to_s, value)
+  end
+
+  def fetch(name, *default)
+    v = self[name]
+    return v unless v.nil?
+    return yield(name) if block_given?
+    return default[0] unless default.empty?
+    raise KeyError, "key not found: #{name.inspect}"
+  end
+
+  def key?(name)
+    !self[name].nil?
+  end
+  alias include? key?
+  alias has_key? key?
+
+  def delete(name)
+    v = self[name]
+    __env_set(name.to_s, nil)
+    v
+  end
+
+  def keys
+    __env_keys
+  end
+
+  def each
+    keys.each { |k| v = self[k]; yield k, v unless v.nil? }
+    self
+  end
+  alias each_pair each
+
+  def to_h
+    h = {}
+    each { |k, v| h[k] = v }
+    h
+  end
+
+  def inspect
+    to_h.inspect
+  end
+end

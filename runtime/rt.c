@@ -1,0 +1,459 @@
+/*
+ * rt.c — the runtime core: VM and loop lifetime, running scripts, calling Ruby from C.
+ *
+ * Every entry from C into Ruby (the main script, a timer, a socket event) goes through one
+ * protected call with the GC arena saved and restored around it, so that neither an exception
+ * nor the temporaries of a million callbacks escape. An uncaught exception is printed and stops
+ * the loop with exit status 1, as Node does; `exit(n)` raises SystemExit, which unwinds the
+ * script (running its `ensure` clauses) and stops the loop with status n.
+ *
+ * This file knows mruby and libuv, nothing of the profiler: the profiler observes the loop
+ * through rt->loop_state and rt->hooks.
+ */
+#include "runtime/rt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mruby/array.h>
+#include <mruby/class.h>
+#include <mruby/compile.h>
+#include <mruby/irep.h>
+#include <mruby/debug.h>
+#include <mruby/error.h>
+#include <mruby/hash.h>
+#include <mruby/proc.h>
+#include <mruby/string.h>
+#include <mruby/variable.h>
+
+#include "formats/fileio.h"
+
+extern const uint8_t mrun_prelude[];
+
+struct rt *
+rt_from_mrb(mrb_state *mrb)
+{
+    return (struct rt *)mrb->ud;
+}
+
+/* --- roots ---------------------------------------------------------------------------------- */
+
+void
+rt_root(struct rt *rt, mrb_value obj)
+{
+    if (mrb_immediate_p(obj))
+        return;
+    mrb_hash_set(rt->mrb, rt->roots, mrb_fixnum_value(mrb_obj_id(obj)), obj);
+}
+
+void
+rt_unroot(struct rt *rt, mrb_value obj)
+{
+    if (mrb_immediate_p(obj))
+        return;
+    mrb_hash_delete_key(rt->mrb, rt->roots, mrb_fixnum_value(mrb_obj_id(obj)));
+}
+
+/* --- owned handles -------------------------------------------------------------------------- */
+
+void *
+rt_owned_new(struct rt *rt, size_t size)
+{
+    struct rt_owned *o = calloc(1, size);
+    if (!o) {
+        fprintf(stderr, "mrun: out of memory\n");
+        abort();
+    }
+    o->refs = 2;
+    o->rt = rt;
+    o->self = mrb_nil_value();
+    return o;
+}
+
+static void
+owned_release(struct rt_owned *o)
+{
+    if (--o->refs == 0)
+        free(o);
+}
+
+static void
+owned_closed(uv_handle_t *h)
+{
+    struct rt_owned *o = (struct rt_owned *)h;
+    if (o->on_close)
+        o->on_close(o);
+    owned_release(o);
+}
+
+void
+rt_owned_adopt(struct rt_owned *o)
+{
+    o->u.handle.data = o;
+}
+
+void
+rt_owned_close(struct rt_owned *o)
+{
+    /* A handle that was never initialised (type 0) has nothing to close. */
+    if (o->u.handle.type == UV_UNKNOWN_HANDLE) {
+        if (o->refs == 2)
+            o->refs = 1;
+        return;
+    }
+    if (!uv_is_closing(&o->u.handle))
+        uv_close(&o->u.handle, owned_closed);
+}
+
+void
+rt_owned_dfree(mrb_state *mrb, void *p)
+{
+    struct rt_owned *o = p;
+    if (!o)
+        return;
+    o->self = mrb_nil_value();
+    rt_owned_close(o);
+    owned_release(o);
+}
+
+/* --- errors --------------------------------------------------------------------------------- */
+
+static struct RClass *
+system_exit_class(mrb_state *mrb)
+{
+    return mrb_class_get(mrb, "SystemExit");
+}
+
+void
+rt_report_exception(mrb_state *mrb, mrb_value exc)
+{
+    struct rt *rt = rt_from_mrb(mrb);
+    int ai = mrb_gc_arena_save(mrb);
+    mrb_value msg = mrb_funcall(mrb, exc, "message", 0);
+    mrb_value bt = mrb_funcall(mrb, exc, "backtrace", 0);
+    if (mrb->exc) { /* a broken #message or #backtrace: report what we can */
+        mrb->exc = NULL;
+        msg = mrb_str_new_lit(mrb, "(message unavailable)");
+        bt = mrb_nil_value();
+    }
+    const char *cls = mrb_obj_classname(mrb, exc);
+    mrb_int n = mrb_array_p(bt) ? RARRAY_LEN(bt) : 0;
+    /* In a callback the bottom frame is the finished main script's stale base frame (it names
+     * the script's last line): it is not a caller, so leave it out. */
+    if (rt && rt->main_done && n > 1)
+        n--;
+
+    fflush(stdout);
+    if (n > 0 && mrb_string_p(RARRAY_PTR(bt)[0]))
+        fprintf(stderr, "%s: ", RSTRING_CSTR(mrb, RARRAY_PTR(bt)[0]));
+    else
+        fprintf(stderr, "mrun: ");
+    if (mrb_string_p(msg) && RSTRING_LEN(msg) > 0)
+        fprintf(stderr, "%.*s (%s)\n", (int)RSTRING_LEN(msg), RSTRING_PTR(msg), cls);
+    else
+        fprintf(stderr, "unhandled exception (%s)\n", cls);
+    for (mrb_int i = 1; i < n; i++) {
+        mrb_value line = RARRAY_PTR(bt)[i];
+        if (mrb_string_p(line))
+            fprintf(stderr, "\tfrom %.*s\n", (int)RSTRING_LEN(line), RSTRING_PTR(line));
+    }
+    fflush(stderr);
+    mrb_gc_arena_restore(mrb, ai);
+}
+
+/* Handles an exception that reached the runtime: SystemExit sets the status quietly, anything
+ * else is reported. Either way the loop stops. */
+static void
+handle_uncaught(struct rt *rt, mrb_value exc)
+{
+    mrb_state *mrb = rt->mrb;
+    if (mrb_obj_is_kind_of(mrb, exc, system_exit_class(mrb))) {
+        mrb_value st = mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, "@status"));
+        rt->exit_code = mrb_integer_p(st) ? (int)(mrb_integer(st) & 0xff) : 0;
+    } else {
+        rt_report_exception(mrb, exc);
+        rt->exit_code = RT_EXIT_SCRIPT_ERROR;
+    }
+    rt->exiting = true;
+    uv_stop(&rt->loop);
+}
+
+mrb_noreturn void
+rt_raise_uv(mrb_state *mrb, int err, const char *syscall)
+{
+    struct RClass *cls = mrb_class_get(mrb, "SystemCallError");
+    mrb_value exc = mrb_exc_new_str(mrb, cls, mrb_format(mrb, "%s: %s (%s)", syscall,
+                                                          uv_strerror(err), uv_err_name(err)));
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@code"), mrb_str_new_cstr(mrb, uv_err_name(err)));
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@syscall"), mrb_str_new_cstr(mrb, syscall));
+    mrb_exc_raise(mrb, exc);
+}
+
+/* --- calling Ruby from C -------------------------------------------------------------------- */
+
+struct call_args {
+    mrb_value recv;
+    mrb_sym method;
+    mrb_int argc;
+    const mrb_value *argv;
+};
+
+static mrb_value
+call_body(mrb_state *mrb, void *ud)
+{
+    struct call_args *a = ud;
+    return mrb_funcall_argv(mrb, a->recv, a->method, a->argc, a->argv);
+}
+
+bool
+rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_value *argv)
+{
+    mrb_state *mrb = rt->mrb;
+    if (rt->exiting)
+        return false;
+    int ai = mrb_gc_arena_save(mrb);
+    struct call_args a = {recv, method, argc, argv};
+    mrb_bool failed = FALSE;
+    mrb_value r = mrb_protect_error(mrb, call_body, &a, &failed);
+    if (failed)
+        handle_uncaught(rt, r);
+    mrb_gc_arena_restore(mrb, ai);
+    return !failed;
+}
+
+/* --- the loop ------------------------------------------------------------------------------- */
+
+static void
+on_prepare(uv_prepare_t *h)
+{
+    struct rt *rt = h->data;
+    if (rt->hooks.safe_point)
+        rt->hooks.safe_point(rt, rt->hooks.data);
+    rt->loop_state = RT_LOOP_POLLING;
+}
+
+static void
+run_immediates(struct rt *rt)
+{
+    mrb_state *mrb = rt->mrb;
+    /* Immediates queued while these run wait for the next iteration, as in Node. */
+    mrb_value batch = rt->immediates;
+    if (RARRAY_LEN(batch) == 0)
+        return;
+    rt_unroot(rt, batch);
+    rt->immediates = mrb_ary_new(mrb);
+    rt_root(rt, rt->immediates);
+    rt_root(rt, batch); /* keep the batch alive while it runs */
+    for (mrb_int i = 0; i < RARRAY_LEN(batch) && !rt->exiting; i++)
+        rt_call(rt, RARRAY_PTR(batch)[i], rt->sym_fire, 0, NULL);
+    rt_unroot(rt, batch);
+    if (RARRAY_LEN(rt->immediates) == 0)
+        uv_idle_stop(&rt->idle);
+}
+
+static void
+on_check(uv_check_t *h)
+{
+    struct rt *rt = h->data;
+    rt->loop_state = RT_LOOP_RUNNING;
+    run_immediates(rt);
+}
+
+/* The check handle serves two purposes: mark the end of polling (always) and run immediates.
+ * It must not keep the loop alive on its own, so it is unref'd; the idle handle (active only
+ * while immediates are pending) is what keeps the loop alive and poll non-blocking. */
+static void
+on_idle(uv_idle_t *h)
+{
+    (void)h; /* Only here so that poll does not block while immediates wait. */
+}
+
+static mrb_value
+immediate_enqueue(mrb_state *mrb, mrb_value self)
+{
+    struct rt *rt = rt_from_mrb(mrb);
+    mrb_value entry;
+    mrb_get_args(mrb, "o", &entry);
+    mrb_ary_push(mrb, rt->immediates, entry);
+    uv_idle_start(&rt->idle, on_idle);
+    return entry;
+}
+
+int
+rt_run_loop(struct rt *rt)
+{
+    if (rt->exiting)
+        return rt->exit_code;
+    rt->loop_running = true;
+    uv_run(&rt->loop, UV_RUN_DEFAULT);
+    rt->loop_running = false;
+    rt->loop_state = RT_LOOP_RUNNING;
+    return rt->exit_code;
+}
+
+/* --- running scripts ------------------------------------------------------------------------ */
+
+/* Parses and runs source text. Syntax errors are reported as `file:line:col: message`. */
+static int
+run_source(struct rt *rt, const char *src, size_t len, const char *filename)
+{
+    mrb_state *mrb = rt->mrb;
+    int ai = mrb_gc_arena_save(mrb);
+    mrbc_context *cxt = mrbc_context_new(mrb);
+    mrbc_filename(mrb, cxt, filename);
+    cxt->capture_errors = TRUE;
+    struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    if (!p) {
+        fprintf(stderr, "mrun: %s: out of memory while parsing\n", filename);
+        mrbc_context_free(mrb, cxt);
+        return rt->exit_code = RT_EXIT_SCRIPT_ERROR;
+    }
+    if (p->nerr > 0) {
+        fprintf(stderr, "%s:%d:%d: %s (SyntaxError)\n", filename, p->error_buffer[0].lineno,
+                p->error_buffer[0].column, p->error_buffer[0].message);
+        mrb_parser_free(p);
+        mrbc_context_free(mrb, cxt);
+        return rt->exit_code = RT_EXIT_SCRIPT_ERROR;
+    }
+    mrb_value v = mrb_load_exec(mrb, p, cxt); /* frees p */
+    (void)v;
+    mrbc_context_free(mrb, cxt);
+    if (mrb->exc) {
+        mrb_value exc = mrb_obj_value(mrb->exc);
+        mrb->exc = NULL;
+        handle_uncaught(rt, exc);
+    }
+    mrb_gc_arena_restore(mrb, ai);
+    return rt->exit_code;
+}
+
+int
+rt_run_main_string(struct rt *rt, const char *code, const char *filename)
+{
+    int r = run_source(rt, code, strlen(code), filename);
+    rt->main_done = 1;
+    return r;
+}
+
+int
+rt_run_main_file(struct rt *rt, const char *path)
+{
+    size_t len;
+    char err[256];
+    char *src = fio_read_file(path, &len, err, sizeof err);
+    if (!src) {
+        fprintf(stderr, "mrun: %s\n", err);
+        return rt->exit_code = RT_EXIT_USAGE;
+    }
+    int r = run_source(rt, src, len, path);
+    free(src);
+    rt->main_done = 1;
+    return r;
+}
+
+/* --- caller introspection ------------------------------------------------------------------- */
+
+const char *
+rt_caller_file(mrb_state *mrb, int up)
+{
+    /* mrb->c->ci is the running C function's frame; ci[-1-up] is a Ruby caller. */
+    const mrb_callinfo *ci = mrb->c->ci - 1 - up;
+    for (; ci >= mrb->c->cibase; ci--) {
+        const struct RProc *proc = ci->proc;
+        if (!proc || MRB_PROC_CFUNC_P(proc))
+            continue;
+        const mrb_irep *irep = proc->body.irep;
+        ptrdiff_t pc = ci->pc ? ci->pc - irep->iseq - 1 : 0;
+        const char *f = mrb_debug_get_filename(mrb, irep, pc < 0 ? 0 : pc);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
+/* --- lifetime ------------------------------------------------------------------------------- */
+
+struct rt *
+rt_new(int argc, char **argv)
+{
+    struct rt *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return NULL;
+    rt->mrb = mrb_open();
+    if (!rt->mrb) {
+        fprintf(stderr, "mrun: cannot open the mruby VM (out of memory)\n");
+        free(rt);
+        return NULL;
+    }
+    mrb_state *mrb = rt->mrb;
+    mrb->ud = rt;
+    int err = uv_loop_init(&rt->loop);
+    if (err) {
+        fprintf(stderr, "mrun: cannot create the event loop: %s\n", uv_strerror(err));
+        mrb_close(mrb);
+        free(rt);
+        return NULL;
+    }
+    rt->loop.data = rt;
+    rt->roots = mrb_hash_new(mrb);
+    mrb_gc_register(mrb, rt->roots);
+    rt->immediates = mrb_ary_new(mrb);
+    rt_root(rt, rt->immediates);
+    rt->sym_fire = mrb_intern_lit(mrb, "__fire");
+
+    uv_prepare_init(&rt->loop, &rt->prepare);
+    rt->prepare.data = rt;
+    uv_prepare_start(&rt->prepare, on_prepare);
+    uv_unref((uv_handle_t *)&rt->prepare);
+    uv_check_init(&rt->loop, &rt->check);
+    rt->check.data = rt;
+    uv_check_start(&rt->check, on_check);
+    uv_unref((uv_handle_t *)&rt->check);
+    uv_idle_init(&rt->loop, &rt->idle);
+    rt->idle.data = rt;
+
+    struct RClass *k = mrb->kernel_module;
+    mrb_define_method(mrb, k, "__immediate_enqueue", immediate_enqueue, MRB_ARGS_REQ(1));
+
+    rt_kernel_init(rt, argc, argv);
+    rt_timers_init(rt);
+    mrb_load_irep(mrb, mrun_prelude);
+    if (mrb->exc) {
+        rt_report_exception(mrb, mrb_obj_value(mrb->exc));
+        fprintf(stderr, "mrun: the built-in prelude failed to load (a bug in mrun)\n");
+        rt_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (uv_is_closing(h))
+        return;
+    if (h->data == h) /* an owned handle (rt_owned_adopt): it frees itself once closed */
+        rt_owned_close((struct rt_owned *)h);
+    else
+        uv_close(h, NULL);
+}
+
+void
+rt_free(struct rt *rt)
+{
+    if (!rt)
+        return;
+    /* Close every handle still open and let their close callbacks run. */
+    uv_walk(&rt->loop, close_walk, NULL);
+    rt->loop.stop_flag = 0; /* an exit() before the loop ever ran left it set */
+    uv_run(&rt->loop, UV_RUN_DEFAULT);
+    int err = uv_loop_close(&rt->loop);
+    if (err)
+        fprintf(stderr, "mrun: event loop not fully closed at exit: %s\n", uv_strerror(err));
+    mrb_gc_unregister(rt->mrb, rt->roots);
+    mrb_close(rt->mrb);
+    free(rt);
+}

@@ -1,0 +1,128 @@
+/*
+ * rt.h — the mrun runtime core: one mruby VM driven by one libuv loop.
+ *
+ * A `struct rt` owns an mrb_state and a uv_loop_t. Scripts schedule work (timers, immediates,
+ * sockets, Deferred results) and the process ends when the loop has nothing left, as in Node.
+ * Every call from C into Ruby goes through rt_call(), which saves the GC arena, catches the
+ * exception, and turns an uncaught one into a report on stderr and exit status 1.
+ *
+ * Ownership: rt_new() returns a runtime the caller frees with rt_free(). Ruby values that C code
+ * keeps (callbacks, objects behind libuv handles) are rooted with rt_root() and released with
+ * rt_unroot(); a rooted object is never collected.
+ */
+#ifndef MRPROF_RT_H
+#define MRPROF_RT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <mruby.h>
+#include <uv.h>
+
+/* Process exit codes of mrun (documented in `mrun --help` and docs/cli.md). */
+enum rt_exit {
+    RT_EXIT_OK = 0,
+    RT_EXIT_SCRIPT_ERROR = 1, /* uncaught exception or syntax error in the script */
+    RT_EXIT_USAGE = 2,        /* bad command line, missing or unreadable script file */
+};
+
+/* What the loop is doing; read by the profiler's signal handler, hence sig_atomic_t. */
+enum rt_loop_state {
+    RT_LOOP_RUNNING = 0, /* running Ruby or runtime C code */
+    RT_LOOP_POLLING = 1, /* waiting in the poll phase for I/O or timers */
+};
+
+struct rt;
+
+/* Hooks for whoever embeds the runtime (the profiler); all optional. */
+struct rt_hooks {
+    void *data;
+    void (*safe_point)(struct rt *rt, void *data); /* once per loop iteration */
+};
+
+struct rt {
+    mrb_state *mrb;
+    uv_loop_t loop;
+    volatile sig_atomic_t loop_state; /* enum rt_loop_state */
+    volatile sig_atomic_t main_done;  /* the main script has returned; callbacks run now */
+    int exit_code;
+    bool exiting;       /* exit() was called or an exception went uncaught: stop the loop */
+    bool loop_running;  /* inside rt_run_loop(); handles may be started */
+    struct rt_hooks hooks;
+
+    /* private */
+    mrb_value roots;      /* Hash object_id => object: what C code keeps alive */
+    mrb_value immediates; /* Array of pending set_immediate entries */
+    uv_prepare_t prepare; /* marks the loop as polling */
+    uv_check_t check;     /* marks it running again; runs immediates */
+    uv_idle_t idle;       /* keeps poll from blocking while immediates are pending */
+    mrb_sym sym_fire;
+};
+
+/* Creates a runtime with its VM, its loop and the prelude loaded. argv becomes ARGV.
+ * Returns NULL (and prints why) when the VM cannot be opened. */
+struct rt *rt_new(int argc, char **argv);
+/* Closes every handle, runs the loop until they are closed, closes the VM, frees rt. */
+void rt_free(struct rt *rt);
+/* The runtime that owns mrb. */
+struct rt *rt_from_mrb(mrb_state *mrb);
+
+/* Compiles and runs a file or a string as the main script (once per runtime). Syntax errors print `file:line:
+ * message` and exceptions print a report; both set rt->exit_code to 1. Returns rt->exit_code. */
+int rt_run_main_file(struct rt *rt, const char *path);
+int rt_run_main_string(struct rt *rt, const char *code, const char *filename);
+/* Runs the loop until it has nothing left to do or the script asked to exit. */
+int rt_run_loop(struct rt *rt);
+
+/* Calls recv.method(*argv) from C (a libuv callback). An exception is reported as uncaught
+ * and stops the loop; SystemExit sets the exit code. Returns false when it raised. */
+bool rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_value *argv);
+
+/* Keeps obj alive until rt_unroot(). Idempotent. */
+void rt_root(struct rt *rt, mrb_value obj);
+void rt_unroot(struct rt *rt, mrb_value obj);
+
+/* Prints an uncaught exception the way Ruby does: `file:line: message (Class)`, then each
+ * backtrace frame on a line of its own. */
+void rt_report_exception(mrb_state *mrb, mrb_value exc);
+
+/* Raises a Ruby exception for a libuv error code, naming the syscall: code is uv_err_name(err). */
+mrb_noreturn void rt_raise_uv(mrb_state *mrb, int err, const char *syscall);
+
+/* The file name of the Ruby frame `up` levels above the current C function (0 = its caller),
+ * or NULL when it has no debug info. Pure read of the irep's debug info. */
+const char *rt_caller_file(mrb_state *mrb, int up);
+
+/*
+ * A libuv handle owned by a Ruby object. The memory is freed when both the handle has been
+ * closed (its close callback ran) and the Ruby object has been collected, whichever is last:
+ * libuv may still touch the handle until its close callback, and the Ruby object may still
+ * point at it until the GC frees it.
+ */
+struct rt_owned {
+    union {
+        uv_handle_t handle;
+        uv_timer_t timer;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } u;
+    int refs; /* 2 at birth: one for the Ruby object, one for the open handle */
+    struct rt *rt;
+    mrb_value self; /* the owning Ruby object (not a root; see rt_root) */
+    void (*on_close)(struct rt_owned *o); /* optional, before the memory may be freed */
+};
+
+/* Allocates size bytes (>= sizeof(struct rt_owned)) zeroed, with refs = 2. */
+void *rt_owned_new(struct rt *rt, size_t size);
+/* Marks the handle as owned; call right after its uv_*_init succeeded. (Its data field points
+ * at itself, which is how shutdown tells owned handles from others.) */
+void rt_owned_adopt(struct rt_owned *o);
+/* Closes the handle if it is not closing yet; safe to call more than once. */
+void rt_owned_close(struct rt_owned *o);
+/* The mrb_data_type free function for owned handles: closes and drops the Ruby reference. */
+void rt_owned_dfree(mrb_state *mrb, void *p);
+
+/* Module initialisers, each defined in its own file. */
+void rt_kernel_init(struct rt *rt, int argc, char **argv);
+void rt_timers_init(struct rt *rt);
+
+#endif

@@ -1,0 +1,50 @@
+# lib.sh — the end-to-end test harness, sourced by each tests/e2e/test_*.sh.
+#
+# A test is a shell function named t_<something>; the file ends with `run_tests`, which runs
+# every t_* function in its own subshell with a time limit and prints one TAP-style line each:
+#   ok - file: name            not ok - file: name (reason)
+# Inside a test: run CMD... captures $out, $err and $rc; expect_* helpers fail the test with a
+# message that shows what was expected and what came. $MRUN and $MRPROF name the binaries of the
+# suite being run (plain or sanitized); $T is a fresh temporary directory for the test.
+
+: "${ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${MRUN:=$ROOT/build/mrun}" "${MRPROF:=$ROOT/build/mrprof}"
+export ROOT MRUN MRPROF
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+
+fail() { printf '%s\n' "$*" >"$T/.failure"; exit 1; }
+
+run() {
+    out=$("$@" 2>"$T/.stderr"); rc=$?
+    err=$(cat "$T/.stderr")
+}
+
+expect_rc() { [ "$rc" = "$1" ] || fail "exit code $rc, expected $1; stderr: $(printf '%s' "$err" | head -c 600)"; }
+expect_out() { [ "$out" = "$1" ] || fail "stdout was [$(printf '%s' "$out" | head -c 600)], expected [$1]"; }
+expect_out_has() { case $out in *"$1"*) ;; *) fail "stdout lacks [$1]: [$(printf '%s' "$out" | head -c 800)]";; esac; }
+expect_err_has() { case $err in *"$1"*) ;; *) fail "stderr lacks [$1]: [$(printf '%s' "$err" | head -c 800)]";; esac; }
+expect_err_lacks() { case $err in *"$1"*) fail "stderr has [$1]: [$(printf '%s' "$err" | head -c 800)]";; esac; }
+expect_file() { [ -s "$1" ] || fail "file $1 missing or empty"; }
+
+run_tests() {
+    file=$(basename "$0" .sh)
+    # Each test runs in a child bash under `timeout`: export the functions it needs.
+    export -f $(declare -F | awk '{print $3}')
+    export TEST_FILE="$0"
+    for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
+        if [ -n "${ONLY:-}" ] && ! printf '%s' "$t" | grep -q -- "$ONLY"; then continue; fi
+        T=$(mktemp -d /tmp/mrprof-e2e.XXXXXX)
+        ( cd "$ROOT" && timeout -k 5 "$TEST_TIMEOUT" bash -c "set +e; T='$T'; $t" ) \
+            >"$T/.log" 2>&1
+        r=$?
+        if [ $r = 0 ]; then
+            echo "ok - $file: ${t#t_}"
+        else
+            reason=$(cat "$T/.failure" 2>/dev/null || true)
+            [ $r = 124 ] && reason="timed out after ${TEST_TIMEOUT}s"
+            [ -z "$reason" ] && reason="exit $r: $(tail -n 3 "$T/.log" | tr '\n' ' ')"
+            echo "not ok - $file: ${t#t_} ($reason)"
+        fi
+        rm -rf "$T"
+    done
+}

@@ -1,0 +1,97 @@
+#!/bin/sh
+# tests/run.sh — the whole suite, as `make test` runs it. Prints one line per test (or per
+# Criterion binary's synthesis) and ends with `N passed, N failed`. Exit 0 only when none failed.
+#
+# Suites (MRPROF_SUITES, default "plain asan valgrind"):
+#   plain     Criterion unit tests and end-to-end tests against build/
+#   asan      the same against build/asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   valgrind  sample scripts under valgrind's leak checker, with build/mrun
+# ONLY=pattern runs only matching end-to-end tests (and unit binaries).
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SUITES=${MRPROF_SUITES:-plain asan valgrind}
+passed=0 failed=0
+log=$(mktemp /tmp/mrprof-suite.XXXXXX)
+
+tally() {  # reads test lines on stdin, echoes them, counts them
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        case $line in
+            "ok "*) echo ok >>"$log" ;;
+            "not ok "*) echo fail >>"$log" ;;
+        esac
+    done
+}
+
+unit_suite() {  # $1 = build dir, $2 = label
+    for bin in "$1"/tests/test_*; do
+        [ -x "$bin" ] || continue
+        name=$(basename "$bin")
+        if [ -n "${ONLY:-}" ] && ! echo "$name" | grep -q -- "$ONLY"; then continue; fi
+        res=$(timeout -k 5 600 "$bin" -j2 2>&1)
+        syn=$(printf '%s\n' "$res" | grep 'Synthesis:' | tail -n 1)
+        pass=$(printf '%s' "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+        fail=$(printf '%s' "$syn" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+        crash=$(printf '%s' "$syn" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+        if [ -z "$syn" ]; then
+            echo "not ok - $2 $name (no Criterion summary: crashed or timed out)"
+            printf '%s\n' "$res" | tail -n 20 | sed 's/^/    # /'
+            continue
+        fi
+        i=0; while [ $i -lt "${pass:-0}" ]; do echo "ok - $2 $name #$((i+1))"; i=$((i+1)); done
+        if [ "$((fail + crash))" -gt 0 ]; then
+            printf '%s\n' "$res" | grep -E '\[(FAIL|----)\]|Assertion|crash|signal' | head -n 30 | sed 's/^/    # /'
+            i=0; while [ $i -lt "$((fail + crash))" ]; do echo "not ok - $2 $name failure $((i+1))"; i=$((i+1)); done
+        fi
+    done
+}
+
+e2e_suite() {  # $1 = build dir, $2 = label
+    for f in tests/e2e/test_*.sh; do
+        MRUN="$ROOT/$1/mrun" MRPROF="$ROOT/$1/mrprof" ROOT="$ROOT" bash "$f" | sed "s/^\(not ok\|ok\) - /\1 - $2 /"
+    done
+}
+
+valgrind_suite() {
+    if ! command -v valgrind >/dev/null 2>&1; then
+        echo "not ok - valgrind: not installed (make deps installs it)"; return
+    fi
+    for s in samples/fib.rb samples/timers.rb tests/scripts/gc_stress.rb; do
+        [ -f "$s" ] || continue
+        vlog=$(mktemp /tmp/mrprof-vg.XXXXXX)
+        if timeout -k 5 600 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+            build/mrun "$s" 18 >/dev/null 2>"$vlog"; then
+            echo "ok - valgrind $s: no errors, no leaks"
+        else
+            echo "not ok - valgrind $s"; head -n 30 "$vlog" | sed 's/^/    # /'
+        fi
+        rm -f "$vlog"
+    done
+    for s in tests/scripts/valgrind_*.sh; do
+        [ -f "$s" ] || continue
+        if out=$(MRUN="$ROOT/build/mrun" MRPROF="$ROOT/build/mrprof" timeout -k 5 600 sh "$s" 2>&1); then
+            echo "ok - valgrind $s"
+        else
+            echo "not ok - valgrind $s"; printf '%s\n' "$out" | head -n 30 | sed 's/^/    # /'
+        fi
+    done
+}
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+for suite in $SUITES; do
+    echo "# suite: $suite"
+    case $suite in
+        plain) { unit_suite build plain; e2e_suite build plain; } | tally ;;
+        asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
+        valgrind) valgrind_suite | tally ;;
+        *) echo "not ok - unknown suite '$suite'" | tally ;;
+    esac
+done
+passed=$(grep -c '^ok$' "$log")
+failed=$(grep -c '^fail$' "$log")
+rm -f "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

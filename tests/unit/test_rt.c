@@ -1,0 +1,95 @@
+/*
+ * test_rt.c — unit tests of the runtime core (runtime/rt.c, timers.c, kernel.c, the prelude),
+ * driving a struct rt directly and reading results back from Ruby globals.
+ */
+#include <criterion/criterion.h>
+#include <mruby.h>
+#include <mruby/string.h>
+#include <mruby/variable.h>
+
+#include "runtime/rt.h"
+
+static struct rt *rt;
+
+static void
+setup(void)
+{
+    rt = rt_new(0, NULL);
+    cr_assert_not_null(rt);
+}
+
+static void
+teardown(void)
+{
+    rt_free(rt);
+}
+
+/* Runs code as the main script and the loop, returns $out (a String) as C text. */
+static const char *
+run(const char *code)
+{
+    rt_run_main_string(rt, code, "test");
+    rt_run_loop(rt);
+    mrb_value out = mrb_gv_get(rt->mrb, mrb_intern_lit(rt->mrb, "$out"));
+    return mrb_string_p(out) ? RSTRING_CSTR(rt->mrb, out) : "";
+}
+
+TestSuite(rt, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(rt, timers_fire_in_delay_order_after_immediates)
+{
+    const char *out = run("$out = ''; set_timeout(20) { $out << '2' }; set_timeout(10) { $out << '1' };"
+                          "set_immediate { $out << '0' }");
+    cr_assert_str_eq(out, "012");
+    cr_assert_eq(rt->exit_code, 0);
+}
+
+Test(rt, interval_runs_until_cleared)
+{
+    const char *out = run("$out = ''; n = 0; t = set_interval(1) { n += 1; $out << n.to_s;"
+                          " clear_interval(t) if n == 4 }");
+    cr_assert_str_eq(out, "1234");
+}
+
+Test(rt, uncaught_exception_sets_status_1_and_stops_loop)
+{
+    const char *out = run("$out = ''; set_timeout(1) { raise 'x' }; set_timeout(30) { $out << 'late' }");
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(rt->exit_code, 1);
+    cr_assert(rt->exiting);
+}
+
+Test(rt, exit_sets_status_without_report)
+{
+    run("$out = ''; exit(9)");
+    cr_assert_eq(rt->exit_code, 9);
+}
+
+Test(rt, syntax_error_sets_status_1)
+{
+    run("def (");
+    cr_assert_eq(rt->exit_code, 1);
+}
+
+Test(rt, rooted_callbacks_survive_gc)
+{
+    const char *out = run("$out = ''; 50.times { |i| set_timeout(5) { $out << 'k' } }; GC.start;"
+                          "set_timeout(1) { GC.start }");
+    cr_assert_eq(strlen(out), 50);
+}
+
+Test(rt, roots_are_released_when_timers_finish)
+{
+    run("$out = ''; 100.times { set_timeout(0) { } }");
+    /* Only the immediates queue stays rooted once every timer has fired. */
+    mrb_value n = mrb_funcall(rt->mrb, rt->roots, "size", 0);
+    cr_assert_eq(mrb_integer(n), 1);
+}
+
+Test(rt, event_emitter_once_and_off)
+{
+    const char *out = run("$out = ''; class E; include EventEmitter; end; e = E.new;"
+                          "e.once(:a) { $out << 'o' }; h = proc { $out << 'h' }; e.on(:a, h);"
+                          "e.emit(:a); e.off(:a, h); e.emit(:a); $out << e.listener_count(:a).to_s");
+    cr_assert_str_eq(out, "oh0");
+}
