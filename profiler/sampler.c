@@ -1,2 +1,652 @@
+/*
+ * sampler.c — the sampling profiler: timer signal -> raw stack in a ring -> frames and samples.
+ *
+ * Three steps, three places:
+ *
+ * 1. The signal handler (on the profiled thread, async-signal-safe only). A per-thread POSIX
+ *    timer on CLOCK_MONOTONIC (CPU-time timers tick at 250 Hz on this kernel whatever is asked)
+ *    fires at absolute deadlines spaced by the interval with +/-10 % uniform jitter, so the mean
+ *    rate is exactly the one requested and periodic work does not alias with the sampler. The
+ *    handler reads the thread's CPU clock (to weigh the sample in CPU mode), the loop state and
+ *    the GC flag, then walks mruby's call-info stacks (every fiber context, leaf first) and
+ *    copies three raw words per frame into a single-producer ring of 64-bit words: the code
+ *    pointer (irep or C function), the class pointer, and mid | kind | pc offset. No malloc, no
+ *    locks, no stdio, no mruby call. A full ring drops the sample and counts it.
+ *
+ * 2. The drain (collector thread every 10 ms, or the VM thread at a safe point; serialised by
+ *    the session lock). It maps raw frames to model frames through a hash on the raw words,
+ *    reading only immutable irep debug info (file symbol, first line, current line), and appends
+ *    trie nodes and samples. Until step 3 a new frame is named "?".
+ *
+ * 3. Naming (the VM's own thread at a safe point, and at detach/stop). Symbols and class names
+ *    can only be read there safely (mrb_sym_name shares a buffer, mrb_class_name may allocate).
+ *
+ * Known limit: an irep freed between the sample and the drain (10 ms at most) and reused at the
+ * same address would be misattributed. Ireps of loaded files live as long as their procs.
+ */
 #include "profiler/sampler.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include <mruby/class.h>
+#include <mruby/irep.h>
+#include <mruby/debug.h>
+#include <mruby/proc.h>
+#include <mruby/string.h>
+#include <mruby/variable.h>
+
+#include "profiler/profile.h"
+
 __thread struct prof_thread *prof__tls;
+
+#define RING_MASK (PROF_RING_WORDS - 1)
+#define HDR_WORDS 3
+#define REC_MAGIC 0x5EC0u
+
+/* Record flags. */
+#define F_POLLING 1u
+#define F_GC 2u
+#define F_TRUNCATED 4u
+
+/* Raw frame kinds. */
+enum raw_kind { RAW_METHOD = 1, RAW_BLOCK, RAW_MAIN, RAW_TOP, RAW_CFUNC };
+
+struct raw_frame {
+    mrb_state *mrb;
+    uintptr_t code, cls;
+    uint32_t mid;
+    uint8_t kind;
+    uint32_t frame;    /* model frame id */
+    uint32_t file_sym; /* 0 when unknown */
+    bool named;
+};
+
+struct prof_session {
+    pthread_mutex_t lock; /* guards profile, raw frames, the thread list */
+    struct profile *profile;
+    enum prof_mode mode;
+    unsigned hz;
+    uint64_t interval_ns, start_ns;
+    struct prof_thread *threads;
+
+    struct raw_frame *raws;
+    size_t nraws, capraws;
+    uint32_t *raw_slots; /* open addressing: index + 1 */
+    size_t raw_cap;
+    uint32_t unnamed;    /* string id of "?" */
+
+    pthread_t collector;
+    bool collector_started;
+    _Atomic int stopping;
+};
+
+static struct prof_session *g_session;
+static struct sigaction g_old_action;
+
+/* --- clocks --------------------------------------------------------------------------------- */
+
+static uint64_t
+clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+next_rand(uint64_t *s)
+{
+    /* xorshift64*: async-signal-safe, per thread. */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* --- the signal handler --------------------------------------------------------------------- */
+
+static void
+arm_next(struct prof_thread *t, uint64_t now)
+{
+    /* Next deadline = previous + interval * U(0.9, 1.1); skip ahead if we fell behind. */
+    uint64_t jitter = t->interval_ns / 5;
+    uint64_t step = t->interval_ns - jitter / 2 + (jitter ? next_rand(&t->rng) % jitter : 0);
+    uint64_t next = t->last_deadline + step;
+    if (next <= now)
+        next = now + step;
+    t->last_deadline = next;
+    struct itimerspec its = {{0, 0}, {(time_t)(next / 1000000000u), (long)(next % 1000000000u)}};
+    timer_settime(t->timer, TIMER_ABSTIME, &its, NULL);
+}
+
+static inline void
+ring_put(uint64_t *ring, uint64_t pos, uint64_t w)
+{
+    ring[pos & RING_MASK] = w;
+}
+
+static void
+on_signal(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    (void)uc;
+    int saved_errno = errno;
+    struct prof_thread *t = prof__tls;
+    if (!t || !t->timer_armed)
+        goto out;
+    atomic_fetch_add_explicit(&t->signals, 1, memory_order_relaxed);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t wall_d = now - t->last_wall_ns, cpu_d = cpu - t->last_cpu_ns;
+    t->last_wall_ns = now;
+    t->last_cpu_ns = cpu;
+    arm_next(t, now);
+
+    mrb_state *mrb = t->mrb;
+    uint32_t flags = 0;
+    if (t->loop_state && *t->loop_state)
+        flags |= F_POLLING;
+    if (t->in_gc)
+        flags |= F_GC;
+    bool skip_base = t->main_done && *t->main_done;
+
+    /* Count frames first so the record can be reserved whole. */
+    uint32_t depth = 0;
+    for (struct mrb_context *c = mrb->c; c; c = c->prev)
+        if (c->ci && c->cibase && c->ci >= c->cibase)
+            depth += (uint32_t)(c->ci - c->cibase) + 1;
+    if (depth > PROF_MAX_DEPTH) {
+        depth = PROF_MAX_DEPTH;
+        flags |= F_TRUNCATED;
+        atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
+    }
+    uint64_t head = atomic_load_explicit(&t->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&t->tail, memory_order_acquire);
+    uint64_t need = HDR_WORDS + (uint64_t)depth * PROF_FRAME_WORDS;
+    if (head + need - tail > PROF_RING_WORDS) {
+        atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
+        goto out;
+    }
+
+    uint64_t pos = head + HDR_WORDS;
+    uint32_t n = 0;
+    for (struct mrb_context *c = mrb->c; c && n < depth; c = c->prev) {
+        if (!c->ci || !c->cibase || c->ci < c->cibase)
+            continue;
+        for (const mrb_callinfo *ci = c->ci; ci >= c->cibase && n < depth; ci--) {
+            bool is_root_base = ci == c->cibase && c->prev == NULL;
+            if (is_root_base && skip_base)
+                continue;
+            const struct RProc *p = ci->proc;
+            uintptr_t code = 0, cls = 0;
+            uint32_t pcoff = 0;
+            uint8_t kind;
+            const struct RBasic *u = (const struct RBasic *)ci->u.target_class;
+            if (u)
+                cls = (uintptr_t)(u->tt == MRB_TT_ENV ? u->c : ci->u.target_class);
+            if (!p || MRB_PROC_CFUNC_P(p)) {
+                kind = RAW_CFUNC;
+                code = p ? (uintptr_t)p->body.func : 0;
+            } else {
+                const mrb_irep *irep = p->body.irep;
+                code = (uintptr_t)irep;
+                if (ci->pc && irep && ci->pc > irep->iseq)
+                    pcoff = (uint32_t)(ci->pc - irep->iseq - 1);
+                if (is_root_base)
+                    kind = RAW_MAIN;
+                else if (MRB_PROC_STRICT_P(p))
+                    kind = RAW_METHOD;
+                else if (p->upper)
+                    kind = RAW_BLOCK;
+                else
+                    kind = RAW_TOP;
+            }
+            ring_put(t->ring, pos++, code);
+            ring_put(t->ring, pos++, cls);
+            ring_put(t->ring, pos++,
+                     (uint64_t)ci->mid | (uint64_t)kind << 32 | (uint64_t)(pcoff & 0xffffff) << 40);
+            n++;
+        }
+    }
+    ring_put(t->ring, head, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 | n);
+    ring_put(t->ring, head + 1, now);
+    ring_put(t->ring, head + 2, t->mode == PROF_MODE_CPU ? cpu_d : wall_d);
+    atomic_store_explicit(&t->head, head + HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS,
+                          memory_order_release);
+    atomic_fetch_add_explicit(&t->recorded, 1, memory_order_relaxed);
+out:
+    errno = saved_errno;
+}
+
+/* --- raw frames -> model frames ------------------------------------------------------------- */
+
+static uint64_t
+raw_hash(mrb_state *mrb, uintptr_t code, uintptr_t cls, uint32_t mid, uint8_t kind)
+{
+    uint64_t h = (uint64_t)code * 0x9E3779B97F4A7C15ULL;
+    h ^= ((uint64_t)cls + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= ((uint64_t)mid << 8 | kind) * 0x165667B19E3779F9ULL;
+    h ^= (uint64_t)(uintptr_t)mrb;
+    return h ^ (h >> 29);
+}
+
+static void
+raw_rehash(struct prof_session *s, size_t cap)
+{
+    free(s->raw_slots);
+    s->raw_slots = calloc(cap, sizeof *s->raw_slots);
+    if (!s->raw_slots)
+        abort();
+    s->raw_cap = cap;
+    for (size_t i = 0; i < s->nraws; i++) {
+        struct raw_frame *r = &s->raws[i];
+        size_t j = raw_hash(r->mrb, r->code, r->cls, r->mid, r->kind) & (cap - 1);
+        while (s->raw_slots[j])
+            j = (j + 1) & (cap - 1);
+        s->raw_slots[j] = (uint32_t)i + 1;
+    }
+}
+
+/* The file symbol of an irep at pc, by reading its debug info (immutable once built). */
+static uint32_t
+irep_file_sym(const mrb_irep *irep, uint32_t pc)
+{
+    const mrb_irep_debug_info *d = irep ? irep->debug_info : NULL;
+    if (!d || d->flen == 0)
+        return 0;
+    const mrb_irep_debug_info_file *f = d->files[0];
+    for (uint16_t i = 1; i < d->flen; i++)
+        if (d->files[i]->start_pos <= pc)
+            f = d->files[i];
+    return f->filename_sym;
+}
+
+static int32_t
+irep_line(mrb_state *mrb, const mrb_irep *irep, uint32_t pc)
+{
+    if (!irep || !irep->debug_info || pc >= irep->ilen)
+        return 0;
+    int32_t line = mrb_debug_get_line(mrb, irep, pc);
+    return line > 0 ? line : 0;
+}
+
+static int
+frame_kind(uint8_t raw)
+{
+    switch (raw) {
+    case RAW_CFUNC:
+        return FRAME_CFUNC;
+    case RAW_BLOCK:
+        return FRAME_BLOCK;
+    default:
+        return FRAME_RUBY;
+    }
+}
+
+static struct raw_frame *
+raw_intern(struct prof_session *s, mrb_state *mrb, uintptr_t code, uintptr_t cls, uint32_t mid,
+           uint8_t kind)
+{
+    if ((s->nraws + 1) * 2 > s->raw_cap)
+        raw_rehash(s, s->raw_cap ? s->raw_cap * 2 : 1024);
+    size_t j = raw_hash(mrb, code, cls, mid, kind) & (s->raw_cap - 1);
+    for (; s->raw_slots[j]; j = (j + 1) & (s->raw_cap - 1)) {
+        struct raw_frame *r = &s->raws[s->raw_slots[j] - 1];
+        if (r->code == code && r->cls == cls && r->mid == mid && r->kind == kind && r->mrb == mrb)
+            return r;
+    }
+    if (s->nraws == s->capraws) {
+        s->capraws = s->capraws ? s->capraws * 2 : 256;
+        s->raws = realloc(s->raws, s->capraws * sizeof *s->raws);
+        if (!s->raws)
+            abort();
+    }
+    struct raw_frame *r = &s->raws[s->nraws];
+    memset(r, 0, sizeof *r);
+    r->mrb = mrb;
+    r->code = code;
+    r->cls = cls;
+    r->mid = mid;
+    r->kind = kind;
+    int32_t fn_line = 0;
+    if (kind != RAW_CFUNC && code) {
+        const mrb_irep *irep = (const mrb_irep *)code;
+        r->file_sym = irep_file_sym(irep, 0);
+        fn_line = irep_line(mrb, irep, 0);
+    }
+    r->frame = profile_frame_add(s->profile, s->unnamed, 0, fn_line, frame_kind(kind));
+    s->raw_slots[j] = (uint32_t)s->nraws + 1;
+    s->nraws++;
+    return r;
+}
+
+/* Drains one thread's ring into the profile. Caller holds the session lock. */
+static void
+drain_thread(struct prof_session *s, struct prof_thread *t)
+{
+    struct profile *p = s->profile;
+    uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
+    uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
+    uint32_t nodes_buf[PROF_MAX_DEPTH];
+    int32_t lines_buf[PROF_MAX_DEPTH];
+    while (tail < head) {
+        uint64_t hdr = t->ring[tail & RING_MASK];
+        if ((hdr >> 48) != REC_MAGIC) { /* cannot happen: the ring would be corrupt */
+            fprintf(stderr, "mrprof: sampler ring corrupt; dropping %llu words\n",
+                    (unsigned long long)(head - tail));
+            tail = head;
+            break;
+        }
+        uint32_t n = (uint32_t)(hdr & 0xffffffffu), flags = (uint32_t)(hdr >> 32) & 0xffff;
+        uint64_t t_ns = t->ring[(tail + 1) & RING_MASK];
+        uint64_t weight = t->ring[(tail + 2) & RING_MASK];
+        uint64_t pos = tail + HDR_WORDS;
+        for (uint32_t i = 0; i < n; i++, pos += PROF_FRAME_WORDS) {
+            uintptr_t code = (uintptr_t)t->ring[pos & RING_MASK];
+            uintptr_t cls = (uintptr_t)t->ring[(pos + 1) & RING_MASK];
+            uint64_t w2 = t->ring[(pos + 2) & RING_MASK];
+            uint32_t mid = (uint32_t)w2;
+            uint8_t kind = (uint8_t)(w2 >> 32);
+            uint32_t pcoff = (uint32_t)(w2 >> 40);
+            struct raw_frame *r = raw_intern(s, t->mrb, code, cls, mid, kind);
+            nodes_buf[i] = r->frame;
+            lines_buf[i] = kind == RAW_CFUNC ? 0 : irep_line(t->mrb, (const mrb_irep *)code, pcoff);
+        }
+        uint32_t node = 0;
+        if (flags & F_GC) {
+            node = profile_node(p, 0, p->f_gc);
+        } else {
+            for (uint32_t i = n; i-- > 0;) /* outermost caller first */
+                node = profile_node(p, node, nodes_buf[i]);
+            if (flags & F_POLLING)
+                node = profile_node(p, node, p->f_idle);
+            else if (n == 0)
+                node = profile_node(p, 0, p->f_program);
+        }
+        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING))) ? lines_buf[0] : 0;
+        profile_add_sample(p, t->model_thread, node, line, t_ns, weight);
+        tail = pos;
+    }
+    atomic_store_explicit(&t->tail, tail, memory_order_release);
+}
+
+/* Names every unnamed frame of mrb. Runs on mrb's own thread; caller holds the session lock. */
+static void
+name_frames(struct prof_session *s, mrb_state *mrb)
+{
+    struct profile *p = s->profile;
+    int ai = mrb_gc_arena_save(mrb);
+    char buf[512];
+    for (size_t i = 0; i < s->nraws; i++) {
+        struct raw_frame *r = &s->raws[i];
+        if (r->named || r->mrb != mrb)
+            continue;
+        const char *mname = r->mid ? mrb_sym_name(mrb, r->mid) : NULL;
+        char method[256];
+        snprintf(method, sizeof method, "%s", mname ? mname : "");
+        char owner[256] = "";
+        char sep = '#';
+        struct RClass *c = (struct RClass *)r->cls;
+        if (c && (c->tt == MRB_TT_CLASS || c->tt == MRB_TT_MODULE || c->tt == MRB_TT_SCLASS ||
+                  c->tt == MRB_TT_ICLASS)) {
+            if (c->tt == MRB_TT_SCLASS) {
+                mrb_value att = mrb_obj_iv_get(mrb, (struct RObject *)c, mrb_intern_lit(mrb, "__attached__"));
+                if (mrb_class_p(att) || mrb_module_p(att)) {
+                    c = mrb_class_ptr(att);
+                    sep = '.';
+                } else {
+                    c = NULL;
+                }
+            }
+            if (c && c->tt == MRB_TT_ICLASS)
+                c = c->c;
+            const char *cn = c ? mrb_class_name(mrb, c) : NULL;
+            if (cn && !(c == mrb->object_class && sep == '#'))
+                snprintf(owner, sizeof owner, "%s%c", cn, sep);
+        }
+        switch (r->kind) {
+        case RAW_MAIN:
+            snprintf(buf, sizeof buf, "<main>");
+            break;
+        case RAW_TOP:
+            snprintf(buf, sizeof buf, "<top (required)>");
+            break;
+        case RAW_BLOCK:
+            if (r->mid)
+                snprintf(buf, sizeof buf, "block in %s%s", owner, method);
+            else
+                snprintf(buf, sizeof buf, "block in <main>");
+            break;
+        default:
+            if (r->mid)
+                snprintf(buf, sizeof buf, "%s%s", owner, method);
+            else
+                snprintf(buf, sizeof buf, "(anonymous %s)", r->kind == RAW_CFUNC ? "C function" : "proc");
+            break;
+        }
+        const char *file = r->file_sym ? mrb_sym_name(mrb, r->file_sym) : NULL;
+        uint32_t name_id = profile_intern(p, buf);
+        uint32_t file_id = profile_intern(p, file ? file : "");
+        const struct prof_frame *f = profile_frames(p) + r->frame;
+        profile_set_frame(p, r->frame, name_id, file_id, f->line);
+        r->named = true;
+        mrb_gc_arena_restore(mrb, ai);
+    }
+}
+
+/* --- the collector thread ------------------------------------------------------------------- */
+
+static void *
+collector_main(void *arg)
+{
+    struct prof_session *s = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    while (!atomic_load(&s->stopping)) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&s->lock);
+        for (struct prof_thread *t = s->threads; t; t = t->next)
+            drain_thread(s, t);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return NULL;
+}
+
+/* --- the session ---------------------------------------------------------------------------- */
+
+struct prof_session *
+prof_current(void)
+{
+    return g_session;
+}
+
+struct prof_session *
+prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
+{
+    if (g_session) {
+        snprintf(err, errlen, "the profiler is already running");
+        return NULL;
+    }
+    if (hz < 1 || hz > 10000) {
+        snprintf(err, errlen, "sampling rate %u Hz is out of range (1 to 10000)", hz);
+        return NULL;
+    }
+    struct prof_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->profile = profile_new();
+    s->mode = mode;
+    s->hz = hz;
+    s->interval_ns = 1000000000u / hz;
+    s->start_ns = clock_ns(CLOCK_MONOTONIC);
+    s->unnamed = profile_intern(s->profile, "?");
+    s->profile->meta.mode = mode == PROF_MODE_CPU ? PROFILE_CPU : PROFILE_WALL;
+    s->profile->meta.hz = hz;
+    s->profile->meta.start_ns = s->start_ns;
+    snprintf(s->profile->meta.tool, sizeof s->profile->meta.tool, "mrun");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, &g_old_action) != 0) {
+        snprintf(err, errlen, "cannot install the SIGPROF handler: %s", strerror(errno));
+        profile_free(s->profile);
+        free(s);
+        return NULL;
+    }
+    if (pthread_create(&s->collector, NULL, collector_main, s) == 0)
+        s->collector_started = true;
+    g_session = s;
+    return s;
+}
+
+int
+prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
+            const volatile sig_atomic_t *loop_state, const volatile sig_atomic_t *main_done)
+{
+    struct prof_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->ring = malloc(PROF_RING_WORDS * sizeof(uint64_t));
+    if (!t->ring) {
+        free(t);
+        return -ENOMEM;
+    }
+    t->mrb = mrb;
+    t->tid = (pid_t)syscall(SYS_gettid);
+    t->loop_state = loop_state;
+    t->main_done = main_done;
+    t->session = s;
+    t->mode = s->mode;
+    t->interval_ns = s->interval_ns;
+    t->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->tid << 17) ^ clock_ns(CLOCK_MONOTONIC);
+    t->last_wall_ns = clock_ns(CLOCK_MONOTONIC);
+    t->last_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    t->last_deadline = t->last_wall_ns;
+
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGPROF;
+    sev._sigev_un._tid = t->tid;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &t->timer) != 0) {
+        int e = errno;
+        free(t->ring);
+        free(t);
+        return -e;
+    }
+    pthread_mutex_lock(&s->lock);
+    t->model_thread = profile_add_thread(s->profile, t->tid, name);
+    t->next = s->threads;
+    s->threads = t;
+    pthread_mutex_unlock(&s->lock);
+
+    prof__tls = t;
+    t->timer_armed = true;
+    arm_next(t, t->last_wall_ns);
+    return 0;
+}
+
+static struct prof_thread *
+unlink_thread(struct prof_session *s, mrb_state *mrb)
+{
+    for (struct prof_thread **pp = &s->threads; *pp; pp = &(*pp)->next)
+        if ((*pp)->mrb == mrb) {
+            struct prof_thread *t = *pp;
+            *pp = t->next;
+            return t;
+        }
+    return NULL;
+}
+
+void
+prof_safe_point(mrb_state *mrb)
+{
+    struct prof_thread *t = prof__tls;
+    if (!t || t->mrb != mrb)
+        return;
+    struct prof_session *s = t->session;
+    pthread_mutex_lock(&s->lock);
+    drain_thread(s, t);
+    name_frames(s, mrb);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
+prof_detach(mrb_state *mrb)
+{
+    struct prof_thread *t = prof__tls;
+    if (!t || t->mrb != mrb)
+        return;
+    struct prof_session *s = t->session;
+    /* Disarm first, then stop the handler from touching the ring. */
+    t->timer_armed = false;
+    timer_delete(t->timer);
+    prof__tls = NULL;
+    pthread_mutex_lock(&s->lock);
+    drain_thread(s, t);
+    name_frames(s, mrb);
+    unlink_thread(s, mrb);
+    struct profile_meta *m = &s->profile->meta;
+    m->signals += atomic_load(&t->signals);
+    m->dropped += atomic_load(&t->dropped);
+    m->truncated += atomic_load(&t->truncated);
+    pthread_mutex_unlock(&s->lock);
+    free(t->ring);
+    free(t);
+}
+
+double
+prof_elapsed(const struct prof_session *s)
+{
+    return (double)(clock_ns(CLOCK_MONOTONIC) - s->start_ns) / 1e9;
+}
+
+struct profile *
+prof_stop(struct prof_session *s)
+{
+    if (prof__tls && prof__tls->session == s)
+        prof_detach(prof__tls->mrb);
+    atomic_store(&s->stopping, 1);
+    if (s->collector_started)
+        pthread_join(s->collector, NULL);
+    pthread_mutex_lock(&s->lock);
+    /* Threads that did not detach (their VM is gone) keep what was drained; their frames keep
+     * the "?" name. Free them. */
+    while (s->threads) {
+        struct prof_thread *t = s->threads;
+        s->threads = t->next;
+        t->timer_armed = false;
+        timer_delete(t->timer);
+        drain_thread(s, t);
+        free(t->ring);
+        free(t);
+    }
+    pthread_mutex_unlock(&s->lock);
+    sigaction(SIGPROF, &g_old_action, NULL);
+    struct profile *p = s->profile;
+    p->meta.end_ns = clock_ns(CLOCK_MONOTONIC);
+    profile_sort_samples(p); /* threads interleave in the sample table */
+    pthread_mutex_destroy(&s->lock);
+    free(s->raws);
+    free(s->raw_slots);
+    free(s);
+    g_session = NULL;
+    return p;
+}

@@ -48,7 +48,8 @@ struct prof_thread {
     volatile sig_atomic_t in_gc;
 
     /* Handler-private state. */
-    uint64_t last_wall_ns, last_cpu_ns, rng, interval_ns;
+    int mode; /* enum prof_mode */
+    uint64_t last_wall_ns, last_cpu_ns, last_deadline, rng, interval_ns;
 
     /* Counters written by the handler (relaxed), read anywhere. */
     _Atomic uint64_t signals, recorded, dropped, truncated;
@@ -58,5 +59,26 @@ struct prof_thread {
 
 /* The profiled thread of the calling thread, or NULL. Read by the allocation hook. */
 extern __thread struct prof_thread *prof__tls;
+
+/*
+ * The session API. One session at a time per process.
+ *
+ * prof_start() begins a session (rate hz, 1..10000) and its collector thread; nothing is sampled
+ * until a thread attaches. prof_attach() must be called on the VM's own thread: it arms a timer
+ * that signals only that thread. prof_safe_point() drains this thread's samples and names new
+ * frames; call it where the VM is between instructions (the runtime calls it once per loop
+ * iteration). prof_detach() (on the same thread) stops sampling it and names its frames.
+ * prof_stop() ends the session and returns the profile, which the caller then owns; every
+ * thread must have detached, except the caller's own, which prof_stop detaches.
+ */
+struct prof_session *prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen);
+struct prof_session *prof_current(void);
+int prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
+                const volatile sig_atomic_t *loop_state, const volatile sig_atomic_t *main_done);
+void prof_detach(mrb_state *mrb);
+void prof_safe_point(mrb_state *mrb);
+struct profile *prof_stop(struct prof_session *s);
+/* Seconds since the session started (for Profiler.stop_profiling). */
+double prof_elapsed(const struct prof_session *s);
 
 #endif

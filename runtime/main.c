@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/formats.h"
+#include "runtime/profiling.h"
 #include "runtime/rt.h"
 #include "runtime/version.h"
 
@@ -17,6 +19,13 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -e CODE                run CODE instead of a script file (its file name is -e)\n"
+    "  --cpu-prof             profile the whole run; write the profile at exit (also after an\n"
+    "                         uncaught exception or exit(n))\n"
+    "  --prof-hz N            sampling rate, 1..10000 Hz (default 1000)\n"
+    "  --prof-mode cpu|wall   cpu: on-CPU time only (default); wall: also time waiting (idle)\n"
+    "  --prof-out PATH        output file, or a directory for the default name\n"
+    "                         (default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)\n"
+    "  --prof-format F        cpuprofile (default), trace, collapsed; or from PATH's extension\n"
     "  --version              print the version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
@@ -33,10 +42,27 @@ usage_error(const char *what, const char *arg)
     return RT_EXIT_USAGE;
 }
 
+/* Takes the value of an option given as `--opt VALUE` or `--opt=VALUE`. */
+static const char *
+opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        return "";
+    return argv[++*i];
+}
+
 int
 main(int argc, char **argv)
 {
-    const char *code = NULL, *script = NULL;
+    const char *code = NULL, *script = NULL, *v;
+    struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -53,6 +79,29 @@ main(int argc, char **argv)
             printf("mrun %s (mruby %s, libuv %s)\n", MRPROF_VERSION, MRUBY_VERSION,
                    uv_version_string());
             return RT_EXIT_OK;
+        } else if (strcmp(a, "--cpu-prof") == 0) {
+            prof.cpu_prof = true;
+        } else if ((v = opt_value(argc, argv, &i, "--prof-hz"))) {
+            char *end;
+            long hz = strtol(v, &end, 10);
+            if (!*v || *end || hz < 1 || hz > 10000)
+                return usage_error("--prof-hz takes a rate from 1 to 10000 Hz, not: ", v);
+            prof.hz = (unsigned)hz;
+        } else if ((v = opt_value(argc, argv, &i, "--prof-mode"))) {
+            if (strcmp(v, "cpu") == 0)
+                prof.mode = PROF_MODE_CPU;
+            else if (strcmp(v, "wall") == 0)
+                prof.mode = PROF_MODE_WALL;
+            else
+                return usage_error("--prof-mode takes cpu or wall, not: ", v);
+        } else if ((v = opt_value(argc, argv, &i, "--prof-out"))) {
+            if (!*v)
+                return usage_error("--prof-out needs a path", "");
+            prof.out = v;
+        } else if ((v = opt_value(argc, argv, &i, "--prof-format"))) {
+            if (!fmt_by_name(v))
+                return usage_error("--prof-format takes cpuprofile, trace or collapsed, not: ", v);
+            prof.format = v;
         } else if (strcmp(a, "-e") == 0) {
             if (++i >= argc)
                 return usage_error("this option needs an argument: ", a);
@@ -72,12 +121,18 @@ main(int argc, char **argv)
     struct rt *rt = rt_new(argc - i, argv + i);
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;
+    if (prof.cpu_prof && rt_prof_begin(rt, &prof) != 0) {
+        rt_free(rt);
+        return RT_EXIT_USAGE;
+    }
     if (code)
         rt_run_main_string(rt, code, "-e");
     else
         rt_run_main_file(rt, script);
     rt_run_loop(rt);
     int status = rt->exit_code;
+    if (prof.cpu_prof && rt_prof_finish(rt, &prof) != 0 && status == 0)
+        status = RT_EXIT_SCRIPT_ERROR;
     rt_free(rt);
     if (fflush(stdout) != 0 && status == 0)
         status = RT_EXIT_SCRIPT_ERROR;

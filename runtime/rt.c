@@ -29,6 +29,7 @@
 #include <mruby/variable.h>
 
 #include "formats/fileio.h"
+#include "runtime/profiling.h"
 
 extern const uint8_t mrun_prelude[];
 
@@ -419,6 +420,7 @@ rt_new(int argc, char **argv)
 
     rt_kernel_init(rt, argc, argv);
     rt_timers_init(rt);
+    rt_profiler_init(rt);
     mrb_load_irep(mrb, mrun_prelude);
     if (mrb->exc) {
         rt_report_exception(mrb, mrb_obj_value(mrb->exc));

@@ -1,0 +1,54 @@
+/*
+ * collapsed.c — Brendan Gregg's folded stacks: `root;caller;callee count`, one line per stack,
+ * the count being the number of samples (all threads, each under its thread's name).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/formats.h"
+
+static void
+put_path(const struct profile *p, FILE *out, uint32_t node)
+{
+    const struct prof_node *n = profile_nodes(p);
+    if (node == 0)
+        return;
+    put_path(p, out, n[node].parent);
+    if (n[node].parent != 0)
+        putc(';', out);
+    const char *name = profile_str(p, profile_frames(p)[n[node].frame].name);
+    for (const char *c = name; *c; c++) /* ';' separates frames and '\n' lines: replace */
+        putc(*c == ';' || *c == '\n' ? '_' : *c, out);
+}
+
+int
+collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                struct fmt_err *e)
+{
+    size_t nn = profile_nnodes(p), nt = profile_nthreads(p);
+    uint64_t *count = calloc(nn * (nt ? nt : 1), sizeof *count);
+    if (!count) {
+        snprintf(e->msg, sizeof e->msg, "out of memory");
+        return e->code = -12;
+    }
+    const struct prof_sample *s = profile_samples(p);
+    for (size_t i = 0; i < profile_nsamples(p); i++)
+        count[(size_t)s[i].thread * nn + s[i].node]++;
+    for (size_t t = 0; t < (nt ? nt : 1); t++)
+        for (size_t i = 0; i < nn; i++) {
+            uint64_t c = count[t * nn + i];
+            if (!c)
+                continue;
+            if (nt > 1) {
+                fputs(profile_str(p, profile_threads(p)[t].name), out);
+                if (i)
+                    putc(';', out);
+            }
+            put_path(p, out, (uint32_t)i);
+            putc(' ', out);
+            json_u64(out, c);
+            putc('\n', out);
+        }
+    free(count);
+    return 0;
+}

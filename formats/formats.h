@@ -1,0 +1,68 @@
+/*
+ * formats.h — every profile file format behind one table of readers and writers.
+ *
+ * Each format is one file (cpuprofile.c, trace.c, collapsed.c) that knows the profile model and
+ * nothing of mruby. Writers stream into a FILE; fmt_write_path() adds the atomic temp-file +
+ * rename so a failed write leaves nothing behind. Readers detect the format from the content.
+ *
+ * Ownership: fmt_read_path() returns a profile the caller frees with profile_free().
+ */
+#ifndef MRPROF_FORMATS_H
+#define MRPROF_FORMATS_H
+
+#include <stdio.h>
+
+#include "profiler/profile.h"
+
+struct fmt_err {
+    int code; /* negative errno, or -EINVAL for bad content */
+    char msg[512];
+};
+
+struct fmt_write_opts {
+    int thread; /* formats with one thread per file: which one (-1: the first with samples) */
+};
+
+struct fmt_ops {
+    const char *name;  /* what -f takes */
+    const char *ext;   /* chosen when the output path ends with it */
+    const char *about; /* one line for --help */
+    int (*write)(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                 struct fmt_err *e);
+};
+
+extern const struct fmt_ops fmt_table[];
+extern const size_t fmt_count;
+
+const struct fmt_ops *fmt_by_name(const char *name);
+/* The format whose extension ends path, or NULL. */
+const struct fmt_ops *fmt_by_path(const char *path);
+/* "cpuprofile, trace, collapsed" — for error messages. */
+const char *fmt_names(void);
+
+int fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *f,
+                   const struct fmt_write_opts *o, struct fmt_err *e);
+
+/* Reads any supported file; NULL with e filled ("FILE: looks like X, but ...") on failure. */
+struct profile *fmt_read_path(const char *path, struct fmt_err *e);
+struct profile *fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e);
+
+/* The writers and readers (one file each). */
+int cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                     struct fmt_err *e);
+int trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                struct fmt_err *e);
+int collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                    struct fmt_err *e);
+
+/* Helpers shared by the writers (jsonout.c). */
+void json_str(FILE *out, const char *s);
+void json_u64(FILE *out, uint64_t v);
+void json_i64(FILE *out, int64_t v);
+/* The thread a single-thread format writes: o->thread, or the first thread with samples. */
+int fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o);
+/* A calloc'd flag per node: 1 when a sample of thread (-1: any) is at it or below it. */
+uint8_t *fmt_used_nodes(const struct profile *p, int thread);
+const char *fmt_frame_url(const struct profile *p, const struct prof_frame *f);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * jsonout.c — small, fast JSON output helpers shared by the writers.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/formats.h"
+
+void
+json_str(FILE *out, const char *s)
+{
+    putc_unlocked('"', out);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        switch (*c) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (*c < 0x20)
+                fprintf(out, "\\u%04x", *c);
+            else
+                putc_unlocked(*c, out);
+        }
+    }
+    putc_unlocked('"', out);
+}
+
+void
+json_u64(FILE *out, uint64_t v)
+{
+    char buf[24];
+    int i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fwrite(buf + i, 1, sizeof buf - (size_t)i, out);
+}
+
+void
+json_i64(FILE *out, int64_t v)
+{
+    if (v < 0) {
+        putc_unlocked('-', out);
+        json_u64(out, (uint64_t)0 - (uint64_t)v);
+    } else {
+        json_u64(out, (uint64_t)v);
+    }
+}
+
+int
+fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o)
+{
+    if (o && o->thread >= 0 && (size_t)o->thread < profile_nthreads(p))
+        return o->thread;
+    const struct prof_sample *s = profile_samples(p);
+    int best = -1;
+    for (size_t i = 0; i < profile_nsamples(p); i++)
+        if (best < 0 || s[i].thread < (uint32_t)best)
+            best = (int)s[i].thread;
+    return best < 0 ? 0 : best;
+}
+
+uint8_t *
+fmt_used_nodes(const struct profile *p, int thread)
+{
+    size_t nn = profile_nnodes(p);
+    uint8_t *used = calloc(nn ? nn : 1, 1);
+    if (!used)
+        return NULL;
+    const struct prof_sample *s = profile_samples(p);
+    const struct prof_node *n = profile_nodes(p);
+    for (size_t i = 0; i < profile_nsamples(p); i++)
+        if (thread < 0 || s[i].thread == (uint32_t)thread)
+            used[s[i].node] = 1;
+    used[0] = 1;
+    /* Parents come before children, so one backward pass marks every ancestor. */
+    for (size_t i = nn; i-- > 1;)
+        if (used[i])
+            used[n[i].parent] = 1;
+    return used;
+}
+
+/* Pseudo frames carry no file; everything else is named with its location. */
+const char *
+fmt_frame_url(const struct profile *p, const struct prof_frame *f)
+{
+    return profile_str(p, f->file);
+}

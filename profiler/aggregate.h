@@ -1,0 +1,48 @@
+/*
+ * aggregate.h — aggregations over the profile model, shared by report, diff, check and the TUI.
+ *
+ * Weights: every sum is of sample weights (CPU ns in cpu mode, wall ns in wall mode) and of
+ * sample counts. "total" counts a sample once per group even when the group appears several
+ * times on its stack (recursion).
+ *
+ * Ownership: agg_compute() and agg_tree_build() fill caller-provided structs whose arrays the
+ * caller releases with agg_free() / agg_tree_free().
+ */
+#ifndef MRPROF_AGGREGATE_H
+#define MRPROF_AGGREGATE_H
+
+#include "profiler/profile.h"
+
+enum agg_by { AGG_FUNCTION = 0, AGG_LINE = 1, AGG_FILE = 2 };
+
+struct agg_row {
+    uint32_t name, file; /* string ids (name is 0 when grouping by file) */
+    int32_t line;        /* function's first line (by function), the line (by line), 0 (by file) */
+    uint64_t self_w, total_w, self_n, total_n;
+};
+
+struct agg_table {
+    struct agg_row *rows; /* sorted by self weight, descending */
+    size_t n;
+    uint64_t total_w, total_n; /* of all samples considered */
+};
+
+/* thread -1 = all threads. Returns 0 or -ENOMEM. */
+int agg_compute(const struct profile *p, int thread, enum agg_by by, struct agg_table *out);
+void agg_free(struct agg_table *t);
+/* Re-sorts rows by total weight (descending). */
+void agg_sort_by_total(struct agg_table *t);
+
+struct agg_tree {
+    size_t nn;
+    uint64_t *self_w, *total_w;
+    uint64_t *self_n, *total_n;
+    uint32_t *child_start, *child_list; /* children of node i: child_list[child_start[i] ..
+                                           child_start[i+1]), sorted by total weight */
+    uint64_t all_w, all_n; /* of all samples considered */
+};
+
+int agg_tree_build(const struct profile *p, int thread, struct agg_tree *t);
+void agg_tree_free(struct agg_tree *t);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * profile.h — the one profile model in the middle of mrprof.
+ *
+ * The sampler fills it, every format reads or writes it, report/diff/TUI are functions over it.
+ * It knows nothing of mruby. Tables grow by realloc, so everything refers to everything else by
+ * uint32_t index, never by pointer:
+ *
+ *   strings  interned; id 0 is ""
+ *   frames   {name, file, line, kind}; frame 0 is "(root)"
+ *   nodes    the stack trie {parent, frame}; node 0 is the root, and parent < child always
+ *   threads  {tid, name}
+ *   samples  {thread, node, line, t_ns, weight_ns}: line is the top frame's current line (0 if
+ *            unknown); weight is CPU ns in cpu mode, wall ns in wall mode
+ *   spans    {thread, name, start_ns, dur_ns}: Deferred tasks, GC, ...
+ *   counters {name, t_ns, value}: heap bytes, RSS, ...
+ *
+ * Ownership: profile_new() returns a profile the caller frees with profile_free(); the profile
+ * owns all its strings. Getters return pointers valid until the next mutation of the profile.
+ * Functions taking `const struct profile *` never keep it.
+ */
+#ifndef MRPROF_PROFILE_H
+#define MRPROF_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum prof_frame_kind {
+    FRAME_RUBY = 0,  /* a Ruby method: Class#m, Class.m */
+    FRAME_BLOCK = 1, /* block in Class#m */
+    FRAME_CFUNC = 2, /* a method implemented in C */
+    FRAME_PSEUDO = 3 /* (root), (idle), (garbage collector), (program) */
+};
+
+struct prof_frame {
+    uint32_t name, file; /* string ids */
+    int32_t line;        /* first line of the function, 0 when unknown */
+    uint8_t kind;
+};
+
+struct prof_node {
+    uint32_t parent, frame;
+};
+
+struct prof_thread_info {
+    int64_t tid;
+    uint32_t name;
+};
+
+struct prof_sample {
+    uint32_t thread, node;
+    int32_t line;
+    uint32_t pad;
+    uint64_t t_ns, weight_ns;
+};
+
+struct prof_span {
+    uint32_t thread, name;
+    uint64_t start_ns, dur_ns;
+};
+
+struct prof_counter {
+    uint32_t name;
+    uint64_t t_ns;
+    double value;
+};
+
+/* A growable array of fixed-size records. */
+struct prof_vec {
+    void *data;
+    size_t len, cap, size;
+};
+
+/* Open-addressing hash of uint32 ids, keyed through a callback over the owning table. */
+struct prof_index {
+    uint32_t *slots; /* id + 1, 0 = empty */
+    size_t cap, count;
+};
+
+struct strtab {
+    char *buf;
+    size_t len, cap;
+    struct prof_vec offs; /* uint32_t offset of each string in buf (NUL-terminated there) */
+    struct prof_index index;
+};
+
+enum prof_mode_meta { PROFILE_CPU = 0, PROFILE_WALL = 1 };
+
+struct profile_meta {
+    int mode; /* enum prof_mode_meta */
+    uint32_t hz;
+    uint64_t start_ns, end_ns; /* monotonic, ns */
+    uint64_t signals, dropped, truncated;
+    char tool[64];
+};
+
+struct profile {
+    struct strtab strings;
+    struct prof_vec frames, nodes, threads, samples, spans, counters;
+    struct prof_index frame_index, node_index;
+    struct profile_meta meta;
+    uint32_t f_root, f_idle, f_gc, f_program; /* well-known pseudo frames */
+};
+
+struct profile *profile_new(void);
+void profile_free(struct profile *p);
+
+/* Strings. */
+uint32_t profile_intern(struct profile *p, const char *s);
+uint32_t profile_intern_n(struct profile *p, const char *s, size_t n);
+const char *profile_str(const struct profile *p, uint32_t id);
+
+/* Frames: _intern deduplicates on all four fields; _add always appends (the sampler dedups on
+ * its own raw keys, then names the frame later with profile_set_frame). */
+uint32_t profile_frame_intern(struct profile *p, const char *name, const char *file, int32_t line,
+                              int kind);
+uint32_t profile_frame_add(struct profile *p, uint32_t name, uint32_t file, int32_t line, int kind);
+void profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_t file,
+                       int32_t line);
+
+/* The stack trie: the node for frame called from parent (created on first use). */
+uint32_t profile_node(struct profile *p, uint32_t parent, uint32_t frame);
+
+uint32_t profile_add_thread(struct profile *p, int64_t tid, const char *name);
+void profile_add_sample(struct profile *p, uint32_t thread, uint32_t node, int32_t line,
+                        uint64_t t_ns, uint64_t weight_ns);
+void profile_add_span(struct profile *p, uint32_t thread, const char *name, uint64_t start_ns,
+                      uint64_t dur_ns);
+void profile_add_counter(struct profile *p, const char *name, uint64_t t_ns, double value);
+
+/* Table access. */
+static inline size_t profile_nframes(const struct profile *p) { return p->frames.len; }
+static inline size_t profile_nnodes(const struct profile *p) { return p->nodes.len; }
+static inline size_t profile_nthreads(const struct profile *p) { return p->threads.len; }
+static inline size_t profile_nsamples(const struct profile *p) { return p->samples.len; }
+static inline const struct prof_frame *profile_frames(const struct profile *p) { return p->frames.data; }
+static inline const struct prof_node *profile_nodes(const struct profile *p) { return p->nodes.data; }
+static inline const struct prof_thread_info *profile_threads(const struct profile *p) { return p->threads.data; }
+static inline const struct prof_sample *profile_samples(const struct profile *p) { return p->samples.data; }
+static inline const struct prof_span *profile_spans(const struct profile *p) { return p->spans.data; }
+static inline const struct prof_counter *profile_counters(const struct profile *p) { return p->counters.data; }
+
+/* Checks every invariant (ids in range, parent < child, per-thread timestamps monotonic).
+ * Returns 0, or -EINVAL with a message naming the first violation in err. */
+int profile_validate(const struct profile *p, char *err, size_t errlen);
+
+/* Sorts samples by (thread, time) — readers that merge threads call it before validating. */
+void profile_sort_samples(struct profile *p);
+
+/* Total sample weight, and the duration in ns (end - start, or derived from samples). */
+uint64_t profile_total_weight(const struct profile *p, int thread /* -1: all */);
+uint64_t profile_duration_ns(const struct profile *p);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * profiling.c — the Profiler module (start_profiling, stop_profiling, get_profile) and the
+ * Profile object (save, top, samples), plus mrun's whole-run --cpu-prof.
+ *
+ * The Ruby half (keyword arguments, Hash building helpers) is runtime/prelude/profiler.rb.
+ */
+#include "runtime/profiling.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <mruby/array.h>
+#include <mruby/class.h>
+#include <mruby/data.h>
+#include <mruby/hash.h>
+#include <mruby/string.h>
+#include <mruby/variable.h>
+
+#include "formats/formats.h"
+#include "profiler/aggregate.h"
+#include "profiler/profile.h"
+
+static void
+profile_dfree(mrb_state *mrb, void *p)
+{
+    profile_free(p);
+}
+
+static const struct mrb_data_type profile_type = {"Profile", profile_dfree};
+
+static struct profile *
+get_profile_ptr(mrb_state *mrb, mrb_value self)
+{
+    struct profile *p = DATA_GET_PTR(mrb, self, &profile_type, struct profile);
+    if (!p)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "empty Profile");
+    return p;
+}
+
+static void
+safe_point(struct rt *rt, void *data)
+{
+    (void)data;
+    prof_safe_point(rt->mrb);
+}
+
+static int
+start_session(struct rt *rt, enum prof_mode mode, unsigned hz, char *err, size_t errlen)
+{
+    struct prof_session *s = prof_start(mode, hz, err, errlen);
+    if (!s)
+        return -1;
+    int rc = prof_attach(s, rt->mrb, "main", &rt->loop_state, &rt->main_done);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the sampling timer: %s", strerror(-rc));
+        profile_free(prof_stop(s));
+        return -1;
+    }
+    return 0;
+}
+
+/* Profiler.__start(hz, mode_string) */
+static mrb_value
+profiler_start(mrb_state *mrb, mrb_value self)
+{
+    mrb_int hz;
+    const char *mode;
+    mrb_get_args(mrb, "iz", &hz, &mode);
+    enum prof_mode m;
+    if (strcmp(mode, "cpu") == 0)
+        m = PROF_MODE_CPU;
+    else if (strcmp(mode, "wall") == 0)
+        m = PROF_MODE_WALL;
+    else
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "mode must be :cpu or :wall, not :%s", mode);
+    if (hz < 1 || hz > 10000)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "hz must be between 1 and 10000, not %i", hz);
+    char err[256];
+    if (start_session(rt_from_mrb(mrb), m, (unsigned)hz, err, sizeof err) != 0)
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start profiling: %s", err);
+    return mrb_true_value();
+}
+
+static mrb_value
+wrap_profile(mrb_state *mrb, struct profile *p)
+{
+    struct RClass *c = mrb_class_get(mrb, "Profile");
+    return mrb_obj_value(mrb_data_object_alloc(mrb, c, p, &profile_type));
+}
+
+/* Profiler.__stop -> [seconds, Profile] */
+static mrb_value
+profiler_stop(mrb_state *mrb, mrb_value self)
+{
+    struct prof_session *s = prof_current();
+    if (!s)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "the profiler is not running (call start_profiling first)");
+    double secs = prof_elapsed(s);
+    struct profile *p = prof_stop(s);
+    mrb_value pair[2] = {mrb_float_value(mrb, secs), wrap_profile(mrb, p)};
+    return mrb_ary_new_from_values(mrb, 2, pair);
+}
+
+static mrb_value
+profiler_running_p(mrb_state *mrb, mrb_value self)
+{
+    return mrb_bool_value(prof_current() != NULL);
+}
+
+/* Profile#__save(path, format_or_nil) */
+static mrb_value
+profile_save(mrb_state *mrb, mrb_value self)
+{
+    struct profile *p = get_profile_ptr(mrb, self);
+    const char *path, *format = NULL;
+    mrb_get_args(mrb, "z|z!", &path, &format);
+    const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(path);
+    if (format && !f)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "unknown format '%s' (known: %s)", format, fmt_names());
+    if (!f)
+        f = fmt_by_name("cpuprofile");
+    struct fmt_err e = {0};
+    struct fmt_write_opts o = {-1};
+    if (fmt_write_path(p, path, f, &o, &e) != 0)
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s", e.msg);
+    return mrb_str_new_cstr(mrb, path);
+}
+
+/* Profile#__top(n, by) -> [[name, file, line, self_ns, total_ns, self_n, total_n], ...], all_w */
+static mrb_value
+profile_top(mrb_state *mrb, mrb_value self)
+{
+    struct profile *p = get_profile_ptr(mrb, self);
+    mrb_int n, by;
+    mrb_get_args(mrb, "ii", &n, &by);
+    struct agg_table t;
+    if (agg_compute(p, -1, (enum agg_by)by, &t) != 0)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
+    mrb_value rows = mrb_ary_new(mrb);
+    for (size_t i = 0; i < t.n && (mrb_int)i < n; i++) {
+        const struct agg_row *r = &t.rows[i];
+        mrb_value v[7] = {
+            mrb_str_new_cstr(mrb, profile_str(p, r->name)),
+            mrb_str_new_cstr(mrb, profile_str(p, r->file)),
+            mrb_fixnum_value(r->line),
+            mrb_fixnum_value((mrb_int)r->self_w),
+            mrb_fixnum_value((mrb_int)r->total_w),
+            mrb_fixnum_value((mrb_int)r->self_n),
+            mrb_fixnum_value((mrb_int)r->total_n),
+        };
+        mrb_ary_push(mrb, rows, mrb_ary_new_from_values(mrb, 7, v));
+    }
+    mrb_value res[2] = {rows, mrb_fixnum_value((mrb_int)t.total_w)};
+    agg_free(&t);
+    return mrb_ary_new_from_values(mrb, 2, res);
+}
+
+static mrb_value
+profile_m_samples(mrb_state *mrb, mrb_value self)
+{
+    return mrb_fixnum_value((mrb_int)profile_nsamples(get_profile_ptr(mrb, self)));
+}
+
+static mrb_value
+profile_m_duration(mrb_state *mrb, mrb_value self)
+{
+    return mrb_float_value(mrb, (double)profile_duration_ns(get_profile_ptr(mrb, self)) / 1e9);
+}
+
+void
+rt_profiler_init(struct rt *rt)
+{
+    mrb_state *mrb = rt->mrb;
+    rt->hooks.safe_point = safe_point;
+    struct RClass *m = mrb_define_module(mrb, "Profiler");
+    mrb_define_module_function(mrb, m, "__start", profiler_start, MRB_ARGS_REQ(2));
+    mrb_define_module_function(mrb, m, "__stop", profiler_stop, MRB_ARGS_NONE());
+    mrb_define_module_function(mrb, m, "profiling?", profiler_running_p, MRB_ARGS_NONE());
+    struct RClass *c = mrb_define_class(mrb, "Profile", mrb->object_class);
+    MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
+    mrb_undef_class_method(mrb, c, "new");
+    mrb_define_method(mrb, c, "__save", profile_save, MRB_ARGS_ARG(1, 1));
+    mrb_define_method(mrb, c, "__top", profile_top, MRB_ARGS_REQ(2));
+    mrb_define_method(mrb, c, "samples", profile_m_samples, MRB_ARGS_NONE());
+    mrb_define_method(mrb, c, "duration", profile_m_duration, MRB_ARGS_NONE());
+}
+
+/* --- mrun --cpu-prof ------------------------------------------------------------------------ */
+
+int
+rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
+{
+    char err[256];
+    if (start_session(rt, o->mode, o->hz, err, sizeof err) != 0) {
+        fprintf(stderr, "mrun: cannot start profiling: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o)
+{
+    struct prof_session *s = prof_current();
+    if (!s)
+        return 0; /* the script stopped it itself */
+    struct profile *p = prof_stop(s);
+    const struct fmt_ops *f = o->format ? fmt_by_name(o->format) : NULL;
+    char path[4096];
+    struct stat st;
+    bool out_is_dir = o->out && stat(o->out, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!f && o->out && !out_is_dir)
+        f = fmt_by_path(o->out);
+    if (!f)
+        f = fmt_by_name("cpuprofile");
+    if (o->out && !out_is_dir) {
+        snprintf(path, sizeof path, "%s", o->out);
+    } else {
+        /* Node's name: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile */
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        snprintf(path, sizeof path, "%s%sCPU.%04d%02d%02d.%02d%02d%02d.%ld.0.001%s",
+                 out_is_dir ? o->out : "", out_is_dir ? "/" : "", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid(),
+                 strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
+    }
+    struct fmt_err e = {0};
+    struct fmt_write_opts wo = {-1};
+    int rc = fmt_write_path(p, path, f, &wo, &e);
+    if (rc)
+        fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
+    else if (!getenv("MRUN_QUIET"))
+        fprintf(stderr, "mrun: %s profile written to %s (%zu samples)\n", f->name, path,
+                profile_nsamples(p));
+    profile_free(p);
+    return rc ? -1 : 0;
+}

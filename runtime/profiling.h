@@ -1,0 +1,28 @@
+/*
+ * profiling.h — the runtime's side of the profiler: the Profiler module for scripts and the
+ * --cpu-prof flags of mrun.
+ */
+#ifndef MRPROF_RT_PROFILING_H
+#define MRPROF_RT_PROFILING_H
+
+#include <stdbool.h>
+
+#include "profiler/sampler.h"
+#include "runtime/rt.h"
+
+struct rt_prof_opts {
+    bool cpu_prof;      /* --cpu-prof: profile the whole run, write at exit */
+    unsigned hz;        /* --prof-hz (default 1000) */
+    enum prof_mode mode; /* --prof-mode (default cpu) */
+    const char *out;    /* --prof-out: file or directory (default: Node-style name in cwd) */
+    const char *format; /* --prof-format (default: from out's extension, else cpuprofile) */
+};
+
+/* Defines Profiler and Profile and hooks the sampler's safe point into the loop. */
+void rt_profiler_init(struct rt *rt);
+/* Starts whole-run profiling for --cpu-prof. Returns 0, or prints why and returns -1. */
+int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);
+/* Stops whole-run profiling and writes the file. Returns 0, or prints why and returns -1. */
+int rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o);
+
+#endif
