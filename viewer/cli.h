@@ -1,0 +1,32 @@
+/*
+ * cli.h — what the mrprof commands share: exit codes, the command signature, argument helpers.
+ */
+#ifndef MRPROF_CLI_H
+#define MRPROF_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes of mrprof (documented in `mrprof --help` and docs/cli.md). */
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_REGRESSION = 1,    /* check: a regression was found */
+    CLI_USAGE = 2,         /* usage or input error (bad option, unreadable or malformed file) */
+    CLI_SCRIPT_FAILED = 3, /* the profiled script could not be started or was killed */
+};
+
+/* A command consumes argv[1..argc) (argv[0] is its name) and returns an exit code. */
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+/* Prints "mrprof CMD: message" and a hint to stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a non-negative integer option value; false (and a message) when it is not one. */
+bool cli_parse_uint(const char *cmd, const char *opt, const char *v, unsigned long max,
+                    unsigned long *out);
+/* The directory of the running mrprof binary (for finding mrun beside it). */
+const char *cli_self_dir(void);
+
+#endif

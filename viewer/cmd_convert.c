@@ -1,0 +1,74 @@
+/*
+ * cmd_convert.c — `mrprof convert IN OUT [-f FORMAT]`: read any profile, write another format.
+ * Nothing is written to OUT unless the whole conversion succeeded (temp file + rename).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "formats/formats.h"
+#include "viewer/cli.h"
+
+static const char help[] =
+    "usage: mrprof convert IN OUT [-f FORMAT] [--thread N]\n"
+    "\n"
+    "Converts a profile. The format of OUT comes from -f, or from its extension:\n"
+    "  .cpuprofile  DevTools / Node CPU profile (one thread: --thread, default the first)\n"
+    "  .json        Trace Event JSON (DevTools Performance, Perfetto UI, chrome://tracing)\n"
+    "  .folded      collapsed stacks (flamegraph.pl, inferno, speedscope)\n";
+
+int
+cmd_convert(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *format = NULL;
+    unsigned long thread = 0;
+    bool thread_set = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
+            if (++i >= argc || !fmt_by_name(argv[i]))
+                return cli_usage_error("convert", "%s takes one of: %s", a, fmt_names());
+            format = argv[i];
+        } else if (strcmp(a, "--thread") == 0) {
+            if (!cli_parse_uint("convert", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &thread))
+                return CLI_USAGE;
+            thread_set = true;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("convert", "unknown option '%s'", a);
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            return cli_usage_error("convert", "too many arguments ('%s')", a);
+        }
+    }
+    if (!in || !out)
+        return cli_usage_error("convert", "needs an input and an output file");
+    const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
+    if (!f)
+        return cli_usage_error("convert", "cannot tell the format of '%s' from its extension; "
+                               "pass -f (%s)", out, fmt_names());
+    struct fmt_err e;
+    struct profile *p = fmt_read_path(in, &e);
+    if (!p) {
+        fprintf(stderr, "mrprof convert: %s\n", e.msg);
+        return CLI_USAGE;
+    }
+    if (thread_set && thread >= profile_nthreads(p)) {
+        fprintf(stderr, "mrprof convert: %s has %zu thread(s); --thread %lu does not exist\n", in,
+                profile_nthreads(p), thread);
+        profile_free(p);
+        return CLI_USAGE;
+    }
+    struct fmt_write_opts o = {thread_set ? (int)thread : -1};
+    int rc = fmt_write_path(p, out, f, &o, &e);
+    profile_free(p);
+    if (rc) {
+        fprintf(stderr, "mrprof convert: %s\n", e.msg);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}

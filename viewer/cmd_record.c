@@ -1,0 +1,153 @@
+/*
+ * cmd_record.c — `mrprof record -- SCRIPT`: run mrun with profiling flags, pass its status on.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "formats/formats.h"
+#include "viewer/cli.h"
+
+static const char help[] =
+    "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] -- SCRIPT [ARGS...]\n"
+    "\n"
+    "Runs SCRIPT with mrun under the sampling profiler and writes the profile at exit (also when\n"
+    "the script raises or calls exit). Exits with the script's own status; 3 when mrun could not\n"
+    "be started or was killed by a signal (then 128+signal is printed).\n"
+    "\n"
+    "  -o, --output PATH   profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)\n"
+    "  -f, --format F      cpuprofile (default), trace, collapsed; default from PATH's extension\n"
+    "  --hz N              sampling rate, 1..10000 (default 1000)\n"
+    "  --mode cpu|wall     cpu (default): on-CPU time; wall: also time spent waiting, as (idle)\n"
+    "  --mrun PATH         the mrun binary (default: beside mrprof, or $MRUN)\n";
+
+int
+cmd_record(int argc, char **argv)
+{
+    const char *out = NULL, *format = NULL, *mode = "cpu", *mrun = getenv("MRUN");
+    unsigned long hz = 1000;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (++i >= argc)
+                return cli_usage_error("record", "%s needs a path", a);
+            out = argv[i];
+        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
+            if (++i >= argc || !fmt_by_name(argv[i]))
+                return cli_usage_error("record", "%s takes one of: %s", a, fmt_names());
+            format = argv[i];
+        } else if (strcmp(a, "--hz") == 0) {
+            if (!cli_parse_uint("record", a, i + 1 < argc ? argv[++i] : NULL, 10000, &hz))
+                return CLI_USAGE;
+            if (hz < 1)
+                return cli_usage_error("record", "--hz must be at least 1");
+        } else if (strcmp(a, "--mode") == 0) {
+            mode = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(mode, "cpu") != 0 && strcmp(mode, "wall") != 0)
+                return cli_usage_error("record", "--mode takes cpu or wall, not '%s'", mode);
+        } else if (strcmp(a, "--mrun") == 0) {
+            if (++i >= argc)
+                return cli_usage_error("record", "--mrun needs a path");
+            mrun = argv[i];
+        } else if (a[0] == '-') {
+            return cli_usage_error("record", "unknown option '%s'", a);
+        } else {
+            break; /* the script, without a `--` */
+        }
+    }
+    if (i >= argc)
+        return cli_usage_error("record", "no script given (mrprof record -- SCRIPT [ARGS])");
+    const char *script = argv[i];
+
+    char mrun_buf[4096], out_buf[4096], hz_buf[16];
+    if (!mrun) {
+        snprintf(mrun_buf, sizeof mrun_buf, "%s/mrun", cli_self_dir());
+        mrun = mrun_buf;
+    }
+    if (!out) {
+        const char *base = strrchr(script, '/');
+        base = base ? base + 1 : script;
+        size_t blen = strlen(base);
+        if (blen > 3 && strcmp(base + blen - 3, ".rb") == 0)
+            blen -= 3;
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_name("cpuprofile");
+        snprintf(out_buf, sizeof out_buf, "%.*s-%04d%02d%02d-%02d%02d%02d%s", (int)blen, base,
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 f->ext);
+        out = out_buf;
+    }
+    snprintf(hz_buf, sizeof hz_buf, "%lu", hz);
+
+    int nargs = argc - i;
+    char **cargv = calloc((size_t)nargs + 16, sizeof *cargv);
+    if (!cargv)
+        return CLI_SCRIPT_FAILED;
+    int k = 0;
+    cargv[k++] = (char *)mrun;
+    cargv[k++] = "--cpu-prof";
+    cargv[k++] = "--prof-out";
+    cargv[k++] = (char *)out;
+    cargv[k++] = "--prof-hz";
+    cargv[k++] = hz_buf;
+    cargv[k++] = "--prof-mode";
+    cargv[k++] = (char *)mode;
+    if (format) {
+        cargv[k++] = "--prof-format";
+        cargv[k++] = (char *)format;
+    }
+    cargv[k++] = "--";
+    for (int j = i; j < argc; j++)
+        cargv[k++] = argv[j];
+    cargv[k] = NULL;
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "mrprof record: cannot fork: %s\n", strerror(errno));
+        free(cargv);
+        return CLI_SCRIPT_FAILED;
+    }
+    if (pid == 0) {
+        setenv("MRUN_QUIET", "1", 1);
+        execv(mrun, cargv);
+        fprintf(stderr, "mrprof record: cannot run %s: %s (build it with `make`, or pass --mrun)\n",
+                mrun, strerror(errno));
+        _exit(127);
+    }
+    free(cargv);
+    /* Ctrl-C goes to the whole process group: let the child decide, and report after it. */
+    signal(SIGINT, SIG_IGN);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    signal(SIGINT, SIG_DFL);
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n",
+                WTERMSIG(status));
+        return CLI_SCRIPT_FAILED;
+    }
+    int code = WEXITSTATUS(status);
+    if (code == 127 && access(mrun, X_OK) != 0)
+        return CLI_SCRIPT_FAILED;
+    if (access(out, R_OK) == 0)
+        fprintf(stderr, "mrprof record: wrote %s (script exit status %d); see it with: "
+                        "mrprof report %s\n", out, code, out);
+    else
+        fprintf(stderr, "mrprof record: no profile was written (script exit status %d)\n", code);
+    return code;
+}

@@ -1,0 +1,118 @@
+/*
+ * report.c — the text report: header, top table, call tree. A function over the model.
+ */
+#include "viewer/report.h"
+
+#include <errno.h>
+#include <string.h>
+
+const char *
+report_location(const struct profile *p, uint32_t file, int32_t line, char *buf, size_t len)
+{
+    const char *f = profile_str(p, file);
+    if (!*f)
+        snprintf(buf, len, "%s", "");
+    else if (line > 0)
+        snprintf(buf, len, "%s:%d", f, line);
+    else
+        snprintf(buf, len, "%s", f);
+    return buf;
+}
+
+static double
+pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static double
+ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static void
+print_header(FILE *out, const struct profile *p, const char *title, const struct report_opts *o,
+             uint64_t all_w, uint64_t all_n)
+{
+    const struct profile_meta *m = &p->meta;
+    double secs = (double)profile_duration_ns(p) / 1e9;
+    fprintf(out, "Profile: %s\n", title);
+    fprintf(out, "  tool %s, %s mode", m->tool[0] ? m->tool : "unknown",
+            m->mode == PROFILE_CPU ? "cpu" : "wall");
+    if (m->hz)
+        fprintf(out, ", %u Hz requested", m->hz);
+    double nthreads = profile_nthreads(p) ? (double)profile_nthreads(p) : 1.0;
+    fprintf(out, "\n  duration %.3f s, %zu samples", secs, profile_nsamples(p));
+    if (secs > 0)
+        fprintf(out, ", %.0f Hz achieved per thread", (double)profile_nsamples(p) / secs / nthreads);
+    if (m->hz && secs > 0 && m->signals)
+        fprintf(out, " (%.1f%% of requested)",
+                100.0 * (double)m->signals / (secs * m->hz * nthreads));
+    fprintf(out, "\n  dropped %llu, truncated stacks %llu\n", (unsigned long long)m->dropped,
+            (unsigned long long)m->truncated);
+    fprintf(out, "  threads %zu:", profile_nthreads(p));
+    for (size_t t = 0; t < profile_nthreads(p); t++)
+        fprintf(out, " [%zu] %s", t, profile_str(p, profile_threads(p)[t].name));
+    fprintf(out, "\n  %s time in this report: %.1f ms over %llu samples%s\n",
+            m->mode == PROFILE_CPU ? "CPU" : "wall", ms(all_w), (unsigned long long)all_n,
+            o->thread >= 0 ? " (one thread)" : "");
+}
+
+static void
+print_tree(FILE *out, const struct profile *p, const struct agg_tree *t, uint32_t node, int depth,
+           double min_pct)
+{
+    const struct prof_frame *f = &profile_frames(p)[profile_nodes(p)[node].frame];
+    char loc[512];
+    if (node != 0) {
+        fprintf(out, "%6.1f%% %6.1f%%  %*s%s", pct(t->total_w[node], t->all_w),
+                pct(t->self_w[node], t->all_w), depth * 2, "", profile_str(p, f->name));
+        report_location(p, f->file, f->line, loc, sizeof loc);
+        if (*loc)
+            fprintf(out, "  %s", loc);
+        putc('\n', out);
+    }
+    if (depth > 60)
+        return;
+    for (uint32_t c = t->child_start[node]; c < t->child_start[node + 1]; c++) {
+        uint32_t ch = t->child_list[c];
+        if (pct(t->total_w[ch], t->all_w) < min_pct)
+            continue;
+        print_tree(out, p, t, ch, node == 0 ? 0 : depth + 1, min_pct);
+    }
+}
+
+int
+report_print(FILE *out, const struct profile *p, const char *title, const struct report_opts *o)
+{
+    struct agg_table t;
+    if (agg_compute(p, o->thread, o->by, &t) != 0)
+        return -ENOMEM;
+    print_header(out, p, title, o, t.total_w, t.total_n);
+    static const char *by_name[] = {"function", "line", "file"};
+    fprintf(out, "\nTop %s by self time:\n", by_name[o->by]);
+    fprintf(out, "   self ms  self%%   total ms total%%  %-40s %s\n", by_name[o->by], "location");
+    char loc[512];
+    for (size_t i = 0; i < t.n && (o->top == 0 || (int)i < o->top); i++) {
+        const struct agg_row *r = &t.rows[i];
+        const char *name = o->by == AGG_FILE ? (r->name ? profile_str(p, r->name) : profile_str(p, r->file))
+                                             : profile_str(p, r->name);
+        report_location(p, o->by == AGG_FILE ? 0 : r->file, r->line, loc, sizeof loc);
+        fprintf(out, "%10.1f %5.1f%% %10.1f %5.1f%%  %-40s %s\n", ms(r->self_w),
+                pct(r->self_w, t.total_w), ms(r->total_w), pct(r->total_w, t.total_w),
+                name, loc);
+    }
+    if (t.n == 0)
+        fprintf(out, "  (no samples)\n");
+    agg_free(&t);
+    if (o->tree) {
+        struct agg_tree tree;
+        if (agg_tree_build(p, o->thread, &tree) != 0)
+            return -ENOMEM;
+        fprintf(out, "\nCall tree (total%%, self%%; nodes under %.1f%% hidden):\n", o->min_pct);
+        print_tree(out, p, &tree, 0, 0, o->min_pct);
+        agg_tree_free(&tree);
+    }
+    return 0;
+}
