@@ -238,6 +238,75 @@ frame_kind_of(const char *fn)
     return FRAME_RUBY;
 }
 
+struct line_tick {
+    uint32_t node;
+    int32_t line;
+    uint32_t ticks;
+};
+
+static int
+line_tick_cmp(const void *a, const void *b)
+{
+    const struct line_tick *x = a, *y = b;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static void
+assign_lines(struct profile *p, const cJSON **items, const uint32_t *model, int nn, size_t base)
+{
+    size_t n = 0, cap = 0;
+    struct line_tick *lt = NULL;
+    for (int i = 0; i < nn; i++) {
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(items[i], "positionTicks"), *t;
+        cJSON_ArrayForEach(t, pt)
+        {
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(t, "line");
+            const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "ticks");
+            if (!cJSON_IsNumber(l) || !cJSON_IsNumber(k) || k->valuedouble < 1)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                struct line_tick *bigger = realloc(lt, cap * sizeof *lt);
+                if (!bigger) {
+                    free(lt);
+                    return;
+                }
+                lt = bigger;
+            }
+            lt[n++] = (struct line_tick){model[i], (int32_t)l->valuedouble, (uint32_t)k->valuedouble};
+        }
+    }
+    if (!n) {
+        free(lt);
+        return;
+    }
+    qsort(lt, n, sizeof *lt, line_tick_cmp); /* stable enough: order within a node is kept by
+                                                glibc's merge sort */
+    size_t nnodes = profile_nnodes(p);
+    uint32_t *first = malloc(nnodes * sizeof *first);
+    if (!first) {
+        free(lt);
+        return;
+    }
+    for (size_t i = 0; i < nnodes; i++)
+        first[i] = UINT32_MAX;
+    for (size_t i = n; i-- > 0;)
+        first[lt[i].node] = (uint32_t)i;
+    struct prof_sample *s = p->samples.data;
+    for (size_t i = base; i < p->samples.len; i++) {
+        uint32_t c = first[s[i].node];
+        while (c != UINT32_MAX && c < n && lt[c].node == s[i].node && lt[c].ticks == 0)
+            c++;
+        if (c == UINT32_MAX || c >= n || lt[c].node != s[i].node)
+            continue;
+        s[i].line = lt[c].line;
+        lt[c].ticks--;
+        first[s[i].node] = c;
+    }
+    free(first);
+    free(lt);
+}
+
 /* Fills p from a parsed Profiler.Profile object. */
 int
 fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name,
@@ -428,6 +497,9 @@ fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name
         }
         profile_add_sample(p, th, model[idx], 0, (uint64_t)(t * 1000.0), w);
     }
+    /* positionTicks say how many of a node's samples were on each line; hand the lines out to
+     * that node's samples in order, so that per-line aggregation works on files read back. */
+    assign_lines(p, items, model, nn, base);
     /* Without recorded weights a sample lasts until the next one (DevTools' rule); the last
      * lasts until endTime, or the mean interval when endTime says nothing. */
     if (!jweights && nsamp > 0) {

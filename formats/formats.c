@@ -110,6 +110,13 @@ fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e
         size_t off = end && end >= buf ? (size_t)(end - buf) : len;
         int line, col;
         position(buf, off, &line, &col);
+        /* cJSON stops at the last byte it looked at: only white space after it means the
+         * document simply ended too early. */
+        size_t rest = off < len ? off + 1 : len;
+        while (rest < len && (buf[rest] == ' ' || buf[rest] == '\n' || buf[rest] == '\r' || buf[rest] == '\t'))
+            rest++;
+        if (rest >= len)
+            off = len;
         e->code = -EINVAL;
         snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %d, column %d (byte %zu)%s",
                  name, line, col, off, off >= len ? ": the file is cut short" : "");

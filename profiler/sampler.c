@@ -9,20 +9,23 @@
  *    rate is exactly the one requested and periodic work does not alias with the sampler. The
  *    handler reads the thread's CPU clock (to weigh the sample in CPU mode), the loop state and
  *    the GC flag, then walks mruby's call-info stacks (every fiber context, leaf first) and
- *    copies three raw words per frame into a single-producer ring of 64-bit words: the code
- *    pointer (irep or C function), the class pointer, and mid | kind | pc offset. No malloc, no
- *    locks, no stdio, no mruby call. A full ring drops the sample and counts it.
+ *    copies four raw words per frame into a single-producer ring of 64-bit words: the code
+ *    pointer (irep or C function), the class pointer, mid | kind, and the file symbol and first
+ *    line read from the irep's debug info (O(1): entry 0 of its line table) while the irep is
+ *    certainly alive; the top frame's current line is looked up too. No malloc, no locks, no
+ *    stdio, no mruby call. A full ring drops the sample and counts it.
  *
  * 2. The drain (collector thread every 10 ms, or the VM thread at a safe point; serialised by
- *    the session lock). It maps raw frames to model frames through a hash on the raw words,
- *    reading only immutable irep debug info (file symbol, first line, current line), and appends
- *    trie nodes and samples. Until step 3 a new frame is named "?".
+ *    the session lock). It maps raw frames to model frames through a hash on the raw words and
+ *    appends trie nodes and samples. It never dereferences an irep: an `eval`'d irep is often
+ *    freed before the drain runs (a crash seen at 10 kHz when it did). Until step 3 a new frame
+ *    is named "?".
  *
  * 3. Naming (the VM's own thread at a safe point, and at detach/stop). Symbols and class names
  *    can only be read there safely (mrb_sym_name shares a buffer, mrb_class_name may allocate).
  *
- * Known limit: an irep freed between the sample and the drain (10 ms at most) and reused at the
- * same address would be misattributed. Ireps of loaded files live as long as their procs.
+ * The raw key includes the file symbol and first line, so a freed irep whose address is reused
+ * by other code does not inherit the old frame's name.
  */
 #include "profiler/sampler.h"
 
@@ -62,8 +65,9 @@ struct raw_frame {
     uintptr_t code, cls;
     uint32_t mid;
     uint8_t kind;
-    uint32_t frame;    /* model frame id */
     uint32_t file_sym; /* 0 when unknown */
+    int32_t fn_line;
+    uint32_t frame; /* model frame id */
     bool named;
 };
 
@@ -109,6 +113,79 @@ next_rand(uint64_t *s)
     x ^= x >> 27;
     *s = x;
     return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* --- reading irep debug info (pure reads; called in the handler while the irep runs) ------- */
+
+/* One unsigned LEB128 number of a packed line map, never reading at or past end. */
+static uint32_t
+packed_uint(const uint8_t **p, const uint8_t *end)
+{
+    uint32_t n = 0;
+    for (unsigned shift = 0; *p < end && shift < 32; shift += 7) {
+        uint8_t b = *(*p)++;
+        n |= (uint32_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+    }
+    return n;
+}
+
+static int32_t irep_line_at(const mrb_irep *irep, uint32_t pc);
+
+/* The file symbol and first line of an irep (the line of its first instruction). */
+static void
+irep_origin(const mrb_irep *irep, uint32_t *file_sym, int32_t *line)
+{
+    const mrb_irep_debug_info *d = irep ? irep->debug_info : NULL;
+    if (!d || d->flen == 0 || !d->files || !d->files[0])
+        return;
+    *file_sym = d->files[0]->filename_sym;
+    *line = irep_line_at(irep, 0);
+}
+
+/* The line of the instruction at pc: a binary search of the line table, no allocation. */
+static int32_t
+irep_line_at(const mrb_irep *irep, uint32_t pc)
+{
+    const mrb_irep_debug_info *d = irep->debug_info;
+    if (!d || d->flen == 0 || !d->files || pc >= d->pc_count)
+        return 0;
+    const mrb_irep_debug_info_file *f = d->files[0];
+    for (uint16_t i = 1; i < d->flen; i++)
+        if (d->files[i]->start_pos <= pc)
+            f = d->files[i];
+    if (!f->lines.ptr || f->line_entry_count == 0)
+        return 0;
+    if (f->line_type == mrb_debug_line_ary) {
+        uint32_t k = pc - f->start_pos;
+        return k < f->line_entry_count ? f->lines.ary[k] : 0;
+    }
+    if (f->line_type == mrb_debug_line_packed_map) {
+        /* (pc delta, line delta) pairs; line_entry_count is the byte length. */
+        const uint8_t *p = f->lines.packed_map, *end = p + f->line_entry_count;
+        uint32_t pos = 0, line = 0;
+        while (p < end) {
+            pos += packed_uint(&p, end);
+            uint32_t diff = packed_uint(&p, end);
+            if (pc < pos)
+                break;
+            line += diff;
+        }
+        return (int32_t)line;
+    }
+    if (f->line_type != mrb_debug_line_flat_map)
+        return 0;
+    const mrb_irep_debug_info_line *m = f->lines.flat_map;
+    uint32_t lo = 0, hi = f->line_entry_count; /* last entry with start_pos <= pc */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m[mid].start_pos <= pc)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return m[lo].line;
 }
 
 /* --- the signal handler --------------------------------------------------------------------- */
@@ -179,6 +256,7 @@ on_signal(int sig, siginfo_t *si, void *uc)
 
     uint64_t pos = head + HDR_WORDS;
     uint32_t n = 0;
+    int32_t top_line = 0;
     for (struct mrb_context *c = mrb->c; c && n < depth; c = c->prev) {
         if (!c->ci || !c->cibase || c->ci < c->cibase)
             continue;
@@ -188,7 +266,8 @@ on_signal(int sig, siginfo_t *si, void *uc)
                 continue;
             const struct RProc *p = ci->proc;
             uintptr_t code = 0, cls = 0;
-            uint32_t pcoff = 0;
+            uint32_t mid = ci->mid, file_sym = 0;
+            int32_t fn_line = 0;
             uint8_t kind;
             const struct RBasic *u = (const struct RBasic *)ci->u.target_class;
             if (u)
@@ -199,8 +278,6 @@ on_signal(int sig, siginfo_t *si, void *uc)
             } else {
                 const mrb_irep *irep = p->body.irep;
                 code = (uintptr_t)irep;
-                if (ci->pc && irep && ci->pc > irep->iseq)
-                    pcoff = (uint32_t)(ci->pc - irep->iseq - 1);
                 if (is_root_base)
                     kind = RAW_MAIN;
                 else if (MRB_PROC_STRICT_P(p))
@@ -209,15 +286,26 @@ on_signal(int sig, siginfo_t *si, void *uc)
                     kind = RAW_BLOCK;
                 else
                     kind = RAW_TOP;
+                /* A block called through Proc#call carries mid :call; its env knows the method
+                 * it was written in. */
+                if (kind == RAW_BLOCK && MRB_PROC_ENV_P(p) && p->e.env) {
+                    mid = p->e.env->mid;
+                    if (p->e.env->c)
+                        cls = (uintptr_t)p->e.env->c;
+                }
+                irep_origin(irep, &file_sym, &fn_line);
+                if (n == 0 && ci->pc && irep && ci->pc > irep->iseq)
+                    top_line = irep_line_at(irep, (uint32_t)(ci->pc - irep->iseq - 1));
             }
             ring_put(t->ring, pos++, code);
             ring_put(t->ring, pos++, cls);
-            ring_put(t->ring, pos++,
-                     (uint64_t)ci->mid | (uint64_t)kind << 32 | (uint64_t)(pcoff & 0xffffff) << 40);
+            ring_put(t->ring, pos++, (uint64_t)mid | (uint64_t)kind << 32);
+            ring_put(t->ring, pos++, (uint64_t)file_sym | (uint64_t)(uint32_t)fn_line << 32);
             n++;
         }
     }
-    ring_put(t->ring, head, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 | n);
+    ring_put(t->ring, head, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 |
+                                (uint64_t)(uint16_t)top_line << 16 | n);
     ring_put(t->ring, head + 1, now);
     ring_put(t->ring, head + 2, t->mode == PROF_MODE_CPU ? cpu_d : wall_d);
     atomic_store_explicit(&t->head, head + HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS,
@@ -230,13 +318,21 @@ out:
 /* --- raw frames -> model frames ------------------------------------------------------------- */
 
 static uint64_t
-raw_hash(mrb_state *mrb, uintptr_t code, uintptr_t cls, uint32_t mid, uint8_t kind)
+raw_hash(const struct raw_frame *r)
 {
-    uint64_t h = (uint64_t)code * 0x9E3779B97F4A7C15ULL;
-    h ^= ((uint64_t)cls + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
-    h ^= ((uint64_t)mid << 8 | kind) * 0x165667B19E3779F9ULL;
-    h ^= (uint64_t)(uintptr_t)mrb;
+    uint64_t h = (uint64_t)r->code * 0x9E3779B97F4A7C15ULL;
+    h ^= ((uint64_t)r->cls + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= ((uint64_t)r->mid << 8 | r->kind) * 0x165667B19E3779F9ULL;
+    h ^= ((uint64_t)r->file_sym << 32 | (uint32_t)r->fn_line) * 0x27D4EB2F165667C5ULL;
+    h ^= (uint64_t)(uintptr_t)r->mrb;
     return h ^ (h >> 29);
+}
+
+static bool
+raw_same(const struct raw_frame *a, const struct raw_frame *b)
+{
+    return a->code == b->code && a->cls == b->cls && a->mid == b->mid && a->kind == b->kind &&
+           a->file_sym == b->file_sym && a->fn_line == b->fn_line && a->mrb == b->mrb;
 }
 
 static void
@@ -249,34 +345,11 @@ raw_rehash(struct prof_session *s, size_t cap)
     s->raw_cap = cap;
     for (size_t i = 0; i < s->nraws; i++) {
         struct raw_frame *r = &s->raws[i];
-        size_t j = raw_hash(r->mrb, r->code, r->cls, r->mid, r->kind) & (cap - 1);
+        size_t j = raw_hash(r) & (cap - 1);
         while (s->raw_slots[j])
             j = (j + 1) & (cap - 1);
         s->raw_slots[j] = (uint32_t)i + 1;
     }
-}
-
-/* The file symbol of an irep at pc, by reading its debug info (immutable once built). */
-static uint32_t
-irep_file_sym(const mrb_irep *irep, uint32_t pc)
-{
-    const mrb_irep_debug_info *d = irep ? irep->debug_info : NULL;
-    if (!d || d->flen == 0)
-        return 0;
-    const mrb_irep_debug_info_file *f = d->files[0];
-    for (uint16_t i = 1; i < d->flen; i++)
-        if (d->files[i]->start_pos <= pc)
-            f = d->files[i];
-    return f->filename_sym;
-}
-
-static int32_t
-irep_line(mrb_state *mrb, const mrb_irep *irep, uint32_t pc)
-{
-    if (!irep || !irep->debug_info || pc >= irep->ilen)
-        return 0;
-    int32_t line = mrb_debug_get_line(mrb, irep, pc);
-    return line > 0 ? line : 0;
 }
 
 static int
@@ -293,15 +366,14 @@ frame_kind(uint8_t raw)
 }
 
 static struct raw_frame *
-raw_intern(struct prof_session *s, mrb_state *mrb, uintptr_t code, uintptr_t cls, uint32_t mid,
-           uint8_t kind)
+raw_intern(struct prof_session *s, const struct raw_frame *key)
 {
     if ((s->nraws + 1) * 2 > s->raw_cap)
         raw_rehash(s, s->raw_cap ? s->raw_cap * 2 : 1024);
-    size_t j = raw_hash(mrb, code, cls, mid, kind) & (s->raw_cap - 1);
+    size_t j = raw_hash(key) & (s->raw_cap - 1);
     for (; s->raw_slots[j]; j = (j + 1) & (s->raw_cap - 1)) {
         struct raw_frame *r = &s->raws[s->raw_slots[j] - 1];
-        if (r->code == code && r->cls == cls && r->mid == mid && r->kind == kind && r->mrb == mrb)
+        if (raw_same(r, key))
             return r;
     }
     if (s->nraws == s->capraws) {
@@ -311,19 +383,10 @@ raw_intern(struct prof_session *s, mrb_state *mrb, uintptr_t code, uintptr_t cls
             abort();
     }
     struct raw_frame *r = &s->raws[s->nraws];
-    memset(r, 0, sizeof *r);
-    r->mrb = mrb;
-    r->code = code;
-    r->cls = cls;
-    r->mid = mid;
-    r->kind = kind;
-    int32_t fn_line = 0;
-    if (kind != RAW_CFUNC && code) {
-        const mrb_irep *irep = (const mrb_irep *)code;
-        r->file_sym = irep_file_sym(irep, 0);
-        fn_line = irep_line(mrb, irep, 0);
-    }
-    r->frame = profile_frame_add(s->profile, s->unnamed, 0, fn_line, frame_kind(kind));
+    *r = *key;
+    r->named = false;
+    r->frame = profile_frame_add(s->profile, s->unnamed, 0, key->fn_line > 0 ? key->fn_line : 0,
+                                 frame_kind(key->kind));
     s->raw_slots[j] = (uint32_t)s->nraws + 1;
     s->nraws++;
     return r;
@@ -337,7 +400,6 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
     uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
     uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
     uint32_t nodes_buf[PROF_MAX_DEPTH];
-    int32_t lines_buf[PROF_MAX_DEPTH];
     while (tail < head) {
         uint64_t hdr = t->ring[tail & RING_MASK];
         if ((hdr >> 48) != REC_MAGIC) { /* cannot happen: the ring would be corrupt */
@@ -346,20 +408,23 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
             tail = head;
             break;
         }
-        uint32_t n = (uint32_t)(hdr & 0xffffffffu), flags = (uint32_t)(hdr >> 32) & 0xffff;
+        uint32_t n = (uint32_t)(hdr & 0xffff), flags = (uint32_t)(hdr >> 32) & 0xffff;
+        int32_t top_line = (int32_t)((hdr >> 16) & 0xffff);
         uint64_t t_ns = t->ring[(tail + 1) & RING_MASK];
         uint64_t weight = t->ring[(tail + 2) & RING_MASK];
         uint64_t pos = tail + HDR_WORDS;
         for (uint32_t i = 0; i < n; i++, pos += PROF_FRAME_WORDS) {
-            uintptr_t code = (uintptr_t)t->ring[pos & RING_MASK];
-            uintptr_t cls = (uintptr_t)t->ring[(pos + 1) & RING_MASK];
-            uint64_t w2 = t->ring[(pos + 2) & RING_MASK];
-            uint32_t mid = (uint32_t)w2;
-            uint8_t kind = (uint8_t)(w2 >> 32);
-            uint32_t pcoff = (uint32_t)(w2 >> 40);
-            struct raw_frame *r = raw_intern(s, t->mrb, code, cls, mid, kind);
-            nodes_buf[i] = r->frame;
-            lines_buf[i] = kind == RAW_CFUNC ? 0 : irep_line(t->mrb, (const mrb_irep *)code, pcoff);
+            uint64_t w2 = t->ring[(pos + 2) & RING_MASK], w3 = t->ring[(pos + 3) & RING_MASK];
+            struct raw_frame key = {
+                .mrb = t->mrb,
+                .code = (uintptr_t)t->ring[pos & RING_MASK],
+                .cls = (uintptr_t)t->ring[(pos + 1) & RING_MASK],
+                .mid = (uint32_t)w2,
+                .kind = (uint8_t)(w2 >> 32),
+                .file_sym = (uint32_t)w3,
+                .fn_line = (int32_t)(uint32_t)(w3 >> 32),
+            };
+            nodes_buf[i] = raw_intern(s, &key)->frame;
         }
         uint32_t node = 0;
         if (flags & F_GC) {
@@ -372,7 +437,7 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
             else if (n == 0)
                 node = profile_node(p, 0, p->f_program);
         }
-        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING))) ? lines_buf[0] : 0;
+        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING))) ? top_line : 0;
         profile_add_sample(p, t->model_thread, node, line, t_ns, weight);
         tail = pos;
     }

@@ -24,7 +24,7 @@ struct prof_session;
 
 #define PROF_MAX_DEPTH 512      /* frames kept per sample; deeper stacks are truncated */
 #define PROF_RING_WORDS (1u << 20) /* 8 MiB ring per thread */
-#define PROF_FRAME_WORDS 3
+#define PROF_FRAME_WORDS 4
 
 enum prof_mode { PROF_MODE_CPU = 0, PROF_MODE_WALL = 1 };
 

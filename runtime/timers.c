@@ -64,6 +64,9 @@ timer_start(mrb_state *mrb, mrb_value self)
         DATA_PTR(self) = t;
     }
     t->repeat = repeat > 0;
+    /* libuv measures from the time cached at the start of the loop iteration; a callback that
+     * ran for a while would otherwise get its timer early. */
+    uv_update_time(&rt->loop);
     uv_timer_start(&t->base.u.timer, on_timer, (uint64_t)timeout, (uint64_t)repeat);
     rt_root(rt, self);
     return self;

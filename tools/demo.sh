@@ -1,9 +1,14 @@
 #!/bin/sh
-# make demo: run the samples with mrun and say what ran.
+# make demo: profile a CPU-bound sample, print the report, say where the .cpuprofile is.
 set -e
 cd "$(dirname "$0")/.."
-echo "== build/mrun samples/fib.rb 24   (CPU-bound: recursive fib)"
-build/mrun samples/fib.rb 24
+out="$(pwd)/build/demo-fib.cpuprofile"
+echo "== build/mrprof record -o $out -- samples/fib.rb 27"
+build/mrprof record -o "$out" -- samples/fib.rb 27
 echo
-echo "== build/mrun samples/timers.rb   (the event loop: timeout, interval, immediate)"
-build/mrun samples/timers.rb
+build/mrprof report "$out" --top 8 --tree
+echo
+echo "Profile: $out"
+echo "Open it in Chrome DevTools: Performance panel > 'Load profile…' (the up-arrow button),"
+echo "or drop it on https://www.speedscope.app. Trace for Perfetto/chrome://tracing:"
+echo "  build/mrprof convert $out build/demo-fib.json"

@@ -110,7 +110,8 @@ cmd_record(int argc, char **argv)
         cargv[k++] = "--prof-format";
         cargv[k++] = (char *)format;
     }
-    cargv[k++] = "--";
+    if (strcmp(script, "-e") != 0)
+        cargv[k++] = "--";
     for (int j = i; j < argc; j++)
         cargv[k++] = argv[j];
     cargv[k] = NULL;

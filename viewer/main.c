@@ -40,48 +40,6 @@ usage(FILE *out)
 }
 
 int
-cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "mrprof %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry 'mrprof %s --help'.\n", cmd);
-    return CLI_USAGE;
-}
-
-bool
-cli_parse_uint(const char *cmd, const char *opt, const char *v, unsigned long max,
-               unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long n = v ? strtoul(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || n > max || v[0] == '-') {
-        cli_usage_error(cmd, "%s takes a whole number from 0 to %lu, not '%s'", opt, max,
-                        v ? v : "");
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
-const char *
-cli_self_dir(void)
-{
-    static char dir[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n <= 0)
-        return ".";
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    return dir;
-}
-
-int
 main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# End-to-end tests of the sampling profiler and the mrprof commands that read its output.
+source "$(dirname "$0")/lib.sh"
+
+# near A B TOL: |A - B| <= TOL
+near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
+
+check_shares() {
+    local f=$1
+    local s60 s30 s10
+    # burn is where the self time goes; the shares show up in the callers' totals.
+    s60=$($MRPROF report "$f" --top 0 | awk '$5 == "sixty" { gsub("%","",$4); print $4 }')
+    s30=$($MRPROF report "$f" --top 0 | awk '$5 == "thirty" { gsub("%","",$4); print $4 }')
+    s10=$($MRPROF report "$f" --top 0 | awk '$5 == "ten" { gsub("%","",$4); print $4 }')
+    near "$s60" 60 3 && near "$s30" 30 3 && near "$s10" 10 3 || fail "shares $s60/$s30/$s10, expected 60/30/10 within 3 points"
+}
+
+t_cpu_mode_shares_within_3_points() {
+    run $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/shares.rb 300
+    expect_rc 0; expect_file "$T/p.cpuprofile"
+    check_shares "$T/p.cpuprofile"
+}
+
+t_wall_mode_shares_within_3_points() {
+    run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/shares.rb 300
+    expect_rc 0
+    check_shares "$T/p.cpuprofile"
+}
+
+t_wall_mode_half_idle() {
+    run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/half_idle.rb
+    expect_rc 0
+    idle=$($MRPROF report "$T/p.cpuprofile" --top 0 | awk '$5 == "(idle)" { gsub("%","",$2); print $2 }')
+    near "${idle:-0}" 50 10 || fail "(idle) is ${idle:-0}%, expected about 50%"
+}
+
+t_call_chain_in_tree() {
+    run $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/chain.rb 5
+    expect_rc 0
+    run $MRPROF report "$T/p.cpuprofile" --tree
+    expect_rc 0
+    # Chain.run -> Integer#times -> block -> Chain#outer -> Chain#middle -> Chain#inner, indented deeper each time.
+    printf '%s\n' "$out" | awk '
+        /  Chain\.run /     { d["run"] = index($0, "Chain.run") }
+        /  Chain#outer /    { d["outer"] = index($0, "Chain#outer") }
+        /  Chain#middle /   { d["middle"] = index($0, "Chain#middle") }
+        /  Chain#inner /    { d["inner"] = index($0, "Chain#inner") }
+        END { exit !(d["run"] && d["run"] < d["outer"] && d["outer"] < d["middle"] && d["middle"] < d["inner"]) }' \
+        || fail "call tree lacks the chain run > outer > middle > inner: $out"
+    expect_out_has "block in Chain#inner"
+}
+
+t_profile_written_when_script_raises_or_exits() {
+    run $MRUN --cpu-prof --prof-out "$T/r.cpuprofile" -e 'def f; x = 0; 300_000.times { x += 1 }; raise "late"; end; f'
+    expect_rc 1; expect_err_has "late"; expect_file "$T/r.cpuprofile"
+    run $MRPROF report "$T/r.cpuprofile"; expect_rc 0; expect_out_has " f "
+    run $MRUN --cpu-prof --prof-out "$T/e.cpuprofile" -e 'x = 0; 300_000.times { x += 1 }; exit 4'
+    expect_rc 4; expect_file "$T/e.cpuprofile"
+    run $MRPROF report "$T/e.cpuprofile"; expect_rc 0
+}
+
+t_default_name_like_node() {
+    (cd "$T" && $MRUN --cpu-prof -e '1')
+    ls "$T"/CPU.*.cpuprofile >/dev/null 2>&1 || fail "no CPU.<date>.<pid>...cpuprofile in $T: $(ls "$T")"
+}
+
+t_cpuprofile_structure() {
+    run $MRUN --cpu-prof --prof-hz 2000 --prof-out "$T/p.cpuprofile" tests/scripts/chain.rb 3
+    expect_rc 0
+    node "$ROOT/tests/node/check_cpuprofile.js" "$T/p.cpuprofile" || fail "structural check failed"
+}
+
+t_trace_structure() {
+    run $MRUN --cpu-prof --prof-format trace --prof-out "$T/p.json" tests/scripts/chain.rb 3
+    expect_rc 0
+    node "$ROOT/tests/node/check_trace.js" "$T/p.json" || fail "trace check failed"
+}
+
+t_profiler_script_api() {
+    run $MRUN -e '
+def work; x = 0; 400_000.times { |i| x += i }; x; end
+Profiler.start_profiling(hz: 2000, mode: :cpu)
+work
+secs = Profiler.stop_profiling
+prof = Profiler.get_profile
+top = prof.top(3)
+puts secs > 0
+puts prof.samples > 20
+puts top.any? { |r| r[:name] == "block in work" || r[:name] == "Integer#times" }
+puts top[0].keys.sort.inspect
+prof.save(ARGV[0])
+begin; Profiler.start_profiling(hz: 0); rescue ArgumentError => e; puts e.message; end
+begin; Profiler.start_profiling(mode: :bogus); rescue ArgumentError => e; puts e.message; end' "$T/api.cpuprofile"
+    expect_rc 0
+    expect_out "$(printf 'true\ntrue\ntrue\n[:file, :line, :name, :self, :self_pct, :self_samples, :total, :total_pct, :total_samples]\nhz must be between 1 and 10000, not 0\nmode must be :cpu or :wall, not :bogus')"
+    expect_file "$T/api.cpuprofile"
+}
+
+t_rate_delivered_at_10khz() {
+    run $MRUN --cpu-prof --prof-hz 10000 --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/shares.rb 200
+    expect_rc 0
+    run $MRPROF report "$T/p.cpuprofile"
+    expect_out_has "10000 Hz requested"; expect_out_has "dropped 0"
+}
+
+t_robust_at_10khz() {
+    run $MRUN --cpu-prof --prof-hz 10000 --prof-out "$T/p.cpuprofile" tests/scripts/robust.rb
+    expect_rc 0; expect_out "robust ok true"
+    run $MRPROF report "$T/p.cpuprofile" --top 0
+    expect_rc 0
+    # No frame left unnamed or garbled.
+    printf '%s\n' "$out" | awk 'NR > 9 && NF >= 5 && ($5 == "?" || $5 ~ /[^[:print:]]/) { bad = 1 } END { exit bad }' \
+        || fail "unnamed or garbled frames: $out"
+    expect_out_has " churn "; expect_out_has " raiser "
+}
+
+t_record_passes_exit_code() {
+    run $MRPROF record -o "$T/r.cpuprofile" -- tests/scripts/chain.rb 2
+    expect_rc 0; expect_file "$T/r.cpuprofile"; expect_err_has "mrprof report"
+    run $MRPROF record -o "$T/x.cpuprofile" -- /dev/null/none.rb
+    expect_rc 2
+    run $MRPROF record -o "$T/y.cpuprofile" --hz 500 --mode wall -- -e 'exit 6'
+    expect_rc 6
+}
+
+t_report_by_line_and_file() {
+    run $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/shares.rb 100
+    run $MRPROF report "$T/p.cpuprofile" --by line
+    expect_rc 0; expect_out_has "shares.rb:"
+    run $MRPROF report "$T/p.cpuprofile" --by file
+    expect_rc 0; expect_out_has "tests/scripts/shares.rb"
+}
+
+t_convert_formats() {
+    run $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/chain.rb 2
+    run $MRPROF convert "$T/p.cpuprofile" "$T/p.folded"
+    expect_rc 0
+    grep -q 'Chain#outer;Chain#middle;Chain#inner' "$T/p.folded" || fail "folded stacks lack the chain: $(head -3 "$T/p.folded")"
+    run $MRPROF convert "$T/p.cpuprofile" "$T/p.json"
+    expect_rc 0
+    node "$ROOT/tests/node/check_trace.js" "$T/p.json" || fail "converted trace check failed"
+    run $MRPROF convert "$T/p.cpuprofile" "$T/q.cpuprofile"
+    expect_rc 0
+    a=$($MRPROF report "$T/p.cpuprofile" | tail -n +7); b=$($MRPROF report "$T/q.cpuprofile" | tail -n +7)
+    [ "$a" = "$b" ] || fail "round trip changed the report"
+}
+
+t_bad_inputs_exit_2() {
+    printf '{"nodes": [' >"$T/cut.cpuprofile"
+    head -c 300 /dev/urandom >"$T/random.bin"
+    printf '{"hello": 1}' >"$T/shape.json"
+    : >"$T/empty.cpuprofile"
+    printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"}}],"samples":[7],"timeDeltas":[1],"startTime":0,"endTime":9}' >"$T/badref.cpuprofile"
+    printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"},"children":[2]},{"id":2,"callFrame":{"functionName":"a"},"children":[1]}],"samples":[],"timeDeltas":[]}' >"$T/cycle.cpuprofile"
+    printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"}}],"samples":[1,1],"timeDeltas":[5,-3],"startTime":0,"endTime":9}' >"$T/neg.cpuprofile"
+    mkdir "$T/dir"
+    for f in cut.cpuprofile random.bin shape.json empty.cpuprofile badref.cpuprofile cycle.cpuprofile neg.cpuprofile dir missing; do
+        run $MRPROF report "$T/$f"
+        expect_rc 2; expect_err_has "$f"
+        run $MRPROF convert "$T/$f" "$T/out.json"
+        expect_rc 2
+        [ -e "$T/out.json" ] && fail "convert wrote output for bad input $f"
+    done
+    run $MRPROF report "$T/cut.cpuprofile"; expect_err_has "cut short"
+    run $MRPROF report "$T/badref.cpuprofile"; expect_err_has "node 7"
+    run $MRPROF report "$T/cycle.cpuprofile"; expect_err_has "cycle"
+    run $MRPROF report "$T/neg.cpuprofile"; expect_err_has "negative"
+    run $MRPROF report "$T/dir"; expect_err_has "directory"
+}
+
+t_reads_node_cpuprofile() {
+    command -v node >/dev/null || fail "node is not installed"
+    printf 'function hot(n){let x=0;for(let i=0;i<n;i++)x+=i%%7;return x}\nfunction cold(n){return hot(n/4)}\nlet t=Date.now();while(Date.now()-t<400){hot(2e5);cold(2e5)}\n' >"$T/w.js"
+    (cd "$T" && node --cpu-prof --cpu-prof-name=node.cpuprofile w.js) || fail "node --cpu-prof failed"
+    run $MRPROF report "$T/node.cpuprofile" --top 3
+    expect_rc 0; expect_out_has "hot"
+}
+
+t_mrprof_usage() {
+    run $MRPROF; expect_rc 2
+    run $MRPROF frobnicate; expect_rc 2; expect_err_has "not a command"
+    run $MRPROF report --top x f; expect_rc 2
+    run $MRPROF --help; expect_rc 0; expect_out_has "exit status"
+    run $MRUN --prof-hz 0 -e 1; expect_rc 2
+    run $MRUN --prof-mode fast -e 1; expect_rc 2
+}
+
+[ "${1:-}" = --lib ] || run_tests

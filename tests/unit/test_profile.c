@@ -1,0 +1,94 @@
+/*
+ * test_profile.c — the profile model (profiler/profile.c) and its aggregations (aggregate.c).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "profiler/aggregate.h"
+#include "profiler/profile.h"
+
+static struct profile *p;
+static void setup(void) { p = profile_new(); }
+static void teardown(void) { profile_free(p); }
+TestSuite(profile, .init = setup, .fini = teardown);
+
+Test(profile, strings_are_interned_once)
+{
+    uint32_t a = profile_intern(p, "Foo#bar"), b = profile_intern(p, "Foo#bar");
+    cr_assert_eq(a, b);
+    cr_assert_str_eq(profile_str(p, a), "Foo#bar");
+    cr_assert_neq(profile_intern(p, "Foo#baz"), a);
+    for (int i = 0; i < 5000; i++) { /* through several index growths */
+        char buf[32];
+        snprintf(buf, sizeof buf, "s%d", i);
+        cr_assert_str_eq(profile_str(p, profile_intern(p, buf)), buf);
+    }
+    cr_assert_eq(profile_intern(p, "Foo#bar"), a);
+}
+
+Test(profile, same_stack_same_node)
+{
+    uint32_t f = profile_frame_intern(p, "a", "x.rb", 1, FRAME_RUBY);
+    uint32_t g = profile_frame_intern(p, "b", "x.rb", 5, FRAME_RUBY);
+    cr_assert_eq(profile_frame_intern(p, "a", "x.rb", 1, FRAME_RUBY), f);
+    uint32_t n1 = profile_node(p, profile_node(p, 0, f), g);
+    uint32_t n2 = profile_node(p, profile_node(p, 0, f), g);
+    cr_assert_eq(n1, n2);
+    cr_assert_neq(profile_node(p, 0, g), n1);
+    cr_assert_lt(profile_nodes(p)[n1].parent, n1);
+}
+
+Test(profile, validate_catches_bad_ids_and_time)
+{
+    char err[256];
+    uint32_t t = profile_add_thread(p, 1, "main");
+    uint32_t n = profile_node(p, 0, profile_frame_intern(p, "a", "", 0, FRAME_RUBY));
+    profile_add_sample(p, t, n, 0, 100, 1);
+    cr_assert_eq(profile_validate(p, err, sizeof err), 0);
+    profile_add_sample(p, t, n, 0, 50, 1);
+    cr_assert_neq(profile_validate(p, err, sizeof err), 0);
+    cr_assert(strstr(err, "back in time"));
+    profile_sort_samples(p);
+    cr_assert_eq(profile_validate(p, err, sizeof err), 0);
+    profile_add_sample(p, t, 999, 0, 200, 1);
+    cr_assert_neq(profile_validate(p, err, sizeof err), 0);
+    cr_assert(strstr(err, "node 999"));
+}
+
+/* main -> rec -> rec -> leaf: recursion must count a sample once in rec's total. */
+Test(profile, totals_count_recursion_once)
+{
+    uint32_t t = profile_add_thread(p, 1, "main");
+    uint32_t fm = profile_frame_intern(p, "main", "m.rb", 1, FRAME_RUBY);
+    uint32_t fr = profile_frame_intern(p, "rec", "m.rb", 3, FRAME_RUBY);
+    uint32_t fl = profile_frame_intern(p, "leaf", "m.rb", 9, FRAME_RUBY);
+    uint32_t nm = profile_node(p, 0, fm), nr = profile_node(p, nm, fr), nr2 = profile_node(p, nr, fr);
+    uint32_t nl = profile_node(p, nr2, fl);
+    profile_add_sample(p, t, nl, 10, 0, 3);
+    profile_add_sample(p, t, nr2, 4, 1, 1);
+    profile_add_sample(p, t, nm, 2, 2, 1);
+    struct agg_table a;
+    cr_assert_eq(agg_compute(p, -1, AGG_FUNCTION, &a), 0);
+    cr_assert_eq(a.total_w, 5);
+    cr_assert_str_eq(profile_str(p, a.rows[0].name), "leaf");
+    for (size_t i = 0; i < a.n; i++) {
+        const char *name = profile_str(p, a.rows[i].name);
+        if (strcmp(name, "rec") == 0) {
+            cr_assert_eq(a.rows[i].total_w, 4);
+            cr_assert_eq(a.rows[i].self_w, 1);
+        }
+        if (strcmp(name, "main") == 0)
+            cr_assert_eq(a.rows[i].total_w, 5);
+    }
+    agg_free(&a);
+    struct agg_tree tr;
+    cr_assert_eq(agg_tree_build(p, -1, &tr), 0);
+    cr_assert_eq(tr.total_w[nm], 5);
+    cr_assert_eq(tr.total_w[nr], 4);
+    cr_assert_eq(tr.self_w[nr2], 1);
+    agg_tree_free(&tr);
+    cr_assert_eq(agg_compute(p, -1, AGG_LINE, &a), 0);
+    cr_assert_eq(a.rows[0].line, 10);
+    agg_free(&a);
+}
