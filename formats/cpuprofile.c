@@ -241,14 +241,16 @@ frame_kind_of(const char *fn)
 struct line_tick {
     uint32_t node;
     int32_t line;
-    uint32_t ticks;
+    uint32_t ticks, seq; /* seq keeps the file's order within a node */
 };
 
 static int
 line_tick_cmp(const void *a, const void *b)
 {
     const struct line_tick *x = a, *y = b;
-    return (x->node > y->node) - (x->node < y->node);
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void
@@ -273,15 +275,16 @@ assign_lines(struct profile *p, const cJSON **items, const uint32_t *model, int 
                 }
                 lt = bigger;
             }
-            lt[n++] = (struct line_tick){model[i], (int32_t)l->valuedouble, (uint32_t)k->valuedouble};
+            lt[n] = (struct line_tick){model[i], (int32_t)l->valuedouble, (uint32_t)k->valuedouble,
+                                       (uint32_t)n};
+            n++;
         }
     }
     if (!n) {
         free(lt);
         return;
     }
-    qsort(lt, n, sizeof *lt, line_tick_cmp); /* stable enough: order within a node is kept by
-                                                glibc's merge sort */
+    qsort(lt, n, sizeof *lt, line_tick_cmp);
     size_t nnodes = profile_nnodes(p);
     uint32_t *first = malloc(nnodes * sizeof *first);
     if (!first) {

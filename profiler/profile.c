@@ -457,6 +457,8 @@ sample_cmp(const void *a, const void *b)
 void
 profile_sort_samples(struct profile *p)
 {
+    if (p->samples.len < 2)
+        return;
     qsort(p->samples.data, p->samples.len, sizeof(struct prof_sample), sample_cmp);
 }
 

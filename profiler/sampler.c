@@ -450,7 +450,7 @@ name_frames(struct prof_session *s, mrb_state *mrb)
 {
     struct profile *p = s->profile;
     int ai = mrb_gc_arena_save(mrb);
-    char buf[512];
+    char buf[600];
     for (size_t i = 0; i < s->nraws; i++) {
         struct raw_frame *r = &s->raws[i];
         if (r->named || r->mrb != mrb)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make bench: side-by-side measurements, each printed with its reference and the ratio.
+#   1. mrun vs Debian's mruby on CPU-bound workloads (goal: ratio 1.00)
+#   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered
+# Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
+set -u
+cd "$(dirname "$0")/../.."
+RUNS=${RUNS:-5}
+W=tests/bench/workloads
+tmp=$(mktemp -d /tmp/mrprof-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+cpu_of() {  # best CPU seconds of "$@" over RUNS runs
+    local best=""
+    for _ in $(seq "$RUNS"); do
+        local t
+        t=$( { TIMEFORMAT='%U %S'; time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ print $1 + $2 }')
+        best=$(awk -v a="$t" -v b="${best:-1e9}" 'BEGIN { print (a < b) ? a : b }')
+    done
+    echo "$best"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }'; }
+
+echo "== mrun vs mruby (CPU seconds, best of $RUNS)"
+printf '%-16s %10s %10s %8s\n' workload mruby mrun ratio
+for w in fib strings calls; do
+    a=$(cpu_of mruby "$W/$w.rb"); b=$(cpu_of build/mrun "$W/$w.rb")
+    printf '%-16s %10s %10s %8s\n' "$w" "$a" "$b" "$(ratio "$b" "$a")"
+done
+
+echo
+echo "== profiler overhead on fib (CPU seconds, best of $RUNS) and samples delivered"
+printf '%-10s %10s %10s %8s %12s\n' rate plain profiled ratio delivered
+base=$(cpu_of build/mrun "$W/fib.rb")
+for hz in 1000 10000; do
+    prof=$(cpu_of build/mrun --cpu-prof --prof-hz "$hz" --prof-out "$tmp/p.cpuprofile" "$W/fib.rb")
+    MRUN_QUIET=1 build/mrun --cpu-prof --prof-hz "$hz" --prof-mode wall --prof-out "$tmp/w.cpuprofile" "$W/fib.rb" >/dev/null
+    delivered=$(build/mrprof report "$tmp/w.cpuprofile" | sed -n 's/.*(\([0-9.]*%\) of requested).*/\1/p')
+    printf '%-10s %10s %10s %8s %12s\n' "${hz}Hz" "$base" "$prof" "$(ratio "$prof" "$base")" "$delivered"
+done
