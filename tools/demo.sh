@@ -3,8 +3,8 @@
 set -e
 cd "$(dirname "$0")/.."
 out="$(pwd)/build/demo-fib.cpuprofile"
-echo "== build/mrprof record -o $out -- samples/fib.rb 27"
-build/mrprof record -o "$out" -- samples/fib.rb 27
+echo "== build/mrprof record -o $out -- samples/fib.rb 30"
+build/mrprof record -o "$out" -- samples/fib.rb 30
 echo
 build/mrprof report "$out" --top 8 --tree
 echo
