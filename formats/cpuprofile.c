@@ -100,15 +100,9 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         fputs(first ? "\n{\"id\":" : ",\n{\"id\":", out);
         first = false;
         json_u64(out, i + 1);
-        fputs(",\"callFrame\":{\"functionName\":", out);
-        json_str(out, profile_str(p, f->name));
-        fputs(",\"scriptId\":\"", out);
-        json_u64(out, f->file);
-        fputs("\",\"url\":", out);
-        json_str(out, fmt_frame_url(p, f));
-        fputs(",\"lineNumber\":", out);
-        json_i64(out, f->line > 0 ? f->line - 1 : -1);
-        fputs(",\"columnNumber\":-1},\"hitCount\":", out);
+        putc(',', out);
+        fmt_write_call_frame(out, p, f, true);
+        fputs(",\"hitCount\":", out);
         json_u64(out, hits[i]);
         if (child_start[i + 1] > child_start[i]) {
             fputs(",\"children\":[", out);

@@ -10,6 +10,7 @@
 #ifndef MRPROF_FORMATS_H
 #define MRPROF_FORMATS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "profiler/profile.h"
@@ -64,5 +65,9 @@ int fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o);
 /* A calloc'd flag per node: 1 when a sample of thread (-1: any) is at it or below it. */
 uint8_t *fmt_used_nodes(const struct profile *p, int thread);
 const char *fmt_frame_url(const struct profile *p, const struct prof_frame *f);
+/* Writes `"callFrame":{...}` as DevTools' CallFrame: 0-based lineNumber (-1 unknown),
+ * columnNumber -1. The .cpuprofile writes scriptId as a string, V8's trace events as a number. */
+void fmt_write_call_frame(FILE *out, const struct profile *p, const struct prof_frame *f,
+                          bool script_id_as_string);
 
 #endif

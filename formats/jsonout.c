@@ -90,3 +90,18 @@ fmt_frame_url(const struct profile *p, const struct prof_frame *f)
 {
     return profile_str(p, f->file);
 }
+
+void
+fmt_write_call_frame(FILE *out, const struct profile *p, const struct prof_frame *f,
+                     bool script_id_as_string)
+{
+    fputs("\"callFrame\":{\"functionName\":", out);
+    json_str(out, profile_str(p, f->name));
+    fputs(script_id_as_string ? ",\"scriptId\":\"" : ",\"scriptId\":", out);
+    json_u64(out, f->file);
+    fputs(script_id_as_string ? "\",\"url\":" : ",\"url\":", out);
+    json_str(out, fmt_frame_url(p, f));
+    fputs(",\"lineNumber\":", out);
+    json_i64(out, f->line > 0 ? f->line - 1 : -1);
+    fputs(",\"columnNumber\":-1}", out);
+}

@@ -76,15 +76,8 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
                 fputs(f ? "{\"id\":" : ",{\"id\":", out);
                 f = false;
                 json_u64(out, n + 1);
-                fputs(",\"callFrame\":{\"functionName\":", out);
-                json_str(out, profile_str(p, fr->name));
-                fputs(",\"scriptId\":", out);
-                json_u64(out, fr->file);
-                fputs(",\"url\":", out);
-                json_str(out, fmt_frame_url(p, fr));
-                fputs(",\"lineNumber\":", out);
-                json_i64(out, fr->line > 0 ? fr->line - 1 : -1);
-                fputs(",\"columnNumber\":-1}", out);
+                putc(',', out);
+                fmt_write_call_frame(out, p, fr, false);
                 if (n) {
                     fputs(",\"parent\":", out);
                     json_u64(out, nodes[n].parent + 1);

@@ -18,22 +18,12 @@ struct group_map {
     size_t cap;
 };
 
-static uint64_t
-mix(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ULL;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dULL;
-    return x ^ (x >> 33);
-}
-
 /* Finds or adds key; *fresh says whether it was added. Capacity is fixed at >= 2 * max keys. */
 static uint32_t
 group_get(struct group_map *m, uint64_t key, uint32_t next, bool *fresh)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = mix(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = prof_mix64(key) & mask;; i = (i + 1) & mask) {
         if (m->keys[i] == 0) {
             m->keys[i] = key + 1;
             m->vals[i] = next;

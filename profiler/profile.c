@@ -59,17 +59,6 @@ vec_free(struct prof_vec *v)
 typedef bool (*index_eq)(const void *ctx, uint32_t id, const void *key);
 typedef uint64_t (*index_hash_of)(const void *ctx, uint32_t id);
 
-static uint64_t
-mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Returns the id for key, or UINT32_MAX when absent. */
 static uint32_t
 index_find(const struct prof_index *ix, uint64_t h, index_eq eq, const void *ctx, const void *key)
@@ -139,7 +128,7 @@ hash_bytes(const char *s, size_t n)
         h ^= (unsigned char)s[i];
         h *= 0x100000001b3ULL;
     }
-    return mix64(h ^ n);
+    return prof_mix64(h ^ n);
 }
 
 static const char *
@@ -206,7 +195,7 @@ profile_str(const struct profile *p, uint32_t id)
 static uint64_t
 frame_hash(const struct prof_frame *f)
 {
-    return mix64(((uint64_t)f->name << 32 | f->file) ^ mix64((uint64_t)(uint32_t)f->line << 8 | f->kind));
+    return prof_mix64(((uint64_t)f->name << 32 | f->file) ^ prof_mix64((uint64_t)(uint32_t)f->line << 8 | f->kind));
 }
 
 static bool
@@ -262,7 +251,7 @@ profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_t fil
 static uint64_t
 node_hash(uint32_t parent, uint32_t frame)
 {
-    return mix64((uint64_t)parent << 32 | frame);
+    return prof_mix64((uint64_t)parent << 32 | frame);
 }
 
 static bool

@@ -102,6 +102,18 @@ struct profile {
     uint32_t f_root, f_idle, f_gc, f_program; /* well-known pseudo frames */
 };
 
+/* A 64-bit finaliser (MurmurHash3's fmix64) for the model's and the aggregations' hashes. */
+static inline uint64_t
+prof_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
 struct profile *profile_new(void);
 void profile_free(struct profile *p);
 

@@ -653,6 +653,23 @@ prof_safe_point(mrb_state *mrb)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Stops sampling t, drains what is left, adds its counters to the profile and frees it.
+ * Caller holds the session lock and has unlinked t. */
+static void
+retire_thread(struct prof_session *s, struct prof_thread *t)
+{
+    /* Disarm first: the handler checks timer_armed before touching the ring. */
+    t->timer_armed = false;
+    timer_delete(t->timer);
+    drain_thread(s, t);
+    struct profile_meta *m = &s->profile->meta;
+    m->signals += atomic_load(&t->signals);
+    m->dropped += atomic_load(&t->dropped);
+    m->truncated += atomic_load(&t->truncated);
+    free(t->ring);
+    free(t);
+}
+
 void
 prof_detach(mrb_state *mrb)
 {
@@ -660,21 +677,13 @@ prof_detach(mrb_state *mrb)
     if (!t || t->mrb != mrb)
         return;
     struct prof_session *s = t->session;
-    /* Disarm first, then stop the handler from touching the ring. */
-    t->timer_armed = false;
-    timer_delete(t->timer);
-    prof__tls = NULL;
     pthread_mutex_lock(&s->lock);
-    drain_thread(s, t);
-    name_frames(s, mrb);
     unlink_thread(s, mrb);
-    struct profile_meta *m = &s->profile->meta;
-    m->signals += atomic_load(&t->signals);
-    m->dropped += atomic_load(&t->dropped);
-    m->truncated += atomic_load(&t->truncated);
+    t->timer_armed = false;
+    prof__tls = NULL;
+    retire_thread(s, t);
+    name_frames(s, mrb); /* on mrb's own thread: the only place names can be read */
     pthread_mutex_unlock(&s->lock);
-    free(t->ring);
-    free(t);
 }
 
 double
@@ -697,11 +706,7 @@ prof_stop(struct prof_session *s)
     while (s->threads) {
         struct prof_thread *t = s->threads;
         s->threads = t->next;
-        t->timer_armed = false;
-        timer_delete(t->timer);
-        drain_thread(s, t);
-        free(t->ring);
-        free(t);
+        retire_thread(s, t);
     }
     pthread_mutex_unlock(&s->lock);
     sigaction(SIGPROF, &g_old_action, NULL);
