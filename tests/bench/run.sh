@@ -30,11 +30,15 @@ done
 
 echo
 echo "== profiler overhead on fib (CPU seconds, best of $RUNS) and samples delivered"
-printf '%-10s %10s %10s %8s %12s\n' rate plain profiled ratio delivered
+echo "   floor = the same ratio for an EMPTY signal handler on a C busy loop with the same kind"
+echo "   of timer (tests/bench/sigfloor.c): what this machine charges for the signals alone"
+cc -O2 -o "$tmp/sigfloor" tests/bench/sigfloor.c -lrt
+printf '%-10s %10s %10s %8s %8s %12s\n' rate plain profiled ratio floor delivered
 base=$(cpu_of build/mrun "$W/fib.rb")
 for hz in 1000 10000; do
     prof=$(cpu_of build/mrun --cpu-prof --prof-hz "$hz" --prof-out "$tmp/p.cpuprofile" "$W/fib.rb")
     MRUN_QUIET=1 build/mrun --cpu-prof --prof-hz "$hz" --prof-mode wall --prof-out "$tmp/w.cpuprofile" "$W/fib.rb" >/dev/null
     delivered=$(build/mrprof report "$tmp/w.cpuprofile" | sed -n 's/.*(\([0-9.]*%\) of requested).*/\1/p')
-    printf '%-10s %10s %10s %8s %12s\n' "${hz}Hz" "$base" "$prof" "$(ratio "$prof" "$base")" "$delivered"
+    floor=$("$tmp/sigfloor" "$hz" | awk '{ printf "%.3f", $2 / $1 }')
+    printf '%-10s %10s %10s %8s %8s %12s\n' "${hz}Hz" "$base" "$prof" "$(ratio "$prof" "$base")" "$floor" "$delivered"
 done
