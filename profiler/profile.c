@@ -238,12 +238,14 @@ profile_frame_intern(struct profile *p, const char *name, const char *file, int3
 }
 
 void
-profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_t file, int32_t line)
+profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_t file, int32_t line,
+                  int kind)
 {
     struct prof_frame *f = (struct prof_frame *)p->frames.data + frame;
     f->name = name;
     f->file = file;
     f->line = line;
+    f->kind = (uint8_t)kind;
 }
 
 /* --- the stack trie ------------------------------------------------------------------------- */

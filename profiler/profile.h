@@ -128,7 +128,7 @@ uint32_t profile_frame_intern(struct profile *p, const char *name, const char *f
                               int kind);
 uint32_t profile_frame_add(struct profile *p, uint32_t name, uint32_t file, int32_t line, int kind);
 void profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_t file,
-                       int32_t line);
+                       int32_t line, int kind);
 
 /* The stack trie: the node for frame called from parent (created on first use). */
 uint32_t profile_node(struct profile *p, uint32_t parent, uint32_t frame);

@@ -444,6 +444,35 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
     atomic_store_explicit(&t->tail, tail, memory_order_release);
 }
 
+/*
+ * OP_SEND pushes the callee's frame with no proc and sets it after the method lookup, and a C
+ * method registered as a function has no proc at all: a frame without a proc is one or the
+ * other. Looking the method up tells them apart, so that a sample taken while entering a Ruby
+ * method gets that method's file and line (and merges with it) instead of passing for a C
+ * function of the same name. Runs on mrb's thread; the method table may have changed since the
+ * sample, which only matters for a method redefined in between.
+ */
+static void
+entering_method(mrb_state *mrb, const struct raw_frame *r, uint32_t *file_sym, int32_t *line,
+                int *kind)
+{
+    if (r->kind != RAW_CFUNC || r->code != 0 || !r->mid || !r->cls)
+        return;
+    struct RClass *c = (struct RClass *)r->cls;
+    mrb_method_t m = mrb_method_search_vm(mrb, &c, r->mid);
+    if (MRB_METHOD_UNDEF_P(m) || !MRB_METHOD_PROC_P(m))
+        return;
+    const struct RProc *proc = MRB_METHOD_PROC(m);
+    if (!proc || MRB_PROC_CFUNC_P(proc))
+        return;
+    uint32_t fs = 0;
+    int32_t ln = 0;
+    irep_origin(proc->body.irep, &fs, &ln);
+    *file_sym = fs;
+    *line = ln;
+    *kind = FRAME_RUBY;
+}
+
 /* Names every unnamed frame of mrb. Runs on mrb's own thread; caller holds the session lock. */
 static void
 name_frames(struct prof_session *s, mrb_state *mrb)
@@ -498,11 +527,14 @@ name_frames(struct prof_session *s, mrb_state *mrb)
                 snprintf(buf, sizeof buf, "(anonymous %s)", r->kind == RAW_CFUNC ? "C function" : "proc");
             break;
         }
-        const char *file = r->file_sym ? mrb_sym_name(mrb, r->file_sym) : NULL;
+        uint32_t file_sym = r->file_sym;
+        int32_t line = profile_frames(p)[r->frame].line;
+        int kind = frame_kind(r->kind);
+        entering_method(mrb, r, &file_sym, &line, &kind);
+        const char *file = file_sym ? mrb_sym_name(mrb, file_sym) : NULL;
         uint32_t name_id = profile_intern(p, buf);
         uint32_t file_id = profile_intern(p, file ? file : "");
-        const struct prof_frame *f = profile_frames(p) + r->frame;
-        profile_set_frame(p, r->frame, name_id, file_id, f->line);
+        profile_set_frame(p, r->frame, name_id, file_id, line, kind);
         r->named = true;
         mrb_gc_arena_restore(mrb, ai);
     }
