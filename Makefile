@@ -90,6 +90,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
 
 unit-tests: $(TEST_BIN)
 
+# Benchmark helpers (tests/bench/*.c that use the model; sigfloor.c stands alone).
+$(BUILD)/bench/bigprofile: tests/bench/bigprofile.c $(MODEL_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(MODEL_OBJ) $(LIBS)
+
 deps:
 	@sh tools/deps.sh
 
@@ -108,7 +114,7 @@ check: deps
 	@MRPROF_SUITES="asan" sh tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bigprofile
 	@sh tests/bench/run.sh
 
 clean:

@@ -16,18 +16,11 @@
 
 /* --- writer --------------------------------------------------------------------------------- */
 
-struct tick {
-    uint32_t node;
-    int32_t line;
-};
-
 static int
-tick_cmp(const void *a, const void *b)
+line_cmp(const void *a, const void *b)
 {
-    const struct tick *x = a, *y = b;
-    if (x->node != y->node)
-        return x->node < y->node ? -1 : 1;
-    return (x->line > y->line) - (x->line < y->line);
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
 }
 
 static uint64_t
@@ -49,14 +42,17 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     uint32_t *hits = calloc(nn, sizeof *hits);
     uint32_t *child_start = calloc(nn + 1, sizeof *child_start);
     uint32_t *child_list = calloc(nn ? nn : 1, sizeof *child_list);
-    struct tick *ticks = malloc((ns ? ns : 1) * sizeof *ticks);
-    if (!used || !hits || !child_start || !child_list || !ticks) {
-        free(used), free(hits), free(child_start), free(child_list), free(ticks);
+    /* positionTicks: each node's sampled lines, bucketed by node (counting sort) and sorted
+     * within the node, so equal lines are runs. tick_start is CSR offsets like child_start. */
+    uint32_t *tick_start = calloc(nn + 1, sizeof *tick_start);
+    int32_t *ticks = malloc((ns ? ns : 1) * sizeof *ticks);
+    if (!used || !hits || !child_start || !child_list || !tick_start || !ticks) {
+        free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
         e->code = -ENOMEM;
         snprintf(e->msg, sizeof e->msg, "out of memory");
         return e->code;
     }
-    size_t nticks = 0, nthread = 0;
+    size_t nthread = 0;
     uint64_t first_t = 0, last_t = 0, last_w = 0;
     for (size_t i = 0; i < ns; i++) {
         if (s[i].thread != (uint32_t)th)
@@ -67,9 +63,10 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         last_w = s[i].weight_ns;
         hits[s[i].node]++;
         if (s[i].line > 0)
-            ticks[nticks++] = (struct tick){s[i].node, s[i].line};
+            tick_start[s[i].node + 1]++;
     }
-    qsort(ticks, nticks, sizeof *ticks, tick_cmp);
+    for (size_t i = 0; i < nn; i++)
+        tick_start[i + 1] += tick_start[i];
     /* Children in CSR form: count, prefix-sum, fill. */
     for (size_t i = 1; i < nn; i++)
         if (used[i])
@@ -78,7 +75,7 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         child_start[i + 1] += child_start[i];
     uint32_t *fill = calloc(nn ? nn : 1, sizeof *fill);
     if (!fill) {
-        free(used), free(hits), free(child_start), free(child_list), free(ticks);
+        free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
         e->code = -ENOMEM;
         snprintf(e->msg, sizeof e->msg, "out of memory");
         return e->code;
@@ -88,10 +85,16 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             uint32_t par = nodes[i].parent;
             child_list[child_start[par] + fill[par]++] = (uint32_t)i;
         }
+    memset(fill, 0, (nn ? nn : 1) * sizeof *fill);
+    for (size_t i = 0; i < ns; i++)
+        if (s[i].thread == (uint32_t)th && s[i].line > 0)
+            ticks[tick_start[s[i].node] + fill[s[i].node]++] = s[i].line;
     free(fill);
+    for (size_t i = 0; i < nn; i++)
+        if (tick_start[i + 1] - tick_start[i] > 1)
+            qsort(ticks + tick_start[i], tick_start[i + 1] - tick_start[i], sizeof *ticks, line_cmp);
 
     fputs("{\"nodes\":[", out);
-    size_t tk = 0;
     bool first = true;
     for (size_t i = 0; i < nn; i++) {
         if (!used[i])
@@ -113,22 +116,16 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             }
             putc(']', out);
         }
-        while (tk < nticks && ticks[tk].node < i)
-            tk++;
-        if (tk < nticks && ticks[tk].node == i) {
+        if (tick_start[i + 1] > tick_start[i]) {
             fputs(",\"positionTicks\":[", out);
-            bool firsttick = true;
-            while (tk < nticks && ticks[tk].node == i) {
-                size_t j = tk;
-                while (j < nticks && ticks[j].node == i && ticks[j].line == ticks[tk].line)
-                    j++;
-                fputs(firsttick ? "{\"line\":" : ",{\"line\":", out);
-                firsttick = false;
-                json_i64(out, ticks[tk].line);
+            for (uint32_t tk = tick_start[i], j; tk < tick_start[i + 1]; tk = j) {
+                for (j = tk; j < tick_start[i + 1] && ticks[j] == ticks[tk]; j++)
+                    ;
+                fputs(tk == tick_start[i] ? "{\"line\":" : ",{\"line\":", out);
+                json_i64(out, ticks[tk]);
                 fputs(",\"ticks\":", out);
                 json_u64(out, j - tk);
                 putc('}', out);
-                tk = j;
             }
             putc(']', out);
         }
@@ -188,7 +185,7 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             json_u64(out, s[i].weight_ns);
         }
     fputs("]}}\n", out);
-    free(used), free(hits), free(child_start), free(child_list), free(ticks);
+    free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
     return 0;
 }
 

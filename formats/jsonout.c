@@ -37,7 +37,7 @@ json_u64(FILE *out, uint64_t v)
         buf[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    fwrite(buf + i, 1, sizeof buf - (size_t)i, out);
+    fwrite_unlocked(buf + i, 1, sizeof buf - (size_t)i, out);
 }
 
 void
@@ -58,7 +58,7 @@ fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o)
         return o->thread;
     const struct prof_sample *s = profile_samples(p);
     int best = -1;
-    for (size_t i = 0; i < profile_nsamples(p); i++)
+    for (size_t i = 0; i < profile_nsamples(p) && best != 0; i++)
         if (best < 0 || s[i].thread < (uint32_t)best)
             best = (int)s[i].thread;
     return best < 0 ? 0 : best;

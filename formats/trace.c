@@ -7,7 +7,10 @@
  *    event spanning its profile. No `TracingStartedInBrowser` (without a frame it makes DevTools
  *    drop the process).
  *  - Perfetto UI and chrome://tracing ignore ProfileChunk in JSON; they get perfectly nested
- *    `X` slices per thread built from consecutive samples (category "mrprof.stack").
+ *    `X` slices built from consecutive samples (category "mrprof.stack"), on a companion track
+ *    per thread named "<thread> (stacks)" (tid + STACKS_TID). They are kept off the thread's own
+ *    track because DevTools would treat them as ordinary events there and cut its JS flame chart
+ *    at every slice boundary.
  *  - Spans (Deferred tasks, ...) as `X` events and counters as `C` events.
  * Both representations live in the same file, so one file opens everywhere.
  */
@@ -18,6 +21,7 @@
 
 #define CHUNK_SAMPLES 10000
 #define PID 1
+#define STACKS_TID 1000000000 /* companion-track tid = thread tid + this */
 
 static uint64_t
 us(uint64_t ns)
@@ -37,6 +41,10 @@ event_head(FILE *out, bool *first, const char *ph, const char *name, int64_t tid
     json_i64(out, tid);
     fputs(",\"ts\":", out);
     json_u64(out, ts);
+    /* Chrome's category for metadata; speedscope takes a trace for a Chrome one only when its
+     * first event has a "cat", so every event carries one. */
+    if (ph[0] == 'M')
+        fputs(",\"cat\":\"__metadata\"", out);
 }
 
 static void
@@ -176,7 +184,7 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
         fputs("}}", out);
         event_head(out, &first, "M", "thread_sort_index", tid, 0);
         fputs(",\"args\":{\"sort_index\":", out);
-        json_u64(out, th);
+        json_u64(out, 2 * th);
         fputs("}}", out);
 
         uint64_t lo = UINT64_MAX, hi = 0;
@@ -200,7 +208,18 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
         }
         write_profile_events(p, out, &first, (uint32_t)th, tid, used, start_us);
         free(used);
-        write_slices(p, out, &first, (uint32_t)th, tid, interval_ns);
+        int64_t stacks_tid = tid + STACKS_TID;
+        event_head(out, &first, "M", "thread_name", stacks_tid, 0);
+        fputs(",\"args\":{\"name\":", out);
+        char name[256];
+        snprintf(name, sizeof name, "%s (stacks)", profile_str(p, ti->name));
+        json_str(out, name);
+        fputs("}}", out);
+        event_head(out, &first, "M", "thread_sort_index", stacks_tid, 0);
+        fputs(",\"args\":{\"sort_index\":", out);
+        json_u64(out, 2 * th + 1);
+        fputs("}}", out);
+        write_slices(p, out, &first, (uint32_t)th, stacks_tid, interval_ns);
     }
     for (size_t i = 0; i < p->spans.len; i++) {
         const struct prof_span *sp = &profile_spans(p)[i];
@@ -213,7 +232,7 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     for (size_t i = 0; i < p->counters.len; i++) {
         const struct prof_counter *c = &profile_counters(p)[i];
         event_head(out, &first, "C", profile_str(p, c->name), 0, us(c->t_ns));
-        fprintf(out, ",\"args\":{\"value\":%.17g}}", c->value);
+        fprintf(out, ",\"cat\":\"mrprof.counter\",\"args\":{\"value\":%.17g}}", c->value);
     }
     fputs("\n]}\n", out);
     return 0;

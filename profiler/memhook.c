@@ -6,6 +6,10 @@
  * tail call. When one does, it tells the sampler that the garbage collector is about to run a
  * step (the same condition mruby's gc.c tests before it collects), so samples taken meanwhile
  * land in "(garbage collector)".
+ *
+ * It is also where a profiled script notices Ctrl-C: a CPU-bound script may never return to the
+ * event loop, but it allocates, and an allocation is a point where raising is allowed (it can
+ * raise NoMemoryError anyway). prof_interrupt_pending is set by the runtime's signal handler.
  */
 #include <mruby.h>
 #include <mruby/gc.h>
@@ -15,12 +19,17 @@
 struct RBasic *__real_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
 struct RBasic *__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
 
+volatile sig_atomic_t prof_interrupt_pending;
+void (*prof_interrupt_hook)(mrb_state *mrb);
+
 struct RBasic *
 __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
 {
     struct prof_thread *t = prof__tls;
     if (__builtin_expect(t == NULL || t->mrb != mrb, 1))
         return __real_mrb_obj_alloc(mrb, tt, cls);
+    if (__builtin_expect(prof_interrupt_pending, 0) && prof_interrupt_hook && !mrb->gc.iterating)
+        prof_interrupt_hook(mrb); /* raises when it takes the interrupt */
     mrb_gc *gc = &mrb->gc;
     bool collects = gc->threshold < gc->live && !gc->disabled && !gc->iterating;
     if (!collects)

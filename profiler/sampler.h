@@ -60,6 +60,11 @@ struct prof_thread {
 /* The profiled thread of the calling thread, or NULL. Read by the allocation hook. */
 extern __thread struct prof_thread *prof__tls;
 
+/* Set from a signal handler when the process should stop (Ctrl-C); the allocation hook of a
+ * profiled thread then calls prof_interrupt_hook, which may raise (memhook.c). */
+extern volatile sig_atomic_t prof_interrupt_pending;
+extern void (*prof_interrupt_hook)(mrb_state *mrb);
+
 /*
  * The session API. One session at a time per process.
  *

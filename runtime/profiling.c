@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@
 #include "formats/formats.h"
 #include "profiler/aggregate.h"
 #include "profiler/profile.h"
+#include "profiler/sampler.h"
 
 static void
 profile_dfree(mrb_state *mrb, void *p)
@@ -192,6 +194,90 @@ rt_profiler_init(struct rt *rt)
 
 /* --- mrun --cpu-prof ------------------------------------------------------------------------ */
 
+/*
+ * Ctrl-C (or SIGTERM) while --cpu-prof records stops the script the way an exception would, so
+ * `ensure` runs and the profile is written whole; the exit status is then 128 + signo. The
+ * handler only sets flags and wakes the loop (uv_async_send is async-signal-safe). The script
+ * takes the interrupt at its next allocation (memhook.c) or, when it waits in the loop, from the
+ * async callback. A second Ctrl-C kills at once, without a profile, for a loop that neither
+ * allocates nor returns to the event loop.
+ */
+static uv_async_t interrupt_async;
+static volatile sig_atomic_t interrupt_signo;
+
+static void
+on_stop_signal(int signo)
+{
+    if (interrupt_signo) {
+        signal(signo, SIG_DFL);
+        raise(signo);
+        return;
+    }
+    interrupt_signo = signo;
+    prof_interrupt_pending = 1;
+    static const char msg[] =
+        "\nmrun: stopping to write the profile (press Ctrl-C again to quit without it)\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    uv_async_send(&interrupt_async);
+}
+
+static mrb_value
+signal_exception(mrb_state *mrb)
+{
+    if (interrupt_signo == SIGINT)
+        return mrb_obj_new(mrb, mrb_class_get(mrb, "Interrupt"), 0, NULL);
+    mrb_value args[2] = {mrb_str_new_cstr(mrb, "SIGTERM"), mrb_fixnum_value(interrupt_signo)};
+    return mrb_obj_new(mrb, mrb_class_get(mrb, "SignalException"), 2, args);
+}
+
+/* The allocation hook, in the middle of the script: raise there. */
+static void
+interrupt_in_script(mrb_state *mrb)
+{
+    prof_interrupt_pending = 0;
+    mrb_exc_raise(mrb, signal_exception(mrb));
+}
+
+/* The loop: the script waits on timers or sockets; stop as an uncaught exception would. */
+static void
+interrupt_in_loop(uv_async_t *h)
+{
+    if (!prof_interrupt_pending)
+        return; /* the script took it already */
+    prof_interrupt_pending = 0;
+    struct rt *rt = h->data;
+    int ai = mrb_gc_arena_save(rt->mrb);
+    rt_uncaught(rt, signal_exception(rt->mrb));
+    mrb_gc_arena_restore(rt->mrb, ai);
+}
+
+static void
+catch_stop_signals(struct rt *rt)
+{
+    if (uv_async_init(&rt->loop, &interrupt_async, interrupt_in_loop) != 0)
+        return;
+    interrupt_async.data = rt;
+    uv_unref((uv_handle_t *)&interrupt_async); /* it must not keep the loop alive */
+    prof_interrupt_hook = interrupt_in_script;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+release_stop_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    prof_interrupt_hook = NULL;
+    prof_interrupt_pending = 0;
+}
+
 int
 rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 {
@@ -200,12 +286,14 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
         fprintf(stderr, "mrun: cannot start profiling: %s\n", err);
         return -1;
     }
+    catch_stop_signals(rt);
     return 0;
 }
 
 int
 rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o)
 {
+    release_stop_signals();
     struct prof_session *s = prof_current();
     if (!s)
         return 0; /* the script stopped it itself */

@@ -166,13 +166,20 @@ rt_report_exception(mrb_state *mrb, mrb_value exc)
 
 /* Handles an exception that reached the runtime: SystemExit sets the status quietly, anything
  * else is reported. Either way the loop stops. */
-static void
-handle_uncaught(struct rt *rt, mrb_value exc)
+void
+rt_uncaught(struct rt *rt, mrb_value exc)
 {
     mrb_state *mrb = rt->mrb;
     if (mrb_obj_is_kind_of(mrb, exc, system_exit_class(mrb))) {
         mrb_value st = mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, "@status"));
         rt->exit_code = mrb_integer_p(st) ? (int)(mrb_integer(st) & 0xff) : 0;
+    } else if (mrb_obj_is_kind_of(mrb, exc, mrb_class_get(mrb, "SignalException"))) {
+        /* Ctrl-C or SIGTERM: the shell's convention, 128 + the signal number, and one line. */
+        mrb_value no = mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, "@signo"));
+        int signo = mrb_integer_p(no) ? (int)mrb_integer(no) : SIGTERM;
+        fflush(stdout);
+        fprintf(stderr, "mrun: stopped by %s\n", signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+        rt->exit_code = 128 + (signo & 0x7f);
     } else {
         rt_report_exception(mrb, exc);
         rt->exit_code = RT_EXIT_SCRIPT_ERROR;
@@ -219,7 +226,7 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
     mrb_bool failed = FALSE;
     mrb_value r = mrb_protect_error(mrb, call_body, &a, &failed);
     if (failed)
-        handle_uncaught(rt, r);
+        rt_uncaught(rt, r);
     mrb_gc_arena_restore(mrb, ai);
     return !failed;
 }
@@ -324,7 +331,7 @@ run_source(struct rt *rt, const char *src, size_t len, const char *filename)
     if (mrb->exc) {
         mrb_value exc = mrb_obj_value(mrb->exc);
         mrb->exc = NULL;
-        handle_uncaught(rt, exc);
+        rt_uncaught(rt, exc);
     }
     mrb_gc_arena_restore(mrb, ai);
     return rt->exit_code;

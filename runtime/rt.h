@@ -77,6 +77,10 @@ int rt_run_loop(struct rt *rt);
  * and stops the loop; SystemExit sets the exit code. Returns false when it raised. */
 bool rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_value *argv);
 
+/* An exception reached the runtime: SystemExit sets the exit status quietly, SignalException
+ * sets 128 + signo with one line, anything else is reported with status 1. The loop stops. */
+void rt_uncaught(struct rt *rt, mrb_value exc);
+
 /* Keeps obj alive until rt_unroot(). Idempotent. */
 void rt_root(struct rt *rt, mrb_value obj);
 void rt_unroot(struct rt *rt, mrb_value obj);

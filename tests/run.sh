@@ -49,7 +49,7 @@ unit_suite() {  # $1 = build dir, $2 = label
 
 e2e_suite() {  # $1 = build dir, $2 = label
     for f in tests/e2e/test_*.sh; do
-        MRUN="$ROOT/$1/mrun" MRPROF="$ROOT/$1/mrprof" ROOT="$ROOT" bash "$f" | sed "s/^\(not ok\|ok\) - /\1 - $2 /"
+        SUITE=$2 MRUN="$ROOT/$1/mrun" MRPROF="$ROOT/$1/mrprof" ROOT="$ROOT" bash "$f" | sed "s/^\(not ok\|ok\) - /\1 - $2 /"
     done
 }
 

@@ -3,6 +3,9 @@
 # Usage: tools/deps.sh [build|test|bench]   (default: test, which includes build)
 # Checks first with dpkg; installs with apt-get as root, with `sudo -n` otherwise, and says
 # exactly what to install when it can do neither. Exit 0 when everything is present.
+# For test and bench it also installs the npm packages pinned in tests/node/package-lock.json
+# (the real consumers the tests hand profiles to: speedscope, DevTools' trace engine) with
+# `npm ci`, once, when node_modules is missing or older than the lock file.
 set -u
 want=${1:-test}
 build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libcjson-dev libncurses-dev"
@@ -14,12 +17,35 @@ case $want in
   bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
   *) echo "deps.sh: unknown set '$want' (build, test or bench)" >&2; exit 2 ;;
 esac
+# Node.js runs the test-only consumers; Debian's nodejs/npm when the machine has none.
+if [ "$want" != build ] && ! command -v npm >/dev/null 2>&1; then
+  pkgs="$pkgs nodejs npm"
+fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+npm_deps() {
+  [ "$want" = build ] && return 0
+  dir=$here/tests/node
+  stamp=$dir/node_modules/.package-lock.json
+  if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ]; then
+    return 0
+  fi
+  echo "deps: npm ci in tests/node (speedscope, @paulirish/trace_engine)" >&2
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >/tmp/mrprof-npm.log 2>&1; then
+    echo "deps: npm ci failed in tests/node; see /tmp/mrprof-npm.log" >&2
+    tail -n 5 /tmp/mrprof-npm.log >&2
+    return 1
+  fi
+}
 
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+  npm_deps
+  exit $?
+fi
 
 echo "deps: installing$missing" >&2
 if [ "$(id -u)" = 0 ]; then
@@ -42,3 +68,4 @@ if ! $as_root apt-get install -y -q $missing >/tmp/mrprof-deps.log 2>&1; then
   fi
 fi
 echo "deps: installed$missing" >&2
+npm_deps

@@ -26,6 +26,15 @@ static const char help[] =
     "  --mode cpu|wall     cpu (default): on-CPU time; wall: also time spent waiting, as (idle)\n"
     "  --mrun PATH         the mrun binary (default: beside mrprof, or $MRUN)\n";
 
+static volatile pid_t record_child;
+
+static void
+forward_term(int signo)
+{
+    if (record_child > 0)
+        kill(record_child, signo);
+}
+
 int
 cmd_record(int argc, char **argv)
 {
@@ -131,11 +140,18 @@ cmd_record(int argc, char **argv)
         _exit(127);
     }
     free(cargv);
-    /* Ctrl-C goes to the whole process group: let the child decide, and report after it. */
+    /* Ctrl-C goes to the whole process group: let the child decide (mrun stops the script and
+     * writes the profile), and report after it. A SIGTERM sent to mrprof alone is passed on. */
+    record_child = pid;
     signal(SIGINT, SIG_IGN);
+    struct sigaction sa = {0}, old_term;
+    sa.sa_handler = forward_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    sigaction(SIGTERM, &old_term, NULL);
     signal(SIGINT, SIG_DFL);
     if (WIFSIGNALED(status)) {
         fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n",

@@ -12,7 +12,7 @@
 
 static const char help[] =
     "usage: mrprof report FILE [--top N] [--tree] [--by function|line|file] [--thread N]\n"
-    "                          [--min-pct P]\n"
+    "                          [--min-pct P] [--format text|tsv]\n"
     "\n"
     "Prints where the time went: a header (duration, samples, achieved rate, dropped samples,\n"
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
@@ -22,13 +22,15 @@ static const char help[] =
     "  --tree         also print the call tree\n"
     "  --by KEY       group the top table by function (default), line or file\n"
     "  --thread N     only thread N (see the header's thread list; default all)\n"
-    "  --min-pct P    hide call-tree nodes under P percent of the total (default 0.5)\n";
+    "  --min-pct P    hide call-tree nodes under P percent of the total (default 0.5)\n"
+    "  --format F     text (default) or tsv: the top table alone, tab-separated with a header\n"
+    "                 line (self_pct total_pct self_ms total_ms self_samples name location)\n";
 
 int
 cmd_report(int argc, char **argv)
 {
     const char *path = NULL;
-    struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5};
+    struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         unsigned long n;
@@ -61,6 +63,12 @@ cmd_report(int argc, char **argv)
             o.min_pct = strtod(v, &end);
             if (!*v || *end || o.min_pct < 0 || o.min_pct > 100)
                 return cli_usage_error("report", "--min-pct takes a percentage, not '%s'", v);
+        } else if (strcmp(a, "--format") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "text") == 0 || strcmp(v, "tsv") == 0)
+                o.tsv = v[0] == 't' && v[1] == 's';
+            else
+                return cli_usage_error("report", "--format takes text or tsv, not '%s'", v);
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("report", "unknown option '%s'", a);
         } else if (!path) {

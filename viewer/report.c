@@ -83,21 +83,62 @@ print_tree(FILE *out, const struct profile *p, const struct agg_tree *t, uint32_
     }
 }
 
+static const char *
+row_name(const struct profile *p, const struct report_opts *o, const struct agg_row *r)
+{
+    if (o->by == AGG_FILE)
+        return r->name ? profile_str(p, r->name) : profile_str(p, r->file);
+    return profile_str(p, r->name);
+}
+
+/* A TSV field: tabs and line breaks inside names become spaces so every row stays one row. */
+static void
+put_field(FILE *out, const char *s)
+{
+    for (; *s; s++)
+        putc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, out);
+}
+
+/* One header line, then one line per row: self%, total%, self ms, total ms, samples, name,
+ * location. */
+static void
+print_tsv(FILE *out, const struct profile *p, const struct report_opts *o,
+          const struct agg_table *t, const char *key)
+{
+    char loc[512];
+    fprintf(out, "self_pct\ttotal_pct\tself_ms\ttotal_ms\tself_samples\t%s\tlocation\n", key);
+    for (size_t i = 0; i < t->n && (o->top == 0 || (int)i < o->top); i++) {
+        const struct agg_row *r = &t->rows[i];
+        report_location(p, o->by == AGG_FILE ? 0 : r->file, r->line, loc, sizeof loc);
+        fprintf(out, "%.2f\t%.2f\t%.3f\t%.3f\t%llu\t", pct(r->self_w, t->total_w),
+                pct(r->total_w, t->total_w), ms(r->self_w), ms(r->total_w),
+                (unsigned long long)r->self_n);
+        put_field(out, row_name(p, o, r));
+        putc('\t', out);
+        put_field(out, loc);
+        putc('\n', out);
+    }
+}
+
 int
 report_print(FILE *out, const struct profile *p, const char *title, const struct report_opts *o)
 {
     struct agg_table t;
     if (agg_compute(p, o->thread, o->by, &t) != 0)
         return -ENOMEM;
-    print_header(out, p, title, o, t.total_w, t.total_n);
     static const char *by_name[] = {"function", "line", "file"};
+    if (o->tsv) {
+        print_tsv(out, p, o, &t, by_name[o->by]);
+        agg_free(&t);
+        return 0;
+    }
+    print_header(out, p, title, o, t.total_w, t.total_n);
     fprintf(out, "\nTop %s by self time:\n", by_name[o->by]);
     fprintf(out, "   self ms  self%%   total ms total%%  %-40s %s\n", by_name[o->by], "location");
     char loc[512];
     for (size_t i = 0; i < t.n && (o->top == 0 || (int)i < o->top); i++) {
         const struct agg_row *r = &t.rows[i];
-        const char *name = o->by == AGG_FILE ? (r->name ? profile_str(p, r->name) : profile_str(p, r->file))
-                                             : profile_str(p, r->name);
+        const char *name = row_name(p, o, r);
         report_location(p, o->by == AGG_FILE ? 0 : r->file, r->line, loc, sizeof loc);
         fprintf(out, "%10.1f %5.1f%% %10.1f %5.1f%%  %-40s %s\n", ms(r->self_w),
                 pct(r->self_w, t.total_w), ms(r->total_w), pct(r->total_w, t.total_w),

@@ -15,6 +15,7 @@ struct report_opts {
     enum agg_by by; /* grouping of the top table */
     int thread;     /* -1 = all */
     double min_pct; /* call-tree pruning */
+    bool tsv;       /* top table only, tab-separated, for scripts */
 };
 
 /* Writes the report; returns 0 or -ENOMEM. */

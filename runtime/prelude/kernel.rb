@@ -14,6 +14,23 @@ class SystemExit < Exception
   end
 end
 
+# Raised in the script when mrun is stopped by Ctrl-C (Interrupt) or SIGTERM while it profiles,
+# so that `ensure` runs and the profile is written; the process then exits with 128 + signo.
+class SignalException < Exception
+  attr_reader :signo
+
+  def initialize(message = "SIGTERM", signo = 15)
+    @signo = signo
+    super(message)
+  end
+end
+
+class Interrupt < SignalException
+  def initialize(message = "Interrupt")
+    super(message, 2)
+  end
+end
+
 class SystemCallError < StandardError
   attr_reader :code, :syscall
 end

@@ -188,4 +188,56 @@ t_mrprof_usage() {
     run $MRUN --prof-mode fast -e 1; expect_rc 2
 }
 
+# wait_for_line FILE TEXT: up to 10 s for TEXT to appear in FILE.
+wait_for_line() {
+    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    fail "'$2' never appeared in $1: $(cat "$1")"
+}
+
+t_ctrl_c_stops_a_busy_script_and_writes_the_profile() {
+    $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/until_stopped.rb >"$T/out" 2>"$T/err" &
+    local pid=$!
+    wait_for_line "$T/out" started
+    sleep 0.3
+    kill -INT $pid
+    wait $pid; rc=$?
+    out=$(cat "$T/out"); err=$(cat "$T/err")
+    expect_rc 130
+    expect_out_has "ensure ran"
+    expect_err_has "stopped by Ctrl-C (SIGINT)"
+    expect_err_has "profile written to $T/p.cpuprofile"
+    node tests/node/check_cpuprofile.js "$T/p.cpuprofile" >/dev/null || fail "profile not valid"
+}
+
+t_sigterm_while_waiting_in_the_loop_writes_the_profile() {
+    $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/until_stopped.rb idle >"$T/out" 2>"$T/err" &
+    local pid=$!
+    wait_for_line "$T/out" started
+    kill -TERM $pid
+    wait $pid; rc=$?
+    err=$(cat "$T/err")
+    expect_rc 143
+    expect_err_has "stopped by SIGTERM"
+    expect_file "$T/p.cpuprofile"
+}
+
+t_record_survives_ctrl_c_to_the_process_group() {
+    # As in a terminal: Ctrl-C goes to every process of the foreground group. With job control
+    # on, the background job gets a process group of its own whose id is its pid.
+    set -m
+    $MRPROF record -o "$T/p.cpuprofile" -- tests/scripts/until_stopped.rb >"$T/out" 2>"$T/err" &
+    local pid=$!
+    set +m
+    wait_for_line "$T/out" started
+    sleep 0.2
+    kill -INT -- -$pid
+    wait $pid; rc=$?
+    err=$(cat "$T/err")
+    expect_rc 130
+    expect_err_has "mrprof record: wrote $T/p.cpuprofile"
+    run $MRPROF report "$T/p.cpuprofile"
+    expect_rc 0
+    expect_out_has "block in <main>"
+}
+
 [ "${1:-}" = --lib ] || run_tests
