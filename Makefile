@@ -113,8 +113,13 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
 	@MRPROF_SUITES="asan" sh tests/run.sh
 
+$(BUILD)/bench/echoload: tests/bench/echoload.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bigprofile
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bigprofile $(BUILD)/bench/echoload
 	@sh tests/bench/run.sh
 
 clean:

@@ -312,7 +312,11 @@ run_source(struct rt *rt, const char *src, size_t len, const char *filename)
     mrbc_context *cxt = mrbc_context_new(mrb);
     mrbc_filename(mrb, cxt, filename);
     cxt->capture_errors = TRUE;
+    /* While the parser runs, the VM's base frame still names the prelude: a sample taken now
+     * must not be charged to it (it goes to "(program)"). */
+    rt->main_done = 1;
     struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    rt->main_done = 0;
     if (!p) {
         fprintf(stderr, "mrun: %s: out of memory while parsing\n", filename);
         mrbc_context_free(mrb, cxt);
@@ -427,6 +431,7 @@ rt_new(int argc, char **argv)
 
     rt_kernel_init(rt, argc, argv);
     rt_timers_init(rt);
+    rt_net_init(rt);
     rt_profiler_init(rt);
     mrb_load_irep(mrb, mrun_prelude);
     if (mrb->exc) {
@@ -455,7 +460,8 @@ rt_free(struct rt *rt)
 {
     if (!rt)
         return;
-    /* Close every handle still open and let their close callbacks run. */
+    /* Close every handle still open and let their close callbacks run; no Ruby runs now. */
+    rt->exiting = true;
     uv_walk(&rt->loop, close_walk, NULL);
     rt->loop.stop_flag = 0; /* an exit() before the loop ever ran left it set */
     uv_run(&rt->loop, UV_RUN_DEFAULT);

@@ -128,5 +128,6 @@ void rt_owned_dfree(mrb_state *mrb, void *p);
 /* Module initialisers, each defined in its own file. */
 void rt_kernel_init(struct rt *rt, int argc, char **argv);
 void rt_timers_init(struct rt *rt);
+void rt_net_init(struct rt *rt); /* net/net.c */
 
 #endif

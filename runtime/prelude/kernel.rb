@@ -54,6 +54,14 @@ module Kernel
     $stderr.puts(message) if message
     exit(false)
   end
+
+  # Prints each message on stderr (as Ruby's Kernel#warn); stdout is flushed first so the two
+  # streams keep their order.
+  def warn(*messages)
+    $stdout.flush
+    messages.each { |m| $stderr.puts(m) }
+    nil
+  end
 end
 
 # The process environment, as a Hash-like object over getenv/setenv.

@@ -62,3 +62,6 @@ printf '%-40s %8s s\n' "mrprof report" "$(wall_of build/mrprof report "$big")"
 for ext in json folded; do
     printf '%-40s %8s s\n' "mrprof convert to .$ext" "$(wall_of build/mrprof convert "$big" "$tmp/big.$ext")"
 done
+
+echo
+bash tests/bench/net.sh

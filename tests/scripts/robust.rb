@@ -1,5 +1,5 @@
 # robust.rb — what the profiler must survive at 10 kHz: GC pressure, raise/rescue, fibers,
-# blocks, eval, timers.
+# blocks, eval, timers, sockets (an echo exchange over TCP while the rest runs).
 def churn(n)
   a = []
   n.times { |i| a << "s#{i}" * 3; a.shift if a.size > 100 }
@@ -26,4 +26,17 @@ total = 0
   total += [1, 2, 3].map { |x| x * i }.reduce(:+)
 end
 GC.start
-set_timeout(1) { puts "robust ok #{total > 0}" }
+
+echoed = 0
+server = Net.create_server do |s|
+  s.on(:data) { |d| s.write(d.reverse) }
+  s.on(:end) { s.end }
+end
+server.listen(0) do
+  50.times do |i|
+    c = Net.create_connection(port: server.address[:port]) { c.end("msg #{i} " * 20 + churn(50).to_s) }
+    c.on(:data) { |_d| echoed += 1 }
+    c.on(:close) { server.close if (i == 49) }
+  end
+end
+server.on(:close) { puts "robust ok #{total > 0 && echoed >= 50}" }
