@@ -3,6 +3,8 @@
  */
 #include "viewer/cli.h"
 
+#include "formats/formats.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -53,3 +55,29 @@ cli_self_dir(void)
     return dir;
 }
 
+
+bool
+cli_parse_by(const char *cmd, const char *v, enum agg_by *out)
+{
+    if (strcmp(v, "function") == 0)
+        *out = AGG_FUNCTION;
+    else if (strcmp(v, "line") == 0)
+        *out = AGG_LINE;
+    else if (strcmp(v, "file") == 0)
+        *out = AGG_FILE;
+    else {
+        cli_usage_error(cmd, "--by takes function, line or file, not '%s'", v);
+        return false;
+    }
+    return true;
+}
+
+struct profile *
+cli_read_profile(const char *cmd, const char *path)
+{
+    struct fmt_err e;
+    struct profile *p = fmt_read_path(path, &e);
+    if (!p)
+        fprintf(stderr, "mrprof %s: %s\n", cmd, e.msg);
+    return p;
+}

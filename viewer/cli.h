@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "profiler/aggregate.h"
+
 /* Exit codes of mrprof (documented in `mrprof --help` and docs/cli.md). */
 enum cli_exit {
     CLI_OK = 0,
@@ -20,12 +22,18 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Prints "mrprof CMD: message" and a hint to stderr; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a non-negative integer option value; false (and a message) when it is not one. */
 bool cli_parse_uint(const char *cmd, const char *opt, const char *v, unsigned long max,
                     unsigned long *out);
+/* --by function|line|file; false (and a message) for anything else. */
+bool cli_parse_by(const char *cmd, const char *v, enum agg_by *out);
+/* Reads a profile; on failure prints "mrprof CMD: <why>" and returns NULL. */
+struct profile *cli_read_profile(const char *cmd, const char *path);
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 

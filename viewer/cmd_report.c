@@ -44,15 +44,8 @@ cmd_report(int argc, char **argv)
         } else if (strcmp(a, "--tree") == 0) {
             o.tree = true;
         } else if (strcmp(a, "--by") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "function") == 0)
-                o.by = AGG_FUNCTION;
-            else if (strcmp(v, "line") == 0)
-                o.by = AGG_LINE;
-            else if (strcmp(v, "file") == 0)
-                o.by = AGG_FILE;
-            else
-                return cli_usage_error("report", "--by takes function, line or file, not '%s'", v);
+            if (!cli_parse_by("report", i + 1 < argc ? argv[++i] : "", &o.by))
+                return CLI_USAGE;
         } else if (strcmp(a, "--thread") == 0) {
             if (!cli_parse_uint("report", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &n))
                 return CLI_USAGE;
@@ -79,12 +72,9 @@ cmd_report(int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("report", "which profile? (mrprof report FILE)");
-    struct fmt_err e;
-    struct profile *p = fmt_read_path(path, &e);
-    if (!p) {
-        fprintf(stderr, "mrprof report: %s\n", e.msg);
+    struct profile *p = cli_read_profile("report", path);
+    if (!p)
         return CLI_USAGE;
-    }
     if (o.thread >= 0 && (size_t)o.thread >= profile_nthreads(p)) {
         fprintf(stderr, "mrprof report: %s has %zu thread(s); --thread %d does not exist\n", path,
                 profile_nthreads(p), o.thread);

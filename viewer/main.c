@@ -19,7 +19,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"check", cmd_check, "CI gate: fail (exit 1) when code got slower, and say where"},
     {"convert", cmd_convert, "convert a profile to another format"},
+    {"diff", cmd_diff, "compare two profiles function by function"},
     {"record", cmd_record, "run a script under the profiler and write a profile"},
     {"report", cmd_report, "print where the time went: header, top functions, call tree"},
 };

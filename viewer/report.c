@@ -9,7 +9,12 @@
 const char *
 report_location(const struct profile *p, uint32_t file, int32_t line, char *buf, size_t len)
 {
-    const char *f = profile_str(p, file);
+    return report_location_str(profile_str(p, file), line, buf, len);
+}
+
+const char *
+report_location_str(const char *f, int32_t line, char *buf, size_t len)
+{
     if (!*f)
         snprintf(buf, len, "%s", "");
     else if (line > 0)

@@ -24,5 +24,6 @@ int report_print(FILE *out, const struct profile *p, const char *title,
 /* "file:line", "file" or "" into buf. */
 const char *report_location(const struct profile *p, uint32_t file, int32_t line, char *buf,
                             size_t len);
+const char *report_location_str(const char *file, int32_t line, char *buf, size_t len);
 
 #endif

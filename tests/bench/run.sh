@@ -65,3 +65,6 @@ done
 
 echo
 bash tests/bench/net.sh
+
+echo
+bash tests/bench/check_rates.sh

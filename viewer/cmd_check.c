@@ -1,0 +1,802 @@
+/*
+ * cmd_check.c — `mrprof check`: the CI gate. Exit 0 no regression, 1 regression, 2 usage or
+ * input error, 3 the script failed.
+ *
+ * Two forms (docs/ci.md explains the statistics):
+ *   --baseline BASE NEW   each function's share of the time (total, inclusive: a method that
+ *                         got slower in its callees counts) in two profiles. A function fails
+ *                         when its share grew by more than the threshold (relative) AND the
+ *                         growth is far outside sampling noise (two-proportion z > 3).
+ *   --runs N -- SCRIPT    N profiled runs against a stored baseline of runs (--baseline-json,
+ *                         written by --save-baseline): total CPU time and the inclusive time of
+ *                         every function worth 1 % or more, each compared with a one-sided
+ *                         Mann–Whitney U test (Bonferroni over the tests) plus the threshold on
+ *                         the median change; the Hodges–Lehmann 95 % interval of each change
+ *                         is reported.
+ * Failures are listed largest relative change first, which names the method that got slower
+ * before its callers (whose change is diluted by their other work).
+ * Budgets (--budget 'NAME<=30%', repeatable, and ./mrprof.budget) cap a function's total
+ * (inclusive) share of the NEW profile (or the last run).
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "formats/fileio.h"
+#include "formats/formats.h"
+#include "viewer/cli.h"
+#include "viewer/compare.h"
+#include "viewer/stats.h"
+
+static const char help[] =
+    "usage: mrprof check --baseline BASE NEW [options]\n"
+    "       mrprof check --runs N (--save-baseline PATH | --baseline-json PATH) [options]\n"
+    "                    -- SCRIPT [ARGS]\n"
+    "       mrprof check NEW --budget 'NAME<=P%' ...\n"
+    "\n"
+    "Fails (exit 1) when code got slower, and says where.\n"
+    "  --baseline BASE NEW  compare each function's share of the time (inclusive) in two\n"
+    "                       profiles; a\n"
+    "                       function fails when its share grew by more than the threshold and\n"
+    "                       far beyond sampling noise (z > 3)\n"
+    "  --runs N             run SCRIPT N times (default 10) under the profiler and compare total\n"
+    "                       CPU time and per-function (inclusive) time with a baseline of runs:\n"
+    "                       Mann-Whitney\n"
+    "                       U test (alpha 0.01, Bonferroni) plus the threshold on the median\n"
+    "  --save-baseline P    with --runs: store the runs as the baseline and exit 0\n"
+    "  --baseline-json P    with --runs: the stored baseline to compare with\n"
+    "  --threshold T        smallest change that counts, in % (default 5%)\n"
+    "  --alpha A            significance level of the --runs tests (default 0.01)\n"
+    "  --budget 'F<=P%'     F's total (inclusive) share must stay at or under P% (repeatable);\n"
+    "                       lines of the same form in ./mrprof.budget are read too\n"
+    "  --no-budget-file     ignore ./mrprof.budget\n"
+    "  --markdown PATH      also write the table as Markdown (for a CI job summary)\n"
+    "  --junit PATH         also write JUnit XML: one test case per checked function, one for\n"
+    "                       the total\n"
+    "  --hz N, --mrun PATH  sampling rate and mrun binary for --runs (default 1000, beside mrprof)\n"
+    "\n"
+    "exit status: 0 no regression, 1 regression, 2 usage or input error, 3 the script failed\n";
+
+struct verdict {
+    char name[300];
+    double base, cur;   /* shares in % (profiles) or median ms (runs) */
+    double change;      /* relative change, % */
+    double lo, hi;      /* 95 % interval of the change, % (NAN when not computed) */
+    double stat;        /* z (profiles) or p (runs) */
+    bool judged;        /* a test case (false: shown only) */
+    bool failed;
+    char why[200];
+};
+
+struct verdicts {
+    struct verdict *v;
+    size_t n, cap;
+    bool runs; /* units: ms medians and p-values */
+};
+
+static struct verdict *
+add_verdict(struct verdicts *vs)
+{
+    if (vs->n == vs->cap) {
+        size_t cap = vs->cap ? vs->cap * 2 : 32;
+        struct verdict *v = realloc(vs->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        vs->v = v;
+        vs->cap = cap;
+    }
+    struct verdict *r = &vs->v[vs->n++];
+    memset(r, 0, sizeof *r);
+    r->lo = r->hi = NAN;
+    return r;
+}
+
+struct budget {
+    char name[256];
+    double max_pct;
+};
+
+struct opts {
+    const char *base_path, *new_path, *save_path, *baseline_json, *markdown, *junit, *mrun;
+    double threshold, alpha;
+    unsigned long runs, hz;
+    bool budget_file;
+    struct budget budgets[64];
+    int nbudgets;
+};
+
+/* --- budgets -------------------------------------------------------------------------------- */
+
+static bool
+parse_budget(const char *spec, struct budget *b, const char *where)
+{
+    const char *op = strstr(spec, "<=");
+    char *end;
+    double v = op ? strtod(op + 2, &end) : 0;
+    if (!op || op == spec || end == op + 2 || (*end && strcmp(end, "%") != 0) || v < 0 || v > 100 ||
+        (size_t)(op - spec) >= sizeof b->name) {
+        fprintf(stderr, "mrprof check: %s: a budget is NAME<=PERCENT%% (e.g. 'Parser#parse<=30%%'), not '%s'\n",
+                where, spec);
+        return false;
+    }
+    memcpy(b->name, spec, (size_t)(op - spec));
+    b->name[op - spec] = 0;
+    b->max_pct = v;
+    return true;
+}
+
+static int
+read_budget_file(struct opts *o)
+{
+    FILE *f = fopen("mrprof.budget", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s || *s == '#')
+            continue;
+        char where[64];
+        snprintf(where, sizeof where, "mrprof.budget:%d", lineno);
+        if (o->nbudgets == 64 || !parse_budget(s, &o->budgets[o->nbudgets++], where)) {
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int
+check_budgets(const struct opts *o, const struct profile *p, struct verdicts *vs)
+{
+    if (o->nbudgets == 0)
+        return 0;
+    struct agg_table t;
+    if (agg_compute(p, -1, AGG_FUNCTION, &t) != 0)
+        return -ENOMEM;
+    for (int i = 0; i < o->nbudgets; i++) {
+        const struct budget *b = &o->budgets[i];
+        double share = 0;
+        for (size_t k = 0; k < t.n; k++)
+            if (strcmp(profile_str(p, t.rows[k].name), b->name) == 0 && t.total_w)
+                share += 100.0 * (double)t.rows[k].total_w / (double)t.total_w;
+        struct verdict *v = add_verdict(vs);
+        if (!v)
+            break;
+        snprintf(v->name, sizeof v->name, "budget %s<=%g%%", b->name, b->max_pct);
+        v->base = b->max_pct;
+        v->cur = share;
+        v->change = NAN;
+        v->judged = true;
+        v->failed = share > b->max_pct;
+        snprintf(v->why, sizeof v->why, "%s takes %.1f%% of the time (total, inclusive); budget %g%%",
+                 b->name, share, b->max_pct);
+    }
+    agg_free(&t);
+    return 0;
+}
+
+/* --- form 1: two profiles ------------------------------------------------------------------- */
+
+#define Z_NOISE 3.0      /* two-proportion z beyond which a change is not sampling noise */
+#define MIN_SHARE 0.5    /* % of the time under which a function is shown, not judged */
+
+static int
+compare_profiles(const struct opts *o, const struct profile *a, const struct profile *b,
+                 struct verdicts *vs)
+{
+    struct cmp_table t;
+    if (cmp_compute(a, b, AGG_FUNCTION, &t) != 0)
+        return -ENOMEM;
+    struct verdict *tot = add_verdict(vs);
+    if (tot) {
+        snprintf(tot->name, sizeof tot->name, "total CPU time");
+        tot->base = t.base_ms, tot->cur = t.cur_ms;
+        tot->change = t.base_ms > 0 ? 100.0 * (t.cur_ms / t.base_ms - 1.0) : NAN;
+        tot->judged = true; /* a test case, but one profile per side cannot judge time: */
+        snprintf(tot->why, sizeof tot->why,
+                 "%.1f ms -> %.1f ms; not judged from one profile per side (use --runs)", t.base_ms, t.cur_ms);
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        const struct cmp_row *r = &t.rows[i];
+        double pb = r->base.total_pct, pc = r->cur.total_pct;
+        if ((pb < MIN_SHARE && pc < MIN_SHARE) || (pb >= 99.95 && pc >= 99.95))
+            continue; /* too small to judge, or a root that is always all of the time */
+        struct verdict *v = add_verdict(vs);
+        if (!v)
+            break;
+        snprintf(v->name, sizeof v->name, "%s", r->name);
+        v->base = pb;
+        v->cur = pc;
+        v->change = r->status == CMP_NEW ? INFINITY : 100.0 * (pc / pb - 1.0);
+        v->stat = two_prop_z(pb / 100.0 * (double)t.base_n, (double)t.base_n, pc / 100.0 * (double)t.cur_n,
+                             (double)t.cur_n);
+        v->judged = true;
+        bool grew = r->status == CMP_NEW ? pc >= 1.0 : v->change > o->threshold;
+        v->failed = grew && v->stat > Z_NOISE;
+        if (r->status == CMP_NEW)
+            snprintf(v->why, sizeof v->why, "new: %.1f%% of the time (z %.1f)", pc, v->stat);
+        else
+            snprintf(v->why, sizeof v->why, "share %.1f%% -> %.1f%% (%+.1f%%, z %.1f)", pb, pc, v->change,
+                     v->stat);
+    }
+    cmp_free(&t);
+    return 0;
+}
+
+/* --- form 2: runs --------------------------------------------------------------------------- */
+
+struct run_set {
+    size_t nruns, nkeys;
+    double *total;     /* [run] total CPU ms */
+    char **keys;       /* function keys "name\tfile" */
+    double *ms;        /* [key * nruns + run] total (inclusive) ms */
+};
+
+static void
+run_set_free(struct run_set *r)
+{
+    for (size_t k = 0; k < r->nkeys; k++)
+        free(r->keys[k]);
+    free(r->keys), free(r->ms), free(r->total);
+    memset(r, 0, sizeof *r);
+}
+
+static long
+key_index(struct run_set *r, const char *key, bool add)
+{
+    for (size_t k = 0; k < r->nkeys; k++)
+        if (strcmp(r->keys[k], key) == 0)
+            return (long)k;
+    if (!add)
+        return -1;
+    char **keys = realloc(r->keys, (r->nkeys + 1) * sizeof *keys);
+    double *ms = realloc(r->ms, (r->nkeys + 1) * r->nruns * sizeof *ms);
+    if (keys)
+        r->keys = keys;
+    if (ms)
+        r->ms = ms;
+    if (!keys || !ms || !(r->keys[r->nkeys] = strdup(key)))
+        return -1;
+    memset(r->ms + r->nkeys * r->nruns, 0, r->nruns * sizeof *ms);
+    return (long)r->nkeys++;
+}
+
+static int
+add_run(struct run_set *r, size_t run, const struct profile *p)
+{
+    struct agg_table t;
+    if (agg_compute(p, -1, AGG_FUNCTION, &t) != 0)
+        return -ENOMEM;
+    r->total[run] = (double)t.total_w / 1e6;
+    char key[1024];
+    for (size_t i = 0; i < t.n; i++) {
+        snprintf(key, sizeof key, "%s\t%s", profile_str(p, t.rows[i].name), profile_str(p, t.rows[i].file));
+        long k = key_index(r, key, true);
+        if (k < 0) {
+            agg_free(&t);
+            return -ENOMEM;
+        }
+        r->ms[(size_t)k * r->nruns + run] += (double)t.rows[i].total_w / 1e6;
+    }
+    agg_free(&t);
+    return 0;
+}
+
+static int
+save_runs(const struct run_set *r, const char *path, const char *script)
+{
+    cJSON *root = cJSON_CreateObject(), *runs = cJSON_AddArrayToObject(root, "runs");
+    cJSON_AddNumberToObject(root, "mrprof_baseline", 1);
+    cJSON_AddStringToObject(root, "script", script);
+    for (size_t i = 0; i < r->nruns; i++) {
+        cJSON *run = cJSON_CreateObject(), *fns = cJSON_AddObjectToObject(run, "functions");
+        cJSON_AddNumberToObject(run, "total_ms", r->total[i]);
+        for (size_t k = 0; k < r->nkeys; k++)
+            if (r->ms[k * r->nruns + i] > 0)
+                cJSON_AddNumberToObject(fns, r->keys[k], r->ms[k * r->nruns + i]);
+        cJSON_AddItemToArray(runs, run);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    struct fio_atomic a;
+    char err[256];
+    int rc = text && fio_begin(&a, path, err, sizeof err) == 0 ? 0 : -1;
+    if (rc == 0) {
+        fputs(text, a.fp);
+        rc = fio_commit(&a, err, sizeof err);
+    }
+    if (rc)
+        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, text ? err : "out of memory");
+    free(text);
+    return rc;
+}
+
+static int
+load_runs(struct run_set *r, const char *path)
+{
+    size_t len;
+    char err[256];
+    char *text = fio_read_file(path, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "mrprof check: %s\n", err);
+        return -1;
+    }
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    cJSON *runs = root ? cJSON_GetObjectItem(root, "runs") : NULL;
+    if (!root || !cJSON_IsNumber(cJSON_GetObjectItem(root, "mrprof_baseline")) || !cJSON_IsArray(runs) ||
+        cJSON_GetArraySize(runs) < 1) {
+        fprintf(stderr, "mrprof check: %s is not a baseline written by 'mrprof check --save-baseline' "
+                        "(expected an object with \"mrprof_baseline\" and a non-empty \"runs\" array)\n", path);
+        cJSON_Delete(root);
+        return -1;
+    }
+    r->nruns = (size_t)cJSON_GetArraySize(runs);
+    r->total = calloc(r->nruns, sizeof *r->total);
+    if (!r->total) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    size_t i = 0;
+    const cJSON *run;
+    cJSON_ArrayForEach(run, runs) {
+        const cJSON *tot = cJSON_GetObjectItem(run, "total_ms"), *fns = cJSON_GetObjectItem(run, "functions");
+        if (!cJSON_IsNumber(tot) || !cJSON_IsObject(fns)) {
+            fprintf(stderr, "mrprof check: %s: run %zu lacks total_ms or functions\n", path, i + 1);
+            cJSON_Delete(root);
+            return -1;
+        }
+        r->total[i] = tot->valuedouble;
+        const cJSON *fn;
+        cJSON_ArrayForEach(fn, fns) {
+            long k = key_index(r, fn->string, true);
+            if (k < 0 || !cJSON_IsNumber(fn)) {
+                cJSON_Delete(root);
+                return -1;
+            }
+            r->ms[(size_t)k * r->nruns + i] = fn->valuedouble;
+        }
+        i++;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* Runs mrun with --cpu-prof N times; fills cur. Returns 0, CLI_SCRIPT_FAILED or CLI_USAGE. */
+static int
+do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_set *cur,
+        struct profile **last)
+{
+    char dir[] = "/tmp/mrprof-check.XXXXXX";
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "mrprof check: cannot make a temporary directory: %s\n", strerror(errno));
+        return CLI_USAGE;
+    }
+    char mrun_buf[4096], out[4200], hz[16];
+    const char *mrun = o->mrun ? o->mrun : getenv("MRUN");
+    if (!mrun) {
+        snprintf(mrun_buf, sizeof mrun_buf, "%s/mrun", cli_self_dir());
+        mrun = mrun_buf;
+    }
+    snprintf(hz, sizeof hz, "%lu", o->hz);
+    cur->nruns = o->runs;
+    cur->total = calloc(o->runs, sizeof *cur->total);
+    char **argv = calloc((size_t)script_argc + 12, sizeof *argv);
+    if (!cur->total || !argv) {
+        free(argv);
+        return CLI_USAGE;
+    }
+    bool tty = isatty(STDERR_FILENO);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = 0;
+    for (size_t i = 0; i < o->runs && rc == 0; i++) {
+        snprintf(out, sizeof out, "%s/run-%zu.cpuprofile", dir, i);
+        int k = 0;
+        argv[k++] = (char *)mrun;
+        argv[k++] = "--cpu-prof";
+        argv[k++] = "--prof-hz";
+        argv[k++] = hz;
+        argv[k++] = "--prof-out";
+        argv[k++] = out;
+        argv[k++] = "--";
+        for (int j = 0; j < script_argc; j++)
+            argv[k++] = script_argv[j];
+        argv[k] = NULL;
+        if (tty) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            fprintf(stderr, "\rmrprof check: run %zu/%lu, %.1f s elapsed ", i + 1, o->runs,
+                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            setenv("MRUN_QUIET", "1", 1);
+            if (!freopen("/dev/null", "w", stdout))
+                _exit(127);
+            execv(mrun, argv);
+            fprintf(stderr, "mrprof check: cannot run %s: %s (build it with `make`, or pass --mrun)\n",
+                    mrun, strerror(errno));
+            _exit(127);
+        }
+        int status = 0;
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "%smrprof check: run %zu of %s failed (%s %d); no verdict\n", tty ? "\n" : "",
+                    i + 1, script_argv[0], pid < 0 ? "fork" : WIFEXITED(status) ? "exit status" : "signal",
+                    pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            rc = CLI_SCRIPT_FAILED;
+            break;
+        }
+        struct profile *p = cli_read_profile("check", out);
+        if (!p || add_run(cur, i, p) != 0) {
+            profile_free(p);
+            rc = CLI_SCRIPT_FAILED;
+            break;
+        }
+        if (i + 1 == o->runs)
+            *last = p;
+        else
+            profile_free(p);
+        unlink(out);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    rmdir(dir);
+    free(argv);
+    return rc;
+}
+
+static void
+series(const struct run_set *r, long k, double *out)
+{
+    for (size_t i = 0; i < r->nruns; i++)
+        out[i] = k < 0 ? 0.0 : r->ms[(size_t)k * r->nruns + i];
+}
+
+static void
+judge_series(const struct opts *o, struct verdict *v, const double *a, size_t na, const double *b,
+             size_t nb, double alpha)
+{
+    double ma = stats_median(a, na), mb = stats_median(b, nb);
+    v->base = ma;
+    v->cur = mb;
+    v->change = ma > 0 ? 100.0 * (mb / ma - 1.0) : (mb > 0 ? INFINITY : 0.0);
+    double shift, lo, hi;
+    if (ma > 0 && hodges_lehmann(a, na, b, nb, 0.95, &shift, &lo, &hi) == 0) {
+        v->lo = 100.0 * lo / ma;
+        v->hi = 100.0 * hi / ma;
+    }
+    v->stat = mwu_p_greater(a, na, b, nb);
+    v->judged = true;
+    v->failed = v->stat < alpha && v->change > o->threshold;
+    snprintf(v->why, sizeof v->why, "median %.1f ms -> %.1f ms (%+.1f%%, 95%% CI %+.1f%%..%+.1f%%), p = %.2g",
+             ma, mb, v->change, v->lo, v->hi, v->stat);
+}
+
+static int
+compare_runs(const struct opts *o, const struct run_set *base, const struct run_set *cur,
+             struct verdicts *vs)
+{
+    vs->runs = true;
+    double med_total = stats_median(base->total, base->nruns);
+    /* What is judged: the total, and every function worth 1 % of the baseline's median. */
+    size_t ntests = 1;
+    bool *judged = calloc(base->nkeys + 1, sizeof *judged);
+    double *a = malloc((base->nruns + 1) * sizeof *a), *b = malloc((cur->nruns + 1) * sizeof *b);
+    if (!judged || !a || !b) {
+        free(judged), free(a), free(b);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k < base->nkeys; k++) {
+        series(base, (long)k, a);
+        judged[k] = med_total > 0 && stats_median(a, base->nruns) >= 0.01 * med_total;
+        ntests += judged[k];
+    }
+    double alpha = o->alpha / (double)ntests; /* Bonferroni */
+    struct verdict *v = add_verdict(vs);
+    if (v) {
+        snprintf(v->name, sizeof v->name, "total CPU time");
+        judge_series(o, v, base->total, base->nruns, cur->total, cur->nruns, alpha);
+    }
+    for (size_t k = 0; k < base->nkeys; k++) {
+        if (!judged[k] || !(v = add_verdict(vs)))
+            continue;
+        snprintf(v->name, sizeof v->name, "%s", base->keys[k]);
+        char *tab = strchr(v->name, '\t');
+        if (tab)
+            *tab = 0; /* the name alone; the file is in the key for matching only */
+        series(base, (long)k, a);
+        long ck = key_index((struct run_set *)cur, base->keys[k], false);
+        series(cur, ck, b);
+        judge_series(o, v, a, base->nruns, b, cur->nruns, alpha);
+    }
+    free(judged), free(a), free(b);
+    return 0;
+}
+
+/* --- output --------------------------------------------------------------------------------- */
+
+static int
+by_verdict(const void *x, const void *y)
+{
+    const struct verdict *a = x, *b = y;
+    if (a->failed != b->failed)
+        return a->failed ? -1 : 1;
+    double ca = isfinite(a->change) ? a->change : 1e300, cb = isfinite(b->change) ? b->change : 1e300;
+    return (ca < cb) - (ca > cb);
+}
+
+static void
+fmt_change(char *buf, size_t len, const struct verdict *v)
+{
+    if (isinf(v->change))
+        snprintf(buf, len, "new");
+    else if (isnan(v->change))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%+.1f%%", v->change);
+}
+
+static void
+fmt_ci(char *buf, size_t len, const struct verdict *v)
+{
+    if (isnan(v->lo))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%+.1f%% .. %+.1f%%", v->lo, v->hi);
+}
+
+static void
+print_table(FILE *out, const struct verdicts *vs, bool markdown)
+{
+    const char *unit = vs->runs ? "median ms" : "share %";
+    char ch[32], ci[48];
+    if (markdown)
+        fprintf(out, "| | function | base (%s) | new (%s) | change | 95%% CI | note |\n"
+                     "|---|---|---:|---:|---:|---:|---|\n", unit, unit);
+    else
+        fprintf(out, "%-6s %-40s %12s %12s %9s %22s\n", "", "function", "base", "new", "change",
+                "95% CI");
+    for (size_t i = 0; i < vs->n; i++) {
+        const struct verdict *v = &vs->v[i];
+        fmt_change(ch, sizeof ch, v);
+        fmt_ci(ci, sizeof ci, v);
+        const char *mark = v->failed ? "FAIL" : v->judged ? "ok" : "";
+        if (markdown) {
+            fprintf(out, "| %s | `", v->failed ? "❌" : "✅");
+            for (const char *c = v->name; *c; c++)
+                fputs(*c == '|' ? "\\|" : *c == '`' ? "'" : (char[2]){*c, 0}, out);
+            fprintf(out, "` | %.1f | %.1f | %s | %s | %s |\n", v->base, v->cur, ch, ci, v->why);
+        } else {
+            fprintf(out, "%-6s %-40s %12.1f %12.1f %9s %22s\n", mark, v->name, v->base, v->cur, ch, ci);
+        }
+    }
+}
+
+static void
+xml_text(FILE *out, const char *s)
+{
+    for (; *s; s++)
+        switch (*s) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\t')
+                putc(*s, out);
+        }
+}
+
+static int
+write_report_file(const char *path, const struct verdicts *vs, bool junit, size_t failures)
+{
+    struct fio_atomic a;
+    char err[256];
+    if (fio_begin(&a, path, err, sizeof err) != 0) {
+        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err);
+        return -1;
+    }
+    if (!junit) {
+        fprintf(a.fp, "### mrprof check: %s\n\n", failures ? "regression" : "no regression");
+        print_table(a.fp, vs, true);
+    } else {
+        size_t tests = 0;
+        for (size_t i = 0; i < vs->n; i++)
+            tests += vs->v[i].judged;
+        fprintf(a.fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n"
+                      "  <testsuite name=\"mrprof check\" tests=\"%zu\" failures=\"%zu\">\n",
+                tests, failures, tests, failures);
+        for (size_t i = 0; i < vs->n; i++) {
+            const struct verdict *v = &vs->v[i];
+            if (!v->judged)
+                continue;
+            fputs("    <testcase classname=\"mrprof.check\" name=\"", a.fp);
+            xml_text(a.fp, v->name);
+            if (v->failed) {
+                fputs("\">\n      <failure message=\"", a.fp);
+                xml_text(a.fp, v->why);
+                fputs("\"/>\n    </testcase>\n", a.fp);
+            } else {
+                fputs("\">\n      <system-out>", a.fp);
+                xml_text(a.fp, v->why);
+                fputs("</system-out>\n    </testcase>\n", a.fp);
+            }
+        }
+        fputs("  </testsuite>\n</testsuites>\n", a.fp);
+    }
+    if (fio_commit(&a, err, sizeof err) != 0) {
+        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the command ---------------------------------------------------------------------------- */
+
+static bool
+parse_pct(const char *v, double *out)
+{
+    char *end;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || end == v || (*end && strcmp(end, "%") != 0) || x < 0 || x > 1000)
+        return false;
+    *out = x;
+    return true;
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+    struct opts o = {0};
+    o.threshold = 5.0;
+    o.alpha = 0.01;
+    o.hz = 1000;
+    o.budget_file = true;
+    const char *files[2] = {NULL, NULL};
+    int nfiles = 0, i = 1;
+    bool runs_mode = false;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "--baseline") == 0) {
+            if (!v)
+                return cli_usage_error("check", "--baseline needs the base profile");
+            o.base_path = argv[++i];
+        } else if (strcmp(a, "--runs") == 0) {
+            if (!cli_parse_uint("check", a, v, 1000, &o.runs))
+                return CLI_USAGE;
+            if (o.runs < 2)
+                return cli_usage_error("check", "--runs needs at least 2 runs (10 is a good start)");
+            runs_mode = true;
+            i++;
+        } else if (strcmp(a, "--save-baseline") == 0 || strcmp(a, "--baseline-json") == 0 ||
+                   strcmp(a, "--markdown") == 0 || strcmp(a, "--junit") == 0 || strcmp(a, "--mrun") == 0) {
+            if (!v)
+                return cli_usage_error("check", "%s needs a path", a);
+            const char **dst = a[2] == 's' ? &o.save_path : a[2] == 'b' ? &o.baseline_json
+                             : a[2] == 'j' ? &o.junit : a[3] == 'a' ? &o.markdown : &o.mrun;
+            *dst = argv[++i];
+        } else if (strcmp(a, "--threshold") == 0) {
+            if (!parse_pct(v, &o.threshold))
+                return cli_usage_error("check", "--threshold takes a percentage such as 5%%, not '%s'", v ? v : "");
+            i++;
+        } else if (strcmp(a, "--alpha") == 0) {
+            char *end;
+            o.alpha = v ? strtod(v, &end) : 0;
+            if (!v || *end || o.alpha <= 0 || o.alpha >= 1)
+                return cli_usage_error("check", "--alpha takes a probability such as 0.01");
+            i++;
+        } else if (strcmp(a, "--hz") == 0) {
+            if (!cli_parse_uint("check", a, v, 10000, &o.hz) || o.hz < 1)
+                return CLI_USAGE;
+            i++;
+        } else if (strcmp(a, "--budget") == 0) {
+            if (!v || o.nbudgets == 64 || !parse_budget(v, &o.budgets[o.nbudgets++], "--budget"))
+                return CLI_USAGE;
+            i++;
+        } else if (strcmp(a, "--no-budget-file") == 0) {
+            o.budget_file = false;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("check", "unknown option '%s'", a);
+        } else if (runs_mode) {
+            break; /* the script, without `--` */
+        } else if (nfiles < 2) {
+            files[nfiles++] = a;
+        } else {
+            return cli_usage_error("check", "too many files ('%s')", a);
+        }
+    }
+    if (o.budget_file && read_budget_file(&o) != 0)
+        return CLI_USAGE;
+
+    struct verdicts vs = {0};
+    struct profile *a = NULL, *b = NULL;
+    struct run_set base = {0}, cur = {0};
+    int rc = CLI_OK;
+    if (runs_mode) {
+        if (i >= argc)
+            return cli_usage_error("check", "--runs needs a script: mrprof check --runs N ... -- SCRIPT [ARGS]");
+        if (!o.save_path == !o.baseline_json)
+            return cli_usage_error("check", "--runs needs either --save-baseline PATH or --baseline-json PATH");
+        if (o.baseline_json && load_runs(&base, o.baseline_json) != 0) {
+            run_set_free(&base);
+            return CLI_USAGE;
+        }
+        rc = do_runs(&o, argv + i, argc - i, &cur, &b);
+        if (rc == 0 && o.save_path) {
+            rc = save_runs(&cur, o.save_path, argv[i]) == 0 ? CLI_OK : CLI_USAGE;
+            if (rc == CLI_OK)
+                printf("mrprof check: saved %lu runs of %s to %s (median CPU %.1f ms)\n", o.runs, argv[i],
+                       o.save_path, stats_median(cur.total, cur.nruns));
+            goto done;
+        }
+        if (rc == 0 && compare_runs(&o, &base, &cur, &vs) != 0)
+            rc = CLI_USAGE;
+    } else {
+        if (o.base_path && nfiles != 1)
+            return cli_usage_error("check", "--baseline BASE takes one NEW profile (got %d)", nfiles);
+        if (!o.base_path && (nfiles != 1 || o.nbudgets == 0))
+            return cli_usage_error("check", "compare with --baseline BASE NEW, or give budgets for one profile");
+        if (o.base_path && !(a = cli_read_profile("check", o.base_path)))
+            return CLI_USAGE;
+        if (!(b = cli_read_profile("check", files[0]))) {
+            profile_free(a);
+            return CLI_USAGE;
+        }
+        if (a && profile_nsamples(a) == 0)
+            fprintf(stderr, "mrprof check: %s has no samples; nothing to compare with\n", o.base_path), rc = CLI_USAGE;
+        else if (profile_nsamples(b) == 0)
+            fprintf(stderr, "mrprof check: %s has no samples; nothing to check\n", files[0]), rc = CLI_USAGE;
+        else if (a && compare_profiles(&o, a, b, &vs) != 0)
+            rc = CLI_USAGE;
+    }
+    if (rc == CLI_OK && b && check_budgets(&o, b, &vs) != 0)
+        rc = CLI_USAGE;
+    if (rc == CLI_OK) {
+        qsort(vs.v, vs.n, sizeof *vs.v, by_verdict);
+        size_t failures = 0;
+        for (size_t k = 0; k < vs.n; k++)
+            failures += vs.v[k].failed;
+        print_table(stdout, &vs, false);
+        for (size_t k = 0; k < vs.n; k++)
+            if (vs.v[k].failed)
+                printf("FAIL %s: %s\n", vs.v[k].name, vs.v[k].why);
+        printf("mrprof check: %s (%zu of %zu checks failed; threshold %g%%%s)\n",
+               failures ? "REGRESSION" : "no regression", failures, vs.n, o.threshold,
+               vs.runs ? ", Mann-Whitney U" : ", z > 3");
+        if ((o.markdown && write_report_file(o.markdown, &vs, false, failures) != 0) ||
+            (o.junit && write_report_file(o.junit, &vs, true, failures) != 0))
+            rc = CLI_USAGE;
+        else if (failures)
+            rc = CLI_REGRESSION;
+    }
+done:
+    free(vs.v);
+    profile_free(a), profile_free(b);
+    run_set_free(&base), run_set_free(&cur);
+    return rc;
+}
