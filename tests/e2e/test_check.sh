@@ -127,7 +127,7 @@ t_usage_errors_exit_2() {
     expect_rc 2
 }
 
-t_check_runs_passes_same_code_and_catches_25_percent_slower_method() {
+t_check_runs_passes_same_code_and_catches_a_slower_method() {
     run $MRPROF check --runs 8 --save-baseline "$T/bl.json" -- tests/scripts/check_work.rb
     expect_rc 0; expect_file "$T/bl.json"
     # Same code: must pass. The false-alarm rate over 20 repetitions is measured by `make bench`
@@ -137,8 +137,12 @@ t_check_runs_passes_same_code_and_catches_25_percent_slower_method() {
     run $MRPROF check --runs 8 --baseline-json "$T/bl.json" -- tests/scripts/check_work.rb
     [ "$rc" = 0 ] || run $MRPROF check --runs 8 --baseline-json "$T/bl.json" -- tests/scripts/check_work.rb
     expect_rc 0
-    run $MRPROF check --runs 8 --baseline-json "$T/bl.json" --junit "$T/j.xml" -- tests/scripts/check_work.rb 1.25
-    [ "$rc" = 1 ] || run $MRPROF check --runs 8 --baseline-json "$T/bl.json" --junit "$T/j.xml" -- tests/scripts/check_work.rb 1.25
+    # Under ASan+UBSan run times are far noisier than the product's: that suite checks the same
+    # path with a 2x slower method; the plain suite with the 25 % the issue names.
+    local slow=1.25
+    [ "${SUITE:-plain}" = plain ] || slow=2.0
+    run $MRPROF check --runs 8 --baseline-json "$T/bl.json" --junit "$T/j.xml" -- tests/scripts/check_work.rb $slow
+    [ "$rc" = 1 ] || run $MRPROF check --runs 8 --baseline-json "$T/bl.json" --junit "$T/j.xml" -- tests/scripts/check_work.rb $slow
     expect_rc 1
     [ "$(printf '%s\n' "$out" | grep '^FAIL [^ ]' | head -n 1 | cut -d: -f1)" = "FAIL parse" ] || fail "parse not named first: $out"
     grep -q 'name="parse"' "$T/j.xml" || fail "junit lacks parse"
