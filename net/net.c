@@ -56,10 +56,9 @@ struct write_req {
 
 static const struct mrb_data_type stream_type = {"Net::Stream", rt_owned_dfree};
 
-/* Shared read buffer: the loop is single-threaded and each chunk is copied into a String
- * before the next read. */
+/* Shared read buffer: the loop is single-threaded, libuv calls on_read right after each
+ * on_alloc, and each chunk becomes a String before the next read. */
 static char read_buf[64 * 1024];
-static bool read_buf_busy;
 
 static struct {
     mrb_sym on_connect, on_data, on_eof, on_error, on_written, on_drain, on_shutdown,
@@ -370,12 +369,6 @@ static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h, (void)suggested;
-    if (read_buf_busy) { /* a read callback re-entered the loop: give it its own buffer */
-        buf->base = malloc(sizeof read_buf);
-        buf->len = buf->base ? sizeof read_buf : 0;
-        return;
-    }
-    read_buf_busy = true;
     buf->base = read_buf;
     buf->len = sizeof read_buf;
 }
@@ -391,10 +384,6 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         s->bytes_read += (uint64_t)nread;
         str = mrb_str_new(mrb, buf->base, nread);
     }
-    if (buf->base == read_buf)
-        read_buf_busy = false;
-    else
-        free(buf->base);
     if (nread > 0)
         call(s, sym.on_data, 1, &str);
     else if (nread == UV_EOF) {

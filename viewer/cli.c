@@ -81,3 +81,26 @@ cli_read_profile(const char *cmd, const char *path)
         fprintf(stderr, "mrprof %s: %s\n", cmd, e.msg);
     return p;
 }
+
+const char *
+cli_mrun_path(const char *opt, char *buf, size_t len)
+{
+    if (opt)
+        return opt;
+    const char *env = getenv("MRUN");
+    if (env && *env)
+        return env;
+    snprintf(buf, len, "%s/mrun", cli_self_dir());
+    return buf;
+}
+
+bool
+cli_parse_tsv(const char *cmd, const char *v, bool *tsv)
+{
+    if (strcmp(v, "text") != 0 && strcmp(v, "tsv") != 0) {
+        cli_usage_error(cmd, "--format takes text or tsv, not '%s'", v);
+        return false;
+    }
+    *tsv = strcmp(v, "tsv") == 0;
+    return true;
+}

@@ -5,6 +5,7 @@
 #define MRPROF_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "profiler/aggregate.h"
 
@@ -32,8 +33,12 @@ bool cli_parse_uint(const char *cmd, const char *opt, const char *v, unsigned lo
                     unsigned long *out);
 /* --by function|line|file; false (and a message) for anything else. */
 bool cli_parse_by(const char *cmd, const char *v, enum agg_by *out);
+/* --format text|tsv: sets *tsv; false (and a message) for anything else. */
+bool cli_parse_tsv(const char *cmd, const char *v, bool *tsv);
 /* Reads a profile; on failure prints "mrprof CMD: <why>" and returns NULL. */
 struct profile *cli_read_profile(const char *cmd, const char *path);
+/* The mrun to run: opt (--mrun) if given, else $MRUN, else the mrun beside mrprof (in buf). */
+const char *cli_mrun_path(const char *opt, char *buf, size_t len);
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 

@@ -44,13 +44,12 @@ static const char help[] =
     "\n"
     "Fails (exit 1) when code got slower, and says where.\n"
     "  --baseline BASE NEW  compare each function's share of the time (inclusive) in two\n"
-    "                       profiles; a\n"
-    "                       function fails when its share grew by more than the threshold and\n"
-    "                       far beyond sampling noise (z > 3)\n"
+    "                       profiles; a function fails when its share grew by more than the\n"
+    "                       threshold and far beyond sampling noise (z > 3)\n"
     "  --runs N             run SCRIPT N times (default 10) under the profiler and compare total\n"
     "                       CPU time and per-function (inclusive) time with a baseline of runs:\n"
-    "                       Mann-Whitney\n"
-    "                       U test (alpha 0.01, Bonferroni) plus the threshold on the median\n"
+    "                       Mann-Whitney U test (alpha 0.01, Bonferroni) plus the threshold on\n"
+    "                       the median\n"
     "  --save-baseline P    with --runs: store the runs as the baseline and exit 0\n"
     "  --baseline-json P    with --runs: the stored baseline to compare with\n"
     "  --threshold T        smallest change that counts, in % (default 5%)\n"
@@ -388,11 +387,7 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
         return CLI_USAGE;
     }
     char mrun_buf[4096], out[4200], hz[16];
-    const char *mrun = o->mrun ? o->mrun : getenv("MRUN");
-    if (!mrun) {
-        snprintf(mrun_buf, sizeof mrun_buf, "%s/mrun", cli_self_dir());
-        mrun = mrun_buf;
-    }
+    const char *mrun = cli_mrun_path(o->mrun, mrun_buf, sizeof mrun_buf);
     snprintf(hz, sizeof hz, "%lu", o->hz);
     cur->nruns = o->runs;
     cur->total = calloc(o->runs, sizeof *cur->total);
@@ -438,6 +433,7 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
         while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
         if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            unlink(out);
             fprintf(stderr, "%smrprof check: run %zu of %s failed (%s %d); no verdict\n", tty ? "\n" : "",
                     i + 1, script_argv[0], pid < 0 ? "fork" : WIFEXITED(status) ? "exit status" : "signal",
                     pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
@@ -445,6 +441,7 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
             break;
         }
         struct profile *p = cli_read_profile("check", out);
+        unlink(out);
         if (!p || add_run(cur, i, p) != 0) {
             profile_free(p);
             rc = CLI_SCRIPT_FAILED;
@@ -454,7 +451,6 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
             *last = p;
         else
             profile_free(p);
-        unlink(out);
     }
     if (tty)
         fputc('\n', stderr);
@@ -662,6 +658,21 @@ parse_pct(const char *v, double *out)
     return true;
 }
 
+/* The field an option that takes a path fills, or NULL when a is not one. */
+static const char **
+path_option(struct opts *o, const char *a)
+{
+    const struct { const char *name; const char **dst; } paths[] = {
+        {"--save-baseline", &o->save_path}, {"--baseline-json", &o->baseline_json},
+        {"--markdown", &o->markdown},       {"--junit", &o->junit},
+        {"--mrun", &o->mrun},
+    };
+    for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++)
+        if (strcmp(a, paths[k].name) == 0)
+            return paths[k].dst;
+    return NULL;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
@@ -693,13 +704,10 @@ cmd_check(int argc, char **argv)
                 return cli_usage_error("check", "--runs needs at least 2 runs (10 is a good start)");
             runs_mode = true;
             i++;
-        } else if (strcmp(a, "--save-baseline") == 0 || strcmp(a, "--baseline-json") == 0 ||
-                   strcmp(a, "--markdown") == 0 || strcmp(a, "--junit") == 0 || strcmp(a, "--mrun") == 0) {
+        } else if (path_option(&o, a)) {
             if (!v)
                 return cli_usage_error("check", "%s needs a path", a);
-            const char **dst = a[2] == 's' ? &o.save_path : a[2] == 'b' ? &o.baseline_json
-                             : a[2] == 'j' ? &o.junit : a[3] == 'a' ? &o.markdown : &o.mrun;
-            *dst = argv[++i];
+            *path_option(&o, a) = argv[++i];
         } else if (strcmp(a, "--threshold") == 0) {
             if (!parse_pct(v, &o.threshold))
                 return cli_usage_error("check", "--threshold takes a percentage such as 5%%, not '%s'", v ? v : "");

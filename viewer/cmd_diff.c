@@ -59,10 +59,8 @@ cmd_diff(int argc, char **argv)
             if (!cli_parse_by("diff", i + 1 < argc ? argv[++i] : "", &by))
                 return CLI_USAGE;
         } else if (strcmp(a, "--format") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "text") != 0 && strcmp(v, "tsv") != 0)
-                return cli_usage_error("diff", "--format takes text or tsv, not '%s'", v);
-            tsv = strcmp(v, "tsv") == 0;
+            if (!cli_parse_tsv("diff", i + 1 < argc ? argv[++i] : "", &tsv))
+                return CLI_USAGE;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("diff", "unknown option '%s'", a);
         } else if (npaths < 2) {

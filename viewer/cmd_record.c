@@ -38,7 +38,7 @@ forward_term(int signo)
 int
 cmd_record(int argc, char **argv)
 {
-    const char *out = NULL, *format = NULL, *mode = "cpu", *mrun = getenv("MRUN");
+    const char *out = NULL, *format = NULL, *mode = "cpu", *mrun = NULL;
     unsigned long hz = 1000;
     int i = 1;
     for (; i < argc; i++) {
@@ -81,10 +81,7 @@ cmd_record(int argc, char **argv)
     const char *script = argv[i];
 
     char mrun_buf[4096], out_buf[4096], hz_buf[16];
-    if (!mrun) {
-        snprintf(mrun_buf, sizeof mrun_buf, "%s/mrun", cli_self_dir());
-        mrun = mrun_buf;
-    }
+    mrun = cli_mrun_path(mrun, mrun_buf, sizeof mrun_buf);
     if (!out) {
         const char *base = strrchr(script, '/');
         base = base ? base + 1 : script;

@@ -57,11 +57,8 @@ cmd_report(int argc, char **argv)
             if (!*v || *end || o.min_pct < 0 || o.min_pct > 100)
                 return cli_usage_error("report", "--min-pct takes a percentage, not '%s'", v);
         } else if (strcmp(a, "--format") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "text") == 0 || strcmp(v, "tsv") == 0)
-                o.tsv = v[0] == 't' && v[1] == 's';
-            else
-                return cli_usage_error("report", "--format takes text or tsv, not '%s'", v);
+            if (!cli_parse_tsv("report", i + 1 < argc ? argv[++i] : "", &o.tsv))
+                return CLI_USAGE;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("report", "unknown option '%s'", a);
         } else if (!path) {
