@@ -7,10 +7,11 @@
  *                         got slower in its callees counts) in two profiles. A function fails
  *                         when its share grew by more than the threshold (relative) AND the
  *                         growth is far outside sampling noise (two-proportion z > 3).
- *   --runs N -- SCRIPT    N profiled runs against a stored baseline of runs (--baseline-json,
+ *   --runs N -- SCRIPT    N profiled runs against N runs of a base command made in turn with
+ *                         them (--against), or a stored baseline of runs (--baseline-json,
  *                         written by --save-baseline): total CPU time and the inclusive time of
  *                         every function worth 1 % or more, each compared with a one-sided
- *                         Mann–Whitney U test (Bonferroni over the tests) plus the threshold on
+ *                         Mann–Whitney U test (Holm's correction over the tests) plus the threshold on
  *                         the median change; the Hodges–Lehmann 95 % interval of each change
  *                         is reported.
  * Failures are listed largest relative change first, which names the method that got slower
@@ -38,7 +39,8 @@
 
 static const char help[] =
     "usage: mrprof check --baseline BASE NEW [options]\n"
-    "       mrprof check --runs N (--save-baseline PATH | --baseline-json PATH) [options]\n"
+    "       mrprof check --runs N (--against 'BASE [ARGS]' | --save-baseline PATH |\n"
+    "                    --baseline-json PATH) [options]\n"
     "                    -- SCRIPT [ARGS]\n"
     "       mrprof check NEW --budget 'NAME<=P%' ...\n"
     "\n"
@@ -48,8 +50,11 @@ static const char help[] =
     "                       threshold and far beyond sampling noise (z > 3)\n"
     "  --runs N             run SCRIPT N times (default 10) under the profiler and compare total\n"
     "                       CPU time and per-function (inclusive) time with a baseline of runs:\n"
-    "                       Mann-Whitney U test (alpha 0.01, Bonferroni) plus the threshold on\n"
+    "                       Mann-Whitney U test (alpha 0.01, Holm) plus the threshold on\n"
     "                       the median\n"
+    "  --against 'BASE [ARGS]'  with --runs: also run the base script (split at spaces), base\n"
+    "                       and new in turn (AB BA AB ...), and compare with those runs: a\n"
+    "                       machine that slows down mid-check slows both sides alike\n"
     "  --save-baseline P    with --runs: store the runs as the baseline and exit 0\n"
     "  --baseline-json P    with --runs: the stored baseline to compare with\n"
     "  --threshold T        smallest change that counts, in % (default 5%)\n"
@@ -104,7 +109,7 @@ struct budget {
 };
 
 struct opts {
-    const char *base_path, *new_path, *save_path, *baseline_json, *markdown, *junit, *mrun;
+    const char *base_path, *new_path, *save_path, *baseline_json, *markdown, *junit, *mrun, *against;
     double threshold, alpha;
     unsigned long runs, hz;
     bool budget_file;
@@ -284,7 +289,10 @@ add_run(struct run_set *r, size_t run, const struct profile *p)
     r->total[run] = (double)t.total_w / 1e6;
     char key[1024];
     for (size_t i = 0; i < t.n; i++) {
-        snprintf(key, sizeof key, "%s\t%s", profile_str(p, t.rows[i].name), profile_str(p, t.rows[i].file));
+        /* The file's base name: the same script run from another checkout (a baseline made on
+         * main, an --against command in ../main) must meet its functions here. */
+        const char *file = profile_str(p, t.rows[i].file), *slash = strrchr(file, '/');
+        snprintf(key, sizeof key, "%s\t%s", profile_str(p, t.rows[i].name), slash ? slash + 1 : file);
         long k = key_index(r, key, true);
         if (k < 0) {
             agg_free(&t);
@@ -376,10 +384,88 @@ load_runs(struct run_set *r, const char *path)
     return 0;
 }
 
-/* Runs mrun with --cpu-prof N times; fills cur. Returns 0, CLI_SCRIPT_FAILED or CLI_USAGE. */
+/* One profiled run of script_argv under mrun into out; returns the profile or NULL (and says
+ * why on stderr). */
+static struct profile *
+run_once(const char *mrun, const char *hz, char **script_argv, int script_argc, const char *out,
+         const char *tag, size_t run, bool tty)
+{
+    char **argv = calloc((size_t)script_argc + 8, sizeof *argv);
+    if (!argv)
+        return NULL;
+    int k = 0;
+    argv[k++] = (char *)mrun;
+    argv[k++] = "--cpu-prof";
+    argv[k++] = "--prof-hz";
+    argv[k++] = (char *)hz;
+    argv[k++] = "--prof-out";
+    argv[k++] = (char *)out;
+    argv[k++] = "--";
+    for (int j = 0; j < script_argc; j++)
+        argv[k++] = script_argv[j];
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("MRUN_QUIET", "1", 1);
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execv(mrun, argv);
+        fprintf(stderr, "mrprof check: cannot run %s: %s (build it with `make`, or pass --mrun)\n", mrun,
+                strerror(errno));
+        _exit(127);
+    }
+    free(argv);
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        unlink(out);
+        fprintf(stderr, "%smrprof check: run %zu of %s%s failed (%s %d); no verdict\n", tty ? "\n" : "", run,
+                tag, script_argv[0], pid < 0 ? "fork" : WIFEXITED(status) ? "exit status" : "signal",
+                pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return NULL;
+    }
+    struct profile *p = cli_read_profile("check", out);
+    unlink(out);
+    return p;
+}
+
+/* Splits the --against command at spaces (no quoting) into a NULL-terminated argv; free argv[0]
+ * and argv. */
+static char **
+split_command(const char *cmd, int *argc)
+{
+    char *s = strdup(cmd);
+    char **argv = calloc(strlen(cmd) / 2 + 2, sizeof *argv);
+    if (!s || !argv) {
+        free(s), free(argv);
+        return NULL;
+    }
+    *argc = 0;
+    for (char *save = NULL, *w = strtok_r(s, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+        argv[(*argc)++] = w;
+    if (*argc == 0)
+        free(s), free(argv), argv = NULL;
+    return argv;
+}
+
 static int
-do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_set *cur,
-        struct profile **last)
+run_set_init(struct run_set *r, size_t nruns)
+{
+    r->nruns = nruns;
+    r->total = calloc(nruns, sizeof *r->total);
+    return r->total ? 0 : -ENOMEM;
+}
+
+/*
+ * Runs mrun with --cpu-prof o->runs times and fills cur. With --against, each round also runs
+ * the base command into base, in the order AB BA AB ... so that a machine that drifts (a
+ * neighbour starts a job, the CPU clocks down) slows both sides alike instead of the side that
+ * ran second. Returns 0, CLI_SCRIPT_FAILED or CLI_USAGE; *last is the last profile of cur.
+ */
+static int
+do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_set *base,
+        struct run_set *cur, struct profile **last)
 {
     char dir[] = "/tmp/mrprof-check.XXXXXX";
     if (!mkdtemp(dir)) {
@@ -389,73 +475,42 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
     char mrun_buf[4096], out[4200], hz[16];
     const char *mrun = cli_mrun_path(o->mrun, mrun_buf, sizeof mrun_buf);
     snprintf(hz, sizeof hz, "%lu", o->hz);
-    cur->nruns = o->runs;
-    cur->total = calloc(o->runs, sizeof *cur->total);
-    char **argv = calloc((size_t)script_argc + 12, sizeof *argv);
-    if (!cur->total || !argv) {
-        free(argv);
-        return CLI_USAGE;
-    }
+    int base_argc = 0;
+    char **base_argv = o->against ? split_command(o->against, &base_argc) : NULL;
+    int rc = 0;
+    if ((o->against && !base_argv) || run_set_init(cur, o->runs) != 0 ||
+        (base_argv && run_set_init(base, o->runs) != 0))
+        rc = CLI_USAGE;
     bool tty = isatty(STDERR_FILENO);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = 0;
     for (size_t i = 0; i < o->runs && rc == 0; i++) {
-        snprintf(out, sizeof out, "%s/run-%zu.cpuprofile", dir, i);
-        int k = 0;
-        argv[k++] = (char *)mrun;
-        argv[k++] = "--cpu-prof";
-        argv[k++] = "--prof-hz";
-        argv[k++] = hz;
-        argv[k++] = "--prof-out";
-        argv[k++] = out;
-        argv[k++] = "--";
-        for (int j = 0; j < script_argc; j++)
-            argv[k++] = script_argv[j];
-        argv[k] = NULL;
         if (tty) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            fprintf(stderr, "\rmrprof check: run %zu/%lu, %.1f s elapsed ", i + 1, o->runs,
+            fprintf(stderr, "\rmrprof check: run %zu/%lu%s, %.1f s elapsed ", i + 1, o->runs,
+                    base_argv ? " (base and new)" : "",
                     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
         }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid == 0) {
-            setenv("MRUN_QUIET", "1", 1);
-            if (!freopen("/dev/null", "w", stdout))
-                _exit(127);
-            execv(mrun, argv);
-            fprintf(stderr, "mrprof check: cannot run %s: %s (build it with `make`, or pass --mrun)\n",
-                    mrun, strerror(errno));
-            _exit(127);
+        for (int side = 0; side < (base_argv ? 2 : 1) && rc == 0; side++) {
+            bool is_base = base_argv && (side == 0) == (i % 2 == 0);
+            snprintf(out, sizeof out, "%s/run-%zu-%d.cpuprofile", dir, i, side);
+            struct profile *p = is_base ? run_once(mrun, hz, base_argv, base_argc, out, "base ", i + 1, tty)
+                                        : run_once(mrun, hz, script_argv, script_argc, out, "", i + 1, tty);
+            if (!p || add_run(is_base ? base : cur, i, p) != 0) {
+                profile_free(p);
+                rc = CLI_SCRIPT_FAILED;
+            } else if (!is_base && i + 1 == o->runs) {
+                *last = p;
+            } else {
+                profile_free(p);
+            }
         }
-        int status = 0;
-        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            unlink(out);
-            fprintf(stderr, "%smrprof check: run %zu of %s failed (%s %d); no verdict\n", tty ? "\n" : "",
-                    i + 1, script_argv[0], pid < 0 ? "fork" : WIFEXITED(status) ? "exit status" : "signal",
-                    pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            rc = CLI_SCRIPT_FAILED;
-            break;
-        }
-        struct profile *p = cli_read_profile("check", out);
-        unlink(out);
-        if (!p || add_run(cur, i, p) != 0) {
-            profile_free(p);
-            rc = CLI_SCRIPT_FAILED;
-            break;
-        }
-        if (i + 1 == o->runs)
-            *last = p;
-        else
-            profile_free(p);
     }
     if (tty)
         fputc('\n', stderr);
     rmdir(dir);
-    free(argv);
+    if (base_argv)
+        free(base_argv[0]), free(base_argv);
     return rc;
 }
 
@@ -466,9 +521,11 @@ series(const struct run_set *r, long k, double *out)
         out[i] = k < 0 ? 0.0 : r->ms[(size_t)k * r->nruns + i];
 }
 
+/* Fills v from two series of run times; v->failed says only "beyond the threshold" until
+ * holm() adds significance. */
 static void
 judge_series(const struct opts *o, struct verdict *v, const double *a, size_t na, const double *b,
-             size_t nb, double alpha)
+             size_t nb)
 {
     double ma = stats_median(a, na), mb = stats_median(b, nb);
     v->base = ma;
@@ -481,9 +538,40 @@ judge_series(const struct opts *o, struct verdict *v, const double *a, size_t na
     }
     v->stat = mwu_p_greater(a, na, b, nb);
     v->judged = true;
-    v->failed = v->stat < alpha && v->change > o->threshold;
+    v->failed = v->change > o->threshold;
     snprintf(v->why, sizeof v->why, "median %.1f ms -> %.1f ms (%+.1f%%, 95%% CI %+.1f%%..%+.1f%%), p = %.2g",
              ma, mb, v->change, v->lo, v->hi, v->stat);
+}
+
+static int
+by_p(const void *x, const void *y)
+{
+    const struct verdict *a = *(const struct verdict *const *)x, *b = *(const struct verdict *const *)y;
+    return (a->stat > b->stat) - (a->stat < b->stat);
+}
+
+/*
+ * Holm's step-down correction over the n tests in v: the k-th smallest p (k from 0) is
+ * significant when it and every smaller one are under alpha / (n - k). Like Bonferroni it keeps
+ * the chance of any false alarm under alpha, but once the clear changes are counted the next
+ * ones face a lower bar, which matters when one slow method also slows each of its callers.
+ */
+static int
+holm(double alpha, struct verdict *v, size_t n)
+{
+    struct verdict **order = malloc((n + 1) * sizeof *order);
+    if (!order)
+        return -ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        order[k] = &v[k];
+    qsort(order, n, sizeof *order, by_p);
+    bool significant = true;
+    for (size_t k = 0; k < n; k++) {
+        significant = significant && order[k]->stat < alpha / (double)(n - k);
+        order[k]->failed = order[k]->failed && significant;
+    }
+    free(order);
+    return 0;
 }
 
 static int
@@ -493,7 +581,6 @@ compare_runs(const struct opts *o, const struct run_set *base, const struct run_
     vs->runs = true;
     double med_total = stats_median(base->total, base->nruns);
     /* What is judged: the total, and every function worth 1 % of the baseline's median. */
-    size_t ntests = 1;
     bool *judged = calloc(base->nkeys + 1, sizeof *judged);
     double *a = malloc((base->nruns + 1) * sizeof *a), *b = malloc((cur->nruns + 1) * sizeof *b);
     if (!judged || !a || !b) {
@@ -503,13 +590,12 @@ compare_runs(const struct opts *o, const struct run_set *base, const struct run_
     for (size_t k = 0; k < base->nkeys; k++) {
         series(base, (long)k, a);
         judged[k] = med_total > 0 && stats_median(a, base->nruns) >= 0.01 * med_total;
-        ntests += judged[k];
     }
-    double alpha = o->alpha / (double)ntests; /* Bonferroni */
+    size_t first = vs->n;
     struct verdict *v = add_verdict(vs);
     if (v) {
         snprintf(v->name, sizeof v->name, "total CPU time");
-        judge_series(o, v, base->total, base->nruns, cur->total, cur->nruns, alpha);
+        judge_series(o, v, base->total, base->nruns, cur->total, cur->nruns);
     }
     for (size_t k = 0; k < base->nkeys; k++) {
         if (!judged[k] || !(v = add_verdict(vs)))
@@ -521,10 +607,10 @@ compare_runs(const struct opts *o, const struct run_set *base, const struct run_
         series(base, (long)k, a);
         long ck = key_index((struct run_set *)cur, base->keys[k], false);
         series(cur, ck, b);
-        judge_series(o, v, a, base->nruns, b, cur->nruns, alpha);
+        judge_series(o, v, a, base->nruns, b, cur->nruns);
     }
     free(judged), free(a), free(b);
-    return 0;
+    return holm(o->alpha, vs->v + first, vs->n - first);
 }
 
 /* --- output --------------------------------------------------------------------------------- */
@@ -665,7 +751,7 @@ path_option(struct opts *o, const char *a)
     const struct { const char *name; const char **dst; } paths[] = {
         {"--save-baseline", &o->save_path}, {"--baseline-json", &o->baseline_json},
         {"--markdown", &o->markdown},       {"--junit", &o->junit},
-        {"--mrun", &o->mrun},
+        {"--mrun", &o->mrun},               {"--against", &o->against},
     };
     for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++)
         if (strcmp(a, paths[k].name) == 0)
@@ -748,13 +834,16 @@ cmd_check(int argc, char **argv)
     if (runs_mode) {
         if (i >= argc)
             return cli_usage_error("check", "--runs needs a script: mrprof check --runs N ... -- SCRIPT [ARGS]");
-        if (!o.save_path == !o.baseline_json)
-            return cli_usage_error("check", "--runs needs either --save-baseline PATH or --baseline-json PATH");
+        if (!o.baseline_json + !o.against + !o.save_path != 2)
+            return cli_usage_error("check", "--runs needs one of --against 'BASE_SCRIPT [ARGS]', "
+                                            "--save-baseline PATH or --baseline-json PATH");
+        if (o.against && !o.against[strspn(o.against, " \t")])
+            return cli_usage_error("check", "--against needs the base command, e.g. --against '../main/bench.rb'");
         if (o.baseline_json && load_runs(&base, o.baseline_json) != 0) {
             run_set_free(&base);
             return CLI_USAGE;
         }
-        rc = do_runs(&o, argv + i, argc - i, &cur, &b);
+        rc = do_runs(&o, argv + i, argc - i, &base, &cur, &b);
         if (rc == 0 && o.save_path) {
             rc = save_runs(&cur, o.save_path, argv[i]) == 0 ? CLI_OK : CLI_USAGE;
             if (rc == CLI_OK)

@@ -37,6 +37,18 @@ t_wall_mode_half_idle() {
     near "${idle:-0}" 50 10 || fail "(idle) is ${idle:-0}%, expected about 50%"
 }
 
+# Work locked to the sampler's own 1 ms period: without enough jitter on the timer the sampler
+# sees one phase of it over and over and reports `head` at 0 % or 100 % of head + tail.
+t_periodic_work_does_not_alias_with_the_sampler() {
+    run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/alias_clock.rb
+    expect_rc 0
+    local shares
+    shares=$($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | awk -F'\t' '$6 == "head" { h = $2 } $6 == "tail" { t = $2 } END { print h + 0, t + 0 }')
+    set -- $shares
+    awk -v h="$1" -v t="$2" 'BEGIN { exit !(h + t > 50 && h / (h + t) > 0.2 && h / (h + t) < 0.4) }' ||
+        fail "head $1 % and tail $2 %: head should be about 30 % of the two"
+}
+
 t_call_chain_in_tree() {
     run $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/chain.rb 5
     expect_rc 0
