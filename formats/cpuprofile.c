@@ -9,6 +9,7 @@
  * it (Node, Chrome) a sample weighs the time until the next sample, as DevTools computes it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,9 +215,7 @@ find_index(const struct idmap *m, size_t n, int64_t id)
 static int
 bad(struct fmt_err *e, const char *name, const char *what)
 {
-    e->code = -EINVAL;
-    snprintf(e->msg, sizeof e->msg, "%s: looks like a .cpuprofile, but %s", name, what);
-    return e->code;
+    return fmt__bad(e, name, "a .cpuprofile", "%s", what);
 }
 
 static int
@@ -227,6 +226,46 @@ frame_kind_of(const char *fn)
     if (strncmp(fn, "block in ", 9) == 0)
         return FRAME_BLOCK;
     return FRAME_RUBY;
+}
+
+uint32_t
+fmt__frame_of(struct profile *p, const struct json_val *cf, int line_base)
+{
+    const char *fname = json_str_or(json_get(cf, "functionName"), "");
+    const char *furl = json_str_or(json_get(cf, "url"), "");
+    double ln = json_num(json_get(cf, "lineNumber"), -1);
+    int line = ln - line_base >= 0 ? (int)ln - line_base + 1 : 0;
+    if (!*fname)
+        fname = "(anonymous)";
+    return profile_frame_intern(p, fname, furl, line, frame_kind_of(fname));
+}
+
+/* Sorts samples [base, end) by time and weighs each by the gap to the next (DevTools' rule);
+ * the last lasts until end_ns, or the mean interval when end_ns says nothing. */
+static int
+by_time(const void *a, const void *b)
+{
+    const struct prof_sample *x = a, *y = b;
+    return (x->t_ns > y->t_ns) - (x->t_ns < y->t_ns);
+}
+
+void
+fmt__weigh_by_gaps(struct profile *p, size_t base, uint64_t end_ns)
+{
+    size_t n = p->samples.len - base;
+    if (n == 0)
+        return;
+    struct prof_sample *s = (struct prof_sample *)p->samples.data + base;
+    bool sorted = true;
+    for (size_t k = 1; k < n && sorted; k++)
+        sorted = s[k - 1].t_ns <= s[k].t_ns;
+    if (!sorted)
+        qsort(s, n, sizeof *s, by_time);
+    for (size_t k = 0; k + 1 < n; k++)
+        s[k].weight_ns = s[k + 1].t_ns - s[k].t_ns;
+    uint64_t last = s[n - 1].t_ns;
+    uint64_t mean = n > 1 ? (last - s[0].t_ns) / (uint64_t)(n - 1) : 1000000;
+    s[n - 1].weight_ns = end_ns > last && end_ns - last < 10 * mean + 1 ? end_ns - last : mean;
 }
 
 struct line_tick {
@@ -245,17 +284,16 @@ line_tick_cmp(const void *a, const void *b)
 }
 
 static void
-assign_lines(struct profile *p, const cJSON **items, const uint32_t *model, int nn, size_t base)
+assign_lines(struct profile *p, const struct json_val **items, const uint32_t *model, int nn, size_t base)
 {
     size_t n = 0, cap = 0;
     struct line_tick *lt = NULL;
     for (int i = 0; i < nn; i++) {
-        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(items[i], "positionTicks"), *t;
-        cJSON_ArrayForEach(t, pt)
-        {
-            const cJSON *l = cJSON_GetObjectItemCaseSensitive(t, "line");
-            const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "ticks");
-            if (!cJSON_IsNumber(l) || !cJSON_IsNumber(k) || k->valuedouble < 1)
+        const struct json_val *pt = json_get(items[i], "positionTicks");
+        JSON_EACH(t, pt) {
+            const struct json_val *l = json_get(t, "line");
+            const struct json_val *k = json_get(t, "ticks");
+            if (!json_is_num(l) || !json_is_num(k) || k->num < 1)
                 continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
@@ -266,7 +304,7 @@ assign_lines(struct profile *p, const cJSON **items, const uint32_t *model, int 
                 }
                 lt = bigger;
             }
-            lt[n] = (struct line_tick){model[i], (int32_t)l->valuedouble, (uint32_t)k->valuedouble,
+            lt[n] = (struct line_tick){model[i], (int32_t)l->num, (uint32_t)k->num,
                                        (uint32_t)n};
             n++;
         }
@@ -303,17 +341,17 @@ assign_lines(struct profile *p, const cJSON **items, const uint32_t *model, int 
 
 /* Fills p from a parsed Profiler.Profile object. */
 int
-fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name,
+fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
                           const char *thread_name, int64_t tid, struct fmt_err *e)
 {
-    const cJSON *jnodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
-    const cJSON *jsamples = cJSON_GetObjectItemCaseSensitive(root, "samples");
-    const cJSON *jdeltas = cJSON_GetObjectItemCaseSensitive(root, "timeDeltas");
-    const cJSON *jstart = cJSON_GetObjectItemCaseSensitive(root, "startTime");
-    const cJSON *jend = cJSON_GetObjectItemCaseSensitive(root, "endTime");
-    if (!cJSON_IsArray(jnodes))
+    const struct json_val *jnodes = json_get(root, "nodes");
+    const struct json_val *jsamples = json_get(root, "samples");
+    const struct json_val *jdeltas = json_get(root, "timeDeltas");
+    const struct json_val *jstart = json_get(root, "startTime");
+    const struct json_val *jend = json_get(root, "endTime");
+    if (!json_is_arr(jnodes))
         return bad(e, name, "it has no \"nodes\" array");
-    int nn = cJSON_GetArraySize(jnodes);
+    int nn = (int)json_len(jnodes);
     if (nn <= 0)
         return bad(e, name, "\"nodes\" is empty (a profile has at least its (root) node)");
     struct idmap *map = malloc((size_t)nn * sizeof *map);
@@ -321,7 +359,8 @@ fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name
     uint32_t *frame = malloc((size_t)nn * sizeof *frame);
     uint32_t *model = malloc((size_t)nn * sizeof *model);
     int *order = malloc((size_t)nn * sizeof *order);
-    const cJSON **items = malloc((size_t)nn * sizeof *items);
+    const struct json_val **items = malloc((size_t)nn * sizeof *items);
+    int *dense = NULL; /* node id -> index, when the ids are small */
     int rc = 0;
     if (!map || !parent || !frame || !model || !order || !items) {
         rc = -ENOMEM;
@@ -330,27 +369,17 @@ fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name
         goto done;
     }
     int i = 0;
-    const cJSON *jn;
-    cJSON_ArrayForEach(jn, jnodes)
-    {
-        const cJSON *jid = cJSON_GetObjectItemCaseSensitive(jn, "id");
-        const cJSON *cf = cJSON_GetObjectItemCaseSensitive(jn, "callFrame");
+    JSON_EACH(jn, jnodes) {
+        const struct json_val *jid = json_get(jn, "id");
+        const struct json_val *cf = json_get(jn, "callFrame");
         char what[160];
-        if (!cJSON_IsNumber(jid) || !cJSON_IsObject(cf)) {
+        if (!json_is_num(jid) || !json_is_obj(cf)) {
             snprintf(what, sizeof what, "nodes[%d] lacks a numeric \"id\" or a \"callFrame\" object", i);
             rc = bad(e, name, what);
             goto done;
         }
-        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cf, "functionName");
-        const cJSON *url = cJSON_GetObjectItemCaseSensitive(cf, "url");
-        const cJSON *ln = cJSON_GetObjectItemCaseSensitive(cf, "lineNumber");
-        const char *fname = cJSON_IsString(fn) ? fn->valuestring : "";
-        const char *furl = cJSON_IsString(url) ? url->valuestring : "";
-        int line = cJSON_IsNumber(ln) && ln->valuedouble >= 0 ? (int)ln->valuedouble + 1 : 0;
-        if (!*fname)
-            fname = *furl ? "(anonymous)" : "(anonymous)";
-        frame[i] = profile_frame_intern(p, fname, furl, line, frame_kind_of(fname));
-        map[i] = (struct idmap){(int64_t)jid->valuedouble, (uint32_t)i};
+        frame[i] = fmt__frame_of(p, cf, 0);
+        map[i] = (struct idmap){(int64_t)jid->num, (uint32_t)i};
         parent[i] = -1;
         items[i] = jn;
         i++;
@@ -365,23 +394,21 @@ fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name
         }
     /* Parents: from "parent" where given, else from the parents' "children" lists. */
     for (i = 0; i < nn; i++) {
-        const cJSON *jp = cJSON_GetObjectItemCaseSensitive(items[i], "parent");
-        if (cJSON_IsNumber(jp)) {
-            int pi = find_index(map, (size_t)nn, (int64_t)jp->valuedouble);
+        const struct json_val *jp = json_get(items[i], "parent");
+        if (json_is_num(jp)) {
+            int pi = find_index(map, (size_t)nn, (int64_t)jp->num);
             if (pi < 0) {
                 char what[160];
                 snprintf(what, sizeof what, "nodes[%d] names parent %lld, which does not exist", i,
-                         (long long)jp->valuedouble);
+                         (long long)jp->num);
                 rc = bad(e, name, what);
                 goto done;
             }
             parent[i] = pi;
         }
-        const cJSON *kids = cJSON_GetObjectItemCaseSensitive(items[i], "children");
-        const cJSON *kid;
-        cJSON_ArrayForEach(kid, kids)
-        {
-            int ci = cJSON_IsNumber(kid) ? find_index(map, (size_t)nn, (int64_t)kid->valuedouble) : -1;
+        const struct json_val *kids = json_get(items[i], "children");
+        JSON_EACH(kid, kids) {
+            int ci = json_is_num(kid) ? find_index(map, (size_t)nn, (int64_t)kid->num) : -1;
             if (ci < 0) {
                 char what[160];
                 snprintf(what, sizeof what, "nodes[%d] lists a child that does not exist", i);
@@ -442,52 +469,63 @@ fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name
     }
 
     uint32_t th = profile_add_thread(p, tid, thread_name);
-    int nsamp = cJSON_IsArray(jsamples) ? cJSON_GetArraySize(jsamples) : 0;
-    if (nsamp > 0 && !cJSON_IsArray(jdeltas))
+    int nsamp = json_is_arr(jsamples) ? (int)json_len(jsamples) : 0;
+    if (nsamp > 0 && !json_is_arr(jdeltas))
         { rc = bad(e, name, "it has \"samples\" but no \"timeDeltas\""); goto done; }
-    if (nsamp != (cJSON_IsArray(jdeltas) ? cJSON_GetArraySize(jdeltas) : 0)) {
+    if (nsamp != (json_is_arr(jdeltas) ? (int)json_len(jdeltas) : 0)) {
         char what[160];
         snprintf(what, sizeof what, "\"samples\" has %d entries and \"timeDeltas\" %d", nsamp,
-                 cJSON_GetArraySize(jdeltas));
+                 (int)json_len(jdeltas));
         rc = bad(e, name, what);
         goto done;
     }
-    double start_us = cJSON_IsNumber(jstart) ? jstart->valuedouble : 0;
-    double end_us = cJSON_IsNumber(jend) ? jend->valuedouble : 0;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "$mrprof");
-    const cJSON *jweights = meta ? cJSON_GetObjectItemCaseSensitive(meta, "weights") : NULL;
-    if (cJSON_GetArraySize(jweights) != nsamp)
+    double start_us = json_is_num(jstart) ? jstart->num : 0;
+    double end_us = json_is_num(jend) ? jend->num : 0;
+    const struct json_val *meta = json_get(root, "$mrprof");
+    const struct json_val *jweights = meta ? json_get(meta, "weights") : NULL;
+    if ((int)json_len(jweights) != nsamp)
         jweights = NULL;
+    /* V8 numbers nodes 1..n: a direct table then replaces the binary search per sample. */
+    int64_t max_id = map[nn - 1].id;
+    if (map[0].id >= 0 && max_id < 4 * (int64_t)nn + 64)
+        dense = malloc((size_t)(max_id + 1) * sizeof *dense);
+    if (dense) {
+        for (int64_t k = 0; k <= max_id; k++)
+            dense[k] = -1;
+        for (int k = 0; k < nn; k++)
+            dense[map[k].id] = (int)map[k].index;
+    }
     size_t base = profile_nsamples(p);
     double t = start_us;
-    const cJSON *js = jsamples ? jsamples->child : NULL, *jd = jdeltas ? jdeltas->child : NULL;
-    const cJSON *jw = jweights ? jweights->child : NULL;
-    for (int k = 0; k < nsamp; k++, js = js->next, jd = jd->next) {
-        if (!cJSON_IsNumber(js) || !cJSON_IsNumber(jd)) {
+    const struct json_val *js = json_first(jsamples), *jd = json_first(jdeltas);
+    const struct json_val *jw = json_first(jweights);
+    for (int k = 0; k < nsamp; k++, js += js->size, jd += jd->size) {
+        if (!json_is_num(js) || !json_is_num(jd)) {
             char what[96];
             snprintf(what, sizeof what, "samples[%d] or timeDeltas[%d] is not a number", k, k);
             rc = bad(e, name, what);
             goto done;
         }
-        if (jd->valuedouble < 0) {
+        if (jd->num < 0) {
             char what[128];
-            snprintf(what, sizeof what, "timeDeltas[%d] is negative (%g µs)", k, jd->valuedouble);
+            snprintf(what, sizeof what, "timeDeltas[%d] is negative (%g µs)", k, jd->num);
             rc = bad(e, name, what);
             goto done;
         }
-        int idx = find_index(map, (size_t)nn, (int64_t)js->valuedouble);
+        int64_t sid = (int64_t)js->num;
+        int idx = dense ? (sid >= 0 && sid <= max_id ? dense[sid] : -1) : find_index(map, (size_t)nn, sid);
         if (idx < 0) {
             char what[160];
             snprintf(what, sizeof what, "samples[%d] names node %lld, which does not exist", k,
-                     (long long)js->valuedouble);
+                     (long long)js->num);
             rc = bad(e, name, what);
             goto done;
         }
-        t += jd->valuedouble;
+        t += jd->num;
         uint64_t w = 0;
         if (jw) {
-            w = cJSON_IsNumber(jw) && jw->valuedouble > 0 ? (uint64_t)jw->valuedouble : 0;
-            jw = jw->next;
+            w = json_is_num(jw) && jw->num > 0 ? (uint64_t)jw->num : 0;
+            jw += jw->size;
         }
         profile_add_sample(p, th, model[idx], 0, (uint64_t)(t * 1000.0), w);
     }
@@ -496,38 +534,182 @@ fmt__cpuprofile_read_json(struct profile *p, const cJSON *root, const char *name
     assign_lines(p, items, model, nn, base);
     /* Without recorded weights a sample lasts until the next one (DevTools' rule); the last
      * lasts until endTime, or the mean interval when endTime says nothing. */
-    if (!jweights && nsamp > 0) {
-        struct prof_sample *s = (struct prof_sample *)p->samples.data + base;
-        for (int k = 0; k + 1 < nsamp; k++)
-            s[k].weight_ns = s[k + 1].t_ns - s[k].t_ns;
-        uint64_t last = s[nsamp - 1].t_ns;
-        uint64_t mean = nsamp > 1 ? (last - s[0].t_ns) / (uint64_t)(nsamp - 1) : 1000000;
-        uint64_t endns = (uint64_t)(end_us * 1000.0);
-        s[nsamp - 1].weight_ns = endns > last && endns - last < 10 * mean + 1 ? endns - last : mean;
-    }
+    if (!jweights)
+        fmt__weigh_by_gaps(p, base, (uint64_t)(end_us * 1000.0));
     if (!p->meta.start_ns || (uint64_t)(start_us * 1000.0) < p->meta.start_ns)
         p->meta.start_ns = (uint64_t)(start_us * 1000.0);
     if ((uint64_t)(end_us * 1000.0) > p->meta.end_ns)
         p->meta.end_ns = (uint64_t)(end_us * 1000.0);
     if (meta) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(meta, "mode");
-        const cJSON *hz = cJSON_GetObjectItemCaseSensitive(meta, "hz");
-        const cJSON *sig = cJSON_GetObjectItemCaseSensitive(meta, "signals");
-        const cJSON *dr = cJSON_GetObjectItemCaseSensitive(meta, "dropped");
-        const cJSON *tr = cJSON_GetObjectItemCaseSensitive(meta, "truncated");
-        const cJSON *tool = cJSON_GetObjectItemCaseSensitive(meta, "tool");
-        p->meta.mode = cJSON_IsString(m) && strcmp(m->valuestring, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
-        p->meta.hz = cJSON_IsNumber(hz) ? (uint32_t)hz->valuedouble : 0;
-        p->meta.signals = cJSON_IsNumber(sig) ? (uint64_t)sig->valuedouble : 0;
-        p->meta.dropped = cJSON_IsNumber(dr) ? (uint64_t)dr->valuedouble : 0;
-        p->meta.truncated = cJSON_IsNumber(tr) ? (uint64_t)tr->valuedouble : 0;
-        if (cJSON_IsString(tool))
-            snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->valuestring);
+        const struct json_val *m = json_get(meta, "mode");
+        const struct json_val *hz = json_get(meta, "hz");
+        const struct json_val *sig = json_get(meta, "signals");
+        const struct json_val *dr = json_get(meta, "dropped");
+        const struct json_val *tr = json_get(meta, "truncated");
+        const struct json_val *tool = json_get(meta, "tool");
+        p->meta.mode = json_is_str(m) && strcmp(m->str, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
+        p->meta.hz = json_is_num(hz) ? (uint32_t)hz->num : 0;
+        p->meta.signals = json_is_num(sig) ? (uint64_t)sig->num : 0;
+        p->meta.dropped = json_is_num(dr) ? (uint64_t)dr->num : 0;
+        p->meta.truncated = json_is_num(tr) ? (uint64_t)tr->num : 0;
+        if (json_is_str(tool))
+            snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
     } else {
         p->meta.mode = PROFILE_WALL;
         snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node");
     }
 done:
-    free(map), free(parent), free(frame), free(model), free(order), free(items);
+    free(map), free(parent), free(frame), free(model), free(order), free(items), free(dense);
+    return rc;
+}
+
+/* --- the "head" tree of the legacy .cpuprofile and of .heapprofile ---------------------------- */
+
+static int
+head_cmp(const void *a, const void *b)
+{
+    const struct fmt_head_node *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+int
+fmt__walk_head(struct profile *p, const struct json_val *head, const char *name, const char *kind,
+               struct fmt_head_tree *t, struct fmt_err *e)
+{
+    memset(t, 0, sizeof *t);
+    if (!json_is_obj(head))
+        return fmt__bad(e, name, kind, "\"head\" is not an object");
+    /* Depth-first with an explicit stack of (JSON node, model parent). */
+    struct item { const struct json_val *j; uint32_t parent; } *stack = NULL;
+    size_t depth = 0, cap = 0;
+    int rc = 0;
+    stack = malloc(64 * sizeof *stack), cap = 64;
+    if (!stack)
+        goto oom;
+    stack[depth++] = (struct item){head, UINT32_MAX};
+    while (depth) {
+        struct item it = stack[--depth];
+        if (!json_is_obj(it.j)) {
+            rc = fmt__bad(e, name, kind, "a \"children\" entry is not a node object");
+            goto out;
+        }
+        const struct json_val *cf = json_get(it.j, "callFrame");
+        /* Nodes without a callFrame carry its fields themselves, lines counted from 1. */
+        uint32_t frame = cf ? fmt__frame_of(p, cf, 0) : fmt__frame_of(p, it.j, 1);
+        uint32_t model = it.parent == UINT32_MAX
+                             ? (frame == p->f_root ? 0 : profile_node(p, 0, frame))
+                             : profile_node(p, it.parent, frame);
+        if (t->n == t->cap) {
+            size_t nc = t->cap ? t->cap * 2 : 256;
+            struct fmt_head_node *bigger = realloc(t->nodes, nc * sizeof *bigger);
+            if (!bigger)
+                goto oom;
+            t->nodes = bigger, t->cap = nc;
+        }
+        t->nodes[t->n++] = (struct fmt_head_node){
+            (int64_t)json_num(json_get(it.j, "id"), -1 - (double)t->n), model,
+            json_num(json_get(it.j, "hitCount"), 0), json_num(json_get(it.j, "selfSize"), 0)};
+        const struct json_val *kids = json_get(it.j, "children");
+        if (kids && !json_is_arr(kids)) {
+            rc = fmt__bad(e, name, kind, "a node's \"children\" is not an array");
+            goto out;
+        }
+        JSON_EACH(k, kids) {
+            if (depth == cap) {
+                struct item *bigger = realloc(stack, cap * 2 * sizeof *stack);
+                if (!bigger)
+                    goto oom;
+                stack = bigger, cap *= 2;
+            }
+            stack[depth++] = (struct item){k, model};
+        }
+    }
+    qsort(t->nodes, t->n, sizeof *t->nodes, head_cmp);
+    for (size_t k = 1; k < t->n; k++)
+        if (t->nodes[k].id == t->nodes[k - 1].id) {
+            rc = fmt__bad(e, name, kind, "two nodes share the id %lld", (long long)t->nodes[k].id);
+            goto out;
+        }
+    goto out;
+oom:
+    e->code = rc = -ENOMEM;
+    snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+out:
+    free(stack);
+    if (rc)
+        free(t->nodes), memset(t, 0, sizeof *t);
+    return rc;
+}
+
+const struct fmt_head_node *
+fmt__head_find(const struct fmt_head_tree *t, int64_t id)
+{
+    struct fmt_head_node k = {.id = id};
+    return bsearch(&k, t->nodes, t->n, sizeof *t->nodes, head_cmp);
+}
+
+/*
+ * The legacy form (Chrome before 2016, node-inspector, v8-profiler): the tree as "head" with
+ * nested "children", node fields without a callFrame (lineNumber from 1), "samples" with
+ * absolute "timestamps" in µs, and startTime/endTime in seconds (or µs). Without samples the
+ * nodes' hitCounts spread over the profile's duration.
+ */
+int
+fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
+                                 struct fmt_err *e)
+{
+    const char *kind = "a legacy .cpuprofile (a \"head\" tree)";
+    struct fmt_head_tree t;
+    int rc = fmt__walk_head(p, json_get(root, "head"), name, kind, &t, e);
+    if (rc)
+        return rc;
+    const struct json_val *js = json_get(root, "samples"), *jt = json_get(root, "timestamps");
+    double start = json_num(json_get(root, "startTime"), 0), end = json_num(json_get(root, "endTime"), start);
+    size_t ns = json_len(js);
+    bool stamped = json_len(jt) == ns && ns > 0;
+    double ts0 = stamped ? json_num(json_first(jt), 0) : 0;
+    /* Seconds or µs? Seconds when that puts startTime nearer the first timestamp, or (without
+     * timestamps) when the numbers only make sense as seconds. */
+    double scale = stamped ? (fabs(start * 1e6 - ts0) < fabs(start - ts0) ? 1e6 : 1.0)
+                           : (end - start < 86400 && start < 2e9 ? 1e6 : 1.0);
+    uint64_t start_ns = (uint64_t)(start * scale * 1000.0), end_ns = (uint64_t)(end * scale * 1000.0);
+    uint32_t th = profile_add_thread(p, 0, "main");
+    size_t base = profile_nsamples(p);
+    if (ns > 0) {
+        double step = ns > 1 && end > start ? (end - start) * scale / (double)ns : 1000.0;
+        size_t k = 0;
+        const struct json_val *tv = json_first(jt);
+        JSON_EACH(sv, js) {
+            const struct fmt_head_node *n = json_is_num(sv) ? fmt__head_find(&t, (int64_t)sv->num) : NULL;
+            if (!n) {
+                rc = fmt__bad(e, name, kind, "samples[%zu] names a node that does not exist", k);
+                goto out;
+            }
+            double us = stamped ? json_num(tv, 0) : start * scale + step * (double)k;
+            if (us < 0) {
+                rc = fmt__bad(e, name, kind, "timestamps[%zu] is negative", k);
+                goto out;
+            }
+            profile_add_sample(p, th, n->model, 0, (uint64_t)(us * 1000.0), 0);
+            if (tv)
+                tv += tv->size;
+            k++;
+        }
+        fmt__weigh_by_gaps(p, base, end_ns);
+    } else {
+        double hits = 0;
+        for (size_t k = 0; k < t.n; k++)
+            hits += t.nodes[k].hits > 0 ? t.nodes[k].hits : 0;
+        uint64_t each = hits > 0 && end_ns > start_ns ? (uint64_t)((double)(end_ns - start_ns) / hits) : 1000000;
+        for (size_t k = 0; k < t.n; k++)
+            if (t.nodes[k].hits >= 1)
+                profile_add_sample(p, th, t.nodes[k].model, 0, start_ns, each * (uint64_t)t.nodes[k].hits);
+    }
+    p->meta.mode = PROFILE_WALL;
+    p->meta.start_ns = start_ns;
+    p->meta.end_ns = end_ns > start_ns ? end_ns : 0;
+    snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools (legacy)");
+out:
+    free(t.nodes);
     return rc;
 }

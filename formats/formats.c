@@ -4,6 +4,7 @@
 #include "formats/formats.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,24 +70,22 @@ fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *
     return e->code = rc;
 }
 
-/* Line and column (1-based) of byte offset off in buf. */
-static void
-position(const char *buf, size_t off, int *line, int *col)
+int
+fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
 {
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (buf[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
-        }
-    }
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    e->code = -EINVAL;
+    snprintf(e->msg, sizeof e->msg, "%s: looks like %s, but %s", name, kind, what);
+    return e->code;
 }
 
-struct profile *
-fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e)
+/* Reads buf (modified in place: strings are decoded where they lie). */
+static struct profile *
+read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
 {
     memset(e, 0, sizeof *e);
     size_t i = 0;
@@ -94,54 +93,44 @@ fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e
         i++;
     if (i == len) {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: the file is empty; expected a profile (.cpuprofile "
-                 "or trace JSON)", name);
+        snprintf(e->msg, sizeof e->msg, "%s: the file is empty; expected a profile (.cpuprofile, "
+                 ".heapprofile or trace JSON)", name);
         return NULL;
     }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile or a "
-                 "trace) but the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
+        snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
+                 ".heapprofile or a trace) but the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
         return NULL;
     }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-    if (!root) {
-        size_t off = end && end >= buf ? (size_t)(end - buf) : len;
-        int line, col;
-        position(buf, off, &line, &col);
-        /* cJSON stops at the last byte it looked at: only white space after it means the
-         * document simply ended too early. */
-        size_t rest = off < len ? off + 1 : len;
-        while (rest < len && (buf[rest] == ' ' || buf[rest] == '\n' || buf[rest] == '\r' || buf[rest] == '\t'))
-            rest++;
-        if (rest >= len)
-            off = len;
+    struct json_doc doc;
+    struct json_error jerr;
+    if (json_parse(buf, len, &doc, &jerr) != 0) {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %d, column %d (byte %zu)%s",
-                 name, line, col, off, off >= len ? ": the file is cut short" : "");
+        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %zu, column %zu (byte %zu): %s%s", name,
+                 jerr.line, jerr.column, jerr.offset, jerr.what, jerr.truncated ? " (the file is cut short)" : "");
         return NULL;
     }
+    const struct json_val *root = json_root(&doc);
     struct profile *p = profile_new();
     int rc;
-    if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "nodes")) {
-        const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "$mrprof");
-        const cJSON *tn = meta ? cJSON_GetObjectItemCaseSensitive(meta, "thread") : NULL;
-        rc = fmt__cpuprofile_read_json(p, root, name, cJSON_IsString(tn) ? tn->valuestring : "main", 0, e);
-    } else if (cJSON_IsArray(root) || cJSON_GetObjectItemCaseSensitive(root, "traceEvents")) {
-        rc = e->code = -ENOTSUP;
-        snprintf(e->msg, sizeof e->msg, "%s: looks like a Trace Event file; reading traces is not "
-                 "supported yet (convert it from the .cpuprofile instead)", name);
-    } else if (cJSON_GetObjectItemCaseSensitive(root, "head")) {
-        rc = e->code = -ENOTSUP;
-        snprintf(e->msg, sizeof e->msg, "%s: looks like a legacy profile or a .heapprofile (a "
-                 "\"head\" tree); that form is not supported yet", name);
+    const struct json_val *head = json_get(root, "head");
+    if (json_get(root, "nodes")) {
+        const struct json_val *tn = json_get(json_get(root, "$mrprof"), "thread");
+        rc = fmt__cpuprofile_read_json(p, root, name, json_str_or(tn, "main"), 0, e);
+    } else if (json_is_arr(root) || json_get(root, "traceEvents")) {
+        rc = fmt__trace_read_json(p, root, name, e);
+    } else if (head && (json_get(head, "selfSize") || !json_get(root, "startTime"))) {
+        rc = fmt__heapprofile_read_json(p, root, name, e);
+    } else if (head) {
+        rc = fmt__legacy_cpuprofile_read_json(p, root, name, e);
     } else {
         rc = e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: valid JSON, but not a profile: a .cpuprofile has "
-                 "\"nodes\", \"samples\" and \"timeDeltas\"", name);
+        snprintf(e->msg, sizeof e->msg, "%s: valid JSON, but not a profile mrprof knows: a .cpuprofile "
+                 "has \"nodes\", \"samples\" and \"timeDeltas\", a trace \"traceEvents\", a "
+                 ".heapprofile a \"head\" tree", name);
     }
-    cJSON_Delete(root);
+    json_free(&doc);
     if (rc == 0) {
         profile_sort_samples(p);
         char verr[256];
@@ -151,9 +140,27 @@ fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e
         }
     }
     if (rc) {
+        if (rc == -ENOMEM && !e->msg[0])
+            snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
         profile_free(p);
         return NULL;
     }
+    return p;
+}
+
+struct profile *
+fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e)
+{
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        e->code = -ENOMEM;
+        snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+        return NULL;
+    }
+    memcpy(copy, buf, len);
+    copy[len] = 0;
+    struct profile *p = read_mutable(copy, len, name, e);
+    free(copy);
     return p;
 }
 
@@ -166,7 +173,7 @@ fmt_read_path(const char *path, struct fmt_err *e)
         e->code = -EIO;
         return NULL;
     }
-    struct profile *p = fmt_read_buffer(buf, len, path, e);
+    struct profile *p = read_mutable(buf, len, path, e);
     free(buf);
     return p;
 }

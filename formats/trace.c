@@ -14,10 +14,11 @@
  *  - Spans (Deferred tasks, ...) as `X` events and counters as `C` events.
  * Both representations live in the same file, so one file opens everywhere.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/formats.h"
+#include "formats/internal.h"
 
 #define CHUNK_SAMPLES 10000
 #define PID 1
@@ -113,7 +114,30 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
             json_u64(out, t - prev);
             prev = t;
         }
-        fputs("]}}}", out);
+        putc(']', out);
+        /* V8's per-sample source lines, and (read back by mrprof only) mrun's CPU weights. */
+        fputs(",\"lines\":[", out);
+        k = 0;
+        for (size_t j = begin; j < i; j++)
+            if (s[j].thread == th) {
+                if (k++)
+                    putc(',', out);
+                json_i64(out, s[j].line);
+            }
+        putc(']', out);
+        if (p->meta.mode == PROFILE_CPU) {
+            fputs(",\"$mrprof\":{\"mode\":\"cpu\",\"weights\":[", out);
+            k = 0;
+            for (size_t j = begin; j < i; j++)
+                if (s[j].thread == th) {
+                    if (k++)
+                        putc(',', out);
+                    json_u64(out, s[j].weight_ns);
+                }
+            putc(']', out);
+            putc('}', out);
+        }
+        fputs("}}}", out);
     }
 }
 
@@ -236,4 +260,284 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     }
     fputs("\n]}\n", out);
     return 0;
+}
+
+/* --- reader --------------------------------------------------------------------------------- */
+
+/* One profiled thread: a `Profile` event and its `ProfileChunk`s, matched by (pid, id). */
+struct tprofile {
+    double pid;
+    char id[64];
+    int64_t tid;
+    bool tid_from_profile;
+    double start_us;
+    bool has_start;
+    size_t *chunks; /* indices of the chunk events */
+    size_t nchunks;
+};
+
+struct tnode {
+    int64_t id, parent; /* parent -1: none */
+    uint32_t frame, model;
+};
+
+static int
+tnode_cmp(const void *a, const void *b)
+{
+    const struct tnode *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static struct tnode *
+tnode_find(struct tnode *n, size_t count, int64_t id)
+{
+    struct tnode k = {.id = id};
+    return bsearch(&k, n, count, sizeof *n, tnode_cmp);
+}
+
+static const char *
+event_id(const struct json_val *ev, char *buf, size_t len)
+{
+    const struct json_val *id = json_get(ev, "id");
+    if (json_is_str(id))
+        return id->str;
+    if (json_is_num(id)) {
+        snprintf(buf, len, "%.0f", id->num);
+        return buf;
+    }
+    return "";
+}
+
+static const char *
+thread_name(const struct json_val *events, double pid, int64_t tid, char *buf, size_t len)
+{
+    JSON_EACH(ev, events) {
+        if (strcmp(json_str_or(json_get(ev, "name"), ""), "thread_name") != 0 ||
+            json_num(json_get(ev, "pid"), -1) != pid || (int64_t)json_num(json_get(ev, "tid"), -1) != tid)
+            continue;
+        const char *n = json_str_or(json_get(json_get(ev, "args"), "name"), NULL);
+        if (n)
+            return n;
+    }
+    snprintf(buf, len, "pid %.0f tid %lld", pid, (long long)tid);
+    return buf;
+}
+
+#define TRACE_KIND "a Trace Event file"
+
+/* Resolves every node's model node: parents first; a parent no chunk declared makes the node a
+ * child of the root (V8 sometimes leaves the parent in a chunk that was dropped). */
+static int
+resolve_nodes(struct profile *p, struct tnode *n, size_t count, const char *name, struct fmt_err *e)
+{
+    size_t *chain = malloc((count + 1) * sizeof *chain);
+    if (!chain)
+        return e->code = -ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        size_t depth = 0, at = i;
+        /* Climb to a resolved ancestor or a root, remembering the way. */
+        while (n[at].model == UINT32_MAX) {
+            if (depth > count) {
+                free(chain);
+                return fmt__bad(e, name, TRACE_KIND, "the nodes of a profile form a cycle (node %lld)",
+                                (long long)n[i].id);
+            }
+            chain[depth++] = at;
+            struct tnode *par = n[at].parent >= 0 ? tnode_find(n, count, n[at].parent) : NULL;
+            if (!par)
+                break;
+            at = (size_t)(par - n);
+        }
+        /* Walk back down, parents first. */
+        while (depth) {
+            struct tnode *t = &n[chain[--depth]];
+            if (t->model != UINT32_MAX)
+                continue;
+            struct tnode *par = t->parent >= 0 ? tnode_find(n, count, t->parent) : NULL;
+            uint32_t pm = par ? par->model : 0;
+            t->model = !par && t->frame == p->f_root ? 0 : profile_node(p, pm, t->frame);
+        }
+    }
+    free(chain);
+    return 0;
+}
+
+static int
+read_profile(struct profile *p, const struct json_val *events, const struct json_val *ev0,
+             const struct tprofile *tp, const char *name, struct fmt_err *e)
+{
+    /* Every node of every chunk, deduplicated by id. */
+    size_t nn = 0, cap = 0;
+    struct tnode *nodes = NULL;
+    int rc = 0;
+    for (size_t c = 0; c < tp->nchunks; c++) {
+        const struct json_val *data = json_get(json_get(&ev0[tp->chunks[c]], "args"), "data");
+        JSON_EACH(jn, json_get(json_get(data, "cpuProfile"), "nodes")) {
+            const struct json_val *id = json_get(jn, "id");
+            if (!json_is_num(id)) {
+                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk node lacks a numeric \"id\"");
+                goto out;
+            }
+            if (nn == cap) {
+                cap = cap ? cap * 2 : 256;
+                struct tnode *bigger = realloc(nodes, cap * sizeof *bigger);
+                if (!bigger) {
+                    rc = e->code = -ENOMEM;
+                    goto out;
+                }
+                nodes = bigger;
+            }
+            nodes[nn++] = (struct tnode){(int64_t)id->num, (int64_t)json_num(json_get(jn, "parent"), -1),
+                                         fmt__frame_of(p, json_get(jn, "callFrame"), 0), UINT32_MAX};
+        }
+    }
+    qsort(nodes, nn, sizeof *nodes, tnode_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < nn; i++)
+        if (!w || nodes[w - 1].id != nodes[i].id)
+            nodes[w++] = nodes[i];
+    nn = w;
+    if ((rc = resolve_nodes(p, nodes, nn, name, e)) != 0)
+        goto out;
+
+    char buf[64];
+    uint32_t th = profile_add_thread(p, tp->tid, thread_name(events, tp->pid, tp->tid, buf, sizeof buf));
+    size_t base = profile_nsamples(p);
+    double t = tp->start_us;
+    bool weighed = true;
+    uint32_t missing = UINT32_MAX;
+    for (size_t c = 0; c < tp->nchunks; c++) {
+        const struct json_val *data = json_get(json_get(&ev0[tp->chunks[c]], "args"), "data");
+        const struct json_val *js = json_get(json_get(data, "cpuProfile"), "samples");
+        const struct json_val *jd = json_get(data, "timeDeltas"), *jl = json_get(data, "lines");
+        const struct json_val *jw = json_get(json_get(data, "$mrprof"), "weights");
+        size_t ns = json_len(js);
+        if (json_len(jd) < ns) {
+            rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk has %zu samples but %zu timeDeltas", ns,
+                          json_len(jd));
+            goto out;
+        }
+        if (json_len(jl) != ns)
+            jl = NULL;
+        if (json_len(jw) != ns)
+            jw = NULL, weighed = false;
+        const struct json_val *d = json_first(jd), *l = json_first(jl), *wv = json_first(jw);
+        JSON_EACH(sv, js) {
+            t += json_num(d, 0);
+            struct tnode *n = json_is_num(sv) ? tnode_find(nodes, nn, (int64_t)sv->num) : NULL;
+            uint32_t model;
+            if (n) {
+                model = n->model;
+            } else {
+                /* A sample of a node no chunk declared: kept, under one visible pseudo frame. */
+                if (missing == UINT32_MAX)
+                    missing = profile_node(p, 0, profile_frame_intern(p, "(node missing from the trace)", "", 0,
+                                                                      FRAME_PSEUDO));
+                model = missing;
+            }
+            int32_t line = l ? (int32_t)json_num(l, 0) : 0;
+            uint64_t wt = wv ? (uint64_t)json_num(wv, 0) : 0;
+            profile_add_sample(p, th, model, line > 0 ? line : 0, t > 0 ? (uint64_t)(t * 1000.0) : 0, wt);
+            d += d->size;
+            if (l)
+                l += l->size;
+            if (wv)
+                wv += wv->size;
+        }
+    }
+    if (!weighed)
+        fmt__weigh_by_gaps(p, base, 0);
+out:
+    free(nodes);
+    return rc;
+}
+
+int
+fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct fmt_err *e)
+{
+    const struct json_val *events = json_is_arr(root) ? root : json_get(root, "traceEvents");
+    if (!json_is_arr(events))
+        return fmt__bad(e, name, TRACE_KIND, "\"traceEvents\" is not an array");
+    const struct json_val *ev0 = json_first(events);
+    struct tprofile *tps = NULL;
+    size_t ntp = 0;
+    int rc = 0, found = 0;
+    bool cpu_mode = false;
+    char idbuf[32];
+    /* Pass 1: the Profile and ProfileChunk events, grouped by (pid, id), in any order. */
+    JSON_EACH(ev, events) {
+        const char *n = json_str_or(json_get(ev, "name"), "");
+        bool prof = strcmp(n, "Profile") == 0, chunk = strcmp(n, "ProfileChunk") == 0;
+        if (!prof && !chunk)
+            continue;
+        double pid = json_num(json_get(ev, "pid"), 0);
+        const char *id = event_id(ev, idbuf, sizeof idbuf);
+        struct tprofile *tp = NULL;
+        for (size_t k = 0; k < ntp && !tp; k++)
+            if (tps[k].pid == pid && strncmp(tps[k].id, id, sizeof tps[k].id - 1) == 0)
+                tp = &tps[k];
+        if (!tp) {
+            struct tprofile *bigger = realloc(tps, (ntp + 1) * sizeof *tps);
+            if (!bigger)
+                goto oom;
+            tps = bigger;
+            tp = &tps[ntp++];
+            memset(tp, 0, sizeof *tp);
+            tp->pid = pid;
+            snprintf(tp->id, sizeof tp->id, "%s", id);
+            tp->tid = (int64_t)json_num(json_get(ev, "tid"), 0);
+        }
+        const struct json_val *data = json_get(json_get(ev, "args"), "data");
+        if (prof) {
+            tp->tid = (int64_t)json_num(json_get(ev, "tid"), (double)tp->tid);
+            tp->tid_from_profile = true;
+            double st = json_num(json_get(data, "startTime"), json_num(json_get(ev, "ts"), 0));
+            tp->start_us = st, tp->has_start = true;
+        } else if (data) { /* chunks with empty args carry nothing */
+            if (!tp->has_start)
+                tp->start_us = json_num(json_get(ev, "ts"), 0);
+            size_t *bigger = realloc(tp->chunks, (tp->nchunks + 1) * sizeof *bigger);
+            if (!bigger)
+                goto oom;
+            tp->chunks = bigger;
+            tp->chunks[tp->nchunks++] = (size_t)(ev - ev0);
+            if (strcmp(json_str_or(json_get(json_get(data, "$mrprof"), "mode"), ""), "cpu") == 0)
+                cpu_mode = true;
+        }
+    }
+    /* Pass 2: the profiles; then whole-profile `CpuProfile` events (older Chrome). */
+    for (size_t k = 0; k < ntp && rc == 0; k++)
+        if (tps[k].nchunks && (rc = read_profile(p, events, ev0, &tps[k], name, e)) == 0)
+            found++;
+    JSON_EACH(ev, events) {
+        if (rc || strcmp(json_str_or(json_get(ev, "name"), ""), "CpuProfile") != 0)
+            continue;
+        const struct json_val *cp = json_get(json_get(json_get(ev, "args"), "data"), "cpuProfile");
+        if (!json_is_obj(cp))
+            continue;
+        char buf[64];
+        int64_t tid = (int64_t)json_num(json_get(ev, "tid"), 0);
+        rc = fmt__cpuprofile_read_json(p, cp, name,
+                                       thread_name(events, json_num(json_get(ev, "pid"), 0), tid, buf, sizeof buf),
+                                       tid, e);
+        found += rc == 0;
+    }
+    if (rc == 0 && !found)
+        rc = fmt__bad(e, name, TRACE_KIND,
+                      "it holds no CPU profile (no ProfileChunk or CpuProfile events with samples); "
+                      "record with --trace-event-categories v8,disabled-by-default-v8.cpu_profiler");
+    if (rc == 0) {
+        p->meta.mode = cpu_mode ? PROFILE_CPU : PROFILE_WALL;
+        if (!p->meta.tool[0])
+            snprintf(p->meta.tool, sizeof p->meta.tool, "%s", cpu_mode ? "mrun" : "Chrome/Node trace");
+    }
+    goto out;
+oom:
+    rc = e->code = -ENOMEM;
+    snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+out:
+    for (size_t k = 0; k < ntp; k++)
+        free(tps[k].chunks);
+    free(tps);
+    return rc;
 }

@@ -448,9 +448,12 @@ sample_cmp(const void *a, const void *b)
 void
 profile_sort_samples(struct profile *p)
 {
-    if (p->samples.len < 2)
-        return;
-    qsort(p->samples.data, p->samples.len, sizeof(struct prof_sample), sample_cmp);
+    const struct prof_sample *s = p->samples.data;
+    size_t i = 1;
+    while (i < p->samples.len && sample_cmp(&s[i - 1], &s[i]) <= 0)
+        i++;
+    if (i < p->samples.len) /* usually already in order: readers and the sampler append so */
+        qsort(p->samples.data, p->samples.len, sizeof(struct prof_sample), sample_cmp);
 }
 
 uint64_t

@@ -84,7 +84,7 @@ struct strtab {
     struct prof_index index;
 };
 
-enum prof_mode_meta { PROFILE_CPU = 0, PROFILE_WALL = 1 };
+enum prof_mode_meta { PROFILE_CPU = 0, PROFILE_WALL = 1, PROFILE_HEAP = 2 /* weights are bytes */ };
 
 struct profile_meta {
     int mode; /* enum prof_mode_meta */

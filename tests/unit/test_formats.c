@@ -93,3 +93,162 @@ Test(formats, format_table_lookup)
     cr_assert_null(fmt_by_path("t.txt"));
     cr_assert_null(fmt_by_name("svg"));
 }
+
+/* --- readers of what other producers write -------------------------------------------------- */
+
+static struct profile *
+read_str(const char *s)
+{
+    struct fmt_err e;
+    struct profile *p = fmt_read_buffer(s, strlen(s), "mem", &e);
+    cr_assert_not_null(p, "%s", e.msg);
+    return p;
+}
+
+static const char *
+read_err(const char *s)
+{
+    static struct fmt_err e;
+    struct profile *p = fmt_read_buffer(s, strlen(s), "f", &e);
+    cr_assert_null(p, "read: %s", s);
+    return e.msg;
+}
+
+/* Self weight and sample count of the frames named name; *parent_name: its node's parent. */
+static uint64_t
+self_of(const struct profile *p, const char *name, size_t *count, const char **parent_name)
+{
+    uint64_t w = 0;
+    *count = 0;
+    for (size_t i = 0; i < profile_nsamples(p); i++) {
+        const struct prof_sample *s = &profile_samples(p)[i];
+        const struct prof_node *n = &profile_nodes(p)[s->node];
+        if (strcmp(profile_str(p, profile_frames(p)[n->frame].name), name) != 0)
+            continue;
+        w += s->weight_ns;
+        (*count)++;
+        if (parent_name)
+            *parent_name = profile_str(p, profile_frames(p)[profile_nodes(p)[n->parent].frame].name);
+    }
+    return w;
+}
+
+Test(formats, legacy_head_form_with_timestamps_in_seconds_and_us)
+{
+    struct profile *p = read_str(
+        "{\"head\":{\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":0,\"id\":1,\"hitCount\":0,\"children\":["
+        "{\"functionName\":\"main\",\"url\":\"a.js\",\"lineNumber\":3,\"id\":2,\"hitCount\":1,\"children\":["
+        "{\"functionName\":\"work\",\"url\":\"a.js\",\"lineNumber\":10,\"id\":3,\"hitCount\":3}]}]},"
+        "\"startTime\":100.0,\"endTime\":100.004,\"samples\":[2,3,3,3],"
+        "\"timestamps\":[100000000,100001000,100002000,100003000]}");
+    size_t n;
+    const char *parent = NULL;
+    cr_assert_eq(profile_nsamples(p), 4);
+    cr_assert_eq(self_of(p, "work", &n, &parent), 3000000);
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(parent, "main");
+    uint32_t f = profile_nodes(p)[profile_samples(p)[1].node].frame;
+    cr_assert_eq(profile_frames(p)[f].line, 10, "legacy lineNumber counts from 1");
+    cr_assert_eq(profile_total_weight(p, -1), 4000000);
+    profile_free(p);
+
+    /* No samples: hitCounts spread over the duration (startTime == endTime: 1 ms a hit). */
+    p = read_str("{\"head\":{\"functionName\":\"(root)\",\"id\":1,\"hitCount\":0,\"children\":["
+                 "{\"functionName\":\"main\",\"url\":\"a.js\",\"lineNumber\":3,\"id\":2,\"hitCount\":4}]},"
+                 "\"startTime\":5,\"endTime\":5}");
+    cr_assert_eq(self_of(p, "main", &n, NULL), 4000000);
+    profile_free(p);
+}
+
+Test(formats, trace_array_form_chunks_before_profile_on_another_tid_empty_args)
+{
+    struct profile *p = read_str(
+        "[{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":7,\"args\":{\"name\":\"Worker\"}},"
+        "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,\"id\":\"0x2\",\"ts\":1000,\"args\":{\"data\":"
+        "{\"cpuProfile\":{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":-1}},"
+        "{\"id\":2,\"parent\":1,\"callFrame\":{\"functionName\":\"f\",\"url\":\"w.js\",\"lineNumber\":4}},"
+        "{\"id\":3,\"parent\":99,\"callFrame\":{\"functionName\":\"orphan\",\"url\":\"w.js\",\"lineNumber\":8}}],"
+        "\"samples\":[2,2,3]},\"timeDeltas\":[10,1000,1000]}}},"
+        "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,\"id\":\"0x2\",\"ts\":1500,\"args\":{}},"
+        "{\"ph\":\"P\",\"name\":\"Profile\",\"pid\":1,\"tid\":7,\"id\":\"0x2\",\"ts\":900,\"args\":{\"data\":{\"startTime\":1000}}},"
+        "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,\"id\":\"0x2\",\"ts\":3000,\"args\":{\"data\":"
+        "{\"cpuProfile\":{\"samples\":[2]},\"timeDeltas\":[1000]}}}]");
+    cr_assert_eq(profile_nthreads(p), 1);
+    cr_assert_eq(profile_threads(p)[0].tid, 7, "the Profile event's tid names the thread");
+    cr_assert_str_eq(profile_str(p, profile_threads(p)[0].name), "Worker");
+    cr_assert_eq(profile_nsamples(p), 4);
+    size_t n;
+    const char *parent = NULL;
+    self_of(p, "f", &n, NULL);
+    cr_assert_eq(n, 3);
+    self_of(p, "orphan", &n, &parent);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(parent, "(root)", "a parent no chunk declared: under the root");
+    cr_assert_eq(profile_samples(p)[0].t_ns, 1010000);
+    profile_free(p);
+}
+
+Test(formats, trace_object_form_cpuprofile_event_and_mrun_round_trip)
+{
+    struct profile *p = read_str(
+        "{\"traceEvents\":[{\"ph\":\"I\",\"name\":\"CpuProfile\",\"pid\":3,\"tid\":4,\"ts\":0,\"args\":{\"data\":"
+        "{\"cpuProfile\":{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"(root)\"}},"
+        "{\"id\":2,\"parent\":1,\"callFrame\":{\"functionName\":\"g\",\"url\":\"g.js\"}}],"
+        "\"samples\":[2,2],\"timeDeltas\":[0,500],\"startTime\":0,\"endTime\":1000}}}}]}");
+    size_t n;
+    cr_assert_eq(self_of(p, "g", &n, NULL), 1000000);
+    profile_free(p);
+
+    struct profile *orig = sample_profile();
+    size_t len;
+    char *json = write_to_string(orig, "trace", &len);
+    struct fmt_err e;
+    p = fmt_read_buffer(json, len, "mem", &e);
+    cr_assert_not_null(p, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(p), 100);
+    cr_assert_eq(p->meta.mode, PROFILE_CPU);
+    cr_assert_eq(profile_total_weight(p, -1), profile_total_weight(orig, -1), "CPU weights survive");
+    cr_assert_eq(self_of(p, "block in A#run", &n, NULL), 75 * 900000);
+    free(json);
+    profile_free(p);
+    profile_free(orig);
+}
+
+Test(formats, heapprofile_samples_and_tree)
+{
+    const char *tree =
+        "{\"head\":{\"callFrame\":{\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":-1},\"selfSize\":0,"
+        "\"id\":1,\"children\":[{\"callFrame\":{\"functionName\":\"alloc\",\"url\":\"h.js\",\"lineNumber\":2},"
+        "\"selfSize\":4096,\"id\":2,\"children\":[]}]}";
+    char *with = malloc(strlen(tree) + 200), *without = malloc(strlen(tree) + 4);
+    sprintf(with, "%s,\"samples\":[{\"size\":1024,\"nodeId\":2,\"ordinal\":1},{\"size\":3072,\"nodeId\":2,\"ordinal\":2}]}", tree);
+    sprintf(without, "%s}", tree);
+    struct profile *p = read_str(with);
+    size_t n;
+    cr_assert_eq(p->meta.mode, PROFILE_HEAP);
+    cr_assert_eq(self_of(p, "alloc", &n, NULL), 4096);
+    cr_assert_eq(n, 2);
+    profile_free(p);
+    p = read_str(without);
+    cr_assert_eq(self_of(p, "alloc", &n, NULL), 4096);
+    cr_assert_eq(n, 1);
+    profile_free(p);
+    free(with), free(without);
+}
+
+Test(formats, reader_errors_name_format_and_place)
+{
+    cr_assert(strstr(read_err("{\"traceEvents\":[{\"ph\":\"X\",\"name\":\"a\"}]}"), "no CPU profile"));
+    cr_assert(strstr(read_err("[{\"name\":\"ProfileChunk\",\"id\":\"1\",\"args\":{\"data\":{\"cpuProfile\":"
+                              "{\"nodes\":[{\"id\":1,\"parent\":2,\"callFrame\":{}},{\"id\":2,\"parent\":1,"
+                              "\"callFrame\":{}}],\"samples\":[1]},\"timeDeltas\":[1]}}}]"),
+                     "cycle"));
+    cr_assert(strstr(read_err("{\"head\":{\"id\":1,\"children\":[{\"id\":1}]},\"startTime\":1,\"endTime\":2}"),
+                     "share the id"));
+    cr_assert(strstr(read_err("{\"head\":{\"callFrame\":{},\"selfSize\":0,\"id\":1},\"samples\":[{\"size\":5,\"nodeId\":9}]}"),
+                     "looks like a .heapprofile, but samples[0] names a node that does not exist"));
+    const char *m = read_err("{\n  \"nodes\": [1,,2]}");
+    cr_assert(strstr(m, "line 2, column 15"), "%s", m);
+    cr_assert(strstr(read_err("{\"nodes\":[{\"id\":1,\"callFrame\":{}}],\"samples\":[1],\"timeDeltas\":[-5]}"),
+                     "negative"));
+}
