@@ -16,7 +16,7 @@ WERROR  ?= -Werror
 SAN     ?=
 
 MRUBY_DEFS := $(filter -D%,$(shell mruby-config --cflags 2>/dev/null))
-PKGS       := libuv libcjson ncursesw
+PKGS       := libuv libcjson ncursesw libprotobuf-c zlib
 
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter $(WERROR) \
@@ -48,7 +48,7 @@ PRELUDE_RB  := runtime/prelude/kernel.rb runtime/prelude/event_emitter.rb \
                $(wildcard runtime/prelude/*.rb)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-MODEL_OBJ   := $(call obj,$(MODEL_SRC))
+MODEL_OBJ   := $(call obj,$(MODEL_SRC)) $(BUILD)/obj/gen/profile.pb-c.o
 RT_OBJ      := $(call obj,$(RT_SRC)) $(BUILD)/obj/gen/prelude.o
 VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
@@ -66,7 +66,19 @@ $(BUILD)/obj/gen/prelude.o: $(BUILD)/gen/prelude.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(BUILD)/gen/prelude.c
+# pprof's schema (formats/proto/profile.proto) compiled by Debian's protoc-c.
+$(BUILD)/gen/profile.pb-c.c: formats/proto/profile.proto
+	@mkdir -p $(dir $@)
+	@echo "  PROTOC  $<"
+	@protoc-c --c_out=$(BUILD)/gen --proto_path=formats/proto profile.proto
+
+$(BUILD)/gen/profile.pb-c.h: $(BUILD)/gen/profile.pb-c.c
+
+$(BUILD)/obj/gen/profile.pb-c.o: $(BUILD)/gen/profile.pb-c.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/prelude.c $(BUILD)/gen/profile.pb-c.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<$(if $(SAN), (sanitizers),)"
 	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

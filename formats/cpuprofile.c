@@ -171,6 +171,10 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     json_u64(out, p->meta.truncated);
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
+    if (p->meta.wall_start_ns) {
+        fputs(",\"wallStartNs\":", out);
+        json_u64(out, p->meta.wall_start_ns);
+    }
     if (profile_nthreads(p) > 0) {
         fputs(",\"thread\":", out);
         json_str(out, profile_str(p, profile_threads(p)[th].name));
@@ -554,6 +558,7 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         p->meta.truncated = json_is_num(tr) ? (uint64_t)tr->num : 0;
         if (json_is_str(tool))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
+        p->meta.wall_start_ns = (uint64_t)json_num(json_get(meta, "wallStartNs"), 0);
     } else {
         p->meta.mode = PROFILE_WALL;
         snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node");

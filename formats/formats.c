@@ -13,6 +13,10 @@
 
 const struct fmt_ops fmt_table[] = {
     {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write},
+    {"speedscope", ".speedscope.json", "speedscope's own JSON (one evented profile per thread)",
+     speedscope_write},
+    {"pprof", ".pb.gz", "pprof's gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana",
+     pprof_write},
     {"trace", ".json", "Trace Event JSON: DevTools Performance, Perfetto, chrome://tracing",
      trace_write},
     {"collapsed", ".folded", "folded stacks for flamegraph.pl / inferno / speedscope",
@@ -30,6 +34,8 @@ fmt_by_name(const char *name)
         return fmt_by_name("trace");
     if (strcmp(name, "folded") == 0)
         return fmt_by_name("collapsed");
+    if (strcmp(name, "proto") == 0)
+        return fmt_by_name("pprof");
     return NULL;
 }
 
@@ -44,6 +50,8 @@ fmt_by_path(const char *path)
     }
     if (n >= 10 && strcmp(path + n - 10, ".collapsed") == 0)
         return fmt_by_name("collapsed");
+    if (n >= 6 && strcmp(path + n - 6, ".pprof") == 0)
+        return fmt_by_name("pprof");
     return NULL;
 }
 

@@ -55,6 +55,10 @@ int trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts 
                 struct fmt_err *e);
 int collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                     struct fmt_err *e);
+int speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                     struct fmt_err *e);
+int pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                struct fmt_err *e);
 
 /* Helpers shared by the writers (jsonout.c). */
 void json_str(FILE *out, const char *s);

@@ -90,6 +90,7 @@ struct profile_meta {
     int mode; /* enum prof_mode_meta */
     uint32_t hz;
     uint64_t start_ns, end_ns; /* monotonic, ns */
+    uint64_t wall_start_ns;    /* CLOCK_REALTIME at start (Unix ns), 0 when unknown */
     uint64_t signals, dropped, truncated;
     char tool[64];
 };

@@ -596,6 +596,7 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
     s->profile->meta.mode = mode == PROF_MODE_CPU ? PROFILE_CPU : PROFILE_WALL;
     s->profile->meta.hz = hz;
     s->profile->meta.start_ns = s->start_ns;
+    s->profile->meta.wall_start_ns = clock_ns(CLOCK_REALTIME);
     snprintf(s->profile->meta.tool, sizeof s->profile->meta.tool, "mrun");
 
     struct sigaction sa;

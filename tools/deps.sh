@@ -8,8 +8,9 @@
 # `npm ci`, once, when node_modules is missing or older than the lock file.
 set -u
 want=${1:-test}
-build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libcjson-dev libncurses-dev"
-test_pkgs="libcriterion-dev tmux valgrind"
+build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libcjson-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+# Go and pprof's Debian source build Google's pprof, the consumer of `mrprof convert -f pprof`.
+test_pkgs="libcriterion-dev tmux valgrind golang-go golang-github-google-pprof-dev"
 bench_pkgs="wrk"
 case $want in
   build) pkgs=$build_pkgs ;;

@@ -30,10 +30,24 @@ pct(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static double
-ms(uint64_t ns)
+/* What a sample weighs: ns of time shown as ms, or bytes (heap profiles) shown as KiB. */
+struct unit {
+    const char *label, *tsv, *what;
+    double div;
+};
+
+static struct unit
+unit_of(const struct profile *p)
 {
-    return (double)ns / 1e6;
+    static const struct unit heap = {"KiB", "kib", "allocated", 1024.0};
+    static const struct unit time = {"ms", "ms", "time", 1e6};
+    return p->meta.mode == PROFILE_HEAP ? heap : time;
+}
+
+static double
+in_unit(const struct unit *u, uint64_t w)
+{
+    return (double)w / u->div;
 }
 
 static void
@@ -43,8 +57,9 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     const struct profile_meta *m = &p->meta;
     double secs = (double)profile_duration_ns(p) / 1e9;
     fprintf(out, "Profile: %s\n", title);
+    static const char *modes[] = {"cpu", "wall", "heap"};
     fprintf(out, "  tool %s, %s mode", m->tool[0] ? m->tool : "unknown",
-            m->mode == PROFILE_CPU ? "cpu" : "wall");
+            modes[m->mode >= 0 && m->mode <= PROFILE_HEAP ? m->mode : PROFILE_WALL]);
     if (m->hz)
         fprintf(out, ", %u Hz requested", m->hz);
     double nthreads = profile_nthreads(p) ? (double)profile_nthreads(p) : 1.0;
@@ -59,9 +74,10 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     fprintf(out, "  threads %zu:", profile_nthreads(p));
     for (size_t t = 0; t < profile_nthreads(p); t++)
         fprintf(out, " [%zu] %s", t, profile_str(p, profile_threads(p)[t].name));
-    fprintf(out, "\n  %s time in this report: %.1f ms over %llu samples%s\n",
-            m->mode == PROFILE_CPU ? "CPU" : "wall", ms(all_w), (unsigned long long)all_n,
-            o->thread >= 0 ? " (one thread)" : "");
+    struct unit u = unit_of(p);
+    fprintf(out, "\n  %s %s in this report: %.1f %s over %llu samples%s\n",
+            m->mode == PROFILE_CPU ? "CPU" : m->mode == PROFILE_HEAP ? "memory" : "wall", u.what,
+            in_unit(&u, all_w), u.label, (unsigned long long)all_n, o->thread >= 0 ? " (one thread)" : "");
 }
 
 static void
@@ -111,12 +127,13 @@ print_tsv(FILE *out, const struct profile *p, const struct report_opts *o,
           const struct agg_table *t, const char *key)
 {
     char loc[512];
-    fprintf(out, "self_pct\ttotal_pct\tself_ms\ttotal_ms\tself_samples\t%s\tlocation\n", key);
+    struct unit u = unit_of(p);
+    fprintf(out, "self_pct\ttotal_pct\tself_%s\ttotal_%s\tself_samples\t%s\tlocation\n", u.tsv, u.tsv, key);
     for (size_t i = 0; i < t->n && (o->top == 0 || (int)i < o->top); i++) {
         const struct agg_row *r = &t->rows[i];
         report_location(p, o->by == AGG_FILE ? 0 : r->file, r->line, loc, sizeof loc);
         fprintf(out, "%.2f\t%.2f\t%.3f\t%.3f\t%llu\t", pct(r->self_w, t->total_w),
-                pct(r->total_w, t->total_w), ms(r->self_w), ms(r->total_w),
+                pct(r->total_w, t->total_w), in_unit(&u, r->self_w), in_unit(&u, r->total_w),
                 (unsigned long long)r->self_n);
         put_field(out, row_name(p, o, r));
         putc('\t', out);
@@ -138,15 +155,17 @@ report_print(FILE *out, const struct profile *p, const char *title, const struct
         return 0;
     }
     print_header(out, p, title, o, t.total_w, t.total_n);
-    fprintf(out, "\nTop %s by self time:\n", by_name[o->by]);
-    fprintf(out, "   self ms  self%%   total ms total%%  %-40s %s\n", by_name[o->by], "location");
+    struct unit u = unit_of(p);
+    fprintf(out, "\nTop %s by self %s:\n", by_name[o->by], p->meta.mode == PROFILE_HEAP ? "memory" : "time");
+    fprintf(out, "  %8s  self%%  %9s total%%  %-40s %s\n", p->meta.mode == PROFILE_HEAP ? "self KiB" : "self ms",
+            p->meta.mode == PROFILE_HEAP ? "total KiB" : "total ms", by_name[o->by], "location");
     char loc[512];
     for (size_t i = 0; i < t.n && (o->top == 0 || (int)i < o->top); i++) {
         const struct agg_row *r = &t.rows[i];
         const char *name = row_name(p, o, r);
         report_location(p, o->by == AGG_FILE ? 0 : r->file, r->line, loc, sizeof loc);
-        fprintf(out, "%10.1f %5.1f%% %10.1f %5.1f%%  %-40s %s\n", ms(r->self_w),
-                pct(r->self_w, t.total_w), ms(r->total_w), pct(r->total_w, t.total_w),
+        fprintf(out, "%10.1f %5.1f%% %10.1f %5.1f%%  %-40s %s\n", in_unit(&u, r->self_w),
+                pct(r->self_w, t.total_w), in_unit(&u, r->total_w), pct(r->total_w, t.total_w),
                 name, loc);
     }
     if (t.n == 0)

@@ -1,0 +1,299 @@
+/*
+ * pprof.c — pprof's gzipped profile.proto (formats/proto/profile.proto, Apache-2.0, as every
+ * pprof producer carries it): writer, with Debian's protobuf-c and zlib.
+ *
+ * What goes where:
+ *  - sample_type: samples/count, then cpu/nanoseconds or wall/nanoseconds (inuse_space/bytes
+ *    for heap profiles); the second is the default and the period type.
+ *  - function: one per model frame (name, file, start line); location: one per (frame, line),
+ *    the leaf's line from the sample, a caller's the function's first line (the model keeps no
+ *    call-site lines); location ids leaf first, as pprof wants.
+ *  - sample: identical (thread, stack, line) samples merged, so a 1M-sample profile becomes as
+ *    many samples as it has distinct stacks; a "thread" label names the thread (pprof -tagfocus).
+ *  - period 1e9 / hz, time_nanos the recording's wall-clock start when the file knows it
+ *    (mrun's do; Node's do not), duration_nanos.
+ * One mapping with has_functions/filenames/line_numbers tells pprof there is nothing to
+ * symbolize.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "formats/formats.h"
+#include "profile.pb-c.h"
+
+typedef Perftools__Profiles__Profile PbProfile;
+typedef Perftools__Profiles__ValueType PbValueType;
+typedef Perftools__Profiles__Sample PbSample;
+typedef Perftools__Profiles__Location PbLocation;
+typedef Perftools__Profiles__Line PbLine;
+typedef Perftools__Profiles__Function PbFunction;
+typedef Perftools__Profiles__Mapping PbMapping;
+typedef Perftools__Profiles__Label PbLabel;
+
+/* Strings of the table: the model's string ids shifted by one (index 0 is ""), then a few of
+ * pprof's own appended. */
+struct strings {
+    char **v;
+    size_t n, cap;
+};
+
+static int64_t
+add_str(struct strings *t, const char *s)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        t->v = v, t->cap = cap;
+    }
+    t->v[t->n] = (char *)s;
+    return (int64_t)t->n++;
+}
+
+struct agg { /* a merged sample */
+    uint32_t thread, node;
+    int32_t line;
+    uint64_t count, weight;
+};
+
+static int
+agg_cmp(const void *a, const void *b)
+{
+    const struct agg *x = a, *y = b;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* (frame, line) -> location id, open addressing. */
+struct locmap {
+    uint64_t *key; /* frame << 32 | (uint32_t)line, + 1; 0 = empty */
+    uint64_t *id;
+    size_t cap, n;
+};
+
+static uint64_t
+loc_key(uint32_t frame, int32_t line)
+{
+    return ((uint64_t)frame << 32 | (uint32_t)line) + 1;
+}
+
+static size_t
+loc_slot(const struct locmap *m, uint64_t key)
+{
+    size_t i = (size_t)prof_mix64(key) & (m->cap - 1);
+    while (m->key[i] && m->key[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static int
+fail_oom(struct fmt_err *e)
+{
+    snprintf(e->msg, sizeof e->msg, "out of memory");
+    return e->code = -ENOMEM;
+}
+
+/* Gzips buf into out. */
+static int
+write_gzip(FILE *out, const uint8_t *buf, size_t len, struct fmt_err *e)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        snprintf(e->msg, sizeof e->msg, "zlib: cannot start compressing");
+        return e->code = -EIO;
+    }
+    uint8_t chunk[1 << 16];
+    z.next_in = (uint8_t *)buf;
+    z.avail_in = (uInt)len;
+    int zr;
+    do {
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        zr = deflate(&z, Z_FINISH);
+        size_t have = sizeof chunk - z.avail_out;
+        if (have && fwrite(chunk, 1, have, out) != have)
+            zr = Z_ERRNO;
+    } while (zr == Z_OK);
+    deflateEnd(&z);
+    if (zr != Z_STREAM_END) {
+        snprintf(e->msg, sizeof e->msg, "cannot write the compressed profile");
+        return e->code = -EIO;
+    }
+    return 0;
+}
+
+int
+pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+{
+    (void)o;
+    const struct prof_node *nodes = profile_nodes(p);
+    const struct prof_frame *frames = profile_frames(p);
+    const struct prof_sample *s = profile_samples(p);
+    size_t ns = profile_nsamples(p), nf = profile_nframes(p), nstr = p->strings.offs.len;
+    int rc = 0;
+
+    /* Merge identical samples. */
+    struct agg *ag = malloc((ns ? ns : 1) * sizeof *ag);
+    if (!ag)
+        return fail_oom(e);
+    for (size_t i = 0; i < ns; i++)
+        ag[i] = (struct agg){s[i].thread, s[i].node, s[i].line, 1, s[i].weight_ns};
+    qsort(ag, ns, sizeof *ag, agg_cmp);
+    size_t na = 0;
+    for (size_t i = 0; i < ns; i++) {
+        if (na && agg_cmp(&ag[na - 1], &ag[i]) == 0) {
+            ag[na - 1].count++, ag[na - 1].weight += ag[i].weight;
+        } else {
+            ag[na++] = ag[i];
+        }
+    }
+
+    /* Depth of the deepest sampled stack, for the location id arrays. */
+    size_t maxd = 1;
+    for (size_t i = 0; i < na; i++) {
+        size_t d = 0;
+        for (uint32_t k = ag[i].node; k != 0; k = nodes[k].parent)
+            d++;
+        if (d > maxd)
+            maxd = d;
+    }
+
+    struct strings st = {0};
+    for (size_t i = 0; i < nstr; i++)
+        if (add_str(&st, i == 0 ? "" : profile_str(p, (uint32_t)i)) < 0)
+            goto oom;
+    bool heap = p->meta.mode == PROFILE_HEAP;
+    int64_t s_samples = add_str(&st, "samples"), s_count = add_str(&st, "count");
+    int64_t s_kind = add_str(&st, heap ? "inuse_space" : p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
+    int64_t s_unit = add_str(&st, heap ? "bytes" : "nanoseconds");
+    int64_t s_thread = add_str(&st, "thread"), s_tool = add_str(&st, "mrun");
+    if (s_samples < 0 || s_count < 0 || s_kind < 0 || s_unit < 0 || s_thread < 0 || s_tool < 0)
+        goto oom;
+
+    PbValueType vt[2] = {PERFTOOLS__PROFILES__VALUE_TYPE__INIT, PERFTOOLS__PROFILES__VALUE_TYPE__INIT};
+    PbValueType *vtp[2] = {&vt[0], &vt[1]};
+    vt[0].type = s_samples, vt[0].unit = s_count;
+    vt[1].type = s_kind, vt[1].unit = s_unit;
+    PbValueType period_type = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+    period_type.type = s_kind, period_type.unit = s_unit;
+
+    PbMapping map = PERFTOOLS__PROFILES__MAPPING__INIT;
+    PbMapping *mapp = &map;
+    map.id = 1;
+    map.filename = s_tool;
+    map.has_functions = map.has_filenames = map.has_line_numbers = true;
+
+    /* Functions: model frame f -> id f + 1. */
+    PbFunction *fn = calloc(nf ? nf : 1, sizeof *fn);
+    PbFunction **fnp = calloc(nf ? nf : 1, sizeof *fnp);
+    /* Locations: at most one per frame (callers) plus one per distinct leaf line. */
+    struct locmap lm = {0};
+    lm.cap = 64;
+    while (lm.cap < 2 * (nf + na + 1))
+        lm.cap *= 2;
+    lm.key = calloc(lm.cap, sizeof *lm.key);
+    lm.id = calloc(lm.cap, sizeof *lm.id);
+    size_t loc_cap = nf + na + 1;
+    PbLocation *loc = calloc(loc_cap, sizeof *loc);
+    PbLocation **locp = calloc(loc_cap, sizeof *locp);
+    PbLine *lines = calloc(loc_cap, sizeof *lines);
+    PbLine **linep = calloc(loc_cap, sizeof *linep);
+    PbSample *smp = calloc(na ? na : 1, sizeof *smp);
+    PbSample **smpp = calloc(na ? na : 1, sizeof *smpp);
+    PbLabel *lab = calloc(na ? na : 1, sizeof *lab);
+    PbLabel **labp = calloc(na ? na : 1, sizeof *labp);
+    uint64_t *ids = calloc(na * maxd + 1, sizeof *ids);
+    int64_t *vals = calloc(2 * na + 1, sizeof *vals);
+    uint8_t *packed = NULL;
+    if (!fn || !fnp || !lm.key || !lm.id || !loc || !locp || !lines || !linep || !smp || !smpp || !lab ||
+        !labp || !ids || !vals)
+        goto oom_free;
+    size_t nfn = 0;
+    for (size_t f = 0; f < nf; f++) {
+        perftools__profiles__function__init(&fn[f]);
+        fn[f].id = f + 1;
+        fn[f].name = fn[f].system_name = frames[f].name;
+        fn[f].filename = frames[f].file;
+        fn[f].start_line = frames[f].line;
+        fnp[nfn++] = &fn[f];
+    }
+    size_t nloc = 0;
+    for (size_t i = 0; i < na; i++) {
+        PbSample *sm = &smp[i];
+        perftools__profiles__sample__init(sm);
+        sm->location_id = ids + i * maxd;
+        size_t d = 0;
+        for (uint32_t k = ag[i].node; k != 0; k = nodes[k].parent) {
+            uint32_t f = nodes[k].frame;
+            int32_t line = k == ag[i].node && ag[i].line > 0 ? ag[i].line : frames[f].line;
+            uint64_t key = loc_key(f, line);
+            size_t slot = loc_slot(&lm, key);
+            if (!lm.key[slot]) {
+                lm.key[slot] = key;
+                lm.id[slot] = ++nloc;
+                PbLocation *l = &loc[nloc - 1];
+                perftools__profiles__location__init(l);
+                perftools__profiles__line__init(&lines[nloc - 1]);
+                l->id = nloc;
+                l->mapping_id = 1;
+                lines[nloc - 1].function_id = f + 1;
+                lines[nloc - 1].line = line;
+                linep[nloc - 1] = &lines[nloc - 1];
+                l->n_line = 1;
+                l->line = &linep[nloc - 1];
+                locp[nloc - 1] = l;
+            }
+            sm->location_id[d++] = lm.id[slot];
+        }
+        sm->n_location_id = d;
+        sm->value = vals + 2 * i;
+        sm->n_value = 2;
+        sm->value[0] = (int64_t)ag[i].count;
+        sm->value[1] = (int64_t)ag[i].weight;
+        perftools__profiles__label__init(&lab[i]);
+        lab[i].key = s_thread;
+        lab[i].str = ag[i].thread < profile_nthreads(p) ? profile_threads(p)[ag[i].thread].name : 0;
+        labp[i] = &lab[i];
+        sm->n_label = 1;
+        sm->label = &labp[i];
+        smpp[i] = sm;
+    }
+
+    PbProfile pb = PERFTOOLS__PROFILES__PROFILE__INIT;
+    pb.n_sample_type = 2, pb.sample_type = vtp;
+    pb.n_sample = na, pb.sample = smpp;
+    pb.n_mapping = 1, pb.mapping = &mapp;
+    pb.n_location = nloc, pb.location = locp;
+    pb.n_function = nfn, pb.function = fnp;
+    pb.n_string_table = st.n, pb.string_table = st.v;
+    pb.period_type = &period_type;
+    pb.period = p->meta.hz ? 1000000000 / (int64_t)p->meta.hz : 0;
+    pb.time_nanos = (int64_t)p->meta.wall_start_ns;
+    pb.duration_nanos = (int64_t)profile_duration_ns(p);
+    pb.default_sample_type = s_kind;
+
+    size_t len = perftools__profiles__profile__get_packed_size(&pb);
+    packed = malloc(len ? len : 1);
+    if (!packed)
+        goto oom_free;
+    perftools__profiles__profile__pack(&pb, packed);
+    rc = write_gzip(out, packed, len, e);
+    goto done;
+oom_free:
+    rc = fail_oom(e);
+done:
+    free(packed), free(fn), free(fnp), free(lm.key), free(lm.id), free(loc), free(locp), free(lines),
+        free(linep), free(smp), free(smpp), free(lab), free(labp), free(ids), free(vals);
+    free(st.v), free(ag);
+    return rc;
+oom:
+    free(st.v), free(ag);
+    return fail_oom(e);
+}
