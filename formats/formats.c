@@ -105,10 +105,30 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
                  ".heapprofile or trace JSON)", name);
         return NULL;
     }
+    /* gzip (pprof's usual form), or a raw profile.proto (starts with field 1, sample_type). */
+    if ((len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) ||
+        (len >= 2 && buf[0] == 0x0a && buf[i] != '{' && buf[i] != '[')) {
+        struct profile *p = profile_new();
+        int rc = fmt__pprof_read(p, (const uint8_t *)buf, len, name, e);
+        if (rc == 0)
+            profile_sort_samples(p);
+        char verr[256];
+        if (rc == 0 && profile_validate(p, verr, sizeof verr) != 0) {
+            rc = e->code = -EINVAL;
+            snprintf(e->msg, sizeof e->msg, "%s: %s", name, verr);
+        }
+        if (rc) {
+            if (!e->msg[0])
+                snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+            profile_free(p);
+            return NULL;
+        }
+        return p;
+    }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
         snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
-                 ".heapprofile or a trace) but the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
+                 ".heapprofile or a trace) or a pprof file, but the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
         return NULL;
     }
     struct json_doc doc;

@@ -4,9 +4,9 @@
  *
  * Shape: {head: {callFrame, selfSize, id, children: [...]}, samples: [{size, nodeId, ordinal}]}.
  * Chrome and Node write both the tree (bytes still live per allocation site) and, since 2018,
- * the samples. The model's samples then weigh bytes (meta.mode PROFILE_HEAP): one per sample
- * (time = ordinal, the order of allocation), or one per node with its selfSize when the file has
- * no samples.
+ * the samples. The model gets one sample per node with its selfSize in bytes (meta.mode
+ * PROFILE_HEAP): the tree is what DevTools and speedscope show, and Node's samples list names
+ * nodes it already pruned from the tree.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,26 +29,12 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
         rc = fmt__bad(e, name, kind, "\"samples\" is not an array");
         goto out;
     }
-    if (json_len(js) > 0) {
-        size_t k = 0;
-        JSON_EACH(sv, js) {
-            double size = json_num(json_get(sv, "size"), -1);
-            const struct json_val *id = json_get(sv, "nodeId");
-            const struct fmt_head_node *n = json_is_num(id) ? fmt__head_find(&t, (int64_t)id->num) : NULL;
-            if (!n || size < 0) {
-                rc = fmt__bad(e, name, kind, "samples[%zu] %s", k,
-                              size < 0 ? "lacks a non-negative \"size\"" : "names a node that does not exist");
-                goto out;
-            }
-            double ord = json_num(json_get(sv, "ordinal"), (double)k);
-            profile_add_sample(p, th, n->model, 0, (uint64_t)(ord > 0 ? ord : 0), (uint64_t)size);
-            k++;
-        }
-    } else {
-        for (size_t k = 0; k < t.n; k++)
-            if (t.nodes[k].self_size > 0)
-                profile_add_sample(p, th, t.nodes[k].model, 0, k, (uint64_t)t.nodes[k].self_size);
-    }
+    /* The tree's selfSize is what DevTools and speedscope show (bytes of sampled allocations
+     * still live); the samples list can name nodes V8 already pruned from the tree, so it is
+     * only checked for shape. */
+    for (size_t k = 0; k < t.n; k++)
+        if (t.nodes[k].self_size > 0)
+            profile_add_sample(p, th, t.nodes[k].model, 0, k, (uint64_t)t.nodes[k].self_size);
     p->meta.mode = PROFILE_HEAP;
     snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node heap");
 out:

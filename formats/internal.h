@@ -38,6 +38,8 @@ int fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, c
 /* Trace Event JSON (object or array form) reader (trace.c). */
 int fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name,
                          struct fmt_err *e);
+/* pprof's profile.proto, gzipped or not (pprof.c). */
+int fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e);
 /* Fills e with "NAME: looks like KIND, but WHAT" and returns -EINVAL. */
 int fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "formats/formats.h"
+#include "formats/internal.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile PbProfile;
@@ -296,4 +296,140 @@ done:
 oom:
     free(st.v), free(ag);
     return fail_oom(e);
+}
+
+/* --- reader --------------------------------------------------------------------------------- */
+
+#define PPROF_KIND "a pprof profile"
+
+static const char *
+pb_str(const PbProfile *pb, int64_t i)
+{
+    return i >= 0 && (size_t)i < pb->n_string_table ? pb->string_table[i] : "";
+}
+
+/* Reads a gzipped (or plain) profile.proto. A sample with count N becomes N model samples
+ * sharing its value, so sample counts survive a round trip. */
+int
+fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e)
+{
+    uint8_t *raw = NULL;
+    size_t rawlen = 0;
+    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+            return fmt__bad(e, name, PPROF_KIND, "zlib cannot start");
+        size_t cap = len * 4 + 4096;
+        raw = malloc(cap);
+        z.next_in = (uint8_t *)buf;
+        z.avail_in = (uInt)len;
+        int zr = Z_OK;
+        while (raw && zr == Z_OK) {
+            if (rawlen == cap) {
+                uint8_t *bigger = realloc(raw, cap * 2);
+                if (!bigger)
+                    break;
+                raw = bigger, cap *= 2;
+            }
+            z.next_out = raw + rawlen;
+            z.avail_out = (uInt)(cap - rawlen);
+            zr = inflate(&z, Z_NO_FLUSH);
+            rawlen = cap - z.avail_out;
+        }
+        inflateEnd(&z);
+        if (zr != Z_STREAM_END) {
+            free(raw);
+            return fmt__bad(e, name, PPROF_KIND, "its gzip stream is %s (byte %lu of %zu)",
+                            zr == Z_BUF_ERROR ? "cut short" : "corrupt", z.total_in, len);
+        }
+    }
+    PbProfile *pb = perftools__profiles__profile__unpack(NULL, raw ? rawlen : len, raw ? raw : buf);
+    free(raw);
+    if (!pb)
+        return fmt__bad(e, name, PPROF_KIND, "its profile.proto message does not decode");
+    int rc = 0;
+    /* Which value is the weight: the default sample type, else the last; a count type if any. */
+    size_t wi = pb->n_sample_type ? pb->n_sample_type - 1 : 0, ci = SIZE_MAX;
+    for (size_t k = 0; k < pb->n_sample_type; k++) {
+        const char *unit = pb_str(pb, pb->sample_type[k]->unit);
+        if (pb->default_sample_type && pb->sample_type[k]->type == pb->default_sample_type)
+            wi = k;
+        if (strcmp(unit, "count") == 0 && ci == SIZE_MAX)
+            ci = k;
+    }
+    const char *wunit = pb->n_sample_type ? pb_str(pb, pb->sample_type[wi]->unit) : "";
+    const char *wtype = pb->n_sample_type ? pb_str(pb, pb->sample_type[wi]->type) : "";
+    double scale = strcmp(wunit, "microseconds") == 0 ? 1e3 : strcmp(wunit, "milliseconds") == 0 ? 1e6
+                 : strcmp(wunit, "seconds") == 0 ? 1e9 : 1.0;
+    if (strcmp(wunit, "count") == 0 && pb->period) /* e.g. samples/count only: count x period */
+        scale = (double)pb->period;
+    /* Functions and locations by id (ids are usually 1..n; a sort would do for others). */
+    uint64_t maxf = 0, maxl = 0;
+    for (size_t k = 0; k < pb->n_function; k++)
+        maxf = pb->function[k]->id > maxf ? pb->function[k]->id : maxf;
+    for (size_t k = 0; k < pb->n_location; k++)
+        maxl = pb->location[k]->id > maxl ? pb->location[k]->id : maxl;
+    if (maxf > 16 * (pb->n_function + 16) || maxl > 16 * (pb->n_location + 16)) {
+        rc = fmt__bad(e, name, PPROF_KIND, "its function or location ids are sparse beyond what mrprof reads");
+        goto out;
+    }
+    uint32_t *ffr = calloc(maxf + 1, sizeof *ffr);
+    const PbLocation **locs = calloc(maxl + 1, sizeof *locs);
+    uint32_t th = profile_add_thread(p, 0, "main");
+    if (!ffr || !locs) {
+        free(ffr), free(locs);
+        rc = e->code = -ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < pb->n_function; k++) {
+        const PbFunction *f = pb->function[k];
+        ffr[f->id] = profile_frame_intern(p, pb_str(pb, f->name), pb_str(pb, f->filename), (int32_t)f->start_line,
+                                          FRAME_RUBY);
+    }
+    for (size_t k = 0; k < pb->n_location; k++)
+        locs[pb->location[k]->id] = pb->location[k];
+    uint64_t t = 0;
+    for (size_t i = 0; i < pb->n_sample && rc == 0; i++) {
+        const PbSample *sm = pb->sample[i];
+        uint32_t node = 0;
+        int32_t leaf_line = 0;
+        for (size_t d = sm->n_location_id; d-- > 0;) { /* root first: the last id */
+            uint64_t id = sm->location_id[d];
+            const PbLocation *l = id <= maxl ? locs[id] : NULL;
+            if (!l) {
+                rc = fmt__bad(e, name, PPROF_KIND, "sample %zu names location %llu, which does not exist", i,
+                              (unsigned long long)id);
+                break;
+            }
+            for (size_t li = l->n_line; li-- > 0;) { /* inlined: the last line is the caller */
+                uint64_t fid = l->line[li]->function_id;
+                uint32_t fr = fid <= maxf && fid ? ffr[fid] : 0;
+                if (!fr)
+                    fr = profile_frame_intern(p, "(unknown function)", "", 0, FRAME_PSEUDO);
+                node = profile_node(p, node, fr);
+                leaf_line = (int32_t)l->line[li]->line;
+            }
+        }
+        if (rc)
+            break;
+        double w = wi < sm->n_value ? (double)sm->value[wi] * scale : 0;
+        int64_t n = ci < sm->n_value && ci != wi ? sm->value[ci] : 1;
+        if (n < 1 || n > 100000000)
+            n = 1;
+        for (int64_t k = 0; k < n; k++) {
+            uint64_t each = (uint64_t)(w / (double)n);
+            profile_add_sample(p, th, node, leaf_line > 0 ? leaf_line : 0, t, each);
+            t += each ? each : 1;
+        }
+    }
+    p->meta.mode = strcmp(wunit, "bytes") == 0 ? PROFILE_HEAP : strcmp(wtype, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
+    p->meta.hz = pb->period > 0 && strcmp(wunit, "nanoseconds") == 0 ? (uint32_t)(1e9 / (double)pb->period) : 0;
+    p->meta.wall_start_ns = pb->time_nanos > 0 ? (uint64_t)pb->time_nanos : 0;
+    p->meta.end_ns = pb->duration_nanos > 0 ? (uint64_t)pb->duration_nanos : 0;
+    snprintf(p->meta.tool, sizeof p->meta.tool, "pprof");
+    free(ffr), free(locs);
+out:
+    perftools__profiles__profile__free_unpacked(pb, NULL);
+    return rc;
 }

@@ -23,14 +23,17 @@ record() {
         fail "report's own top 3 is not sixty thirty ten: $(cat "$T/report.tsv")"
 }
 
-# same_top CONSUMER_OUTPUT: same three names in the same order, shares within 1 point.
+# same_top CONSUMER_OUTPUT: same three names in the same order, shares within 2 points.
+# The consumers weigh a sample by the time to the NEXT sample (DevTools' rule); mrprof by the CPU
+# time since the previous one. With the sampler's U(0.5, 1.5) interval jitter the two estimates
+# of a 60 % share differ by about 0.6 points (1 sd) over this profile's ~1200 samples.
 same_top() {
     local got=$1 n a b
     [ "$(printf '%s\n' "$got" | names | tr '\n' ' ')" = "$(names <"$T/report.tsv" | tr '\n' ' ')" ] ||
         fail "consumer's top 3 differs from mrprof report's: [$got] vs [$(cat "$T/report.tsv")]"
     for n in sixty thirty ten; do
         a=$(printf '%s\n' "$got" | share_of $n); b=$(share_of $n <"$T/report.tsv")
-        near "$a" "$b" 1 || fail "$n: $a% in the consumer, $b% in mrprof report"
+        near "$a" "$b" 2 || fail "$n: $a% in the consumer, $b% in mrprof report"
     done
 }
 

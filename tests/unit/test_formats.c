@@ -226,8 +226,7 @@ Test(formats, heapprofile_samples_and_tree)
     struct profile *p = read_str(with);
     size_t n;
     cr_assert_eq(p->meta.mode, PROFILE_HEAP);
-    cr_assert_eq(self_of(p, "alloc", &n, NULL), 4096);
-    cr_assert_eq(n, 2);
+    cr_assert_eq(self_of(p, "alloc", &n, NULL), 4096, "the tree's selfSize, as DevTools shows");
     profile_free(p);
     p = read_str(without);
     cr_assert_eq(self_of(p, "alloc", &n, NULL), 4096);
@@ -245,8 +244,8 @@ Test(formats, reader_errors_name_format_and_place)
                      "cycle"));
     cr_assert(strstr(read_err("{\"head\":{\"id\":1,\"children\":[{\"id\":1}]},\"startTime\":1,\"endTime\":2}"),
                      "share the id"));
-    cr_assert(strstr(read_err("{\"head\":{\"callFrame\":{},\"selfSize\":0,\"id\":1},\"samples\":[{\"size\":5,\"nodeId\":9}]}"),
-                     "looks like a .heapprofile, but samples[0] names a node that does not exist"));
+    cr_assert(strstr(read_err("{\"head\":{\"callFrame\":{},\"selfSize\":0,\"id\":1},\"samples\":{}}"),
+                     "looks like a .heapprofile, but \"samples\" is not an array"));
     const char *m = read_err("{\n  \"nodes\": [1,,2]}");
     cr_assert(strstr(m, "line 2, column 15"), "%s", m);
     cr_assert(strstr(read_err("{\"nodes\":[{\"id\":1,\"callFrame\":{}}],\"samples\":[1],\"timeDeltas\":[-5]}"),
