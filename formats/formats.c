@@ -12,15 +12,15 @@
 #include "formats/internal.h"
 
 const struct fmt_ops fmt_table[] = {
-    {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write},
+    {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write, true},
     {"speedscope", ".speedscope.json", "speedscope's own JSON (one evented profile per thread)",
-     speedscope_write},
+     speedscope_write, false},
     {"pprof", ".pb.gz", "pprof's gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana",
-     pprof_write},
+     pprof_write, true},
     {"trace", ".json", "Trace Event JSON: DevTools Performance, Perfetto, chrome://tracing",
-     trace_write},
+     trace_write, true},
     {"collapsed", ".folded", "folded stacks for flamegraph.pl / inferno / speedscope",
-     collapsed_write},
+     collapsed_write, false},
 };
 const size_t fmt_count = sizeof fmt_table / sizeof fmt_table[0];
 

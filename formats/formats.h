@@ -30,6 +30,7 @@ struct fmt_ops {
     const char *about; /* one line for --help */
     int (*write)(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                  struct fmt_err *e);
+    bool readable; /* mrprof's readers accept it too */
 };
 
 extern const struct fmt_ops fmt_table[];

@@ -25,7 +25,8 @@ static const char usage_text[] =
     "  --prof-mode cpu|wall   cpu: on-CPU time only (default); wall: also time waiting (idle)\n"
     "  --prof-out PATH        output file, or a directory for the default name\n"
     "                         (default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)\n"
-    "  --prof-format F        cpuprofile (default), trace, collapsed; or from PATH's extension\n"
+    "  --prof-format F        cpuprofile (default), trace, speedscope, pprof, collapsed; or from\n"
+    "                         PATH's extension\n"
     "  --version              print the version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
@@ -100,7 +101,7 @@ main(int argc, char **argv)
             prof.out = v;
         } else if ((v = opt_value(argc, argv, &i, "--prof-format"))) {
             if (!fmt_by_name(v))
-                return usage_error("--prof-format takes cpuprofile, trace or collapsed, not: ", v);
+                return usage_error("--prof-format takes cpuprofile, trace, speedscope, pprof or collapsed, not: ", v);
             prof.format = v;
         } else if (strcmp(a, "-e") == 0) {
             if (++i >= argc)

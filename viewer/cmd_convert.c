@@ -11,10 +11,17 @@
 static const char help[] =
     "usage: mrprof convert IN OUT [-f FORMAT] [--thread N]\n"
     "\n"
-    "Converts a profile. The format of OUT comes from -f, or from its extension:\n"
-    "  .cpuprofile  DevTools / Node CPU profile (one thread: --thread, default the first)\n"
-    "  .json        Trace Event JSON (DevTools Performance, Perfetto UI, chrome://tracing)\n"
-    "  .folded      collapsed stacks (flamegraph.pl, inferno, speedscope)\n";
+    "Converts a profile. IN is any file mrprof reads (.cpuprofile new or legacy, Trace Event\n"
+    "JSON, .heapprofile, pprof); its format is found from the content. The format of OUT comes\n"
+    "from -f, or from its extension:\n"
+    "  .cpuprofile        cpuprofile: DevTools / Node CPU profile (one thread: --thread, default\n"
+    "                     the first with samples)\n"
+    "  .json              trace: Trace Event JSON (DevTools Performance, Perfetto UI,\n"
+    "                     chrome://tracing)\n"
+    "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
+    "  .pb.gz, .pprof     pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca, Grafana)\n"
+    "  .folded            collapsed: folded stacks with sample counts (flamegraph.pl, inferno,\n"
+    "                     speedscope)\n";
 
 int
 cmd_convert(int argc, char **argv)

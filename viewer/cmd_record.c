@@ -21,7 +21,8 @@ static const char help[] =
     "be started or was killed by a signal (then 128+signal is printed).\n"
     "\n"
     "  -o, --output PATH   profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)\n"
-    "  -f, --format F      cpuprofile (default), trace, collapsed; default from PATH's extension\n"
+    "  -f, --format F      cpuprofile (default), trace, speedscope, pprof, collapsed; default\n"
+    "                      from PATH's extension\n"
     "  --hz N              sampling rate, 1..10000 (default 1000)\n"
     "  --mode cpu|wall     cpu (default): on-CPU time; wall: also time spent waiting, as (idle)\n"
     "  --mrun PATH         the mrun binary (default: beside mrprof, or $MRUN)\n";
@@ -158,9 +159,12 @@ cmd_record(int argc, char **argv)
     int code = WEXITSTATUS(status);
     if (code == 127 && access(mrun, X_OK) != 0)
         return CLI_SCRIPT_FAILED;
-    if (access(out, R_OK) == 0)
+    const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
+    if (access(out, R_OK) == 0 && (!f || f->readable))
         fprintf(stderr, "mrprof record: wrote %s (script exit status %d); see it with: "
                         "mrprof report %s\n", out, code, out);
+    else if (access(out, R_OK) == 0)
+        fprintf(stderr, "mrprof record: wrote %s (script exit status %d) for %s\n", out, code, f->about);
     else
         fprintf(stderr, "mrprof record: no profile was written (script exit status %d)\n", code);
     return code;

@@ -58,10 +58,19 @@ wall_of() {  # best wall seconds of "$@" over RUNS runs
 big=$tmp/big.cpuprofile
 w=$(for _ in $(seq "$RUNS"); do build/bench/bigprofile "$big"; done | awk '{ print $8 }' | sort -n | head -n 1)
 printf '%-40s %8s s  (%s MB)\n' "write .cpuprofile" "$w" "$(( $(stat -c %s "$big") / 1000000 ))"
-printf '%-40s %8s s\n' "mrprof report" "$(wall_of build/mrprof report "$big")"
-for ext in json folded; do
-    printf '%-40s %8s s\n' "mrprof convert to .$ext" "$(wall_of build/mrprof convert "$big" "$tmp/big.$ext")"
+rep=$(wall_of build/mrprof report "$big")
+ss=$(wall_of node tests/node/speedscope_top.js "$big")
+ssn=$(wall_of node -e 0)
+printf '%-40s %8s s\n' "mrprof report" "$rep"
+printf '%-40s %8s s  (node start-up %s s included)\n' "speedscope's importer (npm, in Node)" "$ss" "$ssn"
+printf '%-40s %8s x\n' "speedscope / mrprof report" "$(awk -v a="$ss" -v b="$rep" 'BEGIN { printf "%.1f", a / b }')"
+for ext in cpuprofile json speedscope.json pb.gz folded; do
+    printf '%-40s %8s s\n' "mrprof convert to .$ext" "$(wall_of build/mrprof convert "$big" "$tmp/out.$ext")"
 done
+# The same through the other readers: the trace and pprof files just written.
+printf '%-40s %8s s\n' "mrprof report on the trace (.json)" "$(wall_of build/mrprof report "$tmp/out.json")"
+printf '%-40s %8s s\n' "speedscope's importer on the trace" "$(wall_of node tests/node/speedscope_top.js "$tmp/out.json")"
+printf '%-40s %8s s\n' "mrprof report on the pprof (.pb.gz)" "$(wall_of build/mrprof report "$tmp/out.pb.gz")"
 
 echo
 bash tests/bench/net.sh
