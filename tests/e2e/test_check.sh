@@ -122,7 +122,7 @@ t_usage_errors_exit_2() {
     run $MRPROF check --runs 1 --save-baseline x.json -- tests/scripts/check_work.rb
     expect_rc 2; expect_err_has "at least 2 runs"
     run $MRPROF check --runs 3 -- tests/scripts/check_work.rb
-    expect_rc 2; expect_err_has "either --save-baseline PATH or --baseline-json PATH"
+    expect_rc 2; expect_err_has "needs one of --against"
     run $MRPROF check --threshold lots --baseline a b
     expect_rc 2
 }
