@@ -91,6 +91,26 @@ fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt,
     return e->code;
 }
 
+/* After a reader: samples in order and every invariant checked, or p freed and NULL. */
+static struct profile *
+finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
+{
+    char verr[256];
+    if (rc == 0) {
+        profile_sort_samples(p);
+        if (profile_validate(p, verr, sizeof verr) != 0) {
+            rc = e->code = -EINVAL;
+            snprintf(e->msg, sizeof e->msg, "%s: %s", name, verr);
+        }
+    }
+    if (rc == 0)
+        return p;
+    if (!e->msg[0])
+        snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+    profile_free(p);
+    return NULL;
+}
+
 /* Reads buf (modified in place: strings are decoded where they lie). */
 static struct profile *
 read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
@@ -109,21 +129,7 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     if ((len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) ||
         (len >= 2 && buf[0] == 0x0a && buf[i] != '{' && buf[i] != '[')) {
         struct profile *p = profile_new();
-        int rc = fmt__pprof_read(p, (const uint8_t *)buf, len, name, e);
-        if (rc == 0)
-            profile_sort_samples(p);
-        char verr[256];
-        if (rc == 0 && profile_validate(p, verr, sizeof verr) != 0) {
-            rc = e->code = -EINVAL;
-            snprintf(e->msg, sizeof e->msg, "%s: %s", name, verr);
-        }
-        if (rc) {
-            if (!e->msg[0])
-                snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
-            profile_free(p);
-            return NULL;
-        }
-        return p;
+        return finish(p, fmt__pprof_read(p, (const uint8_t *)buf, len, name, e), name, e);
     }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
@@ -159,21 +165,7 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
                  ".heapprofile a \"head\" tree", name);
     }
     json_free(&doc);
-    if (rc == 0) {
-        profile_sort_samples(p);
-        char verr[256];
-        if (profile_validate(p, verr, sizeof verr) != 0) {
-            rc = e->code = -EINVAL;
-            snprintf(e->msg, sizeof e->msg, "%s: %s", name, verr);
-        }
-    }
-    if (rc) {
-        if (rc == -ENOMEM && !e->msg[0])
-            snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
-        profile_free(p);
-        return NULL;
-    }
-    return p;
+    return finish(p, rc, name, e);
 }
 
 struct profile *

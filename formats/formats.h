@@ -1,8 +1,8 @@
 /*
  * formats.h — every profile file format behind one table of readers and writers.
  *
- * Each format is one file (cpuprofile.c, trace.c, collapsed.c) that knows the profile model and
- * nothing of mruby. Writers stream into a FILE; fmt_write_path() adds the atomic temp-file +
+ * Each format is one file (cpuprofile.c, trace.c, heapprofile.c, pprof.c, speedscope.c,
+ * collapsed.c) that knows the profile model and nothing of mruby; the JSON readers share json.c. Writers stream into a FILE; fmt_write_path() adds the atomic temp-file +
  * rename so a failed write leaves nothing behind. Readers detect the format from the content.
  *
  * Ownership: fmt_read_path() returns a profile the caller frees with profile_free().
