@@ -216,11 +216,7 @@ find_index(const struct idmap *m, size_t n, int64_t id)
     return r ? (int)r->index : -1;
 }
 
-static int
-bad(struct fmt_err *e, const char *name, const char *what)
-{
-    return fmt__bad(e, name, "a .cpuprofile", "%s", what);
-}
+#define bad(e, name, ...) fmt__bad(e, name, "a .cpuprofile", __VA_ARGS__)
 
 static int
 frame_kind_of(const char *fn)
@@ -376,10 +372,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     JSON_EACH(jn, jnodes) {
         const struct json_val *jid = json_get(jn, "id");
         const struct json_val *cf = json_get(jn, "callFrame");
-        char what[160];
         if (!json_is_num(jid) || !json_is_obj(cf)) {
-            snprintf(what, sizeof what, "nodes[%d] lacks a numeric \"id\" or a \"callFrame\" object", i);
-            rc = bad(e, name, what);
+            rc = bad(e, name, "nodes[%d] lacks a numeric \"id\" or a \"callFrame\" object", i);
             goto done;
         }
         frame[i] = fmt__frame_of(p, cf, 0);
@@ -391,9 +385,7 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     qsort(map, (size_t)nn, sizeof *map, idmap_cmp);
     for (int k = 1; k < nn; k++)
         if (map[k].id == map[k - 1].id) {
-            char what[128];
-            snprintf(what, sizeof what, "two nodes share the id %lld", (long long)map[k].id);
-            rc = bad(e, name, what);
+            rc = bad(e, name, "two nodes share the id %lld", (long long)map[k].id);
             goto done;
         }
     /* Parents: from "parent" where given, else from the parents' "children" lists. */
@@ -402,10 +394,7 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         if (json_is_num(jp)) {
             int pi = find_index(map, (size_t)nn, (int64_t)jp->num);
             if (pi < 0) {
-                char what[160];
-                snprintf(what, sizeof what, "nodes[%d] names parent %lld, which does not exist", i,
-                         (long long)jp->num);
-                rc = bad(e, name, what);
+                rc = bad(e, name, "nodes[%d] names parent %lld, which does not exist", i, (long long)jp->num);
                 goto done;
             }
             parent[i] = pi;
@@ -414,15 +403,11 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         JSON_EACH(kid, kids) {
             int ci = json_is_num(kid) ? find_index(map, (size_t)nn, (int64_t)kid->num) : -1;
             if (ci < 0) {
-                char what[160];
-                snprintf(what, sizeof what, "nodes[%d] lists a child that does not exist", i);
-                rc = bad(e, name, what);
+                rc = bad(e, name, "nodes[%d] lists a child that does not exist", i);
                 goto done;
             }
             if (parent[ci] >= 0 && parent[ci] != i) {
-                char what[160];
-                snprintf(what, sizeof what, "nodes[%d] has two parents", ci);
-                rc = bad(e, name, what);
+                rc = bad(e, name, "nodes[%d] has two parents", ci);
                 goto done;
             }
             parent[ci] = i;
@@ -474,13 +459,12 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
 
     uint32_t th = profile_add_thread(p, tid, thread_name);
     int nsamp = json_is_arr(jsamples) ? (int)json_len(jsamples) : 0;
-    if (nsamp > 0 && !json_is_arr(jdeltas))
-        { rc = bad(e, name, "it has \"samples\" but no \"timeDeltas\""); goto done; }
+    if (nsamp > 0 && !json_is_arr(jdeltas)) {
+        rc = bad(e, name, "it has \"samples\" but no \"timeDeltas\"");
+        goto done;
+    }
     if (nsamp != (json_is_arr(jdeltas) ? (int)json_len(jdeltas) : 0)) {
-        char what[160];
-        snprintf(what, sizeof what, "\"samples\" has %d entries and \"timeDeltas\" %d", nsamp,
-                 (int)json_len(jdeltas));
-        rc = bad(e, name, what);
+        rc = bad(e, name, "\"samples\" has %d entries and \"timeDeltas\" %d", nsamp, (int)json_len(jdeltas));
         goto done;
     }
     double start_us = json_is_num(jstart) ? jstart->num : 0;
@@ -505,24 +489,17 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     const struct json_val *jw = json_first(jweights);
     for (int k = 0; k < nsamp; k++, js += js->size, jd += jd->size) {
         if (!json_is_num(js) || !json_is_num(jd)) {
-            char what[96];
-            snprintf(what, sizeof what, "samples[%d] or timeDeltas[%d] is not a number", k, k);
-            rc = bad(e, name, what);
+            rc = bad(e, name, "samples[%d] or timeDeltas[%d] is not a number", k, k);
             goto done;
         }
         if (jd->num < 0) {
-            char what[128];
-            snprintf(what, sizeof what, "timeDeltas[%d] is negative (%g µs)", k, jd->num);
-            rc = bad(e, name, what);
+            rc = bad(e, name, "timeDeltas[%d] is negative (%g µs)", k, jd->num);
             goto done;
         }
         int64_t sid = (int64_t)js->num;
         int idx = dense ? (sid >= 0 && sid <= max_id ? dense[sid] : -1) : find_index(map, (size_t)nn, sid);
         if (idx < 0) {
-            char what[160];
-            snprintf(what, sizeof what, "samples[%d] names node %lld, which does not exist", k,
-                     (long long)js->num);
-            rc = bad(e, name, what);
+            rc = bad(e, name, "samples[%d] names node %lld, which does not exist", k, (long long)js->num);
             goto done;
         }
         t += jd->num;

@@ -82,6 +82,35 @@ cli_read_profile(const char *cmd, const char *path)
     return p;
 }
 
+char **
+cli_mrun_argv(const char *mrun, const char *out, const char *hz, const char *mode, const char *format,
+              char **script, int nscript)
+{
+    char **v = calloc((size_t)nscript + 12, sizeof *v);
+    if (!v)
+        return NULL;
+    int k = 0;
+    v[k++] = (char *)mrun;
+    v[k++] = "--cpu-prof";
+    v[k++] = "--prof-out";
+    v[k++] = (char *)out;
+    v[k++] = "--prof-hz";
+    v[k++] = (char *)hz;
+    if (mode) {
+        v[k++] = "--prof-mode";
+        v[k++] = (char *)mode;
+    }
+    if (format) {
+        v[k++] = "--prof-format";
+        v[k++] = (char *)format;
+    }
+    if (nscript > 0 && strcmp(script[0], "-e") != 0)
+        v[k++] = "--"; /* a script whose name starts with '-' is still the script */
+    for (int j = 0; j < nscript; j++)
+        v[k++] = script[j];
+    return v;
+}
+
 const char *
 cli_mrun_path(const char *opt, char *buf, size_t len)
 {

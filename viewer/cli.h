@@ -39,6 +39,10 @@ bool cli_parse_tsv(const char *cmd, const char *v, bool *tsv);
 struct profile *cli_read_profile(const char *cmd, const char *path);
 /* The mrun to run: opt (--mrun) if given, else $MRUN, else the mrun beside mrprof (in buf). */
 const char *cli_mrun_path(const char *opt, char *buf, size_t len);
+/* The argv that runs SCRIPT [ARGS] (or -e CODE) under `mrun --cpu-prof` into out: calloc'd and
+ * NULL-terminated, its strings borrowed. mode and format may be NULL (mrun's defaults). */
+char **cli_mrun_argv(const char *mrun, const char *out, const char *hz, const char *mode,
+                     const char *format, char **script, int nscript);
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 

@@ -390,19 +390,9 @@ static struct profile *
 run_once(const char *mrun, const char *hz, char **script_argv, int script_argc, const char *out,
          const char *tag, size_t run, bool tty)
 {
-    char **argv = calloc((size_t)script_argc + 8, sizeof *argv);
+    char **argv = cli_mrun_argv(mrun, out, hz, NULL, NULL, script_argv, script_argc);
     if (!argv)
         return NULL;
-    int k = 0;
-    argv[k++] = (char *)mrun;
-    argv[k++] = "--cpu-prof";
-    argv[k++] = "--prof-hz";
-    argv[k++] = (char *)hz;
-    argv[k++] = "--prof-out";
-    argv[k++] = (char *)out;
-    argv[k++] = "--";
-    for (int j = 0; j < script_argc; j++)
-        argv[k++] = script_argv[j];
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {

@@ -100,28 +100,9 @@ cmd_record(int argc, char **argv)
     }
     snprintf(hz_buf, sizeof hz_buf, "%lu", hz);
 
-    int nargs = argc - i;
-    char **cargv = calloc((size_t)nargs + 16, sizeof *cargv);
+    char **cargv = cli_mrun_argv(mrun, out, hz_buf, mode, format, argv + i, argc - i);
     if (!cargv)
         return CLI_SCRIPT_FAILED;
-    int k = 0;
-    cargv[k++] = (char *)mrun;
-    cargv[k++] = "--cpu-prof";
-    cargv[k++] = "--prof-out";
-    cargv[k++] = (char *)out;
-    cargv[k++] = "--prof-hz";
-    cargv[k++] = hz_buf;
-    cargv[k++] = "--prof-mode";
-    cargv[k++] = (char *)mode;
-    if (format) {
-        cargv[k++] = "--prof-format";
-        cargv[k++] = (char *)format;
-    }
-    if (strcmp(script, "-e") != 0)
-        cargv[k++] = "--";
-    for (int j = i; j < argc; j++)
-        cargv[k++] = argv[j];
-    cargv[k] = NULL;
 
     fflush(NULL);
     pid_t pid = fork();
