@@ -141,10 +141,14 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
     # path with a 2x slower method; the plain suite with the 25 % the issue names.
     local slow=1.25
     [ "${SUITE:-plain}" = plain ] || slow=2.0
+    first_fail() { printf '%s\n' "$out" | grep '^FAIL [^ ]' | head -n 1 | cut -d: -f1; }
     run $MRPROF check --runs 10 --against "$w" --junit "$T/j.xml" -- $w $slow
-    [ "$rc" = 1 ] || run $MRPROF check --runs 10 --against "$w" --junit "$T/j.xml" -- $w $slow
+    # The retry also covers an unchanged method that noise pushed past parse (seen once in CI:
+    # `store` +17 %, p = 0.0002, while parse was caught).
+    [ "$rc" = 1 ] && [ "$(first_fail)" = "FAIL parse" ] ||
+        run $MRPROF check --runs 10 --against "$w" --junit "$T/j.xml" -- $w $slow
     expect_rc 1
-    [ "$(printf '%s\n' "$out" | grep '^FAIL [^ ]' | head -n 1 | cut -d: -f1)" = "FAIL parse" ] || fail "parse not named first: $out"
+    [ "$(first_fail)" = "FAIL parse" ] || fail "parse not named first: $out"
     grep -q 'name="parse"' "$T/j.xml" || fail "junit lacks parse"
 }
 
