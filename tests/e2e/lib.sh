@@ -19,7 +19,9 @@ run() {
     err=$(cat "$T/.stderr")
 }
 
-expect_rc() { [ "$rc" = "$1" ] || fail "exit code $rc, expected $1; stderr: $(printf '%s' "$err" | head -c 600)"; }
+expect_rc() {
+    [ "$rc" = "$1" ] || fail "exit code $rc, expected $1; stderr: $(printf '%s' "$err" | head -c 600); stdout: $(printf '%s' "$out" | head -c 1200)"
+}
 expect_out() { [ "$out" = "$1" ] || fail "stdout was [$(printf '%s' "$out" | head -c 600)], expected [$1]"; }
 expect_out_has() { case $out in *"$1"*) ;; *) fail "stdout lacks [$1]: [$(printf '%s' "$out" | head -c 800)]";; esac; }
 expect_err_has() { case $err in *"$1"*) ;; *) fail "stderr lacks [$1]: [$(printf '%s' "$err" | head -c 800)]";; esac; }

@@ -155,14 +155,17 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
 t_check_runs_stored_baseline_round_trip() {
     # A baseline stored by one checkout and read by another: keys hold the file's base name, so
     # a copy of the script elsewhere meets its functions. Batches made one after the other are
-    # exposed to the machine's drift (see above), so this asserts the path, with a 2x slower
-    # parse against a 50 % threshold.
+    # exposed to the machine's drift (see above): a CI run once saw a whole baseline batch made
+    # while the machine was slow enough to hide a 2x slower parse. So this asserts the path with
+    # a 3x slower parse against a 50 % threshold, and a retry stores a fresh baseline as well.
     cp tests/scripts/check_work.rb "$T/copy.rb" && mkdir -p "$T/other" && cp "$T/copy.rb" "$T/other/copy.rb"
-    run $MRPROF check --runs 6 --save-baseline "$T/bl.json" -- "$T/copy.rb"
-    expect_rc 0; expect_file "$T/bl.json"; expect_out_has "saved 6 runs"
-    grep -q '"parse\\tcopy.rb"' "$T/bl.json" || fail "baseline keys lack the base name: $(head -c 400 "$T/bl.json")"
-    run $MRPROF check --runs 6 --threshold 50% --baseline-json "$T/bl.json" -- "$T/other/copy.rb" 2.0
-    [ "$rc" = 1 ] || run $MRPROF check --runs 6 --threshold 50% --baseline-json "$T/bl.json" -- "$T/other/copy.rb" 2.0
+    for attempt in 1 2; do
+        run $MRPROF check --runs 6 --save-baseline "$T/bl.json" -- "$T/copy.rb"
+        expect_rc 0; expect_file "$T/bl.json"; expect_out_has "saved 6 runs"
+        grep -q '"parse\\tcopy.rb"' "$T/bl.json" || fail "baseline keys lack the base name: $(head -c 400 "$T/bl.json")"
+        run $MRPROF check --runs 6 --threshold 50% --baseline-json "$T/bl.json" -- "$T/other/copy.rb" 3.0
+        [ "$rc" = 1 ] && break
+    done
     expect_rc 1
     expect_out_has "FAIL parse:"
 }
