@@ -75,6 +75,14 @@ agg_sort_by_total(struct agg_table *t)
 int
 agg_compute(const struct profile *p, int thread, enum agg_by by, struct agg_table *out)
 {
+    struct agg_filter f = {thread, 0, 0};
+    return agg_compute_f(p, &f, by, out);
+}
+
+int
+agg_compute_f(const struct profile *p, const struct agg_filter *filter, enum agg_by by,
+              struct agg_table *out)
+{
     memset(out, 0, sizeof *out);
     size_t nn = profile_nnodes(p), ns = profile_nsamples(p), nf = profile_nframes(p);
     const struct prof_node *nodes = profile_nodes(p);
@@ -112,7 +120,7 @@ agg_compute(const struct profile *p, int thread, enum agg_by by, struct agg_tabl
         }
     }
     for (size_t i = 0; i < ns; i++) {
-        if (thread >= 0 && s[i].thread != (uint32_t)thread)
+        if (!agg_keep(filter, &s[i]))
             continue;
         out->total_w += s[i].weight_ns;
         out->total_n++;
@@ -197,6 +205,13 @@ child_cmp(const void *a, const void *b)
 int
 agg_tree_build(const struct profile *p, int thread, struct agg_tree *t)
 {
+    struct agg_filter f = {thread, 0, 0};
+    return agg_tree_build_f(p, &f, t);
+}
+
+int
+agg_tree_build_f(const struct profile *p, const struct agg_filter *filter, struct agg_tree *t)
+{
     memset(t, 0, sizeof *t);
     size_t nn = profile_nnodes(p);
     const struct prof_node *nodes = profile_nodes(p);
@@ -216,7 +231,7 @@ agg_tree_build(const struct profile *p, int thread, struct agg_tree *t)
         return -ENOMEM;
     }
     for (size_t i = 0; i < profile_nsamples(p); i++) {
-        if (thread >= 0 && s[i].thread != (uint32_t)thread)
+        if (!agg_keep(filter, &s[i]))
             continue;
         t->self_w[s[i].node] += s[i].weight_ns;
         t->self_n[s[i].node]++;

@@ -27,8 +27,24 @@ struct agg_table {
     uint64_t total_w, total_n; /* of all samples considered */
 };
 
+/* Which samples an aggregation considers: one thread (or -1 for all) and a time range of sample
+ * timestamps [from_ns, to_ns) (to_ns == 0: no upper bound). */
+struct agg_filter {
+    int thread;
+    uint64_t from_ns, to_ns;
+};
+
+static inline bool
+agg_keep(const struct agg_filter *f, const struct prof_sample *s)
+{
+    return (f->thread < 0 || s->thread == (uint32_t)f->thread) && s->t_ns >= f->from_ns &&
+           (f->to_ns == 0 || s->t_ns < f->to_ns);
+}
+
 /* thread -1 = all threads. Returns 0 or -ENOMEM. */
 int agg_compute(const struct profile *p, int thread, enum agg_by by, struct agg_table *out);
+int agg_compute_f(const struct profile *p, const struct agg_filter *f, enum agg_by by,
+                  struct agg_table *out);
 void agg_free(struct agg_table *t);
 /* Re-sorts rows by total weight (descending). */
 void agg_sort_by_total(struct agg_table *t);
@@ -43,6 +59,7 @@ struct agg_tree {
 };
 
 int agg_tree_build(const struct profile *p, int thread, struct agg_tree *t);
+int agg_tree_build_f(const struct profile *p, const struct agg_filter *f, struct agg_tree *t);
 void agg_tree_free(struct agg_tree *t);
 
 #endif

@@ -25,6 +25,26 @@ int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_view(int argc, char **argv);
+
+/* The display options `view` and `top` share (--once, --view, --size, --thread, --search). */
+struct tv;
+struct view_opts {
+    bool once;
+    int view;   /* enum tv_view, or -1 for all (with --once) */
+    int w, h;   /* --size; 0 = the terminal's */
+    int thread; /* -1 = all */
+    const char *search;
+};
+void cli_view_defaults(struct view_opts *o);
+/* Parses the display option at argv[*i] (advancing *i past its value): 1 when it was one, 0
+ * when it is not a display option, -1 on a usage error (message printed). */
+int cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o);
+void cli_view_apply(const struct view_opts *o, struct tv *v);
+/* Interactive unless --once or stdin/stdout is not a terminal. */
+bool cli_view_interactive(const struct view_opts *o);
+/* Prints the --once text of the chosen view(s) to stdout; returns an exit code. */
+int cli_view_snapshot(const struct view_opts *o, struct tv *v);
 
 /* Prints "mrprof CMD: message" and a hint to stderr; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
