@@ -177,6 +177,19 @@ clip_name(const char *name, int w, bool utf8, char *out, size_t outlen)
     snprintf(out, outlen, "%.*s%s", (int)(s - name), name, ell);
 }
 
+/* A location that fits w columns: whole, or "…" and its end (file name and line). */
+static int
+text_tail(struct tv_grid *g, int x, int y, int w, const char *s, bool utf8, uint16_t attr)
+{
+    size_t n = cp_len(s);
+    if (w <= 1 || (int)n <= w)
+        return text(g, x, y, w, s, attr);
+    for (size_t i = 0; i < n - (size_t)(w - 1); i++)
+        next_cp(&s);
+    put(g, x, y, utf8 ? 0x2026 : '~', attr);
+    return 1 + text(g, x + 1, y, w - 1, s, attr);
+}
+
 /* --- units and common pieces --------------------------------------------------------------- */
 
 static bool
@@ -374,8 +387,8 @@ draw_top(struct tv *v, struct tv_grid *g, int y0, int rows)
         clip_name(name, g->w - x, v->utf8, clipped, sizeof clipped);
         uint16_t na = v->search[0] && !sel ? TV_ATTR(TV_BOLD, TV_C_MATCH) : a;
         x += text(g, x, y, g->w - x, clipped, na);
-        if (loc[0] && x + 3 < g->w)
-            textf(g, x + 2, y, g->w - x - 2, sel ? a : TV_ATTR(TV_DIM, 0), "%s", loc);
+        if (loc[0] && x + 6 < g->w)
+            text_tail(g, x + 2, y, g->w - x - 2, loc, v->utf8, sel ? a : TV_ATTR(TV_DIM, 0));
     }
 }
 
@@ -426,8 +439,8 @@ draw_tree(struct tv *v, struct tv_grid *g, int y0, int rows)
         uint16_t na = matches(v, frame) && !sel ? TV_ATTR(TV_BOLD, TV_C_MATCH) : a;
         x += text(g, x, y, g->w - x, clipped, na);
         frame_location(v, frame, loc, sizeof loc);
-        if (loc[0] && x + 3 < g->w)
-            text(g, x + 2, y, g->w - x - 2, loc, sel ? a : TV_ATTR(TV_DIM, 0));
+        if (loc[0] && x + 6 < g->w)
+            text_tail(g, x + 2, y, g->w - x - 2, loc, v->utf8, sel ? a : TV_ATTR(TV_DIM, 0));
     }
 }
 
