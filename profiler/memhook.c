@@ -7,7 +7,9 @@
  * step (the same condition mruby's gc.c tests before it collects), so samples taken meanwhile
  * land in "(garbage collector)".
  *
- * It is also where a profiled script notices Ctrl-C: a CPU-bound script may never return to the
+ * It is also where frames get their names when the script does not return to the event loop
+ * (the sampler can read names only on the VM's own thread; see prof_name_at_alloc), and where a
+ * profiled script notices Ctrl-C: a CPU-bound script may never return to the
  * event loop, but it allocates, and an allocation is a point where raising is allowed (it can
  * raise NoMemoryError anyway). prof_interrupt_pending is set by the runtime's signal handler.
  */
@@ -30,6 +32,9 @@ __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
         return __real_mrb_obj_alloc(mrb, tt, cls);
     if (__builtin_expect(prof_interrupt_pending, 0) && prof_interrupt_hook && !mrb->gc.iterating)
         prof_interrupt_hook(mrb); /* raises when it takes the interrupt */
+    if (__builtin_expect(atomic_load_explicit(&t->name_wanted, memory_order_relaxed), 0) &&
+        !mrb->gc.iterating)
+        prof_name_at_alloc(t);
     mrb_gc *gc = &mrb->gc;
     bool collects = gc->threshold < gc->live && !gc->disabled && !gc->iterating;
     if (!collects)

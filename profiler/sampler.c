@@ -49,6 +49,9 @@
 #include "profiler/profile.h"
 
 __thread struct prof_thread *prof__tls;
+/* True while this thread names frames (under the session lock): naming allocates, and the
+ * allocation hook must not try to name (and lock) again. */
+static __thread bool tls_naming;
 
 #define RING_MASK (PROF_RING_WORDS - 1)
 #define HDR_WORDS 3
@@ -93,6 +96,10 @@ struct prof_session {
 };
 
 static struct prof_session *g_session;
+/* Guards g_session for readers on other threads (the live agent): taken before a session's
+ * lock, never after it. */
+static pthread_mutex_t g_session_mutex = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t g_generation;
 static struct sigaction g_old_action;
 
 /* --- clocks --------------------------------------------------------------------------------- */
@@ -402,6 +409,7 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
     uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
     uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
     uint32_t nodes_buf[PROF_MAX_DEPTH];
+    size_t raws_before = s->nraws;
     while (tail < head) {
         uint64_t hdr = t->ring[tail & RING_MASK];
         if ((hdr >> 48) != REC_MAGIC) { /* cannot happen: the ring would be corrupt */
@@ -444,6 +452,8 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
         tail = pos;
     }
     atomic_store_explicit(&t->tail, tail, memory_order_release);
+    if (s->nraws != raws_before)
+        atomic_store(&t->name_wanted, 1);
 }
 
 /*
@@ -480,6 +490,7 @@ static void
 name_frames(struct prof_session *s, mrb_state *mrb)
 {
     struct profile *p = s->profile;
+    tls_naming = true;
     int ai = mrb_gc_arena_save(mrb);
     char buf[600];
     for (size_t i = 0; i < s->nraws; i++) {
@@ -540,6 +551,7 @@ name_frames(struct prof_session *s, mrb_state *mrb)
         r->named = true;
         mrb_gc_arena_restore(mrb, ai);
     }
+    tls_naming = false;
 }
 
 /* --- the collector thread ------------------------------------------------------------------- */
@@ -612,7 +624,10 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
     }
     if (pthread_create(&s->collector, NULL, collector_main, s) == 0)
         s->collector_started = true;
+    pthread_mutex_lock(&g_session_mutex);
     g_session = s;
+    g_generation++;
+    pthread_mutex_unlock(&g_session_mutex);
     return s;
 }
 
@@ -721,6 +736,38 @@ prof_detach(mrb_state *mrb)
     pthread_mutex_unlock(&s->lock);
 }
 
+bool
+prof_read_profile(void (*fn)(const struct profile *p, uint64_t generation, void *arg), void *arg)
+{
+    pthread_mutex_lock(&g_session_mutex);
+    struct prof_session *s = g_session;
+    if (s) {
+        pthread_mutex_lock(&s->lock);
+        s->profile->meta.end_ns = clock_ns(CLOCK_MONOTONIC);
+        fn(s->profile, g_generation, arg);
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&g_session_mutex);
+    return s != NULL;
+}
+
+void
+prof_name_at_alloc(struct prof_thread *t)
+{
+    if (tls_naming)
+        return;
+    atomic_store(&t->name_wanted, 0);
+    mrb_state *mrb = t->mrb;
+    /* Whoever called mrb_obj_alloc may hold a name mrb_sym_name unpacked into mrb->symbuf (as
+     * mrb_str_new of a symbol name does): naming must leave that buffer as it found it. */
+    char symbuf[sizeof mrb->symbuf];
+    memcpy(symbuf, mrb->symbuf, sizeof symbuf);
+    pthread_mutex_lock(&t->session->lock);
+    name_frames(t->session, mrb);
+    pthread_mutex_unlock(&t->session->lock);
+    memcpy(mrb->symbuf, symbuf, sizeof symbuf);
+}
+
 double
 prof_elapsed(const struct prof_session *s)
 {
@@ -748,10 +795,12 @@ prof_stop(struct prof_session *s)
     struct profile *p = s->profile;
     p->meta.end_ns = clock_ns(CLOCK_MONOTONIC);
     profile_sort_samples(p); /* threads interleave in the sample table */
+    pthread_mutex_lock(&g_session_mutex); /* no reader holds s past this */
+    g_session = NULL;
+    pthread_mutex_unlock(&g_session_mutex);
     pthread_mutex_destroy(&s->lock);
     free(s->raws);
     free(s->raw_slots);
     free(s);
-    g_session = NULL;
     return p;
 }

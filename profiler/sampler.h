@@ -47,6 +47,10 @@ struct prof_thread {
     /* Flags the handler reads; written by this thread outside the handler. */
     volatile sig_atomic_t in_gc;
 
+    /* Set by a drain that met frames not named yet; the allocation hook then names them on
+     * this thread (a CPU-bound script may not reach the loop's safe point for a long time). */
+    _Atomic int name_wanted;
+
     /* Handler-private state. */
     int mode; /* enum prof_mode */
     uint64_t last_wall_ns, last_cpu_ns, last_deadline, rng, interval_ns;
@@ -85,5 +89,15 @@ void prof_safe_point(mrb_state *mrb);
 struct profile *prof_stop(struct prof_session *s);
 /* Seconds since the session started (for Profiler.stop_profiling). */
 double prof_elapsed(const struct prof_session *s);
+
+/* For the live agent (profiler/live.c), on any thread: calls fn with the running session's
+ * profile while it is drained into, under the session lock, and with the session's generation
+ * (a number that changes when a new session starts). Returns false when none runs. */
+bool prof_read_profile(void (*fn)(const struct profile *p, uint64_t generation, void *arg),
+                       void *arg);
+
+/* Names the frames a drain found, from mrb_obj_alloc (memhook.c) on the thread's own VM: an
+ * allocation is a point where the VM may run Ruby-visible work (it may even collect). */
+void prof_name_at_alloc(struct prof_thread *t);
 
 #endif

@@ -27,6 +27,9 @@ static const char usage_text[] =
     "                         (default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)\n"
     "  --prof-format F        cpuprofile (default), trace, speedscope, pprof, collapsed; or from\n"
     "                         PATH's extension\n"
+    "  --prof-live [ADDR]     serve the growing profile to `mrprof top --attach ADDR`; ADDR is\n"
+    "                         unix:PATH or tcp:127.0.0.1:PORT (loopback only, with a token);\n"
+    "                         default: a private Unix socket, printed on stderr\n"
     "  --version              print the version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
@@ -63,7 +66,7 @@ int
 main(int argc, char **argv)
 {
     const char *code = NULL, *script = NULL, *v;
-    struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL};
+    struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL, false, NULL};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -82,6 +85,14 @@ main(int argc, char **argv)
             return RT_EXIT_OK;
         } else if (strcmp(a, "--cpu-prof") == 0) {
             prof.cpu_prof = true;
+        } else if (strcmp(a, "--prof-live") == 0 || strncmp(a, "--prof-live=", 12) == 0) {
+            /* The address is optional: taken when it looks like one. */
+            prof.live = true;
+            if (a[11] == '=')
+                prof.live_addr = a + 12;
+            else if (i + 1 < argc &&
+                     (strncmp(argv[i + 1], "unix:", 5) == 0 || strncmp(argv[i + 1], "tcp:", 4) == 0))
+                prof.live_addr = argv[++i];
         } else if ((v = opt_value(argc, argv, &i, "--prof-hz"))) {
             char *end;
             long hz = strtol(v, &end, 10);
@@ -122,7 +133,8 @@ main(int argc, char **argv)
     struct rt *rt = rt_new(argc - i, argv + i);
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;
-    if (prof.cpu_prof && rt_prof_begin(rt, &prof) != 0) {
+    bool profiling = prof.cpu_prof || prof.live;
+    if (profiling && rt_prof_begin(rt, &prof) != 0) {
         rt_free(rt);
         return RT_EXIT_USAGE;
     }
@@ -132,7 +144,7 @@ main(int argc, char **argv)
         rt_run_main_file(rt, script);
     rt_run_loop(rt);
     int status = rt->exit_code;
-    if (prof.cpu_prof && rt_prof_finish(rt, &prof) != 0 && status == 0)
+    if (profiling && rt_prof_finish(rt, &prof, status) != 0 && status == 0)
         status = RT_EXIT_SCRIPT_ERROR;
     rt_free(rt);
     if (fflush(stdout) != 0 && status == 0)

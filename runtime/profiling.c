@@ -25,6 +25,7 @@
 #include "formats/formats.h"
 #include "profiler/aggregate.h"
 #include "profiler/profile.h"
+#include "profiler/live.h"
 #include "profiler/sampler.h"
 
 static void
@@ -278,12 +279,19 @@ release_stop_signals(void)
     prof_interrupt_pending = 0;
 }
 
+static struct prof_live *g_live;
+
 int
 rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 {
-    char err[256];
+    char err[512];
     if (start_session(rt, o->mode, o->hz, err, sizeof err) != 0) {
         fprintf(stderr, "mrun: cannot start profiling: %s\n", err);
+        return -1;
+    }
+    if (o->live && !(g_live = prof_live_start(o->live_addr, err, sizeof err))) {
+        fprintf(stderr, "mrun: --prof-live: %s\n", err);
+        profile_free(prof_stop(prof_current()));
         return -1;
     }
     catch_stop_signals(rt);
@@ -291,13 +299,21 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 }
 
 int
-rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o)
+rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
 {
     release_stop_signals();
     struct prof_session *s = prof_current();
-    if (!s)
-        return 0; /* the script stopped it itself */
-    struct profile *p = prof_stop(s);
+    struct profile *p = s ? prof_stop(s) : NULL; /* NULL: the script stopped it itself */
+    if (g_live) {
+        prof_live_finish(g_live, p, exit_status);
+        g_live = NULL;
+    }
+    if (!p)
+        return 0;
+    if (!o->cpu_prof) {
+        profile_free(p);
+        return 0;
+    }
     const struct fmt_ops *f = o->format ? fmt_by_name(o->format) : NULL;
     char path[4096];
     struct stat st;

@@ -16,13 +16,17 @@ struct rt_prof_opts {
     enum prof_mode mode; /* --prof-mode (default cpu) */
     const char *out;    /* --prof-out: file or directory (default: Node-style name in cwd) */
     const char *format; /* --prof-format (default: from out's extension, else cpuprofile) */
+    bool live;          /* --prof-live: serve the growing profile to viewers */
+    const char *live_addr; /* its address (NULL: a private Unix socket) */
 };
 
 /* Defines Profiler and Profile and hooks the sampler's safe point into the loop. */
 void rt_profiler_init(struct rt *rt);
-/* Starts whole-run profiling for --cpu-prof. Returns 0, or prints why and returns -1. */
+/* Starts whole-run profiling for --cpu-prof and --prof-live. Returns 0, or prints why and
+ * returns -1. */
 int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);
-/* Stops whole-run profiling and writes the file. Returns 0, or prints why and returns -1. */
-int rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o);
+/* Stops whole-run profiling, hands the final profile and exit_status to live viewers, and
+ * writes the file (--cpu-prof). Returns 0, or prints why and returns -1. */
+int rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status);
 
 #endif

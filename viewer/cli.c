@@ -83,17 +83,23 @@ cli_read_profile(const char *cmd, const char *path)
 }
 
 char **
-cli_mrun_argv(const char *mrun, const char *out, const char *hz, const char *mode, const char *format,
-              char **script, int nscript)
+cli_mrun_argv(const char *mrun, const char *out, const char *live, const char *hz, const char *mode,
+              const char *format, char **script, int nscript)
 {
-    char **v = calloc((size_t)nscript + 12, sizeof *v);
+    char **v = calloc((size_t)nscript + 14, sizeof *v);
     if (!v)
         return NULL;
     int k = 0;
     v[k++] = (char *)mrun;
-    v[k++] = "--cpu-prof";
-    v[k++] = "--prof-out";
-    v[k++] = (char *)out;
+    if (out) {
+        v[k++] = "--cpu-prof";
+        v[k++] = "--prof-out";
+        v[k++] = (char *)out;
+    }
+    if (live) {
+        v[k++] = "--prof-live";
+        v[k++] = (char *)live;
+    }
     v[k++] = "--prof-hz";
     v[k++] = (char *)hz;
     if (mode) {

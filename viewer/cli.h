@@ -26,6 +26,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_view(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* The display options `view` and `top` share (--once, --view, --size, --thread, --search). */
 struct tv;
@@ -59,10 +60,11 @@ bool cli_parse_tsv(const char *cmd, const char *v, bool *tsv);
 struct profile *cli_read_profile(const char *cmd, const char *path);
 /* The mrun to run: opt (--mrun) if given, else $MRUN, else the mrun beside mrprof (in buf). */
 const char *cli_mrun_path(const char *opt, char *buf, size_t len);
-/* The argv that runs SCRIPT [ARGS] (or -e CODE) under `mrun --cpu-prof` into out: calloc'd and
- * NULL-terminated, its strings borrowed. mode and format may be NULL (mrun's defaults). */
-char **cli_mrun_argv(const char *mrun, const char *out, const char *hz, const char *mode,
-                     const char *format, char **script, int nscript);
+/* The argv that runs SCRIPT [ARGS] (or -e CODE) under mrun: `--cpu-prof --prof-out OUT` when
+ * out is given, `--prof-live LIVE` when live is. calloc'd and NULL-terminated, its strings
+ * borrowed. mode and format may be NULL (mrun's defaults). */
+char **cli_mrun_argv(const char *mrun, const char *out, const char *live, const char *hz,
+                     const char *mode, const char *format, char **script, int nscript);
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 

@@ -100,7 +100,7 @@ cmd_record(int argc, char **argv)
     }
     snprintf(hz_buf, sizeof hz_buf, "%lu", hz);
 
-    char **cargv = cli_mrun_argv(mrun, out, hz_buf, mode, format, argv + i, argc - i);
+    char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, argv + i, argc - i);
     if (!cargv)
         return CLI_SCRIPT_FAILED;
 

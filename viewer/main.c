@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"diff", cmd_diff, "compare two profiles function by function"},
     {"record", cmd_record, "run a script under the profiler and write a profile"},
     {"report", cmd_report, "print where the time went: header, top functions, call tree"},
+    {"top", cmd_top, "watch a running script's profile live in the terminal"},
     {"view", cmd_view, "open a profile in the terminal: top, call tree, flame graph, timeline"},
 };
 
