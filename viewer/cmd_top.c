@@ -397,7 +397,7 @@ cmd_top(int argc, char **argv)
             rc = run_once(&s, &v, &o, attach ? for_secs : 0);
         }
         if (!s.dec.welcomed && !s.failed) {
-            snprintf(v.status, sizeof v.status, "%s closed the connection before its welcome%s",
+            snprintf(v.status, sizeof v.status, "%.100s closed the connection before its welcome%s",
                      addr, attach && strncmp(attach, "tcp:", 4) == 0 ? " (wrong token?)" : "");
             s.failed = true;
         }
