@@ -74,7 +74,9 @@ struct prof_live {
     int nclients;
     uint64_t refused;
 
-    pthread_mutex_t mu; /* guards the hand-over below */
+    pthread_mutex_t mu; /* guards the hand-over below and `greeted` */
+    pthread_cond_t greeted_cond;
+    bool greeted; /* a viewer has said hello */
     bool finishing;
     const struct profile *final;
     int exit_status;
@@ -194,8 +196,13 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     } else if (r > 0) {
         if (used != c->nhello)
             drop_client(c, "it sent data after its hello");
-        else
+        else {
             c->greeted = true; /* the next tick sends the welcome and the profile */
+            pthread_mutex_lock(&c->l->mu);
+            c->l->greeted = true;
+            pthread_cond_broadcast(&c->l->greeted_cond);
+            pthread_mutex_unlock(&c->l->mu);
+        }
     }
 }
 
@@ -463,6 +470,7 @@ cleanup(struct prof_live *l)
         rmdir(l->dir);
     uv_loop_close(&l->loop);
     pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->greeted_cond);
     free(l);
 }
 
@@ -484,6 +492,7 @@ prof_live_start(const char *addr, char *err, size_t errlen)
         return NULL;
     }
     pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->greeted_cond, NULL);
     int rc;
     if (addr && strncmp(addr, "tcp:", 4) == 0) {
         l->tcp = true;
@@ -522,6 +531,26 @@ prof_live_start(const char *addr, char *err, size_t errlen)
         return NULL;
     }
     return l;
+}
+
+bool
+prof_live_wait_viewer(struct prof_live *l, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&l->mu);
+    while (!l->greeted)
+        if (pthread_cond_timedwait(&l->greeted_cond, &l->mu, &until) != 0)
+            break;
+    bool ok = l->greeted;
+    pthread_mutex_unlock(&l->mu);
+    return ok;
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef MRPROF_PROF_LIVE_H
 #define MRPROF_PROF_LIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "profiler/profile.h"
@@ -18,6 +19,9 @@ struct prof_live;
  *                         token the viewer must present; port 0 picks a free port
  * Prints "mrun: live profile at ADDR" (and the token) on stderr. NULL with err on failure. */
 struct prof_live *prof_live_start(const char *addr, char *err, size_t errlen);
+
+/* Waits until a viewer has said hello, at most timeout_ms. Returns true when one has. */
+bool prof_live_wait_viewer(struct prof_live *l, int timeout_ms);
 
 /* Sends every viewer the final profile (may be NULL: the script stopped profiling itself) and
  * the exit status, waits up to a second for them to take it, then stops the agent and frees it

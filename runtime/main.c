@@ -30,6 +30,8 @@ static const char usage_text[] =
     "  --prof-live [ADDR]     serve the growing profile to `mrprof top --attach ADDR`; ADDR is\n"
     "                         unix:PATH or tcp:127.0.0.1:PORT (loopback only, with a token);\n"
     "                         default: a private Unix socket, printed on stderr\n"
+    "  --prof-live-wait       with --prof-live: wait (up to 10 s) for a viewer before running\n"
+    "                         the script, so it sees the run from the start\n"
     "  --version              print the version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
@@ -66,7 +68,7 @@ int
 main(int argc, char **argv)
 {
     const char *code = NULL, *script = NULL, *v;
-    struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL, false, NULL};
+    struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL, false, NULL, false};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -85,6 +87,8 @@ main(int argc, char **argv)
             return RT_EXIT_OK;
         } else if (strcmp(a, "--cpu-prof") == 0) {
             prof.cpu_prof = true;
+        } else if (strcmp(a, "--prof-live-wait") == 0) {
+            prof.live = prof.live_wait = true;
         } else if (strcmp(a, "--prof-live") == 0 || strncmp(a, "--prof-live=", 12) == 0) {
             /* The address is optional: taken when it looks like one. */
             prof.live = true;

@@ -294,6 +294,8 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
         profile_free(prof_stop(prof_current()));
         return -1;
     }
+    if (g_live && o->live_wait && !prof_live_wait_viewer(g_live, 10000))
+        fprintf(stderr, "mrun: --prof-live-wait: no viewer came within 10 s; running anyway\n");
     catch_stop_signals(rt);
     return 0;
 }

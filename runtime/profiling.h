@@ -18,6 +18,7 @@ struct rt_prof_opts {
     const char *format; /* --prof-format (default: from out's extension, else cpuprofile) */
     bool live;          /* --prof-live: serve the growing profile to viewers */
     const char *live_addr; /* its address (NULL: a private Unix socket) */
+    bool live_wait;        /* --prof-live-wait: wait for a viewer before running the script */
 };
 
 /* Defines Profiler and Profile and hooks the sampler's safe point into the loop. */

@@ -96,9 +96,10 @@ cli_mrun_argv(const char *mrun, const char *out, const char *live, const char *h
         v[k++] = "--prof-out";
         v[k++] = (char *)out;
     }
-    if (live) {
+    if (live) { /* the viewer connects first, then the script runs */
         v[k++] = "--prof-live";
         v[k++] = (char *)live;
+        v[k++] = "--prof-live-wait";
     }
     v[k++] = "--prof-hz";
     v[k++] = (char *)hz;

@@ -156,4 +156,116 @@ t_view_once_prints_views_without_a_terminal() {
     expect_rc 2; expect_err_has "--size takes"
 }
 
+samples_shown() { screen | sed -n 1p | grep -o '[0-9]* samples' | cut -d' ' -f1; }
+
+t_top_live_counts_grow_then_the_final_view_stays() {
+    trap cleanup_tmux EXIT
+    local secs=4
+    [ "$SUITE" = asan ] && secs=6
+    tui 100 24 "LANG=C.UTF-8 $MRPROF top -- tests/scripts/busy_live.rb $secs"
+    wait_for "LIVE" 20
+    wait_for " spin " 20
+    local a b
+    a=$(samples_shown)
+    sleep 1.5
+    b=$(samples_shown)
+    [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ] || fail "samples did not grow: $a then $b
+$(screen)"
+    # Frames are named while the script runs, though it never returns to the event loop.
+    screen | sed -n '3,$p' | sed '$d' | grep -qE '(^| )\?( |$)' && fail "unnamed frames on the live screen:
+$(screen)"
+    wait_for "ENDED exit 0" 30
+    keys 2
+    wait_for "CALL TREE"
+    keys q
+    wait_for "EXIT=0"
+    screen | grep -q 'busy_live done' || fail "the script's output was not shown after the viewer:
+$(screen)"
+}
+
+t_top_once_passes_the_exit_status_through() {
+    printf 'def f; i = 0; i += 1 while i < 2_000_000; end\nf\nputs "out"\nexit 3\n' >"$T/x.rb"
+    run $MRPROF top --once --size 90x12 -- "$T/x.rb"
+    expect_rc 3
+    expect_out_has "out"
+    expect_out_has "ENDED exit 3"
+    run $MRPROF top --once -- "$T/missing.rb"
+    [ "$rc" != 0 ] || fail "a missing script gave exit 0"
+    run $MRPROF top --attach unix:"$T/none.sock" --once
+    expect_rc 2; expect_err_has "cannot connect"
+    run $MRPROF top --attach tcp:127.0.0.1:9 --once
+    expect_rc 2; expect_err_has "needs the token"
+    run $MRPROF top
+    expect_rc 2
+}
+
+# mrun serving on ADDR in the background; its stdout in $T/mrun.out, stderr in $T/mrun.err.
+serve() {
+    $MRUN --prof-live "$1" tests/scripts/busy_live.rb "$2" >"$T/mrun.out" 2>"$T/mrun.err" &
+    MRUN_PID=$!
+    local i
+    for i in $(seq 100); do grep -q 'live profile at' "$T/mrun.err" && return 0; sleep 0.1; done
+    fail "mrun did not announce its live address: $(cat "$T/mrun.err")"
+}
+
+t_attach_two_viewers_to_a_running_mrun() {
+    serve "unix:$T/live.sock" 3
+    [ "$(stat -c %a "$T/live.sock")" = 600 ] || fail "the socket is not 0600"
+    $MRPROF top --attach "unix:$T/live.sock" --once --for 1 --size 90x12 >"$T/v1" 2>&1 &
+    local v1=$!
+    run $MRPROF top --attach "unix:$T/live.sock" --once --for 1 --size 90x12
+    wait $v1 || fail "the first viewer failed: $(cat "$T/v1")"
+    expect_rc 0
+    expect_out_has " spin "
+    grep -q ' spin ' "$T/v1" || fail "the first viewer saw no spin: $(cat "$T/v1")"
+    wait $MRUN_PID || fail "mrun failed: $(cat "$T/mrun.err")"
+    [ "$(cat "$T/mrun.out")" = "busy_live done" ] || fail "mrun's output: $(cat "$T/mrun.out")"
+    [ -e "$T/live.sock" ] && fail "the socket was left behind"
+    true
+}
+
+t_attach_over_tcp_takes_the_token() {
+    serve tcp:127.0.0.1:0 3
+    local line port token
+    line=$(grep 'live profile at' "$T/mrun.err")
+    port=$(printf '%s' "$line" | sed -n 's/.*tcp:127.0.0.1:\([0-9]*\).*/\1/p')
+    token=$(printf '%s' "$line" | sed -n 's/.*token \([0-9a-f]*\).*/\1/p')
+    [ -n "$port" ] && [ ${#token} = 32 ] || fail "no port or token in: $line"
+    run $MRPROF top --attach "tcp:127.0.0.1:$port" --token 0123 --once --for 1
+    expect_rc 2; expect_err_has "wrong token"
+    run $MRPROF top --attach "tcp:127.0.0.1:$port" --token "$token" --once --for 1 --size 90x12
+    expect_rc 0; expect_out_has " spin "
+    wait $MRUN_PID || fail "mrun failed: $(cat "$T/mrun.err")"
+    grep -q 'closed a viewer connection: wrong token' "$T/mrun.err" ||
+        fail "the agent did not say why it closed: $(cat "$T/mrun.err")"
+    run $MRUN --prof-live tcp:0.0.0.0:0 -e 'puts 1'
+    expect_rc 2; expect_err_has "loopback only"
+}
+
+t_garbage_and_stalled_viewers_never_hurt_the_program() {
+    serve "unix:$T/live.sock" 3
+    # Clients written in mrun itself: one sends garbage, one a huge length, one says hello and
+    # then never reads (the agent must hold its data back, not wait), one says nothing.
+    cat >"$T/clients.rb" <<'RUBY'
+path = ARGV[0]
+hello = [14].pack("V") + "HMRPROF-LIVE" + [1].pack("v")
+junk = (0...4096).map { |i| ((i * 7919 + 13) % 256).chr }.join
+conns = []
+conns << Net.create_connection(path: path) { conns[0].write(junk) }
+conns << Net.create_connection(path: path) { conns[1].write([0x7fffffff].pack("V") + "Xabc") }
+conns << Net.create_connection(path: path) { conns[2].write(hello); conns[2].pause }
+conns << Net.create_connection(path: path) { }
+closed = 0
+conns.each { |c| c.on(:error) { |e| }; c.on(:close) { closed += 1 } }
+set_timeout(2500) { puts "closed by the agent: #{closed}"; conns.each { |c| c.destroy } }
+RUBY
+    run $MRUN "$T/clients.rb" "$T/live.sock"
+    expect_rc 0
+    expect_out_has "closed by the agent: 3"
+    wait $MRUN_PID || fail "the profiled program failed: $(cat "$T/mrun.err")"
+    [ "$(cat "$T/mrun.out")" = "busy_live done" ] || fail "the profiled program's output: $(cat "$T/mrun.out")"
+    grep -q "not a hello" "$T/mrun.err" || fail "no word about the garbage: $(cat "$T/mrun.err")"
+    grep -q "no hello within 2 s" "$T/mrun.err" || fail "the silent client was not closed: $(cat "$T/mrun.err")"
+}
+
 [ "${1:-}" = --lib ] || run_tests
