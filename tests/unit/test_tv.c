@@ -1,0 +1,282 @@
+/*
+ * test_tv.c — viewer/tv.c and tv_draw.c: the terminal viewer's model, drawn into a grid.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "viewer/tv.h"
+
+/*
+ * main -> parse -> lex (60 samples), main -> parse (10 self), main -> render (30), in thread
+ * 0 during the first 100 ms; then thread 1 ("worker") runs `job` for 50 samples.
+ */
+static struct profile *
+make(void)
+{
+    struct profile *p = profile_new();
+    uint32_t t0 = profile_add_thread(p, 1, "main"), t1 = profile_add_thread(p, 2, "worker");
+    uint32_t fm = profile_frame_intern(p, "main", "app.rb", 1, FRAME_RUBY);
+    uint32_t fp = profile_frame_intern(p, "Parser#parse", "parser.rb", 10, FRAME_RUBY);
+    uint32_t fl = profile_frame_intern(p, "Lexer#lex", "lexer.rb", 5, FRAME_RUBY);
+    uint32_t fr = profile_frame_intern(p, "render", "view.rb", 3, FRAME_RUBY);
+    uint32_t fj = profile_frame_intern(p, "job", "job.rb", 1, FRAME_RUBY);
+    uint32_t nm = profile_node(p, 0, fm), np = profile_node(p, nm, fp);
+    uint32_t nl = profile_node(p, np, fl), nr = profile_node(p, nm, fr);
+    uint32_t nj = profile_node(p, 0, fj);
+    uint64_t t = 1000000000;
+    for (int i = 0; i < 100; i++)
+        profile_add_sample(p, t0, i < 60 ? nl : i < 70 ? np : nr, 0, t += 1000000, 1000000);
+    for (int i = 0; i < 50; i++)
+        profile_add_sample(p, t1, nj, 0, t += 1000000, 1000000);
+    p->meta.hz = 1000;
+    p->meta.start_ns = 1000000000;
+    p->meta.end_ns = t;
+    return p;
+}
+
+/* Row y of the grid as text (trailing blanks trimmed). */
+static char *
+row(const struct tv_grid *g, int y)
+{
+    static char buf[1024];
+    int n = 0;
+    for (int x = 0; x < g->w && n < 1000; x++)
+        buf[n++] = g->cells[y * g->w + x].ch < 128 ? (char)g->cells[y * g->w + x].ch : '*';
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+static int
+find_row(const struct tv_grid *g, const char *needle)
+{
+    for (int y = 0; y < g->h; y++)
+        if (strstr(row(g, y), needle))
+            return y;
+    return -1;
+}
+
+struct fixture {
+    struct profile *p;
+    struct tv v;
+    struct tv_grid g;
+};
+
+static void
+open_view(struct fixture *f, int w, int h)
+{
+    f->p = make();
+    tv_init(&f->v, f->p, "test", false);
+    memset(&f->g, 0, sizeof f->g);
+    cr_assert_eq(tv_grid_resize(&f->g, w, h), 0);
+    tv_draw(&f->v, &f->g);
+}
+
+static void
+close_view(struct fixture *f)
+{
+    tv_free(&f->v);
+    tv_grid_free(&f->g);
+    profile_free(f->p);
+}
+
+Test(tv, top_view_lists_the_hottest_self_function_first_at_80x24)
+{
+    struct fixture f;
+    open_view(&f, 80, 24);
+    cr_assert(strstr(row(&f.g, 0), "150 samples"), "header: %s", row(&f.g, 0));
+    cr_assert(strstr(row(&f.g, 1), "1 Top"));
+    cr_assert(strstr(row(&f.g, 3), "Lexer#lex"), "first row: %s", row(&f.g, 3));
+    cr_assert(strstr(row(&f.g, 3), "40.0%"), "lex is 60 of 150: %s", row(&f.g, 3));
+    cr_assert(strstr(row(&f.g, 4), "job"), "second row: %s", row(&f.g, 4));
+    cr_assert(strstr(row(&f.g, 23), "q quit"), "footer: %s", row(&f.g, 23));
+    /* t re-sorts by total: main (100) first. */
+    tv_key(&f.v, 't', 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, 3), "main"), "by total: %s", row(&f.g, 3));
+    close_view(&f);
+}
+
+Test(tv, enter_shows_the_function_in_the_tree_under_its_caller)
+{
+    struct fixture f;
+    open_view(&f, 100, 30);
+    tv_key(&f.v, TV_KEY_ENTER, 26); /* on Lexer#lex */
+    cr_assert_eq(f.v.view, TV_TREE);
+    tv_draw(&f.v, &f.g);
+    int y = find_row(&f.g, "Lexer#lex");
+    cr_assert_gt(y, 0);
+    cr_assert(strstr(row(&f.g, y - 1), "Parser#parse"), "caller row: %s", row(&f.g, y - 1));
+    cr_assert(strstr(row(&f.g, y), "40.0%"));
+    /* Left on lex goes to its parent; Left again closes parse: lex is gone. */
+    tv_key(&f.v, TV_KEY_LEFT, 26);
+    tv_key(&f.v, TV_KEY_LEFT, 26);
+    tv_draw(&f.v, &f.g);
+    cr_assert_eq(find_row(&f.g, "Lexer#lex"), -1);
+    tv_key(&f.v, TV_KEY_RIGHT, 26);
+    tv_draw(&f.v, &f.g);
+    cr_assert_gt(find_row(&f.g, "Lexer#lex"), 0);
+    /* f focuses on parse's subtree; b goes back. */
+    tv_key(&f.v, 'f', 26);
+    tv_draw(&f.v, &f.g);
+    cr_assert_eq(find_row(&f.g, "render"), -1);
+    cr_assert_gt(find_row(&f.g, "focused on Parser#parse"), 0);
+    tv_key(&f.v, 'b', 26);
+    tv_draw(&f.v, &f.g);
+    cr_assert_gt(find_row(&f.g, "render"), 0);
+    close_view(&f);
+}
+
+Test(tv, flame_boxes_are_as_wide_as_their_time_and_zoom)
+{
+    struct fixture f;
+    open_view(&f, 100, 24);
+    tv_key(&f.v, '3', 20);
+    tv_draw(&f.v, &f.g);
+    /* Root spans 100 columns; main is 100/150 of it, job 50/150. */
+    int main_w = -1, job_w = -1, parse_w = -1;
+    const struct prof_node *nodes = profile_nodes(f.p);
+    for (size_t i = 0; i < f.v.nboxes; i++) {
+        const char *name = profile_str(f.p, profile_frames(f.p)[nodes[f.v.boxes[i].node].frame].name);
+        int w = f.v.boxes[i].x1 - f.v.boxes[i].x0;
+        if (!strcmp(name, "main"))
+            main_w = w;
+        else if (!strcmp(name, "job"))
+            job_w = w;
+        else if (!strcmp(name, "Parser#parse"))
+            parse_w = w;
+    }
+    cr_assert_eq(main_w, 67);
+    cr_assert_eq(job_w, 33);
+    cr_assert_eq(parse_w, 47); /* 70 of 150 */
+    /* Down selects main (the widest child), Enter zooms: main is the whole width. */
+    tv_key(&f.v, TV_KEY_DOWN, 20);
+    tv_key(&f.v, TV_KEY_ENTER, 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert_eq(f.v.boxes[0].x1 - f.v.boxes[0].x0, 100);
+    cr_assert(strstr(row(&f.g, 2), "main"), "zoomed row: %s", row(&f.g, 2));
+    tv_key(&f.v, 'b', 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, 2), "all"));
+    close_view(&f);
+}
+
+Test(tv, search_filters_top_and_highlights_the_tree)
+{
+    struct fixture f;
+    open_view(&f, 80, 24);
+    tv_key(&f.v, '/', 20);
+    for (const char *s = "LEX"; *s; s++) /* case-insensitive */
+        tv_key(&f.v, *s, 20);
+    tv_key(&f.v, TV_KEY_ENTER, 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert_eq(f.v.ntop_rows, 1);
+    cr_assert(strstr(row(&f.g, 3), "Lexer#lex"));
+    cr_assert_eq(find_row(&f.g, "render"), -1);
+    /* A file name matches too. */
+    tv_key(&f.v, '/', 20);
+    tv_key(&f.v, TV_KEY_BACKSPACE, 20);
+    tv_key(&f.v, TV_KEY_BACKSPACE, 20);
+    tv_key(&f.v, TV_KEY_BACKSPACE, 20);
+    for (const char *s = "view.rb"; *s; s++)
+        tv_key(&f.v, *s, 20);
+    tv_key(&f.v, TV_KEY_ENTER, 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert_eq(f.v.ntop_rows, 1);
+    cr_assert(strstr(row(&f.g, 3), "render"));
+    /* In the tree, matching rows carry the match colour and the path to them is open. */
+    tv_key(&f.v, '2', 20);
+    tv_draw(&f.v, &f.g);
+    int y = find_row(&f.g, "render");
+    cr_assert_gt(y, 0);
+    int x = (int)(strstr(row(&f.g, y), "render") - row(&f.g, y));
+    cr_assert_eq(f.g.cells[y * f.g.w + x].attr >> 8, TV_C_MATCH);
+    tv_key(&f.v, TV_KEY_ESC, 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert_eq(f.v.search[0], '\0');
+    close_view(&f);
+}
+
+Test(tv, a_timeline_range_and_a_thread_narrow_every_view)
+{
+    struct fixture f;
+    open_view(&f, 102, 24); /* 100 timeline columns */
+    tv_key(&f.v, '4', 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert_gt(find_row(&f.g, "worker (tid 2): 50 samples"), 0);
+    /* Mark the first two thirds: thread main's 100 samples. */
+    tv_key(&f.v, TV_KEY_HOME, 20);
+    tv_key(&f.v, ' ', 20);
+    for (int i = 0; i < 66; i++) /* columns 0..66 of 100 over 149 ms: the first 99.8 ms */
+        tv_key(&f.v, TV_KEY_RIGHT, 20);
+    tv_key(&f.v, ' ', 20);
+    tv_key(&f.v, '1', 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, 0), "100 samples"), "header: %s", row(&f.g, 0));
+    cr_assert_eq(find_row(&f.g, " job"), -1);
+    /* Clear the range, pick the worker thread. */
+    tv_key(&f.v, '4', 20);
+    tv_key(&f.v, 'c', 20);
+    tv_key(&f.v, '5', 20);
+    tv_key(&f.v, TV_KEY_DOWN, 20);
+    tv_key(&f.v, TV_KEY_DOWN, 20);
+    tv_key(&f.v, TV_KEY_ENTER, 20);
+    tv_key(&f.v, '1', 20);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, 0), "50 samples") && strstr(row(&f.g, 0), "thread worker"),
+              "header: %s", row(&f.g, 0));
+    cr_assert(strstr(row(&f.g, 3), "job"));
+    close_view(&f);
+}
+
+Test(tv, long_names_are_clipped_keeping_the_method)
+{
+    struct profile *p = profile_new();
+    uint32_t th = profile_add_thread(p, 1, "main");
+    uint32_t f = profile_frame_intern(p, "Very::Long::Namespace::Of::Classes::Widget#render_everything",
+                                      "lib/a/very/deep/path/to/widget.rb", 120, FRAME_RUBY);
+    profile_add_sample(p, th, profile_node(p, 0, f), 0, 1000, 1000);
+    struct tv v;
+    tv_init(&v, p, "t", false);
+    struct tv_grid g = {0};
+    tv_grid_resize(&g, 72, 8);
+    tv_draw(&v, &g);
+    const char *r = row(&g, 3);
+    cr_assert(strstr(r, "~") && strstr(r, "#render_everything"), "clipped: %s", r);
+    /* The help fits and any key closes it. */
+    tv_key(&v, '?', 4);
+    tv_draw(&v, &g);
+    cr_assert(strstr(row(&g, 2), "Keys"));
+    cr_assert_eq(tv_key(&v, 'x', 4), TV_REDRAW);
+    cr_assert_eq(tv_key(&v, 'q', 4), TV_QUIT);
+    tv_free(&v);
+    tv_grid_free(&g);
+    profile_free(p);
+}
+
+Test(tv, tiny_screens_and_empty_profiles_draw_without_harm)
+{
+    struct profile *p = profile_new();
+    struct tv v;
+    tv_init(&v, p, "empty", true);
+    struct tv_grid g = {0};
+    for (int w = 1; w < 30; w += 7)
+        for (int h = 1; h < 8; h += 2) {
+            tv_grid_resize(&g, w, h);
+            for (int view = 0; view < TV_NVIEWS; view++) {
+                v.view = (enum tv_view)view;
+                tv_draw(&v, &g);
+                for (int k = TV_KEY_UP; k <= TV_KEY_TAB; k++)
+                    tv_key(&v, k, h);
+            }
+        }
+    tv_grid_resize(&g, 80, 24);
+    v.view = TV_TOP;
+    tv_draw(&v, &g);
+    cr_assert(strstr(row(&g, 3), "no samples yet"));
+    tv_free(&v);
+    tv_grid_free(&g);
+    profile_free(p);
+}
