@@ -77,3 +77,6 @@ bash tests/bench/net.sh
 
 echo
 bash tests/bench/check_rates.sh
+
+echo
+bash tests/bench/viewer.sh

@@ -144,9 +144,11 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
     first_fail() { printf '%s\n' "$out" | grep '^FAIL [^ ]' | head -n 1 | cut -d: -f1; }
     run $MRPROF check --runs 10 --against "$w" --junit "$T/j.xml" -- $w $slow
     # The retry also covers an unchanged method that noise pushed past parse (seen once in CI:
-    # `store` +17 %, p = 0.0002, while parse was caught).
+    # `store` +17 %, p = 0.0002, while parse was caught). It takes twice the runs: a burst of
+    # load (a benchmark run beside the suite once made the 95 % CI of an unchanged method
+    # -28 %..+37 %) costs the test power, not correctness.
     [ "$rc" = 1 ] && [ "$(first_fail)" = "FAIL parse" ] ||
-        run $MRPROF check --runs 10 --against "$w" --junit "$T/j.xml" -- $w $slow
+        run $MRPROF check --runs 20 --against "$w" --junit "$T/j.xml" -- $w $slow
     expect_rc 1
     [ "$(first_fail)" = "FAIL parse" ] || fail "parse not named first: $out"
     grep -q 'name="parse"' "$T/j.xml" || fail "junit lacks parse"

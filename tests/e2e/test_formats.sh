@@ -169,6 +169,8 @@ t_bad_inputs_on_every_reading_command() {
         expect_rc 2; expect_err_has "$f"
         run $MRPROF convert "$T/$f" "$T/out.pb.gz"
         expect_rc 2; expect_err_has "$f"
+        run $MRPROF view --once "$T/$f"
+        expect_rc 2; expect_err_has "$f"
         [ -e "$T/out.pb.gz" ] && fail "convert wrote output for bad input $f"
     done
     run $MRPROF report "$T/cut.json"; expect_err_has "cut short"; expect_err_has "line 1, column"
