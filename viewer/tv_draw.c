@@ -182,12 +182,13 @@ static int
 text_tail(struct tv_grid *g, int x, int y, int w, const char *s, bool utf8, uint16_t attr)
 {
     size_t n = cp_len(s);
-    if (w <= 1 || (int)n <= w)
+    int ell = utf8 ? 1 : 2; /* "…" or ".." ("~" would read as a home directory) */
+    if (w <= ell || (int)n <= w)
         return text(g, x, y, w, s, attr);
-    for (size_t i = 0; i < n - (size_t)(w - 1); i++)
+    for (size_t i = 0; i < n - (size_t)(w - ell); i++)
         next_cp(&s);
-    put(g, x, y, utf8 ? 0x2026 : '~', attr);
-    return 1 + text(g, x + 1, y, w - 1, s, attr);
+    text(g, x, y, ell, utf8 ? "\xe2\x80\xa6" : "..", attr);
+    return ell + text(g, x + ell, y, w - ell, s, attr);
 }
 
 /* --- units and common pieces --------------------------------------------------------------- */
