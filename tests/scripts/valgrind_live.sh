@@ -1,6 +1,6 @@
 #!/bin/sh
 # valgrind_live.sh — the live agent and the viewer under valgrind's leak checker (run by
-# tests/run.sh's valgrind suite): mrun --prof-live with a viewer attached for the whole run and
+# tests/run.sh's valgrind suite): mrun --prof-live with a viewer attached for the whole run,
 # then mrprof view --once on the profile it wrote.
 set -u
 d=$(mktemp -d /tmp/mrprof-vg-live.XXXXXX)
