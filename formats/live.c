@@ -325,6 +325,29 @@ live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used
     return 1;
 }
 
+int
+live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, char *err, size_t errlen)
+{
+    const char *colon = strrchr(spec, ':'), *port_s = colon ? colon + 1 : spec;
+    snprintf(host, hostlen, "127.0.0.1");
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']')
+            snprintf(host, hostlen, "%.*s", (int)(hl - 2), spec + 1);
+        else
+            snprintf(host, hostlen, "%.*s", (int)hl, spec);
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, hostlen, "127.0.0.1");
+    char *end;
+    *port = strtol(port_s, &end, 10);
+    if (!*port_s || *end || *port < 0 || *port > 65535) {
+        snprintf(err, errlen, "bad TCP port '%s' (0 to 65535)", port_s);
+        return -1;
+    }
+    return 0;
+}
+
 /* --- decoder -------------------------------------------------------------------------------- */
 
 void

@@ -79,6 +79,12 @@ int live_encode_end(struct live_buf *b, int exit_status);
 int live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used, char *why,
                      size_t whylen);
 
+/* Parses the part after "tcp:" — PORT, HOST:PORT or [V6]:PORT — into host (127.0.0.1 when
+ * absent; "localhost" becomes 127.0.0.1) and port. Returns 0, or -1 with err filled. Loopback
+ * checks are the caller's. */
+int live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, char *err,
+                   size_t errlen);
+
 struct live_decoder {
     struct profile *p; /* owned; replaced on a reset */
     bool welcomed, ended;

@@ -250,15 +250,22 @@ on_connection(uv_stream_t *server, int status)
 
 /* --- the tick: what each viewer has not seen yet -------------------------------------------- */
 
+/* Starts c over on p: a reset when c had been welcomed before, a welcome, a fresh cursor. */
+static void
+start_over(struct client *c, const struct profile *p, struct live_buf *b)
+{
+    if (c->generation)
+        live_encode_reset(b);
+    live_cursor_free(&c->cur);
+    live_cursor_init(&c->cur);
+    live_encode_welcome(b, p, (uint32_t)getpid());
+}
+
 static void
 send_delta(struct client *c, const struct profile *p, uint64_t generation, struct live_buf *b)
 {
-    if (c->generation != generation) { /* first contact, or a new session: start over */
-        if (c->generation)
-            live_encode_reset(b);
-        live_cursor_free(&c->cur);
-        live_cursor_init(&c->cur);
-        live_encode_welcome(b, p, (uint32_t)getpid());
+    if (c->generation != generation) { /* first contact, or a new session */
+        start_over(c, p, b);
         c->generation = generation;
     }
     if (live_encode_delta(b, p, &c->cur, LIVE_SAMPLES_PER_TICK, c->held_back) != 0) {
@@ -332,11 +339,7 @@ on_wake(uv_async_t *a)
             continue;
         }
         if (final) { /* the final profile whole: it is sorted, unlike what was streamed */
-            if (c->generation)
-                live_encode_reset(&b);
-            live_cursor_free(&c->cur);
-            live_cursor_init(&c->cur);
-            live_encode_welcome(&b, final, (uint32_t)getpid());
+            start_over(c, final, &b);
             live_encode_delta(&b, final, &c->cur, SIZE_MAX, c->held_back);
         }
         live_encode_end(&b, status);
@@ -360,39 +363,18 @@ agent_main(void *arg)
 
 /* --- starting ------------------------------------------------------------------------------ */
 
-static bool
-loopback_host(const char *h)
-{
-    return strcmp(h, "127.0.0.1") == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0;
-}
-
 static int
 listen_tcp(struct prof_live *l, const char *spec, char *err, size_t errlen)
 {
-    char host[64] = "127.0.0.1";
-    const char *port_s = spec;
-    const char *colon = strrchr(spec, ':');
-    if (colon) {
-        size_t hl = (size_t)(colon - spec);
-        if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']')
-            snprintf(host, sizeof host, "%.*s", (int)(hl - 2), spec + 1);
-        else
-            snprintf(host, sizeof host, "%.*s", (int)hl, spec);
-        port_s = colon + 1;
-    }
-    char *end;
-    long port = strtol(port_s, &end, 10);
-    if (!*port_s || *end || port < 0 || port > 65535) {
-        snprintf(err, errlen, "bad TCP port '%s' (0 to 65535)", port_s);
+    char host[64];
+    long port;
+    if (live_parse_tcp(spec, host, sizeof host, &port, err, errlen) != 0)
         return -1;
-    }
-    if (!loopback_host(host)) {
+    if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
         snprintf(err, errlen, "the live profile is served on loopback only, not on '%s' "
                  "(use 127.0.0.1 or ::1)", host);
         return -1;
     }
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
     struct sockaddr_storage ss;
     int rc = strchr(host, ':') ? uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&ss)
                                : uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss);

@@ -117,21 +117,13 @@ connect_unix(const char *path, char *err, size_t errlen)
 static int
 connect_tcp(const char *spec, char *err, size_t errlen)
 {
-    char host[64] = "127.0.0.1";
-    const char *colon = strrchr(spec, ':'), *port_s = colon ? colon + 1 : spec;
-    if (colon) {
-        size_t hl = (size_t)(colon - spec);
-        if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']')
-            snprintf(host, sizeof host, "%.*s", (int)(hl - 2), spec + 1);
-        else
-            snprintf(host, sizeof host, "%.*s", (int)hl, spec);
-    }
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    char *end;
-    long port = strtol(port_s, &end, 10);
-    if (!*port_s || *end || port < 1 || port > 65535) {
-        snprintf(err, errlen, "bad port in tcp:%s (1 to 65535)", spec);
+    char host[64];
+    long port;
+    if (live_parse_tcp(spec, host, sizeof host, &port, err, errlen) != 0)
+        return -1;
+    if (port == 0) {
+        snprintf(err, errlen, "tcp:%s: port 0 is what mrun was asked for; give the port it printed",
+                 spec);
         return -1;
     }
     struct sockaddr_storage ss = {0};
@@ -300,6 +292,8 @@ cmd_top(int argc, char **argv)
 
     char dir[64] = "", addr[128], sock[96] = "", outlog[96] = "", errlog[96] = "";
     pid_t child = -1;
+    int child_status = 0;
+    bool child_reaped = false;
     if (!attach) {
         snprintf(dir, sizeof dir, "/tmp/mrprof-top-XXXXXX");
         if (!mkdtemp(dir)) {
@@ -352,9 +346,8 @@ cmd_top(int argc, char **argv)
         s.fd = open_stream(addr, token, err, sizeof err);
         if (s.fd >= 0 || attach || tries > 100)
             break;
-        int st;
-        if (waitpid(child, &st, WNOHANG) == child) { /* it ended before serving */
-            child = -(st + 1);
+        if (waitpid(child, &child_status, WNOHANG) == child) { /* it ended before serving */
+            child_reaped = true;
             break;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -366,13 +359,11 @@ cmd_top(int argc, char **argv)
             fprintf(stderr, "mrprof top: %s\n(is mrun running with --prof-live %s?)\n", err, addr);
             return CLI_USAGE;
         }
-        if (child >= 0) { /* never served: stop it */
+        if (!child_reaped) { /* never served: stop it */
             kill(child, SIGTERM);
-            int st;
-            waitpid(child, &st, 0);
-            child = -(st + 1);
+            waitpid(child, &child_status, 0);
         }
-        int st = -child - 1;
+        int st = child_status;
         copy_file(outlog, stdout);
         copy_file(errlog, stderr);
         fprintf(stderr, "mrprof top: the script ended before the live view could connect (%s)\n",

@@ -79,8 +79,8 @@ contains_nocase(const char *hay, const char *needle)
     return false;
 }
 
-static bool
-frame_matches(const struct tv *v, uint32_t frame)
+bool
+tv_frame_matches(const struct tv *v, uint32_t frame)
 {
     return v->search[0] && frame < v->cap_frames && v->match[frame];
 }
@@ -294,7 +294,7 @@ reveal_matches(struct tv *v)
     const struct prof_node *nodes = profile_nodes(v->p);
     int shown = 0;
     for (size_t n = 1; n < v->tree.nn && shown < 100; n++)
-        if (v->tree.total_n[n] && frame_matches(v, nodes[n].frame)) {
+        if (v->tree.total_n[n] && tv_frame_matches(v, nodes[n].frame)) {
             expand_to(v, (uint32_t)n);
             shown++;
         }

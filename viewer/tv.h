@@ -155,6 +155,9 @@ int tv_view_by_name(const char *name);
 /* The body height of a screen g->h rows high (for paging). */
 int tv_body_rows(int h);
 
+/* True when a search is set and frame's function or file name contains it. */
+bool tv_frame_matches(const struct tv *v, uint32_t frame);
+
 /* The time (sample clock, ns) at the left edge of timeline column col. */
 uint64_t tv_col_time(const struct tv *v, int col);
 

@@ -263,12 +263,6 @@ frame_location(const struct tv *v, uint32_t frame, char *buf, size_t len)
     report_location(v->p, f->file, f->line, buf, len);
 }
 
-static bool
-matches(const struct tv *v, uint32_t frame)
-{
-    return v->search[0] && frame < v->cap_frames && v->match[frame];
-}
-
 /* --- header, tabs, footer ------------------------------------------------------------------ */
 
 static const char *view_names[TV_NVIEWS] = {"Top", "Tree", "Flame", "Timeline", "Threads"};
@@ -437,7 +431,7 @@ draw_tree(struct tv *v, struct tv_grid *g, int y0, int rows)
         uint32_t frame = nodes[node].frame;
         char clipped[512], loc[256];
         clip_name(frame_name(v, frame), g->w - x, v->utf8, clipped, sizeof clipped);
-        uint16_t na = matches(v, frame) && !sel ? TV_ATTR(TV_BOLD, TV_C_MATCH) : a;
+        uint16_t na = tv_frame_matches(v, frame) && !sel ? TV_ATTR(TV_BOLD, TV_C_MATCH) : a;
         x += text(g, x, y, g->w - x, clipped, na);
         frame_location(v, frame, loc, sizeof loc);
         if (loc[0] && x + 6 < g->w)
@@ -516,7 +510,7 @@ draw_flame(struct tv *v, struct tv_grid *g, int y0, int rows)
         uint32_t frame = nodes[b->node].frame;
         int y = y0 + b->depth, w = b->x1 - b->x0;
         uint16_t a = TV_ATTR(0, flame_color(v, frame));
-        if (matches(v, frame))
+        if (tv_frame_matches(v, frame))
             a = TV_ATTR(TV_BOLD, TV_C_MATCH);
         if (b == sel)
             a = TV_ATTR(TV_BOLD | TV_REVERSE, TV_C_SELECT);

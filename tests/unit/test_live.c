@@ -200,3 +200,20 @@ Test(live, hello_is_checked_with_and_without_a_token)
     cr_assert(strstr(why, "not a hello"), "%s", why);
     live_buf_free(&b);
 }
+
+Test(live, tcp_addresses_parse_one_way_for_both_sides)
+{
+    char host[64], err[128];
+    long port;
+    cr_assert_eq(live_parse_tcp("[::1]:7", host, sizeof host, &port, err, sizeof err), 0);
+    cr_assert_str_eq(host, "::1");
+    cr_assert_eq(port, 7);
+    cr_assert_eq(live_parse_tcp("localhost:9", host, sizeof host, &port, err, sizeof err), 0);
+    cr_assert_str_eq(host, "127.0.0.1");
+    cr_assert_eq(live_parse_tcp("0", host, sizeof host, &port, err, sizeof err), 0);
+    cr_assert_str_eq(host, "127.0.0.1");
+    cr_assert_eq(port, 0);
+    cr_assert_eq(live_parse_tcp("127.0.0.1:70000", host, sizeof host, &port, err, sizeof err), -1);
+    cr_assert(strstr(err, "70000"));
+    cr_assert_eq(live_parse_tcp("host:", host, sizeof host, &port, err, sizeof err), -1);
+}
