@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,8 @@ struct prof_session {
     pthread_t collector;
     bool collector_started;
     _Atomic int stopping;
+    bool stopped;      /* under lock: prof_stop ran; the profile belongs to its caller now */
+    _Atomic int refs;  /* prof_stop's own + one per attached thread; freed at zero */
 };
 
 static struct prof_session *g_session;
@@ -227,8 +230,14 @@ on_signal(int sig, siginfo_t *si, void *uc)
     (void)uc;
     int saved_errno = errno;
     struct prof_thread *t = prof__tls;
-    if (!t || !t->timer_armed)
+    if (!t)
         goto out;
+    /* Another thread may be retiring t (prof_stop): it clears timer_armed, then waits while
+     * in_handler is set before it frees the ring. Both sequentially consistent: either we see
+     * the timer disarmed, or it sees us inside. */
+    atomic_store(&t->in_handler, 1);
+    if (!atomic_load(&t->timer_armed))
+        goto out_busy;
     atomic_fetch_add_explicit(&t->signals, 1, memory_order_relaxed);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -260,7 +269,7 @@ on_signal(int sig, siginfo_t *si, void *uc)
     uint64_t need = HDR_WORDS + (uint64_t)depth * PROF_FRAME_WORDS;
     if (head + need - tail > PROF_RING_WORDS) {
         atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
-        goto out;
+        goto out_busy;
     }
 
     uint64_t pos = head + HDR_WORDS;
@@ -320,6 +329,8 @@ on_signal(int sig, siginfo_t *si, void *uc)
     atomic_store_explicit(&t->head, head + HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS,
                           memory_order_release);
     atomic_fetch_add_explicit(&t->recorded, 1, memory_order_relaxed);
+out_busy:
+    atomic_store(&t->in_handler, 0);
 out:
     errno = saved_errno;
 }
@@ -599,6 +610,7 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->refs, 1);
     s->profile = profile_new();
     s->mode = mode;
     s->hz = hz;
@@ -670,12 +682,51 @@ prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
     t->model_thread = profile_add_thread(s->profile, t->tid, name);
     t->next = s->threads;
     s->threads = t;
+    atomic_fetch_add(&s->refs, 1);
     pthread_mutex_unlock(&s->lock);
 
     prof__tls = t;
-    t->timer_armed = true;
+    atomic_store(&t->timer_armed, true);
     arm_next(t, t->last_wall_ns);
     return 0;
+}
+
+static void
+session_release(struct prof_session *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    free(s->raws);
+    free(s->raw_slots);
+    free(s);
+}
+
+/* The calling thread's stub of a stopped session: free it and the thread's hold on s. */
+static void
+release_stub(struct prof_thread *t)
+{
+    struct prof_session *s = t->session;
+    prof__tls = NULL;
+    free(t);
+    session_release(s);
+}
+
+void
+prof_follow(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle)
+{
+    struct prof_thread *t = prof__tls;
+    if (t && t->mrb == mrb) {
+        prof_safe_point(mrb); /* names frames, or releases the stub of a stopped session */
+        if (prof__tls)
+            return;
+    }
+    /* Such a thread's base frame is the C call into its task, not code: leave it out. */
+    static const volatile sig_atomic_t skip_base = 1;
+    pthread_mutex_lock(&g_session_mutex); /* prof_stop clears g_session under it first */
+    if (g_session)
+        prof_attach(g_session, mrb, name, idle, &skip_base);
+    pthread_mutex_unlock(&g_session_mutex);
 }
 
 static struct prof_thread *
@@ -698,26 +749,34 @@ prof_safe_point(mrb_state *mrb)
         return;
     struct prof_session *s = t->session;
     pthread_mutex_lock(&s->lock);
+    if (s->stopped) {
+        pthread_mutex_unlock(&s->lock);
+        release_stub(t);
+        return;
+    }
     drain_thread(s, t);
     name_frames(s, mrb);
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Stops sampling t, drains what is left, adds its counters to the profile and frees it.
- * Caller holds the session lock and has unlinked t. */
+/* Stops sampling t, drains what is left and adds its counters to the profile. Caller holds
+ * the session lock and has unlinked t. t itself is freed by its own thread. */
 static void
 retire_thread(struct prof_session *s, struct prof_thread *t)
 {
-    /* Disarm first: the handler checks timer_armed before touching the ring. */
-    t->timer_armed = false;
+    /* Disarm first, then wait out a handler running on t's thread right now (see on_signal):
+     * after that no handler touches the ring. */
+    atomic_store(&t->timer_armed, false);
     timer_delete(t->timer);
+    while (atomic_load(&t->in_handler))
+        sched_yield();
     drain_thread(s, t);
     struct profile_meta *m = &s->profile->meta;
     m->signals += atomic_load(&t->signals);
     m->dropped += atomic_load(&t->dropped);
     m->truncated += atomic_load(&t->truncated);
     free(t->ring);
-    free(t);
+    t->ring = NULL;
 }
 
 void
@@ -728,12 +787,13 @@ prof_detach(mrb_state *mrb)
         return;
     struct prof_session *s = t->session;
     pthread_mutex_lock(&s->lock);
-    unlink_thread(s, mrb);
-    t->timer_armed = false;
-    prof__tls = NULL;
-    retire_thread(s, t);
-    name_frames(s, mrb); /* on mrb's own thread: the only place names can be read */
+    if (!s->stopped) {
+        unlink_thread(s, mrb);
+        retire_thread(s, t);
+        name_frames(s, mrb); /* on mrb's own thread: the only place names can be read */
+    }
     pthread_mutex_unlock(&s->lock);
+    release_stub(t);
 }
 
 bool
@@ -763,7 +823,8 @@ prof_name_at_alloc(struct prof_thread *t)
     char symbuf[sizeof mrb->symbuf];
     memcpy(symbuf, mrb->symbuf, sizeof symbuf);
     pthread_mutex_lock(&t->session->lock);
-    name_frames(t->session, mrb);
+    if (!t->session->stopped)
+        name_frames(t->session, mrb);
     pthread_mutex_unlock(&t->session->lock);
     memcpy(mrb->symbuf, symbuf, sizeof symbuf);
 }
@@ -779,28 +840,28 @@ prof_stop(struct prof_session *s)
 {
     if (prof__tls && prof__tls->session == s)
         prof_detach(prof__tls->mrb);
+    pthread_mutex_lock(&g_session_mutex); /* no reader or follower gets s past this */
+    g_session = NULL;
+    pthread_mutex_unlock(&g_session_mutex);
     atomic_store(&s->stopping, 1);
     if (s->collector_started)
         pthread_join(s->collector, NULL);
     pthread_mutex_lock(&s->lock);
-    /* Threads that did not detach (their VM is gone) keep what was drained; their frames keep
-     * the "?" name. Free them. */
+    /* Threads still attached (Deferred workers, perhaps in the middle of a task) keep their
+     * samples so far; frames they have not named keep the "?" name. Their stubs are freed by
+     * their own threads (prof_follow, prof_detach). */
+    s->stopped = true;
     while (s->threads) {
         struct prof_thread *t = s->threads;
         s->threads = t->next;
         retire_thread(s, t);
     }
+    struct profile *p = s->profile;
+    s->profile = NULL;
     pthread_mutex_unlock(&s->lock);
     sigaction(SIGPROF, &g_old_action, NULL);
-    struct profile *p = s->profile;
     p->meta.end_ns = clock_ns(CLOCK_MONOTONIC);
     profile_sort_samples(p); /* threads interleave in the sample table */
-    pthread_mutex_lock(&g_session_mutex); /* no reader holds s past this */
-    g_session = NULL;
-    pthread_mutex_unlock(&g_session_mutex);
-    pthread_mutex_destroy(&s->lock);
-    free(s->raws);
-    free(s->raw_slots);
-    free(s);
+    session_release(s);
     return p;
 }

@@ -37,7 +37,8 @@ struct prof_thread {
     const volatile sig_atomic_t *main_done;  /* 1 once the main script returned */
     struct prof_session *session;
     timer_t timer;
-    bool timer_armed;
+    _Atomic bool timer_armed;  /* cleared (by any thread) before the thread is retired */
+    _Atomic int in_handler;    /* 1 while the signal handler runs on this thread */
 
     /* The ring: written only by this thread's signal handler (head), read by one drainer at a
      * time (tail). Each index is published with a release store. */
@@ -81,12 +82,20 @@ extern void (*prof_interrupt_hook)(mrb_state *mrb);
  * thread must have detached, except the caller's own, which prof_stop detaches.
  */
 struct prof_session *prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen);
+/* For threads that come and go on their own (Deferred workers): call at the thread's safe
+ * points on its own VM. Joins the running session (as thread `name`, idle while *idle is
+ * non-zero), names this thread's frames, and lets go of a session that stopped meanwhile.
+ * prof_stop does not wait for such threads: it takes what they sampled so far and leaves
+ * them a stub that this call (or prof_detach) frees. */
+void prof_follow(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle);
 struct prof_session *prof_current(void);
 int prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
                 const volatile sig_atomic_t *loop_state, const volatile sig_atomic_t *main_done);
-void prof_detach(mrb_state *mrb);
+void prof_detach(mrb_state *mrb); /* also lets go of a stopped session's stub */
 void prof_safe_point(mrb_state *mrb);
 struct profile *prof_stop(struct prof_session *s);
+/* prof_stop returns the profile; threads still attached on other VMs are cut off (see
+ * prof_follow). */
 /* Seconds since the session started (for Profiler.stop_profiling). */
 double prof_elapsed(const struct prof_session *s);
 

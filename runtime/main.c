@@ -32,12 +32,15 @@ static const char usage_text[] =
     "                         default: a private Unix socket, printed on stderr\n"
     "  --prof-live-wait       with --prof-live: wait (up to 10 s) for a viewer before running\n"
     "                         the script, so it sees the run from the start\n"
+    "  --workers N            Deferred worker threads, 1..256 (default: the number of cores;\n"
+    "                         Deferred.pool_size = N in the script does the same)\n"
     "  --version              print the version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
     "exit status:\n"
     "  0  the script finished (or called exit(0))\n"
-    "  1  uncaught exception or syntax error (or exit(1))\n"
+    "  1  uncaught exception or syntax error (or exit(1)), or a Deferred rejected with no\n"
+    "     handler (reported when the program ends)\n"
     "  2  usage error: bad option, missing or unreadable script file\n"
     "  n  the script called exit(n)\n";
 
@@ -69,6 +72,7 @@ main(int argc, char **argv)
 {
     const char *code = NULL, *script = NULL, *v;
     struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL, false, NULL, false};
+    int workers = 0;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -118,6 +122,12 @@ main(int argc, char **argv)
             if (!fmt_by_name(v))
                 return usage_error("--prof-format takes cpuprofile, trace, speedscope, pprof or collapsed, not: ", v);
             prof.format = v;
+        } else if ((v = opt_value(argc, argv, &i, "--workers"))) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 256)
+                return usage_error("--workers takes a number of Deferred worker threads from 1 to 256, not: ", v);
+            workers = (int)n;
         } else if (strcmp(a, "-e") == 0) {
             if (++i >= argc)
                 return usage_error("this option needs an argument: ", a);
@@ -137,6 +147,7 @@ main(int argc, char **argv)
     struct rt *rt = rt_new(argc - i, argv + i);
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;
+    rt->deferred_workers = workers;
     bool profiling = prof.cpu_prof || prof.live;
     if (profiling && rt_prof_begin(rt, &prof) != 0) {
         rt_free(rt);
@@ -147,6 +158,7 @@ main(int argc, char **argv)
     else
         rt_run_main_file(rt, script);
     rt_run_loop(rt);
+    rt_deferred_finish(rt);
     int status = rt->exit_code;
     if (profiling && rt_prof_finish(rt, &prof, status) != 0 && status == 0)
         status = RT_EXIT_SCRIPT_ERROR;

@@ -236,6 +236,8 @@ signal_exception(mrb_state *mrb)
 static void
 interrupt_in_script(mrb_state *mrb)
 {
+    if (!mrb->ud)
+        return; /* a Deferred worker's VM: the interrupt belongs to the main script */
     prof_interrupt_pending = 0;
     mrb_exc_raise(mrb, signal_exception(mrb));
 }
@@ -336,14 +338,37 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid(),
                  strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
     }
-    struct fmt_err e = {0};
-    struct fmt_write_opts wo = {-1};
-    int rc = fmt_write_path(p, path, f, &wo, &e);
-    if (rc)
-        fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
-    else if (!getenv("MRUN_QUIET"))
-        fprintf(stderr, "mrun: %s profile written to %s (%zu samples)\n", f->name, path,
-                profile_nsamples(p));
+    /* A .cpuprofile holds one thread (DevTools' rule). As Node does for worker threads, each
+     * Deferred worker that was sampled gets a file of its own beside the main one:
+     * NAME.cpuprofile, NAME.worker-1.cpuprofile, ... */
+    bool per_thread = strcmp(f->name, "cpuprofile") == 0;
+    size_t nthreads = per_thread ? profile_nthreads(p) : 1;
+    size_t *counts = calloc(nthreads ? nthreads : 1, sizeof *counts);
+    for (size_t i = 0; counts && per_thread && i < profile_nsamples(p); i++)
+        if (profile_samples(p)[i].thread < nthreads)
+            counts[profile_samples(p)[i].thread]++;
+    int rc = 0;
+    for (size_t th = 0; th < nthreads && rc == 0; th++) {
+        if (per_thread && th > 0 && (!counts || counts[th] == 0))
+            continue;
+        char tpath[4200];
+        const char *dot = strrchr(path, '.');
+        if (th == 0 || !dot || strchr(dot, '/'))
+            snprintf(tpath, sizeof tpath, th ? "%s.thread-%zu" : "%s", path, th);
+        else
+            snprintf(tpath, sizeof tpath, "%.*s.thread-%zu%s", (int)(dot - path), path, th, dot);
+        struct fmt_err e = {0};
+        struct fmt_write_opts wo = {per_thread ? (int)th : -1};
+        rc = fmt_write_path(p, tpath, f, &wo, &e);
+        if (rc)
+            fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
+        else if (!getenv("MRUN_QUIET"))
+            fprintf(stderr, "mrun: %s profile written to %s (%zu samples%s%s)\n", f->name, tpath,
+                    per_thread && counts ? counts[th] : profile_nsamples(p),
+                    per_thread && nthreads > 1 ? ", thread " : "",
+                    per_thread && nthreads > 1 ? profile_str(p, profile_threads(p)[th].name) : "");
+    }
+    free(counts);
     profile_free(p);
     return rc ? -1 : 0;
 }

@@ -432,6 +432,7 @@ rt_new(int argc, char **argv)
     rt_kernel_init(rt, argc, argv);
     rt_timers_init(rt);
     rt_net_init(rt);
+    rt_deferred_init(rt);
     rt_profiler_init(rt);
     mrb_load_irep(mrb, mrun_prelude);
     if (mrb->exc) {
@@ -462,12 +463,14 @@ rt_free(struct rt *rt)
         return;
     /* Close every handle still open and let their close callbacks run; no Ruby runs now. */
     rt->exiting = true;
+    rt_deferred_stop(rt);
     uv_walk(&rt->loop, close_walk, NULL);
     rt->loop.stop_flag = 0; /* an exit() before the loop ever ran left it set */
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     int err = uv_loop_close(&rt->loop);
     if (err)
         fprintf(stderr, "mrun: event loop not fully closed at exit: %s\n", uv_strerror(err));
+    rt_deferred_release(rt);
     mrb_gc_unregister(rt->mrb, rt->roots);
     mrb_close(rt->mrb);
     free(rt);

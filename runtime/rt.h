@@ -48,6 +48,8 @@ struct rt {
     bool exiting;       /* exit() was called or an exception went uncaught: stop the loop */
     bool loop_running;  /* inside rt_run_loop(); handles may be started */
     struct rt_hooks hooks;
+    struct deferred_pool *deferred; /* runtime/deferred.c */
+    int deferred_workers;           /* mrun --workers N (0: the number of cores) */
 
     /* private */
     mrb_value roots;      /* Hash object_id => object: what C code keeps alive */
@@ -129,5 +131,11 @@ void rt_owned_dfree(mrb_state *mrb, void *p);
 void rt_kernel_init(struct rt *rt, int argc, char **argv);
 void rt_timers_init(struct rt *rt);
 void rt_net_init(struct rt *rt); /* net/net.c */
+void rt_deferred_init(struct rt *rt);
+/* At exit: stop the workers (before the loop's handles are closed), then free the pool. */
+void rt_deferred_stop(struct rt *rt);
+void rt_deferred_release(struct rt *rt);
+/* After the loop ran dry: reports Deferreds rejected with no handler (status 1, as Node). */
+void rt_deferred_finish(struct rt *rt);
 
 #endif
