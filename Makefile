@@ -8,7 +8,8 @@
 #   make check      the unit and end-to-end tests under ASan+UBSan only
 #   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
 #
-# Variables: BUILD (output folder), SAN=1 (sanitizer build), WERROR= (drop -Werror).
+# Variables: BUILD (output folder), SAN=1 (ASan+UBSan build), SAN=thread (ThreadSanitizer
+# build, for the Deferred tests), WERROR= (drop -Werror).
 
 BUILD   ?= build
 CC      ?= cc
@@ -24,6 +25,8 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wshadow -Wstrict-protot
 
 ifeq ($(SAN),1)
 OPT     = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SAN),thread)
+OPT     = -O1 -fsanitize=thread -fno-omit-frame-pointer
 else
 OPT     = -O2
 endif
@@ -119,6 +122,7 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory all unit-tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/mrun
 	@sh tests/run.sh
 
 check: deps

@@ -287,7 +287,7 @@ json_parse(char *buf, size_t len, struct json_doc *doc, struct json_error *err)
             doc->v[idx].str = s;
             doc->v[idx].len = n;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
-            double x;
+            double x = 0;
             if (parse_number(&ps, &x) != 0)
                 goto out;
             if ((idx = push(&ps, JSON_NUMBER, key)) < 0)

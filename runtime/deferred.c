@@ -191,6 +191,7 @@ struct capture_check {
     const struct RProc *proc;
     char names[400];   /* "x, y, @z" */
     char problem[200]; /* the first construct that cannot run elsewhere */
+    bool uses_self;
 };
 
 static void
@@ -247,6 +248,9 @@ check_irep(struct capture_check *cc, const mrb_irep *irep, uint32_t depth)
         case OP_SETUPVAR:
             if (in.c >= depth)
                 add_name(cc, "", outer_local(cc->proc, in.c - depth, in.b));
+            break;
+        case OP_LOADSELF:
+            cc->uses_self = true;
             break;
         case OP_GETIV:
         case OP_SETIV:
@@ -316,6 +320,14 @@ check_block(mrb_state *mrb, mrb_value blk, const char *what)
                    "the block of %s at %s uses %s from outside it; a Deferred block runs in "
                    "a worker's own VM and cannot see them: pass values as arguments, "
                    "e.g. Deferred.new(x) { |x| ... }", what, site, cc.names);
+    /* self is the worker's top-level object: fine for a block written at the top level, not
+     * for one written where self is something else (a method's receiver; Symbol#to_proc). */
+    const struct REnv *env = MRB_PROC_ENV(proc);
+    if (cc.uses_self && !cc.problem[0] && env && env->stack && MRB_ENV_LEN(env) > 0 &&
+        !mrb_obj_equal(mrb, env->stack[0], mrb_top_self(mrb))) {
+        snprintf(cc.problem, sizeof cc.problem, "uses self (a %s), which stays in this VM",
+                 mrb_obj_classname(mrb, env->stack[0]));
+    }
     if (cc.problem[0])
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "the block of %s at %s %s; it cannot run in a worker",
                    what, site, cc.problem);

@@ -2,15 +2,17 @@
 # tests/run.sh — the whole suite, as `make test` runs it. Prints one line per test (or per
 # Criterion binary's synthesis) and ends with `N passed, N failed`. Exit 0 only when none failed.
 #
-# Suites (MRPROF_SUITES, default "plain asan valgrind"):
+# Suites (MRPROF_SUITES, default "plain asan tsan valgrind"):
 #   plain     Criterion unit tests and end-to-end tests against build/
 #   asan      the same against build/asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   tsan      the Deferred end-to-end tests against build/tsan/mrun (ThreadSanitizer: any
+#             reported race fails the test through its exit code)
 #   valgrind  sample scripts under valgrind's leak checker, with build/mrun
 # ONLY=pattern runs only matching end-to-end tests (and unit binaries).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-SUITES=${MRPROF_SUITES:-plain asan valgrind}
+SUITES=${MRPROF_SUITES:-plain asan tsan valgrind}
 passed=0 failed=0
 log=$(mktemp /tmp/mrprof-suite.XXXXXX)
 
@@ -86,6 +88,9 @@ for suite in $SUITES; do
     case $suite in
         plain) { unit_suite build plain; e2e_suite build plain; } | tally ;;
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
+        tsan) SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
+                TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0" \
+                bash tests/e2e/test_deferred.sh | sed "s/^\(not ok\|ok\) - /\1 - tsan /" | tally ;;
         valgrind) valgrind_suite | tally ;;
         *) echo "not ok - unknown suite '$suite'" | tally ;;
     esac

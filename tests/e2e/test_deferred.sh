@@ -1,0 +1,135 @@
+#!/bin/bash
+# End-to-end tests of Deferred: blocks run on worker threads, values copied between VMs, the
+# promise API, failures carried back, and the process lifetime. Scripts: tests/scripts/deferred/.
+. "$(dirname "$0")/lib.sh"
+export D=tests/scripts/deferred
+
+t_copyable_types_round_trip_equal() {
+    run $MRUN $D/copy_types.rb
+    expect_rc 0; expect_out "copied 20 values, depth 100000, shared ok"
+}
+t_unsupported_values_and_captures_refused_at_the_call() {
+    run $MRUN $D/errors.rb
+    expect_rc 0
+    expect_out_has "TypeError: cannot copy an object of class Conn (found at args[0][1][:conn])"
+    expect_out_has "TypeError: cannot copy an object of class MyList (found at args[0])"
+    expect_out_has "ArgumentError: cannot copy a cyclic structure: args[0][1] is args[0] itself"
+    expect_out_has "TypeError: cannot copy an object of class Object (found at result[2][:conn])"
+    expect_out_has "errors.rb:16 uses x, y from outside it"
+    expect_out_has "errors.rb:18 uses @count from outside it"
+    expect_out_has "uses yield"
+    expect_out_has "uses return"
+    expect_out_has "uses self (a Symbol)"
+    expect_out_has "ArgumentError: Deferred.new needs a block"
+    case $out in *"no error"*) fail "a refused block ran: $out";; esac
+}
+t_worker_failures_carry_class_message_backtrace() {
+    run $MRUN $D/failures.rb
+    expect_rc 0
+    expect_out_has "ZeroDivisionError: divided by 0
+  at $D/failures.rb:12
+  last (Deferred block at $D/failures.rb:11, on a worker thread)"
+    expect_out_has "NoMethodError: undefined method 'undefined_helper' (a Deferred block runs in a worker VM"
+    expect_out_has "SystemStackError: stack level too deep"
+    expect_out_has "Deferred::RemoteError: custom (WorkerOnly)"
+    expect_out_has "ArgumentError: bad"
+    expect_out_has "NotImplementedError: exit cannot be called in a Deferred block"
+    # one worker, and it took the next task after all of those
+    expect_out_has "next task: 21"
+}
+t_chaining_runs_in_order() {
+    run $MRUN $D/chain.rb
+    expect_rc 0
+    expect_out "sync end
+resolved 7
+rejected no
+then1 2
+then2 20
+rescue stop at 20
+all [1, 2, 3]
+adopted 25
+ensure
+all rejected second
+any :b
+aggregate [\"x\", \"y\"]
+race :fast
+state fulfilled"
+}
+t_value_inside_a_timer_keeps_the_loop_running() {
+    run $MRUN $D/timer_value.rb
+    expect_rc 0; expect_out "value slow after 5+ ticks"
+}
+t_ten_thousand_tasks_none_lost_or_duplicated() {
+    n=10000; [ "$SUITE" = tsan ] && n=2000
+    run $MRUN $D/many.rb $n
+    expect_rc 0; expect_out "$n tasks, 0 lost or duplicated"
+}
+t_load_and_setup_define_code_in_every_worker() {
+    printf 'def broken(\n' >"$T/bad.rb"
+    run $MRUN $D/load_setup.rb "$T/bad.rb"
+    expect_rc 0
+    expect_out "hello ann from a worker
+[0, 3, 12, 27]
+LoadError: Deferred.load: cannot open no_such_file.rb: No such file or directory
+SyntaxError"
+}
+t_process_waits_for_pending_tasks() {
+    run $MRUN -e 'Deferred.new { t = Time.now; nil while Time.now - t < 0.2; 6 * 7 }.then { |v| puts "late #{v}" }; puts "main done"'
+    expect_rc 0; expect_out "main done
+late 42"
+}
+t_unhandled_rejection_reported_at_exit() {
+    run $MRUN -e 'Deferred.new { raise KeyError, "lost key" }; Deferred.new { raise "handled" }.rescue { }; puts "end"'
+    expect_rc 1; expect_out "end"
+    expect_err_has "a Deferred was rejected and nothing handled it"
+    expect_err_has "lost key (KeyError)"
+    expect_err_lacks "handled (RuntimeError)"
+}
+t_pool_size_option_and_setter() {
+    run $MRUN --workers 3 -e 'p Deferred.pool_size; Deferred.new { 1 }.value; begin; Deferred.pool_size = 5; rescue ArgumentError => e; puts e.message; end'
+    expect_rc 0; expect_out "3
+the Deferred pool already runs 3 workers: set Deferred.pool_size before the first Deferred.new"
+    run $MRUN --workers 0 -e '1'
+    expect_rc 2; expect_err_has "--workers takes a number"
+    run $MRUN -e 'Deferred.pool_size = 0'
+    expect_rc 1; expect_err_has "Deferred.pool_size must be 1 to 256"
+}
+t_exit_while_a_task_runs_does_not_wait() {
+    run $MRUN -e 'Deferred.new { loop { } }; set_timeout(50) { exit 4 }'
+    expect_rc 4
+}
+t_workers_profiled_as_threads() {
+    cat >"$T/par.rb" <<'RB'
+Deferred.setup { def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x) }
+Deferred.all([Deferred.new { spin(150) }, Deferred.new { spin(150) }]).value
+RB
+    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.json" --prof-format trace "$T/par.rb"
+    expect_rc 0
+    run $MRPROF report "$T/p.json"
+    expect_rc 0
+    expect_out_has "[1] Deferred worker"; expect_out_has "[2] Deferred worker"
+    expect_out_has "spin"
+    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.cpuprofile" "$T/par.rb"
+    expect_rc 0
+    expect_file "$T/p.cpuprofile"; expect_file "$T/p.thread-1.cpuprofile"; expect_file "$T/p.thread-2.cpuprofile"
+    run $MRPROF report "$T/p.thread-1.cpuprofile"
+    expect_rc 0; expect_out_has "spin"
+}
+t_profiler_stopped_mid_task_then_restarted() {
+    # stop_profiling while a worker runs: the worker is cut off, then joins the next session
+    run $MRUN --workers 1 -e '
+spin = proc { |s| t = Time.now; x = 0; x += 1 while Time.now - t < s; x }
+Profiler.start_profiling(hz: 2000)
+d = Deferred.new(0.3) { |s| t = Time.now; x = 0; x += 1 while Time.now - t < s; x }
+set_timeout(100) { Profiler.stop_profiling; puts "first #{Profiler.get_profile.samples > 0}" }
+d.value
+Profiler.start_profiling(hz: 2000)
+Deferred.new(0.2) { |s| t = Time.now; x = 0; x += 1 while Time.now - t < s; :done }.value
+Profiler.stop_profiling
+names = Profiler.get_profile.top(20).map { |h| h[:name] }
+puts "second #{names.include?("block in <main>")}"'
+    expect_rc 0; expect_out "first true
+second true"
+}
+
+run_tests
