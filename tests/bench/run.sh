@@ -2,6 +2,8 @@
 # make bench: side-by-side measurements, each printed with its reference and the ratio.
 #   1. mrun vs Debian's mruby on CPU-bound workloads (goal: ratio 1.00)
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered
+#   then net (tests/bench/net.sh), Deferred vs worker_threads (deferred.sh), check's rates,
+#   the viewer (viewer.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
 cd "$(dirname "$0")/../.."
@@ -74,6 +76,9 @@ printf '%-40s %8s s\n' "mrprof report on the pprof (.pb.gz)" "$(wall_of build/mr
 
 echo
 bash tests/bench/net.sh
+
+echo
+bash tests/bench/deferred.sh
 
 echo
 bash tests/bench/check_rates.sh
