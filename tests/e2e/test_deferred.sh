@@ -131,5 +131,11 @@ puts "second #{names.include?("block in <main>")}"'
     expect_rc 0; expect_out "first true
 second true"
 }
+t_sample_deferred_parallel() {
+    run $MRUN --workers 2 samples/deferred_parallel.rb 18
+    expect_rc 0
+    expect_out_has "2 x fib(18) = 2584"; expect_out_has "on 2 workers"
+    expect_out_has "a worker failed: ArgumentError"
+}
 
 run_tests
