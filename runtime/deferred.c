@@ -22,6 +22,7 @@
  * busy flags. Each mrb_state is touched only by its own thread.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +72,8 @@ struct setup {
 
 struct worker {
     struct deferred_pool *pool;
+    size_t heap_used;  /* bytes this worker's VM holds (its own thread only) */
+    size_t heap_limit; /* 0: none */
     pthread_t thread;
     bool started;
     bool busy; /* under the pool mutex: running a task */
@@ -90,6 +93,7 @@ struct deferred_pool {
     bool abandoned; /* exit() while workers were busy: the pool outlives the runtime */
     int nworkers; /* 0 until the first task starts the pool */
     int size;     /* wanted: Deferred.pool_size, mrun --workers, or the number of cores */
+    size_t heap_limit; /* Deferred.heap_limit: bytes per worker VM, 0 for none */
     struct worker *workers;
 
     /* Main thread only. */
@@ -366,10 +370,34 @@ worker_exit(mrb_state *mrb, mrb_value self)
     return mrb_nil_value();
 }
 
-static mrb_state *
-worker_open(void)
+/*
+ * The workers' allocator: malloc, counting what the VM holds, so that Deferred.heap_limit can
+ * refuse an allocation. mruby answers a refused allocation by collecting garbage and trying
+ * again, then raises NoMemoryError, which rejects the task; the worker then replaces its VM.
+ */
+static void *
+worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
 {
-    mrb_state *mrb = mrb_open();
+    struct worker *w = ud;
+    size_t old = p ? malloc_usable_size(p) : 0;
+    if (size == 0) {
+        free(p);
+        w->heap_used -= old;
+        return NULL;
+    }
+    if (w->heap_limit && size > old && w->heap_used - old + size > w->heap_limit)
+        return NULL;
+    void *q = realloc(p, size);
+    if (q)
+        w->heap_used = w->heap_used - old + malloc_usable_size(q);
+    return q;
+}
+
+static mrb_state *
+worker_open(struct worker *w)
+{
+    w->heap_used = 0;
+    mrb_state *mrb = mrb_open_allocf(worker_allocf, w);
     if (!mrb)
         return NULL;
     mrb->ud = NULL; /* not a runtime: rt_from_mrb() is NULL in workers */
@@ -398,8 +426,9 @@ describe_exc_body(mrb_state *mrb, void *ud)
     const char *cls = mrb_obj_classname(mrb, exc);
     if (strcmp(cls, "NoMethodError") == 0 || strcmp(cls, "NameError") == 0) {
         msg = mrb_str_dup(mrb, msg);
-        mrb_str_cat_lit(mrb, msg, " (a Deferred block runs in a worker VM, which knows only "
-                                  "what Deferred.load and Deferred.setup defined there)");
+        mrb_str_cat_lit(mrb, msg, " (in a Deferred worker's VM, where your program's methods "
+                                  "and constants exist only if Deferred.load or Deferred.setup "
+                                  "defined them)");
     }
     mrb_value bt = mrb_funcall(mrb, exc, "backtrace", 0);
     mrb_value lines = mrb_ary_new(mrb);
@@ -537,14 +566,16 @@ flush_body(mrb_state *mrb, void *ud)
     return mrb_nil_value();
 }
 
-static void
+/* Runs t; returns true when the VM ran out of memory on the way. */
+static bool
 run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task *t)
 {
     if (!mrb) {
         t->ok = false; /* no VM: the result stays empty and the main side says so */
-        return;
+        return false;
     }
     int ai = mrb_gc_arena_save(mrb);
+    bool nomem = false;
     if (apply_setups(pl, mrb, applied, t)) {
         struct run_args ra = {.task = t, .proc = load_proc(mrb, &t->code)};
         if (!ra.proc) {
@@ -554,8 +585,11 @@ run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task 
             mrb_value v = mrb_protect_error(mrb, run_block_body, &ra, &failed);
             char err[512];
             enum copy_error rc;
-            if (failed)
+            if (failed) {
+                nomem = mrb_obj_ptr(v) == (struct RObject *)mrb->nomem_err ||
+                        strcmp(mrb_obj_classname(mrb, v), "NoMemoryError") == 0;
                 fail_with_exception(mrb, t, v);
+            }
             else if ((rc = copy_encode(mrb, v, "result", &t->result, err, sizeof err)) != COPY_OK)
                 fail_with(mrb, t, rc == COPY_CYCLE ? "ArgumentError" : rc == COPY_NOMEM ? "NoMemoryError" : "TypeError", err);
             else
@@ -566,6 +600,7 @@ run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task 
     mrb_protect_error(mrb, flush_body, NULL, &failed);
     mrb->exc = NULL;
     mrb_gc_arena_restore(mrb, ai);
+    return nomem;
 }
 
 static void *
@@ -580,7 +615,8 @@ worker_main(void *arg)
     sigdelset(&set, SIGPROF);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    mrb_state *mrb = worker_open();
+    w->heap_limit = pl->heap_limit; /* set before the pool started; fixed since */
+    mrb_state *mrb = worker_open(w);
     size_t applied = 0;
     for (;;) {
         pthread_mutex_lock(&pl->mu);
@@ -603,9 +639,17 @@ worker_main(void *arg)
 
         if (mrb)
             prof_follow(mrb, w->name, &w->idle);
-        run_task(pl, mrb, &applied, t);
+        bool out_of_memory = run_task(pl, mrb, &applied, t);
         if (mrb)
             prof_safe_point(mrb); /* name this task's frames while its code is alive */
+        if (out_of_memory) {
+            /* A VM that ran out of memory may be half-way through anything: start afresh
+             * (the registrations run again before the next task). */
+            prof_detach(mrb);
+            mrb_close(mrb);
+            mrb = worker_open(w);
+            applied = 0;
+        }
 
         pthread_mutex_lock(&pl->mu);
         w->busy = false;
@@ -880,6 +924,31 @@ deferred_set_pool_size(mrb_state *mrb, mrb_value self)
     return mrb_int_value(mrb, n);
 }
 
+static mrb_value
+deferred_get_heap_limit(mrb_state *mrb, mrb_value self)
+{
+    size_t limit = pool_of(mrb)->heap_limit;
+    return limit ? mrb_int_value(mrb, (mrb_int)limit) : mrb_nil_value();
+}
+
+/* Deferred.heap_limit = bytes (or nil): how much memory each worker's VM may hold. */
+static mrb_value
+deferred_set_heap_limit(mrb_state *mrb, mrb_value self)
+{
+    struct deferred_pool *pl = pool_of(mrb);
+    mrb_value v;
+    mrb_get_args(mrb, "o", &v);
+    if (!mrb_nil_p(v) && (!mrb_integer_p(v) || mrb_integer(v) < (1 << 20)))
+        mrb_raise(mrb, E_ARGUMENT_ERROR,
+                  "Deferred.heap_limit takes a number of bytes of at least 1 MiB, or nil");
+    if (pl->nworkers)
+        mrb_raise(mrb, E_ARGUMENT_ERROR,
+                  "the Deferred pool has started: set Deferred.heap_limit before the first "
+                  "Deferred.new");
+    pl->heap_limit = mrb_nil_p(v) ? 0 : (size_t)mrb_integer(v);
+    return v;
+}
+
 /* Deferred.__run_once: one turn of the event loop, for Deferred#value. Returns false when the
  * loop has nothing left that could ever settle anything. */
 static mrb_value
@@ -938,6 +1007,8 @@ rt_deferred_init(struct rt *rt)
     mrb_define_class_method(mrb, c, "setup", deferred_setup, MRB_ARGS_BLOCK());
     mrb_define_class_method(mrb, c, "pool_size", deferred_get_pool_size, MRB_ARGS_NONE());
     mrb_define_class_method(mrb, c, "pool_size=", deferred_set_pool_size, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "heap_limit", deferred_get_heap_limit, MRB_ARGS_NONE());
+    mrb_define_class_method(mrb, c, "heap_limit=", deferred_set_heap_limit, MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, c, "__run_once", deferred_run_once, MRB_ARGS_NONE());
 }
 

@@ -27,15 +27,16 @@ t_worker_failures_carry_class_message_backtrace() {
     run $MRUN $D/failures.rb
     expect_rc 0
     expect_out_has "ZeroDivisionError: divided by 0
-  at $D/failures.rb:12
-  last (Deferred block at $D/failures.rb:11, on a worker thread)"
-    expect_out_has "NoMethodError: undefined method 'undefined_helper' (a Deferred block runs in a worker VM"
+  at $D/failures.rb:14
+  last (Deferred block at $D/failures.rb:13, on a worker thread)"
+    expect_out_has "NoMethodError: undefined method 'undefined_helper' (in a Deferred worker's VM"
     expect_out_has "SystemStackError: stack level too deep"
     expect_out_has "Deferred::RemoteError: custom (WorkerOnly)"
     expect_out_has "ArgumentError: bad"
     expect_out_has "NotImplementedError: exit cannot be called in a Deferred block"
+    expect_out_has "NoMemoryError: Out of memory"
     # one worker, and it took the next task after all of those
-    expect_out_has "next task: 21"
+    expect_out_has "next task: [21, :still_here]"
 }
 t_chaining_runs_in_order() {
     run $MRUN $D/chain.rb

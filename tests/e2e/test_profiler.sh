@@ -119,14 +119,16 @@ t_rate_delivered_at_10khz() {
 }
 
 t_robust_at_10khz() {
-    run $MRUN --cpu-prof --prof-hz 10000 --prof-out "$T/p.cpuprofile" tests/scripts/robust.rb
+    # a trace holds every thread: the main one and the Deferred workers
+    run $MRUN --cpu-prof --prof-hz 10000 --prof-out "$T/p.json" tests/scripts/robust.rb
     expect_rc 0; expect_out "robust ok true"
-    run $MRPROF report "$T/p.cpuprofile" --top 0
+    run $MRPROF report "$T/p.json" --top 0
     expect_rc 0
     # No frame left unnamed or garbled.
     printf '%s\n' "$out" | awk 'NR > 9 && NF >= 5 && ($5 == "?" || $5 ~ /[^[:print:]]/) { bad = 1 } END { exit bad }' \
         || fail "unnamed or garbled frames: $out"
     expect_out_has " churn "; expect_out_has " raiser "
+    expect_out_has " wchurn "; expect_out_has " wraiser "; expect_out_has "] Deferred worker"
 }
 
 t_record_passes_exit_code() {

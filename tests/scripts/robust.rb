@@ -1,5 +1,6 @@
 # robust.rb — what the profiler must survive at 10 kHz: GC pressure, raise/rescue, fibers,
-# blocks, eval, timers, sockets (an echo exchange over TCP while the rest runs).
+# blocks, eval, timers, sockets (an echo exchange over TCP while the rest runs), and Deferred
+# workers churning and raising on their own threads meanwhile.
 def churn(n)
   a = []
   n.times { |i| a << "s#{i}" * 3; a.shift if a.size > 100 }
@@ -12,6 +13,22 @@ def raiser(i)
 rescue ArgumentError => e
   e.message.size
 end
+
+Deferred.setup do
+  def wchurn(n)
+    a = []
+    n.times { |i| a << "w#{i}" * 3; a.shift if a.size > 100 }
+    a.size
+  end
+
+  def wraiser(i)
+    raise IndexError, "w#{i}" if i % 2 == 1
+    i
+  rescue IndexError => e
+    e.message.size
+  end
+end
+work = Array.new(4) { |k| Deferred.new(k) { |j| (0...400).map { |i| wchurn(20) + wraiser(i + j) }.size } }
 
 f = Fiber.new do
   loop { Fiber.yield churn(200) }
@@ -39,4 +56,4 @@ server.listen(0) do
     c.on(:close) { server.close if (i == 49) }
   end
 end
-server.on(:close) { puts "robust ok #{total > 0 && echoed >= 50}" }
+server.on(:close) { puts "robust ok #{total > 0 && echoed >= 50 && Deferred.all(work).value == [400] * 4}" }

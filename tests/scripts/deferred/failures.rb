@@ -1,6 +1,8 @@
 # A failure in a worker rejects with the same class, the message and the worker's backtrace;
 # the worker then takes the next task.
 Deferred.pool_size = 1
+Deferred.heap_limit = 64 << 20
+Deferred.setup { def helper_from_setup = :still_here }
 def report(d)
   d.value
 rescue Exception => e
@@ -16,4 +18,6 @@ report Deferred.new { def down(n) = down(n + 1); down(0) }
 report Deferred.new { class WorkerOnly < StandardError; end; raise WorkerOnly, "custom" }
 report Deferred.new { raise ArgumentError, "bad" }
 report Deferred.new { exit 3 }
-puts "next task: #{Deferred.new(20) { |n| n + 1 }.value}"
+report Deferred.new { a = []; loop { a << "y" * 10_000 } }
+# the worker replaced its VM after running out of memory; setup ran again there
+puts "next task: #{Deferred.new(20) { |n| [n + 1, helper_from_setup] }.value.inspect}"
