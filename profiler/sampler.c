@@ -829,6 +829,26 @@ prof_name_at_alloc(struct prof_thread *t)
     memcpy(mrb->symbuf, symbuf, sizeof symbuf);
 }
 
+uint64_t
+prof_now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+void
+prof_span(mrb_state *mrb, const char *name, uint64_t start_ns, uint64_t end_ns)
+{
+    struct prof_thread *t = prof__tls;
+    if (!t || t->mrb != mrb)
+        return;
+    struct prof_session *s = t->session;
+    pthread_mutex_lock(&s->lock);
+    if (!s->stopped)
+        profile_add_span(s->profile, t->model_thread, name, start_ns,
+                         end_ns > start_ns ? end_ns - start_ns : 0);
+    pthread_mutex_unlock(&s->lock);
+}
+
 double
 prof_elapsed(const struct prof_session *s)
 {

@@ -96,6 +96,12 @@ void prof_safe_point(mrb_state *mrb);
 struct profile *prof_stop(struct prof_session *s);
 /* prof_stop returns the profile; threads still attached on other VMs are cut off (see
  * prof_follow). */
+/* Records a span (a Deferred task, ...) on the calling thread's track, when it is profiled;
+ * start_ns and end_ns are CLOCK_MONOTONIC. A no-op otherwise. */
+void prof_span(mrb_state *mrb, const char *name, uint64_t start_ns, uint64_t end_ns);
+/* CLOCK_MONOTONIC now, in ns: the clock spans are measured with. */
+uint64_t prof_now_ns(void);
+
 /* Seconds since the session started (for Profiler.stop_profiling). */
 double prof_elapsed(const struct prof_session *s);
 

@@ -639,7 +639,13 @@ worker_main(void *arg)
 
         if (mrb)
             prof_follow(mrb, w->name, &w->idle);
+        uint64_t start = prof_now_ns();
         bool out_of_memory = run_task(pl, mrb, &applied, t);
+        if (mrb) { /* the task as a slice on this worker's track in a trace */
+            char span[80];
+            snprintf(span, sizeof span, "Deferred task %ld%s", (long)t->id, t->ok ? "" : " (rejected)");
+            prof_span(mrb, span, start, prof_now_ns());
+        }
         if (mrb)
             prof_safe_point(mrb); /* name this task's frames while its code is alive */
         if (out_of_memory) {

@@ -110,6 +110,9 @@ RB
     expect_rc 0
     expect_out_has "[1] Deferred worker"; expect_out_has "[2] Deferred worker"
     expect_out_has "spin"
+    # each task is a slice on its worker's track
+    grep -q '"name":"Deferred task 2",[^}]*"cat":"mrprof.span"' "$T/p.json" ||
+        fail "no Deferred task slice in the trace"
     run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.cpuprofile" "$T/par.rb"
     expect_rc 0
     expect_file "$T/p.cpuprofile"; expect_file "$T/p.thread-1.cpuprofile"; expect_file "$T/p.thread-2.cpuprofile"
