@@ -416,6 +416,17 @@ make_error_hash(mrb_state *mrb, const char *cls, mrb_value msg, mrb_value bt)
     return h;
 }
 
+/* The task failed with error Hash h ({class, message, backtrace}). */
+static void
+store_error(mrb_state *mrb, struct task *t, mrb_value h)
+{
+    char err[512];
+    t->ok = false;
+    t->result.len = 0;
+    if (copy_encode(mrb, h, "error", &t->result, err, sizeof err) != COPY_OK)
+        t->result.len = 0; /* decoded as nil: the main side reports an unknown failure */
+}
+
 static mrb_value
 describe_exc_body(mrb_state *mrb, void *ud)
 {
@@ -454,23 +465,14 @@ fail_with_exception(mrb_state *mrb, struct task *t, mrb_value exc)
                             mrb_str_new_lit(mrb, "(the exception's message raised)"),
                             mrb_ary_new(mrb));
     }
-    char err[512];
-    t->ok = false;
-    t->result.len = 0;
-    if (copy_encode(mrb, h, "error", &t->result, err, sizeof err) != COPY_OK)
-        t->result.len = 0; /* decoded as nil: the main side reports an unknown failure */
+    store_error(mrb, t, h);
 }
 
 static void
 fail_with(mrb_state *mrb, struct task *t, const char *cls, const char *msg)
 {
     int ai = mrb_gc_arena_save(mrb);
-    mrb_value h = make_error_hash(mrb, cls, mrb_str_new_cstr(mrb, msg), mrb_ary_new(mrb));
-    char err[512];
-    t->ok = false;
-    t->result.len = 0;
-    if (copy_encode(mrb, h, "error", &t->result, err, sizeof err) != COPY_OK)
-        t->result.len = 0;
+    store_error(mrb, t, make_error_hash(mrb, cls, mrb_str_new_cstr(mrb, msg), mrb_ary_new(mrb)));
     mrb_gc_arena_restore(mrb, ai);
 }
 
@@ -603,6 +605,15 @@ run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task 
     return nomem;
 }
 
+static void
+task_free(struct task *t)
+{
+    copy_buf_free(&t->code);
+    copy_buf_free(&t->args);
+    copy_buf_free(&t->result);
+    free(t);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -666,10 +677,7 @@ worker_main(void *arg)
         }
         pthread_mutex_unlock(&pl->mu);
         if (stopping) { /* exit() while this task ran: nobody waits for it */
-            copy_buf_free(&t->code);
-            copy_buf_free(&t->args);
-            copy_buf_free(&t->result);
-            free(t);
+            task_free(t);
             break;
         }
         uv_async_send(&pl->async);
@@ -684,15 +692,6 @@ worker_main(void *arg)
 /* ----------------------------------------------------------------------------------------- */
 /* The main thread's side                                                                     */
 /* ----------------------------------------------------------------------------------------- */
-
-static void
-task_free(struct task *t)
-{
-    copy_buf_free(&t->code);
-    copy_buf_free(&t->args);
-    copy_buf_free(&t->result);
-    free(t);
-}
 
 static int
 default_pool_size(void)
