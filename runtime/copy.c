@@ -19,6 +19,8 @@
 #include <mruby/hash.h>
 #include <mruby/string.h>
 
+#include "profiler/profile.h" /* prof_mix64 */
+
 /* --- the byte buffer ------------------------------------------------------------------------ */
 
 static bool
@@ -84,11 +86,7 @@ struct seen {
 static size_t
 ptr_hash(const void *p, size_t cap)
 {
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x & (cap - 1);
+    return (size_t)prof_mix64((uint64_t)(uintptr_t)p) & (cap - 1);
 }
 
 static struct seen_slot *

@@ -872,8 +872,7 @@ deferred_load(mrb_state *mrb, mrb_value self)
     if (!p || p->nerr > 0) {
         char msg[4800];
         if (p)
-            snprintf(msg, sizeof msg, "%s:%d:%d: %s", used, p->error_buffer[0].lineno,
-                     p->error_buffer[0].column, p->error_buffer[0].message);
+            rt_parse_error_text(p, used, msg, sizeof msg);
         else
             snprintf(msg, sizeof msg, "%s: out of memory while parsing", used);
         if (p)

@@ -303,6 +303,13 @@ rt_run_loop(struct rt *rt)
 
 /* --- running scripts ------------------------------------------------------------------------ */
 
+void
+rt_parse_error_text(const struct mrb_parser_state *p, const char *filename, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s:%d:%d: %s", filename, p->error_buffer[0].lineno,
+             p->error_buffer[0].column, p->error_buffer[0].message);
+}
+
 /* Parses and runs source text. Syntax errors are reported as `file:line:col: message`. */
 static int
 run_source(struct rt *rt, const char *src, size_t len, const char *filename)
@@ -323,8 +330,9 @@ run_source(struct rt *rt, const char *src, size_t len, const char *filename)
         return rt->exit_code = RT_EXIT_SCRIPT_ERROR;
     }
     if (p->nerr > 0) {
-        fprintf(stderr, "%s:%d:%d: %s (SyntaxError)\n", filename, p->error_buffer[0].lineno,
-                p->error_buffer[0].column, p->error_buffer[0].message);
+        char msg[4800];
+        rt_parse_error_text(p, filename, msg, sizeof msg);
+        fprintf(stderr, "%s (SyntaxError)\n", msg);
         mrb_parser_free(p);
         mrbc_context_free(mrb, cxt);
         return rt->exit_code = RT_EXIT_SCRIPT_ERROR;

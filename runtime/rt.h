@@ -72,6 +72,10 @@ struct rt *rt_from_mrb(mrb_state *mrb);
  * message` and exceptions print a report; both set rt->exit_code to 1. Returns rt->exit_code. */
 int rt_run_main_file(struct rt *rt, const char *path);
 int rt_run_main_string(struct rt *rt, const char *code, const char *filename);
+/* Writes the parser's first error as `file:line:col: message` (how mrun reports syntax errors). */
+struct mrb_parser_state;
+void rt_parse_error_text(const struct mrb_parser_state *p, const char *filename, char *buf,
+                         size_t len);
 /* Runs the loop until it has nothing left to do or the script asked to exit. */
 int rt_run_loop(struct rt *rt);
 
