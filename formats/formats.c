@@ -13,6 +13,8 @@
 
 const struct fmt_ops fmt_table[] = {
     {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write, true},
+    {"heapprofile", ".heapprofile", "DevTools/Node sampling heap profile (memory: DevTools Memory, speedscope)",
+     heapprofile_write, true},
     {"speedscope", ".speedscope.json", "speedscope's own JSON (one evented profile per thread)",
      speedscope_write, false},
     {"pprof", ".pb.gz", "pprof's gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana",
@@ -58,7 +60,7 @@ fmt_by_path(const char *path)
 const char *
 fmt_names(void)
 {
-    return "cpuprofile, trace, collapsed";
+    return "cpuprofile, heapprofile, speedscope, pprof, trace, collapsed";
 }
 
 int

@@ -22,6 +22,7 @@ struct fmt_err {
 
 struct fmt_write_opts {
     int thread; /* formats with one thread per file: which one (-1: the first with samples) */
+    bool heap_allocated; /* heapprofile from allocation samples: every allocation, not the live */
 };
 
 struct fmt_ops {
@@ -39,7 +40,7 @@ extern const size_t fmt_count;
 const struct fmt_ops *fmt_by_name(const char *name);
 /* The format whose extension ends path, or NULL. */
 const struct fmt_ops *fmt_by_path(const char *path);
-/* "cpuprofile, trace, collapsed" — for error messages. */
+/* The format names, for error messages. */
 const char *fmt_names(void);
 
 int fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *f,
@@ -52,6 +53,8 @@ struct profile *fmt_read_buffer(const char *buf, size_t len, const char *name, s
 /* The writers and readers (one file each). */
 int cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                      struct fmt_err *e);
+int heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                      struct fmt_err *e);
 int trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                 struct fmt_err *e);
 int collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,

@@ -1,6 +1,6 @@
 /*
  * heapprofile.c — the DevTools sampling heap profile (.heapprofile, `HeapProfiler.
- * SamplingHeapProfile`): reader.
+ * SamplingHeapProfile`): writer and reader.
  *
  * Shape: {head: {callFrame, selfSize, id, children: [...]}, samples: [{size, nodeId, ordinal}]}.
  * Chrome and Node write both the tree (bytes still live per allocation site) and, since 2018,
@@ -13,6 +13,122 @@
 #include <string.h>
 
 #include "formats/internal.h"
+
+/* --- writer --------------------------------------------------------------------------------- */
+
+/*
+ * Writes a memory profile: p itself when its weights are bytes (PROFILE_HEAP), else the view of
+ * its allocation samples (live blocks, like `node --heap-prof`, or every allocation with
+ * o->heap_allocated). Threads share the stack trie and are merged: the format has no threads.
+ * The tree is written depth first with an explicit stack (a deep file must not overflow ours).
+ */
+int
+heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                  struct fmt_err *e)
+{
+    struct profile *view = NULL;
+    if (p->meta.mode != PROFILE_HEAP) {
+        if (profile_nallocs(p) == 0) {
+            e->code = -EINVAL;
+            snprintf(e->msg, sizeof e->msg,
+                     "this profile has no memory samples (record with `mrun --heap-prof` or "
+                     "`mrprof record --memory`)");
+            return e->code;
+        }
+        if (!(view = profile_heap_view(p, !(o && o->heap_allocated), NULL)))
+            goto nomem;
+        p = view;
+    }
+    size_t nn = profile_nnodes(p), ns = profile_nsamples(p);
+    const struct prof_node *nodes = profile_nodes(p);
+    const struct prof_sample *s = profile_samples(p);
+    uint8_t *used = fmt_used_nodes(p, -1);
+    uint64_t *self = calloc(nn ? nn : 1, sizeof *self);
+    uint32_t *child_start = calloc(nn + 1, sizeof *child_start);
+    uint32_t *child_list = calloc(nn ? nn : 1, sizeof *child_list);
+    uint32_t *fill = calloc(nn ? nn : 1, sizeof *fill);
+    struct dfs { uint32_t node, next; } *stack = malloc((nn ? nn : 1) * sizeof *stack);
+    if (!used || !self || !child_start || !child_list || !fill || !stack) {
+        free(used), free(self), free(child_start), free(child_list), free(fill), free(stack);
+        profile_free(view);
+        goto nomem;
+    }
+    for (size_t i = 0; i < ns; i++)
+        self[s[i].node] += s[i].weight_ns;
+    for (size_t i = 1; i < nn; i++)
+        if (used[i])
+            child_start[nodes[i].parent + 1]++;
+    for (size_t i = 0; i < nn; i++)
+        child_start[i + 1] += child_start[i];
+    for (size_t i = 1; i < nn; i++)
+        if (used[i]) {
+            uint32_t par = nodes[i].parent;
+            child_list[child_start[par] + fill[par]++] = (uint32_t)i;
+        }
+
+    fputs("{\"head\":", out);
+    size_t depth = 0;
+    stack[depth++] = (struct dfs){0, child_start[0]};
+    for (;;) {
+        /* Open the node on top of the stack (its children are written as they are reached). */
+        uint32_t n = stack[depth - 1].node;
+        if (stack[depth - 1].next == child_start[n]) {
+            fputs("{", out);
+            fmt_write_call_frame(out, p, &profile_frames(p)[nodes[n].frame], true);
+            fputs(",\"selfSize\":", out);
+            json_u64(out, self[n]);
+            fputs(",\"id\":", out);
+            json_u64(out, (uint64_t)n + 1);
+            fputs(",\"children\":[", out);
+        }
+        if (stack[depth - 1].next < child_start[n + 1]) {
+            uint32_t c = child_list[stack[depth - 1].next];
+            if (stack[depth - 1].next++ > child_start[n])
+                putc(',', out);
+            stack[depth++] = (struct dfs){c, child_start[c]};
+            continue;
+        }
+        fputs("]}", out);
+        if (--depth == 0)
+            break;
+    }
+    fputs(",\n\"samples\":[", out);
+    for (size_t i = 0; i < ns; i++) {
+        if (i)
+            putc(',', out);
+        fputs("{\"size\":", out);
+        json_u64(out, s[i].weight_ns);
+        fputs(",\"nodeId\":", out);
+        json_u64(out, (uint64_t)s[i].node + 1);
+        fputs(",\"ordinal\":", out);
+        json_u64(out, i + 1);
+        putc('}', out);
+    }
+    /* What the allocator hook counted (ignored by DevTools and speedscope, read back by mrprof). */
+    const struct profile_heap_meta *hm = &p->meta.heap;
+    fputs("],\n\"$mrprof\":{\"version\":1,\"interval\":", out);
+    json_u64(out, hm->interval);
+    fputs(",\"allocatedBytes\":", out);
+    json_u64(out, hm->alloc_bytes);
+    fputs(",\"allocations\":", out);
+    json_u64(out, hm->alloc_count);
+    fputs(",\"frees\":", out);
+    json_u64(out, hm->free_count);
+    fputs(",\"estimatedBytes\":", out);
+    json_u64(out, (uint64_t)(hm->estimated_bytes + 0.5));
+    fputs(",\"tool\":", out);
+    json_str(out, p->meta.tool);
+    fputs("}}\n", out);
+    free(used), free(self), free(child_start), free(child_list), free(fill), free(stack);
+    profile_free(view);
+    return 0;
+nomem:
+    e->code = -ENOMEM;
+    snprintf(e->msg, sizeof e->msg, "out of memory");
+    return e->code;
+}
+
+/* --- reader --------------------------------------------------------------------------------- */
 
 int
 fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
@@ -29,14 +145,45 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
         rc = fmt__bad(e, name, kind, "\"samples\" is not an array");
         goto out;
     }
-    /* The tree's selfSize is what DevTools and speedscope show (bytes of sampled allocations
-     * still live); the samples list can name nodes V8 already pruned from the tree, so it is
-     * only checked for shape. */
-    for (size_t k = 0; k < t.n; k++)
-        if (t.nodes[k].self_size > 0)
-            profile_add_sample(p, th, t.nodes[k].model, 0, k, (uint64_t)t.nodes[k].self_size);
+    const struct json_val *x = json_get(root, "$mrprof");
+    if (x && js) {
+        /* mrun's own file: its samples are exactly the tree's bytes, one per allocation sample,
+         * and every one names a node of the tree. */
+        size_t k = 0;
+        JSON_EACH(smp, js) {
+            const struct fmt_head_node *hn = fmt__head_find(&t, (int64_t)json_num(json_get(smp, "nodeId"), -1));
+            double size = json_num(json_get(smp, "size"), -1);
+            if (!hn || !(size >= 0)) {
+                rc = fmt__bad(e, name, kind, "sample %zu has no valid nodeId and size", k);
+                goto out;
+            }
+            profile_add_sample(p, th, hn->model, 0, k++, (uint64_t)size);
+        }
+    } else {
+        /* The tree's selfSize is what DevTools and speedscope show (bytes of sampled
+         * allocations still live); Node's samples list can name nodes V8 already pruned from
+         * the tree, so it is only checked for shape. */
+        for (size_t k = 0; k < t.n; k++)
+            if (t.nodes[k].self_size > 0)
+                profile_add_sample(p, th, t.nodes[k].model, 0, k, (uint64_t)t.nodes[k].self_size);
+    }
     p->meta.mode = PROFILE_HEAP;
     snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node heap");
+    if (x) { /* written by mrun: what the allocator hook counted */
+        const struct json_val *v;
+        if ((v = json_get(x, "interval")) && json_is_num(v))
+            p->meta.heap.interval = (uint64_t)v->num;
+        if ((v = json_get(x, "allocatedBytes")) && json_is_num(v))
+            p->meta.heap.alloc_bytes = (uint64_t)v->num;
+        if ((v = json_get(x, "allocations")) && json_is_num(v))
+            p->meta.heap.alloc_count = (uint64_t)v->num;
+        if ((v = json_get(x, "frees")) && json_is_num(v))
+            p->meta.heap.free_count = (uint64_t)v->num;
+        if ((v = json_get(x, "estimatedBytes")) && json_is_num(v))
+            p->meta.heap.estimated_bytes = v->num;
+        if ((v = json_get(x, "tool")) && json_is_str(v))
+            snprintf(p->meta.tool, sizeof p->meta.tool, "%s (heap)", v->str);
+    }
 out:
     free(t.nodes);
     return rc;

@@ -7,6 +7,10 @@
  * step (the same condition mruby's gc.c tests before it collects), so samples taken meanwhile
  * land in "(garbage collector)".
  *
+ * It also counts the garbage collector's cycles and records the memory counters (RSS, live
+ * objects, ...) when memory is profiled: a CPU-bound script may not return to the loop's safe
+ * point for a long time, but it allocates.
+ *
  * It is also where frames get their names when the script does not return to the event loop
  * (the sampler can read names only on the VM's own thread; see prof_name_at_alloc), and where a
  * profiled script notices Ctrl-C: a CPU-bound script may never return to the
@@ -36,11 +40,19 @@ __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
         !mrb->gc.iterating)
         prof_name_at_alloc(t);
     mrb_gc *gc = &mrb->gc;
+    if (__builtin_expect(--t->counter_countdown == 0, 0)) {
+        t->counter_countdown = 4096; /* then a clock read: counters every 20 ms at most */
+        if (!gc->iterating)
+            prof_counters_tick(t);
+    }
     bool collects = gc->threshold < gc->live && !gc->disabled && !gc->iterating;
     if (!collects)
         return __real_mrb_obj_alloc(mrb, tt, cls);
     t->in_gc = 1;
     struct RBasic *obj = __real_mrb_obj_alloc(mrb, tt, cls);
     t->in_gc = 0;
+    /* A step that leaves the collector at ROOT ended a cycle (or ran a whole one). */
+    if (gc->state == MRB_GC_STATE_ROOT)
+        t->gc_cycles++;
     return obj;
 }

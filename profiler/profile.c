@@ -330,6 +330,63 @@ profile_add_counter(struct profile *p, const char *name, uint64_t t_ns, double v
     c->value = value;
 }
 
+size_t
+profile_add_alloc(struct profile *p, uint32_t thread, uint32_t node, uint64_t t_ns, uint64_t size,
+                  double bytes, double count)
+{
+    size_t id = p->allocs.len;
+    *(struct prof_alloc *)vec_push(&p->allocs) =
+        (struct prof_alloc){thread, node, t_ns, size, bytes, count, 0};
+    return id;
+}
+
+struct profile *
+profile_heap_view(const struct profile *src, bool live_only, const struct profile_heap_meta *totals)
+{
+    if (!totals)
+        totals = &src->meta.heap;
+    struct profile *p = profile_new();
+    uint32_t *fmap = malloc((src->frames.len + 1) * sizeof *fmap);
+    uint32_t *nmap = malloc((src->nodes.len + 1) * sizeof *nmap);
+    if (!fmap || !nmap) {
+        free(fmap), free(nmap), profile_free(p);
+        return NULL;
+    }
+    const struct prof_frame *f = src->frames.data;
+    for (size_t i = 0; i < src->frames.len; i++)
+        fmap[i] = profile_frame_intern(p, profile_str(src, f[i].name), profile_str(src, f[i].file),
+                                       f[i].line, f[i].kind);
+    const struct prof_node *n = src->nodes.data;
+    nmap[0] = 0;
+    for (size_t i = 1; i < src->nodes.len; i++) /* parents come first */
+        nmap[i] = profile_node(p, nmap[n[i].parent], fmap[n[i].frame]);
+    const struct prof_thread_info *t = src->threads.data;
+    for (size_t i = 0; i < src->threads.len; i++)
+        profile_add_thread(p, t[i].tid, profile_str(src, t[i].name));
+    /* Each sample's estimate is unbiased; scaled by one factor they also add up to the bytes
+     * the allocator hook counted exactly. */
+    const struct prof_alloc *a = src->allocs.data;
+    double estimated = 0;
+    for (size_t i = 0; i < src->allocs.len; i++)
+        estimated += a[i].bytes;
+    double scale = estimated > 0 && totals->alloc_bytes ? (double)totals->alloc_bytes / estimated : 1.0;
+    for (size_t i = 0; i < src->allocs.len; i++)
+        if (!live_only || a[i].freed_ns == 0)
+            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns,
+                               (uint64_t)(a[i].bytes * scale + 0.5));
+    const struct prof_counter *c = src->counters.data;
+    for (size_t i = 0; i < src->counters.len; i++)
+        profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);
+    free(fmap), free(nmap);
+    p->meta = src->meta;
+    p->meta.heap = *totals;
+    p->meta.heap.estimated_bytes = estimated;
+    p->meta.mode = PROFILE_HEAP;
+    p->meta.hz = 0;
+    profile_sort_samples(p);
+    return p;
+}
+
 /* --- lifetime ------------------------------------------------------------------------------- */
 
 struct profile *
@@ -347,6 +404,7 @@ profile_new(void)
     vec_init(&p->samples, sizeof(struct prof_sample));
     vec_init(&p->spans, sizeof(struct prof_span));
     vec_init(&p->counters, sizeof(struct prof_counter));
+    vec_init(&p->allocs, sizeof(struct prof_alloc));
     profile_intern(p, "");
     p->f_root = profile_frame_intern(p, "(root)", "", 0, FRAME_PSEUDO);
     *(struct prof_node *)vec_push(&p->nodes) = (struct prof_node){0, p->f_root};
@@ -371,6 +429,7 @@ profile_free(struct profile *p)
     vec_free(&p->samples);
     vec_free(&p->spans);
     vec_free(&p->counters);
+    vec_free(&p->allocs);
     index_free(&p->frame_index);
     index_free(&p->node_index);
     free(p);
@@ -431,6 +490,13 @@ profile_validate(const struct profile *p, char *err, size_t errlen)
         }
     }
     free(last);
+    const struct prof_alloc *a = p->allocs.data;
+    for (size_t i = 0; i < p->allocs.len && rc == 0; i++)
+        if (a[i].thread >= nt || a[i].node >= nn) {
+            snprintf(err, errlen, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
+                     i, a[i].thread, a[i].node, nt, nn);
+            rc = -EINVAL;
+        }
     return rc;
 }
 

@@ -13,6 +13,9 @@
  *            unknown); weight is CPU ns in cpu mode, wall ns in wall mode
  *   spans    {thread, name, start_ns, dur_ns}: Deferred tasks, GC, ...
  *   counters {name, t_ns, value}: heap bytes, RSS, ...
+ *   allocs   {thread, node, t_ns, size, bytes, count, freed_ns}: the allocation sampler's
+ *            samples; bytes and count are what the sample stands for (estimates that add up
+ *            to the real totals), freed_ns is 0 while the block is live
  *
  * Ownership: profile_new() returns a profile the caller frees with profile_free(); the profile
  * owns all its strings. Getters return pointers valid until the next mutation of the profile.
@@ -65,6 +68,22 @@ struct prof_counter {
     double value;
 };
 
+struct prof_alloc {
+    uint32_t thread, node;
+    uint64_t t_ns;
+    uint64_t size;     /* bytes of the sampled block */
+    double bytes;      /* bytes allocated that this sample stands for */
+    double count;      /* allocations that this sample stands for */
+    uint64_t freed_ns; /* when the block was freed; 0 while it is live */
+};
+
+/* What the allocation sampler counted exactly (0 when memory was not profiled). */
+struct profile_heap_meta {
+    uint64_t interval;          /* mean bytes between samples */
+    uint64_t alloc_bytes, alloc_count, free_count; /* every allocation and free, counted */
+    double estimated_bytes;     /* the samples' own estimate, before scaling to alloc_bytes */
+};
+
 /* A growable array of fixed-size records. */
 struct prof_vec {
     void *data;
@@ -93,11 +112,12 @@ struct profile_meta {
     uint64_t wall_start_ns;    /* CLOCK_REALTIME at start (Unix ns), 0 when unknown */
     uint64_t signals, dropped, truncated;
     char tool[64];
+    struct profile_heap_meta heap;
 };
 
 struct profile {
     struct strtab strings;
-    struct prof_vec frames, nodes, threads, samples, spans, counters;
+    struct prof_vec frames, nodes, threads, samples, spans, counters, allocs;
     struct prof_index frame_index, node_index;
     struct profile_meta meta;
     uint32_t f_root, f_idle, f_gc, f_program; /* well-known pseudo frames */
@@ -140,6 +160,16 @@ void profile_add_sample(struct profile *p, uint32_t thread, uint32_t node, int32
 void profile_add_span(struct profile *p, uint32_t thread, const char *name, uint64_t start_ns,
                       uint64_t dur_ns);
 void profile_add_counter(struct profile *p, const char *name, uint64_t t_ns, double value);
+/* Returns the new allocation's index (stable: the sampler marks it freed later). */
+size_t profile_add_alloc(struct profile *p, uint32_t thread, uint32_t node, uint64_t t_ns,
+                         uint64_t size, double bytes, double count);
+
+/* A new profile of what memory p's allocation samples show, in bytes (meta.mode PROFILE_HEAP,
+ * one sample per allocation sample, weight = bytes): the blocks still live when live_only, else
+ * every allocation. The same frames and stack trie; the caller frees it. NULL when out of
+ * memory. Weights are scaled to add up to totals->alloc_bytes (NULL: p's meta.heap). */
+struct profile *profile_heap_view(const struct profile *p, bool live_only,
+                                  const struct profile_heap_meta *totals);
 
 /* Table access. */
 static inline size_t profile_nframes(const struct profile *p) { return p->frames.len; }
@@ -152,6 +182,8 @@ static inline const struct prof_thread_info *profile_threads(const struct profil
 static inline const struct prof_sample *profile_samples(const struct profile *p) { return p->samples.data; }
 static inline const struct prof_span *profile_spans(const struct profile *p) { return p->spans.data; }
 static inline const struct prof_counter *profile_counters(const struct profile *p) { return p->counters.data; }
+static inline size_t profile_nallocs(const struct profile *p) { return p->allocs.len; }
+static inline const struct prof_alloc *profile_allocs(const struct profile *p) { return p->allocs.data; }
 
 /* Checks every invariant (ids in range, parent < child, per-thread timestamps monotonic).
  * Returns 0, or -EINVAL with a message naming the first violation in err. */

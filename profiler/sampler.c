@@ -32,6 +32,8 @@
 #include "profiler/sampler.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@
 #include <sys/syscall.h>
 
 #include <mruby/class.h>
+#include <mruby/gc.h>
 #include <mruby/irep.h>
 #include <mruby/debug.h>
 #include <mruby/proc.h>
@@ -96,6 +99,7 @@ struct prof_session {
     _Atomic int stopping;
     bool stopped;      /* under lock: prof_stop ran; the profile belongs to its caller now */
     _Atomic int refs;  /* prof_stop's own + one per attached thread; freed at zero */
+    _Atomic uint64_t heap_interval; /* mean bytes between allocation samples; 0: off */
 };
 
 static struct prof_session *g_session;
@@ -104,6 +108,8 @@ static struct prof_session *g_session;
 static pthread_mutex_t g_session_mutex = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t g_generation;
 static struct sigaction g_old_action;
+
+static void flush_pending(struct prof_session *s, struct prof_thread *t);
 
 /* --- clocks --------------------------------------------------------------------------------- */
 
@@ -217,64 +223,36 @@ arm_next(struct prof_thread *t, uint64_t now)
 }
 
 static inline void
-ring_put(uint64_t *ring, uint64_t pos, uint64_t w)
+ring_put(uint64_t *ring, uint64_t pos, uint64_t mask, uint64_t w)
 {
-    ring[pos & RING_MASK] = w;
+    ring[pos & mask] = w;
 }
 
-static void
-on_signal(int sig, siginfo_t *si, void *uc)
+/* The number of frames of mrb's call-info stacks (every fiber context), capped at
+ * PROF_MAX_DEPTH; *truncated tells whether the cap cut it. Async-signal-safe. */
+static uint32_t
+stack_depth(mrb_state *mrb, bool *truncated)
 {
-    (void)sig;
-    (void)si;
-    (void)uc;
-    int saved_errno = errno;
-    struct prof_thread *t = prof__tls;
-    if (!t)
-        goto out;
-    /* Another thread may be retiring t (prof_stop): it clears timer_armed, then waits while
-     * in_handler is set before it frees the ring. Both sequentially consistent: either we see
-     * the timer disarmed, or it sees us inside. */
-    atomic_store(&t->in_handler, 1);
-    if (!atomic_load(&t->timer_armed))
-        goto out_busy;
-    atomic_fetch_add_explicit(&t->signals, 1, memory_order_relaxed);
-    uint64_t now = clock_ns(CLOCK_MONOTONIC);
-    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    uint64_t wall_d = now - t->last_wall_ns, cpu_d = cpu - t->last_cpu_ns;
-    t->last_wall_ns = now;
-    t->last_cpu_ns = cpu;
-    arm_next(t, now);
-
-    mrb_state *mrb = t->mrb;
-    uint32_t flags = 0;
-    if (t->loop_state && *t->loop_state)
-        flags |= F_POLLING;
-    if (t->in_gc)
-        flags |= F_GC;
-    bool skip_base = t->main_done && *t->main_done;
-
-    /* Count frames first so the record can be reserved whole. */
     uint32_t depth = 0;
     for (struct mrb_context *c = mrb->c; c; c = c->prev)
         if (c->ci && c->cibase && c->ci >= c->cibase)
             depth += (uint32_t)(c->ci - c->cibase) + 1;
-    if (depth > PROF_MAX_DEPTH) {
-        depth = PROF_MAX_DEPTH;
-        flags |= F_TRUNCATED;
-        atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
-    }
-    uint64_t head = atomic_load_explicit(&t->head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&t->tail, memory_order_acquire);
-    uint64_t need = HDR_WORDS + (uint64_t)depth * PROF_FRAME_WORDS;
-    if (head + need - tail > PROF_RING_WORDS) {
-        atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
-        goto out_busy;
-    }
+    *truncated = depth > PROF_MAX_DEPTH;
+    return *truncated ? PROF_MAX_DEPTH : depth;
+}
 
-    uint64_t pos = head + HDR_WORDS;
+/*
+ * Copies up to depth frames of mrb's stacks, leaf first, as PROF_FRAME_WORDS raw words each into
+ * dst[pos & mask] onwards (the ring, or a plain buffer with mask ~0); *top_line gets the leaf's
+ * current line. Returns the number of frames written. Pure reads: async-signal-safe, and safe
+ * on the VM's thread at any instruction (the allocation sampler calls it from the allocator).
+ */
+static uint32_t
+walk_stack(mrb_state *mrb, bool skip_base, uint32_t depth, uint64_t *dst, uint64_t pos,
+           uint64_t mask, int32_t *top_line)
+{
     uint32_t n = 0;
-    int32_t top_line = 0;
+    *top_line = 0;
     for (struct mrb_context *c = mrb->c; c && n < depth; c = c->prev) {
         if (!c->ci || !c->cibase || c->ci < c->cibase)
             continue;
@@ -313,19 +291,70 @@ on_signal(int sig, siginfo_t *si, void *uc)
                 }
                 irep_origin(irep, &file_sym, &fn_line);
                 if (n == 0 && ci->pc && irep && ci->pc > irep->iseq)
-                    top_line = irep_line_at(irep, (uint32_t)(ci->pc - irep->iseq - 1));
+                    *top_line = irep_line_at(irep, (uint32_t)(ci->pc - irep->iseq - 1));
             }
-            ring_put(t->ring, pos++, code);
-            ring_put(t->ring, pos++, cls);
-            ring_put(t->ring, pos++, (uint64_t)mid | (uint64_t)kind << 32);
-            ring_put(t->ring, pos++, (uint64_t)file_sym | (uint64_t)(uint32_t)fn_line << 32);
+            ring_put(dst, pos++, mask, code);
+            ring_put(dst, pos++, mask, cls);
+            ring_put(dst, pos++, mask, (uint64_t)mid | (uint64_t)kind << 32);
+            ring_put(dst, pos++, mask, (uint64_t)file_sym | (uint64_t)(uint32_t)fn_line << 32);
             n++;
         }
     }
-    ring_put(t->ring, head, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 |
-                                (uint64_t)(uint16_t)top_line << 16 | n);
-    ring_put(t->ring, head + 1, now);
-    ring_put(t->ring, head + 2, t->mode == PROF_MODE_CPU ? cpu_d : wall_d);
+    return n;
+}
+
+static void
+on_signal(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    (void)uc;
+    int saved_errno = errno;
+    struct prof_thread *t = prof__tls;
+    if (!t)
+        goto out;
+    /* Another thread may be retiring t (prof_stop): it clears timer_armed, then waits while
+     * in_handler is set before it frees the ring. Both sequentially consistent: either we see
+     * the timer disarmed, or it sees us inside. */
+    atomic_store(&t->in_handler, 1);
+    if (!atomic_load(&t->timer_armed))
+        goto out_busy;
+    atomic_fetch_add_explicit(&t->signals, 1, memory_order_relaxed);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t wall_d = now - t->last_wall_ns, cpu_d = cpu - t->last_cpu_ns;
+    t->last_wall_ns = now;
+    t->last_cpu_ns = cpu;
+    arm_next(t, now);
+
+    mrb_state *mrb = t->mrb;
+    uint32_t flags = 0;
+    if (t->loop_state && *t->loop_state)
+        flags |= F_POLLING;
+    if (t->in_gc)
+        flags |= F_GC;
+    bool skip_base = t->main_done && *t->main_done;
+
+    /* Count frames first so the record can be reserved whole. */
+    bool truncated;
+    uint32_t depth = stack_depth(mrb, &truncated);
+    if (truncated) {
+        flags |= F_TRUNCATED;
+        atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
+    }
+    uint64_t head = atomic_load_explicit(&t->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&t->tail, memory_order_acquire);
+    uint64_t need = HDR_WORDS + (uint64_t)depth * PROF_FRAME_WORDS;
+    if (head + need - tail > PROF_RING_WORDS) {
+        atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
+        goto out_busy;
+    }
+    int32_t top_line;
+    uint32_t n = walk_stack(mrb, skip_base, depth, t->ring, head + HDR_WORDS, RING_MASK, &top_line);
+    ring_put(t->ring, head, RING_MASK, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 |
+                                           (uint64_t)(uint16_t)top_line << 16 | n);
+    ring_put(t->ring, head + 1, RING_MASK, now);
+    ring_put(t->ring, head + 2, RING_MASK, t->mode == PROF_MODE_CPU ? cpu_d : wall_d);
     atomic_store_explicit(&t->head, head + HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS,
                           memory_order_release);
     atomic_fetch_add_explicit(&t->recorded, 1, memory_order_relaxed);
@@ -412,14 +441,45 @@ raw_intern(struct prof_session *s, const struct raw_frame *key)
     return r;
 }
 
+/* The stack-trie node of a raw stack of n frames at words[pos & mask] (leaf first), with the
+ * record's flags. Caller holds the session lock. */
+static uint32_t
+stack_node(struct prof_session *s, struct prof_thread *t, const uint64_t *words, uint64_t pos,
+           uint64_t mask, uint32_t n, uint32_t flags)
+{
+    struct profile *p = s->profile;
+    uint32_t frames[PROF_MAX_DEPTH];
+    for (uint32_t i = 0; i < n; i++, pos += PROF_FRAME_WORDS) {
+        uint64_t w2 = words[(pos + 2) & mask], w3 = words[(pos + 3) & mask];
+        struct raw_frame key = {
+            .mrb = t->mrb,
+            .code = (uintptr_t)words[pos & mask],
+            .cls = (uintptr_t)words[(pos + 1) & mask],
+            .mid = (uint32_t)w2,
+            .kind = (uint8_t)(w2 >> 32),
+            .file_sym = (uint32_t)w3,
+            .fn_line = (int32_t)(uint32_t)(w3 >> 32),
+        };
+        frames[i] = raw_intern(s, &key)->frame;
+    }
+    if (flags & F_GC)
+        return profile_node(p, 0, p->f_gc);
+    uint32_t node = 0;
+    for (uint32_t i = n; i-- > 0;) /* outermost caller first */
+        node = profile_node(p, node, frames[i]);
+    if (flags & F_POLLING)
+        node = profile_node(p, node, p->f_idle);
+    else if (n == 0)
+        node = profile_node(p, 0, p->f_program);
+    return node;
+}
+
 /* Drains one thread's ring into the profile. Caller holds the session lock. */
 static void
 drain_thread(struct prof_session *s, struct prof_thread *t)
 {
-    struct profile *p = s->profile;
     uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire);
     uint64_t tail = atomic_load_explicit(&t->tail, memory_order_relaxed);
-    uint32_t nodes_buf[PROF_MAX_DEPTH];
     size_t raws_before = s->nraws;
     while (tail < head) {
         uint64_t hdr = t->ring[tail & RING_MASK];
@@ -433,34 +493,10 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
         int32_t top_line = (int32_t)((hdr >> 16) & 0xffff);
         uint64_t t_ns = t->ring[(tail + 1) & RING_MASK];
         uint64_t weight = t->ring[(tail + 2) & RING_MASK];
-        uint64_t pos = tail + HDR_WORDS;
-        for (uint32_t i = 0; i < n; i++, pos += PROF_FRAME_WORDS) {
-            uint64_t w2 = t->ring[(pos + 2) & RING_MASK], w3 = t->ring[(pos + 3) & RING_MASK];
-            struct raw_frame key = {
-                .mrb = t->mrb,
-                .code = (uintptr_t)t->ring[pos & RING_MASK],
-                .cls = (uintptr_t)t->ring[(pos + 1) & RING_MASK],
-                .mid = (uint32_t)w2,
-                .kind = (uint8_t)(w2 >> 32),
-                .file_sym = (uint32_t)w3,
-                .fn_line = (int32_t)(uint32_t)(w3 >> 32),
-            };
-            nodes_buf[i] = raw_intern(s, &key)->frame;
-        }
-        uint32_t node = 0;
-        if (flags & F_GC) {
-            node = profile_node(p, 0, p->f_gc);
-        } else {
-            for (uint32_t i = n; i-- > 0;) /* outermost caller first */
-                node = profile_node(p, node, nodes_buf[i]);
-            if (flags & F_POLLING)
-                node = profile_node(p, node, p->f_idle);
-            else if (n == 0)
-                node = profile_node(p, 0, p->f_program);
-        }
+        uint32_t node = stack_node(s, t, t->ring, tail + HDR_WORDS, RING_MASK, n, flags);
         int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING))) ? top_line : 0;
-        profile_add_sample(p, t->model_thread, node, line, t_ns, weight);
-        tail = pos;
+        profile_add_sample(s->profile, t->model_thread, node, line, t_ns, weight);
+        tail += HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS;
     }
     atomic_store_explicit(&t->tail, tail, memory_order_release);
     if (s->nraws != raws_before)
@@ -600,7 +636,7 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
         snprintf(err, errlen, "the profiler is already running");
         return NULL;
     }
-    if (hz < 1 || hz > 10000) {
+    if (hz > 10000) {
         snprintf(err, errlen, "sampling rate %u Hz is out of range (1 to 10000)", hz);
         return NULL;
     }
@@ -614,7 +650,7 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
     s->profile = profile_new();
     s->mode = mode;
     s->hz = hz;
-    s->interval_ns = 1000000000u / hz;
+    s->interval_ns = hz ? 1000000000u / hz : 0;
     s->start_ns = clock_ns(CLOCK_MONOTONIC);
     s->unnamed = profile_intern(s->profile, "?");
     s->profile->meta.mode = mode == PROF_MODE_CPU ? PROFILE_CPU : PROFILE_WALL;
@@ -667,12 +703,15 @@ prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
     t->last_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     t->last_deadline = t->last_wall_ns;
 
+    t->heap_rng = t->rng ^ 0xD1B54A32D192ED03ULL;
+    t->counter_countdown = 4096;
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGPROF;
     sev._sigev_un._tid = t->tid;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &t->timer) != 0) {
+    t->has_timer = s->hz > 0;
+    if (t->has_timer && timer_create(CLOCK_MONOTONIC, &sev, &t->timer) != 0) {
         int e = errno;
         free(t->ring);
         free(t);
@@ -686,8 +725,10 @@ prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
     pthread_mutex_unlock(&s->lock);
 
     prof__tls = t;
-    atomic_store(&t->timer_armed, true);
-    arm_next(t, t->last_wall_ns);
+    if (t->has_timer) {
+        atomic_store(&t->timer_armed, true);
+        arm_next(t, t->last_wall_ns);
+    }
     return 0;
 }
 
@@ -708,6 +749,9 @@ release_stub(struct prof_thread *t)
 {
     struct prof_session *s = t->session;
     prof__tls = NULL;
+    free(t->live_keys);
+    free(t->live_vals);
+    free(t->pending);
     free(t);
     session_release(s);
 }
@@ -755,8 +799,10 @@ prof_safe_point(mrb_state *mrb)
         return;
     }
     drain_thread(s, t);
+    flush_pending(s, t);
     name_frames(s, mrb);
     pthread_mutex_unlock(&s->lock);
+    prof_counters_tick(t);
 }
 
 /* Stops sampling t, drains what is left and adds its counters to the profile. Caller holds
@@ -767,7 +813,8 @@ retire_thread(struct prof_session *s, struct prof_thread *t)
     /* Disarm first, then wait out a handler running on t's thread right now (see on_signal):
      * after that no handler touches the ring. */
     atomic_store(&t->timer_armed, false);
-    timer_delete(t->timer);
+    if (t->has_timer)
+        timer_delete(t->timer);
     while (atomic_load(&t->in_handler))
         sched_yield();
     drain_thread(s, t);
@@ -775,6 +822,9 @@ retire_thread(struct prof_session *s, struct prof_thread *t)
     m->signals += atomic_load(&t->signals);
     m->dropped += atomic_load(&t->dropped);
     m->truncated += atomic_load(&t->truncated);
+    m->heap.alloc_bytes += atomic_load_explicit(&t->heap_bytes, memory_order_relaxed);
+    m->heap.alloc_count += atomic_load_explicit(&t->heap_count, memory_order_relaxed);
+    m->heap.free_count += atomic_load_explicit(&t->heap_frees, memory_order_relaxed);
     free(t->ring);
     t->ring = NULL;
 }
@@ -878,10 +928,303 @@ prof_stop(struct prof_session *s)
     }
     struct profile *p = s->profile;
     s->profile = NULL;
+    p->meta.heap.interval = atomic_load(&s->heap_interval);
     pthread_mutex_unlock(&s->lock);
     sigaction(SIGPROF, &g_old_action, NULL);
     p->meta.end_ns = clock_ns(CLOCK_MONOTONIC);
     profile_sort_samples(p); /* threads interleave in the sample table */
     session_release(s);
     return p;
+}
+
+/* --- memory: the allocation sampler --------------------------------------------------------- */
+
+/*
+ * Which bytes get sampled: a Poisson process over the bytes allocated, as tcmalloc, Go and V8
+ * do. The gap to the next sample is drawn from an exponential distribution of mean `interval`
+ * bytes; an allocation that crosses it is sampled. A block of s bytes is then sampled with
+ * probability P = 1 - exp(-s / interval) whatever the others are, so the sample stands for
+ * s / P bytes and 1 / P allocations: unbiased estimates, which profile_heap_view scales so that
+ * they add up to the totals counted exactly here.
+ */
+
+void
+prof_set_heap_interval(struct prof_session *s, uint64_t interval)
+{
+    atomic_store(&s->heap_interval, interval);
+}
+
+uint64_t
+prof_heap_interval(const struct prof_session *s)
+{
+    return atomic_load(&((struct prof_session *)s)->heap_interval);
+}
+
+unsigned
+prof_session_hz(const struct prof_session *s)
+{
+    return s->hz;
+}
+
+static int64_t
+next_gap(struct prof_thread *t, uint64_t interval)
+{
+    /* U in (0, 1]: 53 random bits, never 0 so that log() is finite. */
+    double u = (double)((next_rand(&t->heap_rng) >> 11) + 1) / 9007199254740992.0;
+    double gap = -log(u) * (double)interval;
+    return gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap;
+}
+
+/* The live set: open addressing on the block's address, linear probing, deletion by shifting
+ * back the entries after the hole (no tombstones). Only this thread touches it. */
+static size_t
+live_slot(const struct prof_thread *t, uintptr_t key)
+{
+    return (size_t)prof_mix64(key) & (t->live_cap - 1);
+}
+
+static bool
+live_insert(struct prof_thread *t, uintptr_t key, size_t val)
+{
+    if ((t->live_n + 1) * 4 > t->live_cap * 3) {
+        size_t cap = t->live_cap ? t->live_cap * 2 : 256;
+        uintptr_t *keys = calloc(cap, sizeof *keys);
+        size_t *vals = malloc(cap * sizeof *vals);
+        if (!keys || !vals) {
+            free(keys), free(vals);
+            return false;
+        }
+        uintptr_t *old_keys = t->live_keys;
+        size_t *old_vals = t->live_vals, old_cap = t->live_cap;
+        t->live_keys = keys, t->live_vals = vals, t->live_cap = cap;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old_keys[i]) {
+                size_t j = live_slot(t, old_keys[i]);
+                while (keys[j])
+                    j = (j + 1) & (cap - 1);
+                keys[j] = old_keys[i], vals[j] = old_vals[i];
+            }
+        free(old_keys), free(old_vals);
+    }
+    size_t j = live_slot(t, key);
+    while (t->live_keys[j] && t->live_keys[j] != key)
+        j = (j + 1) & (t->live_cap - 1);
+    t->live_n += !t->live_keys[j];
+    t->live_keys[j] = key;
+    t->live_vals[j] = val;
+    return true;
+}
+
+/* Removes key; returns whether it was there, and its value in *val. */
+static bool
+live_remove(struct prof_thread *t, uintptr_t key, size_t *val)
+{
+    size_t mask = t->live_cap - 1, j = live_slot(t, key);
+    while (t->live_keys[j] != key) {
+        if (!t->live_keys[j])
+            return false;
+        j = (j + 1) & mask;
+    }
+    *val = t->live_vals[j];
+    t->live_n--;
+    for (size_t k = (j + 1) & mask; t->live_keys[k]; k = (k + 1) & mask) {
+        size_t home = live_slot(t, t->live_keys[k]);
+        /* Move k into the hole at j unless its home lies cyclically in (j, k]. */
+        if (((k - home) & mask) >= ((k - j) & mask)) {
+            t->live_keys[j] = t->live_keys[k], t->live_vals[j] = t->live_vals[k];
+            j = k;
+        }
+    }
+    t->live_keys[j] = 0;
+    return true;
+}
+
+/* Marks allocation idx freed. Caller holds the session lock. */
+static void
+mark_freed(struct prof_session *s, struct prof_thread *t, size_t idx, uint64_t now)
+{
+    if (s->stopped || idx >= s->profile->allocs.len)
+        return;
+    struct prof_alloc *a = &((struct prof_alloc *)s->profile->allocs.data)[idx];
+    a->freed_ns = now;
+    t->heap_in_use -= a->bytes;
+}
+
+/* Frees this thread met while it held the session lock (naming frames may allocate and so
+ * collect garbage): marked at the next chance. Caller holds the lock. */
+static void
+flush_pending(struct prof_session *s, struct prof_thread *t)
+{
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < t->npending; i++)
+        mark_freed(s, t, t->pending[i], now);
+    t->npending = 0;
+}
+
+static void
+note_free(struct prof_thread *t, uintptr_t block)
+{
+    size_t idx;
+    if (!live_remove(t, block, &idx))
+        return;
+    struct prof_session *s = t->session;
+    if (tls_naming) { /* this thread holds the session lock */
+        if (t->npending == t->cap_pending) {
+            size_t cap = t->cap_pending ? t->cap_pending * 2 : 64;
+            size_t *pend = realloc(t->pending, cap * sizeof *pend);
+            if (!pend)
+                return; /* the block stays "live" in the profile: out of memory anyway */
+            t->pending = pend, t->cap_pending = cap;
+        }
+        t->pending[t->npending++] = idx;
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    flush_pending(s, t);
+    mark_freed(s, t, idx, clock_ns(CLOCK_MONOTONIC));
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void
+take_alloc_sample(struct prof_thread *t, void *block, size_t size, uint64_t interval)
+{
+    double p = -expm1(-(double)size / (double)interval); /* 1 - exp(-size / interval) */
+    double bytes = (double)size / p, count = 1.0 / p;
+    uint64_t words[PROF_MAX_DEPTH * PROF_FRAME_WORDS];
+    bool truncated;
+    uint32_t depth = stack_depth(t->mrb, &truncated);
+    int32_t line;
+    uint32_t n = walk_stack(t->mrb, t->main_done && *t->main_done, depth, words, 0, UINT64_MAX, &line);
+    struct prof_session *s = t->session;
+    pthread_mutex_lock(&s->lock);
+    if (s->stopped) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    flush_pending(s, t);
+    size_t raws_before = s->nraws;
+    uint32_t node = stack_node(s, t, words, 0, UINT64_MAX, n, 0);
+    size_t idx = profile_add_alloc(s->profile, t->model_thread, node, clock_ns(CLOCK_MONOTONIC),
+                                   size, bytes, count);
+    pthread_mutex_unlock(&s->lock);
+    if (s->nraws != raws_before)
+        atomic_store(&t->name_wanted, 1);
+    if (live_insert(t, (uintptr_t)block, idx))
+        t->heap_in_use += bytes;
+}
+
+static inline void
+add_relaxed(_Atomic uint64_t *c, uint64_t v)
+{
+    /* One writer (this thread): a load and a store, no locked instruction. */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
+void
+prof_heap_note(mrb_state *mrb, uintptr_t old, void *new, size_t size)
+{
+    struct prof_thread *t = prof__tls;
+    if (__builtin_expect(t == NULL || t->mrb != mrb, 1))
+        return;
+    uint64_t interval = atomic_load_explicit(&t->session->heap_interval, memory_order_relaxed);
+    bool old_gone = old && (size == 0 || new != NULL);
+    if (old_gone && t->live_n)
+        note_free(t, old);
+    if (!interval)
+        return;
+    if (old_gone)
+        add_relaxed(&t->heap_frees, 1);
+    if (!new || size == 0)
+        return;
+    add_relaxed(&t->heap_bytes, size);
+    add_relaxed(&t->heap_count, 1);
+    if (t->heap_until == 0)
+        t->heap_until = next_gap(t, interval); /* the first allocation since sampling began */
+    t->heap_until -= (int64_t)size;
+    if (__builtin_expect(t->heap_until > 0, 1))
+        return;
+    if (tls_naming || mrb->gc.iterating)
+        return; /* holding the lock, or inside GC: the next allocation is sampled instead */
+    while (t->heap_until <= 0)
+        t->heap_until += next_gap(t, interval);
+    take_alloc_sample(t, new, size, interval);
+}
+
+void *
+prof_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
+{
+    (void)ud;
+    uintptr_t old = (uintptr_t)p; /* the address alone: the hook never reads the block */
+    if (size == 0) {
+        free(p);
+        prof_heap_note(mrb, old, NULL, 0);
+        return NULL;
+    }
+    void *q = realloc(p, size);
+    prof_heap_note(mrb, old, q, size);
+    return q;
+}
+
+void
+prof_heap_totals(struct prof_session *s, struct profile_heap_meta *m)
+{
+    pthread_mutex_lock(&s->lock);
+    *m = s->profile ? s->profile->meta.heap : (struct profile_heap_meta){0};
+    for (struct prof_thread *t = s->threads; t; t = t->next) {
+        m->alloc_bytes += atomic_load_explicit(&t->heap_bytes, memory_order_relaxed);
+        m->alloc_count += atomic_load_explicit(&t->heap_count, memory_order_relaxed);
+        m->free_count += atomic_load_explicit(&t->heap_frees, memory_order_relaxed);
+    }
+    m->interval = atomic_load(&s->heap_interval);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* --- memory: GC and process counters -------------------------------------------------------- */
+
+static double
+rss_bytes(void)
+{
+    /* /proc/self/statm: size resident shared text lib data dt, in pages. */
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    unsigned long size, resident;
+    if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+        return 0;
+    return (double)resident * (double)sysconf(_SC_PAGESIZE);
+}
+
+void
+prof_counters_tick(struct prof_thread *t)
+{
+    struct prof_session *s = t->session;
+    if (!t->loop_state || !atomic_load_explicit(&s->heap_interval, memory_order_relaxed) || tls_naming)
+        return; /* the main VM only: the process's counters, and its heap */
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (now < t->next_counter_ns)
+        return;
+    t->next_counter_ns = now + 20 * 1000 * 1000;
+    const mrb_gc *gc = &t->mrb->gc;
+    size_t pages = 0;
+    for (const mrb_heap_page *pg = gc->heaps; pg; pg = pg->next)
+        pages++;
+    double rss = rss_bytes();
+    pthread_mutex_lock(&s->lock);
+    if (!s->stopped) {
+        struct profile *p = s->profile;
+        profile_add_counter(p, "RSS bytes", now, rss);
+        profile_add_counter(p, "live objects", now, (double)gc->live);
+        profile_add_counter(p, "heap pages", now, (double)pages);
+        profile_add_counter(p, "GC cycles", now, (double)t->gc_cycles);
+        profile_add_counter(p, "allocated bytes", now,
+                            (double)atomic_load_explicit(&t->heap_bytes, memory_order_relaxed));
+        profile_add_counter(p, "in-use bytes (sampled)", now, t->heap_in_use > 0 ? t->heap_in_use : 0);
+    }
+    pthread_mutex_unlock(&s->lock);
 }

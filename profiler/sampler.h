@@ -20,6 +20,7 @@
 #include <mruby.h>
 
 struct profile;
+struct profile_heap_meta;
 struct prof_session;
 
 #define PROF_MAX_DEPTH 512      /* frames kept per sample; deeper stacks are truncated */
@@ -59,6 +60,20 @@ struct prof_thread {
     /* Counters written by the handler (relaxed), read anywhere. */
     _Atomic uint64_t signals, recorded, dropped, truncated;
 
+    bool has_timer; /* false in a memory-only session (hz 0) */
+
+    /* The allocation sampler (prof_heap_note), used on this thread only, except the totals
+     * (one writer, read by prof_stop). */
+    int64_t heap_until;        /* bytes to allocate before the next sample */
+    uint64_t heap_rng;
+    uintptr_t *live_keys;      /* sampled blocks still live: address -> allocation index */
+    size_t *live_vals, live_cap, live_n;
+    size_t *pending, npending, cap_pending; /* frees met while this thread held the lock */
+    double heap_in_use;        /* estimated bytes of the live sampled blocks */
+    _Atomic uint64_t heap_bytes, heap_count, heap_frees;
+    uint32_t counter_countdown;
+    uint64_t next_counter_ns, gc_cycles;
+
     struct prof_thread *next; /* session's list, under the session lock */
 };
 
@@ -73,7 +88,7 @@ extern void (*prof_interrupt_hook)(mrb_state *mrb);
 /*
  * The session API. One session at a time per process.
  *
- * prof_start() begins a session (rate hz, 1..10000) and its collector thread; nothing is sampled
+ * prof_start() begins a session (rate hz, 1..10000; 0: no CPU sampling, for memory alone) and its collector thread; nothing is sampled
  * until a thread attaches. prof_attach() must be called on the VM's own thread: it arms a timer
  * that signals only that thread. prof_safe_point() drains this thread's samples and names new
  * frames; call it where the VM is between instructions (the runtime calls it once per loop
@@ -101,6 +116,28 @@ struct profile *prof_stop(struct prof_session *s);
 void prof_span(mrb_state *mrb, const char *name, uint64_t start_ns, uint64_t end_ns);
 /* CLOCK_MONOTONIC now, in ns: the clock spans are measured with. */
 uint64_t prof_now_ns(void);
+
+/*
+ * Memory. prof_set_heap_interval() turns allocation sampling on for every thread of s (a mean
+ * of interval bytes between samples, drawn from an exponential distribution) or off (0).
+ * prof_heap_note() is the allocator's hook: call it after each allocation, reallocation or
+ * free made by mrb's allocator, with the block passed in (old, 0 for a new one), the block
+ * returned (new, NULL for a free or a failed realloc) and the size asked for. It is a
+ * thread-local load when this thread is not profiled. prof_allocf is an allocator for
+ * mrb_open_allocf: realloc/free plus the hook.
+ */
+#define PROF_HEAP_DEFAULT_INTERVAL (128u * 1024u)
+void prof_set_heap_interval(struct prof_session *s, uint64_t interval);
+uint64_t prof_heap_interval(const struct prof_session *s);
+unsigned prof_session_hz(const struct prof_session *s); /* 0: memory only */
+void prof_heap_note(mrb_state *mrb, uintptr_t old, void *new, size_t size);
+void *prof_allocf(mrb_state *mrb, void *p, size_t size, void *ud);
+/* GC and process counters (RSS, live objects, heap pages, GC cycles, bytes allocated and in
+ * use), recorded at most every 20 ms while memory is profiled; from the allocation hook and
+ * the safe point, on the thread's own VM. */
+void prof_counters_tick(struct prof_thread *t);
+/* Whole-session memory totals so far, into *m (threads still attached included). */
+void prof_heap_totals(struct prof_session *s, struct profile_heap_meta *m);
 
 /* Seconds since the session started (for Profiler.stop_profiling). */
 double prof_elapsed(const struct prof_session *s);

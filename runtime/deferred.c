@@ -380,9 +380,11 @@ worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
 {
     struct worker *w = ud;
     size_t old = p ? malloc_usable_size(p) : 0;
+    uintptr_t addr = (uintptr_t)p; /* for the memory profiler, which never reads the block */
     if (size == 0) {
         free(p);
         w->heap_used -= old;
+        prof_heap_note(mrb, addr, NULL, 0);
         return NULL;
     }
     if (w->heap_limit && size > old && w->heap_used - old + size > w->heap_limit)
@@ -390,6 +392,7 @@ worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
     void *q = realloc(p, size);
     if (q)
         w->heap_used = w->heap_used - old + malloc_usable_size(q);
+    prof_heap_note(mrb, addr, q, size);
     return q;
 }
 

@@ -2,6 +2,7 @@
  * main.c — the mrun command: parse the command line, run the script, run the loop, exit.
  */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,12 @@ static const char usage_text[] =
     "                         default: a private Unix socket, printed on stderr\n"
     "  --prof-live-wait       with --prof-live: wait (up to 10 s) for a viewer before running\n"
     "                         the script, so it sees the run from the start\n"
+    "  --heap-prof            profile memory for the whole run: write a DevTools .heapprofile\n"
+    "                         of the blocks still live at exit (after a full GC)\n"
+    "  --heap-prof-interval N mean bytes between allocation samples (default 131072)\n"
+    "  --heap-prof-all        with --heap-prof: every allocation made, not only the live ones\n"
+    "  --heap-prof-out PATH   its file, or a directory for the default name\n"
+    "                         (default: ./Heap.<date>.<time>.<pid>.0.001.heapprofile)\n"
     "  --workers N            Deferred worker threads, 1..256 (default: the number of cores;\n"
     "                         Deferred.pool_size = N in the script does the same)\n"
     "  --version              print the version and exit\n"
@@ -71,7 +78,7 @@ int
 main(int argc, char **argv)
 {
     const char *code = NULL, *script = NULL, *v;
-    struct rt_prof_opts prof = {false, 1000, PROF_MODE_CPU, NULL, NULL, false, NULL, false};
+    struct rt_prof_opts prof = {.hz = 1000, .mode = PROF_MODE_CPU};
     int workers = 0;
     int i = 1;
     for (; i < argc; i++) {
@@ -91,6 +98,22 @@ main(int argc, char **argv)
             return RT_EXIT_OK;
         } else if (strcmp(a, "--cpu-prof") == 0) {
             prof.cpu_prof = true;
+        } else if (strcmp(a, "--heap-prof") == 0) {
+            prof.heap_prof = true;
+        } else if (strcmp(a, "--heap-prof-all") == 0) {
+            prof.heap_prof = prof.heap_all = true;
+        } else if ((v = opt_value(argc, argv, &i, "--heap-prof-interval"))) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (!*v || *end || errno || n < 1 || n > (1ull << 40) || *v == '-')
+                return usage_error("--heap-prof-interval takes a number of bytes (1 or more), not: ", v);
+            prof.heap_interval = n;
+        } else if ((v = opt_value(argc, argv, &i, "--heap-prof-out"))) {
+            if (!*v)
+                return usage_error("--heap-prof-out needs a path", "");
+            prof.heap_prof = true;
+            prof.heap_out = v;
         } else if (strcmp(a, "--prof-live-wait") == 0) {
             prof.live = prof.live_wait = true;
         } else if (strcmp(a, "--prof-live") == 0 || strncmp(a, "--prof-live=", 12) == 0) {
@@ -148,7 +171,7 @@ main(int argc, char **argv)
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;
     rt->deferred_workers = workers;
-    bool profiling = prof.cpu_prof || prof.live;
+    bool profiling = prof.cpu_prof || prof.live || prof.heap_prof;
     if (profiling && rt_prof_begin(rt, &prof) != 0) {
         rt_free(rt);
         return RT_EXIT_USAGE;

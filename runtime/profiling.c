@@ -115,6 +115,23 @@ profiler_running_p(mrb_state *mrb, mrb_value self)
     return mrb_bool_value(prof_current() != NULL);
 }
 
+/* Writes p to path in format (NULL: from the path's extension, else fallback); raises. */
+static mrb_value
+save_profile(mrb_state *mrb, const struct profile *p, const char *path, const char *format,
+             const char *fallback)
+{
+    const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(path);
+    if (format && !f)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "unknown format '%s' (known: %s)", format, fmt_names());
+    if (!f)
+        f = fmt_by_name(fallback);
+    struct fmt_err e = {0};
+    struct fmt_write_opts o = {.thread = -1};
+    if (fmt_write_path(p, path, f, &o, &e) != 0)
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s", e.msg);
+    return mrb_str_new_cstr(mrb, path);
+}
+
 /* Profile#__save(path, format_or_nil) */
 static mrb_value
 profile_save(mrb_state *mrb, mrb_value self)
@@ -122,25 +139,14 @@ profile_save(mrb_state *mrb, mrb_value self)
     struct profile *p = get_profile_ptr(mrb, self);
     const char *path, *format = NULL;
     mrb_get_args(mrb, "z|z!", &path, &format);
-    const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(path);
-    if (format && !f)
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "unknown format '%s' (known: %s)", format, fmt_names());
-    if (!f)
-        f = fmt_by_name("cpuprofile");
-    struct fmt_err e = {0};
-    struct fmt_write_opts o = {-1};
-    if (fmt_write_path(p, path, f, &o, &e) != 0)
-        mrb_raisef(mrb, E_RUNTIME_ERROR, "%s", e.msg);
-    return mrb_str_new_cstr(mrb, path);
+    return save_profile(mrb, p, path, format, "cpuprofile");
 }
 
-/* Profile#__top(n, by) -> [[name, file, line, self_ns, total_ns, self_n, total_n], ...], all_w */
+/* [[name, file, line, self_w, total_w, self_n, total_n], ...], all_w: the n functions (lines,
+ * files) of p with the most self weight (ns, or bytes in a memory profile). */
 static mrb_value
-profile_top(mrb_state *mrb, mrb_value self)
+top_rows(mrb_state *mrb, const struct profile *p, mrb_int n, mrb_int by)
 {
-    struct profile *p = get_profile_ptr(mrb, self);
-    mrb_int n, by;
-    mrb_get_args(mrb, "ii", &n, &by);
     struct agg_table t;
     if (agg_compute(p, -1, (enum agg_by)by, &t) != 0)
         mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
@@ -163,6 +169,15 @@ profile_top(mrb_state *mrb, mrb_value self)
     return mrb_ary_new_from_values(mrb, 2, res);
 }
 
+/* Profile#__top(n, by) -> [[name, file, line, self_ns, total_ns, self_n, total_n], ...], all_w */
+static mrb_value
+profile_top(mrb_state *mrb, mrb_value self)
+{
+    mrb_int n, by;
+    mrb_get_args(mrb, "ii", &n, &by);
+    return top_rows(mrb, get_profile_ptr(mrb, self), n, by);
+}
+
 static mrb_value
 profile_m_samples(mrb_state *mrb, mrb_value self)
 {
@@ -173,6 +188,155 @@ static mrb_value
 profile_m_duration(mrb_state *mrb, mrb_value self)
 {
     return mrb_float_value(mrb, (double)profile_duration_ns(get_profile_ptr(mrb, self)) / 1e9);
+}
+
+
+/* --- memory: Profiler.start_memory_profiling and MemoryProfile ------------------------------ */
+
+/* What memory profiling found: the same allocation samples seen two ways, in bytes. */
+struct mem_profile {
+    struct profile *allocated, *live;
+};
+
+static void
+mem_dfree(mrb_state *mrb, void *ptr)
+{
+    struct mem_profile *m = ptr;
+    if (m) {
+        profile_free(m->allocated);
+        profile_free(m->live);
+        free(m);
+    }
+}
+
+static const struct mrb_data_type mem_type = {"MemoryProfile", mem_dfree};
+
+/* True when start_memory_profiling started the session itself (no CPU sampling in it), so
+ * that stop_memory_profiling ends it; false when it joined a CPU profile already running. */
+static bool g_mem_owns_session;
+
+static struct mem_profile *
+get_mem(mrb_state *mrb, mrb_value self)
+{
+    struct mem_profile *m = DATA_GET_PTR(mrb, self, &mem_type, struct mem_profile);
+    if (!m)
+        mrb_raise(mrb, E_RUNTIME_ERROR, "empty MemoryProfile");
+    return m;
+}
+
+/* Profiler.__start_memory(interval) */
+static mrb_value
+profiler_start_memory(mrb_state *mrb, mrb_value self)
+{
+    mrb_int interval;
+    mrb_get_args(mrb, "i", &interval);
+    if (interval < 1)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "interval must be a positive number of bytes, not %i", interval);
+    struct prof_session *s = prof_current();
+    if (s && prof_heap_interval(s))
+        mrb_raise(mrb, E_RUNTIME_ERROR, "memory profiling is already running");
+    char err[256];
+    if (!s) {
+        if (start_session(rt_from_mrb(mrb), PROF_MODE_CPU, 0, err, sizeof err) != 0)
+            mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start memory profiling: %s", err);
+        s = prof_current();
+    }
+    g_mem_owns_session = prof_session_hz(s) == 0;
+    prof_set_heap_interval(s, (uint64_t)interval);
+    return mrb_true_value();
+}
+
+struct snapshot {
+    const struct profile_heap_meta *totals;
+    struct profile *allocated, *live;
+};
+
+static void
+take_snapshot(const struct profile *p, uint64_t generation, void *arg)
+{
+    (void)generation;
+    struct snapshot *sn = arg;
+    sn->allocated = profile_heap_view(p, false, sn->totals);
+    sn->live = profile_heap_view(p, true, sn->totals);
+}
+
+/* Profiler.__stop_memory -> MemoryProfile */
+static mrb_value
+profiler_stop_memory(mrb_state *mrb, mrb_value self)
+{
+    struct prof_session *s = prof_current();
+    if (!s || !prof_heap_interval(s))
+        mrb_raise(mrb, E_RUNTIME_ERROR, "memory profiling is not running (call start_memory_profiling first)");
+    /* "Live" means reachable, as in Go's heap profile: collect the garbage first, so that
+     * what the script dropped is not counted because the collector has not come by yet. */
+    mrb_full_gc(mrb);
+    struct profile_heap_meta totals;
+    prof_heap_totals(s, &totals);
+    struct snapshot sn = {&totals, NULL, NULL};
+    if (g_mem_owns_session) {
+        struct profile *p = prof_stop(s);
+        take_snapshot(p, 0, &sn);
+        profile_free(p);
+    } else { /* a CPU profile goes on: take what memory profiling found so far */
+        prof_set_heap_interval(s, 0);
+        prof_read_profile(take_snapshot, &sn);
+    }
+    struct mem_profile *m = calloc(1, sizeof *m);
+    if (!m || !sn.allocated || !sn.live) {
+        free(m), profile_free(sn.allocated), profile_free(sn.live);
+        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
+    }
+    m->allocated = sn.allocated;
+    m->live = sn.live;
+    struct RClass *c = mrb_class_get(mrb, "MemoryProfile");
+    return mrb_obj_value(mrb_data_object_alloc(mrb, c, m, &mem_type));
+}
+
+static mrb_value
+profiler_memory_running_p(mrb_state *mrb, mrb_value self)
+{
+    struct prof_session *s = prof_current();
+    return mrb_bool_value(s && prof_heap_interval(s));
+}
+
+/* MemoryProfile#__top(n, by, live) */
+static mrb_value
+mem_top(mrb_state *mrb, mrb_value self)
+{
+    struct mem_profile *m = get_mem(mrb, self);
+    mrb_int n, by;
+    mrb_bool live;
+    mrb_get_args(mrb, "iib", &n, &by, &live);
+    return top_rows(mrb, live ? m->live : m->allocated, n, by);
+}
+
+/* MemoryProfile#__save(path, format_or_nil, live) */
+static mrb_value
+mem_save(mrb_state *mrb, mrb_value self)
+{
+    struct mem_profile *m = get_mem(mrb, self);
+    const char *path, *format;
+    mrb_bool live;
+    mrb_get_args(mrb, "zz!b", &path, &format, &live);
+    return save_profile(mrb, live ? m->live : m->allocated, path, format, "heapprofile");
+}
+
+/* MemoryProfile#__stats -> [allocated bytes (counted), allocations (counted), estimated bytes
+ * (the samples' own estimate), live bytes (estimated), samples, interval] */
+static mrb_value
+mem_stats(mrb_state *mrb, mrb_value self)
+{
+    struct mem_profile *m = get_mem(mrb, self);
+    const struct profile_heap_meta *h = &m->allocated->meta.heap;
+    mrb_value v[6] = {
+        mrb_fixnum_value((mrb_int)h->alloc_bytes),
+        mrb_fixnum_value((mrb_int)h->alloc_count),
+        mrb_fixnum_value((mrb_int)(h->estimated_bytes + 0.5)),
+        mrb_fixnum_value((mrb_int)profile_total_weight(m->live, -1)),
+        mrb_fixnum_value((mrb_int)profile_nsamples(m->allocated)),
+        mrb_fixnum_value((mrb_int)h->interval),
+    };
+    return mrb_ary_new_from_values(mrb, 6, v);
 }
 
 void
@@ -191,6 +355,15 @@ rt_profiler_init(struct rt *rt)
     mrb_define_method(mrb, c, "__top", profile_top, MRB_ARGS_REQ(2));
     mrb_define_method(mrb, c, "samples", profile_m_samples, MRB_ARGS_NONE());
     mrb_define_method(mrb, c, "duration", profile_m_duration, MRB_ARGS_NONE());
+    mrb_define_module_function(mrb, m, "__start_memory", profiler_start_memory, MRB_ARGS_REQ(1));
+    mrb_define_module_function(mrb, m, "__stop_memory", profiler_stop_memory, MRB_ARGS_NONE());
+    mrb_define_module_function(mrb, m, "memory_profiling?", profiler_memory_running_p, MRB_ARGS_NONE());
+    struct RClass *mc = mrb_define_class(mrb, "MemoryProfile", mrb->object_class);
+    MRB_SET_INSTANCE_TT(mc, MRB_TT_DATA);
+    mrb_undef_class_method(mrb, mc, "new");
+    mrb_define_method(mrb, mc, "__top", mem_top, MRB_ARGS_REQ(3));
+    mrb_define_method(mrb, mc, "__save", mem_save, MRB_ARGS_REQ(3));
+    mrb_define_method(mrb, mc, "__stats", mem_stats, MRB_ARGS_NONE());
 }
 
 /* --- mrun --cpu-prof ------------------------------------------------------------------------ */
@@ -287,10 +460,14 @@ int
 rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 {
     char err[512];
-    if (start_session(rt, o->mode, o->hz, err, sizeof err) != 0) {
+    /* --heap-prof alone samples no CPU (rate 0): only allocations. */
+    unsigned hz = o->cpu_prof || o->live ? o->hz : 0;
+    if (start_session(rt, o->mode, hz, err, sizeof err) != 0) {
         fprintf(stderr, "mrun: cannot start profiling: %s\n", err);
         return -1;
     }
+    if (o->heap_prof)
+        prof_set_heap_interval(prof_current(), o->heap_interval ? o->heap_interval : PROF_HEAP_DEFAULT_INTERVAL);
     if (o->live && !(g_live = prof_live_start(o->live_addr, err, sizeof err))) {
         fprintf(stderr, "mrun: --prof-live: %s\n", err);
         profile_free(prof_stop(prof_current()));
@@ -302,45 +479,41 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
     return 0;
 }
 
-int
-rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
+/* Where --cpu-prof/--heap-prof write: out itself, or Node's default name
+ * (KIND.<date>.<time>.<pid>.0.001EXT) in the directory out, or in the current directory. */
+static void
+output_path(char *path, size_t len, const char *out, const char *kind, const char *ext)
 {
-    release_stop_signals();
-    struct prof_session *s = prof_current();
-    struct profile *p = s ? prof_stop(s) : NULL; /* NULL: the script stopped it itself */
-    if (g_live) {
-        prof_live_finish(g_live, p, exit_status);
-        g_live = NULL;
+    struct stat st;
+    bool out_is_dir = out && stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+    if (out && !out_is_dir) {
+        snprintf(path, len, "%s", out);
+        return;
     }
-    if (!p)
-        return 0;
-    if (!o->cpu_prof) {
-        profile_free(p);
-        return 0;
-    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    snprintf(path, len, "%s%s%s.%04d%02d%02d.%02d%02d%02d.%ld.0.001%s", out_is_dir ? out : "",
+             out_is_dir ? "/" : "", kind, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (long)getpid(), ext);
+}
+
+/* --cpu-prof: the profile p in the format asked, one file per sampled thread for .cpuprofile. */
+static int
+write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
+{
     const struct fmt_ops *f = o->format ? fmt_by_name(o->format) : NULL;
-    char path[4096];
     struct stat st;
     bool out_is_dir = o->out && stat(o->out, &st) == 0 && S_ISDIR(st.st_mode);
     if (!f && o->out && !out_is_dir)
         f = fmt_by_path(o->out);
     if (!f)
         f = fmt_by_name("cpuprofile");
-    if (o->out && !out_is_dir) {
-        snprintf(path, sizeof path, "%s", o->out);
-    } else {
-        /* Node's name: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile */
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        snprintf(path, sizeof path, "%s%sCPU.%04d%02d%02d.%02d%02d%02d.%ld.0.001%s",
-                 out_is_dir ? o->out : "", out_is_dir ? "/" : "", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid(),
-                 strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
-    }
+    char path[4096];
+    output_path(path, sizeof path, o->out, "CPU", strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
     /* A .cpuprofile holds one thread (DevTools' rule). As Node does for worker threads, each
      * Deferred worker that was sampled gets a file of its own beside the main one:
-     * NAME.cpuprofile, NAME.worker-1.cpuprofile, ... */
+     * NAME.cpuprofile, NAME.thread-1.cpuprofile, ... */
     bool per_thread = strcmp(f->name, "cpuprofile") == 0;
     size_t nthreads = per_thread ? profile_nthreads(p) : 1;
     size_t *counts = calloc(nthreads ? nthreads : 1, sizeof *counts);
@@ -358,7 +531,7 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
         else
             snprintf(tpath, sizeof tpath, "%.*s.thread-%zu%s", (int)(dot - path), path, th, dot);
         struct fmt_err e = {0};
-        struct fmt_write_opts wo = {per_thread ? (int)th : -1};
+        struct fmt_write_opts wo = {.thread = per_thread ? (int)th : -1};
         rc = fmt_write_path(p, tpath, f, &wo, &e);
         if (rc)
             fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
@@ -369,6 +542,48 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
                     per_thread && nthreads > 1 ? profile_str(p, profile_threads(p)[th].name) : "");
     }
     free(counts);
+    return rc;
+}
+
+/* --heap-prof: the live blocks (or every allocation) as a .heapprofile. */
+static int
+write_heap_profile(const struct rt_prof_opts *o, const struct profile *p)
+{
+    char path[4096];
+    output_path(path, sizeof path, o->heap_out, "Heap", ".heapprofile");
+    struct fmt_err e = {0};
+    struct fmt_write_opts wo = {.thread = -1, .heap_allocated = o->heap_all};
+    struct profile *view = profile_heap_view(p, !o->heap_all, NULL);
+    int rc = view ? fmt_write_path(view, path, fmt_by_name("heapprofile"), &wo, &e) : -ENOMEM;
+    if (rc)
+        fprintf(stderr, "mrun: cannot write the heap profile: %s\n", view ? e.msg : "out of memory");
+    else if (!getenv("MRUN_QUIET"))
+        fprintf(stderr, "mrun: heap profile written to %s (%zu samples, %s; %llu bytes in %llu allocations counted)\n",
+                path, profile_nsamples(view), o->heap_all ? "every allocation" : "live blocks",
+                (unsigned long long)p->meta.heap.alloc_bytes, (unsigned long long)p->meta.heap.alloc_count);
+    profile_free(view);
+    return rc;
+}
+
+int
+rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
+{
+    release_stop_signals();
+    struct prof_session *s = prof_current();
+    if (s && o->heap_prof && prof_heap_interval(s))
+        mrb_full_gc(rt->mrb); /* "live" is what is reachable at exit */
+    struct profile *p = s ? prof_stop(s) : NULL; /* NULL: the script stopped it itself */
+    if (g_live) {
+        prof_live_finish(g_live, p, exit_status);
+        g_live = NULL;
+    }
+    if (!p)
+        return 0;
+    int rc = 0;
+    if (o->cpu_prof)
+        rc = write_cpu_profile(o, p);
+    if (o->heap_prof && write_heap_profile(o, p) != 0)
+        rc = -1;
     profile_free(p);
     return rc ? -1 : 0;
 }

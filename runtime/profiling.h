@@ -19,11 +19,15 @@ struct rt_prof_opts {
     bool live;          /* --prof-live: serve the growing profile to viewers */
     const char *live_addr; /* its address (NULL: a private Unix socket) */
     bool live_wait;        /* --prof-live-wait: wait for a viewer before running the script */
+    bool heap_prof;        /* --heap-prof: sample allocations, write a .heapprofile at exit */
+    bool heap_all;         /* --heap-prof-all: every allocation, not only the live blocks */
+    unsigned long long heap_interval; /* --heap-prof-interval (0: the default) */
+    const char *heap_out;  /* --heap-prof-out: file or directory */
 };
 
 /* Defines Profiler and Profile and hooks the sampler's safe point into the loop. */
 void rt_profiler_init(struct rt *rt);
-/* Starts whole-run profiling for --cpu-prof and --prof-live. Returns 0, or prints why and
+/* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why and
  * returns -1. */
 int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);
 /* Stops whole-run profiling, hands the final profile and exit_status to live viewers, and

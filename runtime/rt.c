@@ -28,6 +28,8 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
+#include "profiler/profile.h"
+#include "profiler/sampler.h"
 #include "formats/fileio.h"
 #include "runtime/profiling.h"
 
@@ -401,7 +403,7 @@ rt_new(int argc, char **argv)
     struct rt *rt = calloc(1, sizeof *rt);
     if (!rt)
         return NULL;
-    rt->mrb = mrb_open();
+    rt->mrb = mrb_open_allocf(prof_allocf, NULL); /* malloc, seen by the memory profiler */
     if (!rt->mrb) {
         fprintf(stderr, "mrun: cannot open the mruby VM (out of memory)\n");
         free(rt);
@@ -479,6 +481,10 @@ rt_free(struct rt *rt)
     if (err)
         fprintf(stderr, "mrun: event loop not fully closed at exit: %s\n", uv_strerror(err));
     rt_deferred_release(rt);
+    /* A profile the script started and never stopped: the sampler must not watch the VM
+     * being torn down (its allocator hook would walk freed stacks). */
+    if (prof_current())
+        profile_free(prof_stop(prof_current()));
     mrb_gc_unregister(rt->mrb, rt->roots);
     mrb_close(rt->mrb);
     free(rt);

@@ -70,7 +70,7 @@ cmd_convert(int argc, char **argv)
         profile_free(p);
         return CLI_USAGE;
     }
-    struct fmt_write_opts o = {thread_set ? (int)thread : -1};
+    struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1};
     int rc = fmt_write_path(p, out, f, &o, &e);
     profile_free(p);
     if (rc) {

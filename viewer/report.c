@@ -60,6 +60,15 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     static const char *modes[] = {"cpu", "wall", "heap"};
     fprintf(out, "  tool %s, %s mode", m->tool[0] ? m->tool : "unknown",
             modes[m->mode >= 0 && m->mode <= PROFILE_HEAP ? m->mode : PROFILE_WALL]);
+    if (m->mode == PROFILE_HEAP) {
+        fprintf(out, "\n  %zu allocation samples", profile_nsamples(p));
+        if (m->heap.interval)
+            fprintf(out, ", one per %llu bytes allocated on average", (unsigned long long)m->heap.interval);
+        if (m->heap.alloc_count)
+            fprintf(out, "\n  counted while profiling: %.1f KiB allocated in %llu allocations",
+                    (double)m->heap.alloc_bytes / 1024.0, (unsigned long long)m->heap.alloc_count);
+        goto threads;
+    }
     if (m->hz)
         fprintf(out, ", %u Hz requested", m->hz);
     double nthreads = profile_nthreads(p) ? (double)profile_nthreads(p) : 1.0;
@@ -69,9 +78,10 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     if (m->hz && secs > 0 && m->signals)
         fprintf(out, " (%.1f%% of requested)",
                 100.0 * (double)m->signals / (secs * m->hz * nthreads));
-    fprintf(out, "\n  dropped %llu, truncated stacks %llu\n", (unsigned long long)m->dropped,
+    fprintf(out, "\n  dropped %llu, truncated stacks %llu", (unsigned long long)m->dropped,
             (unsigned long long)m->truncated);
-    fprintf(out, "  threads %zu:", profile_nthreads(p));
+threads:
+    fprintf(out, "\n  threads %zu:", profile_nthreads(p));
     for (size_t t = 0; t < profile_nthreads(p); t++)
         fprintf(out, " [%zu] %s", t, profile_str(p, profile_threads(p)[t].name));
     struct unit u = unit_of(p);

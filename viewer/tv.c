@@ -721,7 +721,7 @@ tv_save(struct tv *v, const char *path)
     const struct fmt_ops *f = fmt_by_path(path);
     if (!f)
         f = fmt_by_name("cpuprofile");
-    struct fmt_write_opts o = {-1};
+    struct fmt_write_opts o = {.thread = -1};
     struct fmt_err e;
     if (fmt_write_path(v->p, path, f, &o, &e) != 0) {
         snprintf(v->status, sizeof v->status, "not saved: %.140s", e.msg);

@@ -119,7 +119,7 @@ main(int argc, char **argv)
     free(leaf);
     double a = now();
     struct fmt_err e;
-    struct fmt_write_opts o = {-1};
+    struct fmt_write_opts o = {.thread = -1};
     int rc = fmt_write_path(p, out, f, &o, &e);
     double b = now();
     if (rc != 0) {

@@ -31,7 +31,7 @@ write_to_string(const struct profile *p, const char *fmt, size_t *len)
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
     struct fmt_err e = {0};
-    struct fmt_write_opts o = {-1};
+    struct fmt_write_opts o = {.thread = -1};
     cr_assert_eq(fmt_by_name(fmt)->write(p, f, &o, &e), 0, "%s", e.msg);
     fclose(f);
     return buf;
