@@ -258,6 +258,41 @@ live_encode_delta(struct live_buf *b, const struct profile *p, struct live_curso
         c->samples += chunk;
         todo -= chunk;
     }
+    size_t ncnt = p->counters.len;
+    if (c->counters < ncnt) {
+        if (begin(b, LIVE_METRICS, (ncnt - c->counters) * 20, &at))
+            return -ENOMEM;
+        for (size_t i = c->counters; i < ncnt; i++) {
+            const struct prof_counter *k = &profile_counters(p)[i];
+            uint64_t v;
+            memcpy(&v, &k->value, 8);
+            put_le(b, k->name, 4);
+            put_le(b, k->t_ns, 8);
+            put_le(b, v, 8);
+        }
+        finish(b, at);
+        c->counters = ncnt;
+    }
+    size_t nal = profile_nallocs(p);
+    if (c->allocs < nal) {
+        if (begin(b, LIVE_ALLOCS, (nal - c->allocs) * 48, &at))
+            return -ENOMEM;
+        for (size_t i = c->allocs; i < nal; i++) {
+            const struct prof_alloc *a = &profile_allocs(p)[i];
+            uint64_t bytes, count;
+            memcpy(&bytes, &a->bytes, 8);
+            memcpy(&count, &a->count, 8);
+            put_le(b, a->thread, 4);
+            put_le(b, a->node, 4);
+            put_le(b, a->t_ns, 8);
+            put_le(b, a->size, 8);
+            put_le(b, bytes, 8);
+            put_le(b, count, 8);
+            put_le(b, a->freed_ns, 8);
+        }
+        finish(b, at);
+        c->allocs = nal;
+    }
     if (begin(b, LIVE_COUNTERS, 40, &at))
         return -ENOMEM;
     put_le(b, p->meta.signals, 8);
@@ -509,6 +544,38 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
                            node, profile_nthreads(p), profile_nnodes(p));
             profile_add_sample(p, thread, node, (int32_t)(uint32_t)get_le(r + 8, 4),
                                get_le(r + 12, 8), get_le(r + 20, 8));
+        }
+        return 1;
+    }
+    case LIVE_METRICS: {
+        if (n % 20)
+            return bad(d, "a metrics message of %zu bytes is not whole records", n);
+        for (size_t off = 0; off < n; off += 20) {
+            uint32_t name = (uint32_t)get_le(m + off, 4);
+            if (name >= p->strings.offs.len)
+                return bad(d, "a metric named by string %u of %zu", name, p->strings.offs.len);
+            uint64_t v = get_le(m + off + 12, 8);
+            double value;
+            memcpy(&value, &v, 8);
+            profile_add_counter(p, profile_str(p, name), get_le(m + off + 4, 8), value);
+        }
+        return 1;
+    }
+    case LIVE_ALLOCS: {
+        if (n % 48)
+            return bad(d, "an allocations message of %zu bytes is not whole records", n);
+        for (size_t off = 0; off < n; off += 48) {
+            const uint8_t *r = m + off;
+            uint32_t thread = (uint32_t)get_le(r, 4), node = (uint32_t)get_le(r + 4, 4);
+            if (thread >= profile_nthreads(p) || node >= profile_nnodes(p))
+                return bad(d, "an allocation of thread %u, node %u (the viewer has %zu, %zu)", thread,
+                           node, profile_nthreads(p), profile_nnodes(p));
+            uint64_t bv = get_le(r + 24, 8), cv = get_le(r + 32, 8);
+            double bytes, count;
+            memcpy(&bytes, &bv, 8);
+            memcpy(&count, &cv, 8);
+            size_t id = profile_add_alloc(p, thread, node, get_le(r + 8, 8), get_le(r + 16, 8), bytes, count);
+            ((struct prof_alloc *)p->allocs.data)[id].freed_ns = get_le(r + 40, 8);
         }
         return 1;
     }

@@ -42,6 +42,9 @@ enum live_type {
     LIVE_THREADS = 'T',  /* u32 first id, then (i64 tid, u32 name)... */
     LIVE_SAMPLES = 'X',  /* (u32 thread, u32 node, i32 line, u64 t_ns, u64 weight_ns)... */
     LIVE_COUNTERS = 'C', /* u64 signals, dropped, truncated, now_ns, held_back */
+    LIVE_METRICS = 'M',  /* (u32 name, u64 t_ns, f64 value)...: the profile's counters (RSS, ...) */
+    LIVE_ALLOCS = 'A',   /* (u32 thread, u32 node, u64 t_ns, u64 size, f64 bytes, f64 count,
+                            u64 freed_ns)...: allocation samples, as they were when sent */
     LIVE_RESET = 'Z',    /* forget everything: a whole profile follows */
     LIVE_END = 'E',      /* i32 exit status (-1: unknown); nothing follows */
 };
@@ -55,7 +58,7 @@ void live_buf_free(struct live_buf *b);
 /* What one viewer has been sent. */
 struct live_cursor {
     uint32_t strings, frames, nodes, threads;
-    size_t samples;
+    size_t samples, counters, allocs;
     uint32_t *unnamed; /* frames sent before the sampler named them */
     size_t nunnamed, capunnamed;
 };

@@ -1106,8 +1106,9 @@ take_alloc_sample(struct prof_thread *t, void *block, size_t size, uint64_t inte
     uint32_t node = stack_node(s, t, words, 0, UINT64_MAX, n, 0);
     size_t idx = profile_add_alloc(s->profile, t->model_thread, node, clock_ns(CLOCK_MONOTONIC),
                                    size, bytes, count);
+    bool new_frames = s->nraws != raws_before;
     pthread_mutex_unlock(&s->lock);
-    if (s->nraws != raws_before)
+    if (new_frames)
         atomic_store(&t->name_wanted, 1);
     if (live_insert(t, (uintptr_t)block, idx))
         t->heap_in_use += bytes;

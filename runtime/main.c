@@ -35,7 +35,8 @@ static const char usage_text[] =
     "                         the script, so it sees the run from the start\n"
     "  --heap-prof            profile memory for the whole run: write a DevTools .heapprofile\n"
     "                         of the blocks still live at exit (after a full GC)\n"
-    "  --heap-prof-interval N mean bytes between allocation samples (default 131072)\n"
+    "  --heap-prof-interval N mean bytes between allocation samples (default 131072); alone, it\n"
+    "                         samples allocations for --prof-live viewers without a file\n"
     "  --heap-prof-all        with --heap-prof: every allocation made, not only the live ones\n"
     "  --heap-prof-out PATH   its file, or a directory for the default name\n"
     "                         (default: ./Heap.<date>.<time>.<pid>.0.001.heapprofile)\n"
@@ -171,7 +172,7 @@ main(int argc, char **argv)
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;
     rt->deferred_workers = workers;
-    bool profiling = prof.cpu_prof || prof.live || prof.heap_prof;
+    bool profiling = prof.cpu_prof || prof.live || prof.heap_prof || prof.heap_interval;
     if (profiling && rt_prof_begin(rt, &prof) != 0) {
         rt_free(rt);
         return RT_EXIT_USAGE;

@@ -466,7 +466,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
         fprintf(stderr, "mrun: cannot start profiling: %s\n", err);
         return -1;
     }
-    if (o->heap_prof)
+    if (o->heap_prof || o->heap_interval) /* the interval alone: sampled for live viewers */
         prof_set_heap_interval(prof_current(), o->heap_interval ? o->heap_interval : PROF_HEAP_DEFAULT_INTERVAL);
     if (o->live && !(g_live = prof_live_start(o->live_addr, err, sizeof err))) {
         fprintf(stderr, "mrun: --prof-live: %s\n", err);

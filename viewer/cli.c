@@ -84,9 +84,12 @@ cli_read_profile(const char *cmd, const char *path)
 
 char **
 cli_mrun_argv(const char *mrun, const char *out, const char *live, const char *hz, const char *mode,
-              const char *format, char **script, int nscript)
+              const char *format, const char *const *extra, char **script, int nscript)
 {
-    char **v = calloc((size_t)nscript + 14, sizeof *v);
+    size_t nextra = 0;
+    while (extra && extra[nextra])
+        nextra++;
+    char **v = calloc((size_t)nscript + nextra + 14, sizeof *v);
     if (!v)
         return NULL;
     int k = 0;
@@ -111,6 +114,8 @@ cli_mrun_argv(const char *mrun, const char *out, const char *live, const char *h
         v[k++] = "--prof-format";
         v[k++] = (char *)format;
     }
+    for (size_t j = 0; j < nextra; j++)
+        v[k++] = (char *)extra[j];
     if (nscript > 0 && strcmp(script[0], "-e") != 0)
         v[k++] = "--"; /* a script whose name starts with '-' is still the script */
     for (int j = 0; j < nscript; j++)

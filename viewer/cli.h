@@ -61,10 +61,12 @@ struct profile *cli_read_profile(const char *cmd, const char *path);
 /* The mrun to run: opt (--mrun) if given, else $MRUN, else the mrun beside mrprof (in buf). */
 const char *cli_mrun_path(const char *opt, char *buf, size_t len);
 /* The argv that runs SCRIPT [ARGS] (or -e CODE) under mrun: `--cpu-prof --prof-out OUT` when
- * out is given, `--prof-live LIVE` when live is. calloc'd and NULL-terminated, its strings
- * borrowed. mode and format may be NULL (mrun's defaults). */
+ * out is given, `--prof-live LIVE` when live is, then the NULL-terminated extra flags (or
+ * NULL). calloc'd and NULL-terminated, its strings borrowed. mode and format may be NULL
+ * (mrun's defaults). */
 char **cli_mrun_argv(const char *mrun, const char *out, const char *live, const char *hz,
-                     const char *mode, const char *format, char **script, int nscript);
+                     const char *mode, const char *format, const char *const *extra, char **script,
+                     int nscript);
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 

@@ -390,7 +390,7 @@ static struct profile *
 run_once(const char *mrun, const char *hz, char **script_argv, int script_argc, const char *out,
          const char *tag, size_t run, bool tty)
 {
-    char **argv = cli_mrun_argv(mrun, out, NULL, hz, NULL, NULL, script_argv, script_argc);
+    char **argv = cli_mrun_argv(mrun, out, NULL, hz, NULL, NULL, NULL, script_argv, script_argc);
     if (!argv)
         return NULL;
     fflush(NULL);

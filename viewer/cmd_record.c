@@ -14,7 +14,8 @@
 #include "viewer/cli.h"
 
 static const char help[] =
-    "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] -- SCRIPT [ARGS...]\n"
+    "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] [--memory]\n"
+    "                     -- SCRIPT [ARGS...]\n"
     "\n"
     "Runs SCRIPT with mrun under the sampling profiler and writes the profile at exit (also when\n"
     "the script raises or calls exit). Exits with the script's own status; 3 when mrun could not\n"
@@ -25,6 +26,11 @@ static const char help[] =
     "                      from PATH's extension\n"
     "  --hz N              sampling rate, 1..10000 (default 1000)\n"
     "  --mode cpu|wall     cpu (default): on-CPU time; wall: also time spent waiting, as (idle)\n"
+    "  --memory            also sample allocations: PATH's name with .heapprofile holds the\n"
+    "                      blocks still live at exit, and a trace (-f trace) gets the memory\n"
+    "                      counters (RSS, live objects, GC cycles, bytes allocated)\n"
+    "  --memory-all        --memory, with every allocation in the .heapprofile\n"
+    "  --memory-interval N mean bytes between allocation samples (default 131072)\n"
     "  --mrun PATH         the mrun binary (default: beside mrprof, or $MRUN)\n";
 
 static volatile pid_t record_child;
@@ -40,7 +46,8 @@ int
 cmd_record(int argc, char **argv)
 {
     const char *out = NULL, *format = NULL, *mode = "cpu", *mrun = NULL;
-    unsigned long hz = 1000;
+    unsigned long hz = 1000, interval = 0;
+    bool memory = false, memory_all = false;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -67,6 +74,16 @@ cmd_record(int argc, char **argv)
             mode = i + 1 < argc ? argv[++i] : "";
             if (strcmp(mode, "cpu") != 0 && strcmp(mode, "wall") != 0)
                 return cli_usage_error("record", "--mode takes cpu or wall, not '%s'", mode);
+        } else if (strcmp(a, "--memory") == 0) {
+            memory = true;
+        } else if (strcmp(a, "--memory-all") == 0) {
+            memory = memory_all = true;
+        } else if (strcmp(a, "--memory-interval") == 0) {
+            if (!cli_parse_uint("record", a, i + 1 < argc ? argv[++i] : NULL, 1ul << 40, &interval))
+                return CLI_USAGE;
+            if (interval < 1)
+                return cli_usage_error("record", "--memory-interval must be at least 1 byte");
+            memory = true;
         } else if (strcmp(a, "--mrun") == 0) {
             if (++i >= argc)
                 return cli_usage_error("record", "--mrun needs a path");
@@ -99,8 +116,22 @@ cmd_record(int argc, char **argv)
         out = out_buf;
     }
     snprintf(hz_buf, sizeof hz_buf, "%lu", hz);
+    /* --memory: the heap profile beside the CPU one, OUT with its extension replaced. */
+    char heap_buf[4200], interval_buf[24];
+    const char *extra[8] = {NULL};
+    if (memory) {
+        const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+        size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - out) : strlen(out);
+        if (stem > 16 && strcmp(out + stem - 16, ".speedscope.json") == 0 && dot == out + strlen(out) - 5)
+            stem -= 11;
+        snprintf(heap_buf, sizeof heap_buf, "%.*s.heapprofile", (int)stem, out);
+        snprintf(interval_buf, sizeof interval_buf, "%lu", interval ? interval : 131072ul);
+        const char *e[] = {memory_all ? "--heap-prof-all" : "--heap-prof", "--heap-prof-out", heap_buf,
+                           "--heap-prof-interval", interval_buf, NULL};
+        memcpy(extra, e, sizeof e);
+    }
 
-    char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, argv + i, argc - i);
+    char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, extra, argv + i, argc - i);
     if (!cargv)
         return CLI_SCRIPT_FAILED;
 
@@ -141,6 +172,8 @@ cmd_record(int argc, char **argv)
     if (code == 127 && access(mrun, X_OK) != 0)
         return CLI_SCRIPT_FAILED;
     const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
+    if (memory && access(heap_buf, R_OK) == 0)
+        fprintf(stderr, "mrprof record: wrote %s (memory; open it in DevTools' Memory panel)\n", heap_buf);
     if (access(out, R_OK) == 0 && (!f || f->readable))
         fprintf(stderr, "mrprof record: wrote %s (script exit status %d); see it with: "
                         "mrprof report %s\n", out, code, out);

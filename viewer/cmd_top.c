@@ -306,7 +306,9 @@ cmd_top(int argc, char **argv)
         snprintf(errlog, sizeof errlog, "%s/stderr", dir);
         char mrun_buf[4096];
         const char *mrun = cli_mrun_path(mrun_opt, mrun_buf, sizeof mrun_buf);
-        char **argv2 = cli_mrun_argv(mrun, out, addr, hz, mode, NULL, argv + i, nscript);
+        /* Allocations are sampled too, for the memory view (6). */
+        static const char *const memory[] = {"--heap-prof-interval", "131072", NULL};
+        char **argv2 = cli_mrun_argv(mrun, out, addr, hz, mode, NULL, memory, argv + i, nscript);
         if (!argv2) {
             rmdir(dir);
             return CLI_USAGE;

@@ -602,6 +602,7 @@ tv_key(struct tv *v, int key, int rows)
     case '3':
     case '4':
     case '5':
+    case '6':
         v->view = (enum tv_view)(key - '1');
         return TV_REDRAW;
     case TV_KEY_TAB:
@@ -734,7 +735,7 @@ tv_save(struct tv *v, const char *path)
 int
 tv_view_by_name(const char *name)
 {
-    static const char *names[TV_NVIEWS] = {"top", "tree", "flame", "timeline", "threads"};
+    static const char *names[TV_NVIEWS] = {"top", "tree", "flame", "timeline", "threads", "memory"};
     if (strcmp(name, "all") == 0)
         return -1;
     for (int i = 0; i < TV_NVIEWS; i++)

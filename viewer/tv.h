@@ -22,7 +22,7 @@
 #include "profiler/aggregate.h"
 #include "profiler/profile.h"
 
-enum tv_view { TV_TOP = 0, TV_TREE, TV_FLAME, TV_TIMELINE, TV_THREADS, TV_NVIEWS };
+enum tv_view { TV_TOP = 0, TV_TREE, TV_FLAME, TV_TIMELINE, TV_THREADS, TV_MEMORY, TV_NVIEWS };
 
 /* Cell attributes: style bits in the low byte, a colour role in the high byte. */
 enum {

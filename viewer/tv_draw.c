@@ -265,7 +265,7 @@ frame_location(const struct tv *v, uint32_t frame, char *buf, size_t len)
 
 /* --- header, tabs, footer ------------------------------------------------------------------ */
 
-static const char *view_names[TV_NVIEWS] = {"Top", "Tree", "Flame", "Timeline", "Threads"};
+static const char *view_names[TV_NVIEWS] = {"Top", "Tree", "Flame", "Timeline", "Threads", "Memory"};
 
 static void
 draw_header(struct tv *v, struct tv_grid *g)
@@ -315,6 +315,7 @@ static const char *view_keys[TV_NVIEWS] = {
     "arrows select  Enter zoom  b zoom out  t in tree",
     "Left/Right cursor  Space mark a range  c clear",
     "Up/Down move  Enter pick a thread  a all threads",
+    "memory counters over the run and the top allocation sites",
 };
 
 static void
@@ -670,11 +671,192 @@ draw_threads(struct tv *v, struct tv_grid *g, int y0, int rows)
     free(cnt);
 }
 
+
+/* --- the memory view ------------------------------------------------------------------------ */
+
+/* The counters drawn, in this order, and how their values read. */
+static const struct {
+    const char *name, *label;
+    bool bytes;
+} memory_counters[] = {
+    {"RSS bytes", "RSS", true},
+    {"in-use bytes (sampled)", "in use (sampled)", true},
+    {"allocated bytes", "allocated", true},
+    {"live objects", "live objects", false},
+    {"GC cycles", "GC cycles", false},
+};
+
+static void
+human(char *buf, size_t len, double v, bool bytes)
+{
+    static const char *units[] = {"", "K", "M", "G", "T"};
+    int u = 0;
+    double div = bytes ? 1024.0 : 1000.0;
+    while (v >= div * 10 && u < 4)
+        v /= div, u++;
+    snprintf(buf, len, "%.0f%s%s", v, units[u], bytes ? "B" : "");
+}
+
+/* One counter as a sparkline over the run's time, with its last value and its peak. */
+static int
+draw_counter(struct tv *v, struct tv_grid *g, int y, const char *name, const char *label, bool bytes)
+{
+    const struct profile *p = v->p;
+    uint32_t id = UINT32_MAX;
+    for (size_t i = 0; i < p->strings.offs.len && id == UINT32_MAX; i++)
+        if (strcmp(profile_str(p, (uint32_t)i), name) == 0)
+            id = (uint32_t)i;
+    if (id == UINT32_MAX)
+        return 0;
+    int x0 = 35, cols = g->w - x0 - 1; /* label 1..16, last 18..24, peak 26..32 */
+    if (cols < 4)
+        return 0;
+    double *col = calloc((size_t)cols, sizeof *col), last = 0, peak = 0;
+    if (!col)
+        return 0;
+    uint64_t t0 = UINT64_MAX, t1 = 0;
+    const struct prof_counter *k = profile_counters(p);
+    for (size_t i = 0; i < p->counters.len; i++)
+        if (k[i].name == id) {
+            t0 = k[i].t_ns < t0 ? k[i].t_ns : t0;
+            t1 = k[i].t_ns > t1 ? k[i].t_ns : t1;
+        }
+    for (size_t i = 0; i < p->counters.len; i++)
+        if (k[i].name == id) {
+            size_t c = t1 > t0 ? (size_t)((k[i].t_ns - t0) * (unsigned __int128)(cols - 1) / (t1 - t0)) : 0;
+            if (k[i].value > col[c]) /* the bucket's highest value: peaks stay visible */
+                col[c] = k[i].value;
+            last = k[i].value;
+            peak = k[i].value > peak ? k[i].value : peak;
+        }
+    char lv[24], pv[24];
+    human(lv, sizeof lv, last, bytes);
+    human(pv, sizeof pv, peak, bytes);
+    textf(g, 1, y, x0 - 1, 0, "%-16.16s %7s %7s", label, lv, pv);
+    static const uint32_t blocks[] = {0x2581, 0x2582, 0x2583, 0x2584, 0x2585, 0x2586, 0x2587, 0x2588};
+    static const char ascii[] = "_.:-=+*#";
+    double held = 0; /* a column with no reading repeats the one before */
+    for (int c = 0; c < cols; c++) {
+        held = col[c] > 0 ? col[c] : held;
+        int level = peak > 0 ? (int)(held * 7.999 / peak) : 0;
+        put(g, x0 + c, y, v->utf8 ? blocks[level] : (uint32_t)ascii[level], TV_ATTR(0, TV_C_SPARK));
+    }
+    free(col);
+    return 1;
+}
+
+struct site {
+    uint32_t code, leaf; /* the first Ruby frame up the stack, and the frame that allocated */
+    double allocated, live;
+};
+
+static int
+by_allocated(const void *a, const void *b)
+{
+    const struct site *x = a, *y = b;
+    return (x->allocated < y->allocated) - (x->allocated > y->allocated);
+}
+
+/* Adds bytes allocated at node (live too, when live) to its site in *sites. */
+static void
+add_site(const struct profile *p, struct site **sites, size_t *n, size_t *cap, uint32_t node,
+         double bytes, bool live)
+{
+    const struct prof_node *nd = profile_nodes(p);
+    const struct prof_frame *f = profile_frames(p);
+    uint32_t leaf = nd[node].frame, code = leaf;
+    for (uint32_t k = node; k; k = nd[k].parent)
+        if (f[nd[k].frame].kind == FRAME_RUBY || f[nd[k].frame].kind == FRAME_BLOCK) {
+            code = nd[k].frame;
+            break;
+        }
+    for (size_t i = 0; i < *n; i++)
+        if ((*sites)[i].code == code && (*sites)[i].leaf == leaf) {
+            (*sites)[i].allocated += bytes;
+            (*sites)[i].live += live ? bytes : 0;
+            return;
+        }
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        struct site *s = realloc(*sites, c * sizeof *s);
+        if (!s)
+            return;
+        *sites = s, *cap = c;
+    }
+    (*sites)[(*n)++] = (struct site){code, leaf, bytes, live ? bytes : 0};
+}
+
+static void
+draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
+{
+    const struct profile *p = v->p;
+    int y = y0;
+    uint16_t head = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
+    fill(g, 0, y, g->w, ' ', head);
+    textf(g, 0, y++, g->w, head, " %-16s %7s %7s  %s", "COUNTER", "LAST", "PEAK", "OVER THE RUN");
+    int drawn = 0;
+    for (size_t i = 0; i < sizeof memory_counters / sizeof *memory_counters && y < y0 + rows; i++)
+        if (draw_counter(v, g, y, memory_counters[i].name, memory_counters[i].label, memory_counters[i].bytes))
+            y++, drawn++;
+    if (!drawn)
+        text(g, 1, y++, g->w - 1, "no memory counters (profile with mrun --heap-prof, or mrprof record --memory)",
+             TV_ATTR(TV_DIM, 0));
+    y++;
+    /* Allocation sites: a memory profile's samples (bytes), or a CPU profile's allocations. */
+    struct site *sites = NULL;
+    size_t n = 0, cap = 0;
+    double all = 0;
+    if (is_heap(v)) {
+        for (size_t i = 0; i < profile_nsamples(p); i++) {
+            const struct prof_sample *s = &profile_samples(p)[i];
+            add_site(p, &sites, &n, &cap, s->node, (double)s->weight_ns, false);
+            all += (double)s->weight_ns;
+        }
+    } else {
+        for (size_t i = 0; i < profile_nallocs(p); i++) {
+            const struct prof_alloc *a = &profile_allocs(p)[i];
+            add_site(p, &sites, &n, &cap, a->node, a->bytes, a->freed_ns == 0);
+            all += a->bytes;
+        }
+    }
+    if (y >= y0 + rows) {
+        free(sites);
+        return;
+    }
+    uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
+    fill(g, 0, y, g->w, ' ', hdr);
+    textf(g, 0, y++, g->w, hdr, " %10s %6s %10s  %s", is_heap(v) ? "BYTES" : "ALLOCATED", "SHARE",
+          is_heap(v) ? "" : "NOT FREED", "ALLOCATION SITE (Ruby code, and what allocated)");
+    if (!n) {
+        text(g, 1, y, g->w - 1, "no allocation samples (profile with mrun --heap-prof, or mrprof record --memory)",
+             TV_ATTR(TV_DIM, 0));
+        return;
+    }
+    qsort(sites, n, sizeof *sites, by_allocated);
+    for (size_t i = 0; i < n && y < y0 + rows; i++, y++) {
+        char a[24], l[24] = "", site[300];
+        human(a, sizeof a, sites[i].allocated, true);
+        if (!is_heap(v))
+            human(l, sizeof l, sites[i].live, true);
+        if (sites[i].code == sites[i].leaf)
+            snprintf(site, sizeof site, "%s", frame_name(v, sites[i].code));
+        else
+            snprintf(site, sizeof site, "%s (%s)", frame_name(v, sites[i].code), frame_name(v, sites[i].leaf));
+        int x = textf(g, 0, y, g->w, 0, " %10s %5.1f%% %10s  ", a, all > 0 ? 100.0 * sites[i].allocated / all : 0.0, l);
+        char loc[256];
+        frame_location(v, sites[i].code, loc, sizeof loc);
+        x += text(g, x, y, g->w - x, site, tv_frame_matches(v, sites[i].code) ? TV_ATTR(TV_BOLD, TV_C_MATCH) : 0);
+        if (*loc && x + 2 < g->w)
+            text_tail(g, x + 2, y, g->w - x - 2, loc, v->utf8, TV_ATTR(TV_DIM, 0));
+    }
+    free(sites);
+}
+
 static void
 draw_help(struct tv *v, struct tv_grid *g, int y0, int rows)
 {
     static const char *lines[] = {
-        "Views     1 Top functions   2 Call tree   3 Flame graph   4 Timeline   5 Threads",
+        "Views     1 Top functions  2 Call tree  3 Flame graph  4 Timeline  5 Threads  6 Memory",
         "          Tab cycles through them; a click on a tab opens it",
         "Move      Up/Down (j/k), PgUp/PgDn, Home/End; the mouse wheel scrolls",
         "Top       t sorts by self or total; Enter shows the function in the call tree",
@@ -720,8 +902,10 @@ tv_draw(struct tv *v, struct tv_grid *g)
         draw_flame(v, g, y0, rows);
     else if (v->view == TV_TIMELINE)
         draw_timeline(v, g, y0, rows);
-    else
+    else if (v->view == TV_THREADS)
         draw_threads(v, g, y0, rows);
+    else
+        draw_memory(v, g, y0, rows);
     draw_footer(v, g);
 }
 
