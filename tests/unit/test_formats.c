@@ -251,3 +251,43 @@ Test(formats, reader_errors_name_format_and_place)
     cr_assert(strstr(read_err("{\"nodes\":[{\"id\":1,\"callFrame\":{}}],\"samples\":[1],\"timeDeltas\":[-5]}"),
                      "negative"));
 }
+
+/* A memory profile written as .heapprofile and read back: the same bytes per stack, the hook's
+ * counts kept in "$mrprof"; a CPU profile without allocations is refused with a reason. */
+Test(formats, heapprofile_round_trip_and_refusal)
+{
+    struct profile *p = profile_new();
+    uint32_t t = profile_add_thread(p, 1, "main");
+    uint32_t fa = profile_frame_intern(p, "a", "h.rb", 1, FRAME_RUBY);
+    uint32_t fs = profile_frame_intern(p, "String#*", "", 0, FRAME_CFUNC);
+    uint32_t na = profile_node(p, 0, fa), ns = profile_node(p, na, fs);
+    for (int i = 0; i < 10; i++)
+        profile_add_alloc(p, t, i % 2 ? ns : na, (uint64_t)i, 64, 640.0, 10.0);
+    p->meta.heap = (struct profile_heap_meta){.interval = 512, .alloc_bytes = 6400, .alloc_count = 100};
+    size_t len;
+    char *json = write_to_string(p, "heapprofile", &len);
+    struct fmt_err e;
+    struct profile *q = fmt_read_buffer(json, len, "mem.heapprofile", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    cr_assert_eq(q->meta.mode, PROFILE_HEAP);
+    cr_assert_eq(profile_nsamples(q), 10);
+    cr_assert_eq(profile_total_weight(q, -1), 6400);
+    cr_assert_eq(q->meta.heap.alloc_count, 100);
+    cr_assert_eq(q->meta.heap.interval, 512);
+    /* Written again from the memory profile it became: the same file. */
+    size_t len2;
+    char *json2 = write_to_string(q, "heapprofile", &len2);
+    struct profile *r = fmt_read_buffer(json2, len2, "again.heapprofile", &e);
+    cr_assert_not_null(r, "%s", e.msg);
+    cr_assert_eq(profile_total_weight(r, -1), 6400);
+
+    struct profile *cpu = sample_profile();
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, &len);
+    struct fmt_write_opts o = {.thread = -1};
+    cr_assert_neq(fmt_by_name("heapprofile")->write(cpu, f, &o, &e), 0);
+    fclose(f);
+    cr_assert(strstr(e.msg, "no memory samples"), "%s", e.msg);
+    free(buf), free(json), free(json2);
+    profile_free(p), profile_free(q), profile_free(r), profile_free(cpu);
+}

@@ -217,3 +217,39 @@ Test(live, tcp_addresses_parse_one_way_for_both_sides)
     cr_assert(strstr(err, "70000"));
     cr_assert_eq(live_parse_tcp("host:", host, sizeof host, &port, err, sizeof err), -1);
 }
+
+/* Memory counters and allocation samples travel too, in order, as they were when sent. */
+Test(live, counters_and_allocations_reach_the_viewer)
+{
+    struct profile *p = profile_new();
+    uint32_t th = profile_add_thread(p, 7, "main");
+    uint32_t n1 = profile_node(p, 0, profile_frame_intern(p, "hold", "g.rb", 5, FRAME_RUBY));
+    struct live_buf b = {0};
+    struct live_cursor c;
+    struct live_decoder d;
+    live_cursor_init(&c);
+    live_decoder_init(&d);
+    cr_assert_eq(live_encode_welcome(&b, p, 1), 0);
+    profile_add_counter(p, "RSS bytes", 100, 5e6);
+    profile_add_alloc(p, th, n1, 110, 20000, 131072.5, 6.5);
+    cr_assert_eq(live_encode_delta(&b, p, &c, SIZE_MAX, 0), 0);
+    profile_add_counter(p, "RSS bytes", 200, 6e6);
+    size_t id = profile_add_alloc(p, th, n1, 210, 30000, 140000.0, 4.0);
+    ((struct prof_alloc *)p->allocs.data)[id].freed_ns = 250;
+    cr_assert_eq(live_encode_delta(&b, p, &c, SIZE_MAX, 0), 0);
+    feed(&d, &b, 5);
+    cr_assert_eq(d.p->counters.len, 2);
+    cr_assert_str_eq(profile_str(d.p, profile_counters(d.p)[1].name), "RSS bytes");
+    cr_assert_eq(profile_counters(d.p)[1].value, 6e6);
+    cr_assert_eq(profile_nallocs(d.p), 2);
+    const struct prof_alloc *a = profile_allocs(d.p);
+    cr_assert_eq(a[0].bytes, 131072.5);
+    cr_assert_eq(a[0].size, 20000);
+    cr_assert_eq(a[0].freed_ns, 0);
+    cr_assert_eq(a[1].freed_ns, 250);
+    cr_assert_eq(a[1].node, n1);
+    live_buf_free(&b);
+    live_cursor_free(&c);
+    live_decoder_free(&d);
+    profile_free(p);
+}

@@ -92,3 +92,46 @@ Test(profile, totals_count_recursion_once)
     cr_assert_eq(a.rows[0].line, 10);
     agg_free(&a);
 }
+
+/* Allocation samples seen as a memory profile: live filter, and estimates scaled to the bytes
+ * the hook counted. */
+Test(profile, heap_view_scales_to_counted_bytes_and_filters_live)
+{
+    struct profile *h = profile_new();
+    uint32_t t = profile_add_thread(h, 1, "main");
+    uint32_t fk = profile_frame_intern(h, "keep", "k.rb", 1, FRAME_RUBY);
+    uint32_t fd = profile_frame_intern(h, "drop", "k.rb", 2, FRAME_RUBY);
+    uint32_t nk = profile_node(h, 0, fk), nd = profile_node(h, 0, fd);
+    /* Estimates of 1000 bytes each, 3 kept and 1 dropped; the hook counted 8000 bytes. */
+    for (int i = 0; i < 4; i++) {
+        size_t id = profile_add_alloc(h, t, i < 3 ? nk : nd, 10 + (uint64_t)i, 100, 1000.0, 1.0);
+        if (i == 3)
+            ((struct prof_alloc *)h->allocs.data)[id].freed_ns = 20;
+    }
+    h->meta.heap.alloc_bytes = 8000;
+    char err[200];
+    cr_assert_eq(profile_validate(h, err, sizeof err), 0, "%s", err);
+
+    struct profile *all = profile_heap_view(h, false, NULL), *live = profile_heap_view(h, true, NULL);
+    cr_assert_eq(all->meta.mode, PROFILE_HEAP);
+    cr_assert_eq(profile_nsamples(all), 4);
+    cr_assert_eq(profile_total_weight(all, -1), 8000, "scaled to the counted bytes");
+    cr_assert_eq(all->meta.heap.estimated_bytes, 4000.0);
+    cr_assert_eq(profile_nsamples(live), 3);
+    cr_assert_eq(profile_total_weight(live, -1), 6000);
+    /* The same stacks: the frame names survive. */
+    const struct prof_sample *s = profile_samples(live);
+    const struct prof_node *n = profile_nodes(live);
+    cr_assert_str_eq(profile_str(live, profile_frames(live)[n[s[0].node].frame].name), "keep");
+
+    /* Explicit totals (a snapshot while threads still run) win over the profile's own. */
+    struct profile_heap_meta totals = {.alloc_bytes = 4000};
+    struct profile *same = profile_heap_view(h, false, &totals);
+    cr_assert_eq(profile_total_weight(same, -1), 4000);
+
+    /* A bad node is caught. */
+    profile_add_alloc(h, t, 99, 30, 1, 1, 1);
+    cr_assert_neq(profile_validate(h, err, sizeof err), 0);
+    cr_assert(strstr(err, "allocation sample 4"), "%s", err);
+    profile_free(h), profile_free(all), profile_free(live), profile_free(same);
+}
