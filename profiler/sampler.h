@@ -126,7 +126,7 @@ uint64_t prof_now_ns(void);
  * thread-local load when this thread is not profiled. prof_allocf is an allocator for
  * mrb_open_allocf: realloc/free plus the hook.
  */
-#define PROF_HEAP_DEFAULT_INTERVAL (128u * 1024u)
+#define PROF_HEAP_DEFAULT_INTERVAL (512u * 1024u) /* Node's --heap-prof and Go's default */
 void prof_set_heap_interval(struct prof_session *s, uint64_t interval);
 uint64_t prof_heap_interval(const struct prof_session *s);
 unsigned prof_session_hz(const struct prof_session *s); /* 0: memory only */

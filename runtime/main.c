@@ -35,7 +35,7 @@ static const char usage_text[] =
     "                         the script, so it sees the run from the start\n"
     "  --heap-prof            profile memory for the whole run: write a DevTools .heapprofile\n"
     "                         of the blocks still live at exit (after a full GC)\n"
-    "  --heap-prof-interval N mean bytes between allocation samples (default 131072); alone, it\n"
+    "  --heap-prof-interval N mean bytes between allocation samples (default 524288); alone, it\n"
     "                         samples allocations for --prof-live viewers without a file\n"
     "  --heap-prof-all        with --heap-prof: every allocation made, not only the live ones\n"
     "  --heap-prof-out PATH   its file, or a directory for the default name\n"

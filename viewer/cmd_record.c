@@ -30,7 +30,7 @@ static const char help[] =
     "                      blocks still live at exit, and a trace (-f trace) gets the memory\n"
     "                      counters (RSS, live objects, GC cycles, bytes allocated)\n"
     "  --memory-all        --memory, with every allocation in the .heapprofile\n"
-    "  --memory-interval N mean bytes between allocation samples (default 131072)\n"
+    "  --memory-interval N mean bytes between allocation samples (default 524288)\n"
     "  --mrun PATH         the mrun binary (default: beside mrprof, or $MRUN)\n";
 
 static volatile pid_t record_child;
@@ -125,7 +125,7 @@ cmd_record(int argc, char **argv)
         if (stem > 16 && strcmp(out + stem - 16, ".speedscope.json") == 0 && dot == out + strlen(out) - 5)
             stem -= 11;
         snprintf(heap_buf, sizeof heap_buf, "%.*s.heapprofile", (int)stem, out);
-        snprintf(interval_buf, sizeof interval_buf, "%lu", interval ? interval : 131072ul);
+        snprintf(interval_buf, sizeof interval_buf, "%lu", interval ? interval : 524288ul);
         const char *e[] = {memory_all ? "--heap-prof-all" : "--heap-prof", "--heap-prof-out", heap_buf,
                            "--heap-prof-interval", interval_buf, NULL};
         memcpy(extra, e, sizeof e);

@@ -307,7 +307,7 @@ cmd_top(int argc, char **argv)
         char mrun_buf[4096];
         const char *mrun = cli_mrun_path(mrun_opt, mrun_buf, sizeof mrun_buf);
         /* Allocations are sampled too, for the memory view (6). */
-        static const char *const memory[] = {"--heap-prof-interval", "131072", NULL};
+        static const char *const memory[] = {"--heap-prof-interval", "524288", NULL};
         char **argv2 = cli_mrun_argv(mrun, out, addr, hz, mode, NULL, memory, argv + i, nscript);
         if (!argv2) {
             rmdir(dir);

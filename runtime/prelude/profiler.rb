@@ -7,7 +7,7 @@
 #   prof.top(5).each { |r| puts "#{r[:name]} #{r[:self_pct]}%" }
 #   prof.save("work.cpuprofile")                      # or format: :trace / :collapsed
 #
-#   Profiler.start_memory_profiling(interval: 128 * 1024)  # mean bytes between samples
+#   Profiler.start_memory_profiling(interval: 512 * 1024)  # mean bytes between samples
 #   work
 #   mem = Profiler.stop_memory_profiling             # also Profiler.get_memory_profile
 #   mem.top(5, by: :live).each { |r| puts "#{r[:name]} #{r[:bytes]} B" }
@@ -27,7 +27,7 @@ module Profiler
     @last_profile or raise RuntimeError, "no profile yet: call start_profiling and stop_profiling first"
   end
 
-  DEFAULT_MEMORY_INTERVAL = 128 * 1024
+  DEFAULT_MEMORY_INTERVAL = 512 * 1024
 
   # Samples allocations, one every `interval` bytes on average. Runs beside a CPU profile
   # (start_profiling) or alone.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: side-by-side measurements, each printed with its reference and the ratio.
 #   1. mrun vs Debian's mruby on CPU-bound workloads (goal: ratio 1.00)
-#   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered
+#   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
+#      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
 #   then net (tests/bench/net.sh), Deferred vs worker_threads (deferred.sh), check's rates,
 #   the viewer (viewer.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
@@ -44,6 +45,9 @@ for hz in 1000 10000; do
     floor=$("$tmp/sigfloor" "$hz" | awk '{ printf "%.3f", $2 / $1 }')
     printf '%-10s %10s %10s %8s %8s %12s\n' "${hz}Hz" "$base" "$prof" "$(ratio "$prof" "$base")" "$floor" "$delivered"
 done
+
+echo
+bash tests/bench/memory.sh
 
 echo
 echo "== a 1 000 000-sample profile (tests/bench/bigprofile.c: 40 000 nodes, 5 000 stacks)"
