@@ -23,7 +23,7 @@ static const char help[] =
     "  --once         print the view as text and exit (what happens anyway when stdout is\n"
     "                 not a terminal)\n"
     "  --view V       the view to open or print: top (default), tree, flame, timeline,\n"
-    "                 threads; with --once also all\n"
+    "                 threads, memory; with --once also all\n"
     "  --size WxH     the text size for --once (default: the terminal's, else 100x30)\n"
     "  --thread N     show only thread N (as numbered in the threads view, from 0)\n"
     "  --search TEXT  start with a search (function or file names containing TEXT)\n";
@@ -49,7 +49,7 @@ cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o
     if (strcmp(a, "--view") == 0) {
         o->view = tv_view_by_name(val);
         if (o->view == -2) {
-            cli_usage_error(cmd, "--view takes top, tree, flame, timeline, threads or all, not '%s'",
+            cli_usage_error(cmd, "--view takes top, tree, flame, timeline, threads, memory or all, not '%s'",
                             val);
             return -1;
         }

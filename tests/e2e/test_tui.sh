@@ -144,7 +144,7 @@ t_view_once_prints_views_without_a_terminal() {
         fail "--once tree: parse's caller missing: $out"
     run $MRPROF view "$T/w.cpuprofile" --once --view all --size 80x24
     expect_rc 0
-    [ "$(printf '%s\n' "$out" | wc -l)" = $((24 * 5)) ] || fail "--view all is not 5 screens of 24 lines"
+    [ "$(printf '%s\n' "$out" | wc -l)" = $((24 * 6)) ] || fail "--view all is not 6 screens of 24 lines (top, tree, flame, timeline, threads, memory)"
     run $MRPROF view "$T/w.cpuprofile" --once --view threads --thread 0 --search rend
     expect_rc 0
     expect_out_has "* main"
