@@ -41,13 +41,12 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     const struct prof_sample *s = profile_samples(p);
     uint8_t *used = fmt_used_nodes(p, th);
     uint32_t *hits = calloc(nn, sizeof *hits);
-    uint32_t *child_start = calloc(nn + 1, sizeof *child_start);
-    uint32_t *child_list = calloc(nn ? nn : 1, sizeof *child_list);
+    uint32_t *child_start = NULL, *child_list = NULL;
     /* positionTicks: each node's sampled lines, bucketed by node (counting sort) and sorted
      * within the node, so equal lines are runs. tick_start is CSR offsets like child_start. */
     uint32_t *tick_start = calloc(nn + 1, sizeof *tick_start);
     int32_t *ticks = malloc((ns ? ns : 1) * sizeof *ticks);
-    if (!used || !hits || !child_start || !child_list || !tick_start || !ticks) {
+    if (!used || !hits || fmt_children(p, used, &child_start, &child_list) != 0 || !tick_start || !ticks) {
         free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
         e->code = -ENOMEM;
         snprintf(e->msg, sizeof e->msg, "out of memory");
@@ -68,12 +67,6 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     }
     for (size_t i = 0; i < nn; i++)
         tick_start[i + 1] += tick_start[i];
-    /* Children in CSR form: count, prefix-sum, fill. */
-    for (size_t i = 1; i < nn; i++)
-        if (used[i])
-            child_start[nodes[i].parent + 1]++;
-    for (size_t i = 0; i < nn; i++)
-        child_start[i + 1] += child_start[i];
     uint32_t *fill = calloc(nn ? nn : 1, sizeof *fill);
     if (!fill) {
         free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
@@ -81,12 +74,6 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         snprintf(e->msg, sizeof e->msg, "out of memory");
         return e->code;
     }
-    for (size_t i = 1; i < nn; i++)
-        if (used[i]) {
-            uint32_t par = nodes[i].parent;
-            child_list[child_start[par] + fill[par]++] = (uint32_t)i;
-        }
-    memset(fill, 0, (nn ? nn : 1) * sizeof *fill);
     for (size_t i = 0; i < ns; i++)
         if (s[i].thread == (uint32_t)th && s[i].line > 0)
             ticks[tick_start[s[i].node] + fill[s[i].node]++] = s[i].line;

@@ -72,6 +72,9 @@ void json_i64(FILE *out, int64_t v);
 int fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o);
 /* A calloc'd flag per node: 1 when a sample of thread (-1: any) is at it or below it. */
 uint8_t *fmt_used_nodes(const struct profile *p, int thread);
+/* The used nodes' children in CSR form: node k's are (*list)[(*start)[k] .. (*start)[k + 1]),
+ * in increasing id. 0 or -ENOMEM; the caller frees both. */
+int fmt_children(const struct profile *p, const uint8_t *used, uint32_t **start, uint32_t **list);
 const char *fmt_frame_url(const struct profile *p, const struct prof_frame *f);
 /* Writes `"callFrame":{...}` as DevTools' CallFrame: 0-based lineNumber (-1 unknown),
  * columnNumber -1. The .cpuprofile writes scriptId as a string, V8's trace events as a number. */

@@ -44,27 +44,15 @@ heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opt
     const struct prof_sample *s = profile_samples(p);
     uint8_t *used = fmt_used_nodes(p, -1);
     uint64_t *self = calloc(nn ? nn : 1, sizeof *self);
-    uint32_t *child_start = calloc(nn + 1, sizeof *child_start);
-    uint32_t *child_list = calloc(nn ? nn : 1, sizeof *child_list);
-    uint32_t *fill = calloc(nn ? nn : 1, sizeof *fill);
+    uint32_t *child_start = NULL, *child_list = NULL;
     struct dfs { uint32_t node, next; } *stack = malloc((nn ? nn : 1) * sizeof *stack);
-    if (!used || !self || !child_start || !child_list || !fill || !stack) {
-        free(used), free(self), free(child_start), free(child_list), free(fill), free(stack);
+    if (!used || !self || !stack || fmt_children(p, used, &child_start, &child_list) != 0) {
+        free(used), free(self), free(child_start), free(child_list), free(stack);
         profile_free(view);
         goto nomem;
     }
     for (size_t i = 0; i < ns; i++)
         self[s[i].node] += s[i].weight_ns;
-    for (size_t i = 1; i < nn; i++)
-        if (used[i])
-            child_start[nodes[i].parent + 1]++;
-    for (size_t i = 0; i < nn; i++)
-        child_start[i + 1] += child_start[i];
-    for (size_t i = 1; i < nn; i++)
-        if (used[i]) {
-            uint32_t par = nodes[i].parent;
-            child_list[child_start[par] + fill[par]++] = (uint32_t)i;
-        }
 
     fputs("{\"head\":", out);
     size_t depth = 0;
@@ -119,7 +107,7 @@ heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opt
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
     fputs("}}\n", out);
-    free(used), free(self), free(child_start), free(child_list), free(fill), free(stack);
+    free(used), free(self), free(child_start), free(child_list), free(stack);
     profile_free(view);
     return 0;
 nomem:

@@ -1,6 +1,7 @@
 /*
  * jsonout.c — small, fast JSON output helpers shared by the writers.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,31 @@ fmt_used_nodes(const struct profile *p, int thread)
         if (used[i])
             used[n[i].parent] = 1;
     return used;
+}
+
+int
+fmt_children(const struct profile *p, const uint8_t *used, uint32_t **start_out, uint32_t **list_out)
+{
+    size_t nn = profile_nnodes(p);
+    const struct prof_node *n = profile_nodes(p);
+    uint32_t *start = calloc(nn + 2, sizeof *start), *list = malloc((nn ? nn : 1) * sizeof *list);
+    if (!start || !list) {
+        free(start), free(list);
+        return -ENOMEM;
+    }
+    /* Count each node's children one slot ahead, prefix-sum: start[k + 1] is where k's
+     * children begin. Filling advances it to where they end, which is where k + 1's begin. */
+    for (size_t i = 1; i < nn; i++)
+        if (used[i])
+            start[n[i].parent + 2]++;
+    for (size_t i = 0; i < nn; i++)
+        start[i + 2] += start[i + 1];
+    for (size_t i = 1; i < nn; i++)
+        if (used[i])
+            list[start[n[i].parent + 1]++] = (uint32_t)i;
+    *start_out = start;
+    *list_out = list;
+    return 0;
 }
 
 /* Pseudo frames carry no file; everything else is named with its location. */

@@ -177,6 +177,14 @@ profile_intern_n(struct profile *p, const char *s, size_t n)
 }
 
 uint32_t
+profile_find_str(const struct profile *p, const char *s)
+{
+    size_t n = strlen(s);
+    struct str_key k = {s, n};
+    return index_find(&p->strings.index, hash_bytes(s, n), str_eq, &p->strings, &k);
+}
+
+uint32_t
 profile_intern(struct profile *p, const char *s)
 {
     return profile_intern_n(p, s ? s : "", s ? strlen(s) : 0);

@@ -142,6 +142,8 @@ void profile_free(struct profile *p);
 uint32_t profile_intern(struct profile *p, const char *s);
 uint32_t profile_intern_n(struct profile *p, const char *s, size_t n);
 const char *profile_str(const struct profile *p, uint32_t id);
+/* The id of string s, or UINT32_MAX when p has none (never adds it). */
+uint32_t profile_find_str(const struct profile *p, const char *s);
 
 /* Frames: _intern deduplicates on all four fields; _add always appends (the sampler dedups on
  * its own raw keys, then names the frame later with profile_set_frame). */

@@ -697,38 +697,40 @@ human(char *buf, size_t len, double v, bool bytes)
     snprintf(buf, len, "%.0f%s%s", v, units[u], bytes ? "B" : "");
 }
 
-/* One counter as a sparkline over the run's time, with its last value and its peak. */
+/* One counter as a sparkline over the run's time, with its last value and its peak: the
+ * readings of string id name, found in one pass over the counters. */
 static int
-draw_counter(struct tv *v, struct tv_grid *g, int y, const char *name, const char *label, bool bytes)
+draw_counter(struct tv *v, struct tv_grid *g, int y, uint32_t name, const char *label, bool bytes)
 {
     const struct profile *p = v->p;
-    uint32_t id = UINT32_MAX;
-    for (size_t i = 0; i < p->strings.offs.len && id == UINT32_MAX; i++)
-        if (strcmp(profile_str(p, (uint32_t)i), name) == 0)
-            id = (uint32_t)i;
-    if (id == UINT32_MAX)
-        return 0;
     int x0 = 35, cols = g->w - x0 - 1; /* label 1..16, last 18..24, peak 26..32 */
-    if (cols < 4)
+    if (name == UINT32_MAX || cols < 4)
         return 0;
     double *col = calloc((size_t)cols, sizeof *col), last = 0, peak = 0;
     if (!col)
         return 0;
-    uint64_t t0 = UINT64_MAX, t1 = 0;
+    /* Counters are appended in time order: the first and the last reading are the time axis,
+     * found from either end; then one pass buckets the readings. */
     const struct prof_counter *k = profile_counters(p);
-    for (size_t i = 0; i < p->counters.len; i++)
-        if (k[i].name == id) {
-            t0 = k[i].t_ns < t0 ? k[i].t_ns : t0;
-            t1 = k[i].t_ns > t1 ? k[i].t_ns : t1;
-        }
-    for (size_t i = 0; i < p->counters.len; i++)
-        if (k[i].name == id) {
-            size_t c = t1 > t0 ? (size_t)((k[i].t_ns - t0) * (unsigned __int128)(cols - 1) / (t1 - t0)) : 0;
-            if (k[i].value > col[c]) /* the bucket's highest value: peaks stay visible */
-                col[c] = k[i].value;
-            last = k[i].value;
-            peak = k[i].value > peak ? k[i].value : peak;
-        }
+    size_t first = 0, end = p->counters.len;
+    while (first < end && k[first].name != name)
+        first++;
+    while (end > first && k[end - 1].name != name)
+        end--;
+    if (first == end) {
+        free(col);
+        return 0;
+    }
+    uint64_t t0 = k[first].t_ns, span = k[end - 1].t_ns > t0 ? k[end - 1].t_ns - t0 : 1;
+    for (size_t i = first; i < end; i++) {
+        if (k[i].name != name)
+            continue;
+        size_t c = (size_t)((k[i].t_ns - t0) * (unsigned __int128)(cols - 1) / span);
+        if (k[i].value > col[c]) /* the bucket's highest value: peaks stay visible */
+            col[c] = k[i].value;
+        last = k[i].value;
+        peak = k[i].value > peak ? k[i].value : peak;
+    }
     char lv[24], pv[24];
     human(lv, sizeof lv, last, bytes);
     human(pv, sizeof pv, peak, bytes);
@@ -757,33 +759,48 @@ by_allocated(const void *a, const void *b)
     return (x->allocated < y->allocated) - (x->allocated > y->allocated);
 }
 
-/* Adds bytes allocated at node (live too, when live) to its site in *sites. */
-static void
-add_site(const struct profile *p, struct site **sites, size_t *n, size_t *cap, uint32_t node,
-         double bytes, bool live)
+static int
+by_site(const void *a, const void *b)
 {
+    const struct site *x = a, *y = b;
+    if (x->code != y->code)
+        return x->code < y->code ? -1 : 1;
+    return (x->leaf > y->leaf) - (x->leaf < y->leaf);
+}
+
+/* The allocation sites of the bytes per node in alloc[] and live[]: one row per (first Ruby
+ * frame up the stack, frame that allocated), merged after a sort. *out is malloc'd; returns the
+ * number of rows. */
+static size_t
+collect_sites(const struct profile *p, const double *alloc, const double *live, struct site **out)
+{
+    size_t nn = profile_nnodes(p), n = 0;
     const struct prof_node *nd = profile_nodes(p);
     const struct prof_frame *f = profile_frames(p);
-    uint32_t leaf = nd[node].frame, code = leaf;
-    for (uint32_t k = node; k; k = nd[k].parent)
-        if (f[nd[k].frame].kind == FRAME_RUBY || f[nd[k].frame].kind == FRAME_BLOCK) {
-            code = nd[k].frame;
-            break;
-        }
-    for (size_t i = 0; i < *n; i++)
-        if ((*sites)[i].code == code && (*sites)[i].leaf == leaf) {
-            (*sites)[i].allocated += bytes;
-            (*sites)[i].live += live ? bytes : 0;
-            return;
-        }
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        struct site *s = realloc(*sites, c * sizeof *s);
-        if (!s)
-            return;
-        *sites = s, *cap = c;
+    struct site *s = malloc((nn ? nn : 1) * sizeof *s);
+    if (!(*out = s))
+        return 0;
+    for (uint32_t node = 1; node < nn; node++) {
+        if (alloc[node] <= 0)
+            continue;
+        uint32_t leaf = nd[node].frame, code = leaf;
+        for (uint32_t k = node; k; k = nd[k].parent)
+            if (f[nd[k].frame].kind == FRAME_RUBY || f[nd[k].frame].kind == FRAME_BLOCK) {
+                code = nd[k].frame;
+                break;
+            }
+        s[n++] = (struct site){code, leaf, alloc[node], live[node]};
     }
-    (*sites)[(*n)++] = (struct site){code, leaf, bytes, live ? bytes : 0};
+    qsort(s, n, sizeof *s, by_site);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m && s[m - 1].code == s[i].code && s[m - 1].leaf == s[i].leaf) {
+            s[m - 1].allocated += s[i].allocated;
+            s[m - 1].live += s[i].live;
+        } else {
+            s[m++] = s[i];
+        }
+    return m;
 }
 
 static void
@@ -796,29 +813,36 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
     textf(g, 0, y++, g->w, head, " %-16s %7s %7s  %s", "COUNTER", "LAST", "PEAK", "OVER THE RUN");
     int drawn = 0;
     for (size_t i = 0; i < sizeof memory_counters / sizeof *memory_counters && y < y0 + rows; i++)
-        if (draw_counter(v, g, y, memory_counters[i].name, memory_counters[i].label, memory_counters[i].bytes))
+        if (draw_counter(v, g, y, profile_find_str(p, memory_counters[i].name), memory_counters[i].label,
+                         memory_counters[i].bytes))
             y++, drawn++;
     if (!drawn)
         text(g, 1, y++, g->w - 1, "no memory counters (profile with mrun --heap-prof, or mrprof record --memory)",
              TV_ATTR(TV_DIM, 0));
     y++;
-    /* Allocation sites: a memory profile's samples (bytes), or a CPU profile's allocations. */
-    struct site *sites = NULL;
-    size_t n = 0, cap = 0;
-    double all = 0;
+    /* Allocation sites: a memory profile's samples (bytes), or a CPU profile's allocations,
+     * summed per node first. */
+    size_t nn = profile_nnodes(p);
+    double *alloc = calloc(nn ? nn : 1, sizeof *alloc), *live = calloc(nn ? nn : 1, sizeof *live), all = 0;
+    if (!alloc || !live) {
+        free(alloc), free(live);
+        return;
+    }
     if (is_heap(v)) {
-        for (size_t i = 0; i < profile_nsamples(p); i++) {
-            const struct prof_sample *s = &profile_samples(p)[i];
-            add_site(p, &sites, &n, &cap, s->node, (double)s->weight_ns, false);
-            all += (double)s->weight_ns;
-        }
+        for (size_t i = 0; i < profile_nsamples(p); i++)
+            alloc[profile_samples(p)[i].node] += (double)profile_samples(p)[i].weight_ns;
     } else {
         for (size_t i = 0; i < profile_nallocs(p); i++) {
             const struct prof_alloc *a = &profile_allocs(p)[i];
-            add_site(p, &sites, &n, &cap, a->node, a->bytes, a->freed_ns == 0);
-            all += a->bytes;
+            alloc[a->node] += a->bytes;
+            live[a->node] += a->freed_ns == 0 ? a->bytes : 0;
         }
     }
+    for (size_t i = 0; i < nn; i++)
+        all += alloc[i];
+    struct site *sites;
+    size_t n = collect_sites(p, alloc, live, &sites);
+    free(alloc), free(live);
     if (y >= y0 + rows) {
         free(sites);
         return;
@@ -830,6 +854,7 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
     if (!n) {
         text(g, 1, y, g->w - 1, "no allocation samples (profile with mrun --heap-prof, or mrprof record --memory)",
              TV_ATTR(TV_DIM, 0));
+        free(sites);
         return;
     }
     qsort(sites, n, sizeof *sites, by_allocated);

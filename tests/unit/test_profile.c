@@ -111,6 +111,10 @@ Test(profile, heap_view_scales_to_counted_bytes_and_filters_live)
     h->meta.heap.alloc_bytes = 8000;
     char err[200];
     cr_assert_eq(profile_validate(h, err, sizeof err), 0, "%s", err);
+    size_t nstrings = h->strings.offs.len;
+    cr_assert_eq(profile_find_str(h, "keep"), profile_frames(h)[fk].name);
+    cr_assert_eq(profile_find_str(h, "not there"), UINT32_MAX);
+    cr_assert_eq(h->strings.offs.len, nstrings, "a lookup adds nothing");
 
     struct profile *all = profile_heap_view(h, false, NULL), *live = profile_heap_view(h, true, NULL);
     cr_assert_eq(all->meta.mode, PROFILE_HEAP);
