@@ -348,26 +348,39 @@ profile_add_alloc(struct profile *p, uint32_t thread, uint32_t node, uint64_t t_
     return id;
 }
 
+int
+profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fmap, uint32_t *nmap)
+{
+    uint32_t *own = NULL;
+    if (!fmap) {
+        own = malloc((src->frames.len + 1) * sizeof *own);
+        if (!own)
+            return -ENOMEM;
+        const struct prof_frame *f = src->frames.data;
+        for (size_t i = 0; i < src->frames.len; i++)
+            own[i] = profile_frame_intern(dst, profile_str(src, f[i].name), profile_str(src, f[i].file),
+                                          f[i].line, f[i].kind);
+        fmap = own;
+    }
+    const struct prof_node *n = src->nodes.data;
+    nmap[0] = 0;
+    for (size_t i = 1; i < src->nodes.len; i++) /* parents come first */
+        nmap[i] = profile_node(dst, nmap[n[i].parent], fmap[n[i].frame]);
+    free(own);
+    return 0;
+}
+
 struct profile *
 profile_heap_view(const struct profile *src, bool live_only, const struct profile_heap_meta *totals)
 {
     if (!totals)
         totals = &src->meta.heap;
     struct profile *p = profile_new();
-    uint32_t *fmap = malloc((src->frames.len + 1) * sizeof *fmap);
     uint32_t *nmap = malloc((src->nodes.len + 1) * sizeof *nmap);
-    if (!fmap || !nmap) {
-        free(fmap), free(nmap), profile_free(p);
+    if (!nmap || profile_graft(p, src, NULL, nmap) != 0) {
+        free(nmap), profile_free(p);
         return NULL;
     }
-    const struct prof_frame *f = src->frames.data;
-    for (size_t i = 0; i < src->frames.len; i++)
-        fmap[i] = profile_frame_intern(p, profile_str(src, f[i].name), profile_str(src, f[i].file),
-                                       f[i].line, f[i].kind);
-    const struct prof_node *n = src->nodes.data;
-    nmap[0] = 0;
-    for (size_t i = 1; i < src->nodes.len; i++) /* parents come first */
-        nmap[i] = profile_node(p, nmap[n[i].parent], fmap[n[i].frame]);
     const struct prof_thread_info *t = src->threads.data;
     for (size_t i = 0; i < src->threads.len; i++)
         profile_add_thread(p, t[i].tid, profile_str(src, t[i].name));
@@ -385,7 +398,7 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     const struct prof_counter *c = src->counters.data;
     for (size_t i = 0; i < src->counters.len; i++)
         profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);
-    free(fmap), free(nmap);
+    free(nmap);
     p->meta = src->meta;
     p->meta.heap = *totals;
     p->meta.heap.estimated_bytes = estimated;

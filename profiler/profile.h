@@ -166,6 +166,11 @@ void profile_add_counter(struct profile *p, const char *name, uint64_t t_ns, dou
 size_t profile_add_alloc(struct profile *p, uint32_t thread, uint32_t node, uint64_t t_ns,
                          uint64_t size, double bytes, double count);
 
+/* Maps src's stack trie into dst: nmap[i] (src->nodes.len entries) becomes dst's node for src's
+ * node i, created on first use. fmap gives dst's frame for each of src's frames; NULL interns
+ * src's frames into dst. Returns 0 or -ENOMEM. */
+int profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fmap,
+                  uint32_t *nmap);
 /* A new profile of what memory p's allocation samples show, in bytes (meta.mode PROFILE_HEAP,
  * one sample per allocation sample, weight = bytes): the blocks still live when live_only, else
  * every allocation. The same frames and stack trie; the caller frees it. NULL when out of

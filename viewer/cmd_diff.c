@@ -1,8 +1,10 @@
 /*
  * cmd_diff.c — `mrprof diff BASE NEW`: per function, self and total in both profiles (as shares
  * of each profile's own total, and in ms), the change in points and %, sorted by the size of
- * the change; functions that appeared or vanished are marked.
+ * the change; functions that appeared or vanished are marked. Then the call tree of the change
+ * (difftree.c), and with -o a profile of the change for flame-graph tools.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,20 +13,33 @@
 #include "formats/formats.h"
 #include "viewer/cli.h"
 #include "viewer/compare.h"
+#include "viewer/difftree.h"
 #include "viewer/report.h"
 
 static const char help[] =
     "usage: mrprof diff BASE NEW [--top N] [--by function|line|file] [--format text|tsv]\n"
+    "                            [--tree-min PTS | --no-tree] [--absolute] [-o FILE]\n"
     "\n"
     "Compares two profiles of the same program: per function, the self and total share of each\n"
     "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
     "in points and in %, largest change first. 'new' and 'gone' mark functions seen in one\n"
-    "profile only. Reads any .cpuprofile (mrun's, Node's, Chrome's).\n"
+    "profile only. Then the call tree of the change: every call path whose inclusive time moved,\n"
+    "largest change first. Reads any .cpuprofile (mrun's, Node's, Chrome's).\n"
     "\n"
     "  --top N        rows (default 30; 0 = all)\n"
     "  --by KEY       function (default), line or file\n"
-    "  --format F     text (default) or tsv (one header line, then one line per row)\n";
+    "  --format F     text (default) or tsv (one header line, then one line per row; no tree)\n"
+    "  --tree-min P   show call paths that moved by P points of the total or more (default 1)\n"
+    "  --no-tree      the table only\n"
+    "  --absolute     the tree and -o compare time as measured; by default the base is scaled\n"
+    "                 to the new profile's total first, so runs of different lengths compare\n"
+    "  -o FILE        write the change as a profile, the format from the extension: a\n"
+    "                 .speedscope.json holds two profiles, 'grew (new - base)' and 'shrank\n"
+    "                 (base - new)'; a .cpuprofile (Chrome DevTools) holds what grew\n"
+    "\n"
+    "mrprof view --diff BASE NEW shows the same change in the terminal viewer.\n";
 
+/* The relative change of a row's inclusive time in ms, or new / gone. */
 static void
 print_change(FILE *out, const struct cmp_row *r)
 {
@@ -32,10 +47,49 @@ print_change(FILE *out, const struct cmp_row *r)
         fprintf(out, "%8s", "new");
     else if (r->status == CMP_GONE)
         fprintf(out, "%8s", "gone");
-    else if (r->base.self_pct > 0)
-        fprintf(out, "%+7.1f%%", 100.0 * (r->cur.self_pct / r->base.self_pct - 1.0));
+    else if (r->base.total_ms > 0)
+        fprintf(out, "%+7.1f%%", 100.0 * (r->cur.total_ms / r->base.total_ms - 1.0));
     else
         fprintf(out, "%8s", "-");
+}
+
+/* The call tree of the change (unless tree_min < 0) and the -o file. */
+static int
+diff_outputs(const struct profile *base, const struct profile *cur, bool absolute, double tree_min,
+             const char *out_path)
+{
+    struct diff_tree d;
+    int err = diff_build(base, cur, !absolute, &d);
+    if (err == -EINVAL) {
+        fprintf(stderr, "mrprof diff: a heap profile and a CPU profile do not compare\n");
+        return CLI_USAGE;
+    } else if (err) {
+        fprintf(stderr, "mrprof diff: out of memory\n");
+        return CLI_USAGE;
+    }
+    int rc = CLI_OK;
+    if (tree_min >= 0) {
+        printf("\nCall tree of the change: paths whose inclusive time moved by %.1f points or more%s:\n",
+               tree_min, absolute ? "" : " (base scaled to the new total)");
+        diff_print_tree(&d, tree_min, stdout);
+    }
+    if (out_path) {
+        struct profile *g = diff_change_profile(&d);
+        struct fmt_write_opts o = {.thread = 0};
+        struct fmt_err e;
+        if (!g) {
+            fprintf(stderr, "mrprof diff: out of memory\n");
+            rc = CLI_USAGE;
+        } else if (fmt_write_path(g, out_path, fmt_by_path(out_path), &o, &e) != 0) {
+            fprintf(stderr, "mrprof diff: %s\n", e.msg);
+            rc = CLI_USAGE;
+        } else {
+            fprintf(stderr, "mrprof diff: the change written to %s\n", out_path);
+        }
+        profile_free(g);
+    }
+    diff_free(&d);
+    return rc;
 }
 
 int
@@ -43,7 +97,9 @@ cmd_diff(int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL};
     int npaths = 0, top = 30;
-    bool tsv = false;
+    bool tsv = false, tree = true, absolute = false;
+    double tree_min = 1.0;
+    const char *out_path = NULL;
     enum agg_by by = AGG_FUNCTION;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -61,6 +117,23 @@ cmd_diff(int argc, char **argv)
         } else if (strcmp(a, "--format") == 0) {
             if (!cli_parse_tsv("diff", i + 1 < argc ? argv[++i] : "", &tsv))
                 return CLI_USAGE;
+        } else if (strcmp(a, "--tree-min") == 0) {
+            char *end;
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            tree_min = strtod(v, &end);
+            if (end == v || *end || tree_min < 0 || tree_min > 100)
+                return cli_usage_error("diff", "--tree-min takes points of the total from 0 to 100, not '%s'", v);
+        } else if (strcmp(a, "--no-tree") == 0) {
+            tree = false;
+        } else if (strcmp(a, "--absolute") == 0) {
+            absolute = true;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("diff", "%s needs a file", a);
+            out_path = argv[++i];
+            if (!fmt_by_path(out_path))
+                return cli_usage_error("diff", "cannot tell the format of '%s' from its extension (%s)", out_path,
+                                       fmt_names());
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("diff", "unknown option '%s'", a);
         } else if (npaths < 2) {
@@ -88,33 +161,39 @@ cmd_diff(int argc, char **argv)
     char loc[512];
     if (tsv) {
         printf("status\tbase_self_pct\tnew_self_pct\tdelta_pts\tbase_self_ms\tnew_self_ms\t"
-               "base_total_pct\tnew_total_pct\tname\tlocation\n");
+               "base_total_pct\tnew_total_pct\tname\tlocation\tbase_total_ms\tnew_total_ms\tdelta_total_pts\n");
     } else {
         printf("Base: %s  (%llu samples, %.1f ms)\n", paths[0], (unsigned long long)t.base_n, t.base_ms);
         printf("New:  %s  (%llu samples, %.1f ms)\n", paths[1], (unsigned long long)t.cur_n, t.cur_ms);
         if (t.base_ms > 0)
             printf("Time in the new profile: %+.1f%% against the base\n", 100.0 * (t.cur_ms / t.base_ms - 1.0));
-        printf("\nSelf time, as a share of each profile's total; largest change first:\n");
-        printf("  base%%   new%%   change  %%change    base ms     new ms   total%% base>new  function  location\n");
+        printf("\nPer function, largest change first. Shares are of each profile's own total; ms as measured.\n");
+        printf("  ----- self %% -----  ----- total %% -----  ----- total ms (inclusive) -----\n");
+        printf("   base    new change   base    new change     base      new   change  function  location\n");
     }
     for (size_t i = 0; i < t.n && (top == 0 || (int)i < top); i++) {
         const struct cmp_row *r = &t.rows[i];
         report_location_str(r->file, by == AGG_FILE ? 0 : r->line, loc, sizeof loc);
         if (tsv) {
             static const char *st[] = {"both", "new", "gone"};
-            printf("%s\t%.2f\t%.2f\t%+.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t%s\n", st[r->status],
+            printf("%s\t%.2f\t%.2f\t%+.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%.3f\t%.3f\t%+.2f\n", st[r->status],
                    r->base.self_pct, r->cur.self_pct, r->delta_pts, r->base.self_ms, r->cur.self_ms,
-                   r->base.total_pct, r->cur.total_pct, r->name, by == AGG_FILE ? "" : loc);
+                   r->base.total_pct, r->cur.total_pct, r->name, by == AGG_FILE ? "" : loc, r->base.total_ms,
+                   r->cur.total_ms, r->delta_total_pts);
             continue;
         }
-        printf("%6.1f %6.1f %+7.1f ", r->base.self_pct, r->cur.self_pct, r->delta_pts);
+        printf("%7.1f %6.1f %+6.1f %6.1f %6.1f %+6.1f %8.1f %8.1f ", r->base.self_pct, r->cur.self_pct,
+               r->delta_pts, r->base.total_pct, r->cur.total_pct, r->delta_total_pts, r->base.total_ms,
+               r->cur.total_ms);
         print_change(stdout, r);
-        printf(" %10.1f %10.1f  %5.1f>%-5.1f  %s  %s\n", r->base.self_ms, r->cur.self_ms,
-               r->base.total_pct, r->cur.total_pct, r->name, by == AGG_FILE ? "" : loc);
+        printf("  %s  %s\n", r->name, by == AGG_FILE ? "" : loc);
     }
     if (t.n == 0 && !tsv)
         printf("  (no samples in either profile)\n");
     cmp_free(&t);
+    int rc = CLI_OK;
+    if ((tree && !tsv) || out_path)
+        rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path);
     profile_free(base), profile_free(cur);
-    return CLI_OK;
+    return rc;
 }

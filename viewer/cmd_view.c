@@ -2,6 +2,7 @@
  * cmd_view.c — `mrprof view FILE`: the terminal viewer on a profile file, and the display
  * options `view` and `top` share.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,13 @@
 
 #include "formats/formats.h"
 #include "viewer/cli.h"
+#include "viewer/difftree.h"
 #include "viewer/tv.h"
 #include "viewer/tv_curses.h"
 
 static const char help[] =
     "usage: mrprof view FILE [--once] [--view V] [--size WxH] [--thread N] [--search TEXT]\n"
+    "       mrprof view --diff BASE NEW [--absolute] [options]\n"
     "\n"
     "Opens a profile in the terminal: top functions, call tree, flame graph, timeline and\n"
     "threads, switched with the keys 1-5 (? shows every key). Reads any profile mrprof reads:\n"
@@ -26,7 +29,12 @@ static const char help[] =
     "                 threads, memory; with --once also all\n"
     "  --size WxH     the text size for --once (default: the terminal's, else 100x30)\n"
     "  --thread N     show only thread N (as numbered in the threads view, from 0)\n"
-    "  --search TEXT  start with a search (function or file names containing TEXT)\n";
+    "  --search TEXT  start with a search (function or file names containing TEXT)\n"
+    "  --diff BASE NEW  show NEW against BASE: the flame graph coloured by the change of each\n"
+    "                 call path (red grew, blue shrank, by half a point of the total and 5 %%\n"
+    "                 of its own time or more; the change in points is in the label), the tree\n"
+    "                 with a CHANGE column, the top view with each function's base share and\n"
+    "                 change. The base is scaled to NEW's total unless --absolute.\n";
 
 int
 cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o)
@@ -112,7 +120,8 @@ cli_view_snapshot(const struct view_opts *o, struct tv *v)
 int
 cmd_view(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *base_path = NULL;
+    bool absolute = false;
     struct view_opts o;
     cli_view_defaults(&o);
     for (int i = 1; i < argc; i++) {
@@ -125,6 +134,12 @@ cmd_view(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(help, stdout);
             return CLI_OK;
+        } else if (strcmp(a, "--diff") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '-')
+                return cli_usage_error("view", "--diff needs the base profile: mrprof view --diff BASE NEW");
+            base_path = argv[++i];
+        } else if (strcmp(a, "--absolute") == 0) {
+            absolute = true;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("view", "unknown option '%s'", a);
         } else if (!path) {
@@ -140,6 +155,22 @@ cmd_view(int argc, char **argv)
     struct profile *p = cli_read_profile("view", path);
     if (!p)
         return CLI_USAGE;
+    struct diff_tree d = {0};
+    char title_buf[512];
+    if (base_path) { /* the view shows the merged profile: NEW's samples over both tries */
+        struct profile *base = cli_read_profile("view", base_path);
+        int err = base ? diff_build(base, p, !absolute, &d) : -1;
+        profile_free(base);
+        profile_free(p);
+        if (err) {
+            if (err == -EINVAL)
+                fprintf(stderr, "mrprof view: a heap profile and a CPU profile do not compare\n");
+            else if (base)
+                fprintf(stderr, "mrprof view: out of memory\n");
+            return CLI_USAGE;
+        }
+        p = d.u;
+    }
     if (o.thread >= 0 && (size_t)o.thread >= profile_nthreads(p)) {
         fprintf(stderr, "mrprof view: %s has %zu thread(s); --thread %d does not exist\n", path,
                 profile_nthreads(p), o.thread);
@@ -147,8 +178,14 @@ cmd_view(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *title = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (base_path) {
+        const char *bt = strrchr(base_path, '/') ? strrchr(base_path, '/') + 1 : base_path;
+        snprintf(title_buf, sizeof title_buf, "diff %s -> %s", bt, title);
+        title = title_buf;
+    }
     struct tv v;
     tv_init(&v, p, title, tv_locale_utf8());
+    v.diff = base_path ? &d : NULL;
     cli_view_apply(&o, &v);
     int rc;
     if (cli_view_interactive(&o))
@@ -156,6 +193,9 @@ cmd_view(int argc, char **argv)
     else
         rc = cli_view_snapshot(&o, &v);
     tv_free(&v);
-    profile_free(p);
+    if (base_path)
+        diff_free(&d); /* p is d.u */
+    else
+        profile_free(p);
     return rc;
 }

@@ -68,11 +68,17 @@ fill_side(struct cmp_side *s, const struct agg_row *r, const struct agg_table *t
     s->self_n = r->self_n;
 }
 
+/* The size of a row's change: the larger of its self and total moves; on a tie (a leaf and the
+ * callers it drags along) the one whose own time moved comes first. */
 static int
 by_change(const void *x, const void *y)
 {
-    double a = fabs(((const struct cmp_row *)x)->delta_pts), b = fabs(((const struct cmp_row *)y)->delta_pts);
-    return (a < b) - (a > b);
+    const struct cmp_row *r = x, *q = y;
+    double a = fmax(fabs(r->delta_pts), fabs(r->delta_total_pts));
+    double b = fmax(fabs(q->delta_pts), fabs(q->delta_total_pts));
+    if (fabs(a - b) > 1e-9)
+        return (a < b) - (a > b);
+    return (fabs(r->delta_pts) < fabs(q->delta_pts)) - (fabs(r->delta_pts) > fabs(q->delta_pts));
 }
 
 int
@@ -117,6 +123,7 @@ cmp_compute(const struct profile *a, const struct profile *b, enum agg_by by, st
         r->file = profile_str(sp, src->file);
         r->line = src->line;
         r->delta_pts = r->cur.self_pct - r->base.self_pct;
+        r->delta_total_pts = r->cur.total_pct - r->base.total_pct;
         r->z = two_prop_z((double)r->base.self_n, (double)ta.total_n, (double)r->cur.self_n,
                           (double)tb.total_n);
         i += c <= 0;

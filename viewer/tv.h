@@ -44,6 +44,9 @@ enum tv_color {
     TV_C_FLAME0,   /* flame boxes: TV_C_FLAME0 .. TV_C_FLAME0 + TV_FLAME_COLORS - 1 */
     TV_FLAME_COLORS = 6,
     TV_C_PSEUDO = TV_C_FLAME0 + TV_FLAME_COLORS, /* (idle), (program), ... boxes */
+    TV_C_GREW,     /* diff: took more of the time than in the base */
+    TV_C_SHRANK,   /* diff: took less */
+    TV_C_SAME,     /* diff: about the same */
     TV_NCOLORS
 };
 #define TV_TAB_WIDTH 12 /* columns per tab on row 1 */
@@ -72,9 +75,13 @@ struct tv_box {
 
 enum tv_action { TV_CONTINUE = 0, TV_QUIT, TV_REDRAW };
 
+struct diff_tree;
+
 struct tv {
     struct profile *p; /* borrowed */
     const char *title;
+    const struct diff_tree *diff; /* borrowed; set: p is its merged profile and the views show
+                                     each function's change against the base */
     bool utf8;     /* block and box characters (else ASCII) */
     bool live;     /* a live source feeds p */
     bool paused;   /* live: the view holds still */

@@ -61,6 +61,9 @@ static const struct role roles[TV_NCOLORS] = {
     [TV_C_FLAME0 + 4] = {COLOR_BLACK, COLOR_WHITE},
     [TV_C_FLAME0 + 5] = {COLOR_WHITE, COLOR_MAGENTA},
     [TV_C_PSEUDO] = {COLOR_WHITE, COLOR_BLACK},
+    [TV_C_GREW] = {COLOR_WHITE, COLOR_RED},
+    [TV_C_SHRANK] = {COLOR_WHITE, COLOR_BLUE},
+    [TV_C_SAME] = {COLOR_BLACK, COLOR_WHITE},
 };
 
 static bool g_color;

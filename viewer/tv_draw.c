@@ -12,10 +12,12 @@
 #include "viewer/tv.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "viewer/difftree.h"
 #include "viewer/report.h"
 
 /* --- the grid ------------------------------------------------------------------------------ */
@@ -342,17 +344,34 @@ draw_footer(struct tv *v, struct tv_grid *g)
     text(g, 0, y, g->w, keys, a);
 }
 
+/* Diff: a change counts when it moves the node by half a point of the total and by 5 % of
+ * the node's own time, so that noise on a big node and a blip on a tiny one stay neutral. */
+static int
+change_sign(const struct tv *v, uint32_t node)
+{
+    double d = diff_delta_pts(v->diff, node), base = v->diff->base_total[node];
+    double rel = base > 0 ? (v->diff->cur_total[node] - base) / base : 1.0;
+    return d >= 0.5 && rel >= 0.05 ? 1 : d <= -0.5 && rel <= -0.05 ? -1 : 0;
+}
+
+static uint16_t
+change_color(int sign)
+{
+    return sign > 0 ? TV_C_GREW : sign < 0 ? TV_C_SHRANK : TV_C_SAME;
+}
+
 /* --- the views ----------------------------------------------------------------------------- */
 
 static void
 draw_top(struct tv *v, struct tv_grid *g, int y0, int rows)
 {
     const char *u = unit_name(v);
-    int barw = g->w >= 100 ? 12 : 8;
+    int barw = g->w >= 100 || v->diff ? 12 : 8;
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     fill(g, 0, y0, g->w, ' ', hdr);
     textf(g, 0, y0, g->w, hdr, "%7s %9s %7s %9s %-*s %s", "SELF%", u[0] == 'm' ? "SELF ms" : "SELF KiB",
-          "TOTAL%", u[0] == 'm' ? "TOTAL ms" : "TOTAL KiB", barw, v->sort_total ? "[total]" : "[self]",
+          "TOTAL%", u[0] == 'm' ? "TOTAL ms" : "TOTAL KiB", barw,
+          v->diff ? "BASE% CHG" : v->sort_total ? "[total]" : "[self]",
           v->search[0] ? "FUNCTION (filtered by search)" : "FUNCTION");
     rows--;
     int n = (int)v->ntop_rows;
@@ -373,9 +392,20 @@ draw_top(struct tv *v, struct tv_grid *g, int y0, int rows)
         int x = textf(g, 0, y, g->w, a, "%6.1f%% %9.1f %6.1f%% %9.1f ", pct(row->self_w, v->top.total_w),
                       in_unit(v, row->self_w), pct(row->total_w, v->top.total_w),
                       in_unit(v, row->total_w));
-        uint64_t key = v->sort_total ? row->total_w : row->self_w;
-        bar(g, x, y, barw, v->top.total_w ? (double)key / (double)v->top.total_w : 0, v->utf8,
-            sel ? a : TV_ATTR(0, TV_C_BAR));
+        if (v->diff) { /* total share in the base, and the change in points (new = no base) */
+            double was = diff_base_function_pct(v->diff, row->name, row->file);
+            double now = pct(row->total_w, v->top.total_w), d = now - (isnan(was) ? 0 : was);
+            int sign = isnan(was) ? 1 : d >= 0.5 ? 1 : d <= -0.5 ? -1 : 0;
+            uint16_t ca = sel || !sign ? a : TV_ATTR(TV_BOLD, change_color(sign));
+            if (isnan(was))
+                textf(g, x, y, barw, ca, "%5s %+5.1f", "new", d);
+            else
+                textf(g, x, y, barw, ca, "%5.1f %+5.1f", was, d);
+        } else {
+            uint64_t key = v->sort_total ? row->total_w : row->self_w;
+            bar(g, x, y, barw, v->top.total_w ? (double)key / (double)v->top.total_w : 0, v->utf8,
+                sel ? a : TV_ATTR(0, TV_C_BAR));
+        }
         x += barw + 1;
         const char *name = profile_str(v->p, row->name);
         char loc[256], clipped[512];
@@ -393,13 +423,14 @@ draw_tree(struct tv *v, struct tv_grid *g, int y0, int rows)
 {
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     fill(g, 0, y0, g->w, ' ', hdr);
+    const char *change = v->diff ? "  CHANGE" : "";
     if (v->tree_focus)
-        textf(g, 0, y0, g->w, hdr, "%7s %7s %9s  CALL TREE (focused on %s; b goes back)", "TOTAL%",
-              "SELF%", is_heap(v) ? "TOTAL KiB" : "TOTAL ms",
+        textf(g, 0, y0, g->w, hdr, "%7s %7s %9s%s  CALL TREE (focused on %s; b goes back)", "TOTAL%",
+              "SELF%", is_heap(v) ? "TOTAL KiB" : "TOTAL ms", change,
               frame_name(v, profile_nodes(v->p)[v->tree_focus].frame));
     else
-        textf(g, 0, y0, g->w, hdr, "%7s %7s %9s  CALL TREE", "TOTAL%", "SELF%",
-              is_heap(v) ? "TOTAL KiB" : "TOTAL ms");
+        textf(g, 0, y0, g->w, hdr, "%7s %7s %9s%s  CALL TREE", "TOTAL%", "SELF%",
+              is_heap(v) ? "TOTAL KiB" : "TOTAL ms", change);
     rows--;
     int n = (int)v->ntree_rows;
     draw_scrolled(&v->tree_sel, &v->tree_scroll, n, rows);
@@ -418,6 +449,12 @@ draw_tree(struct tv *v, struct tv_grid *g, int y0, int rows)
             fill(g, 0, y, g->w, ' ', a);
         int x = textf(g, 0, y, g->w, a, "%6.1f%% %6.1f%% %9.1f  ", pct(t->total_w[node], t->all_w),
                       pct(t->self_w[node], t->all_w), in_unit(v, t->total_w[node]));
+        if (v->diff) { /* the change of the node's inclusive time against the base */
+            int sign = change_sign(v, node);
+            x += textf(g, x, y, g->w - x, sel || !sign ? a : TV_ATTR(TV_BOLD, change_color(sign)), "%+6.1f",
+                       diff_delta_pts(v->diff, node));
+            x += text(g, x, y, g->w - x, "  ", a);
+        }
         int depth = v->tree_depth[r], room = g->w - x;
         int indent = depth * 2;
         if (indent > room / 2) { /* very deep: show the depth instead of the indentation */
@@ -510,15 +547,17 @@ draw_flame(struct tv *v, struct tv_grid *g, int y0, int rows)
         const struct tv_box *b = &v->boxes[i];
         uint32_t frame = nodes[b->node].frame;
         int y = y0 + b->depth, w = b->x1 - b->x0;
-        uint16_t a = TV_ATTR(0, flame_color(v, frame));
+        uint16_t a = TV_ATTR(0, v->diff ? change_color(change_sign(v, b->node)) : flame_color(v, frame));
         if (tv_frame_matches(v, frame))
             a = TV_ATTR(TV_BOLD, TV_C_MATCH);
         if (b == sel)
             a = TV_ATTR(TV_BOLD | TV_REVERSE, TV_C_SELECT);
         fill(g, b->x0, y, w, ' ', a);
         put(g, b->x0, y, v->utf8 ? 0x258F : '|', a);
-        char clipped[512];
+        char clipped[512], label[512];
         const char *name = b->node == 0 ? "all" : frame_name(v, frame);
+        if (v->diff && change_sign(v, b->node)) /* the change in points, for colourless screens */
+            snprintf(label, sizeof label, "%s %+.1f", name, diff_delta_pts(v->diff, b->node)), name = label;
         clip_name(name, w - 1, v->utf8, clipped, sizeof clipped);
         text(g, b->x0 + 1, y, w - 1, clipped, a);
     }
@@ -526,11 +565,16 @@ draw_flame(struct tv *v, struct tv_grid *g, int y0, int rows)
         uint32_t frame = nodes[sel->node].frame;
         char loc[256];
         frame_location(v, frame, loc, sizeof loc);
+        char was[64] = "";
+        if (v->diff)
+            snprintf(was, sizeof was, ", base %.1f%%, %+.1f pts",
+                     v->diff->base_all > 0 ? 100.0 * v->diff->base_total[sel->node] / v->diff->base_all : 0.0,
+                     fabs(diff_delta_pts(v->diff, sel->node)) < 0.05 ? 0.0 : diff_delta_pts(v->diff, sel->node));
         textf(g, 0, y0 + rows - 1, g->w, TV_ATTR(TV_BOLD, 0),
-              "%s%s  total %.1f%% (%.1f %s)  self %.1f%%  %s",
+              "%s%s  total %.1f%% (%.1f %s%s)  self %.1f%%  %s",
               v->flame_zoom ? "[zoomed] " : "", sel->node == 0 ? "all" : frame_name(v, frame),
               pct(t->total_w[sel->node], t->all_w), in_unit(v, t->total_w[sel->node]),
-              unit_name(v), pct(t->self_w[sel->node], t->all_w), loc);
+              unit_name(v), was, pct(t->self_w[sel->node], t->all_w), loc);
     }
 }
 
