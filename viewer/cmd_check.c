@@ -511,10 +511,11 @@ series(const struct run_set *r, long k, double *out)
         out[i] = k < 0 ? 0.0 : r->ms[(size_t)k * r->nruns + i];
 }
 
-/* Fills v from two series of run times: the median change and its interval from a and b; the
- * p-value from na and nb when given (the same runs measured so that machine speed cancels, see
- * normalised_series), else from a and b. v->failed says only "beyond the threshold" until
- * holm() adds significance. */
+/* Fills v from two series of run times. With norm_a and norm_b (the same runs measured against
+ * the rest of each run, see normalised_series) the change, its interval and the p-value are
+ * those of the normalised series, and the plain medians are shown beside them; without, all
+ * come from a and b. v->failed says only "beyond the threshold" until holm() adds
+ * significance. */
 static void
 judge_series(const struct opts *o, struct verdict *v, const double *a, size_t na, const double *b,
              size_t nb, const double *norm_a, const double *norm_b)
@@ -522,17 +523,24 @@ judge_series(const struct opts *o, struct verdict *v, const double *a, size_t na
     double ma = stats_median(a, na), mb = stats_median(b, nb);
     v->base = ma;
     v->cur = mb;
-    v->change = ma > 0 ? 100.0 * (mb / ma - 1.0) : (mb > 0 ? INFINITY : 0.0);
+    const double *ja = norm_a ? norm_a : a, *jb = norm_a ? norm_b : b;
+    double ja_med = stats_median(ja, na), jb_med = stats_median(jb, nb);
+    v->change = ja_med > 0 ? 100.0 * (jb_med / ja_med - 1.0) : (jb_med > 0 ? INFINITY : 0.0);
     double shift, lo, hi;
-    if (ma > 0 && hodges_lehmann(a, na, b, nb, 0.95, &shift, &lo, &hi) == 0) {
-        v->lo = 100.0 * lo / ma;
-        v->hi = 100.0 * hi / ma;
+    if (ja_med > 0 && hodges_lehmann(ja, na, jb, nb, 0.95, &shift, &lo, &hi) == 0) {
+        v->lo = 100.0 * lo / ja_med;
+        v->hi = 100.0 * hi / ja_med;
     }
-    v->stat = norm_a ? mwu_p_greater(norm_a, na, norm_b, nb) : mwu_p_greater(a, na, b, nb);
+    v->stat = mwu_p_greater(ja, na, jb, nb);
     v->judged = true;
     v->failed = v->change > o->threshold;
-    snprintf(v->why, sizeof v->why, "median %.1f ms -> %.1f ms (%+.1f%%, 95%% CI %+.1f%%..%+.1f%%), p = %.2g%s",
-             ma, mb, v->change, v->lo, v->hi, v->stat, norm_a ? " against the rest of each run" : "");
+    if (norm_a)
+        snprintf(v->why, sizeof v->why,
+                 "median %.1f ms -> %.1f ms; against the rest of each run %+.1f%% (95%% CI %+.1f%%..%+.1f%%), "
+                 "p = %.2g", ma, mb, v->change, v->lo, v->hi, v->stat);
+    else
+        snprintf(v->why, sizeof v->why, "median %.1f ms -> %.1f ms (%+.1f%%, 95%% CI %+.1f%%..%+.1f%%), p = %.2g",
+                 ma, mb, v->change, v->lo, v->hi, v->stat);
 }
 
 static int
@@ -572,8 +580,9 @@ holm(double alpha, struct verdict *v, size_t n)
  * (seen on this shared runner) scales F and T - F alike and cancels out, so a baseline stored
  * an hour earlier or a neighbour's burst does not read as a slower function; what remains is
  * sampling noise and a real change in the function, at its full size (25 % more work in parse
- * is +25 % here, where parse's share of the total would grow half as much). The change and
- * interval shown stay those of the plain times, which is what people read.
+ * is +25 % here, where parse's share of the total would grow half as much). The price: when
+ * parse grows, the functions beside it read smaller against a larger rest; the test is
+ * one-sided, so that costs nothing but a line in the docs.
  */
 static void
 normalised_series(const struct run_set *r, long k, double *out)
@@ -686,6 +695,11 @@ print_table(FILE *out, const struct verdicts *vs, bool markdown)
             fprintf(out, "%-6s %-40s %12.1f %12.1f %9s %22s\n", mark, v->name, v->base, v->cur, ch, ci);
         }
     }
+    if (vs->runs)
+        fprintf(out, "%sbase and new: median ms of the runs. A function's change and interval are of its time "
+                     "against the rest of each run, so machine speed cancels (when one function grows, the "
+                     "others read smaller); the total's are of the CPU time itself.\n",
+                markdown ? "\n" : "");
 }
 
 static void

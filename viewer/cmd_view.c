@@ -148,6 +148,8 @@ cmd_view(int argc, char **argv)
             return cli_usage_error("view", "one file at a time (got '%s' and '%s')", path, a);
         }
     }
+    if (!path && base_path)
+        return cli_usage_error("view", "--diff compares two profiles: mrprof view --diff BASE NEW (got one file)");
     if (!path)
         return cli_usage_error("view", "which profile? (mrprof view FILE)");
     if (o.view == -1 && !o.once && cli_view_interactive(&o))

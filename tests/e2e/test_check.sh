@@ -37,6 +37,39 @@ t_diff_shows_changes_new_and_gone_functions() {
     expect_out_has "Time in the new profile: +10.0% against the base"
 }
 
+t_diff_call_tree_and_the_change_as_files() {
+    synth "$T/a.cpuprofile" A=5000 B=3000 C=2000
+    synth "$T/b.cpuprofile" A=6000 B=3000 D=2000
+    run $MRPROF diff "$T/a.cpuprofile" "$T/b.cpuprofile" --tree-min 3 -o "$T/d.speedscope.json"
+    expect_rc 0
+    # The base is scaled to the new total (11 s): A 50 % -> 54.5 %, C gone, D new, B -2.7 points
+    # (under --tree-min); the path to them (synth's (root) node, main) did not move.
+    expect_out_has "Call tree of the change"
+    expect_out_has "  100.0  100.0    +0.0    main  app.rb:1"
+    expect_out_has "   50.0   54.5    +4.5      A  app.rb:11"
+    expect_out_has "   20.0    0.0   -20.0      C  app.rb:31"
+    expect_out_has "    0.0   18.2   +18.2      D  app.rb:31"
+    printf '%s\n' "$out" | grep -q "      B  app.rb" && fail "B moved under --tree-min but is in the tree: $out"
+    # speedscope imports the change as two profiles; the heavier one is what grew: D then A.
+    run node "$ROOT/tests/node/speedscope_top.js" "$T/d.speedscope.json" 2
+    expect_rc 0
+    expect_out_has "profiles=2"
+    [ "$(printf '%s\n' "$out" | grep -v '^#' | cut -f2 | tr '\n' ' ')" = "D A " ] ||
+        fail "speedscope: what grew is not D then A: $out"
+    # a .cpuprofile holds what grew, valid for DevTools; absolute: A +1000 ms, D +2000 ms
+    run $MRPROF diff "$T/a.cpuprofile" "$T/b.cpuprofile" --absolute --no-tree -o "$T/d.cpuprofile"
+    expect_rc 0
+    printf '%s\n' "$out" | grep -q "Call tree" && fail "--no-tree printed the tree"
+    run node "$ROOT/tests/node/check_cpuprofile.js" "$T/d.cpuprofile"
+    expect_rc 0
+    run $MRPROF report "$T/d.cpuprofile" --format tsv
+    printf '%s\n' "$out" | grep -q "^66.67	66.67	2000.000	.*	D	" || fail "report of the change: D is not 2000 ms: $out"
+    run $MRPROF diff "$T/a.cpuprofile" "$T/b.cpuprofile" -o "$T/d.unknown"
+    expect_rc 2; expect_err_has "cannot tell the format"
+    run $MRPROF diff "$T/a.cpuprofile" "$T/b.cpuprofile" --tree-min lots
+    expect_rc 2; expect_err_has "--tree-min takes"
+}
+
 t_check_flags_a_function_made_20_percent_slower_first() {
     synth "$T/a.cpuprofile" A=5000 B=3000 C=2000
     synth "$T/b.cpuprofile" A=6000 B=3000 C=2000
@@ -137,12 +170,11 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
     run $MRPROF check --runs 10 --against "$w" -- $w
     [ "$rc" = 0 ] || run $MRPROF check --runs 10 --against "$w" -- $w
     expect_rc 0
+    # The plain suite uses the 25 % slower method the issue names (`make bench` measured the
+    # catch rate at 20/20 once functions were judged against the rest of each run, at 4 kHz).
     # Under ASan+UBSan run times are far noisier than the product's: that suite checks the same
-    # path with a 2x slower method. The plain suite uses 1.5x: with the 25 % the issue names,
-    # `make bench` (tests/bench/check_rates.sh) measured the catch rate of --against at 10/20 on
-    # this shared machine, and a CI run failed on it even after the retry; raising that rate is
-    # issue 7's open work, measured by the bench, not asserted here.
-    local slow=1.5
+    # path with a 2x slower method.
+    local slow=1.25
     [ "${SUITE:-plain}" = plain ] || slow=2.0
     first_fail() { printf '%s\n' "$out" | grep '^FAIL [^ ]' | head -n 1 | cut -d: -f1; }
     run $MRPROF check --runs 10 --against "$w" --junit "$T/j.xml" -- $w $slow
@@ -160,15 +192,15 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
 t_check_runs_stored_baseline_round_trip() {
     # A baseline stored by one checkout and read by another: keys hold the file's base name, so
     # a copy of the script elsewhere meets its functions. Batches made one after the other are
-    # exposed to the machine's drift (see above): a CI run once saw a whole baseline batch made
-    # while the machine was slow enough to hide a 2x slower parse. So this asserts the path with
-    # a 3x slower parse against a 50 % threshold, and a retry stores a fresh baseline as well.
+    # exposed to the machine's drift (a CI run once saw a whole baseline batch made while the
+    # machine was slow enough to hide a 2x slower parse in plain times); functions are judged
+    # against the rest of each run, which cancels that. A retry stores a fresh baseline.
     cp tests/scripts/check_work.rb "$T/copy.rb" && mkdir -p "$T/other" && cp "$T/copy.rb" "$T/other/copy.rb"
     for attempt in 1 2; do
         run $MRPROF check --runs 6 --save-baseline "$T/bl.json" -- "$T/copy.rb"
         expect_rc 0; expect_file "$T/bl.json"; expect_out_has "saved 6 runs"
         grep -q '"parse\\tcopy.rb"' "$T/bl.json" || fail "baseline keys lack the base name: $(head -c 400 "$T/bl.json")"
-        run $MRPROF check --runs 6 --threshold 50% --baseline-json "$T/bl.json" -- "$T/other/copy.rb" 3.0
+        run $MRPROF check --runs 6 --baseline-json "$T/bl.json" -- "$T/other/copy.rb" 2.0
         [ "$rc" = 1 ] && break
     done
     expect_rc 1

@@ -156,6 +156,37 @@ t_view_once_prints_views_without_a_terminal() {
     expect_rc 2; expect_err_has "--size takes"
 }
 
+t_view_diff_colours_the_change_in_every_view() {
+    trap cleanup_tmux EXIT
+    known_profile
+    $MRUN --cpu-prof --prof-out "$T/slow.cpuprofile" tests/scripts/check_work.rb 2.0 2>/dev/null ||
+        fail "could not record the slow variant"
+    # parse does twice the work: from ~50 % of the time to ~67 %, render and store shrink.
+    run $MRPROF view --diff "$T/w.cpuprofile" "$T/slow.cpuprofile" --once --view flame --size 120x20
+    expect_rc 0
+    expect_out_has "diff w.cpuprofile -> slow.cpuprofile"
+    printf '%s\n' "$out" | grep -q '▏parse +[0-9]' || fail "flame: parse has no growth label: $out"
+    printf '%s\n' "$out" | grep -q '▏render -[0-9]' || fail "flame: render has no shrink label: $out"
+    run $MRPROF view --diff "$T/w.cpuprofile" "$T/slow.cpuprofile" --once --view tree --size 120x20
+    expect_out_has "CHANGE  CALL TREE"
+    printf '%s\n' "$out" | grep ' parse ' | head -n 1 | grep -q ' +[1-9][0-9]*\.[0-9]  ' ||
+        fail "tree: parse's change missing: $out"
+    run $MRPROF view --diff "$T/w.cpuprofile" "$T/slow.cpuprofile" --once --view top --size 120x20
+    expect_out_has "BASE% CHG"
+    # Interactive: the same flame graph, and the selected box's line gives the base share.
+    tui 100 24 "LANG=C.UTF-8 $MRPROF view --diff $T/w.cpuprofile $T/slow.cpuprofile"
+    wait_for "1 Top"
+    keys 3
+    wait_for "parse +"
+    wait_for "base 100.0%"
+    keys q
+    wait_for "EXIT=0"
+    run $MRPROF view --diff "$T/w.cpuprofile"
+    expect_rc 2; expect_err_has "one file"
+    run $MRPROF view --diff "$T/missing.cpuprofile" "$T/w.cpuprofile"
+    expect_rc 2; expect_err_has "missing.cpuprofile"
+}
+
 samples_shown() { screen | sed -n 1p | grep -o '[0-9]* samples' | cut -d' ' -f1; }
 
 t_top_live_counts_grow_then_the_final_view_stays() {
