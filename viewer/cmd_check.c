@@ -9,11 +9,11 @@
  *                         growth is far outside sampling noise (two-proportion z > 3).
  *   --runs N -- SCRIPT    N profiled runs against N runs of a base command made in turn with
  *                         them (--against), or a stored baseline of runs (--baseline-json,
- *                         written by --save-baseline): total CPU time and the inclusive time of
- *                         every function worth 1 % or more, each compared with a one-sided
- *                         Mann–Whitney U test (Holm's correction over the tests) plus the threshold on
- *                         the median change; the Hodges–Lehmann 95 % interval of each change
- *                         is reported.
+ *                         written by --save-baseline): total CPU time, and the inclusive time
+ *                         against the rest of the run of every function worth 1 % or more (and
+ *                         under 95 %), each compared with a one-sided Mann–Whitney U test
+ *                         (Holm's correction over the tests) plus the threshold on the median
+ *                         change; the Hodges–Lehmann 95 % interval of each change is reported.
  * Failures are listed largest relative change first, which names the method that got slower
  * before its callers (whose change is diluted by their other work).
  * Budgets (--budget 'NAME<=30%', repeatable, and ./mrprof.budget) cap a function's total
@@ -49,9 +49,9 @@ static const char help[] =
     "                       profiles; a function fails when its share grew by more than the\n"
     "                       threshold and far beyond sampling noise (z > 3)\n"
     "  --runs N             run SCRIPT N times (default 10) under the profiler and compare total\n"
-    "                       CPU time and per-function (inclusive) time with a baseline of runs:\n"
-    "                       Mann-Whitney U test (alpha 0.01, Holm) plus the threshold on\n"
-    "                       the median\n"
+    "                       CPU time and each function's (inclusive) time against the rest of\n"
+    "                       its run with a baseline of runs: Mann-Whitney U test (alpha 0.01,\n"
+    "                       Holm) plus the threshold on the median\n"
     "  --against 'BASE [ARGS]'  with --runs: also run the base script (split at spaces), base\n"
     "                       and new in turn (AB BA AB ...), and compare with those runs: a\n"
     "                       machine that slows down mid-check slows both sides alike\n"
