@@ -98,15 +98,23 @@ Test(difftree, function_totals_count_recursion_once)
     profile_free(a), profile_free(b);
 }
 
+/* Base: main > parse and main > render, 50 ms each; new: parse and render with these counts. */
+static void
+parse_render(int parse_ms, int render_ms, struct profile **a, struct profile **b, struct diff_tree *d)
+{
+    *a = profile_new(), *b = profile_new();
+    stack(*a, main_parse, 2, 0, 50);
+    stack(*a, main_render, 2, 0, 50);
+    stack(*b, main_parse, 2, 0, parse_ms);
+    stack(*b, main_render, 2, 0, render_ms);
+    cr_assert_eq(diff_build(*a, *b, true, d), 0);
+}
+
 Test(difftree, the_change_profile_holds_what_grew_and_what_shrank)
 {
-    struct profile *a = profile_new(), *b = profile_new();
-    stack(a, main_parse, 2, 0, 50);
-    stack(a, main_render, 2, 0, 50);
-    stack(b, main_parse, 2, 0, 70);
-    stack(b, main_render, 2, 0, 30);
+    struct profile *a, *b;
     struct diff_tree d;
-    cr_assert_eq(diff_build(a, b, true, &d), 0);
+    parse_render(70, 30, &a, &b, &d);
     struct profile *g = diff_change_profile(&d);
     cr_assert_not_null(g);
     char err[256];
@@ -138,13 +146,9 @@ Test(difftree, a_heap_profile_does_not_compare_with_a_cpu_profile)
 
 Test(difftree, the_printed_tree_shows_paths_that_moved)
 {
-    struct profile *a = profile_new(), *b = profile_new();
-    stack(a, main_parse, 2, 0, 50);
-    stack(a, main_render, 2, 0, 50);
-    stack(b, main_parse, 2, 0, 60);
-    stack(b, main_render, 2, 0, 40);
+    struct profile *a, *b;
     struct diff_tree d;
-    cr_assert_eq(diff_build(a, b, true, &d), 0);
+    parse_render(60, 40, &a, &b, &d);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
