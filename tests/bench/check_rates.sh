@@ -22,8 +22,11 @@ for form in against baseline-json; do
     if [ $form = against ]; then base=(--against "$W"); else base=(--baseline-json "$tmp/bl.json"); fi
     false_alarms=0 caught=0
     for i in $(seq "$REPS"); do
-        "$MRPROF" check --runs "$RUNS_PER" "${base[@]}" -- "$W" >/dev/null
-        [ $? = 1 ] && false_alarms=$((false_alarms + 1))
+        "$MRPROF" check --runs "$RUNS_PER" "${base[@]}" -- "$W" >"$tmp/same.out"
+        if [ $? = 1 ]; then
+            false_alarms=$((false_alarms + 1))
+            grep '^FAIL ' "$tmp/same.out" | sed "s/^/  false alarm in repetition $i: /"
+        fi
         "$MRPROF" check --runs "$RUNS_PER" "${base[@]}" -- "$W" 1.25 >"$tmp/slow.out"
         [ $? = 1 ] && grep -m1 '^FAIL [^ ]' "$tmp/slow.out" | grep -q '^FAIL parse:' && caught=$((caught + 1))
         [ -t 2 ] && printf '\r  --%s %d/%d' "$form" "$i" "$REPS" >&2
