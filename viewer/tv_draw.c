@@ -942,8 +942,15 @@ draw_help(struct tv *v, struct tv_grid *g, int y0, int rows)
         "          q quits, ? this help (any key closes it)",
     };
     textf(g, 0, y0, g->w, TV_ATTR(TV_BOLD, 0), "Keys%s", v->live ? " (live view)" : "");
-    for (int i = 0; i < (int)(sizeof lines / sizeof *lines) && i + 1 < rows; i++)
+    int n = (int)(sizeof lines / sizeof *lines);
+    for (int i = 0; i < n && i + 1 < rows; i++)
         text(g, 1, y0 + 1 + i, g->w - 1, lines[i], 0);
+    static const char *diff_lines[] = {
+        "Diff      red grew, blue shrank; the change in points of the total follows the name;",
+        "          CHANGE, BASE% and CHG compare with the base; filters apply to the new profile",
+    };
+    for (int i = 0; v->diff && i < 2 && n + i + 1 < rows; i++)
+        text(g, 1, y0 + 1 + n + i, g->w - 1, diff_lines[i], 0);
 }
 
 int
