@@ -13,15 +13,8 @@
 
 /* --- frames matched by (name, file) ----------------------------------------------------------- */
 
-/* Open addressing over u's (name, file) string-id pairs; slots hold frame + 1, 0 = empty. */
-struct frame_map {
-    uint64_t *keys;
-    uint32_t *frames;
-    size_t cap;
-};
-
 static int
-fm_init(struct frame_map *m, size_t n)
+fm_init(struct diff_frames *m, size_t n)
 {
     m->cap = 16;
     while (m->cap < 2 * n + 2)
@@ -32,13 +25,13 @@ fm_init(struct frame_map *m, size_t n)
 }
 
 static void
-fm_free(struct frame_map *m)
+fm_free(struct diff_frames *m)
 {
     free(m->keys), free(m->frames);
 }
 
 static size_t
-fm_slot(const struct frame_map *m, uint64_t key)
+fm_slot(const struct diff_frames *m, uint64_t key)
 {
     size_t i = prof_mix64(key) & (m->cap - 1);
     while (m->frames[i] && m->keys[i] != key)
@@ -48,7 +41,7 @@ fm_slot(const struct frame_map *m, uint64_t key)
 
 /* The frame of u named (name, file): found, or made with line and kind. */
 static uint32_t
-fm_get(struct frame_map *m, struct profile *u, uint32_t name, uint32_t file, int32_t line, int kind)
+fm_get(struct diff_frames *m, struct profile *u, uint32_t name, uint32_t file, int32_t line, int kind)
 {
     uint64_t key = (uint64_t)name << 32 | file;
     size_t i = fm_slot(m, key);
@@ -61,7 +54,7 @@ fm_get(struct frame_map *m, struct profile *u, uint32_t name, uint32_t file, int
 
 /* u's frame for src's frame f: the one of the same name and file, made on first sight. */
 static uint32_t
-fm_frame(struct frame_map *m, struct profile *u, const struct profile *src, const struct prof_frame *f)
+fm_frame(struct diff_frames *m, struct profile *u, const struct profile *src, const struct prof_frame *f)
 {
     return fm_get(m, u, profile_intern(u, profile_str(src, f->name)), profile_intern(u, profile_str(src, f->file)),
                   f->line, f->kind);
@@ -69,7 +62,7 @@ fm_frame(struct frame_map *m, struct profile *u, const struct profile *src, cons
 
 /* Grafts src's trie into u with frames matched through m; nmap gets u's node per src node. */
 static int
-graft_matched(struct frame_map *m, struct profile *u, const struct profile *src, uint32_t *nmap)
+graft_matched(struct diff_frames *m, struct profile *u, const struct profile *src, uint32_t *nmap)
 {
     uint32_t *fmap = malloc((profile_nframes(src) + 1) * sizeof *fmap);
     if (!fmap)
@@ -92,6 +85,19 @@ add_weights(const struct profile *p, const uint32_t *nmap, double scale, double 
         self[nmap[s[i].node]] += (double)s[i].weight_ns * scale;
 }
 
+/* The children of every merged node in CSR form (see fmt_children). 0 or -ENOMEM. */
+static int
+all_children(const struct diff_tree *d, uint32_t **start, uint32_t **list)
+{
+    uint8_t *used = malloc(d->nn + 1);
+    if (!used)
+        return -ENOMEM;
+    memset(used, 1, d->nn);
+    int rc = fmt_children(d->u, used, start, list);
+    free(used);
+    return rc;
+}
+
 /* base_ftotal: each node's base inclusive time added to its function, unless the function is
  * already on the path above it (recursion). A depth-first walk keeps a count per frame of the
  * nodes on the current path. */
@@ -100,12 +106,11 @@ function_totals(struct diff_tree *d)
 {
     const struct profile *u = d->u;
     size_t nf = profile_nframes(u);
-    uint8_t *used = malloc(d->nn + 1);
     uint32_t *start = NULL, *list = NULL, *stack = malloc((2 * d->nn + 1) * sizeof *stack);
     uint32_t *onpath = calloc(nf + 1, sizeof *onpath);
     d->base_ftotal = calloc(nf + 1, sizeof *d->base_ftotal);
     int rc = -ENOMEM;
-    if (!used || !stack || !onpath || !d->base_ftotal || (memset(used, 1, d->nn), fmt_children(u, used, &start, &list)) != 0)
+    if (!stack || !onpath || !d->base_ftotal || all_children(d, &start, &list) != 0)
         goto out;
     const struct prof_node *n = profile_nodes(u);
     size_t sp = 0;
@@ -127,18 +132,15 @@ function_totals(struct diff_tree *d)
     }
     rc = 0;
 out:
-    free(used), free(start), free(list), free(stack), free(onpath);
+    free(start), free(list), free(stack), free(onpath);
     return rc;
 }
 
 double
 diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file)
 {
-    const struct prof_frame *f = profile_frames(d->u);
-    for (size_t i = 0; i < profile_nframes(d->u); i++)
-        if (f[i].name == name && f[i].file == file)
-            return d->base_all > 0 && d->base_ftotal[i] > 0 ? 100.0 * d->base_ftotal[i] / d->base_all : NAN;
-    return NAN;
+    uint32_t f = d->frames.frames[fm_slot(&d->frames, (uint64_t)name << 32 | file)];
+    return f && d->base_all > 0 && d->base_ftotal[f - 1] > 0 ? 100.0 * d->base_ftotal[f - 1] / d->base_all : NAN;
 }
 
 int
@@ -147,23 +149,23 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
     memset(d, 0, sizeof *d);
     if ((base->meta.mode == PROFILE_HEAP) != (cur->meta.mode == PROFILE_HEAP))
         return -EINVAL;
-    struct frame_map m;
+    struct diff_frames *m = &d->frames;
     uint32_t *amap = malloc((profile_nnodes(base) + 1) * sizeof *amap);
     uint32_t *bmap = malloc((profile_nnodes(cur) + 1) * sizeof *bmap);
     d->u = profile_new();
-    int rc = fm_init(&m, profile_nframes(base) + profile_nframes(cur) + profile_nframes(d->u));
+    int rc = fm_init(m, profile_nframes(base) + profile_nframes(cur) + profile_nframes(d->u));
     const struct prof_frame *uf = profile_frames(d->u);
     for (uint32_t i = 0; rc == 0 && i < profile_nframes(d->u); i++) { /* (idle), (program), ... */
         uint64_t key = (uint64_t)uf[i].name << 32 | uf[i].file;
-        size_t slot = fm_slot(&m, key);
-        m.keys[slot] = key, m.frames[slot] = i + 1;
+        size_t slot = fm_slot(m, key);
+        m->keys[slot] = key, m->frames[slot] = i + 1;
     }
     if (rc == 0 && (!amap || !bmap))
         rc = -ENOMEM;
     if (rc == 0)
-        rc = graft_matched(&m, d->u, base, amap);
+        rc = graft_matched(m, d->u, base, amap);
     if (rc == 0)
-        rc = graft_matched(&m, d->u, cur, bmap);
+        rc = graft_matched(m, d->u, cur, bmap);
     if (rc == 0) {
         const struct prof_thread_info *t = profile_threads(cur);
         for (size_t i = 0; i < profile_nthreads(cur); i++)
@@ -196,7 +198,6 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
         }
         rc = function_totals(d);
     }
-    fm_free(&m);
     free(amap), free(bmap);
     if (rc)
         diff_free(d);
@@ -208,6 +209,7 @@ diff_free(struct diff_tree *d)
 {
     profile_free(d->u);
     free(d->base_self), free(d->cur_self), free(d->base_total), free(d->cur_total), free(d->base_ftotal);
+    fm_free(&d->frames);
     memset(d, 0, sizeof *d);
 }
 
@@ -235,11 +237,10 @@ diff_print_tree(const struct diff_tree *d, double min_pts, FILE *out)
 {
     const struct profile *u = d->u;
     double all = d->cur_all > 0 ? d->cur_all : d->base_all;
-    uint8_t *used = malloc(d->nn + 1);
     double *reach = malloc((d->nn + 1) * sizeof *reach); /* largest |change| in each subtree */
     uint32_t *start = NULL, *list = NULL, *stack = malloc((d->nn + 1) * sizeof *stack);
     int *depth = malloc((d->nn + 1) * sizeof *depth);
-    if (!used || !reach || !stack || !depth || (memset(used, 1, d->nn), fmt_children(u, used, &start, &list)) != 0) {
+    if (!reach || !stack || !depth || all_children(d, &start, &list) != 0) {
         fprintf(out, "  (out of memory)\n");
         goto out;
     }
@@ -273,7 +274,7 @@ diff_print_tree(const struct diff_tree *d, double min_pts, FILE *out)
     if (!shown)
         fprintf(out, "  (no path moved by %.1f points or more)\n", min_pts);
 out:
-    free(used), free(reach), free(start), free(list), free(stack), free(depth);
+    free(reach), free(start), free(list), free(stack), free(depth);
 }
 
 /* --- the change as a profile ------------------------------------------------------------------ */
