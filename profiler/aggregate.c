@@ -54,7 +54,11 @@ row_cmp_self(const void *a, const void *b)
         return x->self_w < y->self_w ? 1 : -1;
     if (x->total_w != y->total_w)
         return x->total_w < y->total_w ? 1 : -1;
-    return (x->name > y->name) - (x->name < y->name);
+    if (x->name != y->name)
+        return (x->name > y->name) - (x->name < y->name);
+    if (x->file != y->file)
+        return (x->file > y->file) - (x->file < y->file);
+    return (x->line > y->line) - (x->line < y->line);
 }
 
 static int
@@ -70,6 +74,52 @@ void
 agg_sort_by_total(struct agg_table *t)
 {
     qsort(t->rows, t->n, sizeof *t->rows, row_cmp_total);
+}
+
+/* A function is (name, file, first line), as DevTools and speedscope key it (the model has no
+ * column): two blocks of one method, or a worker's method and the main thread's method of the
+ * same name, are different functions. Frames that agree on all three (the sampler's frames of
+ * one method seen from two VMs) are one. Sorting the frame ids puts each function's frames side
+ * by side; frame_group gets each frame's row, rows the functions in that order. */
+static const struct prof_frame *sort_frames; /* qsort has no context argument */
+
+static int
+function_cmp(const void *a, const void *b)
+{
+    const struct prof_frame *x = &sort_frames[*(const uint32_t *)a], *y = &sort_frames[*(const uint32_t *)b];
+    if (x->name != y->name)
+        return x->name < y->name ? -1 : 1;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Fills frame_group[f] with frame f's row and rows with one row per function; returns the
+ * number of rows, or UINT32_MAX when out of memory. */
+static uint32_t
+function_groups(const struct prof_frame *frames, size_t nf, uint32_t *frame_group, struct agg_row *rows)
+{
+    uint32_t *order = malloc((nf ? nf : 1) * sizeof *order);
+    if (!order)
+        return UINT32_MAX;
+    for (size_t f = 0; f < nf; f++)
+        order[f] = (uint32_t)f;
+    sort_frames = frames;
+    qsort(order, nf, sizeof *order, function_cmp);
+    uint32_t ngroups = 0;
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t f = order[i];
+        if (i == 0 || function_cmp(&order[i - 1], &order[i]) != 0) {
+            struct agg_row *r = &rows[ngroups++];
+            r->name = frames[f].name;
+            r->file = frames[f].file;
+            r->line = frames[f].line;
+        }
+        frame_group[f] = ngroups - 1;
+    }
+    sort_frames = NULL;
+    free(order);
+    return ngroups;
 }
 
 int
@@ -103,18 +153,20 @@ agg_compute_f(const struct profile *p, const struct agg_filter *filter, enum agg
 
     uint32_t ngroups = 0;
     bool fresh;
-    if (by != AGG_LINE) {
+    if (by == AGG_FUNCTION) {
+        ngroups = function_groups(frames, nf, frame_group, out->rows);
+        if (ngroups == UINT32_MAX)
+            goto oom;
+    } else if (by == AGG_FILE) {
         for (size_t f = 0; f < nf; f++) {
-            uint64_t key = by == AGG_FILE ? frames[f].file
-                                          : ((uint64_t)frames[f].name << 32 | frames[f].file);
-            if (by == AGG_FILE && frames[f].kind == FRAME_PSEUDO)
+            uint64_t key = frames[f].file;
+            if (frames[f].kind == FRAME_PSEUDO)
                 key = (uint64_t)1 << 63 | frames[f].name; /* pseudo frames group by name */
             uint32_t g = group_get(&m, key, ngroups, &fresh);
             if (fresh) {
                 struct agg_row *r = &out->rows[ngroups++];
                 r->file = frames[f].file;
-                r->name = by == AGG_FILE && frames[f].kind != FRAME_PSEUDO ? 0 : frames[f].name;
-                r->line = by == AGG_FUNCTION ? frames[f].line : 0;
+                r->name = frames[f].kind != FRAME_PSEUDO ? 0 : frames[f].name;
             }
             frame_group[f] = g;
         }

@@ -15,6 +15,9 @@
 
 enum agg_by { AGG_FUNCTION = 0, AGG_LINE = 1, AGG_FILE = 2 };
 
+/* By function, a row is one function as DevTools and speedscope key it: (name, file, first
+ * line); two blocks in one method, or same-named methods of a worker and the main thread, are
+ * two rows, each with its own line. By line, a row is (file, current line); by file, a file. */
 struct agg_row {
     uint32_t name, file; /* string ids (name is 0 when grouping by file) */
     int32_t line;        /* function's first line (by function), the line (by line), 0 (by file) */

@@ -35,6 +35,8 @@
 #include "formats/formats.h"
 #include "viewer/cli.h"
 #include "viewer/compare.h"
+#include "viewer/match.h"
+#include "viewer/report.h"
 #include "viewer/stats.h"
 
 static const char help[] =
@@ -48,6 +50,9 @@ static const char help[] =
     "  --baseline BASE NEW  compare each function's share of the time (inclusive) in two\n"
     "                       profiles; a function fails when its share grew by more than the\n"
     "                       threshold and far beyond sampling noise (z > 3)\n"
+    "                       (functions of two profiles, runs or checkouts are matched by\n"
+    "                       name, file relative to the script's directory, and line, a moved\n"
+    "                       function by line order: see docs/ci.md)\n"
     "  --runs N             run SCRIPT N times (default 10) under the profiler and compare total\n"
     "                       CPU time and each function's (inclusive) time against the rest of\n"
     "                       its run with a baseline of runs: Mann-Whitney U test (alpha 0.01,\n"
@@ -60,7 +65,8 @@ static const char help[] =
     "  --threshold T        smallest change that counts, in % (default 5%)\n"
     "  --alpha A            significance level of the --runs tests (default 0.01)\n"
     "  --budget 'F<=P%'     F's total (inclusive) share must stay at or under P% (repeatable);\n"
-    "                       lines of the same form in ./mrprof.budget are read too\n"
+    "                       F is NAME, NAME@FILE or NAME@FILE:LINE (one of several functions\n"
+    "                       of a name); lines of the same form in ./mrprof.budget are read too\n"
     "  --no-budget-file     ignore ./mrprof.budget\n"
     "  --markdown PATH      also write the table as Markdown (for a CI job summary)\n"
     "  --junit PATH         also write JUnit XML: one test case per checked function, one for\n"
@@ -71,6 +77,7 @@ static const char help[] =
 
 struct verdict {
     char name[300];
+    char where[200];    /* the function's file:line, added to the name when two share a name */
     double base, cur;   /* shares in % (profiles) or median ms (runs) */
     double change;      /* relative change, % */
     double lo, hi;      /* 95 % interval of the change, % (NAN when not computed) */
@@ -134,6 +141,12 @@ parse_budget(const char *spec, struct budget *b, const char *where)
     memcpy(b->name, spec, (size_t)(op - spec));
     b->name[op - spec] = 0;
     b->max_pct = v;
+    struct match_spec ms;
+    if (!match_spec_parse(b->name, &ms)) {
+        fprintf(stderr, "mrprof check: %s: a budget names a function as NAME, NAME@FILE or NAME@FILE:LINE, "
+                        "not '%s'\n", where, b->name);
+        return false;
+    }
     return true;
 }
 
@@ -164,20 +177,39 @@ read_budget_file(struct opts *o)
     return 0;
 }
 
+/* The inclusive share (% of p's time) of the function(s) a budget names: NAME, NAME@FILE or
+ * NAME@FILE:LINE, matched as diff and check match functions (match.h); a sample is counted
+ * once however many of them are on its stack. Returns how many functions the name matched (0:
+ * p has no such function) or -ENOMEM. */
+static long
+budget_share(const struct profile *p, const char *name, double *share)
+{
+    struct match_spec s;
+    struct match_paths m;
+    *share = 0;
+    if (!match_spec_parse(name, &s))
+        return 0;
+    bool *hit = malloc(profile_nframes(p) + 1);
+    if (!hit || match_paths_init(&m, p) != 0) {
+        free(hit);
+        return -ENOMEM;
+    }
+    long n = match_spec_frames(&s, &m, hit);
+    if (n > 0)
+        *share = match_inclusive_pct(p, hit);
+    match_paths_free(&m);
+    free(hit);
+    return n;
+}
+
 static int
 check_budgets(const struct opts *o, const struct profile *p, struct verdicts *vs)
 {
-    if (o->nbudgets == 0)
-        return 0;
-    struct agg_table t;
-    if (agg_compute(p, -1, AGG_FUNCTION, &t) != 0)
-        return -ENOMEM;
     for (int i = 0; i < o->nbudgets; i++) {
         const struct budget *b = &o->budgets[i];
-        double share = 0;
-        for (size_t k = 0; k < t.n; k++)
-            if (strcmp(profile_str(p, t.rows[k].name), b->name) == 0 && t.total_w)
-                share += 100.0 * (double)t.rows[k].total_w / (double)t.total_w;
+        double share;
+        if (budget_share(p, b->name, &share) < 0)
+            return -ENOMEM;
         struct verdict *v = add_verdict(vs);
         if (!v)
             break;
@@ -190,7 +222,6 @@ check_budgets(const struct opts *o, const struct profile *p, struct verdicts *vs
         snprintf(v->why, sizeof v->why, "%s takes %.1f%% of the time (total, inclusive); budget %g%%",
                  b->name, share, b->max_pct);
     }
-    agg_free(&t);
     return 0;
 }
 
@@ -224,6 +255,7 @@ compare_profiles(const struct opts *o, const struct profile *a, const struct pro
         if (!v)
             break;
         snprintf(v->name, sizeof v->name, "%s", r->name);
+        report_location_str(r->file, r->line, v->where, sizeof v->where);
         v->base = pb;
         v->cur = pc;
         v->change = r->status == CMP_NEW ? INFINITY : 100.0 * (pc / pb - 1.0);
@@ -247,7 +279,7 @@ compare_profiles(const struct opts *o, const struct profile *a, const struct pro
 struct run_set {
     size_t nruns, nkeys;
     double *total;     /* [run] total CPU ms */
-    char **keys;       /* function keys "name\tfile" */
+    char **keys;       /* function keys "name\tfile\tline", the file as match_file gives it */
     double *ms;        /* [key * nruns + run] total (inclusive) ms */
 };
 
@@ -284,24 +316,73 @@ static int
 add_run(struct run_set *r, size_t run, const struct profile *p)
 {
     struct agg_table t;
+    struct match_paths m;
     if (agg_compute(p, -1, AGG_FUNCTION, &t) != 0)
         return -ENOMEM;
+    if (match_paths_init(&m, p) != 0) {
+        agg_free(&t);
+        return -ENOMEM;
+    }
     r->total[run] = (double)t.total_w / 1e6;
     char key[1024];
-    for (size_t i = 0; i < t.n; i++) {
-        /* The file's base name: the same script run from another checkout (a baseline made on
-         * main, an --against command in ../main) must meet its functions here. */
-        const char *file = profile_str(p, t.rows[i].file), *slash = strrchr(file, '/');
-        snprintf(key, sizeof key, "%s\t%s", profile_str(p, t.rows[i].name), slash ? slash + 1 : file);
-        long k = key_index(r, key, true);
-        if (k < 0) {
-            agg_free(&t);
-            return -ENOMEM;
-        }
-        r->ms[(size_t)k * r->nruns + run] += (double)t.rows[i].total_w / 1e6;
+    int rc = 0;
+    for (size_t i = 0; i < t.n && rc == 0; i++) {
+        /* The file relative to the script's root (match.h): the same script run from another
+         * checkout (a baseline made on main, an --against command in ../main) meets its
+         * functions; the line keeps two blocks of one method apart. */
+        const char *file = match_file(&m, t.rows[i].file);
+        snprintf(key, sizeof key, "%s\t%s\t%d", profile_str(p, t.rows[i].name), file ? file : "",
+                 (int)t.rows[i].line);
+        long k = file ? key_index(r, key, true) : -1;
+        if (k < 0)
+            rc = -ENOMEM;
+        else
+            r->ms[(size_t)k * r->nruns + run] += (double)t.rows[i].total_w / 1e6;
     }
+    match_paths_free(&m);
     agg_free(&t);
-    return 0;
+    return rc;
+}
+
+/* The run set's keys as the matching rule sees them: "name\tfile\tline" (a baseline stored
+ * before lines were kept has "name\tfile": line 0, paired by the rule's second step). The
+ * strings live in *bufs (one per key, freed by free_keys). */
+static struct match_key *
+run_keys(const struct run_set *r, char ***bufs)
+{
+    struct match_key *k = calloc(r->nkeys + 1, sizeof *k);
+    *bufs = calloc(r->nkeys + 1, sizeof **bufs);
+    if (!k || !*bufs) {
+        free(k), free(*bufs);
+        *bufs = NULL;
+        return NULL;
+    }
+    for (size_t i = 0; i < r->nkeys; i++) {
+        char *b = (*bufs)[i] = strdup(r->keys[i]);
+        if (!b) {
+            for (size_t j = 0; j < i; j++)
+                free((*bufs)[j]);
+            free(k), free(*bufs);
+            *bufs = NULL;
+            return NULL;
+        }
+        char *t1 = strchr(b, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t1)
+            *t1 = 0;
+        if (t2)
+            *t2 = 0;
+        k[i] = (struct match_key){b, t1 ? t1 + 1 : "", t2 ? (int32_t)strtol(t2 + 1, NULL, 10) : 0};
+    }
+    return k;
+}
+
+static void
+free_keys(struct match_key *k, char **bufs, size_t n)
+{
+    if (bufs)
+        for (size_t i = 0; i < n; i++)
+            free(bufs[i]);
+    free(bufs), free(k);
 }
 
 static int
@@ -610,6 +691,14 @@ compare_runs(const struct opts *o, const struct run_set *base, const struct run_
         free(a), free(b), free(na), free(nb);
         return -ENOMEM;
     }
+    char **bbuf = NULL, **cbuf = NULL;
+    struct match_key *bk = run_keys(base, &bbuf), *ck = run_keys(cur, &cbuf);
+    long *b_to_c = malloc((base->nkeys + 1) * sizeof *b_to_c);
+    if (!bk || !ck || !b_to_c || match_pair(bk, base->nkeys, ck, cur->nkeys, b_to_c) != 0) {
+        free(a), free(b), free(na), free(nb), free(b_to_c);
+        free_keys(bk, bbuf, base->nkeys), free_keys(ck, cbuf, cur->nkeys);
+        return -ENOMEM;
+    }
     size_t first = vs->n;
     struct verdict *v = add_verdict(vs);
     if (v) {
@@ -624,21 +713,43 @@ compare_runs(const struct opts *o, const struct run_set *base, const struct run_
         double share = 100.0 * stats_median(a, base->nruns) / med_total;
         if (share < MIN_RUN_SHARE || share >= WHOLE_PROGRAM || !(v = add_verdict(vs)))
             continue;
-        snprintf(v->name, sizeof v->name, "%s", base->keys[k]);
-        char *tab = strchr(v->name, '\t');
-        if (tab)
-            *tab = 0; /* the name alone; the file is in the key for matching only */
-        long ck = key_index((struct run_set *)cur, base->keys[k], false);
-        series(cur, ck, b);
+        snprintf(v->name, sizeof v->name, "%s", bk[k].name);
+        report_location_str(bk[k].file, bk[k].line, v->where, sizeof v->where);
+        series(cur, b_to_c[k], b);
         normalised_series(base, (long)k, na);
-        normalised_series(cur, ck, nb);
+        normalised_series(cur, b_to_c[k], nb);
         judge_series(o, v, a, base->nruns, b, cur->nruns, na, nb);
     }
+    free(b_to_c);
+    free_keys(bk, bbuf, base->nkeys), free_keys(ck, cbuf, cur->nkeys);
     free(a), free(b), free(na), free(nb);
     return holm(o->alpha, vs->v + first, vs->n - first);
 }
 
 /* --- output --------------------------------------------------------------------------------- */
+
+/* Functions that share a name (the blocks of one method, `block in <main>` at several lines)
+ * are told apart by their location. */
+static void
+name_apart(struct verdicts *vs)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        bool shared = false;
+        for (size_t k = 0; k < vs->n && !shared; k++)
+            shared = k != i && strcmp(vs->v[k].name, vs->v[i].name) == 0;
+        if (!shared)
+            continue;
+        char name[sizeof vs->v[i].name];
+        memcpy(name, vs->v[i].name, sizeof name);
+        for (size_t k = i; k < vs->n; k++) { /* every holder of the name, i included */
+            struct verdict *v = &vs->v[k];
+            if (strcmp(v->name, name) != 0)
+                continue;
+            if (v->where[0] && strlen(v->name) + strlen(v->where) + 4 < sizeof v->name)
+                strcat(strcat(strcat(v->name, " ("), v->where), ")");
+        }
+    }
+}
 
 static int
 by_verdict(const void *x, const void *y)
@@ -904,6 +1015,7 @@ cmd_check(int argc, char **argv)
     if (rc == CLI_OK && b && check_budgets(&o, b, &vs) != 0)
         rc = CLI_USAGE;
     if (rc == CLI_OK) {
+        name_apart(&vs);
         qsort(vs.v, vs.n, sizeof *vs.v, by_verdict);
         size_t failures = 0;
         for (size_t k = 0; k < vs.n; k++)

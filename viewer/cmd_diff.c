@@ -23,8 +23,11 @@ static const char help[] =
     "Compares two profiles of the same program: per function, the self and total share of each\n"
     "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
     "in points and in %, largest change first. 'new' and 'gone' mark functions seen in one\n"
-    "profile only. Then the call tree of the change: every call path whose inclusive time moved,\n"
-    "largest change first. Reads any .cpuprofile (mrun's, Node's, Chrome's).\n"
+    "profile only. A function is (name, file, first line); the two profiles' functions are\n"
+    "matched with files relative to the script's directory (two checkouts line up), the same\n"
+    "line first, then the rest of one name and file in line order (a moved method still\n"
+    "matches; the base's line is shown when it moved). Then the call tree of the change: every\n"
+    "call path whose inclusive time moved, largest change first. Reads any .cpuprofile (mrun's, Node's, Chrome's).\n"
     "\n"
     "  --top N        rows (default 30; 0 = all)\n"
     "  --by KEY       function (default), line or file\n"
@@ -186,7 +189,10 @@ cmd_diff(int argc, char **argv)
                r->delta_pts, r->base.total_pct, r->cur.total_pct, r->delta_total_pts, r->base.total_ms,
                r->cur.total_ms);
         print_change(stdout, r);
-        printf("  %s  %s\n", r->name, by == AGG_FILE ? "" : loc);
+        printf("  %s  %s", r->name, by == AGG_FILE ? "" : loc);
+        if (by != AGG_FILE && r->status == CMP_BOTH && r->base_line != r->line)
+            printf(" (line %d in the base)", (int)r->base_line);
+        putchar('\n');
     }
     if (t.n == 0 && !tsv)
         printf("  (no samples in either profile)\n");

@@ -1,5 +1,5 @@
 /*
- * compare.c — join two aggregations by name/file (see compare.h).
+ * compare.c — two aggregations joined by the matching rule of match.h (see compare.h).
  */
 #include "viewer/compare.h"
 
@@ -9,52 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "viewer/match.h"
 #include "viewer/stats.h"
 
-struct keyed {
-    char *key;
-    const struct agg_row *row;
-};
-
-static int
-key_cmp(const void *x, const void *y)
+/* The rows of one aggregation as the matching rule sees them. */
+static struct match_key *
+row_keys(struct match_paths *m, const struct agg_table *t, enum agg_by by)
 {
-    return strcmp(((const struct keyed *)x)->key, ((const struct keyed *)y)->key);
-}
-
-static char *
-make_key(const struct profile *p, const struct agg_row *r, enum agg_by by)
-{
-    const char *name = r->name ? profile_str(p, r->name) : "";
-    const char *file = profile_str(p, r->file);
-    size_t len = strlen(name) + strlen(file) + 24;
-    char *k = malloc(len);
-    if (!k)
-        return NULL;
-    if (by == AGG_LINE)
-        snprintf(k, len, "%s\x1f%s\x1f%d", name, file, r->line);
-    else
-        snprintf(k, len, "%s\x1f%s", by == AGG_FILE ? "" : name, file);
-    return k;
-}
-
-static struct keyed *
-keyed_rows(const struct profile *p, const struct agg_table *t, enum agg_by by)
-{
-    struct keyed *k = calloc(t->n ? t->n : 1, sizeof *k);
+    struct match_key *k = calloc(t->n ? t->n : 1, sizeof *k);
     if (!k)
         return NULL;
     for (size_t i = 0; i < t->n; i++) {
-        k[i].row = &t->rows[i];
-        k[i].key = make_key(p, &t->rows[i], by);
-        if (!k[i].key) {
-            for (size_t j = 0; j < i; j++)
-                free(k[j].key);
+        const struct agg_row *r = &t->rows[i];
+        k[i].name = by == AGG_FILE || !r->name ? "" : profile_str(m->p, r->name);
+        k[i].file = match_file(m, r->file);
+        k[i].line = by == AGG_FILE ? 0 : r->line;
+        if (!k[i].file) {
             free(k);
             return NULL;
         }
     }
-    qsort(k, t->n, sizeof *k, key_cmp);
     return k;
 }
 
@@ -92,10 +66,19 @@ cmp_compute(const struct profile *a, const struct profile *b, enum agg_by by, st
         agg_free(&ta);
         return -ENOMEM;
     }
-    struct keyed *ka = keyed_rows(a, &ta, by), *kb = keyed_rows(b, &tb, by);
+    struct match_paths ma, mb;
+    int rc = match_paths_init(&ma, a);
+    if (rc == 0 && (rc = match_paths_init(&mb, b)) != 0)
+        match_paths_free(&ma);
+    if (rc) {
+        agg_free(&ta), agg_free(&tb);
+        return -ENOMEM;
+    }
+    struct match_key *ka = row_keys(&ma, &ta, by), *kb = row_keys(&mb, &tb, by);
+    long *a_to_b = malloc((ta.n + 1) * sizeof *a_to_b);
+    bool *paired = calloc(tb.n + 1, sizeof *paired);
     t->rows = calloc(ta.n + tb.n + 1, sizeof *t->rows);
-    int rc = 0;
-    if (!ka || !kb || !t->rows) {
+    if (!ka || !kb || !a_to_b || !paired || !t->rows || match_pair(ka, ta.n, kb, tb.n, a_to_b) != 0) {
         rc = -ENOMEM;
         goto out;
     }
@@ -103,41 +86,41 @@ cmp_compute(const struct profile *a, const struct profile *b, enum agg_by by, st
     t->cur_ms = (double)tb.total_w / 1e6;
     t->base_n = ta.total_n;
     t->cur_n = tb.total_n;
-    /* Merge the two sorted key lists. */
-    size_t i = 0, j = 0;
-    while (i < ta.n || j < tb.n) {
-        int c = i >= ta.n ? 1 : j >= tb.n ? -1 : strcmp(ka[i].key, kb[j].key);
+    /* Every base row (with its partner when it has one), then the new profile's unpaired rows. */
+    for (size_t i = 0; i < ta.n + tb.n; i++) {
+        const struct agg_row *ra = NULL, *rb = NULL;
+        if (i < ta.n) {
+            ra = &ta.rows[i];
+            rb = a_to_b[i] >= 0 ? &tb.rows[a_to_b[i]] : NULL;
+            if (rb)
+                paired[a_to_b[i]] = true;
+        } else if (!paired[i - ta.n]) {
+            rb = &tb.rows[i - ta.n];
+        } else {
+            continue;
+        }
         struct cmp_row *r = &t->rows[t->n++];
-        const struct agg_row *src;
-        const struct profile *sp;
-        if (c <= 0) {
-            fill_side(&r->base, ka[i].row, &ta);
-            src = ka[i].row, sp = a;
-        }
-        if (c >= 0) {
-            fill_side(&r->cur, kb[j].row, &tb);
-            src = kb[j].row, sp = b;
-        }
-        r->status = c == 0 ? CMP_BOTH : c < 0 ? CMP_GONE : CMP_NEW;
+        if (ra)
+            fill_side(&r->base, ra, &ta);
+        if (rb)
+            fill_side(&r->cur, rb, &tb);
+        r->status = ra && rb ? CMP_BOTH : ra ? CMP_GONE : CMP_NEW;
+        const struct agg_row *src = rb ? rb : ra; /* where the function is now, if it still is */
+        const struct profile *sp = rb ? b : a;
         r->name = by == AGG_FILE ? profile_str(sp, src->file) : profile_str(sp, src->name);
         r->file = profile_str(sp, src->file);
         r->line = src->line;
+        r->base_line = ra ? ra->line : 0;
         r->delta_pts = r->cur.self_pct - r->base.self_pct;
         r->delta_total_pts = r->cur.total_pct - r->base.total_pct;
         r->z = two_prop_z((double)r->base.self_n, (double)ta.total_n, (double)r->cur.self_n,
                           (double)tb.total_n);
-        i += c <= 0;
-        j += c >= 0;
     }
     qsort(t->rows, t->n, sizeof *t->rows, by_change);
 out:
-    if (ka)
-        for (size_t k = 0; k < ta.n; k++)
-            free(ka[k].key);
-    if (kb)
-        for (size_t k = 0; k < tb.n; k++)
-            free(kb[k].key);
-    free(ka), free(kb);
+    free(ka), free(kb), free(a_to_b), free(paired);
+    /* The rows' strings belong to a and b, not to the paths or the tables. */
+    match_paths_free(&ma), match_paths_free(&mb);
     agg_free(&ta), agg_free(&tb);
     if (rc)
         cmp_free(t);

@@ -1,8 +1,9 @@
 /*
  * compare.h — two profiles side by side, per function (or line, or file): the comparison
- * behind `mrprof diff` and `mrprof check --baseline`. Rows are matched by name and file
- * strings, not ids, so any two profiles compare (a function's first line may move between
- * versions of the code, so it is not part of a function's key).
+ * behind `mrprof diff` and `mrprof check --baseline`. A row is a function (name, file, first
+ * line), a line or a file of each profile; rows of the two profiles are paired by match.h's
+ * rule (files relative to the script's root; exact line first, then the rest of one name and
+ * file in line order, so a method whose definition moved still pairs).
  */
 #ifndef MRPROF_COMPARE_H
 #define MRPROF_COMPARE_H
@@ -18,7 +19,8 @@ struct cmp_side {
 
 struct cmp_row {
     const char *name, *file; /* strings of the profile the row came from */
-    int32_t line;
+    int32_t line;            /* in the new profile (the base's for a gone row) */
+    int32_t base_line;       /* in the base (0 for a new row) */
     struct cmp_side base, cur;
     double delta_pts;       /* cur.self_pct - base.self_pct */
     double delta_total_pts; /* cur.total_pct - base.total_pct */

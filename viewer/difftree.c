@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "formats/formats.h"
+#include "viewer/match.h"
 #include "viewer/report.h"
 
-/* --- frames matched by (name, file) ----------------------------------------------------------- */
+/* --- frames matched by match.h's rule ----------------------------------------------------------- */
 
 static int
 fm_init(struct diff_frames *m, size_t n)
@@ -30,48 +31,109 @@ fm_free(struct diff_frames *m)
     free(m->keys), free(m->frames);
 }
 
-static size_t
-fm_slot(const struct diff_frames *m, uint64_t key)
+static uint64_t
+fm_hash(uint32_t name, uint32_t file, int32_t line)
 {
-    size_t i = prof_mix64(key) & (m->cap - 1);
-    while (m->frames[i] && m->keys[i] != key)
+    return prof_mix64(((uint64_t)name << 32 | file) ^ prof_mix64((uint64_t)(uint32_t)line + 1));
+}
+
+/* The slot of u's function (name, file, line): its frame + 1 there, or an empty slot. */
+static size_t
+fm_slot(const struct diff_frames *m, const struct profile *u, uint32_t name, uint32_t file, int32_t line)
+{
+    uint64_t h = fm_hash(name, file, line);
+    const struct prof_frame *f = profile_frames(u);
+    size_t i = h & (m->cap - 1);
+    while (m->frames[i]) {
+        const struct prof_frame *x = &f[m->frames[i] - 1];
+        if (m->keys[i] == h && x->name == name && x->file == file && x->line == line)
+            break;
         i = (i + 1) & (m->cap - 1);
+    }
     return i;
 }
 
-/* The frame of u named (name, file): found, or made with line and kind. */
-static uint32_t
-fm_get(struct diff_frames *m, struct profile *u, uint32_t name, uint32_t file, int32_t line, int kind)
+/* One side's frames as the matching rule sees them, numbered by distinct function: id[f] for
+ * each frame, *rep the distinct keys. Returns their number or -ENOMEM. */
+static long
+side_functions(const struct profile *p, struct match_paths *mp, struct match_key **keys, uint32_t *id,
+               struct match_key **rep, uint32_t **first)
 {
-    uint64_t key = (uint64_t)name << 32 | file;
-    size_t i = fm_slot(m, key);
-    if (!m->frames[i]) {
-        m->keys[i] = key;
-        m->frames[i] = profile_frame_add(u, name, file, line, kind) + 1;
-    }
-    return m->frames[i] - 1;
-}
-
-/* u's frame for src's frame f: the one of the same name and file, made on first sight. */
-static uint32_t
-fm_frame(struct diff_frames *m, struct profile *u, const struct profile *src, const struct prof_frame *f)
-{
-    return fm_get(m, u, profile_intern(u, profile_str(src, f->name)), profile_intern(u, profile_str(src, f->file)),
-                  f->line, f->kind);
-}
-
-/* Grafts src's trie into u with frames matched through m; nmap gets u's node per src node. */
-static int
-graft_matched(struct diff_frames *m, struct profile *u, const struct profile *src, uint32_t *nmap)
-{
-    uint32_t *fmap = malloc((profile_nframes(src) + 1) * sizeof *fmap);
-    if (!fmap)
+    size_t nf = profile_nframes(p);
+    const struct prof_frame *f = profile_frames(p);
+    *keys = malloc((nf + 1) * sizeof **keys);
+    *rep = malloc((nf + 1) * sizeof **rep);
+    *first = malloc((nf + 1) * sizeof **first);
+    if (!*keys || !*rep || !*first)
         return -ENOMEM;
-    const struct prof_frame *f = profile_frames(src);
-    for (size_t i = 0; i < profile_nframes(src); i++)
-        fmap[i] = i == src->f_root ? u->f_root : fm_frame(m, u, src, &f[i]);
-    int rc = profile_graft(u, src, fmap, nmap);
-    free(fmap);
+    for (size_t i = 0; i < nf; i++) {
+        (*keys)[i] = (struct match_key){profile_str(p, f[i].name), match_file(mp, f[i].file), f[i].line};
+        if (!(*keys)[i].file)
+            return -ENOMEM;
+    }
+    long n = match_distinct(*keys, nf, id, *first);
+    for (long d = 0; d < n; d++)
+        (*rep)[d] = (*keys)[(*first)[d]];
+    return n;
+}
+
+/* u's frame of src's frame f, named as in src. */
+static uint32_t
+u_frame(struct profile *u, const struct profile *src, uint32_t f)
+{
+    const struct prof_frame *x = &profile_frames(src)[f];
+    return profile_frame_intern(u, profile_str(src, x->name), profile_str(src, x->file), x->line, x->kind);
+}
+
+/* fmaps[0] / fmaps[1]: u's frame for each of base's / cur's frames. Functions the rule pairs
+ * share one frame of u, named as in cur (where the function is now). */
+static int
+match_frames(struct profile *u, const struct profile *base, const struct profile *cur, uint32_t *amap_f,
+             uint32_t *bmap_f)
+{
+    struct match_paths pa, pb;
+    struct match_key *ka = NULL, *kb = NULL, *ra = NULL, *rb = NULL;
+    uint32_t *ida = malloc((profile_nframes(base) + 1) * sizeof *ida);
+    uint32_t *idb = malloc((profile_nframes(cur) + 1) * sizeof *idb);
+    uint32_t *fa = NULL, *fb = NULL, *ua = NULL, *ub = NULL;
+    long *a_to_b = NULL;
+    int rc = match_paths_init(&pa, base);
+    if (rc == 0 && (rc = match_paths_init(&pb, cur)) != 0)
+        match_paths_free(&pa);
+    if (rc) {
+        free(ida), free(idb);
+        return rc;
+    }
+    rc = -ENOMEM;
+    long na, nb;
+    if (!ida || !idb || (na = side_functions(base, &pa, &ka, ida, &ra, &fa)) < 0 ||
+        (nb = side_functions(cur, &pb, &kb, idb, &rb, &fb)) < 0)
+        goto out;
+    a_to_b = malloc(((size_t)na + 1) * sizeof *a_to_b);
+    ua = malloc(((size_t)na + 1) * sizeof *ua);
+    ub = malloc(((size_t)nb + 1) * sizeof *ub);
+    if (!a_to_b || !ua || !ub || match_pair(ra, (size_t)na, rb, (size_t)nb, a_to_b) != 0)
+        goto out;
+    for (long d = 0; d < nb; d++)
+        ub[d] = UINT32_MAX;
+    for (long d = 0; d < na; d++) {
+        long p = a_to_b[d];
+        ua[d] = p >= 0 ? u_frame(u, cur, fb[p]) : u_frame(u, base, fa[d]);
+        if (p >= 0)
+            ub[p] = ua[d];
+    }
+    for (long d = 0; d < nb; d++)
+        if (ub[d] == UINT32_MAX)
+            ub[d] = u_frame(u, cur, fb[d]);
+    for (size_t f = 0; f < profile_nframes(base); f++)
+        amap_f[f] = f == base->f_root ? u->f_root : ua[ida[f]];
+    for (size_t f = 0; f < profile_nframes(cur); f++)
+        bmap_f[f] = f == cur->f_root ? u->f_root : ub[idb[f]];
+    rc = 0;
+out:
+    free(ka), free(kb), free(ra), free(rb), free(ida), free(idb), free(fa), free(fb), free(ua), free(ub);
+    free(a_to_b);
+    match_paths_free(&pa), match_paths_free(&pb);
     return rc;
 }
 
@@ -107,22 +169,34 @@ function_totals(struct diff_tree *d)
     const struct profile *u = d->u;
     size_t nf = profile_nframes(u);
     uint32_t *start = NULL, *list = NULL, *stack = malloc((2 * d->nn + 1) * sizeof *stack);
-    uint32_t *onpath = calloc(nf + 1, sizeof *onpath);
+    uint32_t *onpath = calloc(nf + 1, sizeof *onpath), *rep = malloc((nf + 1) * sizeof *rep);
     d->base_ftotal = calloc(nf + 1, sizeof *d->base_ftotal);
     int rc = -ENOMEM;
-    if (!stack || !onpath || !d->base_ftotal || all_children(d, &start, &list) != 0)
+    if (!stack || !onpath || !rep || !d->base_ftotal || fm_init(&d->frames, nf) != 0 ||
+        all_children(d, &start, &list) != 0)
         goto out;
+    /* One function, one entry: frames of u that agree on (name, file, line) (kinds aside) add
+     * up in the first of them. */
+    const struct prof_frame *uf = profile_frames(u);
+    for (size_t f = 0; f < nf; f++) {
+        size_t slot = fm_slot(&d->frames, u, uf[f].name, uf[f].file, uf[f].line);
+        if (!d->frames.frames[slot]) {
+            d->frames.keys[slot] = fm_hash(uf[f].name, uf[f].file, uf[f].line);
+            d->frames.frames[slot] = (uint32_t)f + 1;
+        }
+        rep[f] = d->frames.frames[slot] - 1;
+    }
     const struct prof_node *n = profile_nodes(u);
     size_t sp = 0;
     stack[sp++] = 0;
     while (sp > 0) {
         uint32_t e = stack[--sp];
         if (e & 0x80000000u) { /* leaving the node */
-            onpath[n[e & 0x7fffffffu].frame]--;
+            onpath[rep[n[e & 0x7fffffffu].frame]]--;
             continue;
         }
         if (e) {
-            uint32_t f = n[e].frame;
+            uint32_t f = rep[n[e].frame];
             if (onpath[f]++ == 0) /* not already counted above on this path */
                 d->base_ftotal[f] += d->base_total[e];
             stack[sp++] = e | 0x80000000u;
@@ -132,14 +206,16 @@ function_totals(struct diff_tree *d)
     }
     rc = 0;
 out:
-    free(start), free(list), free(stack), free(onpath);
+    free(start), free(list), free(stack), free(onpath), free(rep);
     return rc;
 }
 
 double
-diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file)
+diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, int32_t line)
 {
-    uint32_t f = d->frames.frames[fm_slot(&d->frames, (uint64_t)name << 32 | file)];
+    if (!d->frames.cap)
+        return NAN;
+    uint32_t f = d->frames.frames[fm_slot(&d->frames, d->u, name, file, line)];
     return f && d->base_all > 0 && d->base_ftotal[f - 1] > 0 ? 100.0 * d->base_ftotal[f - 1] / d->base_all : NAN;
 }
 
@@ -149,23 +225,16 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
     memset(d, 0, sizeof *d);
     if ((base->meta.mode == PROFILE_HEAP) != (cur->meta.mode == PROFILE_HEAP))
         return -EINVAL;
-    struct diff_frames *m = &d->frames;
     uint32_t *amap = malloc((profile_nnodes(base) + 1) * sizeof *amap);
     uint32_t *bmap = malloc((profile_nnodes(cur) + 1) * sizeof *bmap);
+    uint32_t *afr = malloc((profile_nframes(base) + 1) * sizeof *afr);
+    uint32_t *bfr = malloc((profile_nframes(cur) + 1) * sizeof *bfr);
     d->u = profile_new();
-    int rc = fm_init(m, profile_nframes(base) + profile_nframes(cur) + profile_nframes(d->u));
-    const struct prof_frame *uf = profile_frames(d->u);
-    for (uint32_t i = 0; rc == 0 && i < profile_nframes(d->u); i++) { /* (idle), (program), ... */
-        uint64_t key = (uint64_t)uf[i].name << 32 | uf[i].file;
-        size_t slot = fm_slot(m, key);
-        m->keys[slot] = key, m->frames[slot] = i + 1;
-    }
-    if (rc == 0 && (!amap || !bmap))
-        rc = -ENOMEM;
+    int rc = amap && bmap && afr && bfr && d->u ? match_frames(d->u, base, cur, afr, bfr) : -ENOMEM;
     if (rc == 0)
-        rc = graft_matched(m, d->u, base, amap);
+        rc = profile_graft(d->u, base, afr, amap);
     if (rc == 0)
-        rc = graft_matched(m, d->u, cur, bmap);
+        rc = profile_graft(d->u, cur, bfr, bmap);
     if (rc == 0) {
         const struct prof_thread_info *t = profile_threads(cur);
         for (size_t i = 0; i < profile_nthreads(cur); i++)
@@ -198,7 +267,7 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
         }
         rc = function_totals(d);
     }
-    free(amap), free(bmap);
+    free(amap), free(bmap), free(afr), free(bfr);
     if (rc)
         diff_free(d);
     return rc;

@@ -2,8 +2,10 @@
  * difftree.h — two profiles' call trees laid over each other: the diff call tree behind
  * `mrprof diff` (its tree and its -o file) and `mrprof view --diff`.
  *
- * Both stack tries are merged into one, frames matched by function name and file (not line:
- * a function's first line moves between versions of the code). The merged profile carries the
+ * Both stack tries are merged into one, functions paired by match.h's rule (files relative to
+ * the script's root; the same (name, file, line), then the rest of one name and file in line
+ * order: a function whose first line moved between versions still pairs, two blocks of one
+ * method stay two). A paired function is one frame of the merged profile, named as in NEW. The merged profile carries the
  * NEW profile's threads and samples, so every view of it is a view of NEW; the base profile is
  * kept as a self weight per merged node. The base is scaled to NEW's total when normalised
  * (the default: runs of different lengths compare, the changes add up to zero) and taken as is
@@ -20,7 +22,8 @@
 
 #include "profiler/profile.h"
 
-/* Open addressing over u's (name, file) string-id pairs; frames holds frame + 1, 0 = empty. */
+/* Open addressing over u's functions (name, file, line); frames holds the first frame of u with
+ * that key + 1, 0 = empty; keys the slot's hash. */
 struct diff_frames {
     uint64_t *keys;
     uint32_t *frames;
@@ -37,7 +40,7 @@ struct diff_tree {
     double base_raw_all;            /* ns of all the base's samples, unscaled */
     double *base_ftotal;            /* [frame of u] the base's inclusive ns per function (a
                                        recursive function counted once per stack) */
-    struct diff_frames frames;      /* u's frame of each (name, file) */
+    struct diff_frames frames;      /* u's frame of each (name, file, line) */
 };
 
 /* Returns 0, -ENOMEM, or -EINVAL when the profiles cannot be compared (a heap profile against a
@@ -49,9 +52,9 @@ void diff_free(struct diff_tree *d);
 /* The change of node's inclusive time in points of NEW's total (positive: grew). */
 double diff_delta_pts(const struct diff_tree *d, uint32_t node);
 
-/* The base's inclusive share (% of the base total) of the function named (name, file) — string
- * ids of d->u — or NAN when the base never ran it. */
-double diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file);
+/* The base's inclusive share (% of the base total) of the function (name, file, line) — string
+ * ids of d->u, as in an aggregation row of u — or NAN when the base never ran it. */
+double diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, int32_t line);
 
 /* Prints the call tree of the change: every path whose inclusive time moved by at least
  * min_pts points, children largest change first. */

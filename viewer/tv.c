@@ -268,7 +268,7 @@ heaviest_node_of_row(const struct tv *v, const struct agg_row *r)
     uint32_t best = 0;
     for (size_t n = 1; n < v->tree.nn; n++) {
         const struct prof_frame *f = &frames[nodes[n].frame];
-        if (f->name == r->name && f->file == r->file && v->tree.total_n[n] &&
+        if (f->name == r->name && f->file == r->file && f->line == r->line && v->tree.total_n[n] &&
             (!best || v->tree.total_w[n] > v->tree.total_w[best]))
             best = (uint32_t)n;
     }

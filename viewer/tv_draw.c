@@ -393,7 +393,7 @@ draw_top(struct tv *v, struct tv_grid *g, int y0, int rows)
                       in_unit(v, row->self_w), pct(row->total_w, v->top.total_w),
                       in_unit(v, row->total_w));
         if (v->diff) { /* total share in the base, and the change in points (new = no base) */
-            double was = diff_base_function_pct(v->diff, row->name, row->file);
+            double was = diff_base_function_pct(v->diff, row->name, row->file, row->line);
             double now = pct(row->total_w, v->top.total_w), d = now - (isnan(was) ? 0 : was);
             int sign = isnan(was) ? 1 : d >= 0.5 ? 1 : d <= -0.5 ? -1 : 0;
             uint16_t ca = sel || !sign ? a : TV_ATTR(TV_BOLD, change_color(sign));

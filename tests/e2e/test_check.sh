@@ -190,8 +190,9 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
 }
 
 t_check_runs_stored_baseline_round_trip() {
-    # A baseline stored by one checkout and read by another: keys hold the file's base name, so
-    # a copy of the script elsewhere meets its functions. Batches made one after the other are
+    # A baseline stored by one checkout and read by another: keys hold the file relative to the
+    # script's root (and the function's line), so a copy of the script elsewhere meets its
+    # functions. Batches made one after the other are
     # exposed to the machine's drift (a CI run once saw a whole baseline batch made while the
     # machine was slow enough to hide a 2x slower parse in plain times); functions are judged
     # against the rest of each run, which cancels that. A retry stores a fresh baseline.
@@ -199,7 +200,7 @@ t_check_runs_stored_baseline_round_trip() {
     for attempt in 1 2; do
         run $MRPROF check --runs 6 --save-baseline "$T/bl.json" -- "$T/copy.rb"
         expect_rc 0; expect_file "$T/bl.json"; expect_out_has "saved 6 runs"
-        grep -q '"parse\\tcopy.rb"' "$T/bl.json" || fail "baseline keys lack the base name: $(head -c 400 "$T/bl.json")"
+        grep -q '"parse\\tcopy.rb\\t[0-9]*"' "$T/bl.json" || fail "baseline keys lack the relative file and line: $(head -c 400 "$T/bl.json")"
         run $MRPROF check --runs 6 --baseline-json "$T/bl.json" -- "$T/other/copy.rb" 2.0
         [ "$rc" = 1 ] && break
     done

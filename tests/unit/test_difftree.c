@@ -81,19 +81,32 @@ Test(difftree, merges_paths_by_name_and_file_and_scales_the_base)
     profile_free(a), profile_free(b);
 }
 
+/* main > walk > walk > walk, n samples of 1 ms: one recursive function (one first line). */
+static void
+recursion(struct profile *p, int n)
+{
+    uint32_t th = profile_nthreads(p) ? 0 : profile_add_thread(p, 1, "main");
+    uint32_t node = profile_node(p, 0, profile_frame_intern(p, "main", "app.rb", 0, FRAME_RUBY));
+    for (int i = 0; i < 3; i++)
+        node = profile_node(p, node, profile_frame_intern(p, "walk", "app.rb", 10, FRAME_RUBY));
+    uint64_t t = profile_nsamples(p) ? profile_samples(p)[profile_nsamples(p) - 1].t_ns : 0;
+    for (int k = 0; k < n; k++)
+        profile_add_sample(p, th, node, 0, t += 1000000, 1000000);
+}
+
 Test(difftree, function_totals_count_recursion_once)
 {
     struct profile *a = profile_new(), *b = profile_new();
-    const char *rec[] = {"main", "walk", "walk", "walk"};
-    stack(a, rec, 4, 0, 40);
+    recursion(a, 40);
     stack(a, main_store, 2, 0, 60);
     stack(b, main_store, 2, 0, 10);
     struct diff_tree d;
     cr_assert_eq(diff_build(a, b, true, &d), 0);
     uint32_t walk = profile_intern(d.u, "walk"), file = profile_intern(d.u, "app.rb");
-    cr_assert_float_eq(diff_base_function_pct(&d, walk, file), 40.0, 1e-9);
-    cr_assert_float_eq(diff_base_function_pct(&d, profile_intern(d.u, "main"), file), 100.0, 1e-9);
-    cr_assert(isnan(diff_base_function_pct(&d, profile_intern(d.u, "nowhere"), file)));
+    cr_assert_float_eq(diff_base_function_pct(&d, walk, file, 10), 40.0, 1e-9);
+    cr_assert_float_eq(diff_base_function_pct(&d, profile_intern(d.u, "main"), file, 0), 100.0, 1e-9);
+    cr_assert(isnan(diff_base_function_pct(&d, walk, file, 20)));
+    cr_assert(isnan(diff_base_function_pct(&d, profile_intern(d.u, "nowhere"), file, 0)));
     diff_free(&d);
     profile_free(a), profile_free(b);
 }
@@ -163,6 +176,45 @@ Test(difftree, the_printed_tree_shows_paths_that_moved)
     fclose(f);
     cr_assert(strstr(buf, "no path moved by 20.0 points or more"), "%s", buf);
     free(buf);
+    diff_free(&d);
+    profile_free(a), profile_free(b);
+}
+
+/* n samples of 1 ms at <main> > block in <main> (at line) of script. */
+static void
+block_at(struct profile *p, const char *script, int line, int n)
+{
+    uint32_t th = profile_nthreads(p) ? 0 : profile_add_thread(p, 1, "main");
+    uint32_t m = profile_node(p, 0, profile_frame_intern(p, "<main>", script, 1, FRAME_RUBY));
+    uint32_t node = profile_node(p, m, profile_frame_intern(p, "block in <main>", script, line, FRAME_BLOCK));
+    uint64_t t = profile_nsamples(p) ? profile_samples(p)[profile_nsamples(p) - 1].t_ns : 0;
+    for (int k = 0; k < n; k++)
+        profile_add_sample(p, th, node, 0, t += 1000000, 1000000);
+}
+
+Test(difftree, blocks_stay_apart_and_pair_across_directories_and_moved_lines)
+{
+    /* Base from /ci/main, new from srv/ (relative) with every line 2 further down: the :data
+     * handler (67 -> 69) doubled, the listen callback (80 -> 82) unchanged in ms. */
+    struct profile *a = profile_new(), *b = profile_new();
+    block_at(a, "/ci/main/srv/app.rb", 67, 30);
+    block_at(a, "/ci/main/srv/app.rb", 80, 10);
+    block_at(b, "srv/app.rb", 69, 60);
+    block_at(b, "srv/app.rb", 82, 10);
+    struct diff_tree d;
+    cr_assert_eq(diff_build(a, b, false, &d), 0);
+    /* root, <main>, two blocks: nothing new or gone, the blocks not merged */
+    cr_assert_eq(profile_nnodes(d.u), 4);
+    const struct prof_frame *f = profile_frames(d.u);
+    for (uint32_t n = 2; n < 4; n++) {
+        const struct prof_frame *x = &f[profile_nodes(d.u)[n].frame];
+        cr_assert_str_eq(profile_str(d.u, x->file), "srv/app.rb"); /* named as in NEW */
+        cr_assert(x->line == 69 || x->line == 82);
+        cr_assert_float_eq(d.base_self[n], x->line == 69 ? 30e6 : 10e6, 1);
+        cr_assert_float_eq(d.cur_self[n], x->line == 69 ? 60e6 : 10e6, 1);
+        double was = diff_base_function_pct(&d, x->name, x->file, x->line);
+        cr_assert_float_eq(was, x->line == 69 ? 75.0 : 25.0, 1e-9);
+    }
     diff_free(&d);
     profile_free(a), profile_free(b);
 }
