@@ -153,12 +153,6 @@ Test(compare, the_same_line_pairs_first_and_the_rest_is_new_or_gone)
 {
     /* base: blocks at 10, 20, 30; new: 20 kept, 10 and 30 gone, 25 and 40 added. 20 pairs with
      * 20, then the rest in line order: 10 with 25, 30 with 40. Other files never pair. */
-    const struct fn base[] = {{"b", 10, 1}, {"b", 20, 1}, {"b", 30, 1}, {"c", 5, 1}};
-    const struct fn cur[] = {{"b", 20, 1}, {"b", 25, 1}, {"b", 40, 1}};
-    struct profile *a = make_in("app.rb", NULL, base, 4), *b = make_in("app.rb", "lib.rb", cur, 3);
-    struct match_paths pa, pb;
-    cr_assert_eq(match_paths_init(&pa, a), 0);
-    cr_assert_eq(match_paths_init(&pb, b), 0);
     struct match_key ka[] = {{"b", "app.rb", 10}, {"b", "app.rb", 20}, {"b", "app.rb", 30}, {"b", "lib.rb", 7}};
     struct match_key kb[] = {{"b", "app.rb", 20}, {"b", "app.rb", 25}, {"b", "app.rb", 40}, {"b", "x.rb", 7}};
     long m[4];
@@ -167,8 +161,6 @@ Test(compare, the_same_line_pairs_first_and_the_rest_is_new_or_gone)
     cr_assert_eq(m[1], 0);
     cr_assert_eq(m[2], 2);
     cr_assert_eq(m[3], -1);
-    match_paths_free(&pa), match_paths_free(&pb);
-    profile_free(a), profile_free(b);
 }
 
 Test(compare, files_relative_to_the_script_root)
