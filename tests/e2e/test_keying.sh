@@ -167,6 +167,9 @@ t_diff_matches_functions_across_two_directories() {
         fail "heavy block shares differ: $hrow"
     run $MRPROF diff "$T/base.cpuprofile" "$T/new.cpuprofile" --tree-min 0
     expect_rc 0
+    # The table names where each block was: one line up, in the base.
+    printf '%s\n' "$out" | grep -q "block in <main>  $T/b/app/blocks.rb:$heavy (line $((heavy - 1)) in the base)" ||
+        fail "the moved heavy block does not say its base line: $out"
     # The call tree of the change: the blocks matched, so each appears once (not twice, once
     # gone at 100 % and once new).
     [ "$(printf '%s\n' "$out" | sed -n '/Call tree of the change/,$p' | grep -c "block in <main>  .*blocks.rb:$heavy\$")" = 1 ] ||
