@@ -203,6 +203,22 @@ t_check_runs_against_matches_across_two_directories() {
         awk '$1 <= 0 || $2 <= 0 { exit 1 }' || fail "a block has no time on one side: $out"
 }
 
+t_check_runs_reads_a_baseline_stored_before_lines_were_kept() {
+    # Keys "name<TAB>file" (no line) pair by the rule's line-order step: the heavy block, the
+    # first of the blocks in line order, meets the stored heavy block's figures.
+    cp $K/blocks.rb "$T/blocks.rb"
+    local k='block in <main>\tblocks.rb' r=""
+    for i in 1 2 3; do
+        r="$r${r:+,}{\"total_ms\": 100, \"functions\": {\"$k\": 70, \"<main>\\tblocks.rb\": 100}}"
+    done
+    printf '{"mrprof_baseline": 1, "script": "blocks.rb", "runs": [%s]}\n' "$r" >"$T/old.json"
+    run $MRPROF check --runs 3 --baseline-json "$T/old.json" -- "$T/blocks.rb" 4
+    [ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "exit $rc: $err $out"
+    # the base's 70 ms beside the new runs' median of the heavy block (0.0 if it had not paired)
+    printf '%s\n' "$out" | awk '/^[a-zA-Z]+ +block in <main> +70\.0 / { found = 1; ok = $6 > 0 } END { exit !(found && ok) }' ||
+        fail "the stored block did not pair: $out"
+}
+
 t_budget_names_one_function_by_location() {
     record "$T/b.cpuprofile" $K/blocks.rb
     local heavy=$(line_of $K/blocks.rb "heavy = proc") light=$(line_of $K/blocks.rb "light = proc")
