@@ -128,6 +128,24 @@ static struct sigaction g_old_action;
 
 static void flush_pending(struct prof_session *s, struct prof_thread *t);
 
+_Atomic int prof_names_pending;
+
+/* t has frames to name: its own thread names them at its next allocation or method lookup
+ * (memhook.c), which test prof_names_pending first (one load on every send). */
+static void
+want_names(struct prof_thread *t)
+{
+    if (!atomic_exchange(&t->name_wanted, 1))
+        atomic_fetch_add(&prof_names_pending, 1);
+}
+
+static void
+names_done(struct prof_thread *t)
+{
+    if (atomic_exchange(&t->name_wanted, 0))
+        atomic_fetch_sub(&prof_names_pending, 1);
+}
+
 /* --- clocks --------------------------------------------------------------------------------- */
 
 static uint64_t
@@ -709,7 +727,7 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
     }
     atomic_store_explicit(&t->tail, tail, memory_order_release);
     if (s->nraws != raws_before)
-        atomic_store(&t->name_wanted, 1);
+        want_names(t);
 }
 
 /*
@@ -974,6 +992,7 @@ static void
 release_stub(struct prof_thread *t)
 {
     struct prof_session *s = t->session;
+    names_done(t);
     prof__tls = NULL;
     free(t->live_keys);
     free(t->live_vals);
@@ -1139,7 +1158,7 @@ prof_name_at_alloc(struct prof_thread *t)
 {
     if (tls_naming)
         return;
-    atomic_store(&t->name_wanted, 0);
+    names_done(t);
     mrb_state *mrb = t->mrb;
     /* Whoever called mrb_obj_alloc may hold a name mrb_sym_name unpacked into mrb->symbuf (as
      * mrb_str_new of a symbol name does): naming must leave that buffer as it found it. */
@@ -1382,7 +1401,7 @@ take_alloc_sample(struct prof_thread *t, void *block, size_t size, uint64_t inte
     bool new_frames = s->nraws != raws_before;
     pthread_mutex_unlock(&s->lock);
     if (new_frames)
-        atomic_store(&t->name_wanted, 1);
+        want_names(t);
     if (live_insert(t, (uintptr_t)block, idx))
         t->heap_in_use += bytes;
 }

@@ -163,8 +163,11 @@ double prof_elapsed(const struct prof_session *s);
 bool prof_read_profile(void (*fn)(const struct profile *p, uint64_t generation, void *arg),
                        void *arg);
 
-/* Names the frames a drain found, from mrb_obj_alloc (memhook.c) on the thread's own VM: an
- * allocation is a point where the VM may run Ruby-visible work (it may even collect). */
+/* Names the frames a drain found, from mrb_obj_alloc and mrb_method_search_vm (memhook.c) on
+ * the thread's own VM: an allocation is a point where the VM may run Ruby-visible work (it may
+ * even collect), and so is a method lookup (the VM may allocate right after it: method_missing,
+ * keyword hashes). prof_names_pending counts the threads with frames to name. */
 void prof_name_at_alloc(struct prof_thread *t);
+extern _Atomic int prof_names_pending;
 
 #endif

@@ -134,4 +134,22 @@ t_names_are_methods_the_program_has_wall_mode() {
     [ -z "$bad" ] || fail "names the program does not have: $bad"
 }
 
+# A loop that never allocates and never returns to the event loop: a viewer attached while it
+# runs sees its frames named within a second (before issue 18.5, 100 % "?" until the end).
+t_live_view_names_a_never_yielding_hot_loop_within_a_second() {
+    $MRUN --prof-live "unix:$T/live.sock" $R/hot_loop.rb 4 >"$T/mrun.out" 2>"$T/mrun.err" &
+    local pid=$! i
+    for i in $(seq 100); do grep -q 'live profile at' "$T/mrun.err" && break; sleep 0.1; done
+    grep -q 'live profile at' "$T/mrun.err" || { kill $pid; fail "no live address: $(cat "$T/mrun.err")"; }
+    run $MRPROF top --attach "unix:$T/live.sock" --once --for 1 --size 100x14
+    expect_rc 0
+    wait $pid || fail "mrun failed: $(cat "$T/mrun.err")"
+    # The viewer printed while the loop ran (the program ends by its CPU clock, 4 s).
+    case $out in *"LIVE"*) ;; *) fail "the view was not taken while the program ran: $out";; esac
+    expect_out_has " mix "
+    expect_out_has " crunch "
+    printf '%s\n' "$out" | awk '$NF == "?" { gsub("%", "", $1); if ($1 + 0 > 5) bad = 1 } END { exit bad }' ||
+        fail "unnamed frames hold more than 5 %: $out"
+}
+
 run_tests
