@@ -5,7 +5,7 @@ request = function()
   n = n + 1
   local k = n % 4
   if k == 0 then
-    return wrk.format("GET", "/report/20000")
+    return wrk.format("GET", "/report/60000")
   elseif k == 1 then
     return wrk.format("GET", "/set/key" .. (n % 100) .. "/v" .. n)
   else
