@@ -35,8 +35,9 @@ CFLAGS  += $(CFLAGS_COMMON) $(OPT)
 LDFLAGS += $(OPT)
 LIBS     = /usr/lib/libmruby.a $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread -lrt
 # The profiler sees every object allocation (and knows when the GC is about to run) by
-# wrapping mruby's allocator entry point; see profiler/memhook.c.
-WRAP     = -Wl,--wrap=mrb_obj_alloc
+# wrapping mruby's allocator entry point, and names frames at method lookups; see
+# profiler/memhook.c.
+WRAP     = -Wl,--wrap=mrb_obj_alloc -Wl,--wrap=mrb_method_search_vm
 
 # --- sources ---------------------------------------------------------------------------------
 # The profile model and the formats know nothing of mruby; the toolkit links only these.

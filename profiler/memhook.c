@@ -18,6 +18,7 @@
  * raise NoMemoryError anyway). prof_interrupt_pending is set by the runtime's signal handler.
  */
 #include <mruby.h>
+#include <mruby/class.h>
 #include <mruby/gc.h>
 
 #include "profiler/sampler.h"
@@ -27,6 +28,27 @@ struct RBasic *__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RC
 
 volatile sig_atomic_t prof_interrupt_pending;
 void (*prof_interrupt_hook)(mrb_state *mrb);
+
+/*
+ * Every method lookup of the VM (OP_SEND and friends, mrb_funcall) passes here too
+ * (-Wl,--wrap=mrb_method_search_vm): a hot loop that never allocates and never returns to the
+ * event loop still calls methods, and a live viewer must see its frames named (issue 18.5).
+ * When no thread has frames to name it is one relaxed load of a global and a tail call.
+ */
+mrb_method_t __real_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid);
+mrb_method_t __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid);
+
+mrb_method_t
+__wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid)
+{
+    if (__builtin_expect(atomic_load_explicit(&prof_names_pending, memory_order_relaxed) != 0, 0)) {
+        struct prof_thread *t = prof__tls;
+        if (t && t->mrb == mrb && atomic_load_explicit(&t->name_wanted, memory_order_relaxed) &&
+            !mrb->gc.iterating)
+            prof_name_at_alloc(t);
+    }
+    return __real_mrb_method_search_vm(mrb, cp, mid);
+}
 
 struct RBasic *
 __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)

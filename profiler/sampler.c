@@ -28,6 +28,20 @@
  *
  * The raw key includes the file symbol and first line, so a freed irep whose address is reused
  * by other code does not inherit the old frame's name.
+ *
+ * Weights. The deadlines are a schedule that does not depend on what the thread does (a late
+ * signal steps over the deadlines it missed, see arm_next), and a sample stands for the time
+ * from its deadline to the next: the thread could not change what it was doing while it did
+ * not run, so the state at the signal is the state at the deadline. In wall mode that is the
+ * weight. In CPU mode a sample taken while the thread waits (the loop's poll, a worker waiting
+ * for a task) weighs 0, and one taken while it runs weighs the time from the signal to the
+ * next deadline (the lateness is time off the CPU). When the thread retires, its CPU clock is
+ * shared out: the CPU time measured inside the loop's waits (prof_wait_begin/end) to its idle
+ * samples, the rest to its running samples in proportion to their weights. The old rule, "the
+ * CPU time since the previous sample, charged to the stack at this one", charged a burst of
+ * work to the idle sample that followed it: a timer callback spinning 0.5 ms every 2 ms came
+ * out 85 % idle. pprof's CPU profiles (a SIGPROF per period of CPU used) and py-spy's (samples
+ * of threads found running) count only what was on the CPU, as this does.
  */
 #include "profiler/sampler.h"
 
@@ -45,6 +59,7 @@
 #include <mruby/class.h>
 #include <mruby/gc.h>
 #include <mruby/irep.h>
+#include <mruby/opcode.h>
 #include <mruby/debug.h>
 #include <mruby/proc.h>
 #include <mruby/string.h>
@@ -67,7 +82,9 @@ static __thread bool tls_naming;
 #define F_TRUNCATED 4u
 
 /* Raw frame kinds. */
-enum raw_kind { RAW_METHOD = 1, RAW_BLOCK, RAW_MAIN, RAW_TOP, RAW_CFUNC };
+/* RAW_ENTER: a method call not yet (or no longer) running, named by looking its mid up from
+ * cls, else from the receiver's class held in the code word (see check_leaf). */
+enum raw_kind { RAW_METHOD = 1, RAW_BLOCK, RAW_MAIN, RAW_TOP, RAW_CFUNC, RAW_ENTER };
 
 struct raw_frame {
     mrb_state *mrb;
@@ -110,6 +127,24 @@ static uint64_t g_generation;
 static struct sigaction g_old_action;
 
 static void flush_pending(struct prof_session *s, struct prof_thread *t);
+
+_Atomic int prof_names_pending;
+
+/* t has frames to name: its own thread names them at its next allocation or method lookup
+ * (memhook.c), which test prof_names_pending first (one load on every send). */
+static void
+want_names(struct prof_thread *t)
+{
+    if (!atomic_exchange(&t->name_wanted, 1))
+        atomic_fetch_add(&prof_names_pending, 1);
+}
+
+static void
+names_done(struct prof_thread *t)
+{
+    if (atomic_exchange(&t->name_wanted, 0))
+        atomic_fetch_sub(&prof_names_pending, 1);
+}
 
 /* --- clocks --------------------------------------------------------------------------------- */
 
@@ -208,15 +243,30 @@ irep_line_at(const mrb_irep *irep, uint32_t pc)
 
 /* --- the signal handler --------------------------------------------------------------------- */
 
+static uint64_t
+next_step(struct prof_thread *t)
+{
+    /* interval * U(0.5, 1.5) */
+    uint64_t jitter = t->interval_ns;
+    return t->interval_ns - jitter / 2 + (jitter ? next_rand(&t->rng) % jitter : 0);
+}
+
 static void
 arm_next(struct prof_thread *t, uint64_t now)
 {
-    /* Next deadline = previous + interval * U(0.5, 1.5); skip ahead if we fell behind. */
-    uint64_t jitter = t->interval_ns;
-    uint64_t step = t->interval_ns - jitter / 2 + (jitter ? next_rand(&t->rng) % jitter : 0);
-    uint64_t next = t->last_deadline + step;
-    if (next <= now)
-        next = now + step;
+    /*
+     * Next deadline = previous + interval * U(0.5, 1.5). When the signal came late (the thread
+     * was asleep or off the CPU, so it could not take it), the deadlines that passed meanwhile
+     * are stepped over on the same schedule, not restarted from now: the schedule must not
+     * depend on what the thread does. Restarting from now left at least half an interval after
+     * every late wake-up, so on a loaded machine the short burst of work that follows a wake-up
+     * (a timer callback) was almost never sampled. The thread could not change what it was
+     * doing while it did not run, so the sample stands for the passed deadlines as well (its
+     * weight is the time to the next deadline). Far behind, the schedule restarts.
+     */
+    uint64_t next = t->last_deadline + next_step(t);
+    for (int k = 0; next <= now; k++)
+        next = k < 64 ? next + next_step(t) : now + next_step(t);
     t->last_deadline = next;
     struct itimerspec its = {{0, 0}, {(time_t)(next / 1000000000u), (long)(next % 1000000000u)}};
     timer_settime(t->timer, TIMER_ABSTIME, &its, NULL);
@@ -247,11 +297,168 @@ stack_depth(mrb_state *mrb, bool *truncated)
  * current line. Returns the number of frames written. Pure reads: async-signal-safe, and safe
  * on the VM's thread at any instruction (the allocation sampler calls it from the allocator).
  */
-static uint32_t
-walk_stack(mrb_state *mrb, bool skip_base, uint32_t depth, uint64_t *dst, uint64_t pos,
-           uint64_t mask, int32_t *top_line)
+static bool
+is_send_op(uint8_t op)
 {
+    return op == OP_SEND || op == OP_SENDB || op == OP_SSEND || op == OP_SSENDB;
+}
+
+/* Symbols the leaf check compares with, interned on the VM's thread when it attaches: call,
+ * method_missing, then the operator methods the VM calls for its arithmetic, comparison and
+ * index instructions when the operands are not plain numbers (2- or 3-byte instructions whose
+ * bytes could also read as the tail of a send). */
+static const char *const known_names[PROF_KNOWN_SYMS] = {
+    "call", "method_missing", "+", "-", "*", "/", "==", "<", "<=", ">", ">=", "[]", "[]=",
+};
+
+static void
+intern_known(struct prof_thread *t)
+{
+    for (int i = 0; i < PROF_KNOWN_SYMS; i++)
+        t->known[i] = mrb_intern_cstr(t->mrb, known_names[i]);
+}
+
+/* The operator an arithmetic, comparison or index instruction sends when its operands are not
+ * plain numbers (index into known[]), or -1. */
+static int
+operator_of(uint8_t op)
+{
+    switch (op) {
+    case OP_ADD: case OP_ADDI: return 2;
+    case OP_SUB: case OP_SUBI: return 3;
+    case OP_MUL: return 4;
+    case OP_DIV: return 5;
+    case OP_EQ: return 6;
+    case OP_LT: return 7;
+    case OP_LE: return 8;
+    case OP_GT: return 9;
+    case OP_GE: return 10;
+    case OP_GETIDX: return 11;
+    case OP_SETIDX: return 12;
+    default: return -1;
+    }
+}
+
+/*
+ * The send a Ruby frame is executing, if the instruction just before its pc is one (the VM
+ * stores pc past each instruction as it fetches it): the method's symbol and the receiver's
+ * register. Pure reads within the irep.
+ */
+static bool
+pending_send(const uint32_t *known, const mrb_callinfo *ci, mrb_sym leaf_mid, mrb_sym *mid,
+             const mrb_value **recv)
+{
+    const struct RProc *p = ci->proc;
+    if (!p || MRB_PROC_CFUNC_P(p) || !ci->pc || !ci->stack)
+        return false;
+    const mrb_irep *irep = p->body.irep;
+    const mrb_code *pc = ci->pc;
+    if (!irep || !irep->iseq || pc < irep->iseq || pc > irep->iseq + irep->ilen)
+        return false;
+    ptrdiff_t len = pc - irep->iseq;
+    uint32_t a, b;
+    /* An operator instruction that fell back to a send: [op a] or [ADDI/SUBI a b]. Its bytes
+     * could also be the tail of a longer instruction, so it is taken only when the leaf says
+     * it is that operator's call. */
+    int k;
+    if (len >= 2 && (k = operator_of(pc[-2])) >= 0 && pc[-2] != OP_ADDI && pc[-2] != OP_SUBI &&
+        known[k] == leaf_mid && pc[-1] < irep->nregs) {
+        *mid = leaf_mid;
+        *recv = ci->stack + pc[-1];
+        return true;
+    }
+    if (len >= 3 && (pc[-3] == OP_ADDI || pc[-3] == OP_SUBI) &&
+        known[operator_of(pc[-3])] == leaf_mid && pc[-2] < irep->nregs) {
+        *mid = leaf_mid;
+        *recv = ci->stack + pc[-2];
+        return true;
+    }
+    if (len >= 7 && pc[-7] == OP_EXT3 && is_send_op(pc[-6]))
+        a = (uint32_t)pc[-5] << 8 | pc[-4], b = (uint32_t)pc[-3] << 8 | pc[-2];
+    else if (len >= 6 && pc[-6] == OP_EXT1 && is_send_op(pc[-5]))
+        a = (uint32_t)pc[-4] << 8 | pc[-3], b = pc[-2];
+    else if (len >= 6 && pc[-6] == OP_EXT2 && is_send_op(pc[-5]))
+        a = pc[-4], b = (uint32_t)pc[-3] << 8 | pc[-2];
+    else if (len >= 4 && is_send_op(pc[-4]))
+        a = pc[-3], b = pc[-2];
+    else
+        return false;
+    if (b >= irep->slen || a >= irep->nregs || !irep->syms)
+        return false;
+    *mid = irep->syms[b];
+    *recv = ci->stack + a;
+    return true;
+}
+
+/*
+ * The leaf frame may be half made. OP_SEND (mruby 3.1 vm.c) looks the method up, then cipush
+ * moves c->ci to the next call-info slot and only then writes its mid, proc, stack and class,
+ * and the proc of a method is set after that: a signal in between finds the slot's previous
+ * tenant, whole or in part ("Store#size" for a call of String#size, "String#call" for
+ * Proc#call, a bare "size"). When the caller is a Ruby frame stopped on a send, the leaf must
+ * be that send's callee: its mid is the send's, and its class is the receiver's class or one
+ * of its ancestors (where the method was found). A leaf that fails the test is replaced by
+ * "entering mid on the receiver's class", with no code: naming looks the method up (see
+ * entering_method). A block called through Proc#call (its mid replaced by OP_CALL), a
+ * method_missing pass as they are; the receiver of an arithmetic, comparison or index
+ * instruction that fell back to a send is read from its register the same way.
+ */
+static bool
+check_leaf(mrb_state *mrb, const uint32_t *known, const mrb_callinfo *ci, const mrb_callinfo *caller,
+           uintptr_t *code, uintptr_t *cls, uint32_t *mid, uint8_t *kind, uint32_t *file_sym,
+           int32_t *fn_line)
+{
+    mrb_sym want;
+    const mrb_value *recv;
+    if (!pending_send(known, caller, ci->mid, &want, &recv))
+        return true;
+    if (*kind == RAW_BLOCK && want == known[0])
+        return true;
+    if (ci->mid == known[1])
+        return true;
+    /* An operator the leaf names that the send parse does not: the instruction may be an
+     * operator one read as a send, so leave the leaf be. */
+    for (int i = 2; i < PROF_KNOWN_SYMS; i++)
+        if (known[i] == ci->mid && want != ci->mid)
+            return true;
+    const struct RClass *rc = mrb_class(mrb, *recv); /* pure reads */
+    if (!rc)
+        return true;
+    if (ci->mid == want) {
+        int steps = 0;
+        for (const struct RClass *k = rc; k && steps < 64; k = k->super, steps++)
+            if ((uintptr_t)k == *cls) {
+                /* No proc yet (or a C function registered without one): the class may be
+                 * an ancestor left by the slot's previous tenant (Object, for a bare
+                 * "size"). Naming looks mid up from it, else from the receiver's class. */
+                if (*kind == RAW_CFUNC && *code == 0) {
+                    *kind = RAW_ENTER;
+                    *code = (uintptr_t)rc;
+                }
+                return true;
+            }
+        /* The right mid with a class the receiver does not have: either cipush has not
+         * written the class yet, or a C method has returned and its result already stands in
+         * the receiver's register. Either way the caller is doing the call's own work (set-up
+         * or tear-down): the sample is the caller's. */
+        return false;
+    }
+    *code = (uintptr_t)rc;
+    *cls = (uintptr_t)rc;
+    *mid = want;
+    *kind = RAW_ENTER;
+    *file_sym = 0;
+    *fn_line = 0;
+    return true;
+}
+
+static uint32_t
+walk_stack(const struct prof_thread *t, bool skip_base, uint32_t depth, uint64_t *dst,
+           uint64_t pos, uint64_t mask, int32_t *top_line)
+{
+    mrb_state *mrb = t->mrb;
     uint32_t n = 0;
+    bool dropped = false;
     *top_line = 0;
     for (struct mrb_context *c = mrb->c; c && n < depth; c = c->prev) {
         if (!c->ci || !c->cibase || c->ci < c->cibase)
@@ -293,6 +500,15 @@ walk_stack(mrb_state *mrb, bool skip_base, uint32_t depth, uint64_t *dst, uint64
                 if (n == 0 && ci->pc && irep && ci->pc > irep->iseq)
                     *top_line = irep_line_at(irep, (uint32_t)(ci->pc - irep->iseq - 1));
             }
+            if (n == 0 && c == mrb->c && ci > c->cibase && !dropped) {
+                if (!check_leaf(mrb, t->known, ci, ci - 1, &code, &cls, &mid, &kind, &file_sym,
+                                &fn_line)) {
+                    dropped = true; /* the caller, next, becomes the leaf */
+                    continue;
+                }
+                if (kind == RAW_ENTER)
+                    *top_line = 0;
+            }
             ring_put(dst, pos++, mask, code);
             ring_put(dst, pos++, mask, cls);
             ring_put(dst, pos++, mask, (uint64_t)mid | (uint64_t)kind << 32);
@@ -322,15 +538,24 @@ on_signal(int sig, siginfo_t *si, void *uc)
     atomic_fetch_add_explicit(&t->signals, 1, memory_order_relaxed);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    uint64_t wall_d = now - t->last_wall_ns, cpu_d = cpu - t->last_cpu_ns;
+    uint64_t cpu_d = cpu - t->last_cpu_ns;
     t->last_wall_ns = now;
     t->last_cpu_ns = cpu;
+    uint64_t due = t->last_deadline; /* the deadline this signal answers */
     arm_next(t, now);
 
     mrb_state *mrb = t->mrb;
     uint32_t flags = 0;
     if (t->loop_state && *t->loop_state)
         flags |= F_POLLING;
+    /* The sample's weight (see "Weights" at the top). Wall mode: the time from its deadline to
+     * the next one. CPU mode: 0 when the thread is waiting; else the time from now to the next
+     * deadline (the time between the deadline and now, the thread was off the CPU), scaled to
+     * the thread's CPU clock when it retires. */
+    uint64_t weight = t->last_deadline - due;
+    if (t->mode == PROF_MODE_CPU)
+        weight = flags & F_POLLING ? 0 : t->last_deadline - now;
+    t->cpu_sum += cpu_d;
     if (t->in_gc)
         flags |= F_GC;
     bool skip_base = t->main_done && *t->main_done;
@@ -350,14 +575,15 @@ on_signal(int sig, siginfo_t *si, void *uc)
         goto out_busy;
     }
     int32_t top_line;
-    uint32_t n = walk_stack(mrb, skip_base, depth, t->ring, head + HDR_WORDS, RING_MASK, &top_line);
+    uint32_t n = walk_stack(t, skip_base, depth, t->ring, head + HDR_WORDS, RING_MASK, &top_line);
     ring_put(t->ring, head, RING_MASK, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 |
                                            (uint64_t)(uint16_t)top_line << 16 | n);
     ring_put(t->ring, head + 1, RING_MASK, now);
-    ring_put(t->ring, head + 2, RING_MASK, t->mode == PROF_MODE_CPU ? cpu_d : wall_d);
+    ring_put(t->ring, head + 2, RING_MASK, weight);
     atomic_store_explicit(&t->head, head + HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS,
                           memory_order_release);
     atomic_fetch_add_explicit(&t->recorded, 1, memory_order_relaxed);
+    t->weight_sum += weight;
 out_busy:
     atomic_store(&t->in_handler, 0);
 out:
@@ -406,6 +632,7 @@ frame_kind(uint8_t raw)
 {
     switch (raw) {
     case RAW_CFUNC:
+    case RAW_ENTER:
         return FRAME_CFUNC;
     case RAW_BLOCK:
         return FRAME_BLOCK;
@@ -500,7 +727,7 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
     }
     atomic_store_explicit(&t->tail, tail, memory_order_release);
     if (s->nraws != raws_before)
-        atomic_store(&t->name_wanted, 1);
+        want_names(t);
 }
 
 /*
@@ -513,13 +740,23 @@ drain_thread(struct prof_session *s, struct prof_thread *t)
  */
 static void
 entering_method(mrb_state *mrb, const struct raw_frame *r, uint32_t *file_sym, int32_t *line,
-                int *kind)
+                int *kind, struct RClass **owner, bool *unknown)
 {
-    if (r->kind != RAW_CFUNC || r->code != 0 || !r->mid || !r->cls)
+    if (!(r->kind == RAW_ENTER || (r->kind == RAW_CFUNC && r->code == 0)) || !r->mid || !r->cls)
         return;
     struct RClass *c = (struct RClass *)r->cls;
     mrb_method_t m = mrb_method_search_vm(mrb, &c, r->mid);
-    if (MRB_METHOD_UNDEF_P(m) || !MRB_METHOD_PROC_P(m))
+    if (MRB_METHOD_UNDEF_P(m) && r->kind == RAW_ENTER && r->code != r->cls) {
+        c = (struct RClass *)r->code;
+        m = mrb_method_search_vm(mrb, &c, r->mid);
+    }
+    if (MRB_METHOD_UNDEF_P(m)) {
+        *owner = NULL; /* the class was stale: say nothing rather than something untrue */
+        *unknown = true;
+        return;
+    }
+    *owner = c; /* where the method was found: its owner, or the iclass of a module */
+    if (!MRB_METHOD_PROC_P(m))
         return;
     const struct RProc *proc = MRB_METHOD_PROC(m);
     if (!proc || MRB_PROC_CFUNC_P(proc))
@@ -549,7 +786,14 @@ name_frames(struct prof_session *s, mrb_state *mrb)
         snprintf(method, sizeof method, "%s", mname ? mname : "");
         char owner[256] = "";
         char sep = '#';
+        uint32_t file_sym = r->file_sym;
+        int32_t line = profile_frames(p)[r->frame].line;
+        int kind = frame_kind(r->kind);
         struct RClass *c = (struct RClass *)r->cls;
+        bool unknown = false;
+        entering_method(mrb, r, &file_sym, &line, &kind, &c, &unknown);
+        if (unknown)
+            snprintf(owner, sizeof owner, "?#");
         if (c && (c->tt == MRB_TT_CLASS || c->tt == MRB_TT_MODULE || c->tt == MRB_TT_SCLASS ||
                   c->tt == MRB_TT_ICLASS)) {
             if (c->tt == MRB_TT_SCLASS) {
@@ -587,10 +831,6 @@ name_frames(struct prof_session *s, mrb_state *mrb)
                 snprintf(buf, sizeof buf, "(anonymous %s)", r->kind == RAW_CFUNC ? "C function" : "proc");
             break;
         }
-        uint32_t file_sym = r->file_sym;
-        int32_t line = profile_frames(p)[r->frame].line;
-        int kind = frame_kind(r->kind);
-        entering_method(mrb, r, &file_sym, &line, &kind);
         const char *file = file_sym ? mrb_sym_name(mrb, file_sym) : NULL;
         uint32_t name_id = profile_intern(p, buf);
         uint32_t file_id = profile_intern(p, file ? file : "");
@@ -694,6 +934,7 @@ prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
         return -ENOMEM;
     }
     t->mrb = mrb;
+    intern_known(t);
     t->tid = (pid_t)syscall(SYS_gettid);
     t->loop_state = loop_state;
     t->main_done = main_done;
@@ -721,6 +962,7 @@ prof_attach(struct prof_session *s, mrb_state *mrb, const char *name,
     }
     pthread_mutex_lock(&s->lock);
     t->model_thread = profile_add_thread(s->profile, t->tid, name);
+    t->first_sample = s->profile->samples.len;
     t->next = s->threads;
     s->threads = t;
     atomic_fetch_add(&s->refs, 1);
@@ -750,6 +992,7 @@ static void
 release_stub(struct prof_thread *t)
 {
     struct prof_session *s = t->session;
+    names_done(t);
     prof__tls = NULL;
     free(t->live_keys);
     free(t->live_vals);
@@ -807,6 +1050,52 @@ prof_safe_point(mrb_state *mrb)
     prof_counters_tick(t);
 }
 
+void
+prof_wait_begin(mrb_state *mrb)
+{
+    struct prof_thread *t = prof__tls;
+    if (t && t->mrb == mrb && t->mode == PROF_MODE_CPU)
+        t->wait_cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+void
+prof_wait_end(mrb_state *mrb)
+{
+    struct prof_thread *t = prof__tls;
+    if (t && t->mrb == mrb && t->mode == PROF_MODE_CPU && t->wait_cpu_start) {
+        t->wait_cpu_sum += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t->wait_cpu_start;
+        t->wait_cpu_start = 0;
+    }
+}
+
+/* CPU mode, when t retires (caller holds the session lock; t's handler no longer runs): the
+ * CPU time t's clock measured is shared out. The part measured inside the loop's waits goes
+ * to its "(idle)" samples in equal parts; the rest to its running samples in proportion to
+ * their weights (the running time each stands for, see "Weights"). */
+static void
+scale_to_cpu(struct prof_session *s, const struct prof_thread *t)
+{
+    if (t->mode != PROF_MODE_CPU)
+        return;
+    struct profile *p = s->profile;
+    struct prof_sample *smp = p->samples.data;
+    const struct prof_node *nodes = p->nodes.data;
+    size_t nidle = 0;
+    for (size_t i = t->first_sample; i < p->samples.len; i++)
+        if (smp[i].thread == t->model_thread && nodes[smp[i].node].frame == p->f_idle)
+            nidle++;
+    uint64_t wait_cpu = nidle && t->wait_cpu_sum < t->cpu_sum ? t->wait_cpu_sum : 0;
+    double f = t->weight_sum ? (double)(t->cpu_sum - wait_cpu) / (double)t->weight_sum : 0;
+    for (size_t i = t->first_sample; i < p->samples.len; i++) {
+        if (smp[i].thread != t->model_thread)
+            continue;
+        if (nodes[smp[i].node].frame == p->f_idle)
+            smp[i].weight_ns = wait_cpu / nidle;
+        else
+            smp[i].weight_ns = (uint64_t)((double)smp[i].weight_ns * f + 0.5);
+    }
+}
+
 /* Stops sampling t, drains what is left and adds its counters to the profile. Caller holds
  * the session lock and has unlinked t. t itself is freed by its own thread. */
 static void
@@ -820,6 +1109,7 @@ retire_thread(struct prof_session *s, struct prof_thread *t)
     while (atomic_load(&t->in_handler))
         sched_yield();
     drain_thread(s, t);
+    scale_to_cpu(s, t);
     struct profile_meta *m = &s->profile->meta;
     m->signals += atomic_load(&t->signals);
     m->dropped += atomic_load(&t->dropped);
@@ -868,7 +1158,7 @@ prof_name_at_alloc(struct prof_thread *t)
 {
     if (tls_naming)
         return;
-    atomic_store(&t->name_wanted, 0);
+    names_done(t);
     mrb_state *mrb = t->mrb;
     /* Whoever called mrb_obj_alloc may hold a name mrb_sym_name unpacked into mrb->symbuf (as
      * mrb_str_new of a symbol name does): naming must leave that buffer as it found it. */
@@ -1096,7 +1386,7 @@ take_alloc_sample(struct prof_thread *t, void *block, size_t size, uint64_t inte
     bool truncated;
     uint32_t depth = stack_depth(t->mrb, &truncated);
     int32_t line;
-    uint32_t n = walk_stack(t->mrb, t->main_done && *t->main_done, depth, words, 0, UINT64_MAX, &line);
+    uint32_t n = walk_stack(t, t->main_done && *t->main_done, depth, words, 0, UINT64_MAX, &line);
     struct prof_session *s = t->session;
     pthread_mutex_lock(&s->lock);
     if (s->stopped) {
@@ -1111,7 +1401,7 @@ take_alloc_sample(struct prof_thread *t, void *block, size_t size, uint64_t inte
     bool new_frames = s->nraws != raws_before;
     pthread_mutex_unlock(&s->lock);
     if (new_frames)
-        atomic_store(&t->name_wanted, 1);
+        want_names(t);
     if (live_insert(t, (uintptr_t)block, idx))
         t->heap_in_use += bytes;
 }

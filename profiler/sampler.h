@@ -53,9 +53,19 @@ struct prof_thread {
      * this thread (a CPU-bound script may not reach the loop's safe point for a long time). */
     _Atomic int name_wanted;
 
+    /* Symbols the handler compares with (see check_leaf), interned at attach. */
+#define PROF_KNOWN_SYMS 13
+    uint32_t known[PROF_KNOWN_SYMS];
+
     /* Handler-private state. */
     int mode; /* enum prof_mode */
     uint64_t last_wall_ns, last_cpu_ns, last_deadline, rng, interval_ns;
+    /* CPU mode: the thread's CPU time over every interval, and the weights recorded (running
+     * time at the ticks); read when the thread retires, to scale the one to the other. */
+    uint64_t cpu_sum, weight_sum;
+    /* The CPU time spent inside the loop's waits (prof_wait_begin/end), on this thread only. */
+    uint64_t wait_cpu_start, wait_cpu_sum;
+    size_t first_sample; /* the profile's sample count when the thread attached */
 
     /* Counters written by the handler (relaxed), read anywhere. */
     _Atomic uint64_t signals, recorded, dropped, truncated;
@@ -114,6 +124,11 @@ struct profile *prof_stop(struct prof_session *s);
 /* Records a span (a Deferred task, ...) on the calling thread's track, when it is profiled;
  * start_ns and end_ns are CLOCK_MONOTONIC. A no-op otherwise. */
 void prof_span(mrb_state *mrb, const char *name, uint64_t start_ns, uint64_t end_ns);
+/* Around the event loop's wait for events, on the VM's thread: in CPU mode, the CPU time
+ * the thread spends in the wait (the kernel's poll, waking up) is measured and charged to
+ * "(idle)". A thread-local load when the thread is not profiled. */
+void prof_wait_begin(mrb_state *mrb);
+void prof_wait_end(mrb_state *mrb);
 /* CLOCK_MONOTONIC now, in ns: the clock spans are measured with. */
 uint64_t prof_now_ns(void);
 
@@ -148,8 +163,11 @@ double prof_elapsed(const struct prof_session *s);
 bool prof_read_profile(void (*fn)(const struct profile *p, uint64_t generation, void *arg),
                        void *arg);
 
-/* Names the frames a drain found, from mrb_obj_alloc (memhook.c) on the thread's own VM: an
- * allocation is a point where the VM may run Ruby-visible work (it may even collect). */
+/* Names the frames a drain found, from mrb_obj_alloc and mrb_method_search_vm (memhook.c) on
+ * the thread's own VM: an allocation is a point where the VM may run Ruby-visible work (it may
+ * even collect), and so is a method lookup (the VM may allocate right after it: method_missing,
+ * keyword hashes). prof_names_pending counts the threads with frames to name. */
 void prof_name_at_alloc(struct prof_thread *t);
+extern _Atomic int prof_names_pending;
 
 #endif

@@ -115,6 +115,16 @@ profiler_running_p(mrb_state *mrb, mrb_value self)
     return mrb_bool_value(prof_current() != NULL);
 }
 
+/* Profiler.thread_cpu_time: the CPU seconds the calling thread has used (its CPU clock), so
+ * that a script can measure the truth a CPU profile should show. */
+static mrb_value
+profiler_thread_cpu_time(mrb_state *mrb, mrb_value self)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return mrb_float_value(mrb, (mrb_float)ts.tv_sec + (mrb_float)ts.tv_nsec / 1e9);
+}
+
 /* Writes p to path in format (NULL: from the path's extension, else fallback); raises. */
 static mrb_value
 save_profile(mrb_state *mrb, const struct profile *p, const char *path, const char *format,
@@ -348,6 +358,7 @@ rt_profiler_init(struct rt *rt)
     mrb_define_module_function(mrb, m, "__start", profiler_start, MRB_ARGS_REQ(2));
     mrb_define_module_function(mrb, m, "__stop", profiler_stop, MRB_ARGS_NONE());
     mrb_define_module_function(mrb, m, "profiling?", profiler_running_p, MRB_ARGS_NONE());
+    mrb_define_module_function(mrb, m, "thread_cpu_time", profiler_thread_cpu_time, MRB_ARGS_NONE());
     struct RClass *c = mrb_define_class(mrb, "Profile", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
     mrb_undef_class_method(mrb, c, "new");

@@ -13,6 +13,7 @@
 #include "runtime/rt.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,8 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
     mrb_state *mrb = rt->mrb;
     if (rt->exiting)
         return false;
+    /* Whatever called us, the loop is not waiting now (see wait_for_events). */
+    rt->loop_state = RT_LOOP_RUNNING;
     int ai = mrb_gc_arena_save(mrb);
     struct call_args a = {recv, method, argc, argv};
     mrb_bool failed = FALSE;
@@ -235,13 +238,62 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
 
 /* --- the loop ------------------------------------------------------------------------------- */
 
+/*
+ * Where the loop waits, and only there, the loop state says "polling" (the profiler's idle).
+ * libuv gives no hook around its poll, and it runs every I/O callback inside its poll phase, so
+ * marking from the prepare to the check handle would count socket handlers as idle. Instead the
+ * prepare handle does the waiting itself, on the loop's backend fd (the way libuv documents for
+ * embedding a loop: uv_backend_fd, uv_backend_timeout), with the state set around that one
+ * system call; libuv's own poll that follows finds the events ready and does not block. The
+ * loop's clock is brought up to date after the wait, so that a timer that fell due meanwhile
+ * makes libuv's poll timeout 0 instead of waiting the same delay a second time.
+ *
+ * libuv 1.44 registers a watcher started since its last poll (a socket just accepted, a write
+ * that must wait) only inside its own poll; until then the backend fd cannot report it, and
+ * uv_backend_timeout does not account for it (1.45 does). Then libuv must poll itself: the
+ * state is set to polling before it, and the first call into Ruby (rt_call) or the check handle
+ * sets it back, so only runtime C work between the end of that poll and the first callback can
+ * pass for idle.
+ */
+static bool
+watchers_pending(const uv_loop_t *loop)
+{
+    return loop->watcher_queue[0] != (void *)&loop->watcher_queue; /* libuv's QUEUE_EMPTY */
+}
+
+static void
+wait_for_events(struct rt *rt)
+{
+    uv_loop_t *loop = &rt->loop;
+    if (watchers_pending(loop)) {
+        rt->loop_state = RT_LOOP_POLLING;
+        return;
+    }
+    int timeout = uv_backend_timeout(loop);
+    if (timeout == 0)
+        return;
+    struct pollfd pfd = {.fd = uv_backend_fd(loop), .events = POLLIN};
+    prof_wait_begin(rt->mrb);
+    rt->loop_state = RT_LOOP_POLLING;
+    /* The profiler's signal interrupts poll (never restarted, whatever SA_RESTART says): wait
+     * again for what is left of the timeout. */
+    while (poll(&pfd, 1, timeout) < 0 && errno == EINTR) {
+        uv_update_time(loop);
+        if ((timeout = uv_backend_timeout(loop)) == 0)
+            break;
+    }
+    rt->loop_state = RT_LOOP_RUNNING;
+    prof_wait_end(rt->mrb);
+    uv_update_time(loop);
+}
+
 static void
 on_prepare(uv_prepare_t *h)
 {
     struct rt *rt = h->data;
     if (rt->hooks.safe_point)
         rt->hooks.safe_point(rt, rt->hooks.data);
-    rt->loop_state = RT_LOOP_POLLING;
+    wait_for_events(rt);
 }
 
 static void

@@ -54,8 +54,8 @@ struct rt {
     /* private */
     mrb_value roots;      /* Hash object_id => object: what C code keeps alive */
     mrb_value immediates; /* Array of pending set_immediate entries */
-    uv_prepare_t prepare; /* marks the loop as polling */
-    uv_check_t check;     /* marks it running again; runs immediates */
+    uv_prepare_t prepare; /* the safe point, then waits for events (the only "polling") */
+    uv_check_t check;     /* runs immediates */
     uv_idle_t idle;       /* keeps poll from blocking while immediates are pending */
     mrb_sym sym_fire;
 };
