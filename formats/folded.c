@@ -34,9 +34,9 @@
 #define FOLDED_KIND "folded stacks"
 /* A count beyond this is refused (1e12 samples of 1 ms is 31 years)... */
 #define FOLDED_MAX_COUNT 1e12
-/* ...and so are whole counts adding up to more samples than this (32 bytes each: 128 MiB); an
- * hour at py-spy's and rbspy's 100 Hz is 360 000. */
-#define FOLDED_MAX_SAMPLES (1u << 22)
+/* ...and so are whole counts adding up to more samples than this (32 bytes each: 32 MiB); an
+ * hour at py-spy's and rbspy's 100 Hz is 360 000, a minute of perf at 99 Hz on 64 CPUs 380 000. */
+#define FOLDED_MAX_SAMPLES (1u << 20)
 
 static bool
 is_space(char c)

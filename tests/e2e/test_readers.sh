@@ -202,11 +202,6 @@ t_idle_is_left_out_of_folded_speedscope_and_pprof_unless_asked() {
     # The DevTools formats keep (idle): DevTools shows it apart.
     run $MRPROF convert "$T/i.cpuprofile" "$T/i.json"
     [ -n "$(self_of "$T/i.json" "(idle)")" ] || fail "the trace lost (idle)"
-    # mrun writing folded stacks itself follows the same rule.
-    run $MRUN --cpu-prof --prof-mode wall --prof-format collapsed --prof-out "$T/m.folded" tests/scripts/half_idle.rb
-    expect_rc 0
-    expect_file "$T/m.folded"
-    ! grep -q '(idle)' "$T/m.folded" || fail "mrun's folded stacks hold (idle)"
     if plain_only; then
         run node "$ROOT/tests/node/speedscope_top.js" "$T/i.speedscope.json" 20
         expect_rc 0
@@ -215,6 +210,22 @@ t_idle_is_left_out_of_folded_speedscope_and_pprof_unless_asked() {
         expect_rc 0
         case $out in *"(idle)"*) fail "speedscope shows (idle) from folded stacks: $out" ;; esac
     fi
+}
+
+t_record_and_mrun_write_folded_stacks_by_the_same_rule() {
+    run $MRPROF record --mrun "$MRUN" --mode wall -o "$T/r.folded" -- tests/scripts/half_idle.rb
+    expect_rc 0
+    expect_file "$T/r.folded"
+    ! grep -q '(idle)' "$T/r.folded" || fail "record's folded stacks hold (idle): $(grep '(idle)' "$T/r.folded")"
+    run $MRPROF record --mrun "$MRUN" --mode wall --idle -o "$T/ri.folded" -- tests/scripts/half_idle.rb
+    expect_rc 0
+    grep -Eq '^\(idle\) [0-9]+$' "$T/ri.folded" || fail "record --idle lost (idle): $(head -3 "$T/ri.folded")"
+    run $MRUN --cpu-prof --prof-mode wall --prof-idle --prof-out "$T/m.speedscope.json" tests/scripts/half_idle.rb
+    expect_rc 0
+    [ -n "$(self_of "$T/m.speedscope.json" "(idle)")" ] || fail "mrun --prof-idle: no (idle) in speedscope"
+    run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/m.pb.gz" tests/scripts/half_idle.rb
+    expect_rc 0
+    [ -z "$(self_of "$T/m.pb.gz" "(idle)")" ] || fail "mrun's pprof holds (idle) without --prof-idle"
 }
 
 run_tests

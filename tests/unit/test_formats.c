@@ -357,8 +357,12 @@ Test(formats, folded_errors_name_line_and_column)
     cr_assert_null(read_text("a 1\nb 99999999999999\n", &e));
     cr_assert(strstr(e.msg, "line 2") && strstr(e.msg, "beyond"), "%s", e.msg);
     /* Many samples from a few bytes are refused, not allocated (issue 19 item 8's lesson). */
-    cr_assert_null(read_text("a 4000000\nb 4000000\n", &e));
+    cr_assert_null(read_text("a 1000000\nb 48577\n", &e));
     cr_assert(strstr(e.msg, "line 2") && strstr(e.msg, "samples"), "%s", e.msg);
+    struct profile *most = read_text("a 1000000\nb 48576\n", &e); /* 2^20: the most it reads */
+    cr_assert_not_null(most, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(most), 1u << 20);
+    profile_free(most);
     cr_assert_null(read_text("hello world\n", &e));
     cr_assert(strstr(e.msg, "line 1 does not end with a sample count"), "%s", e.msg);
 }
