@@ -391,6 +391,13 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
     free(fr);
     if (rc)
         return rc;
+    /* Each profile is bounded; so is their sum, so that totals over all threads cannot wrap. */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < profile_nsamples(p); i++) {
+        sum += profile_samples(p)[i].weight_ns;
+        if (sum > (uint64_t)SS_MAX_NS)
+            return fmt__bad(e, name, SS_KIND, "its profiles add up to more than %.0f ns (or bytes)", SS_MAX_NS);
+    }
     p->meta.mode = kind == 1 ? PROFILE_HEAP : strcmp(mode, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
     p->meta.hz = hz >= 1 && hz <= 1e6 ? (uint32_t)hz : 0;
     p->meta.end_ns = (uint64_t)end;

@@ -488,6 +488,13 @@ Test(formats, speedscope_errors_name_profile_and_event)
         cr_assert(strstr(e.msg, "looks like a speedscope file") && strstr(e.msg, bad[i].want), "%zu: %s", i,
                   e.msg);
     }
+    /* Two profiles each in range whose sum is not: refused rather than wrapped. */
+    char two[1024];
+    const char *big = "{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,"
+                      "\"endValue\":9,\"samples\":[[0]],\"weights\":[4e9]}";
+    snprintf(two, sizeof two, "%s%s,%s]}", head, big, big);
+    cr_assert_null(read_text(two, &e));
+    cr_assert(strstr(e.msg, "add up to more than"), "%s", e.msg);
 }
 
 Test(formats, speedscope_and_pprof_leave_idle_out_unless_asked)
