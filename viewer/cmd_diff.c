@@ -24,7 +24,7 @@ static const char help[] =
     "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
     "in points and in %, largest change first. 'new' and 'gone' mark functions seen in one\n"
     "profile only. Then the call tree of the change: every call path whose inclusive time moved,\n"
-    "largest change first. Reads any .cpuprofile (mrun's, Node's, Chrome's).\n"
+    "largest change first. Reads any profile mrprof reads (see `mrprof convert --help`).\n"
     "\n"
     "  --top N        rows (default 30; 0 = all)\n"
     "  --by KEY       function (default), line or file\n"
