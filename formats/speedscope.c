@@ -84,11 +84,16 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     }
 
     /* Frames: every model frame but the root, in model order. */
+    /* The samples in each stretch between two events, per profile: "$mrprof" at the end. */
+    char *runs = NULL;
+    size_t runs_len = 0;
+    FILE *rf = open_memstream(&runs, &runs_len);
+    if (!rf) {
+        free(cur), free(next), free(fidx);
+        snprintf(e->msg, sizeof e->msg, "out of memory");
+        return e->code = -ENOMEM;
+    }
     fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"exporter\":\"mrprof\",", out);
-    /* Beyond the schema (speedscope ignores it): what mrprof's reader needs to read the file back
-     * as it was, the mode and the rate. */
-    fprintf(out, "\"$mrprof\":{\"mode\":\"%s\",\"hz\":%u},",
-            p->meta.mode == PROFILE_HEAP ? "heap" : p->meta.mode == PROFILE_CPU ? "cpu" : "wall", p->meta.hz);
     fputs("\"name\":", out);
     json_str(out, p->meta.tool[0] ? p->meta.tool : "mrprof");
     fputs(",\"activeProfileIndex\":0,\"shared\":{\"frames\":[", out);
@@ -123,7 +128,10 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         if (!total)
             continue;
         fputs(first_profile ? "{\"type\":\"evented\",\"name\":" : ",{\"type\":\"evented\",\"name\":", out);
+        fputs(first_profile ? "[" : ",[", rf);
         first_profile = false;
+        uint64_t run = 0; /* samples since the last event, while a stack is open */
+        bool first_run = true;
         json_str(out, profile_str(p, profile_threads(p)[th].name));
         fprintf(out, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":", unit);
         json_u64(out, total);
@@ -138,6 +146,11 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : node_path(nodes, s[i].node, next, depth), common = 0;
             while (common < cd && common < nd && cur[common] == next[common])
                 common++;
+            if ((cd > common || nd > common) && run) { /* events end the stretch */
+                fprintf(rf, first_run ? "%llu" : ",%llu", (unsigned long long)run);
+                first_run = false;
+                run = 0;
+            }
             while (cd > common) {
                 cd--;
                 event(out, &first, 'C', fidx[nodes[cur[cd]].frame], at);
@@ -147,14 +160,26 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
                 event(out, &first, 'O', fidx[nodes[cur[cd]].frame], at);
             }
             at += s[i].weight_ns;
+            run += nd > 0;
         }
+        if (run)
+            fprintf(rf, first_run ? "%llu" : ",%llu", (unsigned long long)run);
+        putc(']', rf);
         while (cd > 0) {
             cd--;
             event(out, &first, 'C', fidx[nodes[cur[cd]].frame], at);
         }
         fputs("]}", out);
     }
-    fputs("]}\n", out);
+    /* Beyond the schema (speedscope ignores it): what mrprof's reader needs to read the file back
+     * as it was: the mode, the rate, and how many samples each stretch between two events held
+     * (speedscope's evented profiles have no samples; diff's and check's tests count them). */
+    fclose(rf);
+    fprintf(out, "],\"$mrprof\":{\"mode\":\"%s\",\"hz\":%u,\"samples\":[",
+            p->meta.mode == PROFILE_HEAP ? "heap" : p->meta.mode == PROFILE_CPU ? "cpu" : "wall", p->meta.hz);
+    fwrite(runs, 1, runs_len, out);
+    free(runs);
+    fputs("]}}\n", out);
     free(cur), free(next), free(fidx);
     if (ferror(out)) {
         snprintf(e->msg, sizeof e->msg, "write error");
@@ -218,11 +243,40 @@ read_frames(struct profile *p, const struct json_val *frames, const char *name, 
     return 0;
 }
 
-/* An evented profile: the stack open between two events is one sample weighing the gap. */
+/* Samples of mrprof's own evented profiles, from "$mrprof".samples, at most this many in all. */
+#define SS_MAX_SPLIT (1u << 23)
+
+/* The stretch [t, t2) of node as samples: runs->num of them when mrprof wrote how many there
+ * were (each weighs an equal share), else one. */
+static int
+add_stretch(struct profile *p, uint32_t th, uint32_t node, uint64_t t, uint64_t t2,
+            const struct json_val *run, size_t *split, size_t pi, const char *name, struct fmt_err *e)
+{
+    uint64_t w = t2 - t, n = 1;
+    if (run) {
+        if (!json_is_num(run) || !(run->num >= 1 && run->num <= (double)w && run->num <= SS_MAX_SPLIT) ||
+            run->num != floor(run->num) || *split + (size_t)run->num > SS_MAX_SPLIT)
+            return fmt__bad(e, name, SS_KIND, "$mrprof.samples[%zu] holds a count that does not fit its "
+                            "stretch, or more than %u samples in all", pi, SS_MAX_SPLIT);
+        n = (uint64_t)run->num;
+        *split += n;
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t a = t + w * k / n, b = t + w * (k + 1) / n;
+        profile_add_sample(p, th, node, 0, a, b - a);
+    }
+    return 0;
+}
+
+/* An evented profile: the stack open between two events is one sample weighing the gap (or
+ * the samples mrprof's writer noted in runs, an array with one count per such stretch). */
 static int
 read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th, const uint32_t *fr,
-             size_t nf, double scale, double base, const char *name, struct fmt_err *e)
+             size_t nf, double scale, double base, const struct json_val *runs, size_t *split,
+             const char *name, struct fmt_err *e)
 {
+    const struct json_val *run = json_first(runs), *runs_end = runs ? runs + runs->size : NULL;
+    bool use_runs = json_is_arr(runs);
     const struct json_val *events = json_get(prof, "events");
     if (!json_is_arr(events))
         return fmt__bad(e, name, SS_KIND, "profiles[%zu] is evented but has no \"events\" array", pi);
@@ -256,8 +310,17 @@ read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
         }
         if (depth && at > last) {
             uint64_t t = (uint64_t)to_ns(last - base, scale), t2 = (uint64_t)to_ns(at - base, scale);
-            if (t2 > t)
-                profile_add_sample(p, th, nstack[depth], 0, t, t2 - t);
+            if (t2 > t) {
+                if (use_runs && !run) {
+                    rc = fmt__bad(e, name, SS_KIND, "$mrprof.samples[%zu] has fewer counts than the "
+                                  "profile has stretches", pi);
+                    break;
+                }
+                if ((rc = add_stretch(p, th, nstack[depth], t, t2, use_runs ? run : NULL, split, pi, name, e)))
+                    break;
+                if (run && (run += run->size) >= runs_end)
+                    run = NULL;
+            }
         }
         last = at;
         uint32_t f = (uint32_t)jf->num;
@@ -281,6 +344,9 @@ read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
         if (t2 > t)
             profile_add_sample(p, th, nstack[depth], 0, t, t2 - t);
     }
+    if (rc == 0 && use_runs && run)
+        rc = fmt__bad(e, name, SS_KIND, "$mrprof.samples[%zu] has more counts than the profile has "
+                      "stretches", pi);
     free(fstack), free(nstack);
     return rc;
 }
@@ -346,8 +412,10 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
     const char *mode = json_str_or(json_get(ext, "mode"), "");
     double hz = json_num(json_get(ext, "hz"), 0);
     int kind = -1; /* bytes (1) or time (0), the same for every profile */
+    const struct json_val *runs = json_first(json_get(ext, "samples"));
+    const struct json_val *runs_end = runs ? json_get(ext, "samples") + json_get(ext, "samples")->size : NULL;
     double end = 0;
-    size_t pi = 0;
+    size_t pi = 0, split = 0;
     JSON_EACH(prof, profiles) {
         if (rc)
             break;
@@ -378,7 +446,7 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
             const struct json_val *first = json_first(json_get(prof, "events"));
             double at0 = json_num(json_get(first, "at"), start);
             double base = isfinite(at0) && at0 < start ? at0 : start;
-            rc = read_evented(p, prof, pi, th, fr, nf, scale, base, name, e);
+            rc = read_evented(p, prof, pi, th, fr, nf, scale, base, runs, &split, name, e);
             double span = to_ns(json_num(json_get(prof, "endValue"), base) - base, scale);
             end = span > end ? span : end;
         } else if (strcmp(type, "sampled") == 0) {
@@ -386,6 +454,8 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
         } else {
             rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].type is not \"evented\" or \"sampled\"", pi);
         }
+        if (runs && (runs += runs->size) >= runs_end)
+            runs = NULL;
         pi++;
     }
     free(fr);

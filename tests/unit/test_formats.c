@@ -413,6 +413,7 @@ Test(formats, speedscope_round_trip_keeps_threads_weights_frames_and_mode)
     cr_assert_str_eq(profile_str(q, profile_threads(q)[1].name), "Deferred worker 1");
     cr_assert_eq(profile_total_weight(q, 0), profile_total_weight(p, 0));
     cr_assert_eq(profile_total_weight(q, 1), 5 * 700000ull);
+    cr_assert_eq(profile_nsamples(q), 105, "the samples of each stretch come back (\"$mrprof\".samples)");
     cr_assert_eq(q->meta.mode, PROFILE_CPU);
     cr_assert_eq(q->meta.hz, 1000);
     const struct prof_frame *fb = frame_named(q, "block in A#run");
@@ -487,6 +488,28 @@ Test(formats, speedscope_errors_name_profile_and_event)
         cr_assert_null(read_text(doc, &e), "%zu", i);
         cr_assert(strstr(e.msg, "looks like a speedscope file") && strstr(e.msg, bad[i].want), "%zu: %s", i,
                   e.msg);
+    }
+    /* mrprof's sample counts per stretch must match the stretches and fit their weight. */
+    const char *ev = "{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+                     "\"endValue\":9,\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},"
+                     "{\"type\":\"C\",\"frame\":0,\"at\":9}]}";
+    const struct {
+        const char *runs, *want;
+    } runs[] = {{"[[3]]", NULL}, {"[[10]]", "does not fit"}, {"[[]]", "fewer counts"},
+                {"[[1,1]]", "more counts"}, {"[[0]]", "does not fit"}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc, "%s%s],\"$mrprof\":{\"samples\":%s}}", head, ev, runs[i].runs);
+        struct profile *q = read_text(doc, &e);
+        if (!runs[i].want) {
+            cr_assert_not_null(q, "%s", e.msg);
+            cr_assert_eq(profile_nsamples(q), 3);
+            cr_assert_eq(profile_total_weight(q, -1), 9);
+            profile_free(q);
+        } else {
+            cr_assert_null(q, "%s", runs[i].runs);
+            cr_assert(strstr(e.msg, runs[i].want), "%s: %s", runs[i].runs, e.msg);
+        }
     }
     /* Two profiles each in range whose sum is not: refused rather than wrapped. */
     char two[1024];
