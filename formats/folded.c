@@ -79,6 +79,8 @@ fmt__looks_folded(const char *buf, size_t len)
     while (i < len && (buf[i] == '\n' || buf[i] == '\r' || is_space(buf[i])))
         i++;
     const char *s = buf + i, *end = buf + len;
+    if (s == end || *s == '{' || *s == '[') /* JSON: not worth a scan of its (maybe only) line */
+        return false;
     const char *nl = memchr(s, '\n', (size_t)(end - s));
     const char *e = nl ? nl : end;
     if (e > s && e[-1] == '\r')
@@ -93,7 +95,7 @@ fmt__looks_folded(const char *buf, size_t len)
         return false;
     while (c > s && is_space(c[-1]))
         c--;
-    return c > s && *s != '{' && *s != '[';
+    return c > s;
 }
 
 /* Splits a py-spy or rbspy frame name in place: name (NUL-terminated), file and line. */
