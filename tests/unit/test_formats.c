@@ -365,6 +365,13 @@ Test(formats, folded_errors_name_line_and_column)
     profile_free(most);
     cr_assert_null(read_text("hello world\n", &e));
     cr_assert(strstr(e.msg, "line 1 does not end with a sample count"), "%s", e.msg);
+    /* A first blank line starts with 0x0a as a raw profile.proto does: still folded stacks. */
+    struct profile *nl = read_text("\n\na;b 3\n", &e);
+    cr_assert_not_null(nl, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(nl), 3);
+    profile_free(nl);
+    cr_assert_null(read_text("\na;b 3\nc\n", &e));
+    cr_assert(strstr(e.msg, "folded stacks, but line 3, column 2"), "%s", e.msg);
 }
 
 Test(formats, folded_round_trip_keeps_counts_and_idle_only_when_asked)
