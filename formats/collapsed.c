@@ -1,6 +1,8 @@
 /*
  * collapsed.c — Brendan Gregg's folded stacks: `root;caller;callee count`, one line per stack,
- * the count being the number of samples (all threads, each under its thread's name).
+ * the count being the number of samples (all threads, each under its thread's name). Samples of
+ * (idle) are left out unless o->idle, as py-spy leaves idle out unless --idle: flamegraph.pl and
+ * speedscope would otherwise draw idle as the widest function. The reader is folded.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,8 @@ collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts 
     }
     const struct prof_sample *s = profile_samples(p);
     for (size_t i = 0; i < profile_nsamples(p); i++)
-        count[(size_t)s[i].thread * nn + s[i].node]++;
+        if (!fmt_skip_idle(p, o, &s[i]))
+            count[(size_t)s[i].thread * nn + s[i].node]++;
     for (size_t t = 0; t < (nt ? nt : 1); t++)
         for (size_t i = 0; i < nn; i++) {
             uint64_t c = count[t * nn + i];

@@ -1,5 +1,9 @@
 /*
  * formats.c — the format table, detection by content, atomic writes, JSON error positions.
+ *
+ * Detection: gzip or a raw profile.proto is pprof; text whose first line ends with a count is
+ * folded stacks; JSON is told apart by its members (speedscope's "shared" + "profiles", a
+ * .cpuprofile's "nodes", a trace's "traceEvents" or array, a "head" tree).
  */
 #include "formats/formats.h"
 
@@ -16,13 +20,13 @@ const struct fmt_ops fmt_table[] = {
     {"heapprofile", ".heapprofile", "DevTools/Node sampling heap profile (memory: DevTools Memory, speedscope)",
      heapprofile_write, true},
     {"speedscope", ".speedscope.json", "speedscope's own JSON (one evented profile per thread)",
-     speedscope_write, false},
+     speedscope_write, true},
     {"pprof", ".pb.gz", "pprof's gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana",
      pprof_write, true},
     {"trace", ".json", "Trace Event JSON: DevTools Performance, Perfetto, chrome://tracing",
      trace_write, true},
     {"collapsed", ".folded", "folded stacks for flamegraph.pl / inferno / speedscope",
-     collapsed_write, false},
+     collapsed_write, true},
 };
 const size_t fmt_count = sizeof fmt_table / sizeof fmt_table[0];
 
@@ -80,6 +84,12 @@ fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *
     return e->code = rc;
 }
 
+bool
+fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const struct prof_sample *s)
+{
+    return !(o && o->idle) && s->node < profile_nnodes(p) && profile_nodes(p)[s->node].frame == p->f_idle;
+}
+
 int
 fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
 {
@@ -124,8 +134,14 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     if (i == len) {
         e->code = -EINVAL;
         snprintf(e->msg, sizeof e->msg, "%s: the file is empty; expected a profile (.cpuprofile, "
-                 ".heapprofile or trace JSON)", name);
+                 ".heapprofile, trace or speedscope JSON, pprof, folded stacks)", name);
         return NULL;
+    }
+    /* Folded stacks: text whose first line ends with a sample count. (Before the raw pprof test:
+     * a text file may start with '\n', 0x0a, as a profile.proto does.) */
+    if (fmt__looks_folded(buf, len)) {
+        struct profile *p = profile_new();
+        return finish(p, fmt__folded_read(p, buf, len, name, e), name, e);
     }
     /* gzip (pprof's usual form), or a raw profile.proto (starts with field 1, sample_type). */
     if ((len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) ||
@@ -135,8 +151,18 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
-                 ".heapprofile or a trace) or a pprof file, but the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
+        size_t line = 1;
+        for (size_t k = 0; k < i; k++)
+            line += buf[k] == '\n';
+        if ((unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f)
+            snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
+                     ".heapprofile, a trace, a speedscope file), a pprof file or folded stacks, but "
+                     "line %zu does not end with a sample count as folded stacks do (`a;b;c 12`)",
+                     name, line);
+        else
+            snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
+                     ".heapprofile, a trace, a speedscope file), a pprof file or folded stacks, but "
+                     "the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
         return NULL;
     }
     struct json_doc doc;
@@ -151,7 +177,9 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     struct profile *p = profile_new();
     int rc;
     const struct json_val *head = json_get(root, "head");
-    if (json_get(root, "nodes")) {
+    if (json_get(root, "shared") && json_get(root, "profiles")) {
+        rc = fmt__speedscope_read_json(p, root, name, e);
+    } else if (json_get(root, "nodes")) {
         const struct json_val *tn = json_get(json_get(root, "$mrprof"), "thread");
         rc = fmt__cpuprofile_read_json(p, root, name, json_str_or(tn, "main"), 0, e);
     } else if (json_is_arr(root) || json_get(root, "traceEvents")) {

@@ -23,6 +23,7 @@ struct fmt_err {
 struct fmt_write_opts {
     int thread; /* formats with one thread per file: which one (-1: the first with samples) */
     bool heap_allocated; /* heapprofile from allocation samples: every allocation, not the live */
+    bool idle; /* folded, speedscope, pprof: keep the samples of (idle) as a stack (see fmt_skip_idle) */
 };
 
 struct fmt_ops {
@@ -75,6 +76,9 @@ uint8_t *fmt_used_nodes(const struct profile *p, int thread);
 /* The used nodes' children in CSR form: node k's are (*list)[(*start)[k] .. (*start)[k + 1]),
  * in increasing id. 0 or -ENOMEM; the caller frees both. */
 int fmt_children(const struct profile *p, const uint8_t *used, uint32_t **start, uint32_t **list);
+/* Whether a writer that leaves idle out (folded stacks, speedscope, pprof, unless o->idle) skips
+ * sample s: its leaf frame is (idle). DevTools' formats keep (idle), which DevTools knows. */
+bool fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const struct prof_sample *s);
 const char *fmt_frame_url(const struct profile *p, const struct prof_frame *f);
 /* Writes `"callFrame":{...}` as DevTools' CallFrame: 0-based lineNumber (-1 unknown),
  * columnNumber -1. The .cpuprofile writes scriptId as a string, V8's trace events as a number. */

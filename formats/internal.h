@@ -40,6 +40,13 @@ int fmt__trace_read_json(struct profile *p, const struct json_val *root, const c
                          struct fmt_err *e);
 /* pprof's profile.proto, gzipped or not (pprof.c). */
 int fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e);
+/* speedscope's JSON, evented and sampled profiles, one thread each (speedscope.c). */
+int fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const char *name,
+                              struct fmt_err *e);
+/* Folded stacks (folded.c): buf[0..len) is modified (frames are cut in place). */
+int fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, struct fmt_err *e);
+/* Whether the first non-blank line reads as folded stacks (text ending in a sample count). */
+bool fmt__looks_folded(const char *buf, size_t len);
 /* Fills e with "NAME: looks like KIND, but WHAT" and returns -EINVAL. */
 int fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

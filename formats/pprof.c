@@ -132,7 +132,6 @@ write_gzip(FILE *out, const uint8_t *buf, size_t len, struct fmt_err *e)
 int
 pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
 {
-    (void)o;
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
     const struct prof_sample *s = profile_samples(p);
@@ -143,11 +142,15 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     struct agg *ag = malloc((ns ? ns : 1) * sizeof *ag);
     if (!ag)
         return fail_oom(e);
+    /* (idle) is left out unless o->idle, as Go's CPU profiles hold no idle time: pprof's top
+     * would rank it first; the file's duration still tells the share of the run sampled. */
+    size_t nk = 0;
     for (size_t i = 0; i < ns; i++)
-        ag[i] = (struct agg){s[i].thread, s[i].node, s[i].line, 1, s[i].weight_ns};
-    qsort(ag, ns, sizeof *ag, agg_cmp);
+        if (!fmt_skip_idle(p, o, &s[i]))
+            ag[nk++] = (struct agg){s[i].thread, s[i].node, s[i].line, 1, s[i].weight_ns};
+    qsort(ag, nk, sizeof *ag, agg_cmp);
     size_t na = 0;
-    for (size_t i = 0; i < ns; i++) {
+    for (size_t i = 0; i < nk; i++) {
         if (na && agg_cmp(&ag[na - 1], &ag[i]) == 0) {
             ag[na - 1].count++, ag[na - 1].weight += ag[i].weight;
         } else {

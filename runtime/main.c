@@ -28,6 +28,8 @@ static const char usage_text[] =
     "                         (default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)\n"
     "  --prof-format F        cpuprofile (default), trace, speedscope, pprof, collapsed; or from\n"
     "                         PATH's extension\n"
+    "  --prof-idle            keep (idle) in collapsed, speedscope and pprof files (by default\n"
+    "                         they leave it out; see docs/formats.md)\n"
     "  --prof-live [ADDR]     serve the growing profile to `mrprof top --attach ADDR`; ADDR is\n"
     "                         unix:PATH or tcp:127.0.0.1:PORT (loopback only, with a token);\n"
     "                         default: a private Unix socket, printed on stderr\n"
@@ -99,6 +101,8 @@ main(int argc, char **argv)
             return RT_EXIT_OK;
         } else if (strcmp(a, "--cpu-prof") == 0) {
             prof.cpu_prof = true;
+        } else if (strcmp(a, "--prof-idle") == 0) {
+            prof.idle = true;
         } else if (strcmp(a, "--heap-prof") == 0) {
             prof.heap_prof = true;
         } else if (strcmp(a, "--heap-prof-all") == 0) {

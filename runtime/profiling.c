@@ -542,7 +542,7 @@ write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
         else
             snprintf(tpath, sizeof tpath, "%.*s.thread-%zu%s", (int)(dot - path), path, th, dot);
         struct fmt_err e = {0};
-        struct fmt_write_opts wo = {.thread = per_thread ? (int)th : -1};
+        struct fmt_write_opts wo = {.thread = per_thread ? (int)th : -1, .idle = o->idle};
         rc = fmt_write_path(p, tpath, f, &wo, &e);
         if (rc)
             fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);

@@ -16,6 +16,7 @@ struct rt_prof_opts {
     enum prof_mode mode; /* --prof-mode (default cpu) */
     const char *out;    /* --prof-out: file or directory (default: Node-style name in cwd) */
     const char *format; /* --prof-format (default: from out's extension, else cpuprofile) */
+    bool idle;          /* --prof-idle: keep (idle) in folded stacks, speedscope and pprof */
     bool live;          /* --prof-live: serve the growing profile to viewers */
     const char *live_addr; /* its address (NULL: a private Unix socket) */
     bool live_wait;        /* --prof-live-wait: wait for a viewer before running the script */

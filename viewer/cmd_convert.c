@@ -9,11 +9,11 @@
 #include "viewer/cli.h"
 
 static const char help[] =
-    "usage: mrprof convert IN OUT [-f FORMAT] [--thread N]\n"
+    "usage: mrprof convert IN OUT [-f FORMAT] [--thread N] [--idle]\n"
     "\n"
     "Converts a profile. IN is any file mrprof reads (.cpuprofile new or legacy, Trace Event\n"
-    "JSON, .heapprofile, pprof); its format is found from the content. The format of OUT comes\n"
-    "from -f, or from its extension:\n"
+    "JSON, .heapprofile, pprof, speedscope, folded stacks); its format is found from the\n"
+    "content. The format of OUT comes from -f, or from its extension:\n"
     "  .cpuprofile        cpuprofile: DevTools / Node CPU profile (one thread: --thread, default\n"
     "                     the first with samples)\n"
     "  .json              trace: Trace Event JSON (DevTools Performance, Perfetto UI,\n"
@@ -21,14 +21,19 @@ static const char help[] =
     "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
     "  .pb.gz, .pprof     pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca, Grafana)\n"
     "  .folded            collapsed: folded stacks with sample counts (flamegraph.pl, inferno,\n"
-    "                     speedscope)\n";
+    "                     speedscope)\n"
+    "\n"
+    "  --idle             keep (idle) in folded stacks, speedscope and pprof. By default they\n"
+    "                     leave it out (speedscope keeps its time as a gap), so no flame graph\n"
+    "                     draws waiting as the hottest function; .cpuprofile and trace always\n"
+    "                     keep it, as DevTools shows (idle) apart\n";
 
 int
 cmd_convert(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *format = NULL;
     unsigned long thread = 0;
-    bool thread_set = false;
+    bool thread_set = false, idle = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -42,6 +47,8 @@ cmd_convert(int argc, char **argv)
             if (!cli_parse_uint("convert", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &thread))
                 return CLI_USAGE;
             thread_set = true;
+        } else if (strcmp(a, "--idle") == 0) {
+            idle = true;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("convert", "unknown option '%s'", a);
         } else if (!in) {
@@ -70,7 +77,7 @@ cmd_convert(int argc, char **argv)
         profile_free(p);
         return CLI_USAGE;
     }
-    struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1};
+    struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1, .idle = idle};
     int rc = fmt_write_path(p, out, f, &o, &e);
     profile_free(p);
     if (rc) {

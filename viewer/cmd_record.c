@@ -14,7 +14,7 @@
 #include "viewer/cli.h"
 
 static const char help[] =
-    "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] [--memory]\n"
+    "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] [--idle] [--memory]\n"
     "                     -- SCRIPT [ARGS...]\n"
     "\n"
     "Runs SCRIPT with mrun under the sampling profiler and writes the profile at exit (also when\n"
@@ -26,6 +26,8 @@ static const char help[] =
     "                      from PATH's extension\n"
     "  --hz N              sampling rate, 1..10000 (default 1000)\n"
     "  --mode cpu|wall     cpu (default): on-CPU time; wall: also time spent waiting, as (idle)\n"
+    "  --idle              keep (idle) in collapsed, speedscope and pprof files, which leave it\n"
+    "                      out by default (see `mrprof convert --help`)\n"
     "  --memory            also sample allocations: PATH's name with .heapprofile holds the\n"
     "                      blocks still live at exit, and a trace (-f trace) gets the memory\n"
     "                      counters (RSS, live objects, GC cycles, bytes allocated)\n"
@@ -47,7 +49,7 @@ cmd_record(int argc, char **argv)
 {
     const char *out = NULL, *format = NULL, *mode = "cpu", *mrun = NULL;
     unsigned long hz = 1000, interval = 0;
-    bool memory = false, memory_all = false;
+    bool memory = false, memory_all = false, idle = false;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -74,6 +76,8 @@ cmd_record(int argc, char **argv)
             mode = i + 1 < argc ? argv[++i] : "";
             if (strcmp(mode, "cpu") != 0 && strcmp(mode, "wall") != 0)
                 return cli_usage_error("record", "--mode takes cpu or wall, not '%s'", mode);
+        } else if (strcmp(a, "--idle") == 0) {
+            idle = true;
         } else if (strcmp(a, "--memory") == 0) {
             memory = true;
         } else if (strcmp(a, "--memory-all") == 0) {
@@ -129,6 +133,12 @@ cmd_record(int argc, char **argv)
         const char *e[] = {memory_all ? "--heap-prof-all" : "--heap-prof", "--heap-prof-out", heap_buf,
                            "--heap-prof-interval", interval_buf, NULL};
         memcpy(extra, e, sizeof e);
+    }
+    if (idle) { /* after the memory options, if any */
+        size_t n = 0;
+        while (extra[n])
+            n++;
+        extra[n] = "--prof-idle";
     }
 
     char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, extra, argv + i, argc - i);

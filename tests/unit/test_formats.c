@@ -291,3 +291,272 @@ Test(formats, heapprofile_round_trip_and_refusal)
     free(buf), free(json), free(json2);
     profile_free(p), profile_free(q), profile_free(r), profile_free(cpu);
 }
+
+/* --- folded stacks and speedscope readers (issue 19), idle per format (issue 18 item 10) --- */
+
+static struct profile *
+read_text(const char *s, struct fmt_err *e)
+{
+    return fmt_read_buffer(s, strlen(s), "f", e);
+}
+
+/* The frame of the node a sample of p sits on with the given name, or NULL. */
+static const struct prof_frame *
+frame_named(const struct profile *p, const char *name)
+{
+    for (size_t i = 0; i < profile_nframes(p); i++)
+        if (strcmp(profile_str(p, profile_frames(p)[i].name), name) == 0)
+            return &profile_frames(p)[i];
+    return NULL;
+}
+
+Test(formats, folded_counts_are_samples_and_frames_split_per_profiler)
+{
+    /* py-spy's raw format (`name (file:line)`, src/flamegraph.rs of benfred/py-spy), rbspy's
+     * collapsed format (`name - path:line`, StackFrame's Display in rbspy/rbspy
+     * src/core/types.rs) and plain names, with CRLF, a blank line and white space. */
+    const char *txt = "<module> (fib.py:15);fib (fib.py:11);fib (fib.py:12) 7\r\n"
+                      "\n"
+                      "<main> - /srv/app.rb:3;block in work - /srv/app.rb:12 4\n"
+                      "  main;Store#get  2 \n"
+                      "go (a b) 1\n";
+    struct fmt_err e;
+    struct profile *p = read_text(txt, &e);
+    cr_assert_not_null(p, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(p), 14);
+    cr_assert_eq(profile_total_weight(p, -1), 14 * 1000000ull);
+    const struct prof_frame *fib = frame_named(p, "fib");
+    cr_assert_not_null(fib);
+    cr_assert_str_eq(profile_str(p, fib->file), "fib.py");
+    cr_assert_eq(fib->line, 0, "py-spy's line is the current line, not the function's");
+    const struct prof_frame *blk = frame_named(p, "block in work");
+    cr_assert_not_null(blk);
+    cr_assert_str_eq(profile_str(p, blk->file), "/srv/app.rb");
+    cr_assert_eq(blk->kind, FRAME_BLOCK);
+    cr_assert_not_null(frame_named(p, "Store#get"));
+    cr_assert_not_null(frame_named(p, "go (a b)"), "not a file: the name stays whole");
+    size_t on12 = 0, on11 = 0;
+    for (size_t i = 0; i < profile_nsamples(p); i++) {
+        on12 += profile_samples(p)[i].line == 12;
+        on11 += profile_samples(p)[i].line == 11;
+    }
+    cr_assert_eq(on12, 7 + 4, "the leaf's line is the sample's line");
+    cr_assert_eq(on11, 0);
+    profile_free(p);
+}
+
+Test(formats, folded_errors_name_line_and_column)
+{
+    struct fmt_err e;
+    cr_assert_null(read_text("a;b 3\na;b\n", &e));
+    cr_assert(strstr(e.msg, "line 2, column 4") && strstr(e.msg, "sample count"), "%s", e.msg);
+    cr_assert_null(read_text("a;b 3\na;;b 2\n", &e));
+    cr_assert(strstr(e.msg, "line 2, column 3") && strstr(e.msg, "empty frame"), "%s", e.msg);
+    cr_assert_null(read_text("a 1\nb\x01 2\n", &e));
+    cr_assert(strstr(e.msg, "line 2, column 2") && strstr(e.msg, "0x01"), "%s", e.msg);
+    cr_assert_null(read_text("a 1\nb 99999999999999\n", &e));
+    cr_assert(strstr(e.msg, "line 2") && strstr(e.msg, "beyond"), "%s", e.msg);
+    /* Many samples from a few bytes are refused, not allocated (issue 19 item 8's lesson). */
+    cr_assert_null(read_text("a 1000000\nb 48577\n", &e));
+    cr_assert(strstr(e.msg, "line 2") && strstr(e.msg, "samples"), "%s", e.msg);
+    struct profile *most = read_text("a 1000000\nb 48576\n", &e); /* 2^20: the most it reads */
+    cr_assert_not_null(most, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(most), 1u << 20);
+    profile_free(most);
+    cr_assert_null(read_text("hello world\n", &e));
+    cr_assert(strstr(e.msg, "line 1 does not end with a sample count"), "%s", e.msg);
+    /* A first blank line starts with 0x0a as a raw profile.proto does: still folded stacks. */
+    struct profile *nl = read_text("\n\na;b 3\n", &e);
+    cr_assert_not_null(nl, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(nl), 3);
+    profile_free(nl);
+    cr_assert_null(read_text("\na;b 3\nc\n", &e));
+    cr_assert(strstr(e.msg, "folded stacks, but line 3, column 2"), "%s", e.msg);
+}
+
+Test(formats, folded_round_trip_keeps_counts_and_idle_only_when_asked)
+{
+    struct profile *p = sample_profile();
+    uint32_t idle = profile_node(p, 0, p->f_idle);
+    for (int i = 0; i < 10; i++)
+        profile_add_sample(p, 0, idle, 0, 200000000 + (uint64_t)i * 1000000, 1000000);
+    size_t len;
+    char *txt = write_to_string(p, "collapsed", &len);
+    cr_assert_null(strstr(txt, "(idle)"), "idle is left out by default: %s", txt);
+    struct fmt_err e;
+    struct profile *q = fmt_read_buffer(txt, len, "f", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(q), 100);
+    free(txt), profile_free(q);
+
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, &len);
+    struct fmt_write_opts o = {.thread = -1, .idle = true};
+    cr_assert_eq(collapsed_write(p, f, &o, &e), 0);
+    fclose(f);
+    cr_assert(strstr(buf, "(idle) 10\n"), "%s", buf);
+    q = fmt_read_buffer(buf, len, "f", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(q), 110);
+    const struct prof_frame *fi = frame_named(q, "(idle)");
+    cr_assert(fi && fi == &profile_frames(q)[q->f_idle], "(idle) reads back as the idle frame");
+    free(buf), profile_free(q), profile_free(p);
+}
+
+Test(formats, speedscope_round_trip_keeps_threads_weights_frames_and_mode)
+{
+    struct profile *p = sample_profile();
+    uint32_t t2 = profile_add_thread(p, 7, "Deferred worker 1");
+    uint32_t fc = profile_frame_intern(p, "C#go", "c.rb", 9, FRAME_RUBY);
+    uint32_t nc = profile_node(p, 0, fc);
+    for (int i = 0; i < 5; i++)
+        profile_add_sample(p, t2, nc, 9, 5000000 + (uint64_t)i * 1000000, 700000);
+    size_t len;
+    char *json = write_to_string(p, "speedscope", &len);
+    struct fmt_err e;
+    struct profile *q = fmt_read_buffer(json, len, "s", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    cr_assert_eq(profile_nthreads(q), 2);
+    cr_assert_str_eq(profile_str(q, profile_threads(q)[1].name), "Deferred worker 1");
+    cr_assert_eq(profile_total_weight(q, 0), profile_total_weight(p, 0));
+    cr_assert_eq(profile_total_weight(q, 1), 5 * 700000ull);
+    cr_assert_eq(profile_nsamples(q), 105, "the samples of each stretch come back (\"$mrprof\".samples)");
+    cr_assert_eq(q->meta.mode, PROFILE_CPU);
+    cr_assert_eq(q->meta.hz, 1000);
+    const struct prof_frame *fb = frame_named(q, "block in A#run");
+    cr_assert(fb && fb->line == 4 && strcmp(profile_str(q, fb->file), "a.rb") == 0);
+    /* Self weight of the block: 75 samples of 0.9 ms. */
+    uint64_t blk = 0;
+    for (size_t i = 0; i < profile_nsamples(q); i++)
+        if (&profile_frames(q)[profile_nodes(q)[profile_samples(q)[i].node].frame] == fb)
+            blk += profile_samples(q)[i].weight_ns;
+    cr_assert_eq(blk, 75 * 900000ull);
+    free(json), profile_free(q), profile_free(p);
+}
+
+Test(formats, speedscope_sampled_and_evented_in_one_file)
+{
+    const char *s =
+        "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"shared\":{\"frames\":["
+        "{\"name\":\"main\",\"file\":\"a.rb\",\"line\":1},{\"name\":\"f\",\"file\":\"a.rb\",\"line\":5,\"col\":3},"
+        "{\"name\":\"g\"}]},\"profiles\":["
+        "{\"type\":\"sampled\",\"name\":\"t1\",\"unit\":\"milliseconds\",\"startValue\":0,\"endValue\":10,"
+        "\"samples\":[[0,1],[0,1,2],[0],[]],\"weights\":[2,3,4,1]},"
+        "{\"type\":\"evented\",\"name\":\"t2\",\"unit\":\"microseconds\",\"startValue\":100,\"endValue\":200,"
+        "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":100},{\"type\":\"O\",\"frame\":2,\"at\":110},"
+        "{\"type\":\"C\",\"frame\":2,\"at\":150},{\"type\":\"C\",\"frame\":0,\"at\":190}]}]}";
+    struct fmt_err e;
+    struct profile *p = read_text(s, &e);
+    cr_assert_not_null(p, "%s", e.msg);
+    cr_assert_eq(profile_nthreads(p), 2);
+    cr_assert_eq(profile_total_weight(p, 0), 9000000ull, "the empty stack weighs nothing");
+    cr_assert_eq(profile_total_weight(p, 1), 90000ull);
+    uint64_t g = 0;
+    for (size_t i = 0; i < profile_nsamples(p); i++)
+        if (profile_nodes(p)[profile_samples(p)[i].node].frame == (uint32_t)(frame_named(p, "g") - profile_frames(p)))
+            g += profile_samples(p)[i].weight_ns;
+    cr_assert_eq(g, 3000000ull + 40000ull);
+    cr_assert_eq(p->meta.mode, PROFILE_WALL);
+    profile_free(p);
+}
+
+Test(formats, speedscope_errors_name_profile_and_event)
+{
+    struct fmt_err e;
+    const char *head = "{\"shared\":{\"frames\":[{\"name\":\"a\"},{\"name\":\"b\"}]},\"profiles\":[";
+    struct {
+        const char *profile, *want;
+    } bad[] = {
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
+         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},{\"type\":\"C\",\"frame\":1,\"at\":5}]}",
+         "profiles[0].events[1] closes frame 1, but another frame is open"},
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
+         "\"events\":[{\"type\":\"O\",\"frame\":7,\"at\":0}]}",
+         "profiles[0].events[0].frame is not an index"},
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
+         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":5},{\"type\":\"C\",\"frame\":0,\"at\":2}]}",
+         "profiles[0].events[1].at is before"},
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
+         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":1e300}]}",
+         "profiles[0].events[0].at is out of range"},
+        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,\"endValue\":9,"
+         "\"samples\":[[0],[1]],\"weights\":[1]}",
+         "profiles[0] has 2 samples but 1 weights"},
+        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,\"endValue\":9,"
+         "\"samples\":[[0]],\"weights\":[-1]}",
+         "profiles[0].weights[0] is not a weight"},
+        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"parsecs\",\"startValue\":0,\"endValue\":9,"
+         "\"samples\":[],\"weights\":[]}",
+         "profiles[0].unit \"parsecs\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc, "%s%s]}", head, bad[i].profile);
+        cr_assert_null(read_text(doc, &e), "%zu", i);
+        cr_assert(strstr(e.msg, "looks like a speedscope file") && strstr(e.msg, bad[i].want), "%zu: %s", i,
+                  e.msg);
+    }
+    /* mrprof's sample counts per stretch must match the stretches and fit their weight. */
+    const char *ev = "{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+                     "\"endValue\":9,\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},"
+                     "{\"type\":\"C\",\"frame\":0,\"at\":9}]}";
+    const struct {
+        const char *runs, *want;
+    } runs[] = {{"[[3]]", NULL}, {"[[10]]", "does not fit"}, {"[[]]", "fewer counts"},
+                {"[[1,1]]", "more counts"}, {"[[0]]", "does not fit"}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc, "%s%s],\"$mrprof\":{\"samples\":%s}}", head, ev, runs[i].runs);
+        struct profile *q = read_text(doc, &e);
+        if (!runs[i].want) {
+            cr_assert_not_null(q, "%s", e.msg);
+            cr_assert_eq(profile_nsamples(q), 3);
+            cr_assert_eq(profile_total_weight(q, -1), 9);
+            profile_free(q);
+        } else {
+            cr_assert_null(q, "%s", runs[i].runs);
+            cr_assert(strstr(e.msg, runs[i].want), "%s: %s", runs[i].runs, e.msg);
+        }
+    }
+    /* Two profiles each in range whose sum is not: refused rather than wrapped. */
+    char two[1024];
+    const char *big = "{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,"
+                      "\"endValue\":9,\"samples\":[[0]],\"weights\":[4e9]}";
+    snprintf(two, sizeof two, "%s%s,%s]}", head, big, big);
+    cr_assert_null(read_text(two, &e));
+    cr_assert(strstr(e.msg, "add up to more than"), "%s", e.msg);
+}
+
+Test(formats, speedscope_and_pprof_leave_idle_out_unless_asked)
+{
+    struct profile *p = sample_profile();
+    uint32_t idle = profile_node(p, 0, p->f_idle);
+    for (int i = 0; i < 10; i++)
+        profile_add_sample(p, 0, idle, 0, 200000000 + (uint64_t)i * 1000000, 1000000);
+    profile_sort_samples(p);
+    const char *fmts[] = {"speedscope", "pprof"};
+    for (size_t k = 0; k < 2; k++) {
+        for (int keep = 0; keep < 2; keep++) {
+            char *buf = NULL;
+            size_t len;
+            FILE *f = open_memstream(&buf, &len);
+            struct fmt_err e = {0};
+            struct fmt_write_opts o = {.thread = -1, .idle = keep};
+            cr_assert_eq(fmt_by_name(fmts[k])->write(p, f, &o, &e), 0, "%s", e.msg);
+            fclose(f);
+            struct profile *q = fmt_read_buffer(buf, len, fmts[k], &e);
+            cr_assert_not_null(q, "%s: %s", fmts[k], e.msg);
+            uint64_t idle_w = 0;
+            for (size_t i = 0; i < profile_nsamples(q); i++) {
+                const struct prof_frame *fr = &profile_frames(q)[profile_nodes(q)[profile_samples(q)[i].node].frame];
+                if (strcmp(profile_str(q, fr->name), "(idle)") == 0) /* pprof reads it as a function */
+                    idle_w += profile_samples(q)[i].weight_ns;
+            }
+            cr_assert_eq(idle_w, keep ? 10000000ull : 0, "%s idle=%d: %llu", fmts[k], keep,
+                         (unsigned long long)idle_w);
+            cr_assert_eq(profile_total_weight(q, -1), 100 * 900000ull + (keep ? 10000000ull : 0), "%s", fmts[k]);
+            free(buf), profile_free(q);
+        }
+    }
+    profile_free(p);
+}
