@@ -23,18 +23,12 @@ static const char help[] =
     "Compares two profiles of the same program: per function, the self and total share of each\n"
     "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
     "in points and in %, largest change first. 'new' and 'gone' mark functions seen in one\n"
-    "profile only. A function is (name, file, first line); the two profiles' functions are
-"
-    "matched with files relative to the script's directory (two checkouts line up), the same
-"
-    "line first, then the rest of one name and file in line order (a moved method still
-"
-    "matches; the base's line is shown when it moved). Then the call tree of the change: every
-"
-    "call path whose inclusive time moved, largest change first. Reads any profile mrprof
-"
-    "reads (see `mrprof convert --help`).
-"
+    "profile only. A function is (name, file, first line); the two profiles' functions are\n"
+    "matched with files relative to the script's directory (two checkouts line up), the same\n"
+    "line first, then the rest of one name and file in line order (a moved method still\n"
+    "matches; the base's line is shown when it moved). Then the call tree of the change: every\n"
+    "call path whose inclusive time moved, largest change first. Reads any profile mrprof\n"
+    "reads (see `mrprof convert --help`).\n"
     "\n"
     "  --top N        rows (default 30; 0 = all)\n"
     "  --by KEY       function (default), line or file\n"
