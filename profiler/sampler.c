@@ -195,6 +195,14 @@ irep_origin(const mrb_irep *irep, uint32_t *file_sym, int32_t *line)
         return;
     *file_sym = d->files[0]->filename_sym;
     *line = irep_line_at(irep, 0);
+    /* mruby 3.1 puts the ENTER of a do-block passed to a call without parentheses
+     * (`on "/x" do |r| ... end`) on the block's `end` line: the first body instruction's line
+     * is then the smaller one, and the one inside the block. */
+    if (irep->ilen > 4 && irep->iseq[0] == OP_ENTER) {
+        int32_t body = irep_line_at(irep, 4);
+        if (body > 0 && (body < *line || *line <= 0))
+            *line = body;
+    }
 }
 
 /* The line of the instruction at pc: a binary search of the line table, no allocation. */
