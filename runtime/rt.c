@@ -244,6 +244,9 @@ on_prepare(uv_prepare_t *h)
     rt->loop_state = RT_LOOP_POLLING;
 }
 
+/* Runs from the check handle, outside any rt_call: the new queue it allocates lands in the GC
+ * arena, so the arena is saved and restored here too, or every batch (and each Immediate and
+ * block in it) would stay protected for the life of the process. */
 static void
 run_immediates(struct rt *rt)
 {
@@ -252,6 +255,7 @@ run_immediates(struct rt *rt)
     mrb_value batch = rt->immediates;
     if (RARRAY_LEN(batch) == 0)
         return;
+    int ai = mrb_gc_arena_save(mrb);
     rt_unroot(rt, batch);
     rt->immediates = mrb_ary_new(mrb);
     rt_root(rt, rt->immediates);
@@ -261,6 +265,7 @@ run_immediates(struct rt *rt)
     rt_unroot(rt, batch);
     if (RARRAY_LEN(rt->immediates) == 0)
         uv_idle_stop(&rt->idle);
+    mrb_gc_arena_restore(mrb, ai);
 }
 
 static void
