@@ -3,6 +3,8 @@
  */
 #include <stdio.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +75,24 @@ opt_value(int argc, char **argv, int *i, const char *name)
     if (*i + 1 >= argc)
         return "";
     return argv[++*i];
+}
+
+/* A fork'd child (mruby-io's IO.popen) gets SIGPIPE's default action back before it execs, so
+ * a pipeline it runs (`yes | head -1`) ends the way it would from a shell. */
+static void
+restore_sigpipe_in_child(void)
+{
+    signal(SIGPIPE, SIG_DFL); /* async-signal-safe: allowed after fork in a threaded process */
+}
+
+/* As Node does: a peer that closes while we write must be an EPIPE error on that one socket
+ * (libuv reports it to the write's callback), not a signal that kills the whole process. That
+ * covers the live agent's thread too, whose viewers can go away mid-write. */
+static void
+ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_atfork(NULL, NULL, restore_sigpipe_in_child);
 }
 
 int
@@ -168,6 +188,7 @@ main(int argc, char **argv)
         script = argv[i++];
     }
 
+    ignore_sigpipe();
     struct rt *rt = rt_new(argc - i, argv + i);
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;

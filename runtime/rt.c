@@ -179,8 +179,11 @@ rt_uncaught(struct rt *rt, mrb_value exc)
         /* Ctrl-C or SIGTERM: the shell's convention, 128 + the signal number, and one line. */
         mrb_value no = mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, "@signo"));
         int signo = mrb_integer_p(no) ? (int)mrb_integer(no) : SIGTERM;
-        fflush(stdout);
-        fprintf(stderr, "mrun: stopped by %s\n", signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+        /* SIGPIPE (stdout's reader went away: kernel.c) stops quietly, as a shell's pipeline. */
+        if (signo != SIGPIPE) {
+            fflush(stdout);
+            fprintf(stderr, "mrun: stopped by %s\n", signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+        }
         rt->exit_code = 128 + (signo & 0x7f);
     } else {
         rt_report_exception(mrb, exc);

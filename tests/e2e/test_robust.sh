@@ -74,4 +74,41 @@ t_echo_server_keeps_memory_and_fds_flat_under_resets() {
     [ $((r1 - r0)) -lt 4096 ] || fail "RSS grew from $r0 kB to $r1 kB over 6 000 connections"
 }
 
+# 19.7: SIGPIPE was not ignored: the first client that sent and closed without reading killed a
+# Unix-socket echo server (exit 141, no message). Now the write fails with EPIPE on that socket.
+t_unix_socket_server_survives_clients_that_close_without_reading() {
+    churn_bin
+    start_server "$T/server.out" samples/echo_server.rb "$T/echo.sock"
+    for _ in $(seq 100); do [ -S "$T/echo.sock" ] && break; sleep 0.05; done
+    run "$T/churn" sendclose "$T/echo.sock" 20 262144
+    local c=$rc o=$out
+    sleep 0.2
+    kill -0 $srv 2>/dev/null || { wait $srv; fail "the server died (exit $?) after: $o"; }
+    run $MRUN tests/scripts/robust/echo_check.rb "$T/echo.sock"
+    stop_server
+    [ "$c" = 0 ] || fail "churn: $o"
+    expect_rc 0
+    expect_out "echo ok"
+}
+
+# 19.7: mrun ignores SIGPIPE, but what it starts (IO.popen) gets the default action back, as
+# from a shell (bit 13 of SigIgn is SIGPIPE).
+t_sigpipe_ignored_in_mrun_and_default_in_its_children() {
+    run $MRUN -e 'own = File.read("/proc/self/status").split("\n").find { |l| l.start_with?("SigIgn") }.split[1]
+                  child = IO.popen("grep SigIgn /proc/self/status").read.split[1]
+                  puts "mrun #{own.to_i(16) >> 12 & 1} child #{child.to_i(16) >> 12 & 1}"'
+    expect_rc 0
+    expect_out "mrun 1 child 0"
+}
+
+# 19.7: with SIGPIPE ignored, puts into a closed pipe must still end the script (it would loop
+# for ever): it stops as SIGPIPE would, quietly, with status 141, and ensure clauses run.
+t_stdout_reader_gone_stops_the_script_with_141_after_ensure() {
+    ( timeout 60 $MRUN -e 'begin; i = 0; loop { puts i; i += 1 }; ensure; File.open(ARGV[0], "w") { |f| f.write("ensure ran") }; end' \
+        "$T/ensure" 2>"$T/err" | head -n 1 >/dev/null; echo "${PIPESTATUS[0]}" >"$T/rc" )
+    [ "$(cat "$T/rc")" = 141 ] || fail "exit $(cat "$T/rc"), expected 141; stderr: $(head -c 300 "$T/err")"
+    [ ! -s "$T/err" ] || fail "stderr not empty: $(head -c 300 "$T/err")"
+    [ "$(cat "$T/ensure" 2>/dev/null)" = "ensure ran" ] || fail "the ensure clause did not run"
+}
+
 run_tests
