@@ -142,4 +142,45 @@ t_big_payload_round_trips_keep_memory_bounded() {
     [ -n "$peak" ] && [ "$peak" -lt 260 ] || fail "peak RSS ${peak:-?} MB: $out"
 }
 
+# 19.12: a client that pipelines requests and never reads made http_hello queue answers without
+# end (20 MB of requests: +74 MB). With backpressure the server stops reading: its RSS stays
+# within 16 MB of where it was, and another client is still served meanwhile.
+t_http_hello_keeps_memory_bounded_under_a_client_that_never_reads() {
+    churn_bin
+    start_server "$T/server.out" samples/http_hello.rb 0
+    local r0 r1
+    r0=$(rss_kb $srv)
+    "$T/churn" flood "$port" 1 20000000 10 >"$T/flood.out" 2>&1 &
+    local fl=$!
+    for _ in $(seq 300); do grep -q flooded "$T/flood.out" && break; sleep 0.1; done
+    r1=$(rss_kb $srv)
+    run $MRUN tests/scripts/net/http_get.rb "$port" 3
+    kill $fl 2>/dev/null; wait $fl 2>/dev/null
+    stop_server
+    grep -q flooded "$T/flood.out" || fail "the flood did not finish: $(cat "$T/flood.out")"
+    expect_rc 0
+    [ "$(printf '%s\n' "$out" | grep -c '^HTTP/1.1 200 OK')" = 3 ] || fail "expected 3 responses: $out"
+    [ $((r1 - r0)) -lt 16384 ] || fail "RSS grew from $r0 kB to $r1 kB ($(cat "$T/flood.out"))"
+}
+
+# 19.12: a request head that never ends is cut at 16 KiB with a 431 and the connection closes.
+t_http_hello_refuses_an_endless_request_head() {
+    start_server "$T/server.out" samples/http_hello.rb 0
+    run timeout 20 python3 - "$port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 20000)
+got = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+print(got.split(b"\r\n")[0].decode())
+PY
+    stop_server
+    expect_rc 0
+    expect_out "HTTP/1.1 431 Request Header Fields Too Large"
+}
+
 run_tests
