@@ -183,4 +183,18 @@ PY
     expect_out "HTTP/1.1 431 Request Header Fields Too Large"
 }
 
+# 19.12: a profile of 0 samples converted to a trace with no Profile events at all, which
+# mrprof then refused ("holds no CPU profile"); the writer now gives the main thread one empty
+# chunk with its root node.
+t_zero_sample_profile_round_trips_through_a_trace() {
+    run $MRUN --cpu-prof --prof-out "$T/zero.cpuprofile" -e '1'
+    expect_rc 0
+    run $MRPROF convert "$T/zero.cpuprofile" "$T/zero.json"
+    expect_rc 0
+    run $MRPROF report "$T/zero.json"
+    expect_rc 0
+    expect_out_has "0 samples"
+    expect_out_has "threads 1: [0] main"
+}
+
 run_tests
