@@ -71,6 +71,9 @@ t_echo_server_keeps_memory_and_fds_flat_under_resets() {
     expect_rc 0
     expect_out "echo ok"
     [ "$f1" -le "$f0" ] || fail "descriptors: $f0 before, $f1 after"
+    # ASan's allocator moves RSS by ±10 MB here whatever the code does (18 -> 33 -> 23 MB over
+    # 3 000-connection steps): the leak itself is the immediates test's, in every suite.
+    [ "${SUITE:-plain}" = asan ] && return 0
     [ $((r1 - r0)) -lt 4096 ] || fail "RSS grew from $r0 kB to $r1 kB over 6 000 connections"
 }
 
@@ -187,7 +190,7 @@ PY
 # mrprof then refused ("holds no CPU profile"); the writer now gives the main thread one empty
 # chunk with its root node.
 t_zero_sample_profile_round_trips_through_a_trace() {
-    run $MRUN --cpu-prof --prof-out "$T/zero.cpuprofile" -e '1'
+    run $MRUN --cpu-prof --prof-hz 1 --prof-out "$T/zero.cpuprofile" -e '1'
     expect_rc 0
     run $MRPROF convert "$T/zero.cpuprofile" "$T/zero.json"
     expect_rc 0
