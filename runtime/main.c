@@ -52,7 +52,8 @@ static const char usage_text[] =
     "  1  uncaught exception or syntax error (or exit(1)), or a Deferred rejected with no\n"
     "     handler (reported when the program ends)\n"
     "  2  usage error: bad option, missing or unreadable script file\n"
-    "  n  the script called exit(n)\n";
+    "  n  the script called exit(n)\n"
+    "  141 puts/print wrote into a pipe whose reader had gone (SIGPIPE itself is ignored)\n";
 
 static int
 usage_error(const char *what, const char *arg)
