@@ -69,7 +69,8 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
     size_t i = 0;
     bool nodes_done = false;
     uint64_t prev = start_us;
-    while (i < ns) {
+    /* At least one chunk, which carries the nodes: a profile of 0 samples is still a profile. */
+    do {
         size_t begin = i, count = 0;
         uint64_t chunk_ts = prev;
         event_head(out, first, "P", "ProfileChunk", tid, chunk_ts);
@@ -138,7 +139,7 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
             putc('}', out);
         }
         fputs("}}}", out);
-    }
+    } while (i < ns);
 }
 
 /* Perfetto: nested X slices from consecutive samples of one thread. */
@@ -218,8 +219,10 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
                     lo = s[i].t_ns;
                 hi = s[i].t_ns + interval_ns;
             }
-        if (lo == UINT64_MAX)
+        if (lo == UINT64_MAX && (th > 0 || profile_nsamples(p) > 0))
             continue;
+        if (lo == UINT64_MAX) /* no samples at all: the main thread's empty profile */
+            lo = hi = p->meta.start_ns;
         uint64_t start_us = us(p->meta.start_ns && p->meta.start_ns < lo ? p->meta.start_ns : lo);
         event_head(out, &first, "X", "mrprof thread", tid, start_us);
         fputs(",\"cat\":\"mrprof\",\"dur\":", out);

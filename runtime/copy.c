@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mruby/array.h>
+#include <mruby/error.h>
 #include <mruby/hash.h>
 #include <mruby/string.h>
 
@@ -298,22 +299,30 @@ enc_close(struct enc *e, mrb_value obj)
         slot->open = false;
 }
 
-enum copy_error
-copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out, char *err,
-            size_t errlen)
+struct enc_run {
+    struct enc *e;
+    mrb_value v;
+    char *err;
+    size_t errlen;
+    enum copy_error rc;
+};
+
+static mrb_value
+enc_walk(mrb_state *mrb, void *ud)
 {
-    struct enc e = {.mrb = mrb, .out = out, .root = root};
-    size_t start = out->len;
-    int ai = mrb_gc_arena_save(mrb);
-    enum copy_error rc = enc_value(&e, v, err, errlen);
+    struct enc_run *r = ud;
+    struct enc *e = r->e;
+    char *err = r->err;
+    size_t errlen = r->errlen;
+    enum copy_error rc = enc_value(e, r->v, err, errlen);
     /* A frame is back on top when the value it last opened is finished. */
-    while (rc == COPY_OK && e.depth > 0) {
-        struct enc_frame *f = &e.stack[e.depth - 1];
+    while (rc == COPY_OK && e->depth > 0) {
+        struct enc_frame *f = &e->stack[e->depth - 1];
         mrb_value next;
         if (mrb_array_p(f->obj)) {
             if (f->next >= f->n || f->next >= RARRAY_LEN(f->obj)) {
-                enc_close(&e, f->obj);
-                e.depth--;
+                enc_close(e, f->obj);
+                e->depth--;
                 continue;
             }
             next = RARRAY_PTR(f->obj)[f->next++];
@@ -322,15 +331,35 @@ copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
             next = mrb_hash_get(mrb, f->obj, RARRAY_PTR(f->keys)[f->next - 1]);
         } else {
             if (f->next == f->n) {
-                enc_close(&e, f->obj);
-                e.depth--;
+                enc_close(e, f->obj);
+                e->depth--;
                 continue;
             }
             f->phase = IN_KEY;
             next = RARRAY_PTR(f->keys)[f->next++];
         }
-        rc = enc_value(&e, next, err, errlen);
+        rc = enc_value(e, next, err, errlen);
     }
+    r->rc = rc;
+    return mrb_nil_value();
+}
+
+enum copy_error
+copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out, char *err,
+            size_t errlen)
+{
+    struct enc e = {.mrb = mrb, .out = out, .root = root};
+    size_t start = out->len;
+    int ai = mrb_gc_arena_save(mrb);
+    /* The walk allocates Ruby objects (a Hash's keys), which can raise NoMemoryError in a worker
+     * past Deferred.heap_limit: it runs protected, so that this function never raises and its
+     * own buffers are freed whatever happens. */
+    struct enc_run r = {&e, v, err, errlen, COPY_NOMEM};
+    mrb_bool raised = FALSE;
+    mrb_protect_error(mrb, enc_walk, &r, &raised);
+    enum copy_error rc = raised ? COPY_NOMEM : r.rc;
+    if (raised)
+        mrb->exc = NULL;
     free(e.stack);
     free(e.seen.slots);
     mrb_gc_arena_restore(mrb, ai);
@@ -340,6 +369,19 @@ copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
             snprintf(err, errlen, "out of memory while copying %s", root);
     }
     return rc;
+}
+
+bool
+copy_encode_error(struct copy_buf *out, const char *cls, const char *msg)
+{
+    out->len = 0;
+    bool ok = put_tag_u64(out, 'H', 3) && put_bytes(out, 'S', "class", 5) &&
+              put_bytes(out, 'S', cls, strlen(cls)) && put_bytes(out, 'S', "message", 7) &&
+              put_bytes(out, 'S', msg, strlen(msg)) && put_bytes(out, 'S', "backtrace", 9) &&
+              put_tag_u64(out, 'A', 0);
+    if (!ok)
+        out->len = 0;
+    return ok;
 }
 
 /* --- decoding ------------------------------------------------------------------------------- */
@@ -368,6 +410,11 @@ copy_decode(mrb_state *mrb, const uint8_t *data, size_t len)
     int ai = mrb_gc_arena_save(mrb);
     mrb_value objs = mrb_ary_new(mrb); /* every String/Array/Hash, by index; roots them all */
     mrb_value pins = mrb_ary_new(mrb); /* Hash keys that are heap scalars (boxed numbers) */
+    /* The stack of open containers lives in a String's buffer, not in malloc'd memory: any
+     * allocation below may raise NoMemoryError (a worker past Deferred.heap_limit) and longjmp
+     * out of this function, and the GC then frees the String with everything else. Its values
+     * need no marking: each frame's container is in objs, each key in objs or pins. */
+    mrb_value stack_str = mrb_str_new(mrb, NULL, 0);
     int ai_objs = mrb_gc_arena_save(mrb);
     struct dec_frame *stack = NULL;
     size_t depth = 0, cap = 0;
@@ -456,13 +503,10 @@ copy_decode(mrb_state *mrb, const uint8_t *data, size_t len)
         if (container) {
             if (depth == cap) {
                 size_t ncap = cap ? cap * 2 : 32;
-                struct dec_frame *st = realloc(stack, ncap * sizeof *st);
-                if (!st) {
-                    free(stack);
-                    mrb_gc_arena_restore(mrb, ai);
+                if (ncap > (size_t)MRB_INT_MAX / sizeof *stack)
                     mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
-                }
-                stack = st;
+                mrb_str_resize(mrb, stack_str, (mrb_int)(ncap * sizeof *stack));
+                stack = (struct dec_frame *)(void *)RSTRING_PTR(stack_str);
                 cap = ncap;
             }
             stack[depth++] = (struct dec_frame){v, n, mrb_nil_value(), false};
@@ -471,7 +515,6 @@ copy_decode(mrb_state *mrb, const uint8_t *data, size_t len)
             depth--;
         mrb_gc_arena_restore(mrb, ai_objs);
     }
-    free(stack);
     mrb_gc_arena_restore(mrb, ai);
     if (bad || depth > 0 || !have_root)
         return mrb_nil_value();

@@ -37,6 +37,11 @@ enum copy_error {
 enum copy_error copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
                             char *err, size_t errlen);
 
+/* Replaces out's contents with the encoding of the Hash {"class" => cls, "message" => msg,
+ * "backtrace" => []}, written without the VM: for a worker whose VM cannot allocate any more.
+ * False (out empty) when even that memory is not there. */
+bool copy_encode_error(struct copy_buf *out, const char *cls, const char *msg);
+
 /* Rebuilds a value encoded by copy_encode. The bytes must come from copy_encode (they are
  * trusted): returns nil for anything malformed. May raise NoMemoryError, as any allocation. */
 mrb_value copy_decode(mrb_state *mrb, const uint8_t *data, size_t len);

@@ -73,7 +73,9 @@ struct setup {
 struct worker {
     struct deferred_pool *pool;
     size_t heap_used;  /* bytes this worker's VM holds (its own thread only) */
+    size_t heap_after_gc; /* heap_used after the last full GC (or the VM's opening) */
     size_t heap_limit; /* 0: none */
+    bool in_reserve;   /* mruby raised NoMemoryError: allocating from the reserve */
     pthread_t thread;
     bool started;
     bool busy; /* under the pool mutex: running a task */
@@ -100,6 +102,7 @@ struct deferred_pool {
     uv_async_t async;
     mrb_int next_id;
     size_t pending;  /* submitted and not settled yet */
+    size_t payload_since_gc; /* argument and result bytes copied since the last full GC */
     mrb_value tasks; /* Hash id => Deferred, rooted */
     int wait_depth;
 };
@@ -374,7 +377,16 @@ worker_exit(mrb_state *mrb, mrb_value self)
  * The workers' allocator: malloc, counting what the VM holds, so that Deferred.heap_limit can
  * refuse an allocation. mruby answers a refused allocation by collecting garbage and trying
  * again, then raises NoMemoryError, which rejects the task; the worker then replaces its VM.
+ *
+ * Unwinding from that NoMemoryError allocates too (a block's captured locals are copied off
+ * the VM stack as its frames pop; the error is described), and mruby 3.1 is not safe against a
+ * second refusal there: it escapes the handler that is unwinding, which left a VM that freed
+ * an invalid pointer when closed, or leaked. So once mruby has raised (it sets
+ * gc.out_of_memory first), the worker has a reserve of HEAP_RESERVE(limit) above the limit until
+ * the task ends and its VM is replaced.
  */
+#define HEAP_RESERVE(limit) (((size_t)1 << 20) + (limit) / 8)
+
 static void *
 worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
 {
@@ -387,7 +399,10 @@ worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
         prof_heap_note(mrb, addr, NULL, 0);
         return NULL;
     }
-    if (w->heap_limit && size > old && w->heap_used - old + size > w->heap_limit)
+    if (mrb && mrb->gc.out_of_memory)
+        w->in_reserve = true;
+    size_t limit = w->heap_limit + (w->in_reserve ? HEAP_RESERVE(w->heap_limit) : 0);
+    if (w->heap_limit && size > old && w->heap_used - old + size > limit)
         return NULL;
     void *q = realloc(p, size);
     if (q)
@@ -400,13 +415,36 @@ static mrb_state *
 worker_open(struct worker *w)
 {
     w->heap_used = 0;
+    w->in_reserve = false;
     mrb_state *mrb = mrb_open_allocf(worker_allocf, w);
     if (!mrb)
         return NULL;
     mrb->ud = NULL; /* not a runtime: rt_from_mrb() is NULL in workers */
     mrb_define_method(mrb, mrb->kernel_module, "exit", worker_exit, MRB_ARGS_ANY());
     mrb_define_method(mrb, mrb->kernel_module, "exit!", worker_exit, MRB_ARGS_ANY());
+    w->heap_after_gc = w->heap_used;
     return mrb;
+}
+
+/*
+ * mruby starts a GC step after a number of new objects, whatever their size: a task that takes
+ * or returns a 20 MB String makes a handful of objects, so dead payloads pile up (ten 50 MB round
+ * trips held 1.9 GB). Between tasks the worker therefore collects in full once its heap has
+ * grown by as much as it held after the last collection, and by at least GC_MIN_GROWTH, as Go's
+ * GOGC=100 does: the heap stays within about twice what the tasks keep alive (plus the payloads
+ * in flight), and a worker of small tasks never pays for it.
+ */
+#define GC_MIN_GROWTH ((size_t)16 << 20)
+#define MAIN_GC_PAYLOAD ((size_t)64 << 20)
+
+static void
+collect_if_grown(struct worker *w, mrb_state *mrb)
+{
+    size_t growth = w->heap_after_gc > GC_MIN_GROWTH ? w->heap_after_gc : GC_MIN_GROWTH;
+    if (w->heap_used - w->heap_after_gc <= growth || w->heap_used < w->heap_after_gc)
+        return;
+    mrb_full_gc(mrb);
+    w->heap_after_gc = w->heap_used;
 }
 
 static mrb_value
@@ -426,7 +464,8 @@ store_error(mrb_state *mrb, struct task *t, mrb_value h)
     char err[512];
     t->ok = false;
     t->result.len = 0;
-    if (copy_encode(mrb, h, "error", &t->result, err, sizeof err) != COPY_OK)
+    if (copy_encode(mrb, h, "error", &t->result, err, sizeof err) != COPY_OK &&
+        !copy_encode_error(&t->result, "NoMemoryError", "out of memory while copying the error"))
         t->result.len = 0; /* decoded as nil: the main side reports an unknown failure */
 }
 
@@ -571,6 +610,47 @@ flush_body(mrb_state *mrb, void *ud)
     return mrb_nil_value();
 }
 
+static bool
+is_nomem(mrb_state *mrb, mrb_value exc)
+{
+    return mrb_obj_ptr(exc) == (struct RObject *)mrb->nomem_err ||
+           strcmp(mrb_obj_classname(mrb, exc), "NoMemoryError") == 0;
+}
+
+struct task_run {
+    struct deferred_pool *pl;
+    size_t *applied;
+    struct task *t;
+    bool nomem; /* the VM ran out of memory on the way */
+};
+
+static mrb_value
+run_task_body(mrb_state *mrb, void *ud)
+{
+    struct task_run *tr = ud;
+    struct task *t = tr->t;
+    if (!apply_setups(tr->pl, mrb, tr->applied, t))
+        return mrb_nil_value();
+    struct run_args ra = {.task = t, .proc = load_proc(mrb, &t->code)};
+    if (!ra.proc) {
+        fail_with(mrb, t, "RuntimeError", "cannot load the Deferred block's bytecode");
+        return mrb_nil_value();
+    }
+    mrb_bool failed = FALSE;
+    mrb_value v = mrb_protect_error(mrb, run_block_body, &ra, &failed);
+    char err[512];
+    enum copy_error rc;
+    if (failed) {
+        tr->nomem = is_nomem(mrb, v);
+        fail_with_exception(mrb, t, v);
+    } else if ((rc = copy_encode(mrb, v, "result", &t->result, err, sizeof err)) != COPY_OK) {
+        fail_with(mrb, t, rc == COPY_CYCLE ? "ArgumentError" : rc == COPY_NOMEM ? "NoMemoryError" : "TypeError", err);
+    } else {
+        t->ok = true;
+    }
+    return mrb_nil_value();
+}
+
 /* Runs t; returns true when the VM ran out of memory on the way. */
 static bool
 run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task *t)
@@ -580,32 +660,26 @@ run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task 
         return false;
     }
     int ai = mrb_gc_arena_save(mrb);
-    bool nomem = false;
-    if (apply_setups(pl, mrb, applied, t)) {
-        struct run_args ra = {.task = t, .proc = load_proc(mrb, &t->code)};
-        if (!ra.proc) {
-            fail_with(mrb, t, "RuntimeError", "cannot load the Deferred block's bytecode");
-        } else {
-            mrb_bool failed = FALSE;
-            mrb_value v = mrb_protect_error(mrb, run_block_body, &ra, &failed);
-            char err[512];
-            enum copy_error rc;
-            if (failed) {
-                nomem = mrb_obj_ptr(v) == (struct RObject *)mrb->nomem_err ||
-                        strcmp(mrb_obj_classname(mrb, v), "NoMemoryError") == 0;
-                fail_with_exception(mrb, t, v);
-            }
-            else if ((rc = copy_encode(mrb, v, "result", &t->result, err, sizeof err)) != COPY_OK)
-                fail_with(mrb, t, rc == COPY_CYCLE ? "ArgumentError" : rc == COPY_NOMEM ? "NoMemoryError" : "TypeError", err);
-            else
-                t->ok = true;
-        }
+    /* The block runs under its own protection; this outer one catches what can still raise
+     * around it: an allocation past Deferred.heap_limit while the error is described. The VM
+     * cannot be trusted with more Ruby then, so the error is written without it. */
+    struct task_run tr = {pl, applied, t, false};
+    mrb_bool raised = FALSE;
+    mrb_value exc = mrb_protect_error(mrb, run_task_body, &tr, &raised);
+    if (raised) {
+        bool nomem = is_nomem(mrb, exc);
+        t->ok = false;
+        copy_encode_error(&t->result, nomem ? "NoMemoryError" : mrb_obj_classname(mrb, exc),
+                          nomem ? "out of memory (Deferred.heap_limit) while reporting the task's "
+                                  "outcome"
+                                : "raised while reporting the task's outcome");
+        tr.nomem = true; /* interrupted half-way: the worker starts a new VM */
     }
     mrb_bool failed = FALSE;
     mrb_protect_error(mrb, flush_body, NULL, &failed);
     mrb->exc = NULL;
     mrb_gc_arena_restore(mrb, ai);
-    return nomem;
+    return tr.nomem;
 }
 
 static void
@@ -654,7 +728,7 @@ worker_main(void *arg)
         if (mrb)
             prof_follow(mrb, w->name, &w->idle);
         uint64_t start = prof_now_ns();
-        bool out_of_memory = run_task(pl, mrb, &applied, t);
+        bool out_of_memory = run_task(pl, mrb, &applied, t) || w->in_reserve;
         if (mrb) { /* the task as a slice on this worker's track in a trace */
             char span[80];
             snprintf(span, sizeof span, "Deferred task %ld%s", (long)t->id, t->ok ? "" : " (rejected)");
@@ -669,6 +743,8 @@ worker_main(void *arg)
             mrb_close(mrb);
             mrb = worker_open(w);
             applied = 0;
+        } else if (mrb) {
+            collect_if_grown(w, mrb);
         }
 
         pthread_mutex_lock(&pl->mu);
@@ -765,6 +841,14 @@ on_done(uv_async_t *h)
     while (list) {
         struct task *t = list;
         list = t->next;
+        /* The main VM's GC counts objects too: after MAIN_GC_PAYLOAD bytes of arguments and
+         * results have crossed, collect in full before the next result arrives, so that big
+         * payloads the script has dropped do not pile up (see collect_if_grown). */
+        pl->payload_since_gc += t->args.len + t->result.len;
+        if (pl->payload_since_gc > MAIN_GC_PAYLOAD && !rt->exiting) {
+            mrb_full_gc(mrb);
+            pl->payload_since_gc = t->result.len;
+        }
         int ai = mrb_gc_arena_save(mrb);
         mrb_value id = mrb_int_value(mrb, t->id);
         mrb_value d = mrb_hash_delete_key(mrb, pl->tasks, id);

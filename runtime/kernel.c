@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,27 @@ k_load(mrb_state *mrb, mrb_value self)
     return mrb_true_value();
 }
 
+/* Kernel#__printstr__, which puts, print and p call: mruby-print's own ignores write errors.
+ * mrun ignores SIGPIPE (main.c), so `mrun script.rb | head -1` would go on printing into a
+ * closed pipe for ever; instead the script stops as a SIGPIPE would have stopped it, by a
+ * SignalException (ensure clauses run, a profile is written) and exit status 141, quietly. */
+static mrb_value
+k_printstr(mrb_state *mrb, mrb_value self)
+{
+    mrb_value s = mrb_get_arg1(mrb);
+    if (!mrb_string_p(s))
+        return s;
+    errno = 0;
+    size_t len = (size_t)RSTRING_LEN(s);
+    bool failed = (len > 0 && fwrite(RSTRING_PTR(s), len, 1, stdout) != 1) || fflush(stdout) != 0;
+    if (failed && errno == EPIPE) {
+        clearerr(stdout);
+        mrb_value args[2] = {mrb_str_new_lit(mrb, "SIGPIPE"), mrb_fixnum_value(SIGPIPE)};
+        mrb_exc_raise(mrb, mrb_obj_new(mrb, mrb_class_get(mrb, "SignalException"), 2, args));
+    }
+    return s;
+}
+
 void
 rt_kernel_init(struct rt *rt, int argc, char **argv)
 {
@@ -193,4 +216,5 @@ rt_kernel_init(struct rt *rt, int argc, char **argv)
     mrb_define_method(mrb, k, "__env_get", env_get, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, k, "__env_set", env_set, MRB_ARGS_REQ(2));
     mrb_define_method(mrb, k, "__env_keys", env_keys, MRB_ARGS_NONE());
+    mrb_define_method(mrb, k, "__printstr__", k_printstr, MRB_ARGS_REQ(1));
 }

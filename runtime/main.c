@@ -3,6 +3,8 @@
  */
 #include <stdio.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +54,8 @@ static const char usage_text[] =
     "  1  uncaught exception or syntax error (or exit(1)), or a Deferred rejected with no\n"
     "     handler (reported when the program ends)\n"
     "  2  usage error: bad option, missing or unreadable script file\n"
-    "  n  the script called exit(n)\n";
+    "  n  the script called exit(n)\n"
+    "  141 puts/print wrote into a pipe whose reader had gone (SIGPIPE itself is ignored)\n";
 
 static int
 usage_error(const char *what, const char *arg)
@@ -75,6 +78,24 @@ opt_value(int argc, char **argv, int *i, const char *name)
     if (*i + 1 >= argc)
         return "";
     return argv[++*i];
+}
+
+/* A fork'd child (mruby-io's IO.popen) gets SIGPIPE's default action back before it execs, so
+ * a pipeline it runs (`yes | head -1`) ends the way it would from a shell. */
+static void
+restore_sigpipe_in_child(void)
+{
+    signal(SIGPIPE, SIG_DFL); /* async-signal-safe: allowed after fork in a threaded process */
+}
+
+/* As Node does: a peer that closes while we write must be an EPIPE error on that one socket
+ * (libuv reports it to the write's callback), not a signal that kills the whole process. That
+ * covers the live agent's thread too, whose viewers can go away mid-write. */
+static void
+ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_atfork(NULL, NULL, restore_sigpipe_in_child);
 }
 
 int
@@ -172,6 +193,7 @@ main(int argc, char **argv)
         script = argv[i++];
     }
 
+    ignore_sigpipe();
     struct rt *rt = rt_new(argc - i, argv + i);
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;

@@ -180,8 +180,11 @@ rt_uncaught(struct rt *rt, mrb_value exc)
         /* Ctrl-C or SIGTERM: the shell's convention, 128 + the signal number, and one line. */
         mrb_value no = mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, "@signo"));
         int signo = mrb_integer_p(no) ? (int)mrb_integer(no) : SIGTERM;
-        fflush(stdout);
-        fprintf(stderr, "mrun: stopped by %s\n", signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+        /* SIGPIPE (stdout's reader went away: kernel.c) stops quietly, as a shell's pipeline. */
+        if (signo != SIGPIPE) {
+            fflush(stdout);
+            fprintf(stderr, "mrun: stopped by %s\n", signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+        }
         rt->exit_code = 128 + (signo & 0x7f);
     } else {
         rt_report_exception(mrb, exc);
@@ -296,6 +299,9 @@ on_prepare(uv_prepare_t *h)
     wait_for_events(rt);
 }
 
+/* Runs from the check handle, outside any rt_call: the new queue it allocates lands in the GC
+ * arena, so the arena is saved and restored here too, or every batch (and each Immediate and
+ * block in it) would stay protected for the life of the process. */
 static void
 run_immediates(struct rt *rt)
 {
@@ -304,6 +310,7 @@ run_immediates(struct rt *rt)
     mrb_value batch = rt->immediates;
     if (RARRAY_LEN(batch) == 0)
         return;
+    int ai = mrb_gc_arena_save(mrb);
     rt_unroot(rt, batch);
     rt->immediates = mrb_ary_new(mrb);
     rt_root(rt, rt->immediates);
@@ -313,6 +320,7 @@ run_immediates(struct rt *rt)
     rt_unroot(rt, batch);
     if (RARRAY_LEN(rt->immediates) == 0)
         uv_idle_stop(&rt->idle);
+    mrb_gc_arena_restore(mrb, ai);
 }
 
 static void

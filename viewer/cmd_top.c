@@ -173,7 +173,9 @@ open_stream(const char *addr, const char *token, char *err, size_t errlen)
     if (fd < 0)
         return -1;
     struct live_buf b = {0};
-    if (live_encode_hello(&b, token) != 0 || write(fd, b.data, b.len) != (ssize_t)b.len) {
+    /* send with MSG_NOSIGNAL: an agent that closed at once is an error here, not a SIGPIPE. */
+    if (live_encode_hello(&b, token) != 0 ||
+        send(fd, b.data, b.len, MSG_NOSIGNAL) != (ssize_t)b.len) {
         snprintf(err, errlen, "cannot send the hello to %s: %s", addr, strerror(errno));
         live_buf_free(&b);
         close(fd);

@@ -4,7 +4,7 @@
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
 #      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
 #   then net (tests/bench/net.sh), Deferred vs worker_threads (deferred.sh), check's rates,
-#   the viewer (viewer.sh)
+#   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
 cd "$(dirname "$0")/../.."
@@ -89,3 +89,6 @@ bash tests/bench/check_rates.sh
 
 echo
 bash tests/bench/viewer.sh
+
+echo
+bash tests/bench/soak.sh

@@ -134,3 +134,61 @@ Test(copy, malformed_bytes_decode_to_nil)
         cr_expect(mrb_nil_p(copy_decode(to, junk[i], sizeof junk[i])), "case %zu", i);
     cr_expect(mrb_nil_p(copy_decode(to, (const uint8_t *)"", 0)));
 }
+
+/* A worker whose VM cannot allocate writes its error without the VM: the bytes must be those
+ * copy_encode writes for the same Hash, so the main side reads the error as any other. */
+Test(copy, error_written_without_the_vm_matches_copy_encode)
+{
+    struct copy_buf raw = {0}, enc = {0};
+    char err[300] = "";
+    cr_assert(copy_encode_error(&raw, "NoMemoryError", "out of memory"));
+    mrb_value h = eval(from, "{\"class\" => \"NoMemoryError\", \"message\" => \"out of memory\", "
+                             "\"backtrace\" => []}");
+    cr_assert_eq(copy_encode(from, h, "error", &enc, err, sizeof err), COPY_OK);
+    cr_assert_eq(raw.len, enc.len);
+    cr_expect_eq(memcmp(raw.data, enc.data, raw.len), 0);
+    /* It replaces what the buffer held (a half-written result). */
+    cr_assert(copy_encode_error(&enc, "E", "m"));
+    mrb_value s = mrb_inspect(to, copy_decode(to, enc.data, enc.len));
+    cr_expect_str_eq(RSTRING_PTR(s), "{\"class\"=>\"E\", \"message\"=>\"m\", \"backtrace\"=>[]}");
+    copy_buf_free(&raw);
+    copy_buf_free(&enc);
+}
+
+static bool refuse_growth;
+
+/* malloc that refuses to grow anything while refuse_growth is set (frees still work). */
+static void *
+refusing_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
+{
+    (void)mrb, (void)ud;
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    return refuse_growth ? NULL : realloc(p, size);
+}
+
+/* Encoding allocates Ruby objects (a Hash's keys); when that fails it must return COPY_NOMEM,
+ * not raise: in a worker it runs outside the block's protection (it aborted mrun). */
+Test(copy, out_of_memory_while_encoding_is_an_error_not_a_raise)
+{
+    mrb_state *mrb = mrb_open_allocf(refusing_allocf, NULL);
+    cr_assert_not_null(mrb);
+    /* Ten keys: their Array is too big to sit in its object, so it needs malloc. */
+    mrb_value v = eval(mrb, "h = {}; 10.times { |i| h[i] = [i] }; [1, h]");
+    int ai = mrb_gc_arena_save(mrb);
+    mrb_gc_protect(mrb, v);
+    struct copy_buf b = {0};
+    char err[300] = "";
+    refuse_growth = true;
+    enum copy_error rc = copy_encode(mrb, v, "result", &b, err, sizeof err);
+    refuse_growth = false;
+    cr_expect_eq(rc, COPY_NOMEM);
+    cr_expect(strstr(err, "out of memory while copying result"), "%s", err);
+    cr_expect_null(mrb->exc);
+    cr_expect_eq(b.len, 0);
+    copy_buf_free(&b);
+    mrb_gc_arena_restore(mrb, ai);
+    mrb_close(mrb);
+}
