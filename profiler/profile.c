@@ -137,20 +137,28 @@ str_at(const struct strtab *t, uint32_t id)
     return t->buf + ((const uint32_t *)t->offs.data)[id];
 }
 
+/* The stored length of string id: it runs to the next string's offset (or the buffer's end)
+ * less its NUL. Strings may hold NUL bytes (the live stream's do), so never strlen. */
+static size_t
+str_len(const struct strtab *t, uint32_t id)
+{
+    const uint32_t *off = t->offs.data;
+    size_t end = id + 1 < t->offs.len ? off[id + 1] : t->len;
+    return end - off[id] - 1;
+}
+
 static bool
 str_eq(const void *ctx, uint32_t id, const void *key)
 {
     const struct strtab *t = ctx;
     const struct str_key *k = key;
-    const char *s = str_at(t, id);
-    return strncmp(s, k->s, k->n) == 0 && s[k->n] == '\0';
+    return str_len(t, id) == k->n && memcmp(str_at(t, id), k->s, k->n) == 0;
 }
 
 static uint64_t
 str_rehash(const void *ctx, uint32_t id)
 {
-    const char *s = str_at(ctx, id);
-    return hash_bytes(s, strlen(s));
+    return hash_bytes(str_at(ctx, id), str_len(ctx, id));
 }
 
 uint32_t
@@ -163,9 +171,15 @@ profile_intern_n(struct profile *p, const char *s, size_t n)
     if (id != UINT32_MAX)
         return id;
     if (t->len + n + 1 > t->cap) {
+        /* s may point into the buffer itself (a caller passing profile_str() of this profile):
+         * find it again after the realloc moves the buffer. */
+        uintptr_t b = (uintptr_t)t->buf, at = (uintptr_t)s - b;
+        bool inside = t->buf && (uintptr_t)s >= b && at < t->len;
         while (t->len + n + 1 > t->cap)
             t->cap = t->cap ? t->cap * 2 : 4096;
         t->buf = xrealloc(t->buf, t->cap);
+        if (inside)
+            s = t->buf + at;
     }
     id = (uint32_t)t->offs.len;
     *(uint32_t *)vec_push(&t->offs) = (uint32_t)t->len;
