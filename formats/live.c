@@ -614,6 +614,8 @@ live_decode(struct live_decoder *d, const uint8_t *data, size_t len)
 {
     if (d->err[0])
         return -1;
+    if (len == 0) /* nothing new (and no memcpy from NULL into a buffer not yet made) */
+        return 0;
     if (d->npend + len > d->cappend) {
         size_t c = d->cappend ? d->cappend : 65536;
         while (c < d->npend + len)
