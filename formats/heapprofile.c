@@ -169,7 +169,7 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
         if ((v = json_get(x, "frees")) && json_is_num(v))
             p->meta.heap.free_count = fmt__clamp_u64(v->num, UINT64_MAX);
         if ((v = json_get(x, "estimatedBytes")) && json_is_num(v))
-            p->meta.heap.estimated_bytes = v->num;
+            p->meta.heap.estimated_bytes = (double)fmt__clamp_u64(v->num, FMT_MAX_NS);
         if ((v = json_get(x, "tool")) && json_is_str(v))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s (heap)", v->str);
     }

@@ -384,6 +384,16 @@ profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fm
     return 0;
 }
 
+/* A weight of bytes, rounded; NaN and negatives 0, saturated at 2^62 (the allocation samples of a
+ * file or the live stream are not trusted to be sane numbers, and a cast of one would be UB). */
+static uint64_t
+bytes_weight(double b)
+{
+    if (!(b > 0))
+        return 0;
+    return b >= 0x1p62 ? (uint64_t)1 << 62 : (uint64_t)(b + 0.5);
+}
+
 struct profile *
 profile_heap_view(const struct profile *src, bool live_only, const struct profile_heap_meta *totals)
 {
@@ -407,8 +417,7 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     double scale = estimated > 0 && totals->alloc_bytes ? (double)totals->alloc_bytes / estimated : 1.0;
     for (size_t i = 0; i < src->allocs.len; i++)
         if (!live_only || a[i].freed_ns == 0)
-            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns,
-                               (uint64_t)(a[i].bytes * scale + 0.5));
+            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns, bytes_weight(a[i].bytes * scale));
     const struct prof_counter *c = src->counters.data;
     for (size_t i = 0; i < src->counters.len; i++)
         profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);
