@@ -36,7 +36,7 @@ for src in tests/fuzz/fuzz_*.c; do
     flags="-timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 -artifact_prefix=$CRASHES/$short-"
     if [ "$MODE" != long ] && [ -d "$seeds" ]; then
         # Every seed once, as files (libFuzzer runs each and stops).
-        if find "$seeds" -type f | sort | xargs "$bin" $flags -runs=1 >"$log" 2>&1; then
+        if find "$seeds" -type f | sort | xargs timeout -k 5 300 "$bin" $flags -runs=1 >"$log" 2>&1; then
             echo "ok - fuzz $short: $(find "$seeds" -type f | wc -l | tr -d ' ') seeds and reproducers"
         else
             echo "not ok - fuzz $short: a seed fails"; tail -n 30 "$log" | sed 's/^/    # /'; status=1
@@ -46,7 +46,8 @@ for src in tests/fuzz/fuzz_*.c; do
     # bugs are slow on purpose (a 300 000-frame stack, a count of 1e8) and were run above.
     work=$(mktemp -d /tmp/mrprof-fuzz-corpus.XXXXXX)
     [ -d "$seeds" ] && find "$seeds" -type f -name 'seed-*' -exec cp {} "$work/" \;
-    if "$bin" $flags -max_total_time="$SECS" -print_final_stats=1 "$work" >"$log" 2>&1; then
+    # timeout: a report whose symbolizer hangs (seen under heavy load) must not hang the suite.
+    if timeout -k 5 $((SECS + 120)) "$bin" $flags -max_total_time="$SECS" -print_final_stats=1 "$work" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
         echo "ok - fuzz $short: ${runs:-?} executions in ${SECS} s, nothing found"
     else
