@@ -7,9 +7,13 @@
 #   make bench      deps + build, then the benchmarks under tests/bench/
 #   make check      the unit and end-to-end tests under ASan+UBSan only
 #   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
+#   make fuzz       build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan+UBSan) into
+#                   build/fuzz/ and run each for FUZZ_SECONDS (default 60); crashes are saved
+#                   under build/fuzz/crashes/
 #
 # Variables: BUILD (output folder), SAN=1 (ASan+UBSan build), SAN=thread (ThreadSanitizer
-# build, for the Deferred tests), WERROR= (drop -Werror).
+# build, for the Deferred tests), SAN=fuzz (clang's libFuzzer instrumentation with ASan+UBSan,
+# for the fuzz targets; use with CC=clang), WERROR= (drop -Werror).
 
 BUILD   ?= build
 CC      ?= cc
@@ -25,6 +29,8 @@ CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wshadow -Wstrict-protot
 
 ifeq ($(SAN),1)
 OPT     = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+OPT     = -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else ifeq ($(SAN),thread)
 OPT     = -O1 -fsanitize=thread -fno-omit-frame-pointer
 else
@@ -58,7 +64,7 @@ VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
 TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests
+.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins
 all: $(BUILD)/mrun $(if $(VIEWER_SRC),$(BUILD)/mrprof)
 
 $(BUILD)/gen/prelude.c: $(PRELUDE_RB)
@@ -106,6 +112,27 @@ $(BUILD)/tests/%: tests/unit/%.c $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
 
 unit-tests: $(TEST_BIN)
 
+# Fuzz targets: one binary per tests/fuzz/fuzz_*.c (any new file is picked up), linked like the
+# unit tests against everything but the mains, with libFuzzer's main. Build them through
+# `make fuzz-targets` (it sets BUILD, SAN and CC).
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer $(WRAP) -o $@ $< $(RT_OBJ) $(MODEL_OBJ) \
+	    $(filter-out $(BUILD)/obj/viewer/main.o,$(VIEWER_OBJ)) $(LIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-targets:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang fuzz-bins
+
+fuzz: deps fuzz-targets
+	@FUZZ_MODE=long FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
 # Benchmark helpers (tests/bench/*.c that use the model; sigfloor.c stands alone).
 $(BUILD)/bench/bigprofile: tests/bench/bigprofile.c $(MODEL_OBJ)
 	@mkdir -p $(dir $@)
@@ -124,6 +151,7 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-tests
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/mrun
+	@$(MAKE) --no-print-directory fuzz-targets
 	@sh tests/run.sh
 
 check: deps

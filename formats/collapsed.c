@@ -9,18 +9,19 @@
 
 #include "formats/formats.h"
 
+/* The frames of node's stack, root first: iterative (fmt_node_path), so that a stack a million
+ * frames deep is no deeper on the C stack than one frame. */
 static void
-put_path(const struct profile *p, FILE *out, uint32_t node)
+put_path(const struct profile *p, FILE *out, uint32_t node, uint32_t *path, size_t cap)
 {
-    const struct prof_node *n = profile_nodes(p);
-    if (node == 0)
-        return;
-    put_path(p, out, n[node].parent);
-    if (n[node].parent != 0)
-        putc(';', out);
-    const char *name = profile_str(p, profile_frames(p)[n[node].frame].name);
-    for (const char *c = name; *c; c++) /* ';' separates frames and '\n' lines: replace */
-        putc(*c == ';' || *c == '\n' ? '_' : *c, out);
+    size_t d = fmt_node_path(p, node, path, cap);
+    for (size_t k = 0; k < d; k++) {
+        if (k)
+            putc(';', out);
+        const char *name = profile_str(p, profile_frames(p)[profile_nodes(p)[path[k]].frame].name);
+        for (const char *c = name; *c; c++) /* ';' separates frames and '\n' lines: replace */
+            putc(*c == ';' || *c == '\n' ? '_' : *c, out);
+    }
 }
 
 int
@@ -29,7 +30,10 @@ collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts 
 {
     size_t nn = profile_nnodes(p), nt = profile_nthreads(p);
     uint64_t *count = calloc(nn * (nt ? nt : 1), sizeof *count);
-    if (!count) {
+    size_t depth = fmt_max_depth(p);
+    uint32_t *path = malloc((depth ? depth : 1) * sizeof *path);
+    if (!count || !depth || !path) {
+        free(count), free(path);
         snprintf(e->msg, sizeof e->msg, "out of memory");
         return e->code = -12;
     }
@@ -47,11 +51,11 @@ collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts 
                 if (i)
                     putc(';', out);
             }
-            put_path(p, out, (uint32_t)i);
+            put_path(p, out, (uint32_t)i, path, depth);
             putc(' ', out);
             json_u64(out, c);
             putc('\n', out);
         }
-    free(count);
+    free(count), free(path);
     return 0;
 }

@@ -220,8 +220,8 @@ fmt__frame_of(struct profile *p, const struct json_val *cf, int line_base)
 {
     const char *fname = json_str_or(json_get(cf, "functionName"), "");
     const char *furl = json_str_or(json_get(cf, "url"), "");
-    double ln = json_num(json_get(cf, "lineNumber"), -1);
-    int line = ln - line_base >= 0 ? (int)ln - line_base + 1 : 0;
+    /* A line outside 1 .. INT32_MAX (after the base) is unknown, as DevTools shows none. */
+    int32_t line = fmt__line(json_num(json_get(cf, "lineNumber"), -1) - line_base + 1);
     if (!*fname)
         fname = "(anonymous)";
     return profile_frame_intern(p, fname, furl, line, frame_kind_of(fname));
@@ -229,11 +229,36 @@ fmt__frame_of(struct profile *p, const struct json_val *cf, int line_base)
 
 /* Sorts samples [base, end) by time and weighs each by the gap to the next (DevTools' rule);
  * the last lasts until end_ns, or the mean interval when end_ns says nothing. */
+struct time_key {
+    uint64_t t;
+    size_t at;
+};
+
 static int
 by_time(const void *a, const void *b)
 {
-    const struct prof_sample *x = a, *y = b;
-    return (x->t_ns > y->t_ns) - (x->t_ns < y->t_ns);
+    const struct time_key *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* A stable sort by time (DevTools sorts with JavaScript's stable sort: samples at one time
+ * keep their order). Left unsorted when out of memory. */
+static void
+sort_by_time(struct prof_sample *s, size_t n)
+{
+    struct time_key *k = malloc(n * sizeof *k);
+    struct prof_sample *copy = malloc(n * sizeof *copy);
+    if (k && copy) {
+        for (size_t i = 0; i < n; i++)
+            k[i] = (struct time_key){s[i].t_ns, i};
+        qsort(k, n, sizeof *k, by_time);
+        memcpy(copy, s, n * sizeof *s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = copy[k[i].at];
+    }
+    free(k), free(copy);
 }
 
 void
@@ -247,7 +272,7 @@ fmt__weigh_by_gaps(struct profile *p, size_t base, uint64_t end_ns)
     for (size_t k = 1; k < n && sorted; k++)
         sorted = s[k - 1].t_ns <= s[k].t_ns;
     if (!sorted)
-        qsort(s, n, sizeof *s, by_time);
+        sort_by_time(s, n);
     for (size_t k = 0; k + 1 < n; k++)
         s[k].weight_ns = s[k + 1].t_ns - s[k].t_ns;
     uint64_t last = s[n - 1].t_ns;
@@ -280,7 +305,8 @@ assign_lines(struct profile *p, const struct json_val **items, const uint32_t *m
         JSON_EACH(t, pt) {
             const struct json_val *l = json_get(t, "line");
             const struct json_val *k = json_get(t, "ticks");
-            if (!json_is_num(l) || !json_is_num(k) || k->num < 1)
+            int32_t ln = json_is_num(l) ? fmt__line(l->num) : 0;
+            if (!ln || !json_is_num(k) || k->num < 1)
                 continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
@@ -291,7 +317,7 @@ assign_lines(struct profile *p, const struct json_val **items, const uint32_t *m
                 }
                 lt = bigger;
             }
-            lt[n] = (struct line_tick){model[i], (int32_t)l->num, (uint32_t)k->num,
+            lt[n] = (struct line_tick){model[i], ln, (uint32_t)fmt__clamp_u64(k->num, UINT32_MAX),
                                        (uint32_t)n};
             n++;
         }
@@ -359,12 +385,17 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     JSON_EACH(jn, jnodes) {
         const struct json_val *jid = json_get(jn, "id");
         const struct json_val *cf = json_get(jn, "callFrame");
+        int64_t id;
         if (!json_is_num(jid) || !json_is_obj(cf)) {
             rc = bad(e, name, "nodes[%d] lacks a numeric \"id\" or a \"callFrame\" object", i);
             goto done;
         }
+        if (!fmt__to_i64(jid->num, INT64_MIN, INT64_MAX, &id)) {
+            rc = bad(e, name, "nodes[%d].id (%g) is not an integer mrprof can hold", i, jid->num);
+            goto done;
+        }
         frame[i] = fmt__frame_of(p, cf, 0);
-        map[i] = (struct idmap){(int64_t)jid->num, (uint32_t)i};
+        map[i] = (struct idmap){id, (uint32_t)i};
         parent[i] = -1;
         items[i] = jn;
         i++;
@@ -379,16 +410,19 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     for (i = 0; i < nn; i++) {
         const struct json_val *jp = json_get(items[i], "parent");
         if (json_is_num(jp)) {
-            int pi = find_index(map, (size_t)nn, (int64_t)jp->num);
+            int64_t pid;
+            int pi = fmt__to_i64(jp->num, INT64_MIN, INT64_MAX, &pid) ? find_index(map, (size_t)nn, pid) : -1;
             if (pi < 0) {
-                rc = bad(e, name, "nodes[%d] names parent %lld, which does not exist", i, (long long)jp->num);
+                rc = bad(e, name, "nodes[%d] names parent %g, which does not exist", i, jp->num);
                 goto done;
             }
             parent[i] = pi;
         }
         const struct json_val *kids = json_get(items[i], "children");
         JSON_EACH(kid, kids) {
-            int ci = json_is_num(kid) ? find_index(map, (size_t)nn, (int64_t)kid->num) : -1;
+            int64_t cid;
+            int ci = json_is_num(kid) && fmt__to_i64(kid->num, INT64_MIN, INT64_MAX, &cid)
+                         ? find_index(map, (size_t)nn, cid) : -1;
             if (ci < 0) {
                 rc = bad(e, name, "nodes[%d] lists a child that does not exist", i);
                 goto done;
@@ -456,6 +490,12 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     }
     double start_us = json_is_num(jstart) ? jstart->num : 0;
     double end_us = json_is_num(jend) ? jend->num : 0;
+    uint64_t start_ns, end_ns;
+    if (!fmt__us_to_ns(start_us, &start_ns) || !fmt__us_to_ns(end_us, &end_ns)) {
+        rc = bad(e, name, "\"startTime\" %g or \"endTime\" %g µs is negative or beyond 2^62 ns", start_us,
+                 end_us);
+        goto done;
+    }
     const struct json_val *meta = json_get(root, "$mrprof");
     const struct json_val *jweights = meta ? json_get(meta, "weights") : NULL;
     if ((int)json_len(jweights) != nsamp)
@@ -479,23 +519,32 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
             rc = bad(e, name, "samples[%d] or timeDeltas[%d] is not a number", k, k);
             goto done;
         }
-        if (jd->num < 0) {
-            rc = bad(e, name, "timeDeltas[%d] is negative (%g µs)", k, jd->num);
-            goto done;
-        }
-        int64_t sid = (int64_t)js->num;
-        int idx = dense ? (sid >= 0 && sid <= max_id ? dense[sid] : -1) : find_index(map, (size_t)nn, sid);
+        int64_t sid;
+        int idx = -1;
+        if (fmt__to_i64(js->num, INT64_MIN, INT64_MAX, &sid))
+            idx = dense ? (sid >= 0 && sid <= max_id ? dense[sid] : -1) : find_index(map, (size_t)nn, sid);
         if (idx < 0) {
-            rc = bad(e, name, "samples[%d] names node %lld, which does not exist", k, (long long)js->num);
+            rc = bad(e, name, "samples[%d] names node %g, which does not exist", k, js->num);
             goto done;
         }
+        /* Chrome and Node write negative deltas (samples of one profile out of order); DevTools'
+         * CPUProfileDataModel sums them as they are and then sorts the samples by time, which
+         * fmt__weigh_by_gaps (or, with recorded weights, the final sort) does here. */
         t += jd->num;
-        uint64_t w = 0;
+        uint64_t t_ns, w = 0;
+        if (!fmt__us_to_ns(t, &t_ns)) {
+            rc = bad(e, name, "timeDeltas[%d] puts the sample at %g µs, %s", k, t,
+                     t < 0 ? "a negative time" : "beyond 2^62 ns");
+            goto done;
+        }
         if (jw) {
-            w = json_is_num(jw) && jw->num > 0 ? (uint64_t)jw->num : 0;
+            if (json_is_num(jw) && jw->num > 0 && !fmt__to_ns(jw->num, &w)) {
+                rc = bad(e, name, "\"$mrprof\" weights[%d] (%g ns) is beyond 2^62 ns", k, jw->num);
+                goto done;
+            }
             jw += jw->size;
         }
-        profile_add_sample(p, th, model[idx], 0, (uint64_t)(t * 1000.0), w);
+        profile_add_sample(p, th, model[idx], 0, t_ns, w);
     }
     /* positionTicks say how many of a node's samples were on each line; hand the lines out to
      * that node's samples in order, so that per-line aggregation works on files read back. */
@@ -503,11 +552,11 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     /* Without recorded weights a sample lasts until the next one (DevTools' rule); the last
      * lasts until endTime, or the mean interval when endTime says nothing. */
     if (!jweights)
-        fmt__weigh_by_gaps(p, base, (uint64_t)(end_us * 1000.0));
-    if (!p->meta.start_ns || (uint64_t)(start_us * 1000.0) < p->meta.start_ns)
-        p->meta.start_ns = (uint64_t)(start_us * 1000.0);
-    if ((uint64_t)(end_us * 1000.0) > p->meta.end_ns)
-        p->meta.end_ns = (uint64_t)(end_us * 1000.0);
+        fmt__weigh_by_gaps(p, base, end_ns);
+    if (!p->meta.start_ns || start_ns < p->meta.start_ns)
+        p->meta.start_ns = start_ns;
+    if (end_ns > p->meta.end_ns)
+        p->meta.end_ns = end_ns;
     if (meta) {
         const struct json_val *m = json_get(meta, "mode");
         const struct json_val *hz = json_get(meta, "hz");
@@ -516,13 +565,14 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         const struct json_val *tr = json_get(meta, "truncated");
         const struct json_val *tool = json_get(meta, "tool");
         p->meta.mode = json_is_str(m) && strcmp(m->str, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
-        p->meta.hz = json_is_num(hz) ? (uint32_t)hz->num : 0;
-        p->meta.signals = json_is_num(sig) ? (uint64_t)sig->num : 0;
-        p->meta.dropped = json_is_num(dr) ? (uint64_t)dr->num : 0;
-        p->meta.truncated = json_is_num(tr) ? (uint64_t)tr->num : 0;
+        /* The sampler's own counters only inform: saturated, never an error. */
+        p->meta.hz = (uint32_t)fmt__clamp_u64(json_num(hz, 0), UINT32_MAX);
+        p->meta.signals = fmt__clamp_u64(json_num(sig, 0), UINT64_MAX);
+        p->meta.dropped = fmt__clamp_u64(json_num(dr, 0), UINT64_MAX);
+        p->meta.truncated = fmt__clamp_u64(json_num(tr, 0), UINT64_MAX);
         if (json_is_str(tool))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
-        p->meta.wall_start_ns = (uint64_t)json_num(json_get(meta, "wallStartNs"), 0);
+        p->meta.wall_start_ns = fmt__clamp_u64(json_num(json_get(meta, "wallStartNs"), 0), UINT64_MAX);
     } else {
         p->meta.mode = PROFILE_WALL;
         snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node");
@@ -575,9 +625,20 @@ fmt__walk_head(struct profile *p, const struct json_val *head, const char *name,
                 goto oom;
             t->nodes = bigger, t->cap = nc;
         }
-        t->nodes[t->n++] = (struct fmt_head_node){
-            (int64_t)json_num(json_get(it.j, "id"), -1 - (double)t->n), model,
-            json_num(json_get(it.j, "hitCount"), 0), json_num(json_get(it.j, "selfSize"), 0)};
+        /* A node without an id gets a negative one of its own (ids in files are positive). */
+        const struct json_val *jid = json_get(it.j, "id");
+        int64_t id = -1 - (int64_t)t->n;
+        if (jid && !(json_is_num(jid) && fmt__to_i64(jid->num, 0, INT64_MAX, &id))) {
+            rc = fmt__bad(e, name, kind, "a node's \"id\" is not an integer from 0 to 2^63");
+            goto out;
+        }
+        double hits = json_num(json_get(it.j, "hitCount"), 0), self = json_num(json_get(it.j, "selfSize"), 0);
+        if (!(hits >= 0 && hits < 4294967296.0) || !(self >= 0 && self < (double)FMT_MAX_NS)) {
+            rc = fmt__bad(e, name, kind, "node %lld's \"hitCount\" or \"selfSize\" is negative or too large",
+                          (long long)id);
+            goto out;
+        }
+        t->nodes[t->n++] = (struct fmt_head_node){id, model, hits, self};
         const struct json_val *kids = json_get(it.j, "children");
         if (kids && !json_is_arr(kids)) {
             rc = fmt__bad(e, name, kind, "a node's \"children\" is not an array");
@@ -635,31 +696,43 @@ fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
     const struct json_val *js = json_get(root, "samples"), *jt = json_get(root, "timestamps");
     double start = json_num(json_get(root, "startTime"), 0), end = json_num(json_get(root, "endTime"), start);
     size_t ns = json_len(js);
-    bool stamped = json_len(jt) == ns && ns > 0;
+    if (jt && (!json_is_arr(jt) || json_len(jt) != ns)) {
+        rc = fmt__bad(e, name, kind, "\"timestamps\" has %zu entries and \"samples\" %zu: one per sample",
+                      json_len(jt), ns);
+        goto out;
+    }
+    bool stamped = jt && ns > 0;
     double ts0 = stamped ? json_num(json_first(jt), 0) : 0;
     /* Seconds or µs? Seconds when that puts startTime nearer the first timestamp, or (without
      * timestamps) when the numbers only make sense as seconds. */
     double scale = stamped ? (fabs(start * 1e6 - ts0) < fabs(start - ts0) ? 1e6 : 1.0)
                            : (end - start < 86400 && start < 2e9 ? 1e6 : 1.0);
-    uint64_t start_ns = (uint64_t)(start * scale * 1000.0), end_ns = (uint64_t)(end * scale * 1000.0);
+    uint64_t start_ns, end_ns;
+    if (!fmt__us_to_ns(start * scale, &start_ns) || !fmt__us_to_ns(end * scale, &end_ns)) {
+        rc = fmt__bad(e, name, kind, "\"startTime\" %g or \"endTime\" %g is negative or too large", start, end);
+        goto out;
+    }
     uint32_t th = profile_add_thread(p, 0, "main");
     size_t base = profile_nsamples(p);
     if (ns > 0) {
         double step = ns > 1 && end > start ? (end - start) * scale / (double)ns : 1000.0;
         size_t k = 0;
-        const struct json_val *tv = json_first(jt);
+        const struct json_val *tv = stamped ? json_first(jt) : NULL; /* only when one per sample */
         JSON_EACH(sv, js) {
-            const struct fmt_head_node *n = json_is_num(sv) ? fmt__head_find(&t, (int64_t)sv->num) : NULL;
+            int64_t sid;
+            const struct fmt_head_node *n =
+                json_is_num(sv) && fmt__to_i64(sv->num, INT64_MIN, INT64_MAX, &sid) ? fmt__head_find(&t, sid) : NULL;
             if (!n) {
                 rc = fmt__bad(e, name, kind, "samples[%zu] names a node that does not exist", k);
                 goto out;
             }
             double us = stamped ? json_num(tv, 0) : start * scale + step * (double)k;
-            if (us < 0) {
-                rc = fmt__bad(e, name, kind, "timestamps[%zu] is negative", k);
+            uint64_t t_ns;
+            if (!fmt__us_to_ns(us, &t_ns)) {
+                rc = fmt__bad(e, name, kind, "timestamps[%zu] (%g µs) is negative or too large", k, us);
                 goto out;
             }
-            profile_add_sample(p, th, n->model, 0, (uint64_t)(us * 1000.0), 0);
+            profile_add_sample(p, th, n->model, 0, t_ns, 0);
             if (tv)
                 tv += tv->size;
             k++;
@@ -669,10 +742,13 @@ fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
         double hits = 0;
         for (size_t k = 0; k < t.n; k++)
             hits += t.nodes[k].hits > 0 ? t.nodes[k].hits : 0;
-        uint64_t each = hits > 0 && end_ns > start_ns ? (uint64_t)((double)(end_ns - start_ns) / hits) : 1000000;
+        /* Each node's share of the duration (1 ms per hit without one); hits are below 2^32 and
+         * the duration below 2^62 ns, so the product fits. */
+        double each = hits > 0 && end_ns > start_ns ? (double)(end_ns - start_ns) / hits : 1e6;
         for (size_t k = 0; k < t.n; k++)
             if (t.nodes[k].hits >= 1)
-                profile_add_sample(p, th, t.nodes[k].model, 0, start_ns, each * (uint64_t)t.nodes[k].hits);
+                profile_add_sample(p, th, t.nodes[k].model, 0, start_ns,
+                                   fmt__clamp_u64(each * t.nodes[k].hits, FMT_MAX_NS));
     }
     p->meta.mode = PROFILE_WALL;
     p->meta.start_ns = start_ns;

@@ -103,6 +103,55 @@ fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt,
     return e->code;
 }
 
+bool
+fmt__to_i64(double d, int64_t lo, int64_t hi, int64_t *out)
+{
+    /* [-2^63, 2^63) is exactly what converts to int64_t; NaN fails both comparisons. */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return false;
+    int64_t v = (int64_t)d;
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+int64_t
+fmt__i64_or(const struct json_val *v, int64_t lo, int64_t hi, int64_t dflt)
+{
+    int64_t x;
+    return json_is_num(v) && fmt__to_i64(v->num, lo, hi, &x) ? x : dflt;
+}
+
+bool
+fmt__to_ns(double ns, uint64_t *out)
+{
+    if (!(ns >= 0 && ns < (double)FMT_MAX_NS))
+        return false;
+    *out = (uint64_t)ns;
+    return true;
+}
+
+bool
+fmt__us_to_ns(double us, uint64_t *ns)
+{
+    return fmt__to_ns(us * 1000.0, ns);
+}
+
+uint64_t
+fmt__clamp_u64(double d, uint64_t max)
+{
+    if (!(d > 0))
+        return 0;
+    return d >= (double)max ? max : (uint64_t)d;
+}
+
+int32_t
+fmt__line(double d)
+{
+    return d >= 1 && d <= (double)INT32_MAX ? (int32_t)d : 0;
+}
+
 /* After a reader: samples in order and every invariant checked, or p freed and NULL. */
 static struct profile *
 finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
@@ -214,16 +263,33 @@ fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e
     return p;
 }
 
+/* The first bytes of an input: pprof's gzip or raw profile.proto, or text (every other format
+ * is). Anything else (/dev/zero, an executable, an image) is refused before it is read whole. */
+static int
+sniff_profile(const char *head, size_t n, const char *path, char *err, size_t errlen)
+{
+    const unsigned char *h = (const unsigned char *)head;
+    if ((n >= 2 && h[0] == 0x1f && h[1] == 0x8b) || h[0] == 0x0a)
+        return 0;
+    for (size_t i = 0; i < n && i < 512; i++)
+        if (h[i] == 0 || h[i] == 0x7f || (h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\r')) {
+            snprintf(err, errlen, "%s: not a profile: byte %zu is 0x%02x, but profiles are text (JSON) or "
+                     "pprof's gzip or protobuf", path, i, h[i]);
+            return -1;
+        }
+    return 0;
+}
+
 struct profile *
 fmt_read_path(const char *path, struct fmt_err *e)
 {
     size_t len;
-    char *buf = fio_read_file(path, &len, e->msg, sizeof e->msg);
+    char *buf = fio_read_input(path, sniff_profile, &len, e->msg, sizeof e->msg);
     if (!buf) {
         e->code = -EIO;
         return NULL;
     }
-    struct profile *p = read_mutable(buf, len, path, e);
+    struct profile *p = read_mutable(buf, len, strcmp(path, "-") == 0 ? "stdin" : path, e);
     free(buf);
     return p;
 }

@@ -139,9 +139,10 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
          * and every one names a node of the tree. */
         size_t k = 0;
         JSON_EACH(smp, js) {
-            const struct fmt_head_node *hn = fmt__head_find(&t, (int64_t)json_num(json_get(smp, "nodeId"), -1));
+            const struct fmt_head_node *hn =
+                fmt__head_find(&t, fmt__i64_or(json_get(smp, "nodeId"), 0, INT64_MAX, INT64_MIN));
             double size = json_num(json_get(smp, "size"), -1);
-            if (!hn || !(size >= 0)) {
+            if (!hn || !(size >= 0 && size < (double)FMT_MAX_NS)) {
                 rc = fmt__bad(e, name, kind, "sample %zu has no valid nodeId and size", k);
                 goto out;
             }
@@ -160,15 +161,15 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
     if (x) { /* written by mrun: what the allocator hook counted */
         const struct json_val *v;
         if ((v = json_get(x, "interval")) && json_is_num(v))
-            p->meta.heap.interval = (uint64_t)v->num;
+            p->meta.heap.interval = fmt__clamp_u64(v->num, UINT64_MAX);
         if ((v = json_get(x, "allocatedBytes")) && json_is_num(v))
-            p->meta.heap.alloc_bytes = (uint64_t)v->num;
+            p->meta.heap.alloc_bytes = fmt__clamp_u64(v->num, UINT64_MAX);
         if ((v = json_get(x, "allocations")) && json_is_num(v))
-            p->meta.heap.alloc_count = (uint64_t)v->num;
+            p->meta.heap.alloc_count = fmt__clamp_u64(v->num, UINT64_MAX);
         if ((v = json_get(x, "frees")) && json_is_num(v))
-            p->meta.heap.free_count = (uint64_t)v->num;
+            p->meta.heap.free_count = fmt__clamp_u64(v->num, UINT64_MAX);
         if ((v = json_get(x, "estimatedBytes")) && json_is_num(v))
-            p->meta.heap.estimated_bytes = v->num;
+            p->meta.heap.estimated_bytes = (double)fmt__clamp_u64(v->num, FMT_MAX_NS);
         if ((v = json_get(x, "tool")) && json_is_str(v))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s (heap)", v->str);
     }

@@ -47,6 +47,31 @@ int fmt__speedscope_read_json(struct profile *p, const struct json_val *root, co
 int fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, struct fmt_err *e);
 /* Whether the first non-blank line reads as folded stacks (text ending in a sample count). */
 bool fmt__looks_folded(const char *buf, size_t len);
+/*
+ * Checked conversions of numbers from untrusted files. A JSON number is a double, and a C cast
+ * of a double outside the target type's range (or of NaN) is undefined behaviour; so every
+ * number a reader turns into an integer goes through one of these. What is out of range is
+ * either an error naming the field (ids, times, sizes: the caller says which) or, where
+ * DevTools itself shows nothing useful for it, "unknown" (lines) or saturated (informational
+ * counters).
+ */
+/* Times and weights in the model stay below 2^62 ns (146 years), so sums of them cannot wrap. */
+#define FMT_MAX_NS ((uint64_t)1 << 62)
+/* d truncated to an integer in [lo, hi]: true, or false when NaN, infinite or out of range. */
+bool fmt__to_i64(double d, int64_t lo, int64_t hi, int64_t *out);
+/* The integer of JSON value v in [lo, hi]; dflt when v is absent, not a number or out of
+ * range (for keys such as pid/tid, where a nonsense value is as good as none). */
+int64_t fmt__i64_or(const struct json_val *v, int64_t lo, int64_t hi, int64_t dflt);
+/* A time or duration in µs (DevTools' unit) or ns as model ns: false when negative, NaN or at
+ * or past FMT_MAX_NS. */
+bool fmt__us_to_ns(double us, uint64_t *ns);
+bool fmt__to_ns(double ns, uint64_t *out);
+/* An informational count (the sampler's signals, dropped, ...): NaN and negatives 0, huge
+ * values saturate at max. */
+uint64_t fmt__clamp_u64(double d, uint64_t max);
+/* A 1-based line number: d when 1 <= d <= INT32_MAX, else 0 (unknown). */
+int32_t fmt__line(double d);
+
 /* Fills e with "NAME: looks like KIND, but WHAT" and returns -EINVAL. */
 int fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

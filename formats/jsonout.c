@@ -110,6 +110,38 @@ fmt_children(const struct profile *p, const uint8_t *used, uint32_t **start_out,
     return 0;
 }
 
+size_t
+fmt_max_depth(const struct profile *p)
+{
+    size_t nn = profile_nnodes(p), depth = 1;
+    const struct prof_node *n = profile_nodes(p);
+    uint32_t *d = calloc(nn ? nn : 1, sizeof *d);
+    if (!d)
+        return 0;
+    for (size_t i = 1; i < nn; i++) { /* parent < child: one pass */
+        d[i] = d[n[i].parent] + 1;
+        if (d[i] > depth)
+            depth = d[i];
+    }
+    free(d);
+    return depth;
+}
+
+size_t
+fmt_node_path(const struct profile *p, uint32_t node, uint32_t *path, size_t cap)
+{
+    const struct prof_node *n = profile_nodes(p);
+    size_t d = 0;
+    for (uint32_t k = node; k != 0 && d < cap; k = n[k].parent)
+        path[d++] = k;
+    for (size_t i = 0; i < d / 2; i++) {
+        uint32_t t = path[i];
+        path[i] = path[d - 1 - i];
+        path[d - 1 - i] = t;
+    }
+    return d;
+}
+
 /* Pseudo frames carry no file; everything else is named with its location. */
 const char *
 fmt_frame_url(const struct profile *p, const struct prof_frame *f)

@@ -574,6 +574,8 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
             double bytes, count;
             memcpy(&bytes, &bv, 8);
             memcpy(&count, &cv, 8);
+            if (!(bytes >= 0 && bytes < 0x1p62) || !(count >= 0 && count < 0x1p62))
+                return bad(d, "an allocation standing for %g bytes in %g allocations", bytes, count);
             size_t id = profile_add_alloc(p, thread, node, get_le(r + 8, 8), get_le(r + 16, 8), bytes, count);
             ((struct prof_alloc *)p->allocs.data)[id].freed_ns = get_le(r + 40, 8);
         }
@@ -614,6 +616,8 @@ live_decode(struct live_decoder *d, const uint8_t *data, size_t len)
 {
     if (d->err[0])
         return -1;
+    if (len == 0) /* nothing new (and no memcpy from NULL into a buffer not yet made) */
+        return 0;
     if (d->npend + len > d->cappend) {
         size_t c = d->cappend ? d->cappend : 65536;
         while (c < d->npend + len)

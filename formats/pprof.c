@@ -20,6 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "formats/fileio.h"
 #include "formats/internal.h"
 #include "profile.pb-c.h"
 
@@ -311,8 +312,12 @@ pb_str(const PbProfile *pb, int64_t i)
     return i >= 0 && (size_t)i < pb->n_string_table ? pb->string_table[i] : "";
 }
 
-/* Reads a gzipped (or plain) profile.proto. A sample with count N becomes N model samples
- * sharing its value, so sample counts survive a round trip. */
+/* Reads a gzipped (or plain) profile.proto. The weight of a sample is its value: a count is
+ * never multiplied into memory. While the counts of the whole file add up to at most
+ * PPROF_MAX_EXPAND, a sample with count N becomes N model samples sharing its value (sample
+ * counts survive a round trip); past that, each pprof sample is one model sample carrying its
+ * whole value (shares stay exact, the count of samples is the number of stacks). */
+#define PPROF_MAX_EXPAND ((uint64_t)4 << 20)
 int
 fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e)
 {
@@ -323,17 +328,25 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
         memset(&z, 0, sizeof z);
         if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
             return fmt__bad(e, name, PPROF_KIND, "zlib cannot start");
-        size_t cap = len * 4 + 4096;
+        /* Decompression stops at the input limit: a gzip bomb is an error, not an OOM kill. */
+        size_t limit = fio_max_input(), cap = len < limit / 4 ? len * 4 + 4096 : limit;
         raw = malloc(cap);
         z.next_in = (uint8_t *)buf;
         z.avail_in = (uInt)len;
         int zr = Z_OK;
         while (raw && zr == Z_OK) {
             if (rawlen == cap) {
-                uint8_t *bigger = realloc(raw, cap * 2);
+                if (cap >= limit) {
+                    free(raw);
+                    inflateEnd(&z);
+                    return fmt__bad(e, name, PPROF_KIND, "its gzip stream unpacks to more than %zu bytes "
+                                    "(the input limit; MRPROF_MAX_INPUT raises it)", limit);
+                }
+                size_t bigger_cap = cap > limit / 2 ? limit : cap * 2;
+                uint8_t *bigger = realloc(raw, bigger_cap);
                 if (!bigger)
                     break;
-                raw = bigger, cap *= 2;
+                raw = bigger, cap = bigger_cap;
             }
             z.next_out = raw + rawlen;
             z.avail_out = (uInt)(cap - rawlen);
@@ -387,12 +400,20 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
     }
     for (size_t k = 0; k < pb->n_function; k++) {
         const PbFunction *f = pb->function[k];
-        ffr[f->id] = profile_frame_intern(p, pb_str(pb, f->name), pb_str(pb, f->filename), (int32_t)f->start_line,
-                                          FRAME_RUBY);
+        ffr[f->id] = profile_frame_intern(p, pb_str(pb, f->name), pb_str(pb, f->filename),
+                                          fmt__line((double)f->start_line), FRAME_RUBY);
     }
     for (size_t k = 0; k < pb->n_location; k++)
         locs[pb->location[k]->id] = pb->location[k];
-    uint64_t t = 0;
+    uint64_t t = 0, counted = 0;
+    for (size_t i = 0; i < pb->n_sample; i++) {
+        const PbSample *sm = pb->sample[i];
+        int64_t n = ci < sm->n_value && ci != wi ? sm->value[ci] : 1;
+        counted += n > 1 ? (uint64_t)(n <= (int64_t)PPROF_MAX_EXPAND ? n : (int64_t)PPROF_MAX_EXPAND + 1) : 1;
+        if (counted > PPROF_MAX_EXPAND)
+            break;
+    }
+    bool expand = counted <= PPROF_MAX_EXPAND;
     for (size_t i = 0; i < pb->n_sample && rc == 0; i++) {
         const PbSample *sm = pb->sample[i];
         uint32_t node = 0;
@@ -411,19 +432,29 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
                 if (!fr)
                     fr = profile_frame_intern(p, "(unknown function)", "", 0, FRAME_PSEUDO);
                 node = profile_node(p, node, fr);
-                leaf_line = (int32_t)l->line[li]->line;
+                leaf_line = fmt__line((double)l->line[li]->line);
             }
         }
         if (rc)
             break;
         double w = wi < sm->n_value ? (double)sm->value[wi] * scale : 0;
-        int64_t n = ci < sm->n_value && ci != wi ? sm->value[ci] : 1;
-        if (n < 1 || n > 100000000)
+        uint64_t wns;
+        if (!fmt__to_ns(w, &wns)) {
+            rc = fmt__bad(e, name, PPROF_KIND, "sample %zu's value %g %s is %s", i, w / scale, wunit,
+                          w < 0 ? "negative (a difference profile?)" : "beyond what mrprof holds (2^62)");
+            break;
+        }
+        int64_t n = expand && ci < sm->n_value && ci != wi ? sm->value[ci] : 1;
+        if (n < 1)
             n = 1;
         for (int64_t k = 0; k < n; k++) {
-            uint64_t each = (uint64_t)(w / (double)n);
-            profile_add_sample(p, th, node, leaf_line > 0 ? leaf_line : 0, t, each);
+            uint64_t each = wns / (uint64_t)n + (k == 0 ? wns % (uint64_t)n : 0);
+            profile_add_sample(p, th, node, leaf_line, t, each);
             t += each ? each : 1;
+            if (t >= FMT_MAX_NS) {
+                rc = fmt__bad(e, name, PPROF_KIND, "its samples add up to more than 2^62 ns");
+                break;
+            }
         }
     }
     p->meta.mode = strcmp(wunit, "bytes") == 0 ? PROFILE_HEAP : strcmp(wtype, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;

@@ -39,43 +39,21 @@ event(FILE *out, bool *first, char type, uint32_t frame, uint64_t at)
     putc('}', out);
 }
 
-/* The node path of n from the root's child down to n into path (reversed walk); its length. */
-static size_t
-node_path(const struct prof_node *nodes, uint32_t n, uint32_t *path, size_t cap)
-{
-    size_t d = 0;
-    for (uint32_t k = n; k != 0 && d < cap; k = nodes[k].parent)
-        path[d++] = k;
-    for (size_t i = 0; i < d / 2; i++) {
-        uint32_t t = path[i];
-        path[i] = path[d - 1 - i];
-        path[d - 1 - i] = t;
-    }
-    return d;
-}
-
 int
 speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
 {
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
     const struct prof_sample *s = profile_samples(p);
-    size_t nn = profile_nnodes(p), ns = profile_nsamples(p), nf = profile_nframes(p);
+    size_t ns = profile_nsamples(p), nf = profile_nframes(p);
     /* The deepest stack bounds both paths. */
-    size_t depth = 1;
-    uint32_t *d = calloc(nn ? nn : 1, sizeof *d);
+    size_t depth = fmt_max_depth(p);
     uint32_t *fidx = malloc((nf ? nf : 1) * sizeof *fidx);
-    if (!d || !fidx) {
-        free(d), free(fidx);
+    if (!depth || !fidx) {
+        free(fidx);
         snprintf(e->msg, sizeof e->msg, "out of memory");
         return e->code = -ENOMEM;
     }
-    for (size_t n = 1; n < nn; n++) { /* parent < child: one pass */
-        d[n] = d[nodes[n].parent] + 1;
-        if (d[n] > depth)
-            depth = d[n];
-    }
-    free(d);
     uint32_t *cur = malloc(depth * sizeof *cur), *next = malloc(depth * sizeof *next);
     if (!cur || !next) {
         free(cur), free(next), free(fidx);
@@ -143,7 +121,7 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             if (s[i].thread != th || !s[i].weight_ns)
                 continue;
             /* Idle left out: every frame closes and the time passes as a gap. */
-            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : node_path(nodes, s[i].node, next, depth), common = 0;
+            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : fmt_node_path(p, s[i].node, next, depth), common = 0;
             while (common < cd && common < nd && cur[common] == next[common])
                 common++;
             if ((cd > common || nd > common) && run) { /* events end the stretch */

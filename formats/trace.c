@@ -295,7 +295,7 @@ static struct tnode *
 tnode_find(struct tnode *n, size_t count, int64_t id)
 {
     struct tnode k = {.id = id};
-    return bsearch(&k, n, count, sizeof *n, tnode_cmp);
+    return count ? bsearch(&k, n, count, sizeof *n, tnode_cmp) : NULL; /* never bsearch(NULL) */
 }
 
 static const char *
@@ -316,7 +316,7 @@ thread_name(const struct json_val *events, double pid, int64_t tid, char *buf, s
 {
     JSON_EACH(ev, events) {
         if (strcmp(json_str_or(json_get(ev, "name"), ""), "thread_name") != 0 ||
-            json_num(json_get(ev, "pid"), -1) != pid || (int64_t)json_num(json_get(ev, "tid"), -1) != tid)
+            json_num(json_get(ev, "pid"), -1) != pid || fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, -1) != tid)
             continue;
         const char *n = json_str_or(json_get(json_get(ev, "args"), "name"), NULL);
         if (n)
@@ -376,9 +376,14 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
     for (size_t c = 0; c < tp->nchunks; c++) {
         const struct json_val *data = json_get(json_get(&ev0[tp->chunks[c]], "args"), "data");
         JSON_EACH(jn, json_get(json_get(data, "cpuProfile"), "nodes")) {
-            const struct json_val *id = json_get(jn, "id");
-            if (!json_is_num(id)) {
-                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk node lacks a numeric \"id\"");
+            const struct json_val *id = json_get(jn, "id"), *jp = json_get(jn, "parent");
+            int64_t nid, parent = -1;
+            if (!json_is_num(id) || !fmt__to_i64(id->num, 0, INT64_MAX, &nid)) {
+                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk node lacks an \"id\" from 0 to 2^63");
+                goto out;
+            }
+            if (jp && !(json_is_num(jp) && fmt__to_i64(jp->num, 0, INT64_MAX, &parent))) {
+                rc = fmt__bad(e, name, TRACE_KIND, "ProfileChunk node %lld's \"parent\" is not an id", (long long)nid);
                 goto out;
             }
             if (nn == cap) {
@@ -390,11 +395,12 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
                 }
                 nodes = bigger;
             }
-            nodes[nn++] = (struct tnode){(int64_t)id->num, (int64_t)json_num(json_get(jn, "parent"), -1),
+            nodes[nn++] = (struct tnode){nid, parent,
                                          fmt__frame_of(p, json_get(jn, "callFrame"), 0), UINT32_MAX};
         }
     }
-    qsort(nodes, nn, sizeof *nodes, tnode_cmp);
+    if (nn) /* never qsort(NULL) */
+        qsort(nodes, nn, sizeof *nodes, tnode_cmp);
     size_t w = 0;
     for (size_t i = 0; i < nn; i++)
         if (!w || nodes[w - 1].id != nodes[i].id)
@@ -427,7 +433,7 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
         const struct json_val *d = json_first(jd), *l = json_first(jl), *wv = json_first(jw);
         JSON_EACH(sv, js) {
             t += json_num(d, 0);
-            struct tnode *n = json_is_num(sv) ? tnode_find(nodes, nn, (int64_t)sv->num) : NULL;
+            struct tnode *n = tnode_find(nodes, nn, fmt__i64_or(sv, 0, INT64_MAX, -1));
             uint32_t model;
             if (n) {
                 model = n->model;
@@ -438,9 +444,18 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
                                                                       FRAME_PSEUDO));
                 model = missing;
             }
-            int32_t line = l ? (int32_t)json_num(l, 0) : 0;
-            uint64_t wt = wv ? (uint64_t)json_num(wv, 0) : 0;
-            profile_add_sample(p, th, model, line > 0 ? line : 0, t > 0 ? (uint64_t)(t * 1000.0) : 0, wt);
+            int32_t line = l ? fmt__line(json_num(l, 0)) : 0;
+            uint64_t wt = 0, t_ns = 0;
+            if (wv && json_num(wv, 0) > 0 && !fmt__to_ns(json_num(wv, 0), &wt)) {
+                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk's weight %g ns is beyond 2^62 ns", json_num(wv, 0));
+                goto out;
+            }
+            /* Times before 0 count from 0 (the trace's clock origin is arbitrary anyway). */
+            if (t > 0 && !fmt__us_to_ns(t, &t_ns)) {
+                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk puts a sample at %g µs, beyond 2^62 ns", t);
+                goto out;
+            }
+            profile_add_sample(p, th, model, line, t_ns, wt);
             d += d->size;
             if (l)
                 l += l->size;
@@ -488,11 +503,11 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
             memset(tp, 0, sizeof *tp);
             tp->pid = pid;
             snprintf(tp->id, sizeof tp->id, "%s", id);
-            tp->tid = (int64_t)json_num(json_get(ev, "tid"), 0);
+            tp->tid = fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, 0);
         }
         const struct json_val *data = json_get(json_get(ev, "args"), "data");
         if (prof) {
-            tp->tid = (int64_t)json_num(json_get(ev, "tid"), (double)tp->tid);
+            tp->tid = fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, tp->tid);
             tp->tid_from_profile = true;
             double st = json_num(json_get(data, "startTime"), json_num(json_get(ev, "ts"), 0));
             tp->start_us = st, tp->has_start = true;
@@ -519,7 +534,7 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
         if (!json_is_obj(cp))
             continue;
         char buf[64];
-        int64_t tid = (int64_t)json_num(json_get(ev, "tid"), 0);
+        int64_t tid = fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, 0);
         rc = fmt__cpuprofile_read_json(p, cp, name,
                                        thread_name(events, json_num(json_get(ev, "pid"), 0), tid, buf, sizeof buf),
                                        tid, e);

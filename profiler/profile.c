@@ -137,20 +137,28 @@ str_at(const struct strtab *t, uint32_t id)
     return t->buf + ((const uint32_t *)t->offs.data)[id];
 }
 
+/* The stored length of string id: it runs to the next string's offset (or the buffer's end)
+ * less its NUL. Strings may hold NUL bytes (the live stream's do), so never strlen. */
+static size_t
+str_len(const struct strtab *t, uint32_t id)
+{
+    const uint32_t *off = t->offs.data;
+    size_t end = id + 1 < t->offs.len ? off[id + 1] : t->len;
+    return end - off[id] - 1;
+}
+
 static bool
 str_eq(const void *ctx, uint32_t id, const void *key)
 {
     const struct strtab *t = ctx;
     const struct str_key *k = key;
-    const char *s = str_at(t, id);
-    return strncmp(s, k->s, k->n) == 0 && s[k->n] == '\0';
+    return str_len(t, id) == k->n && memcmp(str_at(t, id), k->s, k->n) == 0;
 }
 
 static uint64_t
 str_rehash(const void *ctx, uint32_t id)
 {
-    const char *s = str_at(ctx, id);
-    return hash_bytes(s, strlen(s));
+    return hash_bytes(str_at(ctx, id), str_len(ctx, id));
 }
 
 uint32_t
@@ -163,9 +171,15 @@ profile_intern_n(struct profile *p, const char *s, size_t n)
     if (id != UINT32_MAX)
         return id;
     if (t->len + n + 1 > t->cap) {
+        /* s may point into the buffer itself (a caller passing profile_str() of this profile):
+         * find it again after the realloc moves the buffer. */
+        uintptr_t b = (uintptr_t)t->buf, at = (uintptr_t)s - b;
+        bool inside = t->buf && (uintptr_t)s >= b && at < t->len;
         while (t->len + n + 1 > t->cap)
             t->cap = t->cap ? t->cap * 2 : 4096;
         t->buf = xrealloc(t->buf, t->cap);
+        if (inside)
+            s = t->buf + at;
     }
     id = (uint32_t)t->offs.len;
     *(uint32_t *)vec_push(&t->offs) = (uint32_t)t->len;
@@ -370,6 +384,16 @@ profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fm
     return 0;
 }
 
+/* A weight of bytes, rounded; NaN and negatives 0, saturated at 2^62 (the allocation samples of a
+ * file or the live stream are not trusted to be sane numbers, and a cast of one would be UB). */
+static uint64_t
+bytes_weight(double b)
+{
+    if (!(b > 0))
+        return 0;
+    return b >= 0x1p62 ? (uint64_t)1 << 62 : (uint64_t)(b + 0.5);
+}
+
 struct profile *
 profile_heap_view(const struct profile *src, bool live_only, const struct profile_heap_meta *totals)
 {
@@ -393,8 +417,7 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     double scale = estimated > 0 && totals->alloc_bytes ? (double)totals->alloc_bytes / estimated : 1.0;
     for (size_t i = 0; i < src->allocs.len; i++)
         if (!live_only || a[i].freed_ns == 0)
-            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns,
-                               (uint64_t)(a[i].bytes * scale + 0.5));
+            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns, bytes_weight(a[i].bytes * scale));
     const struct prof_counter *c = src->counters.data;
     for (size_t i = 0; i < src->counters.len; i++)
         profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);

@@ -2,17 +2,19 @@
 # tests/run.sh — the whole suite, as `make test` runs it. Prints one line per test (or per
 # Criterion binary's synthesis) and ends with `N passed, N failed`. Exit 0 only when none failed.
 #
-# Suites (MRPROF_SUITES, default "plain asan tsan valgrind"):
+# Suites (MRPROF_SUITES, default "plain asan tsan valgrind fuzz"):
 #   plain     Criterion unit tests and end-to-end tests against build/
 #   asan      the same against build/asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
 #   tsan      the Deferred end-to-end tests against build/tsan/mrun (ThreadSanitizer: any
 #             reported race fails the test through its exit code)
 #   valgrind  sample scripts under valgrind's leak checker, with build/mrun
+#   fuzz      every libFuzzer target in build/fuzz/ (make fuzz-targets) over its seed corpus
+#             and the reproducers of fixed bugs, then a short fresh run (tests/fuzz/run.sh)
 # ONLY=pattern runs only matching end-to-end tests (and unit binaries).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-SUITES=${MRPROF_SUITES:-plain asan tsan valgrind}
+SUITES=${MRPROF_SUITES:-plain asan tsan valgrind fuzz}
 passed=0 failed=0
 log=$(mktemp /tmp/mrprof-suite.XXXXXX)
 
@@ -93,6 +95,8 @@ for suite in $SUITES; do
                 sh -c 'bash tests/e2e/test_deferred.sh; ONLY=workers\|together bash tests/e2e/test_memory.sh' |
                 sed "s/^\(not ok\|ok\) - /\1 - tsan /" | tally ;;
         valgrind) valgrind_suite | tally ;;
+        # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).
+        fuzz) FUZZ_MODE=suite sh tests/fuzz/run.sh | tally ;;
         *) echo "not ok - unknown suite '$suite'" | tally ;;
     esac
 done

@@ -10,7 +10,8 @@ set -u
 want=${1:-test}
 build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libcjson-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 # Go and pprof's Debian source build Google's pprof, the consumer of `mrprof convert -f pprof`.
-test_pkgs="libcriterion-dev tmux valgrind golang-go golang-github-google-pprof-dev"
+# clang and its runtime (libFuzzer, ASan, UBSan) build the fuzz targets (make fuzz-targets).
+test_pkgs="libcriterion-dev tmux valgrind golang-go golang-github-google-pprof-dev clang libclang-rt-14-dev"
 bench_pkgs="wrk"
 case $want in
   build) pkgs=$build_pkgs ;;

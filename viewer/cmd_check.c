@@ -33,6 +33,7 @@
 
 #include "formats/fileio.h"
 #include "formats/formats.h"
+#include "viewer/check_parse.h"
 #include "viewer/cli.h"
 #include "viewer/compare.h"
 #include "viewer/match.h"
@@ -414,18 +415,11 @@ save_runs(const struct run_set *r, const char *path, const char *script)
     return rc;
 }
 
+/* A stored baseline's text into r (r freed by the caller also on failure). */
 static int
-load_runs(struct run_set *r, const char *path)
+parse_runs(struct run_set *r, const char *text, size_t len, const char *path)
 {
-    size_t len;
-    char err[256];
-    char *text = fio_read_file(path, &len, err, sizeof err);
-    if (!text) {
-        fprintf(stderr, "mrprof check: %s\n", err);
-        return -1;
-    }
     cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
     cJSON *runs = root ? cJSON_GetObjectItem(root, "runs") : NULL;
     if (!root || !cJSON_IsNumber(cJSON_GetObjectItem(root, "mrprof_baseline")) || !cJSON_IsArray(runs) ||
         cJSON_GetArraySize(runs) < 1) {
@@ -463,6 +457,37 @@ load_runs(struct run_set *r, const char *path)
     }
     cJSON_Delete(root);
     return 0;
+}
+
+static int
+load_runs(struct run_set *r, const char *path)
+{
+    size_t len;
+    char err[256];
+    char *text = fio_read_file(path, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "mrprof check: %s\n", err);
+        return -1;
+    }
+    int rc = parse_runs(r, text, len, path);
+    free(text);
+    return rc;
+}
+
+int
+check_parse_baseline(const char *text, size_t len)
+{
+    struct run_set r = {0};
+    int rc = parse_runs(&r, text, len, "baseline");
+    run_set_free(&r);
+    return rc;
+}
+
+int
+check_parse_budget(const char *spec)
+{
+    struct budget b;
+    return parse_budget(spec, &b, "budget") ? 0 : -1;
 }
 
 /* One profiled run of script_argv under mrun into out; returns the profile or NULL (and says

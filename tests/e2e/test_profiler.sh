@@ -169,7 +169,7 @@ t_bad_inputs_exit_2() {
     : >"$T/empty.cpuprofile"
     printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"}}],"samples":[7],"timeDeltas":[1],"startTime":0,"endTime":9}' >"$T/badref.cpuprofile"
     printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"},"children":[2]},{"id":2,"callFrame":{"functionName":"a"},"children":[1]}],"samples":[],"timeDeltas":[]}' >"$T/cycle.cpuprofile"
-    printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"}}],"samples":[1,1],"timeDeltas":[5,-3],"startTime":0,"endTime":9}' >"$T/neg.cpuprofile"
+    printf '{"nodes":[{"id":1,"callFrame":{"functionName":"(root)"}}],"samples":[1,1],"timeDeltas":[-5,1],"startTime":0,"endTime":9}' >"$T/neg.cpuprofile"
     mkdir "$T/dir"
     for f in cut.cpuprofile random.bin shape.json empty.cpuprofile badref.cpuprofile cycle.cpuprofile neg.cpuprofile dir missing; do
         run $MRPROF report "$T/$f"

@@ -1,0 +1,26 @@
+/*
+ * fuzz_hello.c — what the live agent (mrun --prof-live) parses from a client: the hello with its
+ * token; and the --prof-live tcp: address a user types.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "formats/live.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char token[] = "0123456789abcdef0123456789abcdef";
+    size_t used = 0;
+    char why[256];
+    live_check_hello(data, size, token, &used, why, sizeof why);
+    live_check_hello(data, size, NULL, &used, why, sizeof why);
+    char spec[256], host[128], err[256];
+    size_t n = size < sizeof spec - 1 ? size : sizeof spec - 1;
+    memcpy(spec, data, n);
+    spec[n] = 0;
+    long port;
+    live_parse_tcp(spec, host, sizeof host, &port, err, sizeof err);
+    return 0;
+}
