@@ -104,6 +104,34 @@ push_tree_row(struct tv *v, uint32_t node, int depth)
     v->tree_depth[v->ntree_rows++] = depth;
 }
 
+/* A growable stack of (node, depth) for the tree walks: the number of top-level functions and
+ * of children comes from the file, so nothing here has a fixed size. */
+struct walk {
+    uint32_t *node;
+    int *depth;
+    size_t n, cap;
+};
+
+static bool
+walk_push(struct walk *w, uint32_t node, int depth)
+{
+    if (w->n == w->cap) {
+        size_t c = w->cap ? w->cap * 2 : 256;
+        uint32_t *a = realloc(w->node, c * sizeof *a);
+        if (!a)
+            return false;
+        w->node = a;
+        int *d = realloc(w->depth, c * sizeof *d);
+        if (!d)
+            return false;
+        w->depth = d;
+        w->cap = c;
+    }
+    w->node[w->n] = node;
+    w->depth[w->n++] = depth;
+    return true;
+}
+
 /* The visible rows of the call tree: the focus node's subtree, expanded where asked. */
 static void
 flatten_tree(struct tv *v)
@@ -113,42 +141,27 @@ flatten_tree(struct tv *v)
     if (!t->nn)
         return;
     /* An explicit stack of (node, depth); children pushed in reverse to come out in order. */
-    size_t cap = 256, n = 0;
-    uint32_t *st = malloc(cap * sizeof *st);
-    int *sd = malloc(cap * sizeof *sd);
-    if (!st || !sd)
-        goto out;
+    struct walk w = {0};
+    bool ok = true;
     if (v->tree_focus) {
-        st[n] = v->tree_focus, sd[n++] = 0;
+        ok = walk_push(&w, v->tree_focus, 0);
     } else {
-        for (uint32_t k = t->child_start[1]; k-- > t->child_start[0];)
-            st[n] = t->child_list[k], sd[n++] = 0;
+        for (uint32_t k = t->child_start[1]; ok && k-- > t->child_start[0];)
+            ok = walk_push(&w, t->child_list[k], 0);
     }
-    while (n) {
-        uint32_t node = st[--n];
-        int depth = sd[n];
+    while (ok && w.n) {
+        w.n--;
+        uint32_t node = w.node[w.n];
+        int depth = w.depth[w.n];
         push_tree_row(v, node, depth);
         if (!v->expanded[node])
             continue;
         uint32_t a = t->child_start[node], b = t->child_start[node + 1];
-        if (n + (b - a) > cap) {
-            while (n + (b - a) > cap)
-                cap *= 2;
-            uint32_t *st2 = realloc(st, cap * sizeof *st);
-            if (st2)
-                st = st2;
-            int *sd2 = realloc(sd, cap * sizeof *sd);
-            if (sd2)
-                sd = sd2;
-            if (!st2 || !sd2)
-                goto out;
-        }
-        for (uint32_t k = b; k-- > a;)
-            st[n] = t->child_list[k], sd[n++] = depth + 1;
+        for (uint32_t k = b; ok && k-- > a;)
+            ok = walk_push(&w, t->child_list[k], depth + 1);
     }
-out:
-    free(st);
-    free(sd);
+    free(w.node);
+    free(w.depth);
 }
 
 /* Opens the hot path: from the root, the heaviest child while it holds at least half of its
