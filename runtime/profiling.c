@@ -23,6 +23,7 @@
 #include <mruby/variable.h>
 
 #include "formats/formats.h"
+#include "formats/threads.h"
 #include "profiler/aggregate.h"
 #include "profiler/profile.h"
 #include "profiler/live.h"
@@ -127,9 +128,16 @@ save_profile(mrb_state *mrb, const struct profile *p, const char *path, const ch
         f = fmt_by_name(fallback);
     struct fmt_err e = {0};
     struct fmt_write_opts o = {.thread = -1};
-    if (fmt_write_path(p, path, f, &o, &e) != 0)
+    struct fmt_written *w;
+    size_t n;
+    int rc = fmt_write_threads(p, path, f, &o, &w, &n, &e);
+    mrb_value paths = mrb_ary_new_capa(mrb, (mrb_int)n);
+    for (size_t i = 0; i < n; i++)
+        mrb_ary_push(mrb, paths, mrb_str_new_cstr(mrb, w[i].path));
+    free(w);
+    if (rc != 0)
         mrb_raisef(mrb, E_RUNTIME_ERROR, "%s", e.msg);
-    return mrb_str_new_cstr(mrb, path);
+    return paths;
 }
 
 /* Profile#__save(path, format_or_nil) */
@@ -511,37 +519,19 @@ write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
         f = fmt_by_name("cpuprofile");
     char path[4096];
     output_path(path, sizeof path, o->out, "CPU", strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
-    /* A .cpuprofile holds one thread (DevTools' rule). As Node does for worker threads, each
-     * Deferred worker that was sampled gets a file of its own beside the main one:
-     * NAME.cpuprofile, NAME.thread-1.cpuprofile, ... */
-    bool per_thread = strcmp(f->name, "cpuprofile") == 0;
-    size_t nthreads = per_thread ? profile_nthreads(p) : 1;
-    size_t *counts = calloc(nthreads ? nthreads : 1, sizeof *counts);
-    for (size_t i = 0; counts && per_thread && i < profile_nsamples(p); i++)
-        if (profile_samples(p)[i].thread < nthreads)
-            counts[profile_samples(p)[i].thread]++;
-    int rc = 0;
-    for (size_t th = 0; th < nthreads && rc == 0; th++) {
-        if (per_thread && th > 0 && (!counts || counts[th] == 0))
-            continue;
-        char tpath[4200];
-        const char *dot = strrchr(path, '.');
-        if (th == 0 || !dot || strchr(dot, '/'))
-            snprintf(tpath, sizeof tpath, th ? "%s.thread-%zu" : "%s", path, th);
-        else
-            snprintf(tpath, sizeof tpath, "%.*s.thread-%zu%s", (int)(dot - path), path, th, dot);
-        struct fmt_err e = {0};
-        struct fmt_write_opts wo = {.thread = per_thread ? (int)th : -1};
-        rc = fmt_write_path(p, tpath, f, &wo, &e);
-        if (rc)
-            fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
-        else if (!getenv("MRUN_QUIET"))
-            fprintf(stderr, "mrun: %s profile written to %s (%zu samples%s%s)\n", f->name, tpath,
-                    per_thread && counts ? counts[th] : profile_nsamples(p),
-                    per_thread && nthreads > 1 ? ", thread " : "",
-                    per_thread && nthreads > 1 ? profile_str(p, profile_threads(p)[th].name) : "");
-    }
-    free(counts);
+    /* A .cpuprofile holds one thread: one file per sampled thread (formats/threads.h). */
+    struct fmt_err e = {0};
+    struct fmt_write_opts wo = {.thread = -1};
+    struct fmt_written *w;
+    size_t n;
+    int rc = fmt_write_threads(p, path, f, &wo, &w, &n, &e);
+    for (size_t i = 0; i < n && !getenv("MRUN_QUIET"); i++)
+        fprintf(stderr, "mrun: %s profile written to %s (%zu samples%s%s)\n", f->name, w[i].path,
+                w[i].samples, w[i].thread >= 0 && profile_nthreads(p) > 1 ? ", thread " : "",
+                w[i].thread >= 0 && profile_nthreads(p) > 1 ? profile_str(p, profile_threads(p)[w[i].thread].name) : "");
+    if (rc)
+        fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
+    free(w);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "formats/formats.h"
+#include "formats/threads.h"
 
 void
 tv_init(struct tv *v, struct profile *p, const char *title, bool utf8)
@@ -737,12 +738,24 @@ tv_save(struct tv *v, const char *path)
         f = fmt_by_name("cpuprofile");
     struct fmt_write_opts o = {.thread = -1};
     struct fmt_err e;
-    if (fmt_write_path(v->p, path, f, &o, &e) != 0) {
-        snprintf(v->status, sizeof v->status, "not saved: %.140s", e.msg);
-        return false;
-    }
-    snprintf(v->status, sizeof v->status, "saved %zu samples to %s", profile_nsamples(v->p), path);
-    return true;
+    struct fmt_written *w;
+    size_t n, total = 0;
+    int rc = fmt_write_threads(v->p, path, f, &o, &w, &n, &e);
+    char files[sizeof v->status];
+    fmt_written_describe(v->p, w, n, files, sizeof files);
+    for (size_t i = 0; i < n; i++)
+        total += w[i].samples;
+    if (rc != 0 && n == 0)
+        snprintf(v->status, sizeof v->status, "not saved: %.300s", e.msg);
+    else if (rc != 0)
+        snprintf(v->status, sizeof v->status, "saved only %.700s; then: %.200s", files, e.msg);
+    else if (n == 1)
+        snprintf(v->status, sizeof v->status, "saved %.900s", files);
+    else
+        snprintf(v->status, sizeof v->status, "saved %zu samples in %zu files (a %s holds one thread): %.900s",
+                 total, n, f->ext, files);
+    free(w);
+    return rc == 0;
 }
 
 int

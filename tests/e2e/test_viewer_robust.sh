@@ -75,4 +75,96 @@ first_level_rows() {
     printf '%s\n' "$out" | grep -cE "^ +[0-9.]+% +[0-9.]+% +[0-9.]+  ([▸▾] |  )$1"
 }
 
+# A private tmux server per test; the pane runs in $T so that `s` saves there.
+tm() { tmux -L "mrprof-$$" -f /dev/null "$@"; }
+tui_in_t() {
+    tm new-session -d -s t -x 160 -y 30 "cd '$T' && $*; echo EXIT=\$?; sleep 60" ||
+        fail "tmux could not start"
+}
+screen() { tm capture-pane -p -t t; }
+wait_for() {
+    local i
+    for i in $(seq $((${2:-10} * 10))); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    fail "the screen never showed [$1]; it shows:
+$(screen)"
+}
+cleanup_tmux() { tm kill-server 2>/dev/null; true; }
+
+# A script that keeps the main thread and two Deferred workers busy (three sampled threads).
+three_threads_script() {
+    cat >"$T/three.rb" <<'EOF'
+Deferred.pool_size = 2
+Deferred.setup { def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x) }
+def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x)
+Profiler.start_profiling(hz: 1000) if ARGV[0]
+d = Deferred.all([Deferred.new { spin(200) }, Deferred.new { spin(200) }])
+spin(150)
+d.value
+if ARGV[0]
+  Profiler.stop_profiling
+  p Profiler.get_profile.save(ARGV[0])
+end
+EOF
+}
+
+# samples_of FILE: the sample count in mrprof report's header.
+samples_of() { $MRPROF report "$1" --top 0 | sed -n 's/.* \([0-9][0-9]*\) samples.*/\1/p' | head -1; }
+# thread_of FILE: the thread a .cpuprofile holds.
+thread_of() { grep -o '"thread":"[^"]*"' "$1" | head -1 | sed 's/"thread":"\(.*\)"/\1/'; }
+
+# 18.7: `s` in view on a 3-thread trace writes every thread (one .cpuprofile per thread, as
+# --cpu-prof does) and says what it wrote; it wrote the main thread's samples alone.
+t_view_save_writes_every_thread() {
+    trap cleanup_tmux EXIT
+    three_threads_script
+    run $MRUN --cpu-prof --prof-out "$T/t.json" "$T/three.rb"
+    expect_rc 0
+    local total
+    total=$(samples_of "$T/t.json")
+    [ "$total" -gt 0 ] || fail "no samples in the trace"
+    tui_in_t "LANG=C.UTF-8 $MRPROF view t.json"
+    wait_for "1 Top"
+    tm send-keys -t t s
+    wait_for "saved $total samples in 3 files"
+    local main=$(ls "$T"/mrprof-*.cpuprofile | grep -v thread- | head -1)
+    [ -n "$main" ] || fail "no file saved: $(ls "$T")"
+    local base=${main%.cpuprofile} sum=0 f n
+    [ "$(thread_of "$main")" = main ] || fail "$main holds thread $(thread_of "$main")"
+    for n in 1 2; do
+        f=$base.thread-$n.cpuprofile
+        expect_file "$f"
+        [ "$(thread_of "$f")" = "Deferred worker $n" ] || fail "$f holds thread $(thread_of "$f")"
+    done
+    for f in "$main" "$base".thread-*.cpuprofile; do
+        sum=$((sum + $(samples_of "$f")))
+    done
+    [ "$sum" = "$total" ] || fail "the saved files hold $sum samples, the trace $total"
+}
+
+# 18.7 and 18.12: Profile#save writes every thread and returns the paths; NAME.thread-N holds
+# "Deferred worker N" (in --cpu-prof's files too).
+t_profile_save_writes_every_thread() {
+    three_threads_script
+    run $MRUN "$T/three.rb" "$T/s.cpuprofile"
+    expect_rc 0
+    expect_out "[\"$T/s.cpuprofile\", \"$T/s.thread-1.cpuprofile\", \"$T/s.thread-2.cpuprofile\"]"
+    [ "$(thread_of "$T/s.cpuprofile")" = main ] || fail "s.cpuprofile holds $(thread_of "$T/s.cpuprofile")"
+    local n
+    for n in 1 2; do
+        [ "$(thread_of "$T/s.thread-$n.cpuprofile")" = "Deferred worker $n" ] ||
+            fail "s.thread-$n.cpuprofile holds $(thread_of "$T/s.thread-$n.cpuprofile")"
+    done
+    run $MRUN --cpu-prof --prof-out "$T/c.cpuprofile" "$T/three.rb"
+    expect_rc 0
+    for n in 1 2; do
+        [ "$(thread_of "$T/c.thread-$n.cpuprofile")" = "Deferred worker $n" ] ||
+            fail "c.thread-$n.cpuprofile holds $(thread_of "$T/c.thread-$n.cpuprofile")"
+        expect_err_has "c.thread-$n.cpuprofile ("
+        expect_err_has "thread Deferred worker $n)"
+    done
+}
+
 run_tests
