@@ -452,6 +452,45 @@ out:
     return rc;
 }
 
+static int
+counter_cmp(const void *a, const void *b)
+{
+    const struct prof_counter *x = a, *y = b;
+    return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
+}
+
+/*
+ * The counters: every numeric argument of a `C` event is a reading at its ts. A series is named
+ * by the event ("RSS bytes"), or "NAME KEY" when the argument is not called "value" (Perfetto's
+ * rule for several series in one event). Sorted by time: the model keeps counters in time
+ * order, whatever order the file lists them in.
+ */
+static void
+read_counters(struct profile *p, const struct json_val *events)
+{
+    char series[300];
+    JSON_EACH(ev, events) {
+        const struct json_val *ph = json_get(ev, "ph");
+        if (!json_is_str(ph) || strcmp(ph->str, "C") != 0)
+            continue;
+        double ts = json_num(json_get(ev, "ts"), -1);
+        if (!(ts >= 0 && ts < 1.8e16)) /* microseconds that fit a uint64_t of nanoseconds */
+            continue;
+        const char *n = json_str_or(json_get(ev, "name"), "counter");
+        JSON_EACH(arg, json_get(ev, "args")) {
+            if (!json_is_num(arg) || !arg->key)
+                continue;
+            if (strcmp(arg->key, "value") == 0)
+                snprintf(series, sizeof series, "%s", n);
+            else
+                snprintf(series, sizeof series, "%.140s %.140s", n, arg->key);
+            profile_add_counter(p, series, (uint64_t)(ts * 1000.0), arg->num);
+        }
+    }
+    if (p->counters.len > 1)
+        qsort(p->counters.data, p->counters.len, sizeof(struct prof_counter), counter_cmp);
+}
+
 int
 fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct fmt_err *e)
 {
@@ -522,6 +561,8 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
                                        tid, e);
         found += rc == 0;
     }
+    if (rc == 0 && found)
+        read_counters(p, events);
     if (rc == 0 && !found)
         rc = fmt__bad(e, name, TRACE_KIND,
                       "it holds no CPU profile (no ProfileChunk or CpuProfile events with samples); "

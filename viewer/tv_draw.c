@@ -767,7 +767,7 @@ draw_counter(struct tv *v, struct tv_grid *g, int y, uint32_t name, const char *
     }
     uint64_t t0 = k[first].t_ns, span = k[end - 1].t_ns > t0 ? k[end - 1].t_ns - t0 : 1;
     for (size_t i = first; i < end; i++) {
-        if (k[i].name != name)
+        if (k[i].name != name || k[i].t_ns < t0 || k[i].t_ns - t0 > span) /* out of time order */
             continue;
         size_t c = (size_t)((k[i].t_ns - t0) * (unsigned __int128)(cols - 1) / span);
         if (k[i].value > col[c]) /* the bucket's highest value: peaks stay visible */
@@ -861,7 +861,9 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
                          memory_counters[i].bytes))
             y++, drawn++;
     if (!drawn)
-        text(g, 1, y++, g->w - 1, "no memory counters (profile with mrun --heap-prof, or mrprof record --memory)",
+        text(g, 1, y++, g->w - 1,
+             v->live ? "no memory counters yet"
+                     : "no memory counters in this file (a trace holds them: mrprof record --memory -f trace)",
              TV_ATTR(TV_DIM, 0));
     y++;
     /* Allocation sites: a memory profile's samples (bytes), or a CPU profile's allocations,
@@ -896,7 +898,10 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
     textf(g, 0, y++, g->w, hdr, " %10s %6s %10s  %s", is_heap(v) ? "BYTES" : "ALLOCATED", "SHARE",
           is_heap(v) ? "" : "NOT FREED", "ALLOCATION SITE (Ruby code, and what allocated)");
     if (!n) {
-        text(g, 1, y, g->w - 1, "no allocation samples (profile with mrun --heap-prof, or mrprof record --memory)",
+        text(g, 1, y, g->w - 1,
+             v->live ? "no allocation samples yet"
+                     : "no allocation samples in this file (record --memory and mrun --heap-prof write them "
+                       "to a .heapprofile: open that)",
              TV_ATTR(TV_DIM, 0));
         free(sites);
         return;

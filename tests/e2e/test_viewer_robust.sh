@@ -167,4 +167,39 @@ t_profile_save_writes_every_thread() {
     done
 }
 
+# 18.8: the memory view reads the counters of a recorded trace (it said "no memory counters").
+t_memory_view_reads_a_recorded_trace() {
+    run $MRPROF record --memory -f trace -o "$T/m.json" -- tests/scripts/gc_stress.rb
+    expect_rc 0
+    run $MRPROF view "$T/m.json" --once --view memory --size 100x20
+    expect_rc 0
+    local k
+    for k in "RSS " "in use (sampled)" "allocated " "live objects"; do
+        printf '%s\n' "$out" | grep -F " $k" | grep -qE ' [0-9.]+[A-Za-z]* +[0-9.]+[A-Za-z]* +[▁▂▃▄▅▆▇█]+$' ||
+            fail "the memory view lacks the counter [$k]: $out"
+    done
+    expect_out_has "no allocation samples in this file"
+}
+
+# A trace written by another tool: counters out of time order and with several series in one
+# event ("NAME KEY", as Perfetto names them) are read, sorted, and drawn.
+t_memory_view_reads_foreign_counters() {
+    cat >"$T/c.json" <<'EOF'
+{"traceEvents":[
+{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"main"}},
+{"ph":"P","name":"Profile","id":"0x1","pid":1,"tid":1,"ts":1000,"args":{"data":{"startTime":1000}}},
+{"ph":"P","name":"ProfileChunk","id":"0x1","pid":1,"tid":1,"ts":1000,"args":{"data":{"cpuProfile":{"nodes":[{"id":1,"callFrame":{"functionName":"(root)","url":"","scriptId":0,"lineNumber":-1,"columnNumber":-1}},{"id":2,"parent":1,"callFrame":{"functionName":"work","url":"w.js","scriptId":1,"lineNumber":3,"columnNumber":0}}],"samples":[2,2,2]},"timeDeltas":[100,1000,1000]}}},
+{"ph":"C","name":"RSS bytes","pid":1,"tid":1,"ts":3000,"args":{"value":20971520}},
+{"ph":"C","name":"RSS bytes","pid":1,"tid":1,"ts":1000,"args":{"value":5242880}},
+{"ph":"C","name":"heap","pid":1,"tid":1,"ts":2000,"args":{"used":5,"total":9,"note":"x"}},
+{"ph":"C","name":"RSS bytes","pid":1,"tid":1,"ts":2000,"args":{"value":10485760}}
+]}
+EOF
+    run $MRPROF view "$T/c.json" --once --view memory --size 100x12
+    expect_rc 0
+    printf '%s\n' "$out" | grep -qE '^ RSS +20MB +20MB ' || fail "RSS: last and peak should be the 20 MB read last in time: $out"
+    printf '%s\n' "$out" | grep -qE '^ RSS +20MB +20MB +▂+▄+█$' ||
+        fail "RSS's sparkline should rise in time order: $out"
+}
+
 run_tests
