@@ -386,6 +386,14 @@ rt_profiler_init(struct rt *rt)
  */
 static uv_async_t interrupt_async;
 static volatile sig_atomic_t interrupt_signo;
+/* What the first Ctrl-C says: set before the handler is installed, read by it. */
+static const char stop_writes[] =
+    "\nmrun: stopping to write the profile (press Ctrl-C again to quit without it)\n";
+static const char stop_live[] =
+    "\nmrun: stopping; the live viewers get the final profile (no file is written; press Ctrl-C "
+    "again to quit at once)\n";
+static const char *stop_msg = stop_writes;
+static size_t stop_len = sizeof stop_writes - 1;
 
 static void
 on_stop_signal(int signo)
@@ -397,9 +405,7 @@ on_stop_signal(int signo)
     }
     interrupt_signo = signo;
     prof_interrupt_pending = 1;
-    static const char msg[] =
-        "\nmrun: stopping to write the profile (press Ctrl-C again to quit without it)\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t ignored = write(STDERR_FILENO, stop_msg, stop_len);
     (void)ignored;
     uv_async_send(&interrupt_async);
 }
@@ -437,8 +443,11 @@ interrupt_in_loop(uv_async_t *h)
 }
 
 static void
-catch_stop_signals(struct rt *rt)
+catch_stop_signals(struct rt *rt, const struct rt_prof_opts *o)
 {
+    bool writes = o->cpu_prof || o->heap_prof;
+    stop_msg = writes ? stop_writes : stop_live;
+    stop_len = writes ? sizeof stop_writes - 1 : sizeof stop_live - 1;
     if (uv_async_init(&rt->loop, &interrupt_async, interrupt_in_loop) != 0)
         return;
     interrupt_async.data = rt;
@@ -483,7 +492,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
     }
     if (g_live && o->live_wait && !prof_live_wait_viewer(g_live, 10000))
         fprintf(stderr, "mrun: --prof-live-wait: no viewer came within 10 s; running anyway\n");
-    catch_stop_signals(rt);
+    catch_stop_signals(rt, o);
     return 0;
 }
 

@@ -164,6 +164,50 @@ read_budget_file(struct opts *o)
     return 0;
 }
 
+/* Edit distance of a and b (at most 255 bytes each are compared), for "did you mean". */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+    size_t n = strnlen(a, 255), m = strnlen(b, 255), row[256];
+    for (size_t j = 0; j <= m; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[m];
+}
+
+/* A budget names a function the profile does not have: an error (a misspelled name would pass
+ * at 0 %), with the closest name the profile has. */
+static void
+no_such_function(const struct budget *b, const struct profile *p, const struct agg_table *t)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t k = 0; k < t->n; k++) {
+        const char *name = profile_str(p, t->rows[k].name);
+        size_t d = edit_distance(b->name, name);
+        if (d < best_d)
+            best = name, best_d = d;
+    }
+    size_t len = strlen(b->name);
+    fprintf(stderr, "mrprof check: budget '%s<=%g%%': the profile has no function named '%s'", b->name,
+            b->max_pct, b->name);
+    if (best && best_d <= (len / 3 > 2 ? len / 3 : 2))
+        fprintf(stderr, " (did you mean '%s'?)", best);
+    fputc('\n', stderr);
+}
+
 static int
 check_budgets(const struct opts *o, const struct profile *p, struct verdicts *vs)
 {
@@ -175,9 +219,17 @@ check_budgets(const struct opts *o, const struct profile *p, struct verdicts *vs
     for (int i = 0; i < o->nbudgets; i++) {
         const struct budget *b = &o->budgets[i];
         double share = 0;
+        bool found = false;
         for (size_t k = 0; k < t.n; k++)
-            if (strcmp(profile_str(p, t.rows[k].name), b->name) == 0 && t.total_w)
+            if (strcmp(profile_str(p, t.rows[k].name), b->name) == 0 && t.total_w) {
                 share += 100.0 * (double)t.rows[k].total_w / (double)t.total_w;
+                found = true;
+            }
+        if (!found) {
+            no_such_function(b, p, &t);
+            agg_free(&t);
+            return -ENOENT;
+        }
         struct verdict *v = add_verdict(vs);
         if (!v)
             break;
