@@ -198,7 +198,18 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     event_head(out, &first, "M", "process_name", 0, 0);
     fputs(",\"args\":{\"name\":", out);
     json_str(out, p->meta.tool[0] ? p->meta.tool : "mrun");
-    fputs("}}", out);
+    /* What the sampler was asked and did, read back by mrprof (DevTools reads args.name). */
+    fputs(",\"$mrprof\":{\"version\":1,\"mode\":", out);
+    json_str(out, p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
+    fputs(",\"hz\":", out);
+    json_u64(out, p->meta.hz);
+    fputs(",\"signals\":", out);
+    json_u64(out, p->meta.signals);
+    fputs(",\"dropped\":", out);
+    json_u64(out, p->meta.dropped);
+    fputs(",\"truncated\":", out);
+    json_u64(out, p->meta.truncated);
+    fputs("}}}", out);
     for (size_t th = 0; th < profile_nthreads(p); th++) {
         const struct prof_thread_info *ti = &profile_threads(p)[th];
         int64_t tid = ti->tid ? ti->tid : (int64_t)th + 1;
@@ -491,6 +502,37 @@ read_counters(struct profile *p, const struct json_val *events)
         qsort(p->counters.data, p->counters.len, sizeof(struct prof_counter), counter_cmp);
 }
 
+/* mrun's own traces: the sampler's rate, mode and counts from the process_name event's
+ * "$mrprof" object (numbers out of range are ignored). */
+static void
+read_sampler_meta(struct profile *p, const struct json_val *events)
+{
+    JSON_EACH(ev, events) {
+        if (strcmp(json_str_or(json_get(ev, "name"), ""), "process_name") != 0)
+            continue;
+        const struct json_val *args = json_get(ev, "args"), *m = json_get(args, "$mrprof");
+        if (!json_is_obj(m))
+            continue;
+        const char *tool = json_str_or(json_get(args, "name"), "");
+        if (*tool)
+            snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool);
+        const char *mode = json_str_or(json_get(m, "mode"), "");
+        if (strcmp(mode, "cpu") == 0 || strcmp(mode, "wall") == 0)
+            p->meta.mode = mode[0] == 'c' ? PROFILE_CPU : PROFILE_WALL;
+        double hz = json_num(json_get(m, "hz"), 0);
+        if (hz >= 1 && hz <= 1e6)
+            p->meta.hz = (unsigned)hz;
+        static const char *const counts[] = {"signals", "dropped", "truncated"};
+        uint64_t *dst[] = {&p->meta.signals, &p->meta.dropped, &p->meta.truncated};
+        for (size_t k = 0; k < 3; k++) {
+            double v = json_num(json_get(m, counts[k]), -1);
+            if (v >= 0 && v < 1.8e19)
+                *dst[k] = (uint64_t)v;
+        }
+        return;
+    }
+}
+
 int
 fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct fmt_err *e)
 {
@@ -569,8 +611,9 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
                       "record with --trace-event-categories v8,disabled-by-default-v8.cpu_profiler");
     if (rc == 0) {
         p->meta.mode = cpu_mode ? PROFILE_CPU : PROFILE_WALL;
-        if (!p->meta.tool[0])
+        if (strcmp(p->meta.tool, "mrprof") == 0) /* profile_new's default: no reader named it */
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", cpu_mode ? "mrun" : "Chrome/Node trace");
+        read_sampler_meta(p, events);
     }
     goto out;
 oom:

@@ -598,7 +598,7 @@ tv_key(struct tv *v, int key, int rows)
     if (v->typing)
         return key_search(v, key);
     v->status[0] = '\0';
-    if (v->help) { /* any key closes the help */
+    if (v->help) { /* q quits, any other key closes the help */
         v->help = false;
         return key == 'q' ? TV_QUIT : TV_REDRAW;
     }

@@ -686,7 +686,7 @@ draw_threads(struct tv *v, struct tv_grid *g, int y0, int rows)
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     fill(g, 0, y0, g->w, ' ', hdr);
     textf(g, 0, y0, g->w, hdr, "   %-26s %8s %9s %10s %7s", "THREAD", "TID", "SAMPLES",
-          is_heap(v) ? "KiB" : "CPU ms", "SHARE");
+          is_heap(v) ? "KiB" : v->p->meta.mode == PROFILE_CPU ? "CPU ms" : "wall ms", "SHARE");
     int n = (int)nt + 1;
     int scroll = 0;
     draw_scrolled(&v->th_sel, &scroll, n, rows - 1);
@@ -943,8 +943,8 @@ draw_help(struct tv *v, struct tv_grid *g, int y0, int rows)
         "Threads   Enter shows only the selected thread, a shows all",
         "Search    / then text: the top view keeps matching functions, tree and flame",
         "          highlight them (function or file name); Esc clears the search",
-        "Other     s saves the profile (mrprof-TIME.cpuprofile here), p pauses a live view,",
-        "          q quits, ? this help (any key closes it)",
+        "Other     s saves every thread (mrprof-TIME.cpuprofile here, a file per thread),",
+        "          p pauses a live view, q quits, ? this help (q quits, any other key closes it)",
     };
     textf(g, 0, y0, g->w, TV_ATTR(TV_BOLD, 0), "Keys%s", v->live ? " (live view)" : "");
     int n = (int)(sizeof lines / sizeof *lines);

@@ -52,4 +52,82 @@ t_prof_live_ctrl_c_says_no_file_is_written() {
     [ -z "$(ls "$T" | grep -v '^err$')" ] || fail "files were written: $(ls "$T")"
 }
 
+# rate_check FILE: the header's "(X% of requested)" is this file's samples per thread over its
+# duration at the requested rate (the session-wide signal count made a worker's file read up to 280 %).
+rate_check() {
+    run $MRPROF report "$1" --top 0
+    expect_rc 0
+    printf '%s\n' "$out" | awk '
+        /Hz requested/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^Hz/) hz = $i }
+        /duration/ { secs = $2; n = $4; for (i = 1; i <= NF; i++) if ($i ~ /^\(/) pct = substr($i, 2) + 0 }
+        /^  threads [0-9]+:/ { nt = $2 + 0 }
+        END { want = 100 * n / (secs * hz * nt); d = pct - want; if (d < 0) d = -d
+              exit !(hz > 0 && pct > 0 && pct <= 100.5 && d <= 0.1 + want * 0.01) }' ||
+        fail "$1: the rate ratio is not this file's samples at the requested rate: $out"
+}
+
+# 18.12: the header's rate, per file; trace reports name the tool and the rate.
+t_report_rate_per_file_and_trace_meta() {
+    cat >"$T/w.rb" <<'EOF'
+Deferred.pool_size = 2
+Deferred.setup { def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x) }
+Deferred.all([Deferred.new { spin(150) }, Deferred.new { spin(150) }]).value
+EOF
+    run $MRUN --cpu-prof --prof-out "$T/c.cpuprofile" "$T/w.rb"
+    expect_rc 0
+    local f
+    for f in "$T/c.cpuprofile" "$T"/c.thread-*.cpuprofile; do rate_check "$f"; done
+    run $MRUN --cpu-prof --prof-mode wall --prof-hz 700 --prof-out "$T/t.json" "$T/w.rb"
+    expect_rc 0
+    run $MRPROF report "$T/t.json" --top 0
+    expect_out_has "tool mrun, wall mode, 700 Hz requested"
+    rate_check "$T/t.json"
+}
+
+# 18.12: the threads view of a wall profile says wall ms, not CPU ms; --by file names the rows
+# without a file instead of leaving them blank.
+t_threads_view_wall_label_and_by_file_blank_row() {
+    run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/w.cpuprofile" tests/scripts/check_work.rb
+    expect_rc 0
+    run $MRPROF view "$T/w.cpuprofile" --once --view threads --size 100x10
+    expect_out_has "wall ms"
+    case $out in *"CPU ms"*) fail "the wall profile's threads view says CPU ms: $out";; esac
+    run $MRUN --cpu-prof --prof-out "$T/c.cpuprofile" tests/scripts/check_work.rb
+    run $MRPROF view "$T/c.cpuprofile" --once --view threads --size 100x10
+    expect_out_has "CPU ms"
+    run $MRPROF report "$T/c.cpuprofile" --by file --top 0
+    expect_out_has "(no source file: C methods, idle, GC)"
+    printf '%s\n' "$out" | awk '/^ +[0-9.]+ +[0-9.]+% +[0-9.]+ +[0-9.]+%  *$/ { bad = 1 } END { exit bad }' ||
+        fail "a --by file row has a blank name: $out"
+}
+
+# 18.12: the help screen tells that q quits (it said any key closes it), and q does quit.
+t_help_screen_says_q_quits() {
+    tm() { tmux -L "mrprof-$$" -f /dev/null "$@"; }
+    trap 'tm kill-server 2>/dev/null' EXIT
+    $MRUN --cpu-prof --prof-out "$T/c.cpuprofile" tests/scripts/check_work.rb 2>/dev/null
+    tm new-session -d -s t -x 100 -y 30 "cd '$ROOT' && LANG=C.UTF-8 $MRPROF view $T/c.cpuprofile; echo EXIT=\$?; sleep 60" ||
+        fail "tmux could not start"
+    local i
+    for i in $(seq 100); do tm capture-pane -p -t t | grep -q '1 Top' && break; sleep 0.1; done
+    tm send-keys -t t '?'
+    for i in $(seq 50); do tm capture-pane -p -t t | grep -q 'Keys' && break; sleep 0.1; done
+    tm capture-pane -p -t t | grep -qF "q quits, any other key closes it" ||
+        fail "the help does not say q quits: $(tm capture-pane -p -t t)"
+    tm send-keys -t t q
+    for i in $(seq 50); do tm capture-pane -p -t t | grep -q 'EXIT=0' && return 0; sleep 0.1; done
+    fail "q on the help screen did not quit: $(tm capture-pane -p -t t)"
+}
+
+# 18.12: README and the user guide name the six views and keys 1-6 that the help screen lists.
+t_docs_name_six_views() {
+    local f
+    for f in README.md docs/user-guide.md; do
+        grep -qE '[Kk]eys 1[–-]5|five views' "$ROOT/$f" && fail "$f still names keys 1-5 / five views"
+        grep -qE '[Kk]eys 1[–-]6' "$ROOT/$f" || fail "$f does not name keys 1-6"
+    done
+    run $MRPROF view --help
+    expect_out_has "memory"
+}
+
 run_tests
