@@ -7,6 +7,7 @@
 #   make bench      deps + build, then the benchmarks under tests/bench/
 #   make check      the unit and end-to-end tests under ASan+UBSan only
 #   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
+#   make install    mrun, mrprof and the docs under $(DESTDIR)$(PREFIX) (default /usr/local)
 #
 # Variables: BUILD (output folder), SAN=1 (ASan+UBSan build), SAN=thread (ThreadSanitizer
 # build, for the Deferred tests), WERROR= (drop -Werror).
@@ -57,7 +58,7 @@ VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
 TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests
+.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests install
 all: $(BUILD)/mrun $(if $(VIEWER_SRC),$(BUILD)/mrprof)
 
 $(BUILD)/gen/prelude.c: $(PRELUDE_RB)
@@ -140,6 +141,15 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: mrun and mrprof into $(DESTDIR)$(PREFIX)/bin (mrprof
+# runs the mrun beside it), the README and docs into share/doc/mrprof. Builds first if needed.
+PREFIX  ?= /usr/local
+DOCS     = README.md $(wildcard docs/*.md)
+install: all
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/doc/mrprof"
+	install -m 755 $(BUILD)/mrun $(BUILD)/mrprof "$(DESTDIR)$(PREFIX)/bin/"
+	install -m 644 $(DOCS) "$(DESTDIR)$(PREFIX)/share/doc/mrprof/"
 
 C_FILES = $(wildcard runtime/*.c runtime/*.h net/*.c net/*.h profiler/*.c profiler/*.h \
           formats/*.c formats/*.h viewer/*.c viewer/*.h tests/unit/*.c tests/unit/*.h)
