@@ -130,4 +130,31 @@ t_docs_name_six_views() {
     expect_out_has "memory"
 }
 
+# 18.13: make install puts mrun, mrprof and the docs under DESTDIR/PREFIX, and the installed
+# mrprof runs the installed mrun beside it (no $MRUN, outside the source tree), as the CI
+# examples of docs/ci.md use them. The plain suite only: it installs the plain build.
+t_make_install_into_destdir_runs_installed_binaries() {
+    [ "${SUITE:-plain}" = plain ] || return 0
+    run make -s -C "$ROOT" install DESTDIR="$T/root" PREFIX=/opt/mp
+    expect_rc 0
+    local bin=$T/root/opt/mp/bin f
+    for f in "$bin/mrun" "$bin/mrprof" "$T/root/opt/mp/share/doc/mrprof/README.md" \
+             "$T/root/opt/mp/share/doc/mrprof/ci.md"; do
+        expect_file "$f"
+    done
+    [ -x "$bin/mrun" ] && [ -x "$bin/mrprof" ] || fail "the installed binaries are not executable"
+    mkdir -p "$T/svc/bench" "$T/svc/perf" && cp tests/scripts/check_work.rb "$T/svc/bench/workload.rb"
+    cd "$T/svc" || fail "no service dir"
+    run env -u MRUN -u MRPROF PATH="$bin:/usr/bin:/bin" mrun -e 'puts 6 * 7'
+    expect_rc 0; expect_out 42
+    run env -u MRUN -u MRPROF PATH="$bin:/usr/bin:/bin" mrprof record -o p.cpuprofile -- bench/workload.rb
+    expect_rc 0; expect_file "$T/svc/p.cpuprofile"
+    run env -u MRUN -u MRPROF PATH="$bin:/usr/bin:/bin" mrprof check --runs 2 --save-baseline perf/baseline.json -- bench/workload.rb
+    expect_rc 0; expect_file "$T/svc/perf/baseline.json"
+    run env -u MRUN -u MRPROF PATH="$bin:/usr/bin:/bin" mrprof check --runs 2 --baseline-json perf/baseline.json \
+        --markdown perf.md --junit perf.xml -- bench/workload.rb
+    expect_rc 0; expect_file "$T/svc/perf.md"; expect_file "$T/svc/perf.xml"
+    expect_out_has "no regression"
+}
+
 run_tests
