@@ -205,13 +205,18 @@ find_index(const struct idmap *m, size_t n, int64_t id)
 
 #define bad(e, name, ...) fmt__bad(e, name, "a .cpuprofile", __VA_ARGS__)
 
+/* A frame with no script and no line is native code (mrun writes its C methods so, as V8 its
+ * builtins): the memory view and MemoryProfile#top name an allocation site by the Ruby frame
+ * above it, which needs the difference. */
 static int
-frame_kind_of(const char *fn)
+frame_kind_of(const char *fn, const char *url, double line)
 {
     if (fn[0] == '(' && fn[strlen(fn) - 1] == ')')
         return FRAME_PSEUDO;
     if (strncmp(fn, "block in ", 9) == 0)
         return FRAME_BLOCK;
+    if (!*url && line < 0)
+        return FRAME_CFUNC;
     return FRAME_RUBY;
 }
 
@@ -224,7 +229,7 @@ fmt__frame_of(struct profile *p, const struct json_val *cf, int line_base)
     int line = ln - line_base >= 0 ? (int)ln - line_base + 1 : 0;
     if (!*fname)
         fname = "(anonymous)";
-    return profile_frame_intern(p, fname, furl, line, frame_kind_of(fname));
+    return profile_frame_intern(p, fname, furl, line, frame_kind_of(fname, furl, ln));
 }
 
 /* Sorts samples [base, end) by time and weighs each by the gap to the next (DevTools' rule);

@@ -307,7 +307,58 @@ profiler_memory_running_p(mrb_state *mrb, mrb_value self)
     return mrb_bool_value(s && prof_heap_interval(s));
 }
 
-/* MemoryProfile#__top(n, by, live) */
+/* The n allocation sites of heap profile p with the most bytes (agg_sites, as the viewer's
+ * memory view lists them): "method (String#*)" rather than String#* alone, in top_rows' shape
+ * (a site's own bytes are its total). */
+static mrb_value
+site_rows(mrb_state *mrb, const struct profile *p, mrb_int n)
+{
+    size_t nn = profile_nnodes(p);
+    double *bytes = calloc(nn ? nn : 1, sizeof *bytes), *count = calloc(nn ? nn : 1, sizeof *count);
+    struct agg_site *sites = NULL;
+    size_t ns = 0;
+    uint64_t all = 0;
+    if (bytes && count) {
+        for (size_t i = 0; i < profile_nsamples(p); i++) {
+            const struct prof_sample *smp = &profile_samples(p)[i];
+            bytes[smp->node] += (double)smp->weight_ns;
+            count[smp->node] += 1;
+            all += smp->weight_ns;
+        }
+        ns = agg_sites(p, bytes, NULL, count, &sites);
+    }
+    free(bytes), free(count);
+    if (!sites && profile_nsamples(p)) /* agg_sites makes no array only when out of memory */
+        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
+    mrb_value rows = mrb_ary_new(mrb);
+    int ai = mrb_gc_arena_save(mrb);
+    for (size_t i = 0; i < ns && (mrb_int)i < n; i++) {
+        const struct prof_frame *code = &profile_frames(p)[sites[i].code];
+        const char *cname = profile_str(p, code->name);
+        mrb_value name = mrb_str_new_cstr(mrb, cname);
+        if (sites[i].leaf != sites[i].code) {
+            mrb_str_cat_lit(mrb, name, " (");
+            mrb_str_cat_cstr(mrb, name, profile_str(p, profile_frames(p)[sites[i].leaf].name));
+            mrb_str_cat_lit(mrb, name, ")");
+        }
+        mrb_value v[7] = {
+            name,
+            mrb_str_new_cstr(mrb, profile_str(p, code->file)),
+            mrb_fixnum_value(code->line),
+            mrb_fixnum_value((mrb_int)sites[i].allocated),
+            mrb_fixnum_value((mrb_int)sites[i].allocated),
+            mrb_fixnum_value((mrb_int)sites[i].count),
+            mrb_fixnum_value((mrb_int)sites[i].count),
+        };
+        mrb_ary_push(mrb, rows, mrb_ary_new_from_values(mrb, 7, v));
+        mrb_gc_arena_restore(mrb, ai);
+    }
+    free(sites);
+    mrb_value res[2] = {rows, mrb_fixnum_value((mrb_int)all)};
+    return mrb_ary_new_from_values(mrb, 2, res);
+}
+
+/* MemoryProfile#__top(n, by, live): by is Profile::BY's code, or -1 for allocation sites. */
 static mrb_value
 mem_top(mrb_state *mrb, mrb_value self)
 {
@@ -315,7 +366,8 @@ mem_top(mrb_state *mrb, mrb_value self)
     mrb_int n, by;
     mrb_bool live;
     mrb_get_args(mrb, "iib", &n, &by, &live);
-    return top_rows(mrb, live ? m->live : m->allocated, n, by);
+    const struct profile *p = live ? m->live : m->allocated;
+    return by < 0 ? site_rows(mrb, p, n) : top_rows(mrb, p, n, by);
 }
 
 /* MemoryProfile#__save(path, format_or_nil, live) */

@@ -791,62 +791,6 @@ draw_counter(struct tv *v, struct tv_grid *g, int y, uint32_t name, const char *
     return 1;
 }
 
-struct site {
-    uint32_t code, leaf; /* the first Ruby frame up the stack, and the frame that allocated */
-    double allocated, live;
-};
-
-static int
-by_allocated(const void *a, const void *b)
-{
-    const struct site *x = a, *y = b;
-    return (x->allocated < y->allocated) - (x->allocated > y->allocated);
-}
-
-static int
-by_site(const void *a, const void *b)
-{
-    const struct site *x = a, *y = b;
-    if (x->code != y->code)
-        return x->code < y->code ? -1 : 1;
-    return (x->leaf > y->leaf) - (x->leaf < y->leaf);
-}
-
-/* The allocation sites of the bytes per node in alloc[] and live[]: one row per (first Ruby
- * frame up the stack, frame that allocated), merged after a sort. *out is malloc'd; returns the
- * number of rows. */
-static size_t
-collect_sites(const struct profile *p, const double *alloc, const double *live, struct site **out)
-{
-    size_t nn = profile_nnodes(p), n = 0;
-    const struct prof_node *nd = profile_nodes(p);
-    const struct prof_frame *f = profile_frames(p);
-    struct site *s = malloc((nn ? nn : 1) * sizeof *s);
-    if (!(*out = s))
-        return 0;
-    for (uint32_t node = 1; node < nn; node++) {
-        if (alloc[node] <= 0)
-            continue;
-        uint32_t leaf = nd[node].frame, code = leaf;
-        for (uint32_t k = node; k; k = nd[k].parent)
-            if (f[nd[k].frame].kind == FRAME_RUBY || f[nd[k].frame].kind == FRAME_BLOCK) {
-                code = nd[k].frame;
-                break;
-            }
-        s[n++] = (struct site){code, leaf, alloc[node], live[node]};
-    }
-    qsort(s, n, sizeof *s, by_site);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m && s[m - 1].code == s[i].code && s[m - 1].leaf == s[i].leaf) {
-            s[m - 1].allocated += s[i].allocated;
-            s[m - 1].live += s[i].live;
-        } else {
-            s[m++] = s[i];
-        }
-    return m;
-}
-
 static void
 draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
 {
@@ -886,8 +830,8 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
     }
     for (size_t i = 0; i < nn; i++)
         all += alloc[i];
-    struct site *sites;
-    size_t n = collect_sites(p, alloc, live, &sites);
+    struct agg_site *sites;
+    size_t n = agg_sites(p, alloc, live, NULL, &sites);
     free(alloc), free(live);
     if (y >= y0 + rows) {
         free(sites);
@@ -906,7 +850,6 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
         free(sites);
         return;
     }
-    qsort(sites, n, sizeof *sites, by_allocated);
     for (size_t i = 0; i < n && y < y0 + rows; i++, y++) {
         char a[24], l[24] = "", site[300];
         human(a, sizeof a, sites[i].allocated, true);

@@ -157,4 +157,34 @@ t_make_install_into_destdir_runs_installed_binaries() {
     expect_out_has "no regression"
 }
 
+# 18.12: MemoryProfile#top names allocation sites as the viewer's memory view does ("hold
+# (String#*)"), not String#* at 100 %; group: :function keeps the old grouping.
+t_memory_profile_top_names_sites() {
+    cat >"$T/m.rb" <<'EOF'
+$kept = []
+def hold; $kept << ("h" * 20_000); end
+def churn; ("c" * 20_000).size; end
+Profiler.start_memory_profiling(interval: 64 * 1024)
+2000.times { hold; churn }
+mem = Profiler.stop_memory_profiling
+mem.top(2).each { |r| puts "#{r[:name]}\t#{r[:pct]}\t#{r[:file]}:#{r[:line]}\t#{r[:bytes] == r[:total_bytes]}" }
+puts mem.top(1, group: :function)[0][:name]
+puts mem.top(1, by: :live)[0][:name]
+mem.save(ARGV[0], live: false)
+EOF
+    run $MRUN "$T/m.rb" "$T/m.heapprofile"
+    expect_rc 0
+    # 2 000 calls of each allocate 40 MB at 64 KiB per sample: ~600 samples each, so each
+    # site's share is 50 % within a few points; 35..65 leaves room for any sampling noise.
+    printf '%s\n' "$out" | head -2 | sort | awk -F'\t' '
+        NR == 1 && $1 == "churn (String#*)" && $2 > 35 && $2 < 65 && $3 ~ /m.rb:3$/ && $4 == "true" { ok++ }
+        NR == 2 && $1 == "hold (String#*)" && $2 > 35 && $2 < 65 && $3 ~ /m.rb:2$/ && $4 == "true" { ok++ }
+        END { exit ok != 2 }' || fail "the top sites are not churn (String#*) and hold (String#*) at ~50 %: $out"
+    [ "$(printf '%s\n' "$out" | sed -n 3p)" = "String#*" ] || fail "group: :function: $out"
+    [ "$(printf '%s\n' "$out" | sed -n 4p)" = "hold (String#*)" ] || fail "by: :live: $out"
+    # The viewer's memory view lists the same sites.
+    run $MRPROF view "$T/m.heapprofile" --once --view memory --size 100x12
+    expect_out_has "hold (String#*)"; expect_out_has "churn (String#*)"
+}
+
 run_tests
