@@ -852,6 +852,7 @@ cmd_check(int argc, char **argv)
     const char *files[2] = {NULL, NULL};
     int nfiles = 0, i = 1;
     bool runs_mode = false;
+    const char *runs_only = NULL, *threshold_opt = NULL; /* given options that need a comparison */
     for (; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -879,16 +880,19 @@ cmd_check(int argc, char **argv)
         } else if (strcmp(a, "--threshold") == 0) {
             if (!parse_pct(v, &o.threshold))
                 return cli_usage_error("check", "--threshold takes a percentage such as 5%%, not '%s'", v ? v : "");
+            threshold_opt = a;
             i++;
         } else if (strcmp(a, "--alpha") == 0) {
             char *end;
             o.alpha = v ? strtod(v, &end) : 0;
             if (!v || *end || o.alpha <= 0 || o.alpha >= 1)
                 return cli_usage_error("check", "--alpha takes a probability such as 0.01");
+            runs_only = a;
             i++;
         } else if (strcmp(a, "--hz") == 0) {
             if (!cli_parse_uint("check", a, v, 10000, &o.hz) || o.hz < 1)
                 return CLI_USAGE;
+            runs_only = a;
             i++;
         } else if (strcmp(a, "--budget") == 0) {
             if (!v || o.nbudgets == 64 || !parse_budget(v, &o.budgets[o.nbudgets++], "--budget"))
@@ -908,6 +912,13 @@ cmd_check(int argc, char **argv)
     }
     if (o.budget_file && read_budget_file(&o) != 0)
         return CLI_USAGE;
+    /* Options that would do nothing are refused, not ignored. */
+    if (runs_only && !runs_mode)
+        return cli_usage_error("check", "%s sets how --runs records and judges; two profiles are judged by a "
+                                        "z test on their samples", runs_only);
+    if (threshold_opt && !runs_mode && !o.base_path)
+        return cli_usage_error("check", "--threshold applies to a comparison (--baseline BASE NEW or --runs); "
+                                        "a budget is its own limit");
 
     struct verdicts vs = {0};
     struct profile *a = NULL, *b = NULL;

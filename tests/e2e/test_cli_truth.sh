@@ -187,4 +187,38 @@ EOF
     expect_out_has "hold (String#*)"; expect_out_has "churn (String#*)"
 }
 
+# 18.11 sweep: mrprof options that were accepted and did nothing are refused with the reason.
+t_mrprof_options_without_effect_are_errors() {
+    $MRUN --cpu-prof --prof-out "$T/w.cpuprofile" tests/scripts/check_work.rb 2>/dev/null || fail "could not record"
+    local W=$T/w.cpuprofile
+    run $MRPROF report "$W" --min-pct 5
+    expect_rc 2; expect_err_has "--min-pct hides nodes of the call tree: add --tree"
+    run $MRPROF report "$W" --format tsv --tree
+    expect_rc 2; expect_err_has "--tree: --format tsv prints the top table alone"
+    run $MRPROF report "$W" --tree --min-pct 5
+    expect_rc 0
+    run $MRPROF diff "$W" "$W" --no-tree --tree-min 3
+    expect_rc 2; expect_err_has "--tree-min sets the call tree, which --no-tree leaves out"
+    run $MRPROF diff "$W" "$W" --format tsv --absolute
+    expect_rc 2; expect_err_has "--absolute scales the call tree and -o, and --format tsv prints neither"
+    run $MRPROF view "$W" --absolute --once
+    expect_rc 2; expect_err_has "--absolute scales a diff: it needs --diff BASE NEW"
+    run $MRPROF top --for 2 -- tests/scripts/check_work.rb
+    expect_rc 2; expect_err_has "--for is for --attach"
+    run $MRPROF top --token abc -- tests/scripts/check_work.rb
+    expect_rc 2; expect_err_has "--token is for --attach"
+    run $MRPROF top --attach "unix:$T/none.sock" --hz 100 --once
+    expect_rc 2; expect_err_has "--hz: with --attach the program runs already"
+    run $MRPROF top --attach "unix:$T/none.sock" -o "$T/x.cpuprofile" --once
+    expect_rc 2; expect_err_has "-o: with --attach"
+    run $MRPROF check --alpha 0.05 --budget 'spin<=100%' "$W"
+    expect_rc 2; expect_err_has "--alpha sets how --runs records and judges"
+    run $MRPROF check --hz 100 --baseline "$W" "$W"
+    expect_rc 2; expect_err_has "--hz sets how --runs records and judges"
+    run $MRPROF check --no-budget-file --threshold 3% --budget 'spin<=100%' "$W"
+    expect_rc 2; expect_err_has "--threshold applies to a comparison"
+    run $MRPROF check --no-budget-file --threshold 3% --baseline "$W" "$W"
+    expect_rc 0
+}
+
 run_tests
