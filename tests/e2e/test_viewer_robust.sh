@@ -202,4 +202,27 @@ EOF
         fail "RSS's sparkline should rise in time order: $out"
 }
 
+# 18.7 sweep: convert of a 3-thread trace to .cpuprofile wrote the first thread alone and said
+# nothing; it writes every thread as --cpu-prof does and lists the files.
+t_convert_to_cpuprofile_writes_every_thread() {
+    three_threads_script
+    run $MRUN --cpu-prof --prof-out "$T/t.json" "$T/three.rb"
+    expect_rc 0
+    local total sum=0 f
+    total=$(samples_of "$T/t.json")
+    run $MRPROF convert "$T/t.json" "$T/c.cpuprofile"
+    expect_rc 0
+    expect_err_has "a .cpuprofile holds one thread; wrote 3 files: $T/c.cpuprofile (main, "
+    expect_err_has "$T/c.thread-2.cpuprofile (Deferred worker 2, "
+    for f in "$T/c.cpuprofile" "$T/c.thread-1.cpuprofile" "$T/c.thread-2.cpuprofile"; do
+        sum=$((sum + $(samples_of "$f")))
+    done
+    [ "$sum" = "$total" ] || fail "the converted files hold $sum samples, the trace $total"
+    run $MRPROF convert "$T/t.json" "$T/one.cpuprofile" --thread 2
+    expect_rc 0; expect_file "$T/one.cpuprofile"
+    [ ! -e "$T/one.thread-1.cpuprofile" ] || fail "--thread 2 wrote other threads too"
+    run $MRPROF convert "$T/t.json" "$T/x.folded" --thread 1
+    expect_rc 2; expect_err_has "--thread picks the one thread a .cpuprofile holds; collapsed holds every thread"
+}
+
 run_tests
