@@ -10,6 +10,7 @@
 #   make fuzz       build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan+UBSan) into
 #                   build/fuzz/ and run each for FUZZ_SECONDS (default 60); crashes are saved
 #                   under build/fuzz/crashes/
+#   make install    mrun, mrprof and the docs under $(DESTDIR)$(PREFIX) (default /usr/local)
 #
 # Variables: BUILD (output folder), SAN=1 (ASan+UBSan build), SAN=thread (ThreadSanitizer
 # build, for the Deferred tests), SAN=fuzz (clang's libFuzzer instrumentation with ASan+UBSan,
@@ -64,7 +65,7 @@ VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
 TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins
+.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins install
 all: $(BUILD)/mrun $(if $(VIEWER_SRC),$(BUILD)/mrprof)
 
 $(BUILD)/gen/prelude.c: $(PRELUDE_RB)
@@ -169,6 +170,15 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: mrun and mrprof into $(DESTDIR)$(PREFIX)/bin (mrprof
+# runs the mrun beside it), the README and docs into share/doc/mrprof. Builds first if needed.
+PREFIX  ?= /usr/local
+DOCS     = README.md $(wildcard docs/*.md)
+install: all
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/doc/mrprof"
+	install -m 755 $(BUILD)/mrun $(BUILD)/mrprof "$(DESTDIR)$(PREFIX)/bin/"
+	install -m 644 $(DOCS) "$(DESTDIR)$(PREFIX)/share/doc/mrprof/"
 
 C_FILES = $(wildcard runtime/*.c runtime/*.h net/*.c net/*.h profiler/*.c profiler/*.h \
           formats/*.c formats/*.h viewer/*.c viewer/*.h tests/unit/*.c tests/unit/*.h)

@@ -205,13 +205,18 @@ find_index(const struct idmap *m, size_t n, int64_t id)
 
 #define bad(e, name, ...) fmt__bad(e, name, "a .cpuprofile", __VA_ARGS__)
 
+/* A frame with no script and no line is native code (mrun writes its C methods so, as V8 its
+ * builtins): the memory view and MemoryProfile#top name an allocation site by the Ruby frame
+ * above it, which needs the difference. */
 static int
-frame_kind_of(const char *fn)
+frame_kind_of(const char *fn, const char *url, double line)
 {
     if (fn[0] == '(' && fn[strlen(fn) - 1] == ')')
         return FRAME_PSEUDO;
     if (strncmp(fn, "block in ", 9) == 0)
         return FRAME_BLOCK;
+    if (!*url && line < 0)
+        return FRAME_CFUNC;
     return FRAME_RUBY;
 }
 
@@ -221,10 +226,11 @@ fmt__frame_of(struct profile *p, const struct json_val *cf, int line_base)
     const char *fname = json_str_or(json_get(cf, "functionName"), "");
     const char *furl = json_str_or(json_get(cf, "url"), "");
     /* A line outside 1 .. INT32_MAX (after the base) is unknown, as DevTools shows none. */
-    int32_t line = fmt__line(json_num(json_get(cf, "lineNumber"), -1) - line_base + 1);
+    double raw = json_num(json_get(cf, "lineNumber"), -1);
+    int32_t line = fmt__line(raw - line_base + 1);
     if (!*fname)
         fname = "(anonymous)";
-    return profile_frame_intern(p, fname, furl, line, frame_kind_of(fname));
+    return profile_frame_intern(p, fname, furl, line, frame_kind_of(fname, furl, raw));
 }
 
 /* Sorts samples [base, end) by time and weighs each by the gap to the next (DevTools' rule);

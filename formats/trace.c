@@ -199,7 +199,18 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     event_head(out, &first, "M", "process_name", 0, 0);
     fputs(",\"args\":{\"name\":", out);
     json_str(out, p->meta.tool[0] ? p->meta.tool : "mrun");
-    fputs("}}", out);
+    /* What the sampler was asked and did, read back by mrprof (DevTools reads args.name). */
+    fputs(",\"$mrprof\":{\"version\":1,\"mode\":", out);
+    json_str(out, p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
+    fputs(",\"hz\":", out);
+    json_u64(out, p->meta.hz);
+    fputs(",\"signals\":", out);
+    json_u64(out, p->meta.signals);
+    fputs(",\"dropped\":", out);
+    json_u64(out, p->meta.dropped);
+    fputs(",\"truncated\":", out);
+    json_u64(out, p->meta.truncated);
+    fputs("}}}", out);
     for (size_t th = 0; th < profile_nthreads(p); th++) {
         const struct prof_thread_info *ti = &profile_threads(p)[th];
         int64_t tid = ti->tid ? ti->tid : (int64_t)th + 1;
@@ -470,6 +481,76 @@ out:
     return rc;
 }
 
+static int
+counter_cmp(const void *a, const void *b)
+{
+    const struct prof_counter *x = a, *y = b;
+    return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
+}
+
+/*
+ * The counters: every numeric argument of a `C` event is a reading at its ts. A series is named
+ * by the event ("RSS bytes"), or "NAME KEY" when the argument is not called "value" (Perfetto's
+ * rule for several series in one event). Sorted by time: the model keeps counters in time
+ * order, whatever order the file lists them in.
+ */
+static void
+read_counters(struct profile *p, const struct json_val *events)
+{
+    char series[300];
+    JSON_EACH(ev, events) {
+        const struct json_val *ph = json_get(ev, "ph");
+        if (!json_is_str(ph) || strcmp(ph->str, "C") != 0)
+            continue;
+        double ts = json_num(json_get(ev, "ts"), -1);
+        if (!(ts >= 0 && ts < 1.8e16)) /* microseconds that fit a uint64_t of nanoseconds */
+            continue;
+        const char *n = json_str_or(json_get(ev, "name"), "counter");
+        JSON_EACH(arg, json_get(ev, "args")) {
+            if (!json_is_num(arg) || !arg->key)
+                continue;
+            if (strcmp(arg->key, "value") == 0)
+                snprintf(series, sizeof series, "%s", n);
+            else
+                snprintf(series, sizeof series, "%.140s %.140s", n, arg->key);
+            profile_add_counter(p, series, (uint64_t)(ts * 1000.0), arg->num);
+        }
+    }
+    if (p->counters.len > 1)
+        qsort(p->counters.data, p->counters.len, sizeof(struct prof_counter), counter_cmp);
+}
+
+/* mrun's own traces: the sampler's rate, mode and counts from the process_name event's
+ * "$mrprof" object (numbers out of range are ignored). */
+static void
+read_sampler_meta(struct profile *p, const struct json_val *events)
+{
+    JSON_EACH(ev, events) {
+        if (strcmp(json_str_or(json_get(ev, "name"), ""), "process_name") != 0)
+            continue;
+        const struct json_val *args = json_get(ev, "args"), *m = json_get(args, "$mrprof");
+        if (!json_is_obj(m))
+            continue;
+        const char *tool = json_str_or(json_get(args, "name"), "");
+        if (*tool)
+            snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool);
+        const char *mode = json_str_or(json_get(m, "mode"), "");
+        if (strcmp(mode, "cpu") == 0 || strcmp(mode, "wall") == 0)
+            p->meta.mode = mode[0] == 'c' ? PROFILE_CPU : PROFILE_WALL;
+        double hz = json_num(json_get(m, "hz"), 0);
+        if (hz >= 1 && hz <= 1e6)
+            p->meta.hz = (unsigned)hz;
+        static const char *const counts[] = {"signals", "dropped", "truncated"};
+        uint64_t *dst[] = {&p->meta.signals, &p->meta.dropped, &p->meta.truncated};
+        for (size_t k = 0; k < 3; k++) {
+            double v = json_num(json_get(m, counts[k]), -1);
+            if (v >= 0 && v < 1.8e19)
+                *dst[k] = (uint64_t)v;
+        }
+        return;
+    }
+}
+
 int
 fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct fmt_err *e)
 {
@@ -540,14 +621,17 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
                                        tid, e);
         found += rc == 0;
     }
+    if (rc == 0 && found)
+        read_counters(p, events);
     if (rc == 0 && !found)
         rc = fmt__bad(e, name, TRACE_KIND,
                       "it holds no CPU profile (no ProfileChunk or CpuProfile events with samples); "
                       "record with --trace-event-categories v8,disabled-by-default-v8.cpu_profiler");
     if (rc == 0) {
         p->meta.mode = cpu_mode ? PROFILE_CPU : PROFILE_WALL;
-        if (!p->meta.tool[0])
+        if (strcmp(p->meta.tool, "mrprof") == 0) /* profile_new's default: no reader named it */
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", cpu_mode ? "mrun" : "Chrome/Node trace");
+        read_sampler_meta(p, events);
     }
     goto out;
 oom:

@@ -324,3 +324,58 @@ agg_tree_free(struct agg_tree *t)
     free(t->child_start), free(t->child_list);
     memset(t, 0, sizeof *t);
 }
+
+/* --- allocation sites ----------------------------------------------------------------------- */
+
+static int
+by_code_leaf(const void *a, const void *b)
+{
+    const struct agg_site *x = a, *y = b;
+    if (x->code != y->code)
+        return x->code < y->code ? -1 : 1;
+    return (x->leaf > y->leaf) - (x->leaf < y->leaf);
+}
+
+static int
+by_allocated_desc(const void *a, const void *b)
+{
+    const struct agg_site *x = a, *y = b;
+    if (x->allocated != y->allocated)
+        return x->allocated > y->allocated ? -1 : 1;
+    return by_code_leaf(a, b);
+}
+
+size_t
+agg_sites(const struct profile *p, const double *alloc, const double *live, const double *count,
+          struct agg_site **out)
+{
+    size_t nn = profile_nnodes(p), n = 0;
+    const struct prof_node *nd = profile_nodes(p);
+    const struct prof_frame *f = profile_frames(p);
+    struct agg_site *s = malloc((nn ? nn : 1) * sizeof *s);
+    if (!(*out = s))
+        return 0;
+    for (uint32_t node = 1; node < nn; node++) {
+        if (alloc[node] <= 0)
+            continue;
+        uint32_t leaf = nd[node].frame, code = leaf;
+        for (uint32_t k = node; k; k = nd[k].parent)
+            if (f[nd[k].frame].kind == FRAME_RUBY || f[nd[k].frame].kind == FRAME_BLOCK) {
+                code = nd[k].frame;
+                break;
+            }
+        s[n++] = (struct agg_site){code, leaf, alloc[node], live ? live[node] : 0, count ? count[node] : 0};
+    }
+    qsort(s, n, sizeof *s, by_code_leaf);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m && s[m - 1].code == s[i].code && s[m - 1].leaf == s[i].leaf) {
+            s[m - 1].allocated += s[i].allocated;
+            s[m - 1].live += s[i].live;
+            s[m - 1].count += s[i].count;
+        } else {
+            s[m++] = s[i];
+        }
+    qsort(s, m, sizeof *s, by_allocated_desc);
+    return m;
+}

@@ -65,4 +65,18 @@ int agg_tree_build(const struct profile *p, int thread, struct agg_tree *t);
 int agg_tree_build_f(const struct profile *p, const struct agg_filter *f, struct agg_tree *t);
 void agg_tree_free(struct agg_tree *t);
 
+/* An allocation site: the first Ruby frame up the stack (code) and the frame that allocated
+ * (leaf, often a C method such as String#*), with what was allocated there. */
+struct agg_site {
+    uint32_t code, leaf; /* frame ids; equal when a Ruby frame allocated itself */
+    double allocated, live, count;
+};
+
+/* The sites of the per-node amounts in alloc[] (live[] and count[] may be NULL), one row per
+ * (code, leaf), sorted by allocated bytes, largest first. *out is malloc'd (the caller frees
+ * it); returns the number of rows, or 0 with *out NULL when out of memory. The memory view of
+ * the TUI and MemoryProfile#top both list these. */
+size_t agg_sites(const struct profile *p, const double *alloc, const double *live, const double *count,
+                 struct agg_site **out);
+
 #endif

@@ -27,7 +27,9 @@
  *    can only be read there safely (mrb_sym_name shares a buffer, mrb_class_name may allocate).
  *
  * The raw key includes the file symbol and first line, so a freed irep whose address is reused
- * by other code does not inherit the old frame's name.
+ * by other code does not inherit the old frame's name. An irep with debug info is known by them
+ * and not by its address: a Deferred worker loads each task's block anew, and keyed by address
+ * every task's block became one more frame (and one more top-level entry) of the same function.
  *
  * Weights. The deadlines are a schedule that does not depend on what the thread does (a late
  * signal steps over the deadlines it missed, see arm_next), and a sample stands for the time
@@ -600,10 +602,18 @@ out:
 
 /* --- raw frames -> model frames ------------------------------------------------------------- */
 
+/* The code word as far as it tells functions apart: a C function's pointer, or an irep's address
+ * only when the irep has no debug info to name it by (see the header). */
+static uintptr_t
+raw_code_key(const struct raw_frame *r)
+{
+    return r->kind == RAW_CFUNC || r->file_sym == 0 ? r->code : 0;
+}
+
 static uint64_t
 raw_hash(const struct raw_frame *r)
 {
-    uint64_t h = (uint64_t)r->code * 0x9E3779B97F4A7C15ULL;
+    uint64_t h = (uint64_t)raw_code_key(r) * 0x9E3779B97F4A7C15ULL;
     h ^= ((uint64_t)r->cls + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
     h ^= ((uint64_t)r->mid << 8 | r->kind) * 0x165667B19E3779F9ULL;
     h ^= ((uint64_t)r->file_sym << 32 | (uint32_t)r->fn_line) * 0x27D4EB2F165667C5ULL;
@@ -614,7 +624,7 @@ raw_hash(const struct raw_frame *r)
 static bool
 raw_same(const struct raw_frame *a, const struct raw_frame *b)
 {
-    return a->code == b->code && a->cls == b->cls && a->mid == b->mid && a->kind == b->kind &&
+    return raw_code_key(a) == raw_code_key(b) && a->cls == b->cls && a->mid == b->mid && a->kind == b->kind &&
            a->file_sym == b->file_sym && a->fn_line == b->fn_line && a->mrb == b->mrb;
 }
 

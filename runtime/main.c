@@ -104,6 +104,7 @@ main(int argc, char **argv)
     const char *code = NULL, *script = NULL, *v;
     struct rt_prof_opts prof = {.hz = 1000, .mode = PROF_MODE_CPU};
     int workers = 0;
+    bool hz_given = false, mode_given = false;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -156,6 +157,7 @@ main(int argc, char **argv)
             if (!*v || *end || hz < 1 || hz > 10000)
                 return usage_error("--prof-hz takes a rate from 1 to 10000 Hz, not: ", v);
             prof.hz = (unsigned)hz;
+            hz_given = true;
         } else if ((v = opt_value(argc, argv, &i, "--prof-mode"))) {
             if (strcmp(v, "cpu") == 0)
                 prof.mode = PROF_MODE_CPU;
@@ -163,6 +165,7 @@ main(int argc, char **argv)
                 prof.mode = PROF_MODE_WALL;
             else
                 return usage_error("--prof-mode takes cpu or wall, not: ", v);
+            mode_given = true;
         } else if ((v = opt_value(argc, argv, &i, "--prof-out"))) {
             if (!*v)
                 return usage_error("--prof-out needs a path", "");
@@ -187,6 +190,20 @@ main(int argc, char **argv)
             return usage_error("unknown option: ", a);
         }
     }
+    /* An option that would have no effect is an error, not silently ignored. */
+    if (prof.out && !prof.cpu_prof)
+        return usage_error("--prof-out names the CPU profile's file, but no CPU profile is written "
+                           "(add --cpu-prof",
+                           prof.heap_prof ? "; the heap profile's file is --heap-prof-out)" : ")");
+    if (prof.format && !prof.cpu_prof)
+        return usage_error("--prof-format is the CPU profile's format, but no CPU profile is written "
+                           "(add --cpu-prof)", "");
+    if ((hz_given || mode_given) && !prof.cpu_prof && !prof.live)
+        return usage_error(hz_given ? "--prof-hz" : "--prof-mode",
+                           " sets the CPU sampler of --cpu-prof or --prof-live, and neither is given");
+    if (prof.heap_interval && !prof.heap_prof && !prof.live)
+        return usage_error("--heap-prof-interval sets the allocation sampling of --heap-prof or "
+                           "--prof-live, and neither is given", "");
     if (!code) {
         if (i >= argc)
             return usage_error("no script given (a file name or -e CODE)", "");

@@ -23,6 +23,7 @@
 #include <mruby/variable.h>
 
 #include "formats/formats.h"
+#include "formats/threads.h"
 #include "profiler/aggregate.h"
 #include "profiler/profile.h"
 #include "profiler/live.h"
@@ -137,9 +138,16 @@ save_profile(mrb_state *mrb, const struct profile *p, const char *path, const ch
         f = fmt_by_name(fallback);
     struct fmt_err e = {0};
     struct fmt_write_opts o = {.thread = -1};
-    if (fmt_write_path(p, path, f, &o, &e) != 0)
+    struct fmt_written *w;
+    size_t n;
+    int rc = fmt_write_threads(p, path, f, &o, &w, &n, &e);
+    mrb_value paths = mrb_ary_new_capa(mrb, (mrb_int)n);
+    for (size_t i = 0; i < n; i++)
+        mrb_ary_push(mrb, paths, mrb_str_new_cstr(mrb, w[i].path));
+    free(w);
+    if (rc != 0)
         mrb_raisef(mrb, E_RUNTIME_ERROR, "%s", e.msg);
-    return mrb_str_new_cstr(mrb, path);
+    return paths;
 }
 
 /* Profile#__save(path, format_or_nil) */
@@ -309,7 +317,58 @@ profiler_memory_running_p(mrb_state *mrb, mrb_value self)
     return mrb_bool_value(s && prof_heap_interval(s));
 }
 
-/* MemoryProfile#__top(n, by, live) */
+/* The n allocation sites of heap profile p with the most bytes (agg_sites, as the viewer's
+ * memory view lists them): "method (String#*)" rather than String#* alone, in top_rows' shape
+ * (a site's own bytes are its total). */
+static mrb_value
+site_rows(mrb_state *mrb, const struct profile *p, mrb_int n)
+{
+    size_t nn = profile_nnodes(p);
+    double *bytes = calloc(nn ? nn : 1, sizeof *bytes), *count = calloc(nn ? nn : 1, sizeof *count);
+    struct agg_site *sites = NULL;
+    size_t ns = 0;
+    uint64_t all = 0;
+    if (bytes && count) {
+        for (size_t i = 0; i < profile_nsamples(p); i++) {
+            const struct prof_sample *smp = &profile_samples(p)[i];
+            bytes[smp->node] += (double)smp->weight_ns;
+            count[smp->node] += 1;
+            all += smp->weight_ns;
+        }
+        ns = agg_sites(p, bytes, NULL, count, &sites);
+    }
+    free(bytes), free(count);
+    if (!sites && profile_nsamples(p)) /* agg_sites makes no array only when out of memory */
+        mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
+    mrb_value rows = mrb_ary_new(mrb);
+    int ai = mrb_gc_arena_save(mrb);
+    for (size_t i = 0; i < ns && (mrb_int)i < n; i++) {
+        const struct prof_frame *code = &profile_frames(p)[sites[i].code];
+        const char *cname = profile_str(p, code->name);
+        mrb_value name = mrb_str_new_cstr(mrb, cname);
+        if (sites[i].leaf != sites[i].code) {
+            mrb_str_cat_lit(mrb, name, " (");
+            mrb_str_cat_cstr(mrb, name, profile_str(p, profile_frames(p)[sites[i].leaf].name));
+            mrb_str_cat_lit(mrb, name, ")");
+        }
+        mrb_value v[7] = {
+            name,
+            mrb_str_new_cstr(mrb, profile_str(p, code->file)),
+            mrb_fixnum_value(code->line),
+            mrb_fixnum_value((mrb_int)sites[i].allocated),
+            mrb_fixnum_value((mrb_int)sites[i].allocated),
+            mrb_fixnum_value((mrb_int)sites[i].count),
+            mrb_fixnum_value((mrb_int)sites[i].count),
+        };
+        mrb_ary_push(mrb, rows, mrb_ary_new_from_values(mrb, 7, v));
+        mrb_gc_arena_restore(mrb, ai);
+    }
+    free(sites);
+    mrb_value res[2] = {rows, mrb_fixnum_value((mrb_int)all)};
+    return mrb_ary_new_from_values(mrb, 2, res);
+}
+
+/* MemoryProfile#__top(n, by, live): by is Profile::BY's code, or -1 for allocation sites. */
 static mrb_value
 mem_top(mrb_state *mrb, mrb_value self)
 {
@@ -317,7 +376,8 @@ mem_top(mrb_state *mrb, mrb_value self)
     mrb_int n, by;
     mrb_bool live;
     mrb_get_args(mrb, "iib", &n, &by, &live);
-    return top_rows(mrb, live ? m->live : m->allocated, n, by);
+    const struct profile *p = live ? m->live : m->allocated;
+    return by < 0 ? site_rows(mrb, p, n) : top_rows(mrb, p, n, by);
 }
 
 /* MemoryProfile#__save(path, format_or_nil, live) */
@@ -389,6 +449,14 @@ rt_profiler_init(struct rt *rt)
  */
 static uv_async_t interrupt_async;
 static volatile sig_atomic_t interrupt_signo;
+/* What the first Ctrl-C says: set before the handler is installed, read by it. */
+static const char stop_writes[] =
+    "\nmrun: stopping to write the profile (press Ctrl-C again to quit without it)\n";
+static const char stop_live[] =
+    "\nmrun: stopping; the live viewers get the final profile (no file is written; press Ctrl-C "
+    "again to quit at once)\n";
+static const char *stop_msg = stop_writes;
+static size_t stop_len = sizeof stop_writes - 1;
 
 static void
 on_stop_signal(int signo)
@@ -400,9 +468,7 @@ on_stop_signal(int signo)
     }
     interrupt_signo = signo;
     prof_interrupt_pending = 1;
-    static const char msg[] =
-        "\nmrun: stopping to write the profile (press Ctrl-C again to quit without it)\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t ignored = write(STDERR_FILENO, stop_msg, stop_len);
     (void)ignored;
     uv_async_send(&interrupt_async);
 }
@@ -440,8 +506,11 @@ interrupt_in_loop(uv_async_t *h)
 }
 
 static void
-catch_stop_signals(struct rt *rt)
+catch_stop_signals(struct rt *rt, const struct rt_prof_opts *o)
 {
+    bool writes = o->cpu_prof || o->heap_prof;
+    stop_msg = writes ? stop_writes : stop_live;
+    stop_len = writes ? sizeof stop_writes - 1 : sizeof stop_live - 1;
     if (uv_async_init(&rt->loop, &interrupt_async, interrupt_in_loop) != 0)
         return;
     interrupt_async.data = rt;
@@ -486,7 +555,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
     }
     if (g_live && o->live_wait && !prof_live_wait_viewer(g_live, 10000))
         fprintf(stderr, "mrun: --prof-live-wait: no viewer came within 10 s; running anyway\n");
-    catch_stop_signals(rt);
+    catch_stop_signals(rt, o);
     return 0;
 }
 
@@ -522,37 +591,19 @@ write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
         f = fmt_by_name("cpuprofile");
     char path[4096];
     output_path(path, sizeof path, o->out, "CPU", strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
-    /* A .cpuprofile holds one thread (DevTools' rule). As Node does for worker threads, each
-     * Deferred worker that was sampled gets a file of its own beside the main one:
-     * NAME.cpuprofile, NAME.thread-1.cpuprofile, ... */
-    bool per_thread = strcmp(f->name, "cpuprofile") == 0;
-    size_t nthreads = per_thread ? profile_nthreads(p) : 1;
-    size_t *counts = calloc(nthreads ? nthreads : 1, sizeof *counts);
-    for (size_t i = 0; counts && per_thread && i < profile_nsamples(p); i++)
-        if (profile_samples(p)[i].thread < nthreads)
-            counts[profile_samples(p)[i].thread]++;
-    int rc = 0;
-    for (size_t th = 0; th < nthreads && rc == 0; th++) {
-        if (per_thread && th > 0 && (!counts || counts[th] == 0))
-            continue;
-        char tpath[4200];
-        const char *dot = strrchr(path, '.');
-        if (th == 0 || !dot || strchr(dot, '/'))
-            snprintf(tpath, sizeof tpath, th ? "%s.thread-%zu" : "%s", path, th);
-        else
-            snprintf(tpath, sizeof tpath, "%.*s.thread-%zu%s", (int)(dot - path), path, th, dot);
-        struct fmt_err e = {0};
-        struct fmt_write_opts wo = {.thread = per_thread ? (int)th : -1, .idle = o->idle};
-        rc = fmt_write_path(p, tpath, f, &wo, &e);
-        if (rc)
-            fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
-        else if (!getenv("MRUN_QUIET"))
-            fprintf(stderr, "mrun: %s profile written to %s (%zu samples%s%s)\n", f->name, tpath,
-                    per_thread && counts ? counts[th] : profile_nsamples(p),
-                    per_thread && nthreads > 1 ? ", thread " : "",
-                    per_thread && nthreads > 1 ? profile_str(p, profile_threads(p)[th].name) : "");
-    }
-    free(counts);
+    /* A .cpuprofile holds one thread: one file per sampled thread (formats/threads.h). */
+    struct fmt_err e = {0};
+    struct fmt_write_opts wo = {.thread = -1, .idle = o->idle};
+    struct fmt_written *w;
+    size_t n;
+    int rc = fmt_write_threads(p, path, f, &wo, &w, &n, &e);
+    for (size_t i = 0; i < n && !getenv("MRUN_QUIET"); i++)
+        fprintf(stderr, "mrun: %s profile written to %s (%zu samples%s%s)\n", f->name, w[i].path,
+                w[i].samples, w[i].thread >= 0 && profile_nthreads(p) > 1 ? ", thread " : "",
+                w[i].thread >= 0 && profile_nthreads(p) > 1 ? profile_str(p, profile_threads(p)[w[i].thread].name) : "");
+    if (rc)
+        fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
+    free(w);
     return rc;
 }
 

@@ -44,6 +44,9 @@ int cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opt
 void cli_view_apply(const struct view_opts *o, struct tv *v);
 /* Interactive unless --once or stdin/stdout is not a terminal. */
 bool cli_view_interactive(const struct view_opts *o);
+/* A display option that the chosen display would ignore: prints the usage error and returns
+ * CLI_USAGE, else CLI_OK. */
+int cli_view_check(const char *cmd, const struct view_opts *o);
 /* Prints the --once text of the chosen view(s) to stdout; returns an exit code. */
 int cli_view_snapshot(const struct view_opts *o, struct tv *v);
 

@@ -203,14 +203,67 @@ budget_share(const struct profile *p, const char *name, double *share)
     return n;
 }
 
+/* Edit distance of a and b (at most 255 bytes each are compared), for "did you mean". */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+    size_t n = strnlen(a, 255), m = strnlen(b, 255), row[256];
+    for (size_t j = 0; j <= m; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[m];
+}
+
+/* A budget names a function the profile does not have: an error (a misspelled name would pass
+ * at 0 %), with the closest name the profile has. */
+static void
+no_such_function(const struct budget *b, const struct profile *p)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    struct agg_table t = {0};
+    bool have = agg_compute(p, -1, AGG_FUNCTION, &t) == 0;
+    for (size_t k = 0; have && k < t.n; k++) {
+        const char *name = profile_str(p, t.rows[k].name);
+        size_t d = edit_distance(b->name, name);
+        if (d < best_d)
+            best = name, best_d = d;
+    }
+    size_t len = strlen(b->name);
+    fprintf(stderr, "mrprof check: budget '%s<=%g%%': the profile has no function named '%s'", b->name,
+            b->max_pct, b->name);
+    if (best && best_d <= (len / 3 > 2 ? len / 3 : 2))
+        fprintf(stderr, " (did you mean '%s'?)", best);
+    fputc('\n', stderr);
+    if (have)
+        agg_free(&t);
+}
+
 static int
 check_budgets(const struct opts *o, const struct profile *p, struct verdicts *vs)
 {
     for (int i = 0; i < o->nbudgets; i++) {
         const struct budget *b = &o->budgets[i];
         double share;
-        if (budget_share(p, b->name, &share) < 0)
+        long found = budget_share(p, b->name, &share);
+        if (found < 0)
             return -ENOMEM;
+        if (found == 0) {
+            no_such_function(b, p);
+            return -ENOENT;
+        }
         struct verdict *v = add_verdict(vs);
         if (!v)
             break;
@@ -936,6 +989,7 @@ cmd_check(int argc, char **argv)
     const char *files[2] = {NULL, NULL};
     int nfiles = 0, i = 1;
     bool runs_mode = false;
+    const char *runs_only = NULL, *threshold_opt = NULL; /* given options that need a comparison */
     for (; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -963,16 +1017,19 @@ cmd_check(int argc, char **argv)
         } else if (strcmp(a, "--threshold") == 0) {
             if (!parse_pct(v, &o.threshold))
                 return cli_usage_error("check", "--threshold takes a percentage such as 5%%, not '%s'", v ? v : "");
+            threshold_opt = a;
             i++;
         } else if (strcmp(a, "--alpha") == 0) {
             char *end;
             o.alpha = v ? strtod(v, &end) : 0;
             if (!v || *end || o.alpha <= 0 || o.alpha >= 1)
                 return cli_usage_error("check", "--alpha takes a probability such as 0.01");
+            runs_only = a;
             i++;
         } else if (strcmp(a, "--hz") == 0) {
             if (!cli_parse_uint("check", a, v, 10000, &o.hz) || o.hz < 1)
                 return CLI_USAGE;
+            runs_only = a;
             i++;
         } else if (strcmp(a, "--budget") == 0) {
             if (!v || o.nbudgets == 64 || !parse_budget(v, &o.budgets[o.nbudgets++], "--budget"))
@@ -992,6 +1049,13 @@ cmd_check(int argc, char **argv)
     }
     if (o.budget_file && read_budget_file(&o) != 0)
         return CLI_USAGE;
+    /* Options that would do nothing are refused, not ignored. */
+    if (runs_only && !runs_mode)
+        return cli_usage_error("check", "%s sets how --runs records and judges; two profiles are judged by a "
+                                        "z test on their samples", runs_only);
+    if (threshold_opt && !runs_mode && !o.base_path)
+        return cli_usage_error("check", "--threshold applies to a comparison (--baseline BASE NEW or --runs); "
+                                        "a budget is its own limit");
 
     struct verdicts vs = {0};
     struct profile *a = NULL, *b = NULL;

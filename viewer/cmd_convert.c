@@ -3,9 +3,11 @@
  * Nothing is written to OUT unless the whole conversion succeeded (temp file + rename).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats/formats.h"
+#include "formats/threads.h"
 #include "viewer/cli.h"
 
 static const char help[] =
@@ -14,8 +16,9 @@ static const char help[] =
     "Converts a profile. IN is any file mrprof reads (.cpuprofile new or legacy, Trace Event\n"
     "JSON, .heapprofile, pprof, speedscope, folded stacks); its format is found from the\n"
     "content. The format of OUT comes from -f, or from its extension:\n"
-    "  .cpuprofile        cpuprofile: DevTools / Node CPU profile (one thread: --thread, default\n"
-    "                     the first with samples)\n"
+    "  .cpuprofile        cpuprofile: DevTools / Node CPU profile, one thread per file: every\n"
+    "                     thread with samples gets one (OUT, OUT-without-.cpuprofile.thread-N\n"
+    "                     .cpuprofile), or only thread N with --thread N\n"
     "  .json              trace: Trace Event JSON (DevTools Performance, Perfetto UI,\n"
     "                     chrome://tracing)\n"
     "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
@@ -77,8 +80,27 @@ cmd_convert(int argc, char **argv)
         profile_free(p);
         return CLI_USAGE;
     }
+    if (thread_set && f->write != cpuprofile_write) {
+        fprintf(stderr, "mrprof convert: --thread picks the one thread a .cpuprofile holds; %s holds every "
+                        "thread\n", f->name);
+        profile_free(p);
+        return CLI_USAGE;
+    }
     struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1, .idle = idle};
-    int rc = fmt_write_path(p, out, f, &o, &e);
+    int rc;
+    if (thread_set) {
+        rc = fmt_write_path(p, out, f, &o, &e);
+    } else { /* every thread: a .cpuprofile per thread, as --cpu-prof writes them */
+        struct fmt_written *w;
+        size_t n;
+        rc = fmt_write_threads(p, out, f, &o, &w, &n, &e);
+        if (n > 1) {
+            char files[2048];
+            fmt_written_describe(p, w, n, files, sizeof files);
+            fprintf(stderr, "mrprof convert: a %s holds one thread; wrote %zu files: %s\n", f->ext, n, files);
+        }
+        free(w);
+    }
     profile_free(p);
     if (rc) {
         fprintf(stderr, "mrprof convert: %s\n", e.msg);

@@ -101,7 +101,7 @@ cmd_diff(int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL};
     int npaths = 0, top = 30;
-    bool tsv = false, tree = true, absolute = false;
+    bool tsv = false, tree = true, absolute = false, tree_min_given = false;
     double tree_min = 1.0;
     const char *out_path = NULL;
     enum agg_by by = AGG_FUNCTION;
@@ -127,6 +127,7 @@ cmd_diff(int argc, char **argv)
             tree_min = strtod(v, &end);
             if (end == v || *end || tree_min < 0 || tree_min > 100)
                 return cli_usage_error("diff", "--tree-min takes points of the total from 0 to 100, not '%s'", v);
+            tree_min_given = true;
         } else if (strcmp(a, "--no-tree") == 0) {
             tree = false;
         } else if (strcmp(a, "--absolute") == 0) {
@@ -148,6 +149,13 @@ cmd_diff(int argc, char **argv)
     }
     if (npaths != 2)
         return cli_usage_error("diff", "which profiles? (mrprof diff BASE NEW)");
+    /* Options that would do nothing are refused, not ignored. */
+    if (tree_min_given && (tsv || !tree))
+        return cli_usage_error("diff", "--tree-min sets the call tree, which %s leaves out",
+                               tsv ? "--format tsv" : "--no-tree");
+    if (absolute && (tsv || !tree) && !out_path)
+        return cli_usage_error("diff", "--absolute scales the call tree and -o, and %s prints neither",
+                               tsv ? "--format tsv" : "--no-tree");
     struct profile *base = cli_read_profile("diff", paths[0]);
     if (!base)
         return CLI_USAGE;

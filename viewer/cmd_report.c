@@ -32,6 +32,7 @@ cmd_report(int argc, char **argv)
 {
     const char *path = NULL;
     struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5, false};
+    bool min_pct_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         unsigned long n;
@@ -57,6 +58,7 @@ cmd_report(int argc, char **argv)
             o.min_pct = strtod(v, &end);
             if (!*v || *end || o.min_pct < 0 || o.min_pct > 100)
                 return cli_usage_error("report", "--min-pct takes a percentage, not '%s'", v);
+            min_pct_given = true;
         } else if (strcmp(a, "--format") == 0) {
             if (!cli_parse_tsv("report", i + 1 < argc ? argv[++i] : "", &o.tsv))
                 return CLI_USAGE;
@@ -70,6 +72,12 @@ cmd_report(int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("report", "which profile? (mrprof report FILE)");
+    /* Options that would do nothing are refused, not ignored. */
+    if (o.tsv && (o.tree || min_pct_given))
+        return cli_usage_error("report", "%s: --format tsv prints the top table alone, without a call tree",
+                               o.tree ? "--tree" : "--min-pct");
+    if (min_pct_given && !o.tree)
+        return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");
     struct profile *p = cli_read_profile("report", path);
     if (!p)
         return CLI_USAGE;

@@ -232,6 +232,7 @@ cmd_top(int argc, char **argv)
     const char *hz = "1000", *mode = NULL, *attach = NULL, *out = NULL, *mrun_opt = NULL;
     const char *token = getenv("MRPROF_LIVE_TOKEN");
     double for_secs = 0;
+    bool hz_given = false, token_given = false;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -251,6 +252,7 @@ cmd_top(int argc, char **argv)
             if (!cli_parse_uint("top", a, i + 1 < argc ? argv[i + 1] : NULL, 10000, &n) || n < 1)
                 return n < 1 ? cli_usage_error("top", "--hz takes 1 to 10000") : CLI_USAGE;
             hz = argv[++i];
+            hz_given = true;
         } else if (strcmp(a, "--mode") == 0) {
             mode = i + 1 < argc ? argv[++i] : "";
             if (strcmp(mode, "cpu") != 0 && strcmp(mode, "wall") != 0)
@@ -267,6 +269,7 @@ cmd_top(int argc, char **argv)
             if (i + 1 >= argc)
                 return cli_usage_error("top", "--token needs a value");
             token = argv[++i];
+            token_given = true;
         } else if (strcmp(a, "--for") == 0) {
             const char *v = i + 1 < argc ? argv[++i] : "";
             char *end;
@@ -291,6 +294,18 @@ cmd_top(int argc, char **argv)
     if (attach && strncmp(attach, "tcp:", 4) == 0 && (!token || !*token))
         return cli_usage_error("top", "a TCP address needs the token mrun printed (--token T)");
     bool interactive = cli_view_interactive(&o);
+    /* Options that would do nothing are refused, not ignored. */
+    if (attach && (hz_given || mode || out || mrun_opt))
+        return cli_usage_error("top", "%s: with --attach the program runs already, under its own mrun options "
+                                      "(its --prof-out writes the file)",
+                               hz_given ? "--hz" : mode ? "--mode" : out ? "-o" : "--mrun");
+    if (!attach && (for_secs > 0 || token_given))
+        return cli_usage_error("top", "%s is for --attach (a script's profile shows until it ends)",
+                               for_secs > 0 ? "--for" : "--token");
+    if (cli_view_check("top", &o) != CLI_OK)
+        return CLI_USAGE;
+    if (for_secs > 0 && interactive)
+        return cli_usage_error("top", "--for prints the profile after SECONDS: with --once, or without a terminal");
 
     char dir[64] = "", addr[128], sock[96] = "", outlog[96] = "", errlog[96] = "";
     pid_t child = -1;

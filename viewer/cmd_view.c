@@ -107,6 +107,15 @@ cli_view_interactive(const struct view_opts *o)
 }
 
 int
+cli_view_check(const char *cmd, const struct view_opts *o)
+{
+    if (o->w && cli_view_interactive(o))
+        return cli_usage_error(cmd, "--size sets the text of --once; on a terminal the view takes the "
+                                    "terminal's size (add --once)");
+    return CLI_OK;
+}
+
+int
 cli_view_snapshot(const struct view_opts *o, struct tv *v)
 {
     int w = o->w, h = o->h;
@@ -155,6 +164,10 @@ cmd_view(int argc, char **argv)
         return cli_usage_error("view", "which profile? (mrprof view FILE)");
     if (o.view == -1 && !o.once && cli_view_interactive(&o))
         return cli_usage_error("view", "--view all needs --once");
+    if (absolute && !base_path)
+        return cli_usage_error("view", "--absolute scales a diff: it needs --diff BASE NEW");
+    if (cli_view_check("view", &o) != CLI_OK)
+        return CLI_USAGE;
     struct profile *p = cli_read_profile("view", path);
     if (!p)
         return CLI_USAGE;

@@ -75,9 +75,11 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     fprintf(out, "\n  duration %.3f s, %zu samples", secs, profile_nsamples(p));
     if (secs > 0)
         fprintf(out, ", %.0f Hz achieved per thread", (double)profile_nsamples(p) / secs / nthreads);
-    if (m->hz && secs > 0 && m->signals)
+    /* Of the samples this file holds: the session's signal count covers every thread it
+     * sampled, and a one-thread file of a run with workers would read several times 100 %. */
+    if (m->hz && secs > 0)
         fprintf(out, " (%.1f%% of requested)",
-                100.0 * (double)m->signals / (secs * m->hz * nthreads));
+                100.0 * (double)profile_nsamples(p) / (secs * m->hz * nthreads));
     fprintf(out, "\n  dropped %llu, truncated stacks %llu", (unsigned long long)m->dropped,
             (unsigned long long)m->truncated);
 threads:
@@ -117,8 +119,10 @@ print_tree(FILE *out, const struct profile *p, const struct agg_tree *t, uint32_
 static const char *
 row_name(const struct profile *p, const struct report_opts *o, const struct agg_row *r)
 {
-    if (o->by == AGG_FILE)
-        return r->name ? profile_str(p, r->name) : profile_str(p, r->file);
+    if (o->by == AGG_FILE) {
+        const char *f = r->name ? profile_str(p, r->name) : profile_str(p, r->file);
+        return *f ? f : "(no source file: C methods, idle, GC)";
+    }
     return profile_str(p, r->name);
 }
 

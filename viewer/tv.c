@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "formats/formats.h"
+#include "formats/threads.h"
 
 void
 tv_init(struct tv *v, struct profile *p, const char *title, bool utf8)
@@ -104,6 +105,34 @@ push_tree_row(struct tv *v, uint32_t node, int depth)
     v->tree_depth[v->ntree_rows++] = depth;
 }
 
+/* A growable stack of (node, depth) for the tree walks: the number of top-level functions and
+ * of children comes from the file, so nothing here has a fixed size. */
+struct walk {
+    uint32_t *node;
+    int *depth;
+    size_t n, cap;
+};
+
+static bool
+walk_push(struct walk *w, uint32_t node, int depth)
+{
+    if (w->n == w->cap) {
+        size_t c = w->cap ? w->cap * 2 : 256;
+        uint32_t *a = realloc(w->node, c * sizeof *a);
+        if (!a)
+            return false;
+        w->node = a;
+        int *d = realloc(w->depth, c * sizeof *d);
+        if (!d)
+            return false;
+        w->depth = d;
+        w->cap = c;
+    }
+    w->node[w->n] = node;
+    w->depth[w->n++] = depth;
+    return true;
+}
+
 /* The visible rows of the call tree: the focus node's subtree, expanded where asked. */
 static void
 flatten_tree(struct tv *v)
@@ -113,42 +142,27 @@ flatten_tree(struct tv *v)
     if (!t->nn)
         return;
     /* An explicit stack of (node, depth); children pushed in reverse to come out in order. */
-    size_t cap = 256, n = 0;
-    uint32_t *st = malloc(cap * sizeof *st);
-    int *sd = malloc(cap * sizeof *sd);
-    if (!st || !sd)
-        goto out;
+    struct walk w = {0};
+    bool ok = true;
     if (v->tree_focus) {
-        st[n] = v->tree_focus, sd[n++] = 0;
+        ok = walk_push(&w, v->tree_focus, 0);
     } else {
-        for (uint32_t k = t->child_start[1]; k-- > t->child_start[0];)
-            st[n] = t->child_list[k], sd[n++] = 0;
+        for (uint32_t k = t->child_start[1]; ok && k-- > t->child_start[0];)
+            ok = walk_push(&w, t->child_list[k], 0);
     }
-    while (n) {
-        uint32_t node = st[--n];
-        int depth = sd[n];
+    while (ok && w.n) {
+        w.n--;
+        uint32_t node = w.node[w.n];
+        int depth = w.depth[w.n];
         push_tree_row(v, node, depth);
         if (!v->expanded[node])
             continue;
         uint32_t a = t->child_start[node], b = t->child_start[node + 1];
-        if (n + (b - a) > cap) {
-            while (n + (b - a) > cap)
-                cap *= 2;
-            uint32_t *st2 = realloc(st, cap * sizeof *st);
-            if (st2)
-                st = st2;
-            int *sd2 = realloc(sd, cap * sizeof *sd);
-            if (sd2)
-                sd = sd2;
-            if (!st2 || !sd2)
-                goto out;
-        }
-        for (uint32_t k = b; k-- > a;)
-            st[n] = t->child_list[k], sd[n++] = depth + 1;
+        for (uint32_t k = b; ok && k-- > a;)
+            ok = walk_push(&w, t->child_list[k], depth + 1);
     }
-out:
-    free(st);
-    free(sd);
+    free(w.node);
+    free(w.depth);
 }
 
 /* Opens the hot path: from the root, the heaviest child while it holds at least half of its
@@ -584,7 +598,7 @@ tv_key(struct tv *v, int key, int rows)
     if (v->typing)
         return key_search(v, key);
     v->status[0] = '\0';
-    if (v->help) { /* any key closes the help */
+    if (v->help) { /* q quits, any other key closes the help */
         v->help = false;
         return key == 'q' ? TV_QUIT : TV_REDRAW;
     }
@@ -724,12 +738,24 @@ tv_save(struct tv *v, const char *path)
         f = fmt_by_name("cpuprofile");
     struct fmt_write_opts o = {.thread = -1};
     struct fmt_err e;
-    if (fmt_write_path(v->p, path, f, &o, &e) != 0) {
-        snprintf(v->status, sizeof v->status, "not saved: %.140s", e.msg);
-        return false;
-    }
-    snprintf(v->status, sizeof v->status, "saved %zu samples to %s", profile_nsamples(v->p), path);
-    return true;
+    struct fmt_written *w;
+    size_t n, total = 0;
+    int rc = fmt_write_threads(v->p, path, f, &o, &w, &n, &e);
+    char files[sizeof v->status];
+    fmt_written_describe(v->p, w, n, files, sizeof files);
+    for (size_t i = 0; i < n; i++)
+        total += w[i].samples;
+    if (rc != 0 && n == 0)
+        snprintf(v->status, sizeof v->status, "not saved: %.300s", e.msg);
+    else if (rc != 0)
+        snprintf(v->status, sizeof v->status, "saved only %.700s; then: %.200s", files, e.msg);
+    else if (n == 1)
+        snprintf(v->status, sizeof v->status, "saved %.900s", files);
+    else
+        snprintf(v->status, sizeof v->status, "saved %zu samples in %zu files (a %s holds one thread): %.900s",
+                 total, n, f->ext, files);
+    free(w);
+    return rc == 0;
 }
 
 int

@@ -87,7 +87,7 @@ struct tv {
     bool paused;   /* live: the view holds still */
     bool ended;    /* live: the program exited */
     int exit_code; /* live, once ended */
-    char status[160]; /* one-off message for the footer ("saved to ...") */
+    char status[1024]; /* one-off message for the footer ("saved to ...") */
 
     enum tv_view view;
     bool help;

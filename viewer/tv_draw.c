@@ -686,7 +686,7 @@ draw_threads(struct tv *v, struct tv_grid *g, int y0, int rows)
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     fill(g, 0, y0, g->w, ' ', hdr);
     textf(g, 0, y0, g->w, hdr, "   %-26s %8s %9s %10s %7s", "THREAD", "TID", "SAMPLES",
-          is_heap(v) ? "KiB" : "CPU ms", "SHARE");
+          is_heap(v) ? "KiB" : v->p->meta.mode == PROFILE_CPU ? "CPU ms" : "wall ms", "SHARE");
     int n = (int)nt + 1;
     int scroll = 0;
     draw_scrolled(&v->th_sel, &scroll, n, rows - 1);
@@ -767,7 +767,7 @@ draw_counter(struct tv *v, struct tv_grid *g, int y, uint32_t name, const char *
     }
     uint64_t t0 = k[first].t_ns, span = k[end - 1].t_ns > t0 ? k[end - 1].t_ns - t0 : 1;
     for (size_t i = first; i < end; i++) {
-        if (k[i].name != name)
+        if (k[i].name != name || k[i].t_ns < t0 || k[i].t_ns - t0 > span) /* out of time order */
             continue;
         size_t c = (size_t)((k[i].t_ns - t0) * (unsigned __int128)(cols - 1) / span);
         if (k[i].value > col[c]) /* the bucket's highest value: peaks stay visible */
@@ -791,62 +791,6 @@ draw_counter(struct tv *v, struct tv_grid *g, int y, uint32_t name, const char *
     return 1;
 }
 
-struct site {
-    uint32_t code, leaf; /* the first Ruby frame up the stack, and the frame that allocated */
-    double allocated, live;
-};
-
-static int
-by_allocated(const void *a, const void *b)
-{
-    const struct site *x = a, *y = b;
-    return (x->allocated < y->allocated) - (x->allocated > y->allocated);
-}
-
-static int
-by_site(const void *a, const void *b)
-{
-    const struct site *x = a, *y = b;
-    if (x->code != y->code)
-        return x->code < y->code ? -1 : 1;
-    return (x->leaf > y->leaf) - (x->leaf < y->leaf);
-}
-
-/* The allocation sites of the bytes per node in alloc[] and live[]: one row per (first Ruby
- * frame up the stack, frame that allocated), merged after a sort. *out is malloc'd; returns the
- * number of rows. */
-static size_t
-collect_sites(const struct profile *p, const double *alloc, const double *live, struct site **out)
-{
-    size_t nn = profile_nnodes(p), n = 0;
-    const struct prof_node *nd = profile_nodes(p);
-    const struct prof_frame *f = profile_frames(p);
-    struct site *s = malloc((nn ? nn : 1) * sizeof *s);
-    if (!(*out = s))
-        return 0;
-    for (uint32_t node = 1; node < nn; node++) {
-        if (alloc[node] <= 0)
-            continue;
-        uint32_t leaf = nd[node].frame, code = leaf;
-        for (uint32_t k = node; k; k = nd[k].parent)
-            if (f[nd[k].frame].kind == FRAME_RUBY || f[nd[k].frame].kind == FRAME_BLOCK) {
-                code = nd[k].frame;
-                break;
-            }
-        s[n++] = (struct site){code, leaf, alloc[node], live[node]};
-    }
-    qsort(s, n, sizeof *s, by_site);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m && s[m - 1].code == s[i].code && s[m - 1].leaf == s[i].leaf) {
-            s[m - 1].allocated += s[i].allocated;
-            s[m - 1].live += s[i].live;
-        } else {
-            s[m++] = s[i];
-        }
-    return m;
-}
-
 static void
 draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
 {
@@ -861,7 +805,9 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
                          memory_counters[i].bytes))
             y++, drawn++;
     if (!drawn)
-        text(g, 1, y++, g->w - 1, "no memory counters (profile with mrun --heap-prof, or mrprof record --memory)",
+        text(g, 1, y++, g->w - 1,
+             v->live ? "no memory counters yet"
+                     : "no memory counters in this file (a trace holds them: mrprof record --memory -f trace)",
              TV_ATTR(TV_DIM, 0));
     y++;
     /* Allocation sites: a memory profile's samples (bytes), or a CPU profile's allocations,
@@ -884,8 +830,8 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
     }
     for (size_t i = 0; i < nn; i++)
         all += alloc[i];
-    struct site *sites;
-    size_t n = collect_sites(p, alloc, live, &sites);
+    struct agg_site *sites;
+    size_t n = agg_sites(p, alloc, live, NULL, &sites);
     free(alloc), free(live);
     if (y >= y0 + rows) {
         free(sites);
@@ -896,12 +842,14 @@ draw_memory(struct tv *v, struct tv_grid *g, int y0, int rows)
     textf(g, 0, y++, g->w, hdr, " %10s %6s %10s  %s", is_heap(v) ? "BYTES" : "ALLOCATED", "SHARE",
           is_heap(v) ? "" : "NOT FREED", "ALLOCATION SITE (Ruby code, and what allocated)");
     if (!n) {
-        text(g, 1, y, g->w - 1, "no allocation samples (profile with mrun --heap-prof, or mrprof record --memory)",
+        text(g, 1, y, g->w - 1,
+             v->live ? "no allocation samples yet"
+                     : "no allocation samples in this file (record --memory and mrun --heap-prof write them "
+                       "to a .heapprofile: open that)",
              TV_ATTR(TV_DIM, 0));
         free(sites);
         return;
     }
-    qsort(sites, n, sizeof *sites, by_allocated);
     for (size_t i = 0; i < n && y < y0 + rows; i++, y++) {
         char a[24], l[24] = "", site[300];
         human(a, sizeof a, sites[i].allocated, true);
@@ -938,8 +886,8 @@ draw_help(struct tv *v, struct tv_grid *g, int y0, int rows)
         "Threads   Enter shows only the selected thread, a shows all",
         "Search    / then text: the top view keeps matching functions, tree and flame",
         "          highlight them (function or file name); Esc clears the search",
-        "Other     s saves the profile (mrprof-TIME.cpuprofile here), p pauses a live view,",
-        "          q quits, ? this help (any key closes it)",
+        "Other     s saves every thread (mrprof-TIME.cpuprofile here, a file per thread),",
+        "          p pauses a live view, q quits, ? this help (q quits, any other key closes it)",
     };
     textf(g, 0, y0, g->w, TV_ATTR(TV_BOLD, 0), "Keys%s", v->live ? " (live view)" : "");
     int n = (int)(sizeof lines / sizeof *lines);

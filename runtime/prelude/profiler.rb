@@ -75,15 +75,18 @@ class MemoryProfile
   end
 
 
-  # The n functions (or lines, or files) that allocated the most bytes (by: :allocated) or hold
-  # the most live bytes (by: :live), by self bytes.
-  def top(n = 10, by: :allocated, group: :function)
+  # The n allocation sites (group: :site, the default: the Ruby method and what allocated in
+  # it, "Store#render (String#*)", as the viewer's memory view lists them), or functions, lines
+  # or files by self bytes, that allocated the most bytes (by: :allocated) or hold the most live
+  # bytes (by: :live). A site's bytes are its total_bytes.
+  def top(n = 10, by: :allocated, group: :site)
     live = case by
            when :allocated then false
            when :live then true
            else raise ArgumentError, "by: must be :allocated or :live, not #{by.inspect}"
            end
-    code = Profile::BY[group] or raise ArgumentError, "group: must be :function, :line or :file, not #{group.inspect}"
+    code = group == :site ? -1 : Profile::BY[group]
+    code or raise ArgumentError, "group: must be :site, :function, :line or :file, not #{group.inspect}"
     rows, all = __top(n, code, live)
     all = 1 if all == 0
     rows.map do |name, file, line, self_b, total_b, self_n, total_n|

@@ -8,7 +8,7 @@ Profiler.start_memory_profiling(interval: 32 * 1024)
 5000.times { keep; drop }
 mem = Profiler.stop_memory_profiling
 [:allocated, :live].each do |by|
-  rows = mem.top(100, by: by)
+  rows = mem.top(100, by: by, group: :function)
   all = by == :live ? mem.live : mem.total_allocated
   %w[keep drop].each do |m|
     r = rows.find { |x| x[:name] == m }

@@ -12,7 +12,7 @@ Profiler.start_memory_profiling(interval: interval)
 N.times { small; medium; large }
 mem = Profiler.stop_memory_profiling
 all = mem.total_allocated
-rows = mem.top(100)
+rows = mem.top(100, group: :function)
 %w[small medium large].each do |m|
   r = rows.find { |x| x[:name] == m }
   puts "#{m} #{r ? (r[:total_bytes] * 1000 / all) / 10.0 : 0.0}"
