@@ -158,6 +158,10 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     json_u64(out, p->meta.truncated);
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
+    if (p->meta.pid > 0) {
+        fputs(",\"pid\":", out);
+        json_i64(out, p->meta.pid);
+    }
     if (p->meta.wall_start_ns) {
         fputs(",\"wallStartNs\":", out);
         json_u64(out, p->meta.wall_start_ns);
@@ -523,6 +527,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         if (json_is_str(tool))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
         p->meta.wall_start_ns = (uint64_t)json_num(json_get(meta, "wallStartNs"), 0);
+        double pid = json_num(json_get(meta, "pid"), 0);
+        p->meta.pid = pid >= 1 && pid <= 4194304 ? (int64_t)pid : 0; /* Linux's pid_max at most */
     } else {
         p->meta.mode = PROFILE_WALL;
         snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node");
