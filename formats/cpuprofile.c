@@ -123,10 +123,13 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     uint64_t end = p->meta.end_ns > last_t ? p->meta.end_ns : last_t + last_w;
     if (nthread && start > first_t)
         start = first_t;
+    /* DevTools' Performance panel draws nothing of a profile whose startTime is 0 (a diff's
+     * change starts there): such a profile starts at 1 µs; the deltas are relative anyway. */
+    uint64_t origin = us(start) ? 0 : 1;
     fputs("],\n\"startTime\":", out);
-    json_u64(out, us(start));
+    json_u64(out, us(start) + origin);
     fputs(",\"endTime\":", out);
-    json_u64(out, us(end));
+    json_u64(out, us(end) + origin);
     fputs(",\n\"samples\":[", out);
     size_t k = 0;
     for (size_t i = 0; i < ns; i++)

@@ -130,3 +130,19 @@ Test(trace, perfetto_flavour_nests_slices_on_the_thread_itself)
     free(json);
     profile_free(p);
 }
+
+/* DevTools draws nothing of a .cpuprofile whose startTime is 0 (what a diff's change starts at). */
+Test(trace, cpuprofile_starting_at_time_0_starts_at_1us_for_devtools)
+{
+    struct profile *p = profile_new();
+    uint32_t t = profile_add_thread(p, 1, "main");
+    uint32_t n = profile_node(p, 0, profile_frame_intern(p, "f", "f.rb", 1, FRAME_RUBY));
+    profile_add_sample(p, t, n, 1, 0, 1000000);
+    profile_add_sample(p, t, n, 1, 1000000, 1000000);
+    size_t len;
+    char *json = write_str(p, "cpuprofile", &len);
+    cr_assert(strstr(json, "\"startTime\":1,\"endTime\":2001"), "%s", json);
+    cr_assert(strstr(json, "\"timeDeltas\":[0,1000]"), "%s", json);
+    free(json);
+    profile_free(p);
+}
