@@ -56,7 +56,9 @@ event_head(FILE *out, bool *first, const char *ph, const char *name, int64_t pid
 }
 
 /* The pseudo frames DevTools recognises only as children of (root), and the node ids written
- * for them there (after every real node's). */
+ * for them there: the trie's own node under the root when it has one (DevTools takes only the
+ * first of two such nodes, and would show the other as a function), else one after every real
+ * node's. */
 struct hoist {
     uint32_t frame[3];
     uint64_t id[3];
@@ -69,6 +71,10 @@ hoist_init(struct hoist *h, const struct profile *p)
     *h = (struct hoist){.frame = {p->f_idle, p->f_program, p->f_gc}};
     for (int k = 0; k < 3; k++)
         h->id[k] = profile_nnodes(p) + 1 + (uint64_t)k;
+    for (size_t n = 1; n < profile_nnodes(p); n++)
+        for (int k = 0; k < 3; k++)
+            if (profile_nodes(p)[n].parent == 0 && profile_nodes(p)[n].frame == h->frame[k])
+                h->id[k] = n + 1;
 }
 
 /* The node id a sample of node n is written with. */
@@ -129,8 +135,8 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
                 putc('}', out);
             }
             for (int k = 0; h && k < 3; k++) {
-                if (!h->needed[k])
-                    continue;
+                if (!h->needed[k] || (h->id[k] <= nn && used[h->id[k] - 1]))
+                    continue; /* not sampled, or declared above */
                 fputs(",{\"id\":", out);
                 json_u64(out, h->id[k]);
                 putc(',', out);

@@ -30,6 +30,17 @@ waiting_profile(void)
     return p;
 }
 
+/* The same, then idle outside any call (under the root itself), as the loop's main thread is. */
+static struct profile *
+waiting_profile_idle_at_top(void)
+{
+    struct profile *p = waiting_profile();
+    uint32_t top = profile_node(p, 0, p->f_idle);
+    for (int i = 30; i < 35; i++)
+        profile_add_sample(p, 0, top, 0, 2000000 + (uint64_t)i * 1000000, 1000000);
+    return p;
+}
+
 static char *
 write_str(const struct profile *p, const char *fmt, size_t *len)
 {
@@ -91,6 +102,26 @@ Test(trace, devtools_flavour_one_track_per_thread_real_pid_no_slice)
     cr_assert(strstr(json, "\"functionName\":\"(garbage collector)\",\"scriptId\":0,\"url\":\"\","
                            "\"lineNumber\":-1,\"columnNumber\":-1},\"parent\":1}"), "%s", json);
     free(json);
+    profile_free(p);
+}
+
+/* DevTools takes the first (idle) under (root) for its idle node and shows any other as a
+ * function "(idle) (unknown)": the samples moved there share the trie's own node. */
+Test(trace, devtools_flavour_one_idle_node_under_root)
+{
+    struct profile *p = waiting_profile_idle_at_top();
+    size_t len;
+    char *json = write_str(p, "trace", &len);
+    cr_assert_eq(count(json, "\"functionName\":\"(idle)\",\"scriptId\":0,\"url\":\"\",\"lineNumber\":-1,"
+                             "\"columnNumber\":-1},\"parent\":1}"), 1, "%s", json);
+    struct fmt_err e;
+    struct profile *q = fmt_read_buffer(json, len, "mem", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    const char *const idle[] = {"A#run", "A#wait", "(idle)"}, *const top_idle[] = {"(idle)"};
+    cr_assert_eq(weight_at(q, idle, 3), 15 * 1000000);
+    cr_assert_eq(weight_at(q, top_idle, 1), 5 * 1000000);
+    free(json);
+    profile_free(q);
     profile_free(p);
 }
 
