@@ -7,16 +7,30 @@
 # as mrun names them, in the recording process's pid), the top Bottom-up rows, no console error.
 # The screenshots are kept under build/devtools-shots/. One browser start for every file; plain
 # suite only (the files are the same whatever the build). Without chromium the test is skipped
-# with the reason printed.
+# with the reason printed (CHROMIUM= , set and empty, does as if it were not installed).
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 source "$(dirname "$0")/lib.sh"
 [ "${SUITE:-plain}" = plain ] && [ "${1:-}" != --lib ] || exit 0
 
-export CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [ -z "$CHROMIUM" ]; then
-    echo "ok - test_devtools: chromium_devtools_shows_what_mrprof_wrote # SKIP chromium is not installed (tools/deps.sh test installs Debian's chromium)"
-    exit 0
-fi
+export CHROMIUM=${CHROMIUM-$(command -v chromium || command -v chromium-browser || true)}
+
+# Both flavours from mrun and from convert: the strict structure check of each (pid, one track
+# per thread, no slice in DevTools' flavour, nested slices in Perfetto's), the same report.
+t_trace_flavours_structure_and_same_report() {
+    $MRUN --cpu-prof --prof-format trace --prof-out "$T/t.json" samples/deferred_parallel.rb 20 >/dev/null 2>&1 ||
+        fail "mrun -f trace failed"
+    $MRUN --cpu-prof --prof-out "$T/p.perfetto.json" samples/deferred_parallel.rb 20 >/dev/null 2>&1 ||
+        fail "mrun .perfetto.json failed"
+    node "$ROOT/tests/node/check_trace.js" "$T/t.json" || fail "DevTools flavour check failed"
+    node "$ROOT/tests/node/check_trace.js" "$T/p.perfetto.json" perfetto || fail "Perfetto flavour check failed"
+    node "$ROOT/tests/node/check_trace.js" "$T/t.json" perfetto 2>/dev/null && fail "the DevTools flavour has slices"
+    run $MRPROF convert "$T/t.json" "$T/c.perfetto.json"
+    expect_rc 0
+    node "$ROOT/tests/node/check_trace.js" "$T/c.perfetto.json" perfetto || fail "converted Perfetto flavour check failed"
+    [ "$($MRPROF report --format tsv --top 0 "$T/t.json")" = "$($MRPROF report --format tsv --top 0 "$T/c.perfetto.json")" ] ||
+        fail "the two flavours report differently"
+}
+
 
 # rows TRACK: the Bottom-up rows the driver read for TRACK of the current file, "ms<TAB>%<TAB>activity".
 section() { awk -v f="$1" '/^file / { on = ($2 == f) } on'; }
@@ -84,4 +98,8 @@ t_chromium_devtools_shows_what_mrprof_wrote() {
     done
 }
 
+if [ -z "$CHROMIUM" ] && [ "${1:-}" != --lib ]; then
+    echo "ok - test_devtools: chromium_devtools_shows_what_mrprof_wrote # SKIP chromium is not installed (tools/deps.sh test installs Debian's chromium)"
+    unset -f t_chromium_devtools_shows_what_mrprof_wrote
+fi
 [ "${1:-}" = --lib ] || run_tests
