@@ -123,10 +123,13 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     uint64_t end = p->meta.end_ns > last_t ? p->meta.end_ns : last_t + last_w;
     if (nthread && start > first_t)
         start = first_t;
+    /* DevTools' Performance panel draws nothing of a profile whose startTime is 0 (a diff's
+     * change starts there): such a profile starts at 1 µs; the deltas are relative anyway. */
+    uint64_t origin = us(start) ? 0 : 1;
     fputs("],\n\"startTime\":", out);
-    json_u64(out, us(start));
+    json_u64(out, us(start) + origin);
     fputs(",\"endTime\":", out);
-    json_u64(out, us(end));
+    json_u64(out, us(end) + origin);
     fputs(",\n\"samples\":[", out);
     size_t k = 0;
     for (size_t i = 0; i < ns; i++)
@@ -158,6 +161,10 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     json_u64(out, p->meta.truncated);
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
+    if (p->meta.pid > 0) {
+        fputs(",\"pid\":", out);
+        json_i64(out, p->meta.pid);
+    }
     if (p->meta.wall_start_ns) {
         fputs(",\"wallStartNs\":", out);
         json_u64(out, p->meta.wall_start_ns);
@@ -579,6 +586,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         if (json_is_str(tool))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
         p->meta.wall_start_ns = fmt__clamp_u64(json_num(json_get(meta, "wallStartNs"), 0), UINT64_MAX);
+        double pid = json_num(json_get(meta, "pid"), 0);
+        p->meta.pid = pid >= 1 && pid <= 4194304 ? (int64_t)pid : 0; /* Linux's pid_max at most */
     } else {
         p->meta.mode = PROFILE_WALL;
         snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node");

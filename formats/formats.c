@@ -23,7 +23,9 @@ const struct fmt_ops fmt_table[] = {
      speedscope_write, true},
     {"pprof", ".pb.gz", "pprof's gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana",
      pprof_write, true},
-    {"trace", ".json", "Trace Event JSON: DevTools Performance, Perfetto, chrome://tracing",
+    {"perfetto", ".perfetto.json", "Trace Event JSON with nested slices: Perfetto UI, chrome://tracing",
+     perfetto_write, true},
+    {"trace", ".json", "Trace Event JSON: DevTools Performance panel (one track per thread)",
      trace_write, true},
     {"collapsed", ".folded", "folded stacks for flamegraph.pl / inferno / speedscope",
      collapsed_write, true},
@@ -36,7 +38,7 @@ fmt_by_name(const char *name)
     for (size_t i = 0; i < fmt_count; i++)
         if (strcmp(fmt_table[i].name, name) == 0)
             return &fmt_table[i];
-    if (strcmp(name, "json") == 0 || strcmp(name, "perfetto") == 0)
+    if (strcmp(name, "json") == 0)
         return fmt_by_name("trace");
     if (strcmp(name, "folded") == 0)
         return fmt_by_name("collapsed");
@@ -64,7 +66,7 @@ fmt_by_path(const char *path)
 const char *
 fmt_names(void)
 {
-    return "cpuprofile, heapprofile, speedscope, pprof, trace, collapsed";
+    return "cpuprofile, heapprofile, speedscope, pprof, trace, perfetto, collapsed";
 }
 
 int

@@ -56,6 +56,8 @@ int cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_
                      struct fmt_err *e);
 int heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                       struct fmt_err *e);
+int perfetto_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                   struct fmt_err *e);
 int trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                 struct fmt_err *e);
 int collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,

@@ -1,18 +1,22 @@
 /*
- * trace.c — Trace Event JSON (object form) with one track per thread, for three consumers:
+ * trace.c — Trace Event JSON (object form), one track per thread, in two flavours:
  *
- *  - DevTools Performance panel: a `Profile` event and `ProfileChunk` events per thread (nodes
- *    with `parent`, `samples` and `timeDeltas` of equal length in each chunk). DevTools merges
- *    samples only into a thread that has ordinary events too, so each thread also gets one `X`
- *    event spanning its profile. No `TracingStartedInBrowser` (without a frame it makes DevTools
- *    drop the process).
- *  - Perfetto UI and chrome://tracing ignore ProfileChunk in JSON; they get perfectly nested
- *    `X` slices built from consecutive samples (category "mrprof.stack"), on a companion track
- *    per thread named "<thread> (stacks)" (tid + STACKS_TID). They are kept off the thread's own
- *    track because DevTools would treat them as ordinary events there and cut its JS flame chart
- *    at every slice boundary.
- *  - Spans (Deferred tasks, ...) as `X` events and counters as `C` events.
- * Both representations live in the same file, so one file opens everywhere.
+ *  - `trace`, for the DevTools Performance panel (the default): per thread a `Profile` event
+ *    and `ProfileChunk` events (nodes with `parent`, `samples` and `timeDeltas` of equal length
+ *    in each chunk), which DevTools turns into its JS flame chart and Bottom-up table itself.
+ *    DevTools keeps a thread only if it has an ordinary event too: each thread gets two instant
+ *    events (`I`, "mrprof: profiling started" / "stopped") at the ends of the recording, which
+ *    also set the time axis; no slice, so nothing is drawn above the samples. A sample whose leaf
+ *    is (idle), (program) or (garbage collector) is written as a sample of that pseudo frame
+ *    directly under (root), as V8 writes them: DevTools recognises them only there (it leaves
+ *    idle and program time out of the flame chart and hangs GC under the stack before it); the
+ *    sample's own node (the call it waited in) is kept for mrprof in "$mrprof".samples.
+ *  - `perfetto`, for Perfetto UI and chrome://tracing, which ignore ProfileChunk in JSON: the
+ *    same profile events, plus perfectly nested `X` slices built from consecutive samples
+ *    (category "mrprof.stack") on each thread's own track.
+ * Both: the recording process's pid (1 when the source did not say), thread names and sort
+ * order as metadata, spans (Deferred tasks, ...) as `X` events, counters as `C` events. No
+ * `TracingStartedInBrowser` (without a frame it makes DevTools drop the process).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,8 +25,8 @@
 #include "formats/internal.h"
 
 #define CHUNK_SAMPLES 10000
-#define PID 1
-#define STACKS_TID 1000000000 /* companion-track tid = thread tid + this */
+
+enum trace_for { FOR_DEVTOOLS, FOR_PERFETTO };
 
 static uint64_t
 us(uint64_t ns)
@@ -31,14 +35,17 @@ us(uint64_t ns)
 }
 
 static void
-event_head(FILE *out, bool *first, const char *ph, const char *name, int64_t tid, uint64_t ts)
+event_head(FILE *out, bool *first, const char *ph, const char *name, int64_t pid, int64_t tid,
+           uint64_t ts)
 {
     fputs(*first ? "\n{\"ph\":\"" : ",\n{\"ph\":\"", out);
     *first = false;
     fputs(ph, out);
     fputs("\",\"name\":", out);
     json_str(out, name);
-    fputs(",\"pid\":1,\"tid\":", out);
+    fputs(",\"pid\":", out);
+    json_i64(out, pid);
+    fputs(",\"tid\":", out);
     json_i64(out, tid);
     fputs(",\"ts\":", out);
     json_u64(out, ts);
@@ -48,9 +55,43 @@ event_head(FILE *out, bool *first, const char *ph, const char *name, int64_t tid
         fputs(",\"cat\":\"__metadata\"", out);
 }
 
+/* The pseudo frames DevTools recognises only as children of (root), and the node ids written
+ * for them there: the trie's own node under the root when it has one (DevTools takes only the
+ * first of two such nodes, and would show the other as a function), else one after every real
+ * node's. */
+struct hoist {
+    uint32_t frame[3];
+    uint64_t id[3];
+    bool needed[3];
+};
+
 static void
-write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t th, int64_t tid,
-                     const uint8_t *used, uint64_t start_us)
+hoist_init(struct hoist *h, const struct profile *p)
+{
+    *h = (struct hoist){.frame = {p->f_idle, p->f_program, p->f_gc}};
+    for (int k = 0; k < 3; k++)
+        h->id[k] = profile_nnodes(p) + 1 + (uint64_t)k;
+    for (size_t n = 1; n < profile_nnodes(p); n++)
+        for (int k = 0; k < 3; k++)
+            if (profile_nodes(p)[n].parent == 0 && profile_nodes(p)[n].frame == h->frame[k])
+                h->id[k] = n + 1;
+}
+
+/* The node id a sample of node n is written with. */
+static uint64_t
+hoisted_id(const struct hoist *h, const struct profile *p, uint32_t n)
+{
+    const struct prof_node *node = &profile_nodes(p)[n];
+    if (h && node->parent != 0)
+        for (int k = 0; k < 3; k++)
+            if (node->frame == h->frame[k])
+                return h->id[k];
+    return (uint64_t)n + 1;
+}
+
+static void
+write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t th, int64_t pid,
+                     int64_t tid, const uint8_t *used, uint64_t start_us, const struct hoist *h)
 {
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
@@ -59,7 +100,7 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
     char id[32];
     snprintf(id, sizeof id, "0x%x", th + 1);
 
-    event_head(out, first, "P", "Profile", tid, start_us);
+    event_head(out, first, "P", "Profile", pid, tid, start_us);
     fputs(",\"cat\":\"disabled-by-default-v8.cpu_profiler\",\"id\":\"", out);
     fputs(id, out);
     fputs("\",\"args\":{\"data\":{\"startTime\":", out);
@@ -73,7 +114,7 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
     do {
         size_t begin = i, count = 0;
         uint64_t chunk_ts = prev;
-        event_head(out, first, "P", "ProfileChunk", tid, chunk_ts);
+        event_head(out, first, "P", "ProfileChunk", pid, tid, chunk_ts);
         fputs(",\"cat\":\"disabled-by-default-v8.cpu_profiler\",\"id\":\"", out);
         fputs(id, out);
         fputs("\",\"args\":{\"data\":{\"cpuProfile\":{\"nodes\":[", out);
@@ -94,15 +135,27 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
                 }
                 putc('}', out);
             }
+            for (int k = 0; h && k < 3; k++) {
+                if (!h->needed[k] || (h->id[k] <= nn && used[h->id[k] - 1]))
+                    continue; /* not sampled, or declared above */
+                fputs(",{\"id\":", out);
+                json_u64(out, h->id[k]);
+                putc(',', out);
+                fmt_write_call_frame(out, p, &frames[h->frame[k]], false);
+                fputs(",\"parent\":1}", out);
+            }
             nodes_done = true;
         }
         fputs("],\"samples\":[", out);
+        bool moved = false; /* a sample of this chunk written under a hoisted node */
         for (; i < ns && count < CHUNK_SAMPLES; i++) {
             if (s[i].thread != th)
                 continue;
             if (count++)
                 putc(',', out);
-            json_u64(out, s[i].node + 1);
+            uint64_t wid = hoisted_id(h, p, s[i].node);
+            moved |= wid != (uint64_t)s[i].node + 1;
+            json_u64(out, wid);
         }
         fputs("]},\"timeDeltas\":[", out);
         size_t k = 0;
@@ -116,7 +169,8 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
             prev = t;
         }
         putc(']', out);
-        /* V8's per-sample source lines, and (read back by mrprof only) mrun's CPU weights. */
+        /* V8's per-sample source lines, and (read back by mrprof only) mrun's CPU weights and
+         * the samples' own nodes where pseudo frames were moved under (root). */
         fputs(",\"lines\":[", out);
         k = 0;
         for (size_t j = begin; j < i; j++)
@@ -126,16 +180,30 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
                 json_i64(out, s[j].line);
             }
         putc(']', out);
-        if (p->meta.mode == PROFILE_CPU) {
-            fputs(",\"$mrprof\":{\"mode\":\"cpu\",\"weights\":[", out);
-            k = 0;
-            for (size_t j = begin; j < i; j++)
-                if (s[j].thread == th) {
-                    if (k++)
-                        putc(',', out);
-                    json_u64(out, s[j].weight_ns);
-                }
-            putc(']', out);
+        if (p->meta.mode == PROFILE_CPU || moved) {
+            fputs(",\"$mrprof\":{", out);
+            if (p->meta.mode == PROFILE_CPU) {
+                fputs("\"mode\":\"cpu\",\"weights\":[", out);
+                k = 0;
+                for (size_t j = begin; j < i; j++)
+                    if (s[j].thread == th) {
+                        if (k++)
+                            putc(',', out);
+                        json_u64(out, s[j].weight_ns);
+                    }
+                putc(']', out);
+            }
+            if (moved) {
+                fputs(p->meta.mode == PROFILE_CPU ? ",\"samples\":[" : "\"samples\":[", out);
+                k = 0;
+                for (size_t j = begin; j < i; j++)
+                    if (s[j].thread == th) {
+                        if (k++)
+                            putc(',', out);
+                        json_u64(out, (uint64_t)s[j].node + 1);
+                    }
+                putc(']', out);
+            }
             putc('}', out);
         }
         fputs("}}}", out);
@@ -144,7 +212,7 @@ write_profile_events(const struct profile *p, FILE *out, bool *first, uint32_t t
 
 /* Perfetto: nested X slices from consecutive samples of one thread. */
 static void
-write_slices(const struct profile *p, FILE *out, bool *first, uint32_t th, int64_t tid,
+write_slices(const struct profile *p, FILE *out, bool *first, uint32_t th, int64_t pid, int64_t tid,
              uint64_t last_len_ns)
 {
     const struct prof_node *nodes = profile_nodes(p);
@@ -175,7 +243,7 @@ write_slices(const struct profile *p, FILE *out, bool *first, uint32_t th, int64
         while (depth > common) {
             depth--;
             const struct prof_frame *f = &frames[nodes[open_node[depth]].frame];
-            event_head(out, first, "X", profile_str(p, f->name), tid, open_ts[depth]);
+            event_head(out, first, "X", profile_str(p, f->name), pid, tid, open_ts[depth]);
             fputs(",\"cat\":\"mrprof.stack\",\"dur\":", out);
             json_u64(out, t > open_ts[depth] ? t - open_ts[depth] : 0);
             putc('}', out);
@@ -188,15 +256,22 @@ write_slices(const struct profile *p, FILE *out, bool *first, uint32_t th, int64
     }
 }
 
-int
-trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+static void
+instant(FILE *out, bool *first, const char *name, int64_t pid, int64_t tid, uint64_t ts)
 {
-    (void)o;
+    event_head(out, first, "I", name, pid, tid, ts);
+    fputs(",\"cat\":\"mrprof\",\"s\":\"t\"}", out);
+}
+
+static int
+write_trace(const struct profile *p, FILE *out, enum trace_for who, struct fmt_err *e)
+{
     bool first = true;
     const struct prof_sample *s = profile_samples(p);
     uint64_t interval_ns = p->meta.hz ? 1000000000u / p->meta.hz : 1000000;
+    int64_t pid = p->meta.pid > 0 ? p->meta.pid : 1;
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
-    event_head(out, &first, "M", "process_name", 0, 0);
+    event_head(out, &first, "M", "process_name", pid, 0, 0);
     fputs(",\"args\":{\"name\":", out);
     json_str(out, p->meta.tool[0] ? p->meta.tool : "mrun");
     /* What the sampler was asked and did, read back by mrprof (DevTools reads args.name). */
@@ -214,66 +289,77 @@ trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     for (size_t th = 0; th < profile_nthreads(p); th++) {
         const struct prof_thread_info *ti = &profile_threads(p)[th];
         int64_t tid = ti->tid ? ti->tid : (int64_t)th + 1;
-        event_head(out, &first, "M", "thread_name", tid, 0);
+        event_head(out, &first, "M", "thread_name", pid, tid, 0);
         fputs(",\"args\":{\"name\":", out);
         json_str(out, profile_str(p, ti->name));
         fputs("}}", out);
-        event_head(out, &first, "M", "thread_sort_index", tid, 0);
+        event_head(out, &first, "M", "thread_sort_index", pid, tid, 0);
         fputs(",\"args\":{\"sort_index\":", out);
-        json_u64(out, 2 * th);
+        json_u64(out, th);
         fputs("}}", out);
 
+        struct hoist h;
+        hoist_init(&h, p);
         uint64_t lo = UINT64_MAX, hi = 0;
         for (size_t i = 0; i < profile_nsamples(p); i++)
             if (s[i].thread == th) {
                 if (s[i].t_ns < lo)
                     lo = s[i].t_ns;
                 hi = s[i].t_ns + interval_ns;
+                uint64_t wid = hoisted_id(&h, p, s[i].node);
+                for (int k = 0; k < 3; k++)
+                    h.needed[k] |= wid == h.id[k];
             }
         if (lo == UINT64_MAX && (th > 0 || profile_nsamples(p) > 0))
             continue;
         if (lo == UINT64_MAX) /* no samples at all: the main thread's empty profile */
             lo = hi = p->meta.start_ns;
         uint64_t start_us = us(p->meta.start_ns && p->meta.start_ns < lo ? p->meta.start_ns : lo);
-        event_head(out, &first, "X", "mrprof thread", tid, start_us);
-        fputs(",\"cat\":\"mrprof\",\"dur\":", out);
-        json_u64(out, us(hi) - start_us);
-        putc('}', out);
+        uint64_t end_us = us(p->meta.end_ns > hi ? p->meta.end_ns : hi);
+        if (who == FOR_DEVTOOLS)
+            instant(out, &first, "mrprof: profiling started", pid, tid, start_us);
         uint8_t *used = fmt_used_nodes(p, (int)th);
         if (!used) {
             snprintf(e->msg, sizeof e->msg, "out of memory");
             return e->code = -12;
         }
-        write_profile_events(p, out, &first, (uint32_t)th, tid, used, start_us);
+        write_profile_events(p, out, &first, (uint32_t)th, pid, tid, used, start_us,
+                             who == FOR_DEVTOOLS ? &h : NULL);
         free(used);
-        int64_t stacks_tid = tid + STACKS_TID;
-        event_head(out, &first, "M", "thread_name", stacks_tid, 0);
-        fputs(",\"args\":{\"name\":", out);
-        char name[256];
-        snprintf(name, sizeof name, "%s (stacks)", profile_str(p, ti->name));
-        json_str(out, name);
-        fputs("}}", out);
-        event_head(out, &first, "M", "thread_sort_index", stacks_tid, 0);
-        fputs(",\"args\":{\"sort_index\":", out);
-        json_u64(out, 2 * th + 1);
-        fputs("}}", out);
-        write_slices(p, out, &first, (uint32_t)th, stacks_tid, interval_ns);
+        if (who == FOR_DEVTOOLS)
+            instant(out, &first, "mrprof: profiling stopped", pid, tid, end_us);
+        else
+            write_slices(p, out, &first, (uint32_t)th, pid, tid, interval_ns);
     }
     for (size_t i = 0; i < p->spans.len; i++) {
         const struct prof_span *sp = &profile_spans(p)[i];
         const struct prof_thread_info *ti = sp->thread < profile_nthreads(p) ? &profile_threads(p)[sp->thread] : NULL;
-        event_head(out, &first, "X", profile_str(p, sp->name), ti ? ti->tid : 0, us(sp->start_ns));
+        event_head(out, &first, "X", profile_str(p, sp->name), pid, ti ? ti->tid : 0, us(sp->start_ns));
         fputs(",\"cat\":\"mrprof.span\",\"dur\":", out);
         json_u64(out, us(sp->dur_ns));
         putc('}', out);
     }
     for (size_t i = 0; i < p->counters.len; i++) {
         const struct prof_counter *c = &profile_counters(p)[i];
-        event_head(out, &first, "C", profile_str(p, c->name), 0, us(c->t_ns));
+        event_head(out, &first, "C", profile_str(p, c->name), pid, 0, us(c->t_ns));
         fprintf(out, ",\"cat\":\"mrprof.counter\",\"args\":{\"value\":%.17g}}", c->value);
     }
     fputs("\n]}\n", out);
     return 0;
+}
+
+int
+trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+{
+    (void)o;
+    return write_trace(p, out, FOR_DEVTOOLS, e);
+}
+
+int
+perfetto_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+{
+    (void)o;
+    return write_trace(p, out, FOR_PERFETTO, e);
 }
 
 /* --- reader --------------------------------------------------------------------------------- */
@@ -429,6 +515,10 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
     for (size_t c = 0; c < tp->nchunks; c++) {
         const struct json_val *data = json_get(json_get(&ev0[tp->chunks[c]], "args"), "data");
         const struct json_val *js = json_get(json_get(data, "cpuProfile"), "samples");
+        /* mrprof's own trace: the samples' own nodes where pseudo frames were moved under (root) */
+        const struct json_val *own = json_get(json_get(data, "$mrprof"), "samples");
+        if (json_len(own) == json_len(js))
+            js = own;
         const struct json_val *jd = json_get(data, "timeDeltas"), *jl = json_get(data, "lines");
         const struct json_val *jw = json_get(json_get(data, "$mrprof"), "weights");
         size_t ns = json_len(js);
@@ -629,6 +719,8 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
                       "record with --trace-event-categories v8,disabled-by-default-v8.cpu_profiler");
     if (rc == 0) {
         p->meta.mode = cpu_mode ? PROFILE_CPU : PROFILE_WALL;
+        if (ntp && tps[0].pid >= 1 && tps[0].pid <= 4194304) /* Linux's pid_max at most */
+            p->meta.pid = (int64_t)tps[0].pid;
         if (strcmp(p->meta.tool, "mrprof") == 0) /* profile_new's default: no reader named it */
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", cpu_mode ? "mrun" : "Chrome/Node trace");
         read_sampler_meta(p, events);

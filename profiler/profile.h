@@ -111,6 +111,7 @@ struct profile_meta {
     uint64_t start_ns, end_ns; /* monotonic, ns */
     uint64_t wall_start_ns;    /* CLOCK_REALTIME at start (Unix ns), 0 when unknown */
     uint64_t signals, dropped, truncated;
+    int64_t pid;               /* the recording process's id, 0 when unknown */
     char tool[64];
     struct profile_heap_meta heap;
 };

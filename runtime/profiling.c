@@ -90,6 +90,16 @@ profiler_start(mrb_state *mrb, mrb_value self)
     return mrb_true_value();
 }
 
+/* Stops session s; the profile carries this process's id (the trace's pid). */
+static struct profile *
+stop_session(struct prof_session *s)
+{
+    struct profile *p = prof_stop(s);
+    if (p)
+        p->meta.pid = (int64_t)getpid();
+    return p;
+}
+
 static mrb_value
 wrap_profile(mrb_state *mrb, struct profile *p)
 {
@@ -105,7 +115,7 @@ profiler_stop(mrb_state *mrb, mrb_value self)
     if (!s)
         mrb_raise(mrb, E_RUNTIME_ERROR, "the profiler is not running (call start_profiling first)");
     double secs = prof_elapsed(s);
-    struct profile *p = prof_stop(s);
+    struct profile *p = stop_session(s);
     mrb_value pair[2] = {mrb_float_value(mrb, secs), wrap_profile(mrb, p)};
     return mrb_ary_new_from_values(mrb, 2, pair);
 }
@@ -634,7 +644,7 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
     struct prof_session *s = prof_current();
     if (s && o->heap_prof && prof_heap_interval(s))
         mrb_full_gc(rt->mrb); /* "live" is what is reachable at exit */
-    struct profile *p = s ? prof_stop(s) : NULL; /* NULL: the script stopped it itself */
+    struct profile *p = s ? stop_session(s) : NULL; /* NULL: the script stopped it itself */
     if (g_live) {
         prof_live_finish(g_live, p, exit_status);
         g_live = NULL;

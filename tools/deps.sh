@@ -4,14 +4,16 @@
 # Checks first with dpkg; installs with apt-get as root, with `sudo -n` otherwise, and says
 # exactly what to install when it can do neither. Exit 0 when everything is present.
 # For test and bench it also installs the npm packages pinned in tests/node/package-lock.json
-# (the real consumers the tests hand profiles to: speedscope, DevTools' trace engine) with
+# (the real consumers the tests hand profiles to: speedscope, DevTools' trace engine, and
+# puppeteer-core, which drives chromium's DevTools) with
 # `npm ci`, once, when node_modules is missing or older than the lock file.
 set -u
 want=${1:-test}
 build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libcjson-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
-# Go and pprof's Debian source build Google's pprof, the consumer of `mrprof convert -f pprof`.
+# Go and pprof's Debian source build Google's pprof, the consumer of `mrprof convert -f pprof`;
+# chromium serves its own DevTools front end, in which tests/e2e/test_devtools.sh opens traces.
 # clang and its runtime (libFuzzer, ASan, UBSan) build the fuzz targets (make fuzz-targets).
-test_pkgs="libcriterion-dev tmux valgrind golang-go golang-github-google-pprof-dev clang libclang-rt-14-dev"
+test_pkgs="libcriterion-dev tmux valgrind golang-go golang-github-google-pprof-dev chromium clang libclang-rt-14-dev"
 bench_pkgs="wrk"
 case $want in
   build) pkgs=$build_pkgs ;;
@@ -32,7 +34,7 @@ npm_deps() {
   if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ]; then
     return 0
   fi
-  echo "deps: npm ci in tests/node (speedscope, @paulirish/trace_engine)" >&2
+  echo "deps: npm ci in tests/node (speedscope, @paulirish/trace_engine, puppeteer-core)" >&2
   if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >/tmp/mrprof-npm.log 2>&1; then
     echo "deps: npm ci failed in tests/node; see /tmp/mrprof-npm.log" >&2
     tail -n 5 /tmp/mrprof-npm.log >&2

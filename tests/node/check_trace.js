@@ -1,10 +1,12 @@
-// check_trace.js FILE — a strict structural check of mrprof's Trace Event JSON: metadata per
-// thread, one Profile and its ProfileChunks per profiled thread (incremental nodes with known
-// parents, samples and timeDeltas of equal length), an ordinary X event on each profiled thread,
-// and X slices that nest perfectly per thread (what Perfetto needs).
+// check_trace.js FILE [perfetto] — a strict structural check of mrprof's Trace Event JSON:
+// metadata per thread, one Profile and its ProfileChunks per profiled thread (incremental nodes
+// with known parents, samples and timeDeltas of equal length), one pid (a real one: not 1) and
+// one track per thread. The DevTools flavour (default): an ordinary (instant) event on each
+// profiled thread and no slice; pseudo frames only directly under (root). The Perfetto flavour:
+// X slices that nest perfectly per thread.
 'use strict';
 const fs = require('fs');
-const file = process.argv[2];
+const file = process.argv[2], perfetto = process.argv[3] === 'perfetto';
 const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
 function fail(msg) { console.error(`${file}: ${msg}`); process.exit(1); }
 const ev = Array.isArray(doc) ? doc : doc.traceEvents;
@@ -15,7 +17,7 @@ const profiles = ev.filter(e => e.name === 'Profile');
 if (profiles.length === 0) fail('no Profile event');
 for (const prof of profiles) {
   if (!threads.has(prof.tid)) fail(`Profile on tid ${prof.tid} without thread_name`);
-  if (!ev.some(e => e.ph === 'X' && e.tid === prof.tid && e.cat === 'mrprof')) fail(`no X event on tid ${prof.tid}`);
+  if (!perfetto && !ev.some(e => e.ph === 'I' && e.tid === prof.tid && e.cat === 'mrprof')) fail(`no instant event on tid ${prof.tid}`);
   const chunks = ev.filter(e => e.name === 'ProfileChunk' && e.id === prof.id);
   if (chunks.length === 0) fail(`Profile ${prof.id} has no chunks`);
   const known = new Set();
@@ -23,6 +25,8 @@ for (const prof of profiles) {
   for (const c of chunks) {
     const d = c.args.data, cp = d.cpuProfile;
     for (const n of cp.nodes || []) {
+      const pseudo = ['(idle)', '(program)', '(garbage collector)'].includes(n.callFrame.functionName);
+      if (!perfetto && pseudo && n.parent !== 1 && (cp.samples || []).includes(n.id)) fail(`samples of ${n.callFrame.functionName} not directly under (root)`);
       if (known.has(n.id)) fail(`node ${n.id} declared twice`);
       if (n.parent !== undefined && !known.has(n.parent)) fail(`node ${n.id} names undeclared parent ${n.parent}`);
       known.add(n.id);
@@ -33,6 +37,14 @@ for (const prof of profiles) {
     samples += (cp.samples || []).length;
   }
   if (samples === 0) fail(`Profile ${prof.id} has no samples`);
+}
+const pids = new Set(ev.map(e => e.pid));
+if (pids.size !== 1 || pids.has(1)) fail(`pids ${[...pids]}: want the recording process's one`);
+if (ev.some(e => e.tid >= 1e9)) fail('a companion track');
+if (!perfetto) {
+  if (ev.some(e => e.ph === 'X' && e.cat !== 'mrprof.span')) fail('a slice other than a span (DevTools draws it above the samples)');
+  console.log(`${file}: ok (${ev.length} events)`);
+  process.exit(0);
 }
 // Perfetto: X slices of one thread must nest perfectly.
 const byTid = new Map();

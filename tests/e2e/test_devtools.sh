@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# What a person sees when opening mrprof's files in Chrome DevTools itself: Debian's chromium,
+# headless, serves its own bundled DevTools front end on its remote-debugging port; the driver
+# (tests/node/devtools_chromium.mjs, puppeteer-core pinned in tests/node/package-lock.json) loads
+# each file through the Performance panel's "Load trace…" file chooser, clicks each thread's
+# track and reads the Bottom-up table. Asserted: the thread tracks (one per real thread, named
+# as mrun names them, in the recording process's pid), the top Bottom-up rows, no console error.
+# The screenshots are kept under build/devtools-shots/. One browser start for every file; plain
+# suite only (the files are the same whatever the build). Without chromium the test is skipped
+# with the reason printed (CHROMIUM= , set and empty, does as if it were not installed).
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+source "$(dirname "$0")/lib.sh"
+[ "${SUITE:-plain}" = plain ] && [ "${1:-}" != --lib ] || exit 0
+
+export CHROMIUM=${CHROMIUM-$(command -v chromium || command -v chromium-browser || true)}
+
+# Both flavours from mrun and from convert: the strict structure check of each (pid, one track
+# per thread, no slice in DevTools' flavour, nested slices in Perfetto's), the same report.
+t_trace_flavours_structure_and_same_report() {
+    $MRUN --cpu-prof --prof-format trace --prof-out "$T/t.json" samples/deferred_parallel.rb 20 >/dev/null 2>&1 ||
+        fail "mrun -f trace failed"
+    $MRUN --cpu-prof --prof-out "$T/p.perfetto.json" samples/deferred_parallel.rb 20 >/dev/null 2>&1 ||
+        fail "mrun .perfetto.json failed"
+    node "$ROOT/tests/node/check_trace.js" "$T/t.json" || fail "DevTools flavour check failed"
+    node "$ROOT/tests/node/check_trace.js" "$T/p.perfetto.json" perfetto || fail "Perfetto flavour check failed"
+    node "$ROOT/tests/node/check_trace.js" "$T/t.json" perfetto 2>/dev/null && fail "the DevTools flavour has slices"
+    run $MRPROF convert "$T/t.json" "$T/c.perfetto.json"
+    expect_rc 0
+    node "$ROOT/tests/node/check_trace.js" "$T/c.perfetto.json" perfetto || fail "converted Perfetto flavour check failed"
+    [ "$($MRPROF report --format tsv --top 0 "$T/t.json")" = "$($MRPROF report --format tsv --top 0 "$T/c.perfetto.json")" ] ||
+        fail "the two flavours report differently"
+}
+
+
+# rows TRACK: the Bottom-up rows the driver read for TRACK of the current file, "ms<TAB>%<TAB>activity".
+section() { awk -v f="$1" '/^file / { on = ($2 == f) } on'; }
+tracks() { sed -n 's/^track //p'; }
+rows() { awk -F'\t' -v t="$1" '$1 == "row " t { print $2 "\t" $3 "\t" $4 }'; }
+top_activity() { rows "$1" | head -n 1 | cut -f3; }
+
+t_chromium_devtools_shows_what_mrprof_wrote() {
+    [ -d "$ROOT/tests/node/node_modules/puppeteer-core" ] ||
+        fail "puppeteer-core is not installed in tests/node (make deps runs npm ci)"
+    local s=samples/deferred_parallel.rb
+    # CPU with two Deferred workers; the same with memory counters; a diff's change.
+    $MRPROF record -o "$T/cpu.json" -- $s 24 >/dev/null 2>&1 || fail "record failed"
+    $MRPROF record --memory -f trace -o "$T/mem.json" -- $s 24 >/dev/null 2>&1 || fail "record --memory failed"
+    grep -q '"ph":"C"' "$T/mem.json" || fail "the memory trace holds no counter"
+    $MRPROF record -o "$T/base.cpuprofile" -- samples/fib.rb 22 >/dev/null 2>&1 || fail "record base failed"
+    $MRPROF record -o "$T/new.cpuprofile" -- samples/fib.rb 25 >/dev/null 2>&1 || fail "record new failed"
+    $MRPROF diff "$T/base.cpuprofile" "$T/new.cpuprofile" -o "$T/diff.cpuprofile" >/dev/null ||
+        fail "diff -o failed"
+
+    local shots=$ROOT/build/devtools-shots
+    mkdir -p "$shots" && rm -f "$shots"/*.png
+    run node "$ROOT/tests/node/devtools_chromium.mjs" "$CHROMIUM" "$shots" "$T/cpu.json" "$T/mem.json" "$T/diff.cpuprofile"
+    expect_rc 0
+    printf '%s\n' "$out" >"$shots/seen.txt"
+
+    local f sec pid
+    for f in cpu mem; do
+        sec=$(printf '%s\n' "$out" | section "$T/$f.json")
+        pid=$(grep -o '"pid":[0-9]*' "$T/$f.json" | head -n 1 | cut -d: -f2)
+        [ -n "$pid" ] && [ "$pid" != 1 ] || fail "$f.json: pid $pid is not the recording process's"
+        # One track per real thread, named as mrun names it; the process under its real pid.
+        [ "$(printf '%s\n' "$sec" | tracks | sed 's/ ([0-9]*)$//' | sort | tr '\n' ',')" = "Deferred worker 1,Deferred worker 2,main," ] ||
+            fail "$f.json: DevTools shows the tracks [$(printf '%s\n' "$sec" | tracks | tr '\n' ',')], want main and two workers"
+        printf '%s\n' "$sec" | grep -q "^process mrun ($pid)\$" ||
+            fail "$f.json: no process group 'mrun ($pid)': [$(printf '%s\n' "$sec" | grep '^process')]"
+        # fib is most of every thread's time: main's fib is at line 11, the workers' at 9.
+        local main w
+        main=$(printf '%s\n' "$sec" | tracks | grep '^main ')
+        case $(printf '%s\n' "$sec" | top_activity "$main") in
+            "fib "*"deferred_parallel.rb:11:"*) ;;
+            *) fail "$f.json: main's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$main")]" ;;
+        esac
+        while IFS= read -r w; do
+            case $(printf '%s\n' "$sec" | top_activity "$w") in
+                "fib "*"deferred_parallel.rb:9:"*) ;;
+                *) fail "$f.json: $w's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$w")]" ;;
+            esac
+        done < <(printf '%s\n' "$sec" | tracks | grep '^Deferred')
+        # No invented root, no pseudo frame shown as a function of unknown place.
+        printf '%s\n' "$sec" | grep -E '^row .*	(mrprof thread|\((idle|program|root)\))' &&
+            fail "$f.json: an invented or pseudo row in the Bottom-up table"
+        printf '%s\n' "$sec" | grep -q '(stacks)' && fail "$f.json: a companion (stacks) track"
+    done
+    sec=$(printf '%s\n' "$out" | section "$T/diff.cpuprofile")
+    [ "$(printf '%s\n' "$sec" | tracks)" = Main ] || fail "diff.cpuprofile: tracks [$(printf '%s\n' "$sec" | tracks)]"
+    case $(printf '%s\n' "$sec" | top_activity Main) in
+        "fib "*"fib.rb:3:"*) ;;
+        *) fail "diff.cpuprofile: top Bottom-up row: [$(printf '%s\n' "$sec" | rows Main)]" ;;
+    esac
+    printf '%s\n' "$out" | grep '^error ' && fail "DevTools logged errors (above)"
+    [ "$(printf '%s\n' "$out" | grep -c '^shot ')" = 3 ] || fail "not three screenshots"
+    for f in "$shots"/*.png; do
+        [ "$(head -c 4 "$f" | tail -c 3)" = PNG ] || fail "$f is not a PNG"
+    done
+}
+
+if [ -z "$CHROMIUM" ] && [ "${1:-}" != --lib ]; then
+    echo "ok - test_devtools: chromium_devtools_shows_what_mrprof_wrote # SKIP chromium is not installed (tools/deps.sh test installs Debian's chromium)"
+    unset -f t_chromium_devtools_shows_what_mrprof_wrote
+fi
+[ "${1:-}" = --lib ] || run_tests
