@@ -149,16 +149,8 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             json_u64(out, t - prev);
             prev = t;
         }
-    fputs("],\n\"$mrprof\":{\"version\":1,\"mode\":", out);
-    json_str(out, p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
-    fputs(",\"hz\":", out);
-    json_u64(out, p->meta.hz);
-    fputs(",\"signals\":", out);
-    json_u64(out, p->meta.signals);
-    fputs(",\"dropped\":", out);
-    json_u64(out, p->meta.dropped);
-    fputs(",\"truncated\":", out);
-    json_u64(out, p->meta.truncated);
+    fputs("],\n\"$mrprof\":{\"version\":1,", out);
+    fmt__put_sampler_meta(out, p);
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
     if (p->meta.pid > 0) {
@@ -571,18 +563,9 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     if (end_ns > p->meta.end_ns)
         p->meta.end_ns = end_ns;
     if (meta) {
-        const struct json_val *m = json_get(meta, "mode");
-        const struct json_val *hz = json_get(meta, "hz");
-        const struct json_val *sig = json_get(meta, "signals");
-        const struct json_val *dr = json_get(meta, "dropped");
-        const struct json_val *tr = json_get(meta, "truncated");
         const struct json_val *tool = json_get(meta, "tool");
-        p->meta.mode = json_is_str(m) && strcmp(m->str, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
-        /* The sampler's own counters only inform: saturated, never an error. */
-        p->meta.hz = (uint32_t)fmt__clamp_u64(json_num(hz, 0), UINT32_MAX);
-        p->meta.signals = fmt__clamp_u64(json_num(sig, 0), UINT64_MAX);
-        p->meta.dropped = fmt__clamp_u64(json_num(dr, 0), UINT64_MAX);
-        p->meta.truncated = fmt__clamp_u64(json_num(tr, 0), UINT64_MAX);
+        p->meta.mode = PROFILE_WALL;
+        fmt__get_sampler_meta(p, meta);
         if (json_is_str(tool))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
         p->meta.wall_start_ns = fmt__clamp_u64(json_num(json_get(meta, "wallStartNs"), 0), UINT64_MAX);

@@ -72,6 +72,12 @@ uint64_t fmt__clamp_u64(double d, uint64_t max);
 /* A 1-based line number: d when 1 <= d <= INT32_MAX, else 0 (unknown). */
 int32_t fmt__line(double d);
 
+/* The sampler's own figures in a "$mrprof" object, both ways: writes `"mode":...,"hz":...,
+ * "signals":...,"dropped":...,"truncated":...` (no braces) for the .cpuprofile and the trace,
+ * and reads them back from object m (counters only inform: saturated, never an error). */
+void fmt__put_sampler_meta(FILE *out, const struct profile *p);
+void fmt__get_sampler_meta(struct profile *p, const struct json_val *m);
+
 /* Fills e with "NAME: looks like KIND, but WHAT" and returns -EINVAL. */
 int fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

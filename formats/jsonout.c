@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "formats/formats.h"
+#include "formats/internal.h"
+#include "formats/json.h"
 
 void
 json_str(FILE *out, const char *s)
@@ -162,4 +164,31 @@ fmt_write_call_frame(FILE *out, const struct profile *p, const struct prof_frame
     fputs(",\"lineNumber\":", out);
     json_i64(out, f->line > 0 ? f->line - 1 : -1);
     fputs(",\"columnNumber\":-1}", out);
+}
+
+void
+fmt__put_sampler_meta(FILE *out, const struct profile *p)
+{
+    fputs("\"mode\":", out);
+    json_str(out, p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
+    fputs(",\"hz\":", out);
+    json_u64(out, p->meta.hz);
+    fputs(",\"signals\":", out);
+    json_u64(out, p->meta.signals);
+    fputs(",\"dropped\":", out);
+    json_u64(out, p->meta.dropped);
+    fputs(",\"truncated\":", out);
+    json_u64(out, p->meta.truncated);
+}
+
+void
+fmt__get_sampler_meta(struct profile *p, const struct json_val *m)
+{
+    const char *mode = json_str_or(json_get(m, "mode"), "");
+    if (strcmp(mode, "cpu") == 0 || strcmp(mode, "wall") == 0)
+        p->meta.mode = mode[0] == 'c' ? PROFILE_CPU : PROFILE_WALL;
+    p->meta.hz = (uint32_t)fmt__clamp_u64(json_num(json_get(m, "hz"), 0), UINT32_MAX);
+    p->meta.signals = fmt__clamp_u64(json_num(json_get(m, "signals"), 0), UINT64_MAX);
+    p->meta.dropped = fmt__clamp_u64(json_num(json_get(m, "dropped"), 0), UINT64_MAX);
+    p->meta.truncated = fmt__clamp_u64(json_num(json_get(m, "truncated"), 0), UINT64_MAX);
 }

@@ -275,16 +275,8 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct fmt_e
     fputs(",\"args\":{\"name\":", out);
     json_str(out, p->meta.tool[0] ? p->meta.tool : "mrun");
     /* What the sampler was asked and did, read back by mrprof (DevTools reads args.name). */
-    fputs(",\"$mrprof\":{\"version\":1,\"mode\":", out);
-    json_str(out, p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
-    fputs(",\"hz\":", out);
-    json_u64(out, p->meta.hz);
-    fputs(",\"signals\":", out);
-    json_u64(out, p->meta.signals);
-    fputs(",\"dropped\":", out);
-    json_u64(out, p->meta.dropped);
-    fputs(",\"truncated\":", out);
-    json_u64(out, p->meta.truncated);
+    fputs(",\"$mrprof\":{\"version\":1,", out);
+    fmt__put_sampler_meta(out, p);
     fputs("}}}", out);
     for (size_t th = 0; th < profile_nthreads(p); th++) {
         const struct prof_thread_info *ti = &profile_threads(p)[th];
@@ -624,19 +616,7 @@ read_sampler_meta(struct profile *p, const struct json_val *events)
         const char *tool = json_str_or(json_get(args, "name"), "");
         if (*tool)
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool);
-        const char *mode = json_str_or(json_get(m, "mode"), "");
-        if (strcmp(mode, "cpu") == 0 || strcmp(mode, "wall") == 0)
-            p->meta.mode = mode[0] == 'c' ? PROFILE_CPU : PROFILE_WALL;
-        double hz = json_num(json_get(m, "hz"), 0);
-        if (hz >= 1 && hz <= 1e6)
-            p->meta.hz = (unsigned)hz;
-        static const char *const counts[] = {"signals", "dropped", "truncated"};
-        uint64_t *dst[] = {&p->meta.signals, &p->meta.dropped, &p->meta.truncated};
-        for (size_t k = 0; k < 3; k++) {
-            double v = json_num(json_get(m, counts[k]), -1);
-            if (v >= 0 && v < 1.8e19)
-                *dst[k] = (uint64_t)v;
-        }
+        fmt__get_sampler_meta(p, m);
         return;
     }
 }

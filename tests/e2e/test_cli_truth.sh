@@ -57,12 +57,15 @@ t_prof_live_ctrl_c_says_no_file_is_written() {
 rate_check() {
     run $MRPROF report "$1" --top 0
     expect_rc 0
+    # What is checked is that the printed ratio is this file's own samples at the requested rate
+    # (the bug was a session-wide count over one thread: 280 %). The ratio itself may pass 100 %
+    # a little: n samples span n - 1 jittered intervals (165 samples read 100.7 % once).
     printf '%s\n' "$out" | awk '
         /Hz requested/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^Hz/) hz = $i }
         /duration/ { secs = $2; n = $4; for (i = 1; i <= NF; i++) if ($i ~ /^\(/) pct = substr($i, 2) + 0 }
         /^  threads [0-9]+:/ { nt = $2 + 0 }
         END { want = 100 * n / (secs * hz * nt); d = pct - want; if (d < 0) d = -d
-              exit !(hz > 0 && pct > 0 && pct <= 100.5 && d <= 0.1 + want * 0.01) }' ||
+              exit !(hz > 0 && pct > 0 && pct <= 105 && d <= 0.1 + want * 0.01) }' ||
         fail "$1: the rate ratio is not this file's samples at the requested rate: $out"
 }
 
