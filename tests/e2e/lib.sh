@@ -26,6 +26,24 @@ expect_out() { [ "$out" = "$1" ] || fail "stdout was [$(printf '%s' "$out" | hea
 expect_out_has() { case $out in *"$1"*) ;; *) fail "stdout lacks [$1]: [$(printf '%s' "$out" | head -c 800)]";; esac; }
 expect_err_has() { case $err in *"$1"*) ;; *) fail "stderr lacks [$1]: [$(printf '%s' "$err" | head -c 800)]";; esac; }
 expect_err_lacks() { case $err in *"$1"*) fail "stderr has [$1]: [$(printf '%s' "$err" | head -c 800)]";; esac; }
+# expect_lines TEXT: stdout holds the lines of TEXT, each as often, in any order.
+expect_lines() {
+    [ "$(printf '%s\n' "$out" | LC_ALL=C sort)" = "$(printf '%s\n' "$1" | LC_ALL=C sort)" ] ||
+        fail "stdout's lines were [$(printf '%s' "$out" | head -c 800)], expected these in any order: [$1]"
+}
+# expect_order LINE...: each LINE is a whole line of stdout, each after the one before (lines
+# between them are allowed): the order a chain of events promises, whatever runs beside it.
+expect_order() {
+    local -a lines
+    local l i=0 prev="(start)"
+    mapfile -t lines <<<"$out"
+    for l in "$@"; do
+        while [ $i -lt ${#lines[@]} ] && [ "${lines[$i]}" != "$l" ]; do i=$((i + 1)); done
+        [ $i -lt ${#lines[@]} ] ||
+            fail "stdout lacks the line [$l] after [$prev]: [$(printf '%s' "$out" | head -c 800)]"
+        i=$((i + 1)); prev=$l
+    done
+}
 expect_file() { [ -s "$1" ] || fail "file $1 missing or empty"; }
 
 run_tests() {
