@@ -202,17 +202,18 @@ t_mrprof_usage() {
     run $MRUN --prof-mode fast -e 1; expect_rc 2
 }
 
-# wait_for_line FILE TEXT: up to 10 s for TEXT to appear in FILE.
+# wait_for_line FILE TEXT: up to 30 s (a sanitized mrun on a loaded machine starts slowly) for
+# TEXT to appear in FILE.
 wait_for_line() {
-    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     fail "'$2' never appeared in $1: $(cat "$1")"
 }
 
 t_ctrl_c_stops_a_busy_script_and_writes_the_profile() {
     $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/until_stopped.rb >"$T/out" 2>"$T/err" &
     local pid=$!
-    wait_for_line "$T/out" started
-    sleep 0.3
+    # "busy": the loop has run (a fixed sleep gave it no CPU on a loaded machine)
+    wait_for_line "$T/out" busy
     kill -INT $pid
     wait $pid; rc=$?
     out=$(cat "$T/out"); err=$(cat "$T/err")
@@ -242,8 +243,7 @@ t_record_survives_ctrl_c_to_the_process_group() {
     $MRPROF record -o "$T/p.cpuprofile" -- tests/scripts/until_stopped.rb >"$T/out" 2>"$T/err" &
     local pid=$!
     set +m
-    wait_for_line "$T/out" started
-    sleep 0.2
+    wait_for_line "$T/out" busy
     kill -INT -- -$pid
     wait $pid; rc=$?
     err=$(cat "$T/err")
