@@ -110,11 +110,24 @@ t_exit_while_a_task_runs_does_not_wait() {
     expect_rc 4
 }
 t_workers_profiled_as_threads() {
+    # Each task waits (up to 60 s) for the other to start: with two workers, each then runs one.
+    # Without it, a worker that finished its task before the other worker was scheduled (a
+    # loaded machine) took the second task too, and "[2] Deferred worker" had no samples.
     cat >"$T/par.rb" <<'RB'
-Deferred.setup { def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x) }
-Deferred.all([Deferred.new { spin(150) }, Deferred.new { spin(150) }]).value
+Deferred.setup do
+  def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x)
+  def meet(mine, other)
+    File.open(mine, "w") { }
+    t = Time.now
+    nil until File.exist?(other) || Time.now - t > 60
+  end
+end
+dir = ARGV[0]
+Deferred.all([Deferred.new("#{dir}/a", "#{dir}/b") { |m, o| meet(m, o); spin(150) },
+              Deferred.new("#{dir}/b", "#{dir}/a") { |m, o| meet(m, o); spin(150) }]).value
 RB
-    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.json" --prof-format trace "$T/par.rb"
+    mkdir "$T/m1" "$T/m2"
+    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.json" --prof-format trace "$T/par.rb" "$T/m1"
     expect_rc 0
     run $MRPROF report "$T/p.json"
     expect_rc 0
@@ -123,7 +136,7 @@ RB
     # each task is a slice on its worker's track
     grep -q '"name":"Deferred task 2",[^}]*"cat":"mrprof.span"' "$T/p.json" ||
         fail "no Deferred task slice in the trace"
-    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.cpuprofile" "$T/par.rb"
+    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.cpuprofile" "$T/par.rb" "$T/m2"
     expect_rc 0
     expect_file "$T/p.cpuprofile"; expect_file "$T/p.thread-1.cpuprofile"; expect_file "$T/p.thread-2.cpuprofile"
     run $MRPROF report "$T/p.thread-1.cpuprofile"
