@@ -67,7 +67,7 @@ rejected no" ] || fail "the synchronous line and the settled Deferreds' reaction
         "state fulfilled"
 }
 t_value_inside_a_timer_keeps_the_loop_running() {
-    run $MRUN $D/timer_value.rb
+    run $MRUN $D/timer_value.rb "$T/ticked"
     expect_rc 0; expect_out "value slow after 5+ ticks"
 }
 t_ten_thousand_tasks_none_lost_or_duplicated() {
