@@ -143,18 +143,36 @@ RB
     expect_rc 0; expect_out_has "spin"
 }
 t_profiler_stopped_mid_task_then_restarted() {
-    # stop_profiling while a worker runs: the worker is cut off, then joins the next session
+    # stop_profiling while a worker runs: the worker is cut off, then joins the next session.
+    # The first task works a fixed amount (sampled CPU time), says so with a file, and runs on
+    # until the main thread has stopped the profiler; a 100 ms timer instead left a worker that a
+    # loaded machine had not scheduled yet without a sample. The second one counts, not times.
+    # Both loops call Time.now: ThreadSanitizer delivers a signal only at a libc call, so in a
+    # loop of pure VM code the worker's samples all land after it.
     run $MRUN --workers 1 -e '
-spin = proc { |s| t = Time.now; x = 0; x += 1 while Time.now - t < s; x }
+dir = ARGV[0]
 Profiler.start_profiling(hz: 2000)
-d = Deferred.new(0.3) { |s| t = Time.now; x = 0; x += 1 while Time.now - t < s; x }
-set_timeout(100) { Profiler.stop_profiling; puts "first #{Profiler.get_profile.samples > 0}" }
+d = Deferred.new(dir) do |dir|
+  x = 0
+  (Time.now; x += 1) while x < 200_000
+  File.open("#{dir}/worked", "w") { }
+  t = Time.now
+  x += 1 until File.exist?("#{dir}/stopped") || Time.now - t > 30
+  x
+end
+iv = set_interval(5) do
+  next unless File.exist?("#{dir}/worked")
+  clear_interval(iv)
+  Profiler.stop_profiling
+  puts "first #{Profiler.get_profile.samples > 0}"
+  File.open("#{dir}/stopped", "w") { }
+end
 d.value
 Profiler.start_profiling(hz: 2000)
-Deferred.new(0.2) { |s| t = Time.now; x = 0; x += 1 while Time.now - t < s; :done }.value
+Deferred.new { x = 0; (Time.now; x += 1) while x < 100_000; :done }.value
 Profiler.stop_profiling
 names = Profiler.get_profile.top(20).map { |h| h[:name] }
-puts "second #{names.include?("block in <main>")}"'
+puts "second #{names.include?("block in <main>")}"' "$T"
     expect_rc 0; expect_out "first true
 second true"
 }
