@@ -187,7 +187,8 @@ t_bad_inputs_exit_2() {
 
 t_reads_node_cpuprofile() {
     command -v node >/dev/null || fail "node is not installed"
-    printf 'function hot(n){let x=0;for(let i=0;i<n;i++)x+=i%%7;return x}\nfunction cold(n){return hot(n/4)}\nlet t=Date.now();while(Date.now()-t<400){hot(2e5);cold(2e5)}\n' >"$T/w.js"
+    # a fixed amount of work: 400 ms of wall time gave a loaded machine's Node little of its CPU
+    printf 'function hot(n){let x=0;for(let i=0;i<n;i++)x+=i%%7;return x}\nfunction cold(n){return hot(n/4)}\nfor(let k=0;k<1000;k++){hot(2e5);cold(2e5)}\n' >"$T/w.js"
     (cd "$T" && node --cpu-prof --cpu-prof-name=node.cpuprofile w.js) || fail "node --cpu-prof failed"
     run $MRPROF report "$T/node.cpuprofile" --top 3
     expect_rc 0; expect_out_has "hot"
