@@ -30,23 +30,52 @@ t_wall_mode_shares_within_3_points() {
     check_shares "$T/p.cpuprofile"
 }
 
+# The wall-mode tests compare the profile with the wall time the script measured itself: on a
+# loaded machine timers fire late, spins overrun and the scheduler preempts the script at the
+# same phase of its work again and again, so the nominal split (50/50, 30/70) is not the truth;
+# and the sampler delivers far fewer samples (10 % of 1 kHz was seen), so the margin is 4 sigma
+# of a share estimated from the samples behind it, plus a fixed part for what the two clocks
+# count differently (calls around the measured spans, start-up).
+# within_sigma GOT TRUTH SAMPLES FIXED: |GOT - TRUTH| <= FIXED + 4 sigma (percentages)
+within_sigma() {
+    awk -v g="$1" -v t="$2" -v n="$3" -v f="$4" 'BEGIN {
+        p = t / 100; if (n < 1) n = 1
+        tol = f + 400 * sqrt(p * (1 - p) / n); d = g - t; if (d < 0) d = -d
+        printf "%.1f points apart, margin %.1f over %d samples\n", d, tol, n
+        exit !(d <= tol) }'
+}
+
 t_wall_mode_half_idle() {
     run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/half_idle.rb
     expect_rc 0
-    idle=$($MRPROF report "$T/p.cpuprofile" --top 0 | awk '$5 == "(idle)" { gsub("%","",$2); print $2 }')
-    near "${idle:-0}" 50 10 || fail "(idle) is ${idle:-0}%, expected about 50%"
+    local truth got n
+    truth=$(printf '%s\n' "$out" | awk '$1 == "busy" { printf "%.2f", 100 * $4 / ($2 + $4) }')
+    [ -n "$truth" ] || fail "half_idle.rb printed no times: $out"
+    # (idle) against the spins (their total, and the garbage collector that their Time objects
+    # call in) as the script saw its loop: time from start-up to the first spin is in neither.
+    set -- $($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 | awk -F'\t' '
+        { ms += $3; n += $5 } $6 == "(idle)" { i = $3 } $6 == "spin" { s = $4 } $6 == "(garbage collector)" { g = $3 }
+        END { d = i + s + g; if (d > 0 && ms > 0) printf "%.2f %d\n", 100 * i / d, n * d / ms }')
+    got=${1:-0} n=${2:-0}
+    why=$(within_sigma "$got" "$truth" "$n" 5) ||
+        fail "(idle) is $got % of the loop in the profile, the script measured $truth %: $why"
 }
 
 # Work locked to the sampler's own 1 ms period: without enough jitter on the timer the sampler
-# sees one phase of it over and over and reports `head` at 0 % or 100 % of head + tail.
+# sees one phase of it over and over and reports `head` at 0 % or 100 % of head + tail, where
+# the script measures about 30 % (on an idle machine).
 t_periodic_work_does_not_alias_with_the_sampler() {
     run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/alias_clock.rb
     expect_rc 0
-    local shares
-    shares=$($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | awk -F'\t' '$6 == "head" { h = $2 } $6 == "tail" { t = $2 } END { print h + 0, t + 0 }')
-    set -- $shares
-    awk -v h="$1" -v t="$2" 'BEGIN { exit !(h + t > 50 && h / (h + t) > 0.2 && h / (h + t) < 0.4) }' ||
-        fail "head $1 % and tail $2 %: head should be about 30 % of the two"
+    local truth
+    truth=$(printf '%s\n' "$out" | awk '$1 == "head" { print $2 }')
+    [ -n "$truth" ] || fail "alias_clock.rb printed no share: $out"
+    set -- $($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 | awk -F'\t' '
+        { ms += $3; n += $5 } $6 == "head" { h = $4 } $6 == "tail" { t = $4 }
+        END { if (h + t > 0 && ms > 0) printf "%.2f %d %d\n", 100 * h / (h + t), n * (h + t) / ms, 100 * (h + t) / ms }')
+    [ "${3:-0}" -gt 50 ] || fail "head and tail are ${3:-0} % of the profile: they should be most of it"
+    why=$(within_sigma "$1" "$truth" "$2" 3) ||
+        fail "head is $1 % of head + tail in the profile, the script measured $truth %: $why"
 }
 
 t_call_chain_in_tree() {
