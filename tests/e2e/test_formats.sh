@@ -11,14 +11,17 @@
 # build); round trips and bad inputs run in every suite.
 source "$(dirname "$0")/lib.sh"
 
-# Google's pprof, built once per machine from Debian's golang-github-google-pprof-dev.
+# Google's pprof, built once per machine from Debian's golang-github-google-pprof-dev. Suites
+# run side by side (several checkouts on one machine) may build it at once: each into a file of
+# its own, renamed into place.
 pprof_bin() {
     local dir=/tmp/mrprof-pprof-$(id -u)
     if [ ! -x "$dir/pprof" ]; then
         mkdir -p "$dir"
         GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$dir/cache" GOFLAGS=-mod=mod \
-            go build -o "$dir/pprof.new" github.com/google/pprof >"$dir/build.log" 2>&1 &&
-            mv "$dir/pprof.new" "$dir/pprof" || { cat "$dir/build.log" >&2; return 1; }
+            go build -o "$dir/pprof.new.$$" github.com/google/pprof >"$dir/build.$$.log" 2>&1 &&
+            mv -f "$dir/pprof.new.$$" "$dir/pprof" || { cat "$dir/build.$$.log" >&2; return 1; }
+        rm -f "$dir/build.$$.log"
     fi
     echo "$dir/pprof"
 }
