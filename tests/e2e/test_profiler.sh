@@ -67,13 +67,18 @@ t_wall_mode_half_idle() {
 t_periodic_work_does_not_alias_with_the_sampler() {
     run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/alias_clock.rb
     expect_rc 0
-    local truth
+    local truth loop_ms
     truth=$(printf '%s\n' "$out" | awk '$1 == "head" { print $2 }')
-    [ -n "$truth" ] || fail "alias_clock.rb printed no share: $out"
+    loop_ms=$(printf '%s\n' "$out" | awk '$1 == "head" { print $4 }')
+    [ -n "$truth" ] && [ -n "$loop_ms" ] || fail "alias_clock.rb printed no share: $out"
     set -- $($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 | awk -F'\t' '
-        { ms += $3; n += $5 } $6 == "head" { h = $4 } $6 == "tail" { t = $4 }
-        END { if (h + t > 0 && ms > 0) printf "%.2f %d %d\n", 100 * h / (h + t), n * (h + t) / ms, 100 * (h + t) / ms }')
-    [ "${3:-0}" -gt 50 ] || fail "head and tail are ${3:-0} % of the profile: they should be most of it"
+        { ms += $3; n += $5 } $6 == "head" { h = $4 } $6 == "tail" { t = $4 } $6 == "(garbage collector)" { g = $3 }
+        END { if (h + t > 0 && ms > 0) printf "%.2f %d %.1f\n", 100 * h / (h + t), n * (h + t) / ms, h + t + g }')
+    # The wall time in head and tail (and the collector their Time objects call in, a frame of
+    # its own) is theirs in the profile too; not a share of the whole profile, of which they
+    # were only 31 % under ASan on a loaded machine (start-up, the loop's own calls).
+    awk -v p="${3:-0}" -v s="$loop_ms" 'BEGIN { exit !(p > 0.75 * s && p < 1.25 * s) }' ||
+        fail "head and tail have ${3:-0} ms in the profile, the script measured $loop_ms ms in them"
     why=$(within_sigma "$1" "$truth" "$2" 3) ||
         fail "head is $1 % of head + tail in the profile, the script measured $truth %: $why"
 }

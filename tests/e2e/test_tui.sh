@@ -263,17 +263,20 @@ t_top_once_passes_the_exit_status_through() {
     expect_rc 2
 }
 
-# mrun serving on ADDR in the background; its stdout in $T/mrun.out, stderr in $T/mrun.err.
+# serve ADDR SECONDS [MRUN-OPTION...]: mrun serving busy_live.rb on ADDR in the background; its
+# stdout in $T/mrun.out, stderr in $T/mrun.err.
 serve() {
-    $MRUN --prof-live "$1" tests/scripts/busy_live.rb "$2" >"$T/mrun.out" 2>"$T/mrun.err" &
+    $MRUN --prof-live "$1" "${@:3}" tests/scripts/busy_live.rb "$2" >"$T/mrun.out" 2>"$T/mrun.err" &
     MRUN_PID=$!
     local i
     for i in $(seq 300); do grep -q 'live profile at' "$T/mrun.err" && return 0; sleep 0.1; done
     fail "mrun did not announce its live address: $(cat "$T/mrun.err")"
 }
 
+# The attach tests start the script when the first viewer says hello (--prof-live-wait): with a
+# fixed 3 s from mrun's start, a loaded machine's viewer came after the program had ended.
 t_attach_two_viewers_to_a_running_mrun() {
-    serve "unix:$T/live.sock" 3
+    serve "unix:$T/live.sock" 3 --prof-live-wait
     [ "$(stat -c %a "$T/live.sock")" = 600 ] || fail "the socket is not 0600"
     $MRPROF top --attach "unix:$T/live.sock" --once --for 1 --size 90x12 >"$T/v1" 2>&1 &
     local v1=$!
@@ -289,7 +292,7 @@ t_attach_two_viewers_to_a_running_mrun() {
 }
 
 t_attach_over_tcp_takes_the_token() {
-    serve tcp:127.0.0.1:0 3
+    serve tcp:127.0.0.1:0 3 --prof-live-wait
     local line port token
     line=$(grep 'live profile at' "$T/mrun.err")
     port=$(printf '%s' "$line" | sed -n 's/.*tcp:127.0.0.1:\([0-9]*\).*/\1/p')
