@@ -203,8 +203,8 @@ t_top_live_counts_grow_then_the_final_view_stays() {
     local secs=4
     [ "$SUITE" = asan ] && secs=6
     tui 100 24 "LANG=C.UTF-8 $MRPROF top -- tests/scripts/busy_live.rb $secs"
-    wait_for "LIVE" 20
-    wait_for " spin " 20
+    wait_for "LIVE"
+    wait_for " spin "
     local a b
     a=$(samples_shown)
     # The count grows at the viewer's next refresh; polled rather than read after a fixed sleep.
@@ -226,13 +226,13 @@ $(screen)"
 t_top_memory_view_shows_counters_and_allocation_sites() {
     trap cleanup_tmux EXIT
     tui 100 30 "LANG=C.UTF-8 $MRPROF top -- tests/scripts/memory/grow.rb 4"
-    wait_for "LIVE" 20
+    wait_for "LIVE"
     keys 6
-    wait_for "COUNTER" 10
-    wait_for "RSS" 10
-    wait_for "live objects" 10
-    wait_for "ALLOCATION SITE" 10
-    wait_for "hold (String#*)" 15
+    wait_for "COUNTER"
+    wait_for "RSS"
+    wait_for "live objects"
+    wait_for "ALLOCATION SITE"
+    wait_for "hold (String#*)"
     screen | grep -q "churn (String#\*)" || fail "churn is not among the allocation sites:
 $(screen)"
     # hold keeps its Strings, churn drops them: hold's NOT FREED column is the larger (both
