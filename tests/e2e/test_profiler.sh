@@ -5,15 +5,16 @@ source "$(dirname "$0")/lib.sh"
 # near A B TOL: |A - B| <= TOL
 near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
-check_shares() {
-    local f=$1
+check_shares() {  # check_shares FILE [TOLERANCE, default 3 points]
+    local f=$1 tol=${2:-3}
     local s60 s30 s10
     # burn is where the self time goes; the shares show up in the callers' totals.
     # One row per function: a second row of the same name would mean a mis-attributed frame.
     s60=$($MRPROF report "$f" --top 0 | awk '$5 == "sixty" { gsub("%","",$4); print $4 }')
     s30=$($MRPROF report "$f" --top 0 | awk '$5 == "thirty" { gsub("%","",$4); print $4 }')
     s10=$($MRPROF report "$f" --top 0 | awk '$5 == "ten" { gsub("%","",$4); print $4 }')
-    near "$s60" 60 3 && near "$s30" 30 3 && near "$s10" 10 3 || fail "shares $s60/$s30/$s10, expected 60/30/10 within 3 points"
+    near "$s60" 60 "$tol" && near "$s30" 30 "$tol" && near "$s10" 10 "$tol" ||
+        fail "shares $s60/$s30/$s10, expected 60/30/10 within $tol points"
 }
 
 # ~6000 samples: the sampling error of a 60 % share is then about 0.6 points (binomial), so the
@@ -24,10 +25,16 @@ t_cpu_mode_shares_within_3_points() {
     check_shares "$T/p.cpuprofile"
 }
 
-t_wall_mode_shares_within_3_points() {
+# In wall mode a loaded machine delivers far fewer samples (a preempted thread takes one when it
+# runs again, weighted by the whole gap): the margin is 3 points or 4 sigma of a 40 % share over
+# the samples delivered, whichever is more (an ASan round under load saw 33.8 % for 30).
+t_wall_mode_shares_within_3_points_or_4_sigma() {
     run $MRUN --cpu-prof --prof-hz 5000 --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/shares.rb 600
     expect_rc 0
-    check_shares "$T/p.cpuprofile"
+    local tol
+    tol=$($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 |
+        awk -F'\t' '{ n += $5 } END { t = 400 * sqrt(0.24 / (n > 0 ? n : 1)); printf "%.1f", t > 3 ? t : 3 }')
+    check_shares "$T/p.cpuprofile" "$tol"
 }
 
 # The wall-mode tests compare the profile with the wall time the script measured itself: on a
