@@ -6,6 +6,9 @@
 #   make test       deps + build, then the whole suite (plain, ASan+UBSan, valgrind)
 #   make bench      deps + build, then the benchmarks under tests/bench/
 #   make check      the unit and end-to-end tests under ASan+UBSan only
+#   make flaky      deps + builds, then the suite ROUNDS times (default 10) under CPU load (LOAD
+#                   busy loops, default one per core), with the failure rate of each test that
+#                   failed; narrow it with ONLY=pattern and SUITES="plain asan tsan valgrind"
 #   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
 #   make fuzz       build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan+UBSan) into
 #                   build/fuzz/ and run each for FUZZ_SECONDS (default 60); crashes are saved
@@ -65,7 +68,7 @@ VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
 TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo test check bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins install
+.PHONY: all deps demo test check flaky bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins install
 all: $(BUILD)/mrun $(if $(VIEWER_SRC),$(BUILD)/mrprof)
 
 $(BUILD)/gen/prelude.c: $(PRELUDE_RB)
@@ -158,6 +161,16 @@ test: deps
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
 	@MRPROF_SUITES="asan" sh tests/run.sh
+
+# The flaky hunt: the suites again and again under load (tests/run.sh, FLAKY_ROUNDS).
+ROUNDS ?= 10
+SUITES ?= plain asan tsan valgrind
+flaky: deps
+	@$(MAKE) --no-print-directory all unit-tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/mrun
+	@FLAKY_ROUNDS="$(ROUNDS)" MRPROF_SUITES="$(SUITES)" ONLY="$(ONLY)" \
+		$(if $(LOAD),FLAKY_LOAD="$(LOAD)") sh tests/run.sh
 
 $(BUILD)/bench/echoload: tests/bench/echoload.c
 	@mkdir -p $(dir $@)

@@ -11,9 +11,58 @@
 #   fuzz      every libFuzzer target in build/fuzz/ (make fuzz-targets) over its seed corpus
 #             and the reproducers of fixed bugs, then a short fresh run (tests/fuzz/run.sh)
 # ONLY=pattern runs only matching end-to-end tests (and unit binaries).
+#
+# Flaky hunt (`make flaky`): FLAKY_ROUNDS=N repeats the chosen suites (and ONLY) N times under
+# CPU load, FLAKY_LOAD busy loops (default: one per core; 0 = only what the machine already
+# runs), and ends with every test that failed in any round, its failure count and rate, and
+# each failure's reason. Every round's full output stays in FLAKY_DIR (default a new
+# /tmp/mrprof-flaky.XXXXXX). Exit 0 only when no round failed.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+
+flaky_rounds() {
+    local n=$1 dir=${FLAKY_DIR:-} load=${FLAKY_LOAD:-$(nproc 2>/dev/null || echo 2)} i r start
+    [ -n "$dir" ] || dir=$(mktemp -d /tmp/mrprof-flaky.XXXXXX)
+    mkdir -p "$dir"
+    FLAKY_PIDS="" i=0
+    while [ "$i" -lt "$load" ]; do
+        sh -c 'while :; do :; done' &
+        FLAKY_PIDS="$FLAKY_PIDS $!"; i=$((i + 1))
+    done
+    trap '[ -z "$FLAKY_PIDS" ] || kill $FLAKY_PIDS 2>/dev/null' EXIT
+    trap 'exit 130' INT TERM
+    echo "# flaky: $n rounds of suites '$SUITES'${ONLY:+, ONLY=$ONLY}, $load busy loops beside them, logs in $dir"
+    r=1
+    while [ "$r" -le "$n" ]; do
+        start=$(date +%s)
+        FLAKY_ROUNDS= sh tests/run.sh >"$dir/round-$r.log" 2>&1
+        echo "# round $r/$n: $(tail -n 1 "$dir/round-$r.log"), $(($(date +%s) - start)) s"
+        grep '^not ok ' "$dir/round-$r.log" | sed 's/^/#   /'
+        r=$((r + 1))
+    done
+    # One key per test: a unit binary's lines ("#3", "failure 2") count as the binary; a test
+    # counts once per round it failed in.
+    awk -v rounds="$n" '
+        FNR == 1 { round++ }
+        /^(not )?ok - / {
+            bad = ($1 == "not"); line = $0
+            sub(/^(not )?ok - /, "", line)
+            key = line
+            sub(/ \(.*$/, "", key); sub(/ (#|failure )[0-9]+$/, "", key)
+            seen[key] = 1
+            if (bad && last[key] != round) { fails[key]++; last[key] = round }
+            if (bad) why[key] = why[key] "\n#   round " round ": " line
+        }
+        END {
+            for (k in seen) { tests++; if (k in fails) flaky++ }
+            printf "# flaky: %d tests, %d failed in at least one of %d rounds\n", tests, flaky + 0, rounds
+            for (k in fails) printf "%d/%d %5.1f%%  %s\n", fails[k], rounds, 100 * fails[k] / rounds, k | "sort -t/ -k1,1nr"
+            close("sort -t/ -k1,1nr")
+            for (k in fails) printf "# %s failed:%s\n", k, why[k]
+        }' "$dir"/round-*.log
+    ! grep -q '^not ok ' "$dir"/round-*.log
+}
 SUITES=${MRPROF_SUITES:-plain asan tsan valgrind fuzz}
 passed=0 failed=0
 log=$(mktemp /tmp/mrprof-suite.XXXXXX)
@@ -82,6 +131,11 @@ valgrind_suite() {
         fi
     done
 }
+
+if [ -n "${FLAKY_ROUNDS:-}" ]; then
+    flaky_rounds "$FLAKY_ROUNDS"
+    exit $?
+fi
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

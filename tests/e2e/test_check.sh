@@ -188,6 +188,9 @@ t_check_runs_passes_same_code_and_catches_a_slower_method() {
     [ "$(first_fail)" = "FAIL parse" ] || fail "parse not named first: $out"
     grep -q 'name="parse"' "$T/j.xml" || fail "junit lacks parse"
 }
+# Up to 80 profiled runs of check_work.rb (0.4 s of CPU each): 4 s of wall time each beside six
+# other builds on 2 cores, and longer under ASan.
+long_test t_check_runs_passes_same_code_and_catches_a_slower_method 1200
 
 t_check_runs_stored_baseline_round_trip() {
     # A baseline stored by one checkout and read by another: keys hold the file relative to the
@@ -207,6 +210,7 @@ t_check_runs_stored_baseline_round_trip() {
     expect_rc 1
     expect_out_has "FAIL parse:"
 }
+long_test t_check_runs_stored_baseline_round_trip 900  # up to 24 profiled runs
 
 t_check_runs_against_usage_errors() {
     run $MRPROF check --runs 4 --against x.rb --baseline-json y.json -- a.rb

@@ -11,14 +11,17 @@
 # build); round trips and bad inputs run in every suite.
 source "$(dirname "$0")/lib.sh"
 
-# Google's pprof, built once per machine from Debian's golang-github-google-pprof-dev.
+# Google's pprof, built once per machine from Debian's golang-github-google-pprof-dev. Suites
+# run side by side (several checkouts on one machine) may build it at once: each into a file of
+# its own, renamed into place.
 pprof_bin() {
     local dir=/tmp/mrprof-pprof-$(id -u)
     if [ ! -x "$dir/pprof" ]; then
         mkdir -p "$dir"
         GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$dir/cache" GOFLAGS=-mod=mod \
-            go build -o "$dir/pprof.new" github.com/google/pprof >"$dir/build.log" 2>&1 &&
-            mv "$dir/pprof.new" "$dir/pprof" || { cat "$dir/build.log" >&2; return 1; }
+            go build -o "$dir/pprof.new.$$" github.com/google/pprof >"$dir/build.$$.log" 2>&1 &&
+            mv -f "$dir/pprof.new.$$" "$dir/pprof" || { cat "$dir/build.$$.log" >&2; return 1; }
+        rm -f "$dir/build.$$.log"
     fi
     echo "$dir/pprof"
 }
@@ -28,6 +31,14 @@ plain_only() { [ "${SUITE:-plain}" = plain ]; }
 # top_of FILE: mrprof's heaviest function by self time that is not (idle) (speedscope's
 # importer leaves idle samples out).
 top_of() { $MRPROF report --format tsv --top 0 "$1" | tail -n +2 | awk -F'\t' '$6 != "(idle)" { print $6; exit }'; }
+# hot_in_top3 FILE: `hot`, which does most of work.js's CPU work, is among mrprof's three
+# heaviest functions. Not necessarily first: Node's samples weigh a thread's preempted time too,
+# and on a loaded machine a worker thread's start-up (compileForInternalLoader) or a collection
+# waiting for its helper threads ((garbage collector)) came first.
+hot_in_top3() {
+    $MRPROF report --format tsv --top 0 "$1" | tail -n +2 | awk -F'\t' '$6 != "(idle)"' | head -n 3 |
+        cut -f6 | grep -qx hot || fail "$(basename "$1"): hot is not in the top 3: $($MRPROF report --top 5 "$1")"
+}
 speedscope_top() { node "$ROOT/tests/node/speedscope_top.js" "$1" 3 | grep -v '^#' | head -n 1 | cut -f2; }
 
 same_top_as_speedscope() {
@@ -43,7 +54,7 @@ t_node_cpu_prof_of_two_threads() {
     [ $# = 2 ] || fail "expected a profile per thread, got $#"
     for f in "$@"; do
         same_top_as_speedscope "$f"
-        [ "$(top_of "$f")" = hot ] || fail "$(basename "$f"): top is $(top_of "$f"), expected hot"
+        hot_in_top3 "$f"
     done
 }
 
@@ -66,7 +77,7 @@ t_node_trace_with_profile_chunks() {
     expect_file "$T/node_trace.1.log"
     grep -q '"ProfileChunk"' "$T/node_trace.1.log" || fail "the trace has no ProfileChunk events"
     same_top_as_speedscope "$T/node_trace.1.log"
-    [ "$(top_of "$T/node_trace.1.log")" = hot ] || fail "trace top is $(top_of "$T/node_trace.1.log")"
+    hot_in_top3 "$T/node_trace.1.log"
 }
 
 # record: self_split's three methods (about 60/30/10 % of self time) into $T/p.cpuprofile.

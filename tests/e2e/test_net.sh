@@ -18,13 +18,20 @@ t_refused_busy_bad_arguments_write_after_end_and_reset() { net_script errors; }
 t_server_close_waits_for_open_connections() { net_script server_close; }
 t_gc_in_the_middle_of_traffic_and_no_fd_leak() { net_script gc_traffic 200; }
 
+# listening_port FILE SED-PATTERN: waits up to 30 s (a sanitized mrun on a loaded machine can
+# take seconds to start) for a server to print the port it was given by listen(0).
+listening_port() {
+    local p=""
+    for _ in $(seq 300); do
+        p=$(sed -n "$2" "$1"); [ -n "$p" ] && break; sleep 0.1
+    done
+    printf '%s' "$p"
+}
+
 t_http_hello_answers_pipelined_requests() {
     $MRUN samples/http_hello.rb 0 >"$T/server.out" 2>&1 &
     local pid=$! port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/server.out")
-        [ -n "$port" ] && break; sleep 0.05
-    done
+    port=$(listening_port "$T/server.out" 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p')
     [ -n "$port" ] || { kill $pid; fail "http_hello did not start: $(cat "$T/server.out")"; }
     run $MRUN tests/scripts/net/http_get.rb "$port" 3
     kill $pid; wait $pid 2>/dev/null
@@ -35,12 +42,12 @@ t_http_hello_answers_pipelined_requests() {
 t_echo_server_and_tcp_client_samples() {
     $MRUN samples/echo_server.rb "$T/e.sock" >"$T/server.out" 2>&1 &
     local pid=$!
-    for _ in $(seq 100); do [ -S "$T/e.sock" ] && break; sleep 0.05; done
+    for _ in $(seq 300); do [ -S "$T/e.sock" ] && break; sleep 0.1; done
+    [ -S "$T/e.sock" ] || { kill $pid; fail "echo_server made no socket: $(cat "$T/server.out")"; }
     $MRUN samples/echo_server.rb 0 >"$T/server4.out" 2>&1 &
     local pid4=$! port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's|.*127.0.0.1:\([0-9]*\).*|\1|p' "$T/server4.out"); [ -n "$port" ] && break; sleep 0.05
-    done
+    port=$(listening_port "$T/server4.out" 's|.*127.0.0.1:\([0-9]*\).*|\1|p')
+    [ -n "$port" ] || { kill $pid $pid4; fail "echo_server did not start: $(cat "$T/server4.out")"; }
     run $MRUN samples/tcp_client.rb "$port" 127.0.0.1 "hi there"
     kill $pid $pid4; wait $pid $pid4 2>/dev/null
     expect_rc 0

@@ -5,15 +5,16 @@ source "$(dirname "$0")/lib.sh"
 # near A B TOL: |A - B| <= TOL
 near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
-check_shares() {
-    local f=$1
+check_shares() {  # check_shares FILE [TOLERANCE, default 3 points]
+    local f=$1 tol=${2:-3}
     local s60 s30 s10
     # burn is where the self time goes; the shares show up in the callers' totals.
     # One row per function: a second row of the same name would mean a mis-attributed frame.
     s60=$($MRPROF report "$f" --top 0 | awk '$5 == "sixty" { gsub("%","",$4); print $4 }')
     s30=$($MRPROF report "$f" --top 0 | awk '$5 == "thirty" { gsub("%","",$4); print $4 }')
     s10=$($MRPROF report "$f" --top 0 | awk '$5 == "ten" { gsub("%","",$4); print $4 }')
-    near "$s60" 60 3 && near "$s30" 30 3 && near "$s10" 10 3 || fail "shares $s60/$s30/$s10, expected 60/30/10 within 3 points"
+    near "$s60" 60 "$tol" && near "$s30" 30 "$tol" && near "$s10" 10 "$tol" ||
+        fail "shares $s60/$s30/$s10, expected 60/30/10 within $tol points"
 }
 
 # ~6000 samples: the sampling error of a 60 % share is then about 0.6 points (binomial), so the
@@ -24,29 +25,70 @@ t_cpu_mode_shares_within_3_points() {
     check_shares "$T/p.cpuprofile"
 }
 
-t_wall_mode_shares_within_3_points() {
+# In wall mode a loaded machine delivers far fewer samples (a preempted thread takes one when it
+# runs again, weighted by the whole gap): the margin is 3 points or 4 sigma of a 40 % share over
+# the samples delivered, whichever is more (an ASan round under load saw 33.8 % for 30).
+t_wall_mode_shares_within_3_points_or_4_sigma() {
     run $MRUN --cpu-prof --prof-hz 5000 --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/shares.rb 600
     expect_rc 0
-    check_shares "$T/p.cpuprofile"
+    local tol
+    tol=$($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 |
+        awk -F'\t' '{ n += $5 } END { t = 400 * sqrt(0.24 / (n > 0 ? n : 1)); printf "%.1f", (t > 3 ? t : 3) }')
+    [ -n "$tol" ] || fail "no margin computed from the profile"
+    check_shares "$T/p.cpuprofile" "$tol"
+}
+
+# The wall-mode tests compare the profile with the wall time the script measured itself: on a
+# loaded machine timers fire late, spins overrun and the scheduler preempts the script at the
+# same phase of its work again and again, so the nominal split (50/50, 30/70) is not the truth;
+# and the sampler delivers far fewer samples (10 % of 1 kHz was seen), so the margin is 4 sigma
+# of a share estimated from the samples behind it, plus a fixed part for what the two clocks
+# count differently (calls around the measured spans, start-up).
+# within_sigma GOT TRUTH SAMPLES FIXED: |GOT - TRUTH| <= FIXED + 4 sigma (percentages)
+within_sigma() {
+    awk -v g="$1" -v t="$2" -v n="$3" -v f="$4" 'BEGIN {
+        p = t / 100; if (n < 1) n = 1
+        tol = f + 400 * sqrt(p * (1 - p) / n); d = g - t; if (d < 0) d = -d
+        printf "%.1f points apart, margin %.1f over %d samples\n", d, tol, n
+        exit !(d <= tol) }'
 }
 
 t_wall_mode_half_idle() {
     run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/half_idle.rb
     expect_rc 0
-    idle=$($MRPROF report "$T/p.cpuprofile" --top 0 | awk '$5 == "(idle)" { gsub("%","",$2); print $2 }')
-    near "${idle:-0}" 50 10 || fail "(idle) is ${idle:-0}%, expected about 50%"
+    local truth got n
+    truth=$(printf '%s\n' "$out" | awk '$1 == "busy" { printf "%.2f", 100 * $4 / ($2 + $4) }')
+    [ -n "$truth" ] || fail "half_idle.rb printed no times: $out"
+    # (idle) against the spins (their total, and the garbage collector that their Time objects
+    # call in) as the script saw its loop: time from start-up to the first spin is in neither.
+    set -- $($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 | awk -F'\t' '
+        { ms += $3; n += $5 } $6 == "(idle)" { i = $3 } $6 == "spin" { s = $4 } $6 == "(garbage collector)" { g = $3 }
+        END { d = i + s + g; if (d > 0 && ms > 0) printf "%.2f %d\n", 100 * i / d, n * d / ms }')
+    got=${1:-0} n=${2:-0}
+    why=$(within_sigma "$got" "$truth" "$n" 5) ||
+        fail "(idle) is $got % of the loop in the profile, the script measured $truth %: $why"
 }
 
 # Work locked to the sampler's own 1 ms period: without enough jitter on the timer the sampler
-# sees one phase of it over and over and reports `head` at 0 % or 100 % of head + tail.
+# sees one phase of it over and over and reports `head` at 0 % or 100 % of head + tail, where
+# the script measures about 30 % (on an idle machine).
 t_periodic_work_does_not_alias_with_the_sampler() {
     run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/p.cpuprofile" tests/scripts/alias_clock.rb
     expect_rc 0
-    local shares
-    shares=$($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | awk -F'\t' '$6 == "head" { h = $2 } $6 == "tail" { t = $2 } END { print h + 0, t + 0 }')
-    set -- $shares
-    awk -v h="$1" -v t="$2" 'BEGIN { exit !(h + t > 50 && h / (h + t) > 0.2 && h / (h + t) < 0.4) }' ||
-        fail "head $1 % and tail $2 %: head should be about 30 % of the two"
+    local truth loop_ms
+    truth=$(printf '%s\n' "$out" | awk '$1 == "head" { print $2 }')
+    loop_ms=$(printf '%s\n' "$out" | awk '$1 == "head" { print $4 }')
+    [ -n "$truth" ] && [ -n "$loop_ms" ] || fail "alias_clock.rb printed no share: $out"
+    set -- $($MRPROF report --format tsv --top 0 "$T/p.cpuprofile" | tail -n +2 | awk -F'\t' '
+        { ms += $3; n += $5 } $6 == "head" { h = $4 } $6 == "tail" { t = $4 } $6 == "(garbage collector)" { g = $3 }
+        END { if (h + t > 0 && ms > 0) printf "%.2f %d %.1f\n", 100 * h / (h + t), n * (h + t) / ms, h + t + g }')
+    # The wall time in head and tail (and the collector their Time objects call in, a frame of
+    # its own) is theirs in the profile too; not a share of the whole profile, of which they
+    # were only 31 % under ASan on a loaded machine (start-up, the loop's own calls).
+    awk -v p="${3:-0}" -v s="$loop_ms" 'BEGIN { exit !(p > 0.75 * s && p < 1.25 * s) }' ||
+        fail "head and tail have ${3:-0} ms in the profile, the script measured $loop_ms ms in them"
+    why=$(within_sigma "$1" "$truth" "$2" 3) ||
+        fail "head is $1 % of head + tail in the profile, the script measured $truth %: $why"
 }
 
 t_call_chain_in_tree() {
@@ -187,7 +229,8 @@ t_bad_inputs_exit_2() {
 
 t_reads_node_cpuprofile() {
     command -v node >/dev/null || fail "node is not installed"
-    printf 'function hot(n){let x=0;for(let i=0;i<n;i++)x+=i%%7;return x}\nfunction cold(n){return hot(n/4)}\nlet t=Date.now();while(Date.now()-t<400){hot(2e5);cold(2e5)}\n' >"$T/w.js"
+    # a fixed amount of work: 400 ms of wall time gave a loaded machine's Node little of its CPU
+    printf 'function hot(n){let x=0;for(let i=0;i<n;i++)x+=i%%7;return x}\nfunction cold(n){return hot(n/4)}\nfor(let k=0;k<1000;k++){hot(2e5);cold(2e5)}\n' >"$T/w.js"
     (cd "$T" && node --cpu-prof --cpu-prof-name=node.cpuprofile w.js) || fail "node --cpu-prof failed"
     run $MRPROF report "$T/node.cpuprofile" --top 3
     expect_rc 0; expect_out_has "hot"
@@ -202,17 +245,18 @@ t_mrprof_usage() {
     run $MRUN --prof-mode fast -e 1; expect_rc 2
 }
 
-# wait_for_line FILE TEXT: up to 10 s for TEXT to appear in FILE.
+# wait_for_line FILE TEXT: up to 30 s (a sanitized mrun on a loaded machine starts slowly) for
+# TEXT to appear in FILE.
 wait_for_line() {
-    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     fail "'$2' never appeared in $1: $(cat "$1")"
 }
 
 t_ctrl_c_stops_a_busy_script_and_writes_the_profile() {
     $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" tests/scripts/until_stopped.rb >"$T/out" 2>"$T/err" &
     local pid=$!
-    wait_for_line "$T/out" started
-    sleep 0.3
+    # "busy": the loop has run (a fixed sleep gave it no CPU on a loaded machine)
+    wait_for_line "$T/out" busy
     kill -INT $pid
     wait $pid; rc=$?
     out=$(cat "$T/out"); err=$(cat "$T/err")
@@ -242,8 +286,7 @@ t_record_survives_ctrl_c_to_the_process_group() {
     $MRPROF record -o "$T/p.cpuprofile" -- tests/scripts/until_stopped.rb >"$T/out" 2>"$T/err" &
     local pid=$!
     set +m
-    wait_for_line "$T/out" started
-    sleep 0.2
+    wait_for_line "$T/out" busy
     kill -INT -- -$pid
     wait $pid; rc=$?
     err=$(cat "$T/err")

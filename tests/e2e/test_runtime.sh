@@ -2,8 +2,11 @@
 # End-to-end tests of mrun's core: timers, exit codes, errors, files, ARGV and ENV.
 source "$(dirname "$0")/lib.sh"
 
+# A timer's delay counts from its set_timeout, and each iteration of the loop runs the timers
+# already due before the immediates: a stall of 10 ms between the script's lines and the loop
+# (a loaded machine preempting mrun) made a 10 ms timer due first. The delays leave 100 ms.
 t_timers_run_in_order() {
-    run $MRUN -e 'set_timeout(20){puts 2}; set_timeout(10){puts 1}; set_immediate{puts 0}'
+    run $MRUN -e 'set_timeout(200){puts 2}; set_timeout(100){puts 1}; set_immediate{puts 0}'
     expect_rc 0; expect_out "$(printf '0\n1\n2')"
 }
 

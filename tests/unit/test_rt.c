@@ -38,7 +38,10 @@ TestSuite(rt, .init = setup, .fini = teardown, .timeout = 30);
 
 Test(rt, timers_fire_in_delay_order_after_immediates)
 {
-    const char *out = run("$out = ''; set_timeout(20) { $out << '2' }; set_timeout(10) { $out << '1' };"
+    /* Delays of 100 ms and more: a timer already due when the loop starts (a stall on a loaded
+     * machine) runs before the immediates, and a stall between the two set_timeout calls moves
+     * the second one later. */
+    const char *out = run("$out = ''; set_timeout(200) { $out << '2' }; set_timeout(100) { $out << '1' };"
                           "set_immediate { $out << '0' }");
     cr_assert_str_eq(out, "012");
     cr_assert_eq(rt->exit_code, 0);
