@@ -102,7 +102,9 @@ unit_suite() {  # $1 = build dir, $2 = label
 
 e2e_suite() {  # $1 = build dir, $2 = label
     for f in tests/e2e/test_*.sh; do
+        t0=$(date +%s)
         SUITE=$2 MRUN="$ROOT/$1/mrun" MRPROF="$ROOT/$1/mrprof" ROOT="$ROOT" bash "$f" | sed "s/^\(not ok\|ok\) - /\1 - $2 /"
+        echo "# $2 $(basename "$f" .sh): $(($(date +%s) - t0)) s"  # where the suite's time goes
     done
 }
 
