@@ -131,11 +131,12 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
      * to end from startTime (a sample lasts its weight until the next), endTime their end: it
      * then shows the CPU time and shares mrprof shows. The recording's own clock (wall times)
      * goes to "$mrprof" for mrprof's reader. */
-    bool cpu_axis = p->meta.mode == PROFILE_CPU && nthread > 0;
     uint64_t total_w = 0;
-    for (size_t i = 0; cpu_axis && i < ns; i++)
+    for (size_t i = 0; p->meta.mode == PROFILE_CPU && i < ns; i++)
         if (s[i].thread == (uint32_t)th)
             total_w += s[i].weight_ns;
+    /* (A thread that used no CPU keeps the wall axis: an empty CPU axis DevTools cannot draw.) */
+    bool cpu_axis = p->meta.mode == PROFILE_CPU && us(total_w) > 0;
     fputs("],\n\"startTime\":", out);
     json_u64(out, us(start) + origin);
     fputs(",\"endTime\":", out);

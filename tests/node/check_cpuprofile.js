@@ -41,7 +41,8 @@ if (!(p.startTime <= p.endTime)) fail('startTime > endTime');
 // "$mrprof".weights, so each sample's delta to the next must be its CPU weight (to the µs the
 // rounding allows) and endTime the end of the last: else DevTools shows wall time, not CPU.
 const m = p.$mrprof;
-if (m && m.mode === 'cpu' && Array.isArray(m.weights) && m.weights.length === p.samples.length && p.samples.length) {
+if (m && m.mode === 'cpu' && Array.isArray(m.weights) && m.weights.length === p.samples.length &&
+    m.weights.reduce((a, w) => a + w, 0) >= 1000) {
   let at = p.startTime + p.timeDeltas[0], cum = 0;
   for (let i = 1; i < p.timeDeltas.length; i++) {
     at += p.timeDeltas[i];
