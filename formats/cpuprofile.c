@@ -126,10 +126,21 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     /* DevTools' Performance panel draws nothing of a profile whose startTime is 0 (a diff's
      * change starts there): such a profile starts at 1 µs; the deltas are relative anyway. */
     uint64_t origin = us(start) ? 0 : 1;
+    /* CPU mode: DevTools weighs a sample by the time to the next one (timeDeltas) and knows
+     * nothing of "$mrprof".weights, so the deltas it reads are the samples' CPU weights laid end
+     * to end from startTime (a sample lasts its weight until the next), endTime their end: it
+     * then shows the CPU time and shares mrprof shows. The recording's own clock (wall times)
+     * goes to "$mrprof" for mrprof's reader. */
+    uint64_t total_w = 0;
+    for (size_t i = 0; p->meta.mode == PROFILE_CPU && i < ns; i++)
+        if (s[i].thread == (uint32_t)th)
+            total_w += s[i].weight_ns;
+    /* (A thread that used no CPU keeps the wall axis: an empty CPU axis DevTools cannot draw.) */
+    bool cpu_axis = p->meta.mode == PROFILE_CPU && us(total_w) > 0;
     fputs("],\n\"startTime\":", out);
     json_u64(out, us(start) + origin);
     fputs(",\"endTime\":", out);
-    json_u64(out, us(end) + origin);
+    json_u64(out, (cpu_axis ? us(start) + us(total_w) : us(end)) + origin);
     fputs(",\n\"samples\":[", out);
     size_t k = 0;
     for (size_t i = 0; i < ns; i++)
@@ -139,6 +150,23 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             json_u64(out, s[i].node + 1);
         }
     fputs("],\n\"timeDeltas\":[", out);
+    if (cpu_axis) {
+        uint64_t cum = 0, prev = 0; /* ns of CPU before the sample; its µs written before */
+        k = 0;
+        for (size_t i = 0; i < ns; i++)
+            if (s[i].thread == (uint32_t)th) {
+                if (k++)
+                    putc(',', out);
+                json_u64(out, us(cum) - prev);
+                prev = us(cum);
+                cum += s[i].weight_ns;
+            }
+        fputs("],\n\"$mrprof\":{\"version\":1,\"wallStartTime\":", out);
+        json_u64(out, us(start) + origin);
+        fputs(",\"wallEndTime\":", out);
+        json_u64(out, us(end) + origin);
+        fputs(",\"wallTimeDeltas\":[", out);
+    }
     uint64_t prev = us(start);
     k = 0;
     for (size_t i = 0; i < ns; i++)
@@ -149,7 +177,10 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             json_u64(out, t - prev);
             prev = t;
         }
-    fputs("],\n\"$mrprof\":{\"version\":1,", out);
+    if (cpu_axis)
+        fputs("],", out);
+    else
+        fputs("],\n\"$mrprof\":{\"version\":1,", out);
     fmt__put_sampler_meta(out, p);
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
@@ -367,6 +398,14 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     const struct json_val *jdeltas = json_get(root, "timeDeltas");
     const struct json_val *jstart = json_get(root, "startTime");
     const struct json_val *jend = json_get(root, "endTime");
+    /* mrun's CPU-mode file: timeDeltas are the CPU weights end to end (for DevTools); the
+     * recording's own times are in "$mrprof". */
+    const struct json_val *jwall = json_get(json_get(root, "$mrprof"), "wallTimeDeltas");
+    if (json_is_arr(jwall) && json_is_arr(jsamples) && json_len(jwall) == json_len(jsamples)) {
+        jdeltas = jwall;
+        jstart = json_get(json_get(root, "$mrprof"), "wallStartTime");
+        jend = json_get(json_get(root, "$mrprof"), "wallEndTime");
+    }
     if (!json_is_arr(jnodes))
         return bad(e, name, "it has no \"nodes\" array");
     int nn = (int)json_len(jnodes);

@@ -46,14 +46,24 @@ t_chromium_devtools_shows_what_mrprof_wrote() {
     $MRPROF record -o "$T/cpu.json" -- $s 24 >/dev/null 2>&1 || fail "record failed"
     $MRPROF record --memory -f trace -o "$T/mem.json" -- $s 24 >/dev/null 2>&1 || fail "record --memory failed"
     grep -q '"ph":"C"' "$T/mem.json" || fail "the memory trace holds no counter"
-    $MRPROF record -o "$T/base.cpuprofile" -- samples/fib.rb 22 >/dev/null 2>&1 || fail "record base failed"
+    # The base is recorded sharing its CPU with a busy loop (when taskset can pin both): its
+    # wall time is then about twice its CPU time, and a CPU-mode file whose timeDeltas were wall
+    # time showed DevTools numbers unlike mrprof's.
+    local busy=
+    if command -v taskset >/dev/null; then
+        taskset -c 0 sh -c 'while :; do :; done' & busy=$!
+        taskset -c 0 $MRPROF record -o "$T/base.cpuprofile" -- samples/fib.rb 22 >/dev/null 2>&1 || fail "record base failed"
+        kill "$busy"; wait "$busy" 2>/dev/null
+    else
+        $MRPROF record -o "$T/base.cpuprofile" -- samples/fib.rb 22 >/dev/null 2>&1 || fail "record base failed"
+    fi
     $MRPROF record -o "$T/new.cpuprofile" -- samples/fib.rb 25 >/dev/null 2>&1 || fail "record new failed"
     $MRPROF diff "$T/base.cpuprofile" "$T/new.cpuprofile" -o "$T/diff.cpuprofile" >/dev/null ||
         fail "diff -o failed"
 
     local shots=$ROOT/build/devtools-shots
     mkdir -p "$shots" && rm -f "$shots"/*.png
-    run node "$ROOT/tests/node/devtools_chromium.mjs" "$CHROMIUM" "$shots" "$T/cpu.json" "$T/mem.json" "$T/diff.cpuprofile"
+    run node "$ROOT/tests/node/devtools_chromium.mjs" "$CHROMIUM" "$shots" "$T/cpu.json" "$T/mem.json" "$T/diff.cpuprofile" "$T/base.cpuprofile"
     expect_rc 0
     printf '%s\n' "$out" >"$shots/seen.txt"
 
@@ -91,8 +101,28 @@ t_chromium_devtools_shows_what_mrprof_wrote() {
         "fib "*"fib.rb:3:"*) ;;
         *) fail "diff.cpuprofile: top Bottom-up row: [$(printf '%s\n' "$sec" | rows Main)]" ;;
     esac
+    # A plain CPU-mode record: DevTools' top Bottom-up row is fib, at most 100 %, within a few
+    # points of mrprof report's self share and within 15 % of its self ms.
+    sec=$(printf '%s\n' "$out" | section "$T/base.cpuprofile")
+    local row ms pct rep
+    row=$(printf '%s\n' "$sec" | rows Main | head -n 1)
+    ms=$(printf '%s' "$row" | cut -f1) pct=$(printf '%s' "$row" | cut -f2)
+    case $(printf '%s' "$row" | cut -f3) in
+        "fib "*"fib.rb:3:"*) ;;
+        *) fail "base.cpuprofile: top Bottom-up row: [$(printf '%s\n' "$sec" | rows Main)]" ;;
+    esac
+    rep=$($MRPROF report --format tsv --top 0 "$T/base.cpuprofile" | awk -F'\t' '$6 == "fib"' | head -n 1)
+    awk -v ms="$ms" -v pct="$pct" -v rep="$rep" 'BEGIN {
+        n = split(rep, f, "\t"); rms = -1; rpct = -1
+        if (f[6] == "fib") { rpct = f[1]; rms = f[3] }
+        if (rms < 0) { print "no fib row in mrprof report: [" rep "]"; exit 1 }
+        if (pct + 0 > 100) { print "DevTools shows fib at " pct " %"; exit 1 }
+        if (pct - rpct > 3 || rpct - pct > 3) { print "DevTools shows fib at " pct " %, mrprof report " rpct " %"; exit 1 }
+        if (ms - rms > 0.15 * rms + 0.5 || rms - ms > 0.15 * rms + 0.5) { print "DevTools shows fib " ms " ms, mrprof report " rms " ms"; exit 1 }
+    }' || fail "base.cpuprofile: DevTools and mrprof report disagree (above)"
+    node "$ROOT/tests/node/check_cpuprofile.js" "$T/base.cpuprofile" || fail "base.cpuprofile: structural check failed"
     printf '%s\n' "$out" | grep '^error ' && fail "DevTools logged errors (above)"
-    [ "$(printf '%s\n' "$out" | grep -c '^shot ')" = 3 ] || fail "not three screenshots"
+    [ "$(printf '%s\n' "$out" | grep -c '^shot ')" = 4 ] || fail "not four screenshots"
     for f in "$shots"/*.png; do
         [ "$(head -c 4 "$f" | tail -c 3)" = PNG ] || fail "$f is not a PNG"
     done

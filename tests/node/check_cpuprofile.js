@@ -37,4 +37,21 @@ let t = p.startTime;
 for (const [i, d] of p.timeDeltas.entries()) { if (!(d >= 0)) fail(`timeDeltas[${i}] = ${d}`); t += d; }
 if (t > p.endTime) fail(`samples run past endTime (${t} > ${p.endTime})`);
 if (!(p.startTime <= p.endTime)) fail('startTime > endTime');
+// mrun's CPU-mode file: DevTools weighs a sample by the time to the next one and ignores
+// "$mrprof".weights, so each sample's delta to the next must be its CPU weight (to the µs the
+// rounding allows) and endTime the end of the last: else DevTools shows wall time, not CPU.
+const m = p.$mrprof;
+if (m && m.mode === 'cpu' && Array.isArray(m.weights) && m.weights.length === p.samples.length &&
+    m.weights.reduce((a, w) => a + w, 0) >= 1000) {
+  let at = p.startTime + p.timeDeltas[0], cum = 0;
+  for (let i = 1; i < p.timeDeltas.length; i++) {
+    at += p.timeDeltas[i];
+    cum += m.weights[i - 1];
+    if (Math.abs(at - (p.startTime + p.timeDeltas[0] + cum / 1000)) > 1)
+      fail(`CPU mode: sample ${i} is at ${at} µs, not where the CPU weights before it put it (${p.startTime + p.timeDeltas[0] + cum / 1000})`);
+  }
+  cum += m.weights.at(-1);
+  if (Math.abs(p.endTime - (p.startTime + p.timeDeltas[0] + cum / 1000)) > 1)
+    fail(`CPU mode: endTime ${p.endTime} is not the end of the last sample's CPU weight (${p.startTime + p.timeDeltas[0] + cum / 1000})`);
+}
 console.log(`${file}: ok (${p.nodes.length} nodes, ${p.samples.length} samples)`);

@@ -57,6 +57,41 @@ Test(formats, cpuprofile_round_trip_keeps_samples_weights_and_lines)
     profile_free(q);
 }
 
+/* CPU mode: DevTools weighs a sample by the time to the next (timeDeltas) and ignores
+ * "$mrprof".weights, so the deltas are the CPU weights end to end and endTime their end; the
+ * recording's own times ride in "$mrprof" and come back on reading. */
+Test(formats, cpuprofile_cpu_mode_time_deltas_are_the_weights)
+{
+    struct profile *p = profile_new();
+    p->meta.mode = PROFILE_CPU;
+    p->meta.hz = 1000;
+    uint32_t t = profile_add_thread(p, 42, "main");
+    uint32_t n = profile_node(p, 0, profile_frame_intern(p, "fib", "fib.rb", 3, FRAME_RUBY));
+    profile_add_sample(p, t, n, 0, 2000000, 300000);
+    profile_add_sample(p, t, n, 0, 3000000, 0);
+    profile_add_sample(p, t, n, 0, 6000000, 700000);
+    p->meta.start_ns = 1000000;
+    p->meta.end_ns = 7000000;
+    size_t len;
+    char *json = write_to_string(p, "cpuprofile", &len);
+    cr_assert(strstr(json, "\"startTime\":1000,\"endTime\":2000,"), "%s", json);
+    cr_assert(strstr(json, "\"timeDeltas\":[0,300,0]"), "%s", json);
+    cr_assert(strstr(json, "\"wallStartTime\":1000,\"wallEndTime\":7000,\"wallTimeDeltas\":[1000,1000,3000]"),
+              "%s", json);
+    struct fmt_err e;
+    struct profile *q = fmt_read_buffer(json, len, "mem", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(q), 3);
+    cr_assert_eq(profile_samples(q)[0].t_ns, 2000000);
+    cr_assert_eq(profile_samples(q)[2].t_ns, 6000000);
+    cr_assert_eq(profile_samples(q)[2].weight_ns, 700000);
+    cr_assert_eq(q->meta.start_ns, 1000000);
+    cr_assert_eq(q->meta.end_ns, 7000000);
+    free(json);
+    profile_free(p);
+    profile_free(q);
+}
+
 Test(formats, collapsed_lines)
 {
     struct profile *p = sample_profile();
