@@ -11,7 +11,7 @@ echo
 echo "Profile: $out"
 echo "Open it in Chrome DevTools: Performance panel > 'Load profile…' (the up-arrow button),"
 echo "or drop it on https://www.speedscope.app. Trace for Perfetto/chrome://tracing:"
-echo "  build/mrprof convert $out build/demo-fib.json"
+echo "  build/mrprof convert $out build/demo-fib.perfetto.json"
 # In a terminal, end in the viewer (q quits); otherwise the report above is the output.
 if [ -t 0 ] && [ -t 1 ]; then
   echo
