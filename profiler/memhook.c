@@ -56,7 +56,8 @@ __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
     struct prof_thread *t = prof__tls;
     if (__builtin_expect(t == NULL || t->mrb != mrb, 1))
         return __real_mrb_obj_alloc(mrb, tt, cls);
-    if (__builtin_expect(prof_interrupt_pending, 0) && prof_interrupt_hook && !mrb->gc.iterating)
+    if (__builtin_expect(prof_interrupt_pending, 0) && prof_interrupt_hook && !mrb->gc.iterating &&
+        !prof_naming_now())
         prof_interrupt_hook(mrb); /* raises when it takes the interrupt */
     if (__builtin_expect(atomic_load_explicit(&t->name_wanted, memory_order_relaxed), 0) &&
         !mrb->gc.iterating)

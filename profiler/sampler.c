@@ -1189,6 +1189,12 @@ prof_name_at_alloc(struct prof_thread *t)
     memcpy(mrb->symbuf, symbuf, sizeof symbuf);
 }
 
+bool
+prof_naming_now(void)
+{
+    return tls_naming;
+}
+
 uint64_t
 prof_now_ns(void)
 {

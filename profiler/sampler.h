@@ -168,6 +168,10 @@ bool prof_read_profile(void (*fn)(const struct profile *p, uint64_t generation, 
  * even collect), and so is a method lookup (the VM may allocate right after it: method_missing,
  * keyword hashes). prof_names_pending counts the threads with frames to name. */
 void prof_name_at_alloc(struct prof_thread *t);
+/* Whether this thread is naming frames now, holding its session's lock: the mrb_obj_alloc wrap
+ * must not raise (take a pending Ctrl-C) then, or the longjmp would leave the lock held and the
+ * profile's stop would wait for it forever. */
+bool prof_naming_now(void);
 extern _Atomic int prof_names_pending;
 
 #endif
