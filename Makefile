@@ -46,16 +46,16 @@ LDFLAGS += $(OPT)
 LIBS     = /usr/lib/libmruby.a $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread -lrt
 # The profiler sees every object allocation (and knows when the GC is about to run) by
 # wrapping mruby's allocator entry point, and names frames at method lookups; see
-# profiler/memhook.c.
+# profiler/sampler/memhook.c.
 WRAP     = -Wl,--wrap=mrb_obj_alloc -Wl,--wrap=mrb_method_search_vm
 
 # --- sources ---------------------------------------------------------------------------------
 # The profile model and the formats know nothing of mruby; the toolkit links only these.
-MODEL_SRC   := $(wildcard profiler/profile.c profiler/aggregate.c formats/*.c)
+MODEL_SRC   := $(wildcard profiler/base/*.c profiler/model/*.c formats/*.c)
 # Everything that embeds mruby and libuv.
-RT_SRC      := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard net/*.c) \
-               $(filter-out $(MODEL_SRC),$(wildcard profiler/*.c))
-VIEWER_SRC  := $(wildcard viewer/*.c)
+RT_SRC      := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c)) \
+               $(wildcard net/*.c profiler/sampler/*.c)
+VIEWER_SRC  := $(wildcard viewer/*/*.c)
 PRELUDE_RB  := runtime/prelude/kernel.rb runtime/prelude/event_emitter.rb \
                runtime/prelude/timers.rb $(sort $(filter-out runtime/prelude/kernel.rb \
                runtime/prelude/event_emitter.rb runtime/prelude/timers.rb, \
@@ -112,7 +112,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) -Wno-missing-prototypes $(WRAP) -o $@ $< $(RT_OBJ) $(MODEL_OBJ) \
-	    $(filter-out $(BUILD)/obj/viewer/main.o,$(VIEWER_OBJ)) $(LIBS) -lcriterion
+	    $(filter-out $(BUILD)/obj/viewer/cli/main.o,$(VIEWER_OBJ)) $(LIBS) -lcriterion
 
 unit-tests: $(TEST_BIN)
 
@@ -127,7 +127,7 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(RT_OBJ) $(MODEL_
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	@$(CC) $(CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer $(WRAP) -o $@ $< $(RT_OBJ) $(MODEL_OBJ) \
-	    $(filter-out $(BUILD)/obj/viewer/main.o,$(VIEWER_OBJ)) $(LIBS)
+	    $(filter-out $(BUILD)/obj/viewer/cli/main.o,$(VIEWER_OBJ)) $(LIBS)
 
 fuzz-bins: $(FUZZ_BIN)
 
@@ -193,8 +193,8 @@ install: all
 	install -m 755 $(BUILD)/mrun $(BUILD)/mrprof "$(DESTDIR)$(PREFIX)/bin/"
 	install -m 644 $(DOCS) "$(DESTDIR)$(PREFIX)/share/doc/mrprof/"
 
-C_FILES = $(wildcard runtime/*.c runtime/*.h net/*.c net/*.h profiler/*.c profiler/*.h \
-          formats/*.c formats/*.h viewer/*.c viewer/*.h tests/unit/*.c tests/unit/*.h)
+C_FILES = $(wildcard runtime/*.[ch] runtime/*/*.[ch] net/*.[ch] profiler/*/*.[ch] \
+          formats/*.[ch] viewer/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 fmt:
 	clang-format -i $(C_FILES)
 fmt-check:

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "profiler/profile.h"
+#include "profiler/model/profile.h"
 
 struct fmt_err {
     int code; /* negative errno, or -EINVAL for bad content */

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profiler/profile.h"
+#include "profiler/model/profile.h"
 
 #define LIVE_VERSION 1
 #define LIVE_MAGIC "MRPROF-LIVE"

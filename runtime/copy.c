@@ -20,7 +20,7 @@
 #include <mruby/hash.h>
 #include <mruby/string.h>
 
-#include "profiler/profile.h" /* prof_mix64 */
+#include "profiler/model/profile.h" /* prof_mix64 */
 
 /* --- the byte buffer ------------------------------------------------------------------------ */
 

@@ -24,10 +24,10 @@
 
 #include "formats/formats.h"
 #include "formats/threads.h"
-#include "profiler/aggregate.h"
-#include "profiler/profile.h"
-#include "profiler/live.h"
-#include "profiler/sampler.h"
+#include "profiler/model/aggregate.h"
+#include "profiler/model/profile.h"
+#include "profiler/sampler/live.h"
+#include "profiler/sampler/sampler.h"
 
 static void
 profile_dfree(mrb_state *mrb, void *p)

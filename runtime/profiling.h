@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "profiler/sampler.h"
+#include "profiler/sampler/sampler.h"
 #include "runtime/rt.h"
 
 struct rt_prof_opts {

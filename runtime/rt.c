@@ -29,8 +29,8 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
-#include "profiler/profile.h"
-#include "profiler/sampler.h"
+#include "profiler/model/profile.h"
+#include "profiler/sampler/sampler.h"
 #include "formats/fileio.h"
 #include "runtime/profiling.h"
 

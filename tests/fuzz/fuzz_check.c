@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "viewer/check_parse.h"
+#include "viewer/check/check_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int

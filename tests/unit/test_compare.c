@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "viewer/compare.h"
+#include "profiler/model/compare.h"
 
 /* A profile with functions under main, each with the given sample count (1 ms each). */
 static struct profile *
@@ -75,7 +75,7 @@ Test(compare, identical_profiles_have_no_change)
 
 /* --- the matching rule (viewer/match.c) ------------------------------------------------------- */
 
-#include "viewer/match.h"
+#include "profiler/model/match.h"
 
 /* A profile of script `script` (its <main>) calling functions (name, line) with counts, all in
  * file `file` (NULL: the script). */

@@ -7,7 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "viewer/difftree.h"
+#include "profiler/model/difftree.h"
+#include "viewer/text/difftext.h"
 
 /* Adds n samples of 1 ms at the stack main > ... (names, outermost first). */
 static void

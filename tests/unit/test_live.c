@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "formats/live.h"
-#include "profiler/aggregate.h"
+#include "profiler/model/aggregate.h"
 
 /* Grows p the way the sampler does: a frame first named "?", samples appended in batches. */
 static uint32_t

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "profiler/aggregate.h"
-#include "profiler/profile.h"
+#include "profiler/model/aggregate.h"
+#include "profiler/model/profile.h"
 
 static struct profile *p;
 static void setup(void) { p = profile_new(); }

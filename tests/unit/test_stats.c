@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "viewer/stats.h"
+#include "profiler/model/stats.h"
 
 Test(stats, mwu_exact_p_of_complete_separation)
 {

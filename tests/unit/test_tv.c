@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "viewer/tv.h"
+#include "viewer/tui/tv.h"
 
 /*
  * main -> parse -> lex (60 samples), main -> parse (10 self), main -> render (30), in thread

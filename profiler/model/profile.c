@@ -1,0 +1,594 @@
+/*
+ * profile.c — the profile model: interned strings, frames, the stack trie, samples.
+ *
+ * Deduplication (strings, frames, trie nodes) uses one open-addressing hash of ids, probed
+ * linearly, that stores `id + 1` and compares through a callback over the owning table. It grows
+ * at 50 % load, so an insert is amortised O(1) and a 1 000 000-sample profile builds in one pass.
+ * Out of memory is fatal here (the CLI and the runtime cannot do anything useful without the
+ * profile); the message says so.
+ */
+#include "profiler/model/profile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *
+xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "mrprof: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return q;
+}
+
+/* --- vectors -------------------------------------------------------------------------------- */
+
+static void
+vec_init(struct prof_vec *v, size_t size)
+{
+    memset(v, 0, sizeof *v);
+    v->size = size;
+}
+
+static void *
+vec_push(struct prof_vec *v)
+{
+    if (v->len == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 64;
+        v->data = xrealloc(v->data, v->cap * v->size);
+    }
+    void *slot = (char *)v->data + v->len * v->size;
+    v->len++;
+    return slot;
+}
+
+static void
+vec_free(struct prof_vec *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->len = v->cap = 0;
+}
+
+/* --- the id hash ---------------------------------------------------------------------------- */
+
+typedef bool (*index_eq)(const void *ctx, uint32_t id, const void *key);
+typedef uint64_t (*index_hash_of)(const void *ctx, uint32_t id);
+
+/* Returns the id for key, or UINT32_MAX when absent. */
+static uint32_t
+index_find(const struct prof_index *ix, uint64_t h, index_eq eq, const void *ctx, const void *key)
+{
+    if (!ix->cap)
+        return UINT32_MAX;
+    size_t mask = ix->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t s = ix->slots[i];
+        if (!s)
+            return UINT32_MAX;
+        if (eq(ctx, s - 1, key))
+            return s - 1;
+    }
+}
+
+static void
+index_put_raw(struct prof_index *ix, uint64_t h, uint32_t id)
+{
+    size_t mask = ix->cap - 1;
+    size_t i = h & mask;
+    while (ix->slots[i])
+        i = (i + 1) & mask;
+    ix->slots[i] = id + 1;
+}
+
+static void
+index_insert(struct prof_index *ix, uint64_t h, uint32_t id, index_hash_of rehash, const void *ctx)
+{
+    if ((ix->count + 1) * 2 > ix->cap) {
+        size_t old_cap = ix->cap;
+        uint32_t *old = ix->slots;
+        ix->cap = old_cap ? old_cap * 2 : 256;
+        ix->slots = calloc(ix->cap, sizeof *ix->slots);
+        if (!ix->slots) {
+            fprintf(stderr, "mrprof: out of memory\n");
+            abort();
+        }
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i])
+                index_put_raw(ix, rehash(ctx, old[i] - 1), old[i] - 1);
+        free(old);
+    }
+    index_put_raw(ix, h, id);
+    ix->count++;
+}
+
+static void
+index_free(struct prof_index *ix)
+{
+    free(ix->slots);
+    memset(ix, 0, sizeof *ix);
+}
+
+/* --- strings -------------------------------------------------------------------------------- */
+
+struct str_key {
+    const char *s;
+    size_t n;
+};
+
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, finished with a mixer */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return prof_mix64(h ^ n);
+}
+
+static const char *
+str_at(const struct strtab *t, uint32_t id)
+{
+    return t->buf + ((const uint32_t *)t->offs.data)[id];
+}
+
+/* The stored length of string id: it runs to the next string's offset (or the buffer's end)
+ * less its NUL. Strings may hold NUL bytes (the live stream's do), so never strlen. */
+static size_t
+str_len(const struct strtab *t, uint32_t id)
+{
+    const uint32_t *off = t->offs.data;
+    size_t end = id + 1 < t->offs.len ? off[id + 1] : t->len;
+    return end - off[id] - 1;
+}
+
+static bool
+str_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const struct strtab *t = ctx;
+    const struct str_key *k = key;
+    return str_len(t, id) == k->n && memcmp(str_at(t, id), k->s, k->n) == 0;
+}
+
+static uint64_t
+str_rehash(const void *ctx, uint32_t id)
+{
+    return hash_bytes(str_at(ctx, id), str_len(ctx, id));
+}
+
+uint32_t
+profile_intern_n(struct profile *p, const char *s, size_t n)
+{
+    struct strtab *t = &p->strings;
+    struct str_key k = {s, n};
+    uint64_t h = hash_bytes(s, n);
+    uint32_t id = index_find(&t->index, h, str_eq, t, &k);
+    if (id != UINT32_MAX)
+        return id;
+    if (t->len + n + 1 > t->cap) {
+        /* s may point into the buffer itself (a caller passing profile_str() of this profile):
+         * find it again after the realloc moves the buffer. */
+        uintptr_t b = (uintptr_t)t->buf, at = (uintptr_t)s - b;
+        bool inside = t->buf && (uintptr_t)s >= b && at < t->len;
+        while (t->len + n + 1 > t->cap)
+            t->cap = t->cap ? t->cap * 2 : 4096;
+        t->buf = xrealloc(t->buf, t->cap);
+        if (inside)
+            s = t->buf + at;
+    }
+    id = (uint32_t)t->offs.len;
+    *(uint32_t *)vec_push(&t->offs) = (uint32_t)t->len;
+    memcpy(t->buf + t->len, s, n);
+    t->buf[t->len + n] = '\0';
+    t->len += n + 1;
+    index_insert(&t->index, h, id, str_rehash, t);
+    return id;
+}
+
+uint32_t
+profile_find_str(const struct profile *p, const char *s)
+{
+    size_t n = strlen(s);
+    struct str_key k = {s, n};
+    return index_find(&p->strings.index, hash_bytes(s, n), str_eq, &p->strings, &k);
+}
+
+uint32_t
+profile_intern(struct profile *p, const char *s)
+{
+    return profile_intern_n(p, s ? s : "", s ? strlen(s) : 0);
+}
+
+const char *
+profile_str(const struct profile *p, uint32_t id)
+{
+    if (id >= p->strings.offs.len)
+        return "";
+    return str_at(&p->strings, id);
+}
+
+/* --- frames --------------------------------------------------------------------------------- */
+
+static uint64_t
+frame_hash(const struct prof_frame *f)
+{
+    return prof_mix64(((uint64_t)f->name << 32 | f->file) ^ prof_mix64((uint64_t)(uint32_t)f->line << 8 | f->kind));
+}
+
+static bool
+frame_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const struct prof_frame *a = (const struct prof_frame *)((const struct profile *)ctx)->frames.data + id;
+    const struct prof_frame *b = key;
+    return a->name == b->name && a->file == b->file && a->line == b->line && a->kind == b->kind;
+}
+
+static uint64_t
+frame_rehash(const void *ctx, uint32_t id)
+{
+    return frame_hash((const struct prof_frame *)((const struct profile *)ctx)->frames.data + id);
+}
+
+uint32_t
+profile_frame_add(struct profile *p, uint32_t name, uint32_t file, int32_t line, int kind)
+{
+    uint32_t id = (uint32_t)p->frames.len;
+    struct prof_frame *f = vec_push(&p->frames);
+    f->name = name;
+    f->file = file;
+    f->line = line;
+    f->kind = (uint8_t)kind;
+    return id;
+}
+
+uint32_t
+profile_frame_intern(struct profile *p, const char *name, const char *file, int32_t line, int kind)
+{
+    struct prof_frame k = {profile_intern(p, name), profile_intern(p, file), line, (uint8_t)kind};
+    uint64_t h = frame_hash(&k);
+    uint32_t id = index_find(&p->frame_index, h, frame_eq, p, &k);
+    if (id != UINT32_MAX)
+        return id;
+    id = profile_frame_add(p, k.name, k.file, k.line, k.kind);
+    index_insert(&p->frame_index, h, id, frame_rehash, p);
+    return id;
+}
+
+void
+profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_t file, int32_t line,
+                  int kind)
+{
+    struct prof_frame *f = (struct prof_frame *)p->frames.data + frame;
+    f->name = name;
+    f->file = file;
+    f->line = line;
+    f->kind = (uint8_t)kind;
+}
+
+/* --- the stack trie ------------------------------------------------------------------------- */
+
+static uint64_t
+node_hash(uint32_t parent, uint32_t frame)
+{
+    return prof_mix64((uint64_t)parent << 32 | frame);
+}
+
+static bool
+node_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const struct prof_node *a = (const struct prof_node *)((const struct profile *)ctx)->nodes.data + id;
+    const struct prof_node *b = key;
+    return a->parent == b->parent && a->frame == b->frame;
+}
+
+static uint64_t
+node_rehash(const void *ctx, uint32_t id)
+{
+    const struct prof_node *n = (const struct prof_node *)((const struct profile *)ctx)->nodes.data + id;
+    return node_hash(n->parent, n->frame);
+}
+
+uint32_t
+profile_node(struct profile *p, uint32_t parent, uint32_t frame)
+{
+    struct prof_node k = {parent, frame};
+    uint64_t h = node_hash(parent, frame);
+    uint32_t id = index_find(&p->node_index, h, node_eq, p, &k);
+    if (id != UINT32_MAX)
+        return id;
+    id = (uint32_t)p->nodes.len;
+    *(struct prof_node *)vec_push(&p->nodes) = k;
+    index_insert(&p->node_index, h, id, node_rehash, p);
+    return id;
+}
+
+/* --- threads, samples, spans, counters ------------------------------------------------------ */
+
+uint32_t
+profile_add_thread(struct profile *p, int64_t tid, const char *name)
+{
+    uint32_t id = (uint32_t)p->threads.len;
+    struct prof_thread_info *t = vec_push(&p->threads);
+    t->tid = tid;
+    t->name = profile_intern(p, name);
+    return id;
+}
+
+void
+profile_add_sample(struct profile *p, uint32_t thread, uint32_t node, int32_t line, uint64_t t_ns,
+                   uint64_t weight_ns)
+{
+    struct prof_sample *s = vec_push(&p->samples);
+    s->thread = thread;
+    s->node = node;
+    s->line = line;
+    s->pad = 0;
+    s->t_ns = t_ns;
+    s->weight_ns = weight_ns;
+}
+
+void
+profile_add_span(struct profile *p, uint32_t thread, const char *name, uint64_t start_ns,
+                 uint64_t dur_ns)
+{
+    struct prof_span *s = vec_push(&p->spans);
+    s->thread = thread;
+    s->name = profile_intern(p, name);
+    s->start_ns = start_ns;
+    s->dur_ns = dur_ns;
+}
+
+void
+profile_add_counter(struct profile *p, const char *name, uint64_t t_ns, double value)
+{
+    struct prof_counter *c = vec_push(&p->counters);
+    c->name = profile_intern(p, name);
+    c->t_ns = t_ns;
+    c->value = value;
+}
+
+size_t
+profile_add_alloc(struct profile *p, uint32_t thread, uint32_t node, uint64_t t_ns, uint64_t size,
+                  double bytes, double count)
+{
+    size_t id = p->allocs.len;
+    *(struct prof_alloc *)vec_push(&p->allocs) =
+        (struct prof_alloc){thread, node, t_ns, size, bytes, count, 0};
+    return id;
+}
+
+int
+profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fmap, uint32_t *nmap)
+{
+    uint32_t *own = NULL;
+    if (!fmap) {
+        own = malloc((src->frames.len + 1) * sizeof *own);
+        if (!own)
+            return -ENOMEM;
+        const struct prof_frame *f = src->frames.data;
+        for (size_t i = 0; i < src->frames.len; i++)
+            own[i] = profile_frame_intern(dst, profile_str(src, f[i].name), profile_str(src, f[i].file),
+                                          f[i].line, f[i].kind);
+        fmap = own;
+    }
+    const struct prof_node *n = src->nodes.data;
+    nmap[0] = 0;
+    for (size_t i = 1; i < src->nodes.len; i++) /* parents come first */
+        nmap[i] = profile_node(dst, nmap[n[i].parent], fmap[n[i].frame]);
+    free(own);
+    return 0;
+}
+
+/* A weight of bytes, rounded; NaN and negatives 0, saturated at 2^62 (the allocation samples of a
+ * file or the live stream are not trusted to be sane numbers, and a cast of one would be UB). */
+static uint64_t
+bytes_weight(double b)
+{
+    if (!(b > 0))
+        return 0;
+    return b >= 0x1p62 ? (uint64_t)1 << 62 : (uint64_t)(b + 0.5);
+}
+
+struct profile *
+profile_heap_view(const struct profile *src, bool live_only, const struct profile_heap_meta *totals)
+{
+    if (!totals)
+        totals = &src->meta.heap;
+    struct profile *p = profile_new();
+    uint32_t *nmap = malloc((src->nodes.len + 1) * sizeof *nmap);
+    if (!nmap || profile_graft(p, src, NULL, nmap) != 0) {
+        free(nmap), profile_free(p);
+        return NULL;
+    }
+    const struct prof_thread_info *t = src->threads.data;
+    for (size_t i = 0; i < src->threads.len; i++)
+        profile_add_thread(p, t[i].tid, profile_str(src, t[i].name));
+    /* Each sample's estimate is unbiased; scaled by one factor they also add up to the bytes
+     * the allocator hook counted exactly. */
+    const struct prof_alloc *a = src->allocs.data;
+    double estimated = 0;
+    for (size_t i = 0; i < src->allocs.len; i++)
+        estimated += a[i].bytes;
+    double scale = estimated > 0 && totals->alloc_bytes ? (double)totals->alloc_bytes / estimated : 1.0;
+    for (size_t i = 0; i < src->allocs.len; i++)
+        if (!live_only || a[i].freed_ns == 0)
+            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns, bytes_weight(a[i].bytes * scale));
+    const struct prof_counter *c = src->counters.data;
+    for (size_t i = 0; i < src->counters.len; i++)
+        profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);
+    free(nmap);
+    p->meta = src->meta;
+    p->meta.heap = *totals;
+    p->meta.heap.estimated_bytes = estimated;
+    p->meta.mode = PROFILE_HEAP;
+    p->meta.hz = 0;
+    profile_sort_samples(p);
+    return p;
+}
+
+/* --- lifetime ------------------------------------------------------------------------------- */
+
+struct profile *
+profile_new(void)
+{
+    struct profile *p = calloc(1, sizeof *p);
+    if (!p) {
+        fprintf(stderr, "mrprof: out of memory\n");
+        abort();
+    }
+    vec_init(&p->strings.offs, sizeof(uint32_t));
+    vec_init(&p->frames, sizeof(struct prof_frame));
+    vec_init(&p->nodes, sizeof(struct prof_node));
+    vec_init(&p->threads, sizeof(struct prof_thread_info));
+    vec_init(&p->samples, sizeof(struct prof_sample));
+    vec_init(&p->spans, sizeof(struct prof_span));
+    vec_init(&p->counters, sizeof(struct prof_counter));
+    vec_init(&p->allocs, sizeof(struct prof_alloc));
+    profile_intern(p, "");
+    p->f_root = profile_frame_intern(p, "(root)", "", 0, FRAME_PSEUDO);
+    *(struct prof_node *)vec_push(&p->nodes) = (struct prof_node){0, p->f_root};
+    p->f_idle = profile_frame_intern(p, "(idle)", "", 0, FRAME_PSEUDO);
+    p->f_gc = profile_frame_intern(p, "(garbage collector)", "", 0, FRAME_PSEUDO);
+    p->f_program = profile_frame_intern(p, "(program)", "", 0, FRAME_PSEUDO);
+    snprintf(p->meta.tool, sizeof p->meta.tool, "mrprof");
+    return p;
+}
+
+void
+profile_free(struct profile *p)
+{
+    if (!p)
+        return;
+    free(p->strings.buf);
+    vec_free(&p->strings.offs);
+    index_free(&p->strings.index);
+    vec_free(&p->frames);
+    vec_free(&p->nodes);
+    vec_free(&p->threads);
+    vec_free(&p->samples);
+    vec_free(&p->spans);
+    vec_free(&p->counters);
+    vec_free(&p->allocs);
+    index_free(&p->frame_index);
+    index_free(&p->node_index);
+    free(p);
+}
+
+/* --- checks and sums ------------------------------------------------------------------------ */
+
+int
+profile_validate(const struct profile *p, char *err, size_t errlen)
+{
+    size_t nf = p->frames.len, nn = p->nodes.len, nt = p->threads.len;
+    size_t ns = p->strings.offs.len;
+    const struct prof_frame *f = p->frames.data;
+    for (size_t i = 0; i < nf; i++)
+        if (f[i].name >= ns || f[i].file >= ns) {
+            snprintf(err, errlen, "frame %zu names string %u, but only %zu strings exist", i,
+                     f[i].name >= ns ? f[i].name : f[i].file, ns);
+            return -EINVAL;
+        }
+    const struct prof_node *n = p->nodes.data;
+    if (nn == 0 || n[0].parent != 0) {
+        snprintf(err, errlen, "the stack trie has no root node");
+        return -EINVAL;
+    }
+    for (size_t i = 1; i < nn; i++) {
+        if (n[i].parent >= i) {
+            snprintf(err, errlen, "node %zu has parent %u: parents must come before children", i,
+                     n[i].parent);
+            return -EINVAL;
+        }
+        if (n[i].frame >= nf) {
+            snprintf(err, errlen, "node %zu refers to frame %u, but only %zu frames exist", i,
+                     n[i].frame, nf);
+            return -EINVAL;
+        }
+    }
+    const struct prof_sample *s = p->samples.data;
+    uint64_t *last = calloc(nt ? nt : 1, sizeof *last);
+    if (!last) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < p->samples.len && rc == 0; i++) {
+        if (s[i].thread >= nt) {
+            snprintf(err, errlen, "sample %zu refers to thread %u, but only %zu threads exist", i,
+                     s[i].thread, nt);
+            rc = -EINVAL;
+        } else if (s[i].node >= nn) {
+            snprintf(err, errlen, "sample %zu refers to node %u, but only %zu nodes exist", i,
+                     s[i].node, nn);
+            rc = -EINVAL;
+        } else if (s[i].t_ns < last[s[i].thread]) {
+            snprintf(err, errlen, "sample %zu goes back in time on thread %u", i, s[i].thread);
+            rc = -EINVAL;
+        } else {
+            last[s[i].thread] = s[i].t_ns;
+        }
+    }
+    free(last);
+    const struct prof_alloc *a = p->allocs.data;
+    for (size_t i = 0; i < p->allocs.len && rc == 0; i++)
+        if (a[i].thread >= nt || a[i].node >= nn) {
+            snprintf(err, errlen, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
+                     i, a[i].thread, a[i].node, nt, nn);
+            rc = -EINVAL;
+        }
+    return rc;
+}
+
+static int
+sample_cmp(const void *a, const void *b)
+{
+    const struct prof_sample *x = a, *y = b;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    if (x->t_ns != y->t_ns)
+        return x->t_ns < y->t_ns ? -1 : 1;
+    return 0;
+}
+
+void
+profile_sort_samples(struct profile *p)
+{
+    const struct prof_sample *s = p->samples.data;
+    size_t i = 1;
+    while (i < p->samples.len && sample_cmp(&s[i - 1], &s[i]) <= 0)
+        i++;
+    if (i < p->samples.len) /* usually already in order: readers and the sampler append so */
+        qsort(p->samples.data, p->samples.len, sizeof(struct prof_sample), sample_cmp);
+}
+
+uint64_t
+profile_total_weight(const struct profile *p, int thread)
+{
+    uint64_t w = 0;
+    const struct prof_sample *s = p->samples.data;
+    for (size_t i = 0; i < p->samples.len; i++)
+        if (thread < 0 || s[i].thread == (uint32_t)thread)
+            w += s[i].weight_ns;
+    return w;
+}
+
+uint64_t
+profile_duration_ns(const struct profile *p)
+{
+    if (p->meta.end_ns > p->meta.start_ns)
+        return p->meta.end_ns - p->meta.start_ns;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    const struct prof_sample *s = p->samples.data;
+    for (size_t i = 0; i < p->samples.len; i++) {
+        if (s[i].t_ns < lo)
+            lo = s[i].t_ns;
+        if (s[i].t_ns + s[i].weight_ns > hi)
+            hi = s[i].t_ns + s[i].weight_ns;
+    }
+    return hi > lo ? hi - lo : 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * cmd_convert.c — `mrprof convert IN OUT [-f FORMAT]`: read any profile, write another format.
+ * Nothing is written to OUT unless the whole conversion succeeded (temp file + rename).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/formats.h"
+#include "formats/threads.h"
+#include "viewer/cli/cli.h"
+
+static const char help[] =
+    "usage: mrprof convert IN OUT [-f FORMAT] [--thread N] [--idle]\n"
+    "\n"
+    "Converts a profile. IN is any file mrprof reads (.cpuprofile new or legacy, Trace Event\n"
+    "JSON, .heapprofile, pprof, speedscope, folded stacks); its format is found from the\n"
+    "content. The format of OUT comes from -f, or from its extension:\n"
+    "  .cpuprofile        cpuprofile: DevTools / Node CPU profile, one thread per file: every\n"
+    "                     thread with samples gets one (OUT, OUT-without-.cpuprofile.thread-N\n"
+    "                     .cpuprofile), or only thread N with --thread N\n"
+    "  .json              trace: Trace Event JSON (DevTools Performance, Perfetto UI,\n"
+    "                     chrome://tracing)\n"
+    "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
+    "  .pb.gz, .pprof     pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca, Grafana)\n"
+    "  .folded            collapsed: folded stacks with sample counts (flamegraph.pl, inferno,\n"
+    "                     speedscope)\n"
+    "\n"
+    "  --idle             keep (idle) in folded stacks, speedscope and pprof. By default they\n"
+    "                     leave it out (speedscope keeps its time as a gap), so no flame graph\n"
+    "                     draws waiting as the hottest function; .cpuprofile and trace always\n"
+    "                     keep it, as DevTools shows (idle) apart\n";
+
+int
+cmd_convert(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *format = NULL;
+    unsigned long thread = 0;
+    bool thread_set = false, idle = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
+            if (++i >= argc || !fmt_by_name(argv[i]))
+                return cli_usage_error("convert", "%s takes one of: %s", a, fmt_names());
+            format = argv[i];
+        } else if (strcmp(a, "--thread") == 0) {
+            if (!cli_parse_uint("convert", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &thread))
+                return CLI_USAGE;
+            thread_set = true;
+        } else if (strcmp(a, "--idle") == 0) {
+            idle = true;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("convert", "unknown option '%s'", a);
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            return cli_usage_error("convert", "too many arguments ('%s')", a);
+        }
+    }
+    if (!in || !out)
+        return cli_usage_error("convert", "needs an input and an output file");
+    const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
+    if (!f)
+        return cli_usage_error("convert", "cannot tell the format of '%s' from its extension; "
+                               "pass -f (%s)", out, fmt_names());
+    struct fmt_err e;
+    struct profile *p = fmt_read_path(in, &e);
+    if (!p) {
+        fprintf(stderr, "mrprof convert: %s\n", e.msg);
+        return CLI_USAGE;
+    }
+    if (thread_set && thread >= profile_nthreads(p)) {
+        fprintf(stderr, "mrprof convert: %s has %zu thread(s); --thread %lu does not exist\n", in,
+                profile_nthreads(p), thread);
+        profile_free(p);
+        return CLI_USAGE;
+    }
+    if (thread_set && f->write != cpuprofile_write) {
+        fprintf(stderr, "mrprof convert: --thread picks the one thread a .cpuprofile holds; %s holds every "
+                        "thread\n", f->name);
+        profile_free(p);
+        return CLI_USAGE;
+    }
+    struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1, .idle = idle};
+    int rc;
+    if (thread_set) {
+        rc = fmt_write_path(p, out, f, &o, &e);
+    } else { /* every thread: a .cpuprofile per thread, as --cpu-prof writes them */
+        struct fmt_written *w;
+        size_t n;
+        rc = fmt_write_threads(p, out, f, &o, &w, &n, &e);
+        if (n > 1) {
+            char files[2048];
+            fmt_written_describe(p, w, n, files, sizeof files);
+            fprintf(stderr, "mrprof convert: a %s holds one thread; wrote %zu files: %s\n", f->ext, n, files);
+        }
+        free(w);
+    }
+    profile_free(p);
+    if (rc) {
+        fprintf(stderr, "mrprof convert: %s\n", e.msg);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}

@@ -1,0 +1,215 @@
+/*
+ * cmd_diff.c — `mrprof diff BASE NEW`: per function, self and total in both profiles (as shares
+ * of each profile's own total, and in ms), the change in points and %, sorted by the size of
+ * the change; functions that appeared or vanished are marked. Then the call tree of the change
+ * (difftree.c), and with -o a profile of the change for flame-graph tools.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/formats.h"
+#include "viewer/cli/cli.h"
+#include "profiler/model/compare.h"
+#include "profiler/model/difftree.h"
+#include "viewer/text/difftext.h"
+#include "viewer/text/report.h"
+
+static const char help[] =
+    "usage: mrprof diff BASE NEW [--top N] [--by function|line|file] [--format text|tsv]\n"
+    "                            [--tree-min PTS | --no-tree] [--absolute] [-o FILE]\n"
+    "\n"
+    "Compares two profiles of the same program: per function, the self and total share of each\n"
+    "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
+    "in points and in %, largest change first. 'new' and 'gone' mark functions seen in one\n"
+    "profile only. A function is (name, file, first line); the two profiles' functions are\n"
+    "matched with files relative to the script's directory (two checkouts line up), the same\n"
+    "line first, then the rest of one name and file in line order (a moved method still\n"
+    "matches; the base's line is shown when it moved). Then the call tree of the change: every\n"
+    "call path whose inclusive time moved, largest change first. Reads any profile mrprof\n"
+    "reads (see `mrprof convert --help`).\n"
+    "\n"
+    "  --top N        rows (default 30; 0 = all)\n"
+    "  --by KEY       function (default), line or file\n"
+    "  --format F     text (default) or tsv (one header line, then one line per row; no tree)\n"
+    "  --tree-min P   show call paths that moved by P points of the total or more (default 1)\n"
+    "  --no-tree      the table only\n"
+    "  --absolute     the tree and -o compare time as measured; by default the base is scaled\n"
+    "                 to the new profile's total first, so runs of different lengths compare\n"
+    "  -o FILE        write the change as a profile, the format from the extension: a\n"
+    "                 .speedscope.json holds two profiles, 'grew (new - base)' and 'shrank\n"
+    "                 (base - new)'; a .cpuprofile (Chrome DevTools) holds what grew\n"
+    "\n"
+    "mrprof view --diff BASE NEW shows the same change in the terminal viewer.\n";
+
+/* The relative change of a row's inclusive time in ms, or new / gone. */
+static void
+print_change(FILE *out, const struct cmp_row *r)
+{
+    if (r->status == CMP_NEW)
+        fprintf(out, "%8s", "new");
+    else if (r->status == CMP_GONE)
+        fprintf(out, "%8s", "gone");
+    else if (r->base.total_ms > 0)
+        fprintf(out, "%+7.1f%%", 100.0 * (r->cur.total_ms / r->base.total_ms - 1.0));
+    else
+        fprintf(out, "%8s", "-");
+}
+
+/* The call tree of the change (unless tree_min < 0) and the -o file. */
+static int
+diff_outputs(const struct profile *base, const struct profile *cur, bool absolute, double tree_min,
+             const char *out_path)
+{
+    struct diff_tree d;
+    int err = diff_build(base, cur, !absolute, &d);
+    if (err == -EINVAL) {
+        fprintf(stderr, "mrprof diff: a heap profile and a CPU profile do not compare\n");
+        return CLI_USAGE;
+    } else if (err) {
+        fprintf(stderr, "mrprof diff: out of memory\n");
+        return CLI_USAGE;
+    }
+    int rc = CLI_OK;
+    if (tree_min >= 0) {
+        printf("\nCall tree of the change: paths whose inclusive time moved by %.1f points or more%s:\n",
+               tree_min, absolute ? "" : " (base scaled to the new total)");
+        diff_print_tree(&d, tree_min, stdout);
+    }
+    if (out_path) {
+        struct profile *g = diff_change_profile(&d);
+        struct fmt_write_opts o = {.thread = 0};
+        struct fmt_err e;
+        if (!g) {
+            fprintf(stderr, "mrprof diff: out of memory\n");
+            rc = CLI_USAGE;
+        } else if (fmt_write_path(g, out_path, fmt_by_path(out_path), &o, &e) != 0) {
+            fprintf(stderr, "mrprof diff: %s\n", e.msg);
+            rc = CLI_USAGE;
+        } else {
+            fprintf(stderr, "mrprof diff: the change written to %s\n", out_path);
+        }
+        profile_free(g);
+    }
+    diff_free(&d);
+    return rc;
+}
+
+int
+cmd_diff(int argc, char **argv)
+{
+    const char *paths[2] = {NULL, NULL};
+    int npaths = 0, top = 30;
+    bool tsv = false, tree = true, absolute = false, tree_min_given = false;
+    double tree_min = 1.0;
+    const char *out_path = NULL;
+    enum agg_by by = AGG_FUNCTION;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        unsigned long n;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "--top") == 0) {
+            if (!cli_parse_uint("diff", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &n))
+                return CLI_USAGE;
+            top = (int)n;
+        } else if (strcmp(a, "--by") == 0) {
+            if (!cli_parse_by("diff", i + 1 < argc ? argv[++i] : "", &by))
+                return CLI_USAGE;
+        } else if (strcmp(a, "--format") == 0) {
+            if (!cli_parse_tsv("diff", i + 1 < argc ? argv[++i] : "", &tsv))
+                return CLI_USAGE;
+        } else if (strcmp(a, "--tree-min") == 0) {
+            char *end;
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            tree_min = strtod(v, &end);
+            if (end == v || *end || tree_min < 0 || tree_min > 100)
+                return cli_usage_error("diff", "--tree-min takes points of the total from 0 to 100, not '%s'", v);
+            tree_min_given = true;
+        } else if (strcmp(a, "--no-tree") == 0) {
+            tree = false;
+        } else if (strcmp(a, "--absolute") == 0) {
+            absolute = true;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("diff", "%s needs a file", a);
+            out_path = argv[++i];
+            if (!fmt_by_path(out_path))
+                return cli_usage_error("diff", "cannot tell the format of '%s' from its extension (%s)", out_path,
+                                       fmt_names());
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("diff", "unknown option '%s'", a);
+        } else if (npaths < 2) {
+            paths[npaths++] = a;
+        } else {
+            return cli_usage_error("diff", "two files: BASE and NEW (got a third, '%s')", a);
+        }
+    }
+    if (npaths != 2)
+        return cli_usage_error("diff", "which profiles? (mrprof diff BASE NEW)");
+    /* Options that would do nothing are refused, not ignored. */
+    if (tree_min_given && (tsv || !tree))
+        return cli_usage_error("diff", "--tree-min sets the call tree, which %s leaves out",
+                               tsv ? "--format tsv" : "--no-tree");
+    if (absolute && (tsv || !tree) && !out_path)
+        return cli_usage_error("diff", "--absolute scales the call tree and -o, and %s prints neither",
+                               tsv ? "--format tsv" : "--no-tree");
+    struct profile *base = cli_read_profile("diff", paths[0]);
+    if (!base)
+        return CLI_USAGE;
+    struct profile *cur = cli_read_profile("diff", paths[1]);
+    if (!cur) {
+        profile_free(base);
+        return CLI_USAGE;
+    }
+    struct cmp_table t;
+    if (cmp_compute(base, cur, by, &t) != 0) {
+        fprintf(stderr, "mrprof diff: out of memory\n");
+        profile_free(base), profile_free(cur);
+        return CLI_USAGE;
+    }
+    char loc[512];
+    if (tsv) {
+        printf("status\tbase_self_pct\tnew_self_pct\tdelta_pts\tbase_self_ms\tnew_self_ms\t"
+               "base_total_pct\tnew_total_pct\tname\tlocation\tbase_total_ms\tnew_total_ms\tdelta_total_pts\n");
+    } else {
+        printf("Base: %s  (%llu samples, %.1f ms)\n", paths[0], (unsigned long long)t.base_n, t.base_ms);
+        printf("New:  %s  (%llu samples, %.1f ms)\n", paths[1], (unsigned long long)t.cur_n, t.cur_ms);
+        if (t.base_ms > 0)
+            printf("Time in the new profile: %+.1f%% against the base\n", 100.0 * (t.cur_ms / t.base_ms - 1.0));
+        printf("\nPer function, largest change first. Shares are of each profile's own total; ms as measured.\n");
+        printf("  ----- self %% -----  ----- total %% -----  ----- total ms (inclusive) -----\n");
+        printf("   base    new change   base    new change     base      new   change  function  location\n");
+    }
+    for (size_t i = 0; i < t.n && (top == 0 || (int)i < top); i++) {
+        const struct cmp_row *r = &t.rows[i];
+        report_location_str(r->file, by == AGG_FILE ? 0 : r->line, loc, sizeof loc);
+        if (tsv) {
+            static const char *st[] = {"both", "new", "gone"};
+            printf("%s\t%.2f\t%.2f\t%+.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%.3f\t%.3f\t%+.2f\n", st[r->status],
+                   r->base.self_pct, r->cur.self_pct, r->delta_pts, r->base.self_ms, r->cur.self_ms,
+                   r->base.total_pct, r->cur.total_pct, r->name, by == AGG_FILE ? "" : loc, r->base.total_ms,
+                   r->cur.total_ms, r->delta_total_pts);
+            continue;
+        }
+        printf("%7.1f %6.1f %+6.1f %6.1f %6.1f %+6.1f %8.1f %8.1f ", r->base.self_pct, r->cur.self_pct,
+               r->delta_pts, r->base.total_pct, r->cur.total_pct, r->delta_total_pts, r->base.total_ms,
+               r->cur.total_ms);
+        print_change(stdout, r);
+        printf("  %s  %s", r->name, by == AGG_FILE ? "" : loc);
+        if (by != AGG_FILE && r->status == CMP_BOTH && r->base_line != r->line)
+            printf(" (line %d in the base)", (int)r->base_line);
+        putchar('\n');
+    }
+    if (t.n == 0 && !tsv)
+        printf("  (no samples in either profile)\n");
+    cmp_free(&t);
+    int rc = CLI_OK;
+    if ((tree && !tsv) || out_path)
+        rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path);
+    profile_free(base), profile_free(cur);
+    return rc;
+}

@@ -1,0 +1,217 @@
+/*
+ * cmd_view.c — `mrprof view FILE`: the terminal viewer on a profile file, and the display
+ * options `view` and `top` share.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "formats/formats.h"
+#include "viewer/cli/cli.h"
+#include "profiler/model/difftree.h"
+#include "viewer/tui/tv.h"
+#include "viewer/tui/tv_curses.h"
+
+static const char help[] =
+    "usage: mrprof view FILE [--once] [--view V] [--size WxH] [--thread N] [--search TEXT]\n"
+    "       mrprof view --diff BASE NEW [--absolute] [options]\n"
+    "\n"
+    "Opens a profile in the terminal: top functions, call tree, flame graph, timeline and\n"
+    "threads, switched with the keys 1-5 (? shows every key). Reads any profile mrprof reads:\n"
+    ".cpuprofile (mrun's, Node's, Chrome's), Trace Event JSON, .heapprofile, pprof, speedscope,\n"
+    "folded stacks.\n"
+    "\n"
+    "  --once         print the view as text and exit (what happens anyway when stdout is\n"
+    "                 not a terminal)\n"
+    "  --view V       the view to open or print: top (default), tree, flame, timeline,\n"
+    "                 threads, memory; with --once also all\n"
+    "  --size WxH     the text size for --once (default: the terminal's, else 100x30)\n"
+    "  --thread N     show only thread N (as numbered in the threads view, from 0)\n"
+    "  --search TEXT  start with a search (function or file names containing TEXT)\n"
+    "  --diff BASE NEW  show NEW against BASE: the flame graph coloured by the change of each\n"
+    "                 call path (red grew, blue shrank, by half a point of the total and 5 %%\n"
+    "                 of its own time or more; the change in points is in the label), the tree\n"
+    "                 with a CHANGE column, the top view with each function's base share and\n"
+    "                 change. The base is scaled to NEW's total unless --absolute.\n";
+
+int
+cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o)
+{
+    const char *a = argv[*i];
+    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    unsigned long n;
+    if (strcmp(a, "--once") == 0) {
+        o->once = true;
+        return 1;
+    }
+    if (strcmp(a, "--view") != 0 && strcmp(a, "--size") != 0 && strcmp(a, "--thread") != 0 &&
+        strcmp(a, "--search") != 0)
+        return 0;
+    if (!val) {
+        cli_usage_error(cmd, "%s needs a value", a);
+        return -1;
+    }
+    ++*i;
+    if (strcmp(a, "--view") == 0) {
+        o->view = tv_view_by_name(val);
+        if (o->view == -2) {
+            cli_usage_error(cmd, "--view takes top, tree, flame, timeline, threads, memory or all, not '%s'",
+                            val);
+            return -1;
+        }
+    } else if (strcmp(a, "--size") == 0) {
+        int w, h;
+        char extra;
+        if (sscanf(val, "%dx%d%c", &w, &h, &extra) != 2 || w < 40 || h < 8 || w > 1000 || h > 1000) {
+            cli_usage_error(cmd, "--size takes WIDTHxHEIGHT from 40x8 to 1000x1000, not '%s'", val);
+            return -1;
+        }
+        o->w = w;
+        o->h = h;
+    } else if (strcmp(a, "--thread") == 0) {
+        if (!cli_parse_uint(cmd, a, val, 1000000, &n))
+            return -1;
+        o->thread = (int)n;
+    } else {
+        o->search = val;
+    }
+    return 1;
+}
+
+void
+cli_view_defaults(struct view_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->thread = -1;
+}
+
+/* Applies the options to a fresh view state. */
+void
+cli_view_apply(const struct view_opts *o, struct tv *v)
+{
+    if (o->view >= 0)
+        v->view = (enum tv_view)o->view;
+    v->filter.thread = o->thread;
+    v->th_sel = o->thread + 1;
+    if (o->search)
+        snprintf(v->search, sizeof v->search, "%s", o->search);
+}
+
+bool
+cli_view_interactive(const struct view_opts *o)
+{
+    return !o->once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+}
+
+int
+cli_view_check(const char *cmd, const struct view_opts *o)
+{
+    if (o->w && cli_view_interactive(o))
+        return cli_usage_error(cmd, "--size sets the text of --once; on a terminal the view takes the "
+                                    "terminal's size (add --once)");
+    return CLI_OK;
+}
+
+int
+cli_view_snapshot(const struct view_opts *o, struct tv *v)
+{
+    int w = o->w, h = o->h;
+    struct winsize ws;
+    if (!w && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+        w = ws.ws_col, h = ws.ws_row;
+    if (!w)
+        w = 100, h = 30;
+    return tv_snapshot(v, o->view, w, h, stdout) ? CLI_USAGE : CLI_OK;
+}
+
+int
+cmd_view(int argc, char **argv)
+{
+    const char *path = NULL, *base_path = NULL;
+    bool absolute = false;
+    struct view_opts o;
+    cli_view_defaults(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = cli_view_opt("view", argc, argv, &i, &o);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "--diff") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '-')
+                return cli_usage_error("view", "--diff needs the base profile: mrprof view --diff BASE NEW");
+            base_path = argv[++i];
+        } else if (strcmp(a, "--absolute") == 0) {
+            absolute = true;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("view", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return cli_usage_error("view", "one file at a time (got '%s' and '%s')", path, a);
+        }
+    }
+    if (!path && base_path)
+        return cli_usage_error("view", "--diff compares two profiles: mrprof view --diff BASE NEW (got one file)");
+    if (!path)
+        return cli_usage_error("view", "which profile? (mrprof view FILE)");
+    if (o.view == -1 && !o.once && cli_view_interactive(&o))
+        return cli_usage_error("view", "--view all needs --once");
+    if (absolute && !base_path)
+        return cli_usage_error("view", "--absolute scales a diff: it needs --diff BASE NEW");
+    if (cli_view_check("view", &o) != CLI_OK)
+        return CLI_USAGE;
+    struct profile *p = cli_read_profile("view", path);
+    if (!p)
+        return CLI_USAGE;
+    struct diff_tree d = {0};
+    char title_buf[512];
+    if (base_path) { /* the view shows the merged profile: NEW's samples over both tries */
+        struct profile *base = cli_read_profile("view", base_path);
+        int err = base ? diff_build(base, p, !absolute, &d) : -1;
+        profile_free(base);
+        profile_free(p);
+        if (err) {
+            if (err == -EINVAL)
+                fprintf(stderr, "mrprof view: a heap profile and a CPU profile do not compare\n");
+            else if (base)
+                fprintf(stderr, "mrprof view: out of memory\n");
+            return CLI_USAGE;
+        }
+        p = d.u;
+    }
+    if (o.thread >= 0 && (size_t)o.thread >= profile_nthreads(p)) {
+        fprintf(stderr, "mrprof view: %s has %zu thread(s); --thread %d does not exist\n", path,
+                profile_nthreads(p), o.thread);
+        profile_free(p);
+        return CLI_USAGE;
+    }
+    const char *title = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (base_path) {
+        const char *bt = strrchr(base_path, '/') ? strrchr(base_path, '/') + 1 : base_path;
+        snprintf(title_buf, sizeof title_buf, "diff %s -> %s", bt, title);
+        title = title_buf;
+    }
+    struct tv v;
+    tv_init(&v, p, title, tv_locale_utf8());
+    v.diff = base_path ? &d : NULL;
+    cli_view_apply(&o, &v);
+    int rc;
+    if (cli_view_interactive(&o))
+        rc = tv_run(&v, NULL) == 0 ? CLI_OK : CLI_USAGE;
+    else
+        rc = cli_view_snapshot(&o, &v);
+    tv_free(&v);
+    if (base_path)
+        diff_free(&d); /* p is d.u */
+    else
+        profile_free(p);
+    return rc;
+}
