@@ -4,7 +4,8 @@
  *
  * The state (struct tv) holds the profile being shown, the current view, the filters (thread,
  * time range, search) and each view's cursor. tv_key() changes the state; tv_draw() draws the
- * whole screen into a grid of cells (struct tv_grid). Two back ends put the grid on a device:
+ * whole screen into a grid of cells (struct tv_grid). The views are a table (tv_view.h: one file
+ * per view, view_*.c, listed in tv_views.c). Two back ends put the grid on a device:
  * tv_curses.c (the interactive terminal, touching only the cells that changed) and
  * tv_grid_print() (the text snapshot of `--once`, and the unit tests). So what a test sees in a
  * snapshot is what a person sees in the terminal.
@@ -75,6 +76,14 @@ struct tv_box {
 
 enum tv_action { TV_CONTINUE = 0, TV_QUIT, TV_REDRAW };
 
+/* What the last draw put where: clicks read it (drawing changes nothing else in the model). */
+struct tv_layout {
+    enum tv_view view; /* the view drawn */
+    int body_y; /* the grid row where the view's body starts */
+    int list_y; /* the grid row of a list view's first row (-1: the view has no rows) */
+    int scroll; /* the list's row shown at list_y */
+};
+
 struct diff_tree;
 
 struct tv {
@@ -89,7 +98,7 @@ struct tv {
     int exit_code; /* live, once ended */
     char status[1024]; /* one-off message for the footer ("saved to ...") */
 
-    enum tv_view view;
+    enum tv_view view; /* an index into tv_views[] */
     bool help;
     struct agg_filter filter; /* thread and time range */
     bool sort_total;          /* top view: by total instead of self */
@@ -103,11 +112,15 @@ struct tv {
     uint32_t tree_focus; /* node whose subtree the tree shows (0: everything) */
     uint32_t flame_zoom, flame_sel;
     int tl_cursor, tl_mark; /* timeline columns; tl_mark -1 when no range is being marked */
-    int tl_cols;            /* columns of the timeline's last draw */
+    int tl_cols;            /* columns of the timeline's last refresh */
     int th_sel;             /* threads view row: 0 = all, i + 1 = thread i */
 
-    /* Derived from p and the filters by tv_refresh(). */
+    /* Derived from p and the filters by tv_refresh(); gen counts its recomputations, and each
+     * view keys its own derived data (view_state) on it. */
     bool dirty;
+    uint64_t gen;
+    void *view_state[TV_NVIEWS]; /* owned by the view (tv_view.h) */
+    struct tv_layout layout;     /* of the last draw */
     struct agg_table top;
     struct agg_tree tree;
     uint32_t *top_rows; /* indices into top.rows that pass the search */
@@ -118,7 +131,7 @@ struct tv {
     uint32_t *tree_rows; /* visible tree rows: node ids */
     int *tree_depth;
     size_t ntree_rows, cap_tree_rows;
-    struct tv_box *boxes; /* the flame view's last layout */
+    struct tv_box *boxes; /* the flame view's boxes, laid out by its refresh */
     size_t nboxes, cap_boxes;
     uint64_t t_first, t_last; /* time extent of all samples */
     size_t seen_samples;      /* samples when last refreshed (live: auto-expand once) */
@@ -158,6 +171,8 @@ void tv_draw(struct tv *v, struct tv_grid *g);
 int tv_snapshot(struct tv *v, int view, int w, int h, FILE *out);
 /* The view named name ("top", "tree", ...; "all" = -1); -2 when there is none. */
 int tv_view_by_name(const char *name);
+/* The views' names for messages: "top, tree, flame, timeline, threads, memory". */
+const char *tv_view_names(void);
 
 /* The body height of a screen g->h rows high (for paging). */
 int tv_body_rows(int h);
