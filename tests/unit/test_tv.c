@@ -280,3 +280,74 @@ Test(tv, tiny_screens_and_empty_profiles_draw_without_harm)
     tv_grid_free(&g);
     profile_free(p);
 }
+
+Test(tv, threads_view_click_selects_the_row_drawn_there_when_scrolled)
+{
+    /* 30 threads at 72x10: 6 rows show; with the cursor on thread 20 the list is scrolled, and a
+     * click selects the row under the pointer (it used to select as if the list began at 0). */
+    struct profile *p = profile_new();
+    uint32_t f = profile_frame_intern(p, "work", "w.rb", 1, FRAME_RUBY);
+    for (int t = 0; t < 30; t++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%02d", t);
+        uint32_t th = profile_add_thread(p, 100 + t, name);
+        profile_add_sample(p, th, profile_node(p, 0, f), 0, 1000 + (uint64_t)t, 1000);
+    }
+    struct tv v;
+    tv_init(&v, p, "threads", false);
+    struct tv_grid g = {0};
+    tv_grid_resize(&g, 72, 10);
+    tv_key(&v, '5', 7);
+    v.th_sel = 21; /* thread 20 */
+    tv_draw(&v, &g);
+    const char *first = row(&g, 3);
+    cr_assert(strstr(first, "t15"), "scrolled: the first row is thread 15: %s", first);
+    tv_click(&v, 10, 3, 0);
+    cr_assert_eq(v.th_sel, 16, "the click selects the row drawn at y 3 (thread 15), not %d", v.th_sel);
+    tv_draw(&v, &g); /* the list scrolls by what it shows now: thread 11 on y 4 */
+    cr_assert(strstr(row(&g, 4), "t11"), "%s", row(&g, 4));
+    tv_click(&v, 10, 4, 0);
+    cr_assert_eq(v.th_sel, 12);
+    tv_free(&v);
+    tv_grid_free(&g);
+    profile_free(p);
+}
+
+Test(tv, views_derived_data_follows_new_samples_and_filters)
+{
+    /* The threads and timeline views keep what they derived until the profile or a filter
+     * changes: a live append (tv_mark_dirty) and a range must show at once. */
+    struct fixture f;
+    open_view(&f, 100, 30);
+    tv_key(&f.v, '5', 26);
+    tv_draw(&f.v, &f.g);
+    int y = find_row(&f.g, "worker");
+    cr_assert(y >= 0 && strstr(row(&f.g, y), " 50 "), "50 worker samples: %s", y >= 0 ? row(&f.g, y) : "");
+    uint32_t nj = profile_samples(f.p)[149].node;
+    for (int i = 0; i < 25; i++)
+        profile_add_sample(f.p, 1, nj, 0, f.p->meta.end_ns + 1000000 * (uint64_t)(i + 1), 1000000);
+    tv_draw(&f.v, &f.g); /* not marked dirty: what was derived stays */
+    cr_assert(strstr(row(&f.g, y), " 50 "), "%s", row(&f.g, y));
+    tv_mark_dirty(&f.v);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, y), " 75 "), "75 after the append: %s", row(&f.g, y));
+    tv_key(&f.v, '4', 26);
+    tv_draw(&f.v, &f.g);
+    cr_assert(find_row(&f.g, "worker (tid 2): 75 samples") >= 0);
+    close_view(&f);
+}
+
+Test(tv, views_are_named_by_the_table)
+{
+    static const char *names[] = {"top", "tree", "flame", "timeline", "threads", "memory"};
+    for (int i = 0; i < TV_NVIEWS; i++)
+        cr_assert_eq(tv_view_by_name(names[i]), i);
+    cr_assert_eq(tv_view_by_name("all"), -1);
+    cr_assert_eq(tv_view_by_name("Top"), -2);
+    cr_assert_str_eq(tv_view_names(), "top, tree, flame, timeline, threads, memory");
+    struct fixture f;
+    open_view(&f, 100, 30);
+    cr_assert(strstr(row(&f.g, 1), "1 Top       2 Tree      3 Flame     4 Timeline  5 Threads   6 Memory"),
+              "tabs: %s", row(&f.g, 1));
+    close_view(&f);
+}
