@@ -58,8 +58,7 @@ cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o
     if (strcmp(a, "--view") == 0) {
         o->view = tv_view_by_name(val);
         if (o->view == -2) {
-            cli_usage_error(cmd, "--view takes top, tree, flame, timeline, threads, memory or all, not '%s'",
-                            val);
+            cli_usage_error(cmd, "--view takes %s or all, not '%s'", tv_view_names(), val);
             return -1;
         }
     } else if (strcmp(a, "--size") == 0) {
