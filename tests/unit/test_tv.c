@@ -1,5 +1,6 @@
 /*
- * test_tv.c — viewer/tv.c and tv_draw.c: the terminal viewer's model, drawn into a grid.
+ * test_tv.c — viewer/tui/: the terminal viewer's model and its views (tv.c, tv_draw.c, view_*.c),
+ * drawn into a grid.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
