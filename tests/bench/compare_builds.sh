@@ -12,13 +12,15 @@
 #           the default rate; printed with each build's profiled/plain ratio, the samples the
 #           profile holds and the instructions per sample ((profiled - plain) / samples)
 #      callgrind runs ~50x slower than native, so the inputs are smaller than `make bench`'s:
-#      CG_SAMPLES samples (default 250 000; `make bench` uses 1 000 000, whose report alone is
-#      ~1.6 G instructions and ~40 s under callgrind) and fib(FIB_N) (default 27; fib.rb's 32 is
-#      5 G instructions). The two builds' runs of one item go in parallel (counts don't care).
+#      CG_SAMPLES samples (default 100 000: 0.37 G instructions for report; `make bench` uses
+#      1 000 000, whose report alone is 1.6 G instructions and ~40 s under callgrind on a loaded
+#      machine, and the ratio is what matters) and fib(FIB_N) (default 27: 0.45 G; fib.rb's 32
+#      is 5 G). The two builds' runs of one item go in parallel (counts don't care). The whole
+#      script takes about 5 minutes at load average 11 on the 2-core machine (a-d ~3, seconds ~2).
 #      The outputs of a-c are compared byte for byte too ("same" / "DIFFERENT").
 #   2. Wall and CPU seconds where they mean something (the machine's load moves them; read them
 #      as a second opinion): the same commands at full size (1 000 000 samples, fib.rb), old and
-#      new alternated (AB BA AB ...) RUNS times (default 5), medians side by side and the median
+#      new alternated (AB BA AB ...) RUNS times (default 3), medians side by side and the median
 #      of the per-pair new/old ratios. hyperfine is not used: it runs all of one command's runs
 #      before the other's, so a drift in the machine's load would land on one side only.
 #
@@ -26,9 +28,9 @@
 # The synthetic profiles come from NEW/bench/bigprofile, else OLD's, else this tree's
 # build/bench/bigprofile (built by `make bench-compare`); both builds read the same files.
 set -u
-cd "$(dirname "$0")/../.."
-if [ $# -ne 2 ]; then
-    echo "usage: $0 OLD_BUILD_DIR NEW_BUILD_DIR" >&2
+cd "$(dirname "$0")/../.." || exit 2
+if [ $# -ne 2 ] || [ -z "$1" ] || [ -z "$2" ]; then
+    echo "usage: $0 OLD_BUILD_DIR NEW_BUILD_DIR  (or: make bench-compare OLD=dir [NEW=dir])" >&2
     exit 2
 fi
 OLD=${1%/}
@@ -38,9 +40,9 @@ for d in "$OLD" "$NEW"; do
         [ -x "$d/$b" ] || { echo "compare_builds: $d/$b: not an executable" >&2; exit 2; }
     done
 done
-CG_SAMPLES=${CG_SAMPLES:-250000}
+CG_SAMPLES=${CG_SAMPLES:-100000}
 FIB_N=${FIB_N:-27}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-3}
 SKIP_CG=${SKIP_CG:-0}
 SKIP_WALL=${SKIP_WALL:-0}
 tmp=$(mktemp -d /tmp/mrprof-compare.XXXXXX)
@@ -57,7 +59,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR +
 group() { echo "$1" | sed ':a; s/\([0-9]\)\([0-9]\{3\}\)\($\| \)/\1 \2\3/; ta'; } # 1234567 -> 1 234 567
 
 echo "== compare_builds: OLD $OLD  NEW $NEW"
-echo "   old: $(ls -l --time-style=+%F.%T "$OLD/mrprof" | awk '{ print $6 }')  new: $(ls -l --time-style=+%F.%T "$NEW/mrprof" | awk '{ print $6 }')  (mrprof's mtime)"
+echo "   mrprof built: old $(date -r "$OLD/mrprof" '+%F %T'), new $(date -r "$NEW/mrprof" '+%F %T')"
 printf 'def fib(n)\n  n < 2 ? n : fib(n - 1) + fib(n - 2)\nend\nputs fib(%d)\n' "$FIB_N" >"$tmp/fib.rb"
 
 # ---------------------------------------------------------------------------------------------
@@ -79,19 +81,19 @@ cg() {
 }
 ir() { cat "$tmp/$1.ir" 2>/dev/null; }
 
-row_fmt='%-46s %15s %15s %8s  %s\n'
+row() { printf '%-46s %15s %15s %8s  %s\n' "$@"; }
 cg_row() {  # LABEL TAG [no-compare]: one line of the table from $tmp/old-TAG.ir and $tmp/new-TAG.ir
     local o n same=""
     o=$(ir "old-$2"); n=$(ir "new-$2")
     if [ -z "$o" ] || [ -z "$n" ]; then
-        printf "$row_fmt" "$1" "${o:-failed}" "${n:-failed}" "-" "(see stderr below)"
+        row "$1" "${o:-failed}" "${n:-failed}" "-" "(see stderr below)"
         tail -n 5 "$tmp/old-$2.err" "$tmp/new-$2.err" >&2
         return
     fi
     if [ "${3:-}" != no-compare ]; then
         if cmp -s "$tmp/old-$2.out" "$tmp/new-$2.out"; then same="output same"; else same="output DIFFERENT"; fi
     fi
-    printf "$row_fmt" "$1" "$(group "$o")" "$(group "$n")" "$(ratio "$n" "$o")" "$same"
+    row "$1" "$(group "$o")" "$(group "$n")" "$(ratio "$n" "$o")" "$same"
 }
 
 if [ "$SKIP_CG" != 1 ]; then
@@ -100,7 +102,7 @@ if [ "$SKIP_CG" != 1 ]; then
     echo
     echo "== instructions (callgrind; repeatable on a loaded machine): a-c on a $(group "$CG_SAMPLES")-sample profile,"
     echo "   d on fib($FIB_N); ratio = new / old (1.0000 = the same work)"
-    printf "$row_fmt" what old new new/old ""
+    row what old new new/old ""
     for it in "report|report|report cg.cpuprofile" \
               "view --once, first screen (top)|view|view --once --size 120x40 cg.cpuprofile" \
               "view --once --view all|viewall|view --once --size 120x40 --view all cg.cpuprofile" \
@@ -143,9 +145,9 @@ if [ "$SKIP_CG" != 1 ]; then
         per[$side]=$(awk -v p="${p:-0}" -v q="${q:-0}" -v s="${samples[$side]:-0}" \
             'BEGIN { if (s > 0) printf "%.0f", (p - q) / s; else print "-" }')
     done
-    printf "$row_fmt" "  profiled / plain" "${overhead[old]}" "${overhead[new]}" "" ""
-    printf "$row_fmt" "  samples in the profile" "${samples[old]:-?}" "${samples[new]:-?}" "" "(vary: see above)"
-    printf "$row_fmt" "  instructions per sample" "$(group "${per[old]}")" "$(group "${per[new]}")" \
+    row "  profiled / plain" "${overhead[old]}" "${overhead[new]}" "" ""
+    row "  samples in the profile" "${samples[old]:-?}" "${samples[new]:-?}" "" "(vary: see above)"
+    row "  instructions per sample" "$(group "${per[old]}")" "$(group "${per[new]}")" \
         "$(ratio "${per[new]}" "${per[old]}")" ""
 fi
 
@@ -158,8 +160,8 @@ if [ "$SKIP_WALL" != 1 ]; then
     echo
     echo "== seconds at full size (1 000 000 samples; $W), old and new alternated $RUNS times;"
     echo "   medians (wall, then user+sys CPU) and the median of the per-pair new/old ratios of CPU"
-    wfmt='%-40s %8s %8s %8s %8s %8s\n'
-    printf "$wfmt" what "old wall" "new wall" "old cpu" "new cpu" new/old
+    wrow() { printf '%-40s %8s %8s %8s %8s %8s\n' "$@"; }
+    wrow what "old wall" "new wall" "old cpu" "new cpu" new/old
     once() {  # prints "wall cpu" of one run of "$@"
         { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }'
     }
@@ -185,8 +187,10 @@ if [ "$SKIP_WALL" != 1 ]; then
             echo "${n% *}" >>"$tmp/nw"; echo "${n#* }" >>"$tmp/nc"
             ratio "${n#* }" "${o#* }" >>"$tmp/r"; echo >>"$tmp/r"
         done
-        printf "$wfmt" "$label" "$(median <"$tmp/ow")" "$(median <"$tmp/nw")" \
+        wrow "$label" "$(median <"$tmp/ow")" "$(median <"$tmp/nw")" \
             "$(median <"$tmp/oc")" "$(median <"$tmp/nc")" "$(grep -v '^-\?$' "$tmp/r" | median)"
     done
     echo "   (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
+echo
+echo "compare_builds: $SECONDS s"
