@@ -181,6 +181,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/bigprofile $(BUILD)/bench/echoload
 	@sh tests/bench/run.sh
 
+# Two builds side by side: callgrind instruction counts, then alternated seconds (no deps step).
+.PHONY: bench-compare
+bench-compare:
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bigprofile
+	@bash tests/bench/compare_builds.sh "$(OLD)" "$(or $(NEW),$(BUILD))"
+
 clean:
 	rm -rf build
 
