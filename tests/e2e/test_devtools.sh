@@ -112,14 +112,15 @@ t_chromium_devtools_shows_what_mrprof_wrote() {
         *) fail "base.cpuprofile: top Bottom-up row: [$(printf '%s\n' "$sec" | rows Main)]" ;;
     esac
     rep=$($MRPROF report --format tsv --top 0 "$T/base.cpuprofile" | awk -F'\t' '$6 == "fib"' | head -n 1)
-    awk -v ms="$ms" -v pct="$pct" -v rep="$rep" 'BEGIN {
+    local why
+    why=$(awk -v ms="$ms" -v pct="$pct" -v rep="$rep" 'BEGIN {
         n = split(rep, f, "\t"); rms = -1; rpct = -1
         if (f[6] == "fib") { rpct = f[1]; rms = f[3] }
         if (rms < 0) { print "no fib row in mrprof report: [" rep "]"; exit 1 }
         if (pct + 0 > 100) { print "DevTools shows fib at " pct " %"; exit 1 }
         if (pct - rpct > 3 || rpct - pct > 3) { print "DevTools shows fib at " pct " %, mrprof report " rpct " %"; exit 1 }
         if (ms - rms > 0.15 * rms + 0.5 || rms - ms > 0.15 * rms + 0.5) { print "DevTools shows fib " ms " ms, mrprof report " rms " ms"; exit 1 }
-    }' || fail "base.cpuprofile: DevTools and mrprof report disagree (above)"
+    }') || fail "base.cpuprofile: DevTools and mrprof report disagree: $why"
     node "$ROOT/tests/node/check_cpuprofile.js" "$T/base.cpuprofile" || fail "base.cpuprofile: structural check failed"
     printf '%s\n' "$out" | grep '^error ' && fail "DevTools logged errors (above)"
     [ "$(printf '%s\n' "$out" | grep -c '^shot ')" = 4 ] || fail "not four screenshots"
