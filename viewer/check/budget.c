@@ -161,8 +161,10 @@ check_budgets(const struct budget *budgets, int n, const struct profile *p, stru
         v->change = NAN;
         v->judged = true;
         v->failed = share > b->max_pct;
-        snprintf(v->why, sizeof v->why, "%s takes %.1f%% of the time (total, inclusive); budget %g%%",
-                 b->name, share, b->max_pct);
+        char why[sizeof v->why + sizeof b->name]; /* whole, then cut to v->why as it always was */
+        snprintf(why, sizeof why, "%s takes %.1f%% of the time (total, inclusive); budget %g%%", b->name, share,
+                 b->max_pct);
+        snprintf(v->why, sizeof v->why, "%.*s", (int)sizeof v->why - 1, why);
     }
     return 0;
 }
