@@ -1,9 +1,8 @@
 /*
  * baseline.c — the run set of `mrprof check --runs` and its baseline files (see baseline.h).
  *
- * The keys are indexed by a small open-addressing hash table of their own (linear probing, FNV-1a,
- * grown before half full); it replaces a linear scan per key, which made reading a baseline or
- * adding a run O(keys^2). TODO(issue 20): move to profiler/base/hash.h once it lands.
+ * The keys are indexed by the project's hash table (profiler/base/hash.h); it replaces a linear
+ * scan per key, which made reading a baseline or adding a run O(keys^2).
  */
 #include "viewer/check/baseline.h"
 
@@ -16,6 +15,7 @@
 #include "formats/fileio.h"
 #include "formats/formats.h"
 #include "formats/json.h"
+#include "profiler/base/hash.h"
 #include "profiler/model/aggregate.h"
 #include "viewer/check/check_parse.h"
 
@@ -34,46 +34,36 @@ run_set_free(struct run_set *r)
 {
     for (size_t k = 0; k < r->nkeys; k++)
         free(r->keys[k]);
-    free(r->keys), free(r->ms), free(r->total), free(r->slots);
+    free(r->keys), free(r->ms), free(r->total);
+    mp_hash_free(&r->index);
     memset(r, 0, sizeof *r);
 }
 
-static size_t
-key_hash(const char *s)
+/* The hash table's view of the keys (profiler/base/hash.h). */
+static bool
+key_eq(const void *ctx, uint32_t id, const void *key)
 {
-    uint64_t h = 14695981039346656037u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return (size_t)(h ^ (h >> 32));
+    return strcmp(((const struct run_set *)ctx)->keys[id], key) == 0;
 }
 
-/* The slot of key in r->slots: the one that holds it, or the empty one where it would go. */
-static size_t
-key_slot(const struct run_set *r, const char *key)
+static uint64_t
+key_hash(const char *key)
 {
-    size_t mask = r->scap - 1, i = key_hash(key) & mask;
-    while (r->slots[i] && strcmp(r->keys[r->slots[i] - 1], key) != 0)
-        i = (i + 1) & mask;
-    return i;
+    return mp_hash_bytes(key, strlen(key));
 }
 
-/* Room for one more key: the hash stays under half full, keys and ms rows double. */
+static uint64_t
+key_rehash(const void *ctx, uint32_t id)
+{
+    return key_hash(((const struct run_set *)ctx)->keys[id]);
+}
+
+/* Room for one more key: keys and ms rows double. */
 static int
 key_reserve(struct run_set *r)
 {
-    if ((r->nkeys + 1) * 2 > r->scap) {
-        size_t cap = r->scap ? r->scap * 2 : 64;
-        uint32_t *slots = calloc(cap, sizeof *slots);
-        if (!slots || r->nkeys >= UINT32_MAX) {
-            free(slots);
-            return -ENOMEM;
-        }
-        free(r->slots);
-        r->slots = slots;
-        r->scap = cap;
-        for (size_t k = 0; k < r->nkeys; k++)
-            r->slots[key_slot(r, r->keys[k])] = (uint32_t)k + 1;
-    }
+    if (r->nkeys >= UINT32_MAX - 1)
+        return -ENOMEM;
     if (r->nkeys == r->kcap) {
         size_t cap = r->kcap ? r->kcap * 2 : 64;
         char **keys = realloc(r->keys, cap * sizeof *keys);
@@ -91,14 +81,16 @@ key_reserve(struct run_set *r)
 long
 key_index(struct run_set *r, const char *key, bool add)
 {
-    if (r->scap) {
-        uint32_t id = r->slots[key_slot(r, key)];
-        if (id)
-            return (long)id - 1;
-    }
+    uint64_t h = key_hash(key);
+    uint32_t id = mp_hash_find(&r->index, h, key_eq, r, key);
+    if (id != UINT32_MAX)
+        return (long)id;
     if (!add || key_reserve(r) != 0 || !(r->keys[r->nkeys] = strdup(key)))
         return -1;
-    r->slots[key_slot(r, key)] = (uint32_t)r->nkeys + 1;
+    if (mp_hash_insert(&r->index, h, (uint32_t)r->nkeys, key_rehash, r) != 0) {
+        free(r->keys[r->nkeys]);
+        return -1;
+    }
     memset(r->ms + r->nkeys * r->nruns, 0, r->nruns * sizeof *r->ms);
     return (long)r->nkeys++;
 }

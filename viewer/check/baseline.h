@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiler/base/hash.h"
 #include "profiler/model/match.h"
 #include "profiler/model/profile.h"
 
@@ -31,8 +32,7 @@ struct run_set {
     char **keys;       /* function keys "name\tfile\tline", the file as match_file gives it */
     double *ms;        /* [key * nruns + run] total (inclusive) ms */
     size_t kcap;       /* keys (and ms rows) allocated */
-    uint32_t *slots;   /* hash of the keys: key index + 1, 0 empty; scap (a power of two) */
-    size_t scap;
+    struct mp_hash index; /* key -> its index in keys */
 };
 
 /* An empty set of nruns runs. 0 or -ENOMEM. */
