@@ -25,7 +25,7 @@ WERROR  ?= -Werror
 SAN     ?=
 
 MRUBY_DEFS := $(filter -D%,$(shell mruby-config --cflags 2>/dev/null))
-PKGS       := libuv libcjson ncursesw libprotobuf-c zlib
+PKGS       := libuv ncursesw libprotobuf-c zlib
 
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter $(WERROR) \

@@ -212,6 +212,18 @@ t_check_runs_stored_baseline_round_trip() {
 }
 long_test t_check_runs_stored_baseline_round_trip 900  # up to 24 profiled runs
 
+t_check_runs_reads_a_baseline_of_an_older_release() {
+    # tests/data/check/old-baseline.json was written by the cJSON writer that formats/json.c
+    # replaced, from tests/scripts/collide/main.rb (two `helper`s, in lib/a/util.rb and
+    # lib/b/util.rb): it still loads, and each helper meets its own. Two runs per side never
+    # reach significance (the smallest p of 2 against 2 is 1/6), so the verdict is fixed.
+    run $MRPROF check --runs 2 --baseline-json tests/data/check/old-baseline.json -- "$ROOT/tests/scripts/collide/main.rb"
+    expect_rc 0
+    expect_out_has "helper (lib/a/util.rb:2)"
+    expect_out_has "helper (lib/b/util.rb:2)"
+    expect_out_has "no regression"
+}
+
 t_check_runs_against_usage_errors() {
     run $MRPROF check --runs 4 --against x.rb --baseline-json y.json -- a.rb
     expect_rc 2; expect_err_has "needs one of --against"
