@@ -288,7 +288,7 @@ opt_usage(const struct opt_cmd *c, FILE *out)
         if (takes_value(o) || (o->kind == OPT_CALLBACK && o->arg))
             snprintf(spec + n, sizeof spec - (size_t)n, " %s", arg_name(o, buf, sizeof buf));
         int w = fprintf(out, "  %s", spec);
-        if (w >= col)
+        if (w > col - 2) /* at least two spaces before the help, else it starts the next line */
             fprintf(out, "\n%*s", col, "");
         else
             fprintf(out, "%*s", col - w, "");
