@@ -87,6 +87,8 @@ main(int argc, char **argv)
     unsigned long hz = 1000, heap_interval = 0;
     int workers = 0, mode = PROF_MODE_CPU;
     bool version = false;
+    char format_help[320];
+    snprintf(format_help, sizeof format_help, "%s;\nelse from PATH's extension, else cpuprofile", fmt_names());
     const struct opt opts[] = {
         {OPTION_STRING(NULL, 'e', &code, "CODE", "run CODE instead of a script file (its file name is -e)"),
          .flags = OPTF_STOP},
@@ -98,9 +100,7 @@ main(int argc, char **argv)
          .given = &mode_opt},
         {OPTION_PATH("prof-out", 0, &prof.out, "PATH", "output file, or a directory for the default name\n"
                                                       "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)")},
-        {OPTION_CALLBACK("prof-format", 0, format_opt, &prof.format, "F",
-                         "cpuprofile (default), trace, speedscope, pprof, collapsed, ...; or\n"
-                         "from PATH's extension")},
+        {OPTION_CALLBACK("prof-format", 0, format_opt, &prof.format, "F", format_help)},
         {OPTION_FLAG("prof-idle", 0, &prof.idle, "keep (idle) in collapsed, speedscope and pprof files (by default\n"
                                                  "they leave it out; see docs/formats.md)")},
         {OPTION_CALLBACK("prof-live", 0, live_opt, &prof, "[ADDR]",

@@ -31,9 +31,10 @@ cmd_convert(int argc, char **argv)
     const char *format = NULL, *thread_opt = NULL;
     unsigned long thread = 0;
     bool idle = false;
+    char format_help[320];
+    snprintf(format_help, sizeof format_help, "the format of OUT: %s\n(default: from OUT's extension)", fmt_names());
     const struct opt opts[] = {
-        {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F",
-                         "the format of OUT (default: from its extension)")},
+        {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F", format_help)},
         {OPTION_UINT("thread", 0, &thread, 0, 1000000, "N", "only thread N (into a .cpuprofile)"),
          .given = &thread_opt},
         {OPTION_FLAG("idle", 0, &idle, "keep (idle) in folded stacks, speedscope and pprof. By default they\n"

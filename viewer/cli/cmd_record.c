@@ -27,12 +27,12 @@ cmd_record(int argc, char **argv)
     unsigned long hz = 1000, interval = 0;
     int mode_i = 0;
     bool memory = false, memory_all = false, idle = false;
+    char format_help[320];
+    snprintf(format_help, sizeof format_help, "%s;\ndefault from PATH's extension, else cpuprofile", fmt_names());
     const struct opt opts[] = {
         {OPTION_PATH("output", 'o', &out, "PATH",
                      "profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)")},
-        {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F",
-                         "cpuprofile (default), trace, speedscope, pprof, collapsed, ...;\n"
-                         "default from PATH's extension (see `mrprof convert --help`)")},
+        {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F", format_help)},
         {OPTION_UINT("hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)")},
         {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names,
                      "cpu (default): on-CPU time; wall: also time spent waiting, as (idle)")},
