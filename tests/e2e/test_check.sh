@@ -219,6 +219,9 @@ t_check_runs_against_usage_errors() {
     expect_rc 2
     run $MRPROF check --runs 2 --against "-e 'raise 1'" -- tests/scripts/check_work.rb
     expect_rc 3; expect_err_has "run 1 of base -e failed"
+    # 20.1: a base command with leading blanks freed a pointer into its own copy (abort).
+    run $MRPROF check --runs 2 --against "  -e 'raise 1'" -- tests/scripts/check_work.rb
+    expect_rc 3; expect_err_has "run 1 of base -e failed"
 }
 
 t_check_runs_script_failure_exits_3() {

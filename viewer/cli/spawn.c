@@ -91,6 +91,7 @@ spawn_status(const struct spawn_end *end)
 char **
 spawn_split(const char *cmd, int *argc)
 {
+    cmd += strspn(cmd, " \t"); /* argv[0] is then the start of s, which the caller frees */
     char *s = strdup(cmd);
     char **argv = calloc(strlen(cmd) / 2 + 2, sizeof *argv);
     if (!s || !argv) {
