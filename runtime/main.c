@@ -3,7 +3,6 @@
  * profiler/base/options.h), run the script, run the loop, exit.
  */
 #include <stdio.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -12,7 +12,6 @@
  * script's exit status becomes mrprof's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,8 +3,6 @@
  * --version) through the option parser (profiler/base/options.h), checked stdout.
  */
 #include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
