@@ -33,6 +33,17 @@ cli_opt_exit(int parsed)
     return parsed == OPT_HELP ? CLI_OK : CLI_USAGE;
 }
 
+int
+cli_parse(const struct opt_cmd *c, int argc, char **argv, int max, const char *what, int *rc)
+{
+    int n = opt_parse(c, argc, argv);
+    if (n >= 0 && max >= 0 && n > max)
+        n = opt_error(c, "%s ('%s' is one too many)", what, argv[max]);
+    if (n < 0)
+        *rc = cli_opt_exit(n);
+    return n < 0 ? -1 : n;
+}
+
 const char *const cli_by_names[] = {"function", "line", "file", NULL};
 const char *const cli_text_names[] = {"text", "tsv", NULL};
 const char *const cli_mode_names[] = {"cpu", "wall", NULL};

@@ -32,6 +32,9 @@ int cmd_top(int argc, char **argv);
 
 /* opt_parse's OPT_HELP / OPT_ERROR as an exit code (CLI_OK / CLI_USAGE). */
 int cli_opt_exit(int parsed);
+/* opt_parse for a command that takes at most max positionals (-1: any number; more are refused
+ * with "WHAT ('X' is one too many)"). Returns their count, or -1 with the exit code in *rc. */
+int cli_parse(const struct opt_cmd *c, int argc, char **argv, int max, const char *what, int *rc);
 
 /* Value lists of enum options, in the order of what they select. */
 extern const char *const cli_by_names[];   /* function, line, file: enum agg_by */

@@ -44,11 +44,9 @@ cmd_convert(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof convert", usage, about, NULL, opts, 21, 0};
-    int nargs = opt_parse(&cmd, argc, argv);
+    int rc, nargs = cli_parse(&cmd, argc, argv, 2, "IN and OUT", &rc);
     if (nargs < 0)
-        return cli_opt_exit(nargs);
-    if (nargs > 2)
-        return cli_usage_error("convert", "too many arguments ('%s')", argv[2]);
+        return rc;
     const char *in = nargs > 0 ? argv[0] : NULL, *out = nargs > 1 ? argv[1] : NULL;
     bool thread_set = thread_opt != NULL;
     if (!in || !out)
@@ -76,7 +74,6 @@ cmd_convert(int argc, char **argv)
         return CLI_USAGE;
     }
     struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1, .idle = idle};
-    int rc;
     if (thread_set) {
         rc = fmt_write_path(p, out, f, &o, &e);
     } else { /* every thread: a .cpuprofile per thread, as --cpu-prof writes them */

@@ -122,11 +122,9 @@ cmd_diff(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof diff", usage, about, footer, opts, 24, 0};
-    int nargs = opt_parse(&cmd, argc, argv);
+    int rc, nargs = cli_parse(&cmd, argc, argv, 2, "two files: BASE and NEW", &rc);
     if (nargs < 0)
-        return cli_opt_exit(nargs);
-    if (nargs > 2)
-        return cli_usage_error("diff", "two files: BASE and NEW (got a third, '%s')", argv[2]);
+        return rc;
     if (nargs != 2)
         return cli_usage_error("diff", "which profiles? (mrprof diff BASE NEW)");
     const char *paths[2] = {argv[0], argv[1]};
@@ -189,7 +187,7 @@ cmd_diff(int argc, char **argv)
     if (t.n == 0 && !tsv)
         printf("  (no samples in either profile)\n");
     cmp_free(&t);
-    int rc = CLI_OK;
+    rc = CLI_OK;
     if ((tree && !tsv) || out_path)
         rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path);
     profile_free(base), profile_free(cur);

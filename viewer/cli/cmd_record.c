@@ -49,9 +49,9 @@ cmd_record(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof record", usage, about, NULL, opts, 22, OPT_STOP_AT_ARG};
-    int nargs = opt_parse(&cmd, argc, argv);
+    int rc, nargs = cli_parse(&cmd, argc, argv, -1, NULL, &rc);
     if (nargs < 0)
-        return cli_opt_exit(nargs);
+        return rc;
     memory = memory || memory_all || interval_opt;
     const char *mode = cli_mode_names[mode_i];
     if (nargs == 0)

@@ -41,11 +41,9 @@ cmd_report(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof report", usage, about, NULL, opts, 24, 0};
-    int nargs = opt_parse(&cmd, argc, argv);
+    int rc, nargs = cli_parse(&cmd, argc, argv, 1, "one file at a time", &rc);
     if (nargs < 0)
-        return cli_opt_exit(nargs);
-    if (nargs > 1)
-        return cli_usage_error("report", "one file at a time (got '%s' and '%s')", argv[0], argv[1]);
+        return rc;
     const char *path = nargs ? argv[0] : NULL;
     o.by = (enum agg_by)by;
     o.tsv = shape == 1;
@@ -67,7 +65,7 @@ cmd_report(int argc, char **argv)
         profile_free(p);
         return CLI_USAGE;
     }
-    int rc = report_print(stdout, p, path, &o);
+    rc = report_print(stdout, p, path, &o);
     profile_free(p);
     return rc ? CLI_USAGE : CLI_OK;
 }

@@ -149,9 +149,9 @@ cmd_top(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof top", usage, about, footer, opts, 18, OPT_STOP_AT_ARG};
-    int nscript = opt_parse(&cmd, argc, argv);
+    int rc, nscript = cli_parse(&cmd, argc, argv, -1, NULL, &rc);
     if (nscript < 0)
-        return cli_opt_exit(nscript);
+        return rc;
     char hz[16];
     snprintf(hz, sizeof hz, "%lu", hz_n);
     const char *mode = mode_opt ? cli_mode_names[mode_i] : NULL;
@@ -228,7 +228,7 @@ cmd_top(int argc, char **argv)
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    int rc = CLI_OK;
+    rc = CLI_OK;
     if (s.fd < 0) {
         if (attach) {
             fprintf(stderr, "mrprof top: %s\n(is mrun running with --prof-live %s?)\n", err, addr);

@@ -124,11 +124,9 @@ cmd_view(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof view", usage, about, NULL, opts, 17, 0};
-    int nargs = opt_parse(&cmd, argc, argv);
+    int rc, nargs = cli_parse(&cmd, argc, argv, 1, "one file at a time", &rc);
     if (nargs < 0)
-        return cli_opt_exit(nargs);
-    if (nargs > 1)
-        return cli_usage_error("view", "one file at a time (got '%s' and '%s')", argv[0], argv[1]);
+        return rc;
     const char *path = nargs ? argv[0] : NULL;
     if (!path && base_path)
         return cli_usage_error("view", "--diff compares two profiles: mrprof view --diff BASE NEW (got one file)");
@@ -175,7 +173,6 @@ cmd_view(int argc, char **argv)
     tv_init(&v, p, title, tv_locale_utf8());
     v.diff = base_path ? &d : NULL;
     cli_view_apply(&o, &v);
-    int rc;
     if (cli_view_interactive(&o))
         rc = tv_run(&v, NULL) == 0 ? CLI_OK : CLI_USAGE;
     else
