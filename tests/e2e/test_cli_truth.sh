@@ -271,6 +271,11 @@ t_one_option_parser_for_every_command() {
     expect_rc 2; expect_err_has "mrprof report: unknown option '--frob'"; expect_err_has "Try 'mrprof report --help'."
     run $MRPROF check --budget
     expect_rc 2; expect_err_has "mrprof check: --budget needs a value"
+    # A 65th --budget exited 2 without a word.
+    local budgets=() i
+    for i in $(seq 65); do budgets+=(--budget "f$i<=10%"); done
+    run $MRPROF check --no-budget-file "${budgets[@]}" "$W"
+    expect_rc 2; expect_err_has "mrprof check: --budget: at most 64 budgets"
     local c
     for c in record report convert diff check view top; do
         run $MRPROF $c --help
