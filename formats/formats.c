@@ -66,7 +66,11 @@ fmt_by_path(const char *path)
 const char *
 fmt_names(void)
 {
-    return "cpuprofile, heapprofile, speedscope, pprof, trace, perfetto, collapsed";
+    static char names[256]; /* from the table, so that no list of names is typed twice */
+    size_t k = 0;
+    for (size_t i = 0; i < fmt_count && k < sizeof names; i++)
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", fmt_table[i].name);
+    return names;
 }
 
 int

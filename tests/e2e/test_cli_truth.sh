@@ -224,4 +224,69 @@ t_mrprof_options_without_effect_are_errors() {
     expect_rc 0
 }
 
+# 20.1: --hz was parsed four ways: `mrprof top --hz abc` read an uninitialised variable and
+# `mrprof check --hz 0` exited 2 without a word. Every command that takes a sampling rate now
+# refuses a bad one with exit 2 and one message naming the option and the range.
+t_bad_hz_is_refused_with_the_range_everywhere() {
+    local v cmd
+    for v in 0 abc 99999 -1 ''; do
+        for cmd in record check top; do
+            run $MRPROF $cmd --hz "$v" -- tests/scripts/check_work.rb
+            expect_rc 2; expect_err_has "mrprof $cmd: --hz must be 1..10000, not '$v'"
+        done
+        run $MRUN --cpu-prof --prof-hz "$v" -e '1'
+        expect_rc 2; expect_err_has "mrun: --prof-hz must be 1..10000, not '$v'"
+        run $MRUN --cpu-prof --prof-hz="$v" -e '1'
+        expect_rc 2; expect_err_has "mrun: --prof-hz must be 1..10000, not '$v'"
+    done
+    run $MRPROF top --hz
+    expect_rc 2; expect_err_has "mrprof top: --hz needs a value (N: 1..10000)"
+}
+
+# 20.1: one parser for every command: --opt=VALUE works in mrprof as in mrun, -o/--output is
+# the same option everywhere (top took -o only), --output-format is the text|tsv switch with
+# --format kept as its old spelling, and -h/--help prints usage generated from the table.
+t_one_option_parser_for_every_command() {
+    $MRUN --cpu-prof --prof-out "$T/w.cpuprofile" tests/scripts/check_work.rb 2>/dev/null || fail "could not record"
+    local W=$T/w.cpuprofile tsv
+    run $MRPROF report "$W" --output-format tsv
+    expect_rc 0; tsv=$out
+    run $MRPROF report "$W" --format=tsv
+    expect_rc 0; [ "$out" = "$tsv" ] || fail "--format=tsv differs from --output-format tsv"
+    run $MRPROF report "$W" --top=3 --by=file --output-format=text
+    expect_rc 0; expect_out_has "Top"
+    run $MRPROF report "$W" --output-format tsv --tree
+    expect_rc 2; expect_err_has "--tree: --output-format tsv prints the top table alone"
+    run $MRPROF diff "$W" "$W" --format tsv --no-tree --tree-min 3
+    expect_rc 2; expect_err_has "--tree-min sets the call tree, which --format tsv leaves out"
+    run $MRPROF top --attach "unix:$T/none.sock" --output "$T/x.cpuprofile" --once
+    expect_rc 2; expect_err_has "--output: with --attach"
+    run $MRPROF convert "$W" "$T/c.out" --format=collapsed
+    expect_rc 0; expect_file "$T/c.out"
+    run $MRPROF convert "$W" "$T/c.out" -f nosuch
+    expect_rc 2; expect_err_has "mrprof convert: -f must be one of cpuprofile,"
+    run $MRPROF record --mode fast -- tests/scripts/check_work.rb
+    expect_rc 2; expect_err_has "mrprof record: --mode must be cpu or wall, not 'fast'"
+    run $MRPROF report "$W" --frob
+    expect_rc 2; expect_err_has "mrprof report: unknown option '--frob'"; expect_err_has "Try 'mrprof report --help'."
+    run $MRPROF check --budget
+    expect_rc 2; expect_err_has "mrprof check: --budget needs a value"
+    # A 65th --budget exited 2 without a word.
+    local budgets=() i
+    for i in $(seq 65); do budgets+=(--budget "f$i<=10%"); done
+    run $MRPROF check --no-budget-file "${budgets[@]}" "$W"
+    expect_rc 2; expect_err_has "mrprof check: --budget: at most 64 budgets"
+    local c
+    for c in record report convert diff check view top; do
+        run $MRPROF $c --help
+        expect_rc 0; expect_out_has "usage: mrprof $c"; expect_out_has "-h, --help"
+        run $MRPROF $c -h
+        expect_rc 0; expect_out_has "usage: mrprof $c"
+    done
+    run $MRPROF help top
+    expect_rc 0; expect_out_has "-o, --output PATH"
+    run $MRUN -h
+    expect_rc 0; expect_out_has "--prof-hz N"
+}
+
 run_tests

@@ -104,7 +104,7 @@ t_pool_size_option_and_setter() {
     expect_rc 0; expect_out "3
 the Deferred pool already runs 3 workers: set Deferred.pool_size before the first Deferred.new"
     run $MRUN --workers 0 -e '1'
-    expect_rc 2; expect_err_has "--workers takes a number"
+    expect_rc 2; expect_err_has "--workers must be 1..256, not '0'"
     run $MRUN -e 'Deferred.pool_size = 0'
     expect_rc 1; expect_err_has "Deferred.pool_size must be 1 to 256"
 }

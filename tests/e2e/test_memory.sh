@@ -101,7 +101,7 @@ PY
 t_bad_input_is_refused_clearly() {
     run "$MRUN" --heap-prof-interval 0 -e '1'
     expect_rc 2
-    expect_err_has "--heap-prof-interval takes a number of bytes"
+    expect_err_has "--heap-prof-interval must be 1..1099511627776, not '0'"
     run "$MRUN" -e 'Profiler.start_memory_profiling(interval: -5)'
     expect_rc 1
     expect_err_has "interval must be a positive number of bytes"

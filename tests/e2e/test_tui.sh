@@ -158,11 +158,11 @@ t_view_once_prints_views_without_a_terminal() {
     expect_rc 0
     expect_out_has "* main"
     run $MRPROF view "$T/w.cpuprofile" --view sideways
-    expect_rc 2; expect_err_has "--view takes"
+    expect_rc 2; expect_err_has "--view must be top, tree, flame, timeline, threads, memory or all, not 'sideways'"
     run $MRPROF view "$T/w.cpuprofile" --thread 7
     expect_rc 2; expect_err_has "does not exist"
     run $MRPROF view "$T/w.cpuprofile" --size 10x2
-    expect_rc 2; expect_err_has "--size takes"
+    expect_rc 2; expect_err_has "--size must be WIDTHxHEIGHT from 40x8 to 1000x1000, not '10x2'"
 }
 
 t_view_diff_colours_the_change_in_every_view() {

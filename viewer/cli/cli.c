@@ -1,5 +1,6 @@
 /*
- * cli.c — helpers shared by the mrprof commands.
+ * cli.c — helpers shared by the mrprof commands: usage errors in options.h's shape, the value
+ * lists and callbacks of shared option rows, finding and invoking mrun.
  */
 #include "viewer/cli/cli.h"
 
@@ -16,29 +17,44 @@
 int
 cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char prog[64], msg[1024];
+    snprintf(prog, sizeof prog, "mrprof %s", cmd);
     va_list ap;
-    fprintf(stderr, "mrprof %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'mrprof %s --help'.\n", cmd);
+    opt_error_prog(prog, "%s", msg);
     return CLI_USAGE;
 }
 
-bool
-cli_parse_uint(const char *cmd, const char *opt, const char *v, unsigned long max,
-               unsigned long *out)
+int
+cli_opt_exit(int parsed)
 {
-    char *end;
-    errno = 0;
-    unsigned long n = v ? strtoul(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || n > max || v[0] == '-') {
-        cli_usage_error(cmd, "%s takes a whole number from 0 to %lu, not '%s'", opt, max,
-                        v ? v : "");
-        return false;
-    }
-    *out = n;
-    return true;
+    return parsed == OPT_HELP ? CLI_OK : CLI_USAGE;
+}
+
+int
+cli_parse(const struct opt_cmd *c, int argc, char **argv, int max, const char *what, int *rc)
+{
+    int n = opt_parse(c, argc, argv);
+    if (n >= 0 && max >= 0 && n > max)
+        n = opt_error(c, "%s ('%s' is one too many)", what, argv[max]);
+    if (n < 0)
+        *rc = cli_opt_exit(n);
+    return n < 0 ? -1 : n;
+}
+
+const char *const cli_by_names[] = {"function", "line", "file", NULL};
+const char *const cli_text_names[] = {"text", "tsv", NULL};
+const char *const cli_mode_names[] = {"cpu", "wall", NULL};
+
+int
+cli_format_opt(struct opt_state *st, const struct opt *o, const char *value)
+{
+    if (!fmt_by_name(value))
+        return opt_error(st->cmd, "%s must be one of %s, not '%s'", st->spelled, fmt_names(), value);
+    *(const char **)o->dst = value;
+    return 0;
 }
 
 const char *
@@ -55,22 +71,6 @@ cli_self_dir(void)
     return dir;
 }
 
-
-bool
-cli_parse_by(const char *cmd, const char *v, enum agg_by *out)
-{
-    if (strcmp(v, "function") == 0)
-        *out = AGG_FUNCTION;
-    else if (strcmp(v, "line") == 0)
-        *out = AGG_LINE;
-    else if (strcmp(v, "file") == 0)
-        *out = AGG_FILE;
-    else {
-        cli_usage_error(cmd, "--by takes function, line or file, not '%s'", v);
-        return false;
-    }
-    return true;
-}
 
 struct profile *
 cli_read_profile(const char *cmd, const char *path)
@@ -133,15 +133,4 @@ cli_mrun_path(const char *opt, char *buf, size_t len)
         return env;
     snprintf(buf, len, "%s/mrun", cli_self_dir());
     return buf;
-}
-
-bool
-cli_parse_tsv(const char *cmd, const char *v, bool *tsv)
-{
-    if (strcmp(v, "text") != 0 && strcmp(v, "tsv") != 0) {
-        cli_usage_error(cmd, "--format takes text or tsv, not '%s'", v);
-        return false;
-    }
-    *tsv = strcmp(v, "tsv") == 0;
-    return true;
 }

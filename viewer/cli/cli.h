@@ -1,5 +1,6 @@
 /*
- * cli.h — what the mrprof commands share: exit codes, the command signature, argument helpers.
+ * cli.h — what the mrprof commands share: exit codes, the command signature, the option rows and
+ * value lists several commands use (parsed by profiler/base/options.h), argument helpers.
  */
 #ifndef MRPROF_CLI_H
 #define MRPROF_CLI_H
@@ -7,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "profiler/base/options.h"
 #include "profiler/model/aggregate.h"
 
 /* Exit codes of mrprof (documented in `mrprof --help` and docs/cli.md). */
@@ -28,6 +30,31 @@ int cmd_check(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
+/* opt_parse's OPT_HELP / OPT_ERROR as an exit code (CLI_OK / CLI_USAGE). */
+int cli_opt_exit(int parsed);
+/* opt_parse for a command that takes at most max positionals (-1: any number; more are refused
+ * with "WHAT ('X' is one too many)"). Returns their count, or -1 with the exit code in *rc. */
+int cli_parse(const struct opt_cmd *c, int argc, char **argv, int max, const char *what, int *rc);
+
+/* Value lists of enum options, in the order of what they select. */
+extern const char *const cli_by_names[];   /* function, line, file: enum agg_by */
+extern const char *const cli_text_names[]; /* text, tsv: the text output's shape */
+extern const char *const cli_mode_names[]; /* cpu, wall: mrun's --prof-mode */
+
+/* Option callback for -f/--format: a file format name from the formats table
+ * (formats/formats.c); stores the name (const char *) in the row's dst. */
+int cli_format_opt(struct opt_state *st, const struct opt *o, const char *value);
+
+/* The rows of options that mean the same in every command that takes them. */
+#define CLI_OPT_BY(dst) \
+    {OPTION_ENUM("by", 0, (dst), cli_by_names, "group by function (default), line or file"), .arg = "KEY"}
+/* --output-format text|tsv (the text's shape); --format is its old spelling, kept working. */
+#define CLI_OPT_OUTPUT_FORMAT(d, g, h)                                                 \
+    {OPTION_ENUM("output-format", 0, (d), cli_text_names, h), .arg = "F", .given = (g)}, \
+    {OPTION_ENUM("format", 0, (d), cli_text_names, NULL), .arg = "F", .given = (g)}
+#define CLI_OPT_MRUN(dst) \
+    {OPTION_PATH("mrun", 0, (dst), "PATH", "the mrun binary (default: $MRUN, else the one beside mrprof)")}
+
 /* The display options `view` and `top` share (--once, --view, --size, --thread, --search). */
 struct tv;
 struct view_opts {
@@ -38,9 +65,21 @@ struct view_opts {
     const char *search;
 };
 void cli_view_defaults(struct view_opts *o);
-/* Parses the display option at argv[*i] (advancing *i past its value): 1 when it was one, 0
- * when it is not a display option, -1 on a usage error (message printed). */
-int cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o);
+int cli_view_name_opt(struct opt_state *st, const struct opt *o, const char *value);
+int cli_view_size_opt(struct opt_state *st, const struct opt *o, const char *value);
+/* Their rows, for a command's table (o: a struct view_opts *). */
+#define CLI_VIEW_OPTIONS(o)                                                                        \
+    {OPTION_FLAG("once", 0, &(o)->once, "print the view as text and exit (what happens anyway\n"  \
+                                        "when stdout is not a terminal)")},                        \
+    {OPTION_CALLBACK("view", 0, cli_view_name_opt, &(o)->view, "V",                                \
+                     "the view to open or print: top (default), tree, flame, timeline,\n"         \
+                     "threads, memory; with --once also all")},                                    \
+    {OPTION_CALLBACK("size", 0, cli_view_size_opt, (o), "WxH",                                     \
+                     "the text size for --once (default: the terminal's, else 100x30)")},          \
+    {OPTION_INT("thread", 0, &(o)->thread, 0, 1000000, "N",                                        \
+                "show only thread N (as numbered in the threads view, from 0)")},                  \
+    {OPTION_STRING("search", 0, &(o)->search, "TEXT",                                              \
+                   "start with a search (function or file names containing TEXT)")}
 void cli_view_apply(const struct view_opts *o, struct tv *v);
 /* Interactive unless --once or stdin/stdout is not a terminal. */
 bool cli_view_interactive(const struct view_opts *o);
@@ -50,15 +89,8 @@ int cli_view_check(const char *cmd, const struct view_opts *o);
 /* Prints the --once text of the chosen view(s) to stdout; returns an exit code. */
 int cli_view_snapshot(const struct view_opts *o, struct tv *v);
 
-/* Prints "mrprof CMD: message" and a hint to stderr; returns CLI_USAGE. */
+/* Prints "mrprof CMD: message" and a hint to stderr (options.h's shape); returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Parses a non-negative integer option value; false (and a message) when it is not one. */
-bool cli_parse_uint(const char *cmd, const char *opt, const char *v, unsigned long max,
-                    unsigned long *out);
-/* --by function|line|file; false (and a message) for anything else. */
-bool cli_parse_by(const char *cmd, const char *v, enum agg_by *out);
-/* --format text|tsv: sets *tsv; false (and a message) for anything else. */
-bool cli_parse_tsv(const char *cmd, const char *v, bool *tsv);
 /* Reads a profile; on failure prints "mrprof CMD: <why>" and returns NULL. */
 struct profile *cli_read_profile(const char *cmd, const char *path);
 /* The mrun to run: opt (--mrun) if given, else $MRUN, else the mrun beside mrprof (in buf). */

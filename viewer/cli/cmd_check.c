@@ -39,41 +39,16 @@
 #include "viewer/check/output.h"
 #include "viewer/check/verdict.h"
 #include "viewer/cli/cli.h"
+#include "viewer/cli/spawn.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: mrprof check --baseline BASE NEW [options]\n"
     "       mrprof check --runs N (--against 'BASE [ARGS]' | --save-baseline PATH |\n"
     "                    --baseline-json PATH) [options]\n"
     "                    -- SCRIPT [ARGS]\n"
-    "       mrprof check NEW --budget 'NAME<=P%' ...\n"
-    "\n"
-    "Fails (exit 1) when code got slower, and says where.\n"
-    "  --baseline BASE NEW  compare each function's share of the time (inclusive) in two\n"
-    "                       profiles; a function fails when its share grew by more than the\n"
-    "                       threshold and far beyond sampling noise (z > 3)\n"
-    "                       (functions of two profiles, runs or checkouts are matched by\n"
-    "                       name, file relative to the script's directory, and line, a moved\n"
-    "                       function by line order: see docs/ci.md)\n"
-    "  --runs N             run SCRIPT N times (default 10) under the profiler and compare total\n"
-    "                       CPU time and each function's (inclusive) time against the rest of\n"
-    "                       its run with a baseline of runs: Mann-Whitney U test (alpha 0.01,\n"
-    "                       Holm) plus the threshold on the median\n"
-    "  --against 'BASE [ARGS]'  with --runs: also run the base script (split at spaces), base\n"
-    "                       and new in turn (AB BA AB ...), and compare with those runs: a\n"
-    "                       machine that slows down mid-check slows both sides alike\n"
-    "  --save-baseline P    with --runs: store the runs as the baseline and exit 0\n"
-    "  --baseline-json P    with --runs: the stored baseline to compare with\n"
-    "  --threshold T        smallest change that counts, in % (default 5%)\n"
-    "  --alpha A            significance level of the --runs tests (default 0.01)\n"
-    "  --budget 'F<=P%'     F's total (inclusive) share must stay at or under P% (repeatable);\n"
-    "                       F is NAME, NAME@FILE or NAME@FILE:LINE (one of several functions\n"
-    "                       of a name); lines of the same form in ./mrprof.budget are read too\n"
-    "  --no-budget-file     ignore ./mrprof.budget\n"
-    "  --markdown PATH      also write the table as Markdown (for a CI job summary)\n"
-    "  --junit PATH         also write JUnit XML: one test case per checked function, one for\n"
-    "                       the total\n"
-    "  --hz N, --mrun PATH  sampling rate and mrun binary for --runs (default 4000, beside mrprof)\n"
-    "\n"
+    "       mrprof check NEW --budget 'NAME<=P%' ...\n";
+static const char about[] = "Fails (exit 1) when code got slower, and says where.\n";
+static const char footer[] =
     "exit status: 0 no regression, 1 regression, 2 usage or input error, 3 the script failed\n";
 
 /* --- the runner ----------------------------------------------------------------------------- */
@@ -87,50 +62,22 @@ run_once(const char *mrun, const char *hz, char **script_argv, int script_argc, 
     char **argv = cli_mrun_argv(mrun, out, NULL, hz, NULL, NULL, NULL, script_argv, script_argc);
     if (!argv)
         return NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("MRUN_QUIET", "1", 1);
-        if (!freopen("/dev/null", "w", stdout))
-            _exit(127);
-        execv(mrun, argv);
-        fprintf(stderr, "mrprof check: cannot run %s: %s (build it with `make`, or pass --mrun)\n", mrun,
-                strerror(errno));
-        _exit(127);
-    }
+    const struct spawn_opts so = {.cmd = "check", .hint = " (build it with `make`, or pass --mrun)",
+                                  .out_path = "/dev/null"};
+    pid_t pid = spawn_mrun(argv, &so);
+    int err = errno;
     free(argv);
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    struct spawn_end end = {0};
+    if (pid < 0 || spawn_wait(pid, 0, &end) != 1 || end.signo || end.code != 0) {
         unlink(out);
         fprintf(stderr, "%smrprof check: run %zu of %s%s failed (%s %d); no verdict\n", tty ? "\n" : "", run,
-                tag, script_argv[0], pid < 0 ? "fork" : WIFEXITED(status) ? "exit status" : "signal",
-                pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                tag, script_argv[0], pid < 0 ? "fork" : end.signo ? "signal" : "exit status",
+                pid < 0 ? err : end.signo ? end.signo : end.code);
         return NULL;
     }
     struct profile *p = cli_read_profile("check", out);
     unlink(out);
     return p;
-}
-
-/* Splits the --against command at spaces (no quoting) into a NULL-terminated argv; free argv[0]
- * and argv. */
-static char **
-split_command(const char *cmd, int *argc)
-{
-    char *s = strdup(cmd);
-    char **argv = calloc(strlen(cmd) / 2 + 2, sizeof *argv);
-    if (!s || !argv) {
-        free(s), free(argv);
-        return NULL;
-    }
-    *argc = 0;
-    for (char *save = NULL, *w = strtok_r(s, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-        argv[(*argc)++] = w;
-    if (*argc == 0)
-        free(s), free(argv), argv = NULL;
-    return argv;
 }
 
 /*
@@ -152,7 +99,7 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
     const char *mrun = cli_mrun_path(o->mrun, mrun_buf, sizeof mrun_buf);
     snprintf(hz, sizeof hz, "%lu", o->hz);
     int base_argc = 0;
-    char **base_argv = o->against ? split_command(o->against, &base_argc) : NULL;
+    char **base_argv = o->against ? spawn_split(o->against, &base_argc) : NULL;
     int rc = 0;
     if ((o->against && !base_argv) || run_set_init(cur, o->runs) != 0 ||
         (base_argv && run_set_init(base, o->runs) != 0))
@@ -192,30 +139,14 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
 
 /* --- the command ---------------------------------------------------------------------------- */
 
-static bool
-parse_pct(const char *v, double *out)
+/* --budget 'F<=P%' (repeatable). */
+static int
+budget_opt(struct opt_state *st, const struct opt *row, const char *value)
 {
-    char *end;
-    double x = v ? strtod(v, &end) : 0;
-    if (!v || end == v || (*end && strcmp(end, "%") != 0) || x < 0 || x > 1000)
-        return false;
-    *out = x;
-    return true;
-}
-
-/* The field an option that takes a path fills, or NULL when a is not one. */
-static const char **
-path_option(struct opts *o, const char *a)
-{
-    const struct { const char *name; const char **dst; } paths[] = {
-        {"--save-baseline", &o->save_path}, {"--baseline-json", &o->baseline_json},
-        {"--markdown", &o->markdown},       {"--junit", &o->junit},
-        {"--mrun", &o->mrun},               {"--against", &o->against},
-    };
-    for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++)
-        if (strcmp(a, paths[k].name) == 0)
-            return paths[k].dst;
-    return NULL;
+    struct opts *o = row->dst;
+    if (o->nbudgets == 64)
+        return opt_error(st->cmd, "%s: at most 64 budgets", st->spelled);
+    return parse_budget(value, &o->budgets[o->nbudgets++], "--budget") ? 0 : OPT_ERROR;
 }
 
 int
@@ -225,68 +156,60 @@ cmd_check(int argc, char **argv)
     o.threshold = 5.0;
     o.alpha = 0.01;
     o.hz = 4000;
-    o.budget_file = true;
+    bool no_budget_file = false;
+    /* given options that need --runs, or a comparison */
+    const char *runs_opt = NULL, *alpha_opt = NULL, *hz_opt = NULL, *threshold_opt = NULL;
+    const struct opt opts[] = {
+        {OPTION_PATH("baseline", 0, &o.base_path, "BASE",
+                     "(then NEW) compare each function's share of the time (inclusive) in two\n"
+                     "profiles; a function fails when its share grew by more than the\n"
+                     "threshold and far beyond sampling noise (z > 3)\n"
+                     "(functions of two profiles, runs or checkouts are matched by\n"
+                     "name, file relative to the script's directory, and line, a moved\n"
+                     "function by line order: see docs/ci.md)")},
+        {OPTION_UINT("runs", 0, &o.runs, 2, 1000, "N",
+                     "run SCRIPT N times (10 is a good start) under the profiler and compare\n"
+                     "total CPU time and each function's (inclusive) time against the rest of\n"
+                     "its run with a baseline of runs: Mann-Whitney U test (alpha 0.01,\n"
+                     "Holm) plus the threshold on the median"),
+         .flags = OPTF_THEN_ARGS, .given = &runs_opt},
+        {OPTION_STRING("against", 0, &o.against, "'BASE [ARGS]'",
+                       "with --runs: also run the base script (split at spaces), base\n"
+                       "and new in turn (AB BA AB ...), and compare with those runs: a\n"
+                       "machine that slows down mid-check slows both sides alike")},
+        {OPTION_PATH("save-baseline", 0, &o.save_path, "P", "with --runs: store the runs as the baseline and exit 0")},
+        {OPTION_PATH("baseline-json", 0, &o.baseline_json, "P", "with --runs: the stored baseline to compare with")},
+        {OPTION_DOUBLE("threshold", 0, &o.threshold, 0, 1000, "T", "smallest change that counts, in % (default 5%)"),
+         .flags = OPTF_PERCENT, .given = &threshold_opt},
+        {OPTION_DOUBLE("alpha", 0, &o.alpha, 0, 1, "A", "significance level of the --runs tests (default 0.01)"),
+         .flags = OPTF_MIN_EXCL | OPTF_MAX_EXCL, .given = &alpha_opt},
+        {OPTION_CALLBACK("budget", 0, budget_opt, &o, "'F<=P%'",
+                         "F's total (inclusive) share must stay at or under P% (repeatable);\n"
+                         "F is NAME, NAME@FILE or NAME@FILE:LINE (one of several functions\n"
+                         "of a name); lines of the same form in ./mrprof.budget are read too")},
+        {OPTION_FLAG("no-budget-file", 0, &no_budget_file, "ignore ./mrprof.budget")},
+        {OPTION_PATH("markdown", 0, &o.markdown, "PATH", "also write the table as Markdown (for a CI job summary)")},
+        {OPTION_PATH("junit", 0, &o.junit, "PATH",
+                     "also write JUnit XML: one test case per checked function, one for\n"
+                     "the total")},
+        {OPTION_UINT("hz", 0, &o.hz, 1, 10000, "N", "sampling rate for --runs, 1..10000 (default 4000)"),
+         .given = &hz_opt},
+        CLI_OPT_MRUN(&o.mrun),
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof check", usage, about, footer, opts, 23, 0};
+    int nargs = opt_parse(&cmd, argc, argv);
+    if (nargs < 0)
+        return cli_opt_exit(nargs);
+    o.budget_file = !no_budget_file;
+    bool runs_mode = runs_opt != NULL;
+    const char *runs_only = hz_opt ? hz_opt : alpha_opt;
     const char *files[2] = {NULL, NULL};
-    int nfiles = 0, i = 1;
-    bool runs_mode = false;
-    const char *runs_only = NULL, *threshold_opt = NULL; /* given options that need a comparison */
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--baseline") == 0) {
-            if (!v)
-                return cli_usage_error("check", "--baseline needs the base profile");
-            o.base_path = argv[++i];
-        } else if (strcmp(a, "--runs") == 0) {
-            if (!cli_parse_uint("check", a, v, 1000, &o.runs))
-                return CLI_USAGE;
-            if (o.runs < 2)
-                return cli_usage_error("check", "--runs needs at least 2 runs (10 is a good start)");
-            runs_mode = true;
-            i++;
-        } else if (path_option(&o, a)) {
-            if (!v)
-                return cli_usage_error("check", "%s needs a path", a);
-            *path_option(&o, a) = argv[++i];
-        } else if (strcmp(a, "--threshold") == 0) {
-            if (!parse_pct(v, &o.threshold))
-                return cli_usage_error("check", "--threshold takes a percentage such as 5%%, not '%s'", v ? v : "");
-            threshold_opt = a;
-            i++;
-        } else if (strcmp(a, "--alpha") == 0) {
-            char *end;
-            o.alpha = v ? strtod(v, &end) : 0;
-            if (!v || *end || o.alpha <= 0 || o.alpha >= 1)
-                return cli_usage_error("check", "--alpha takes a probability such as 0.01");
-            runs_only = a;
-            i++;
-        } else if (strcmp(a, "--hz") == 0) {
-            if (!cli_parse_uint("check", a, v, 10000, &o.hz) || o.hz < 1)
-                return CLI_USAGE;
-            runs_only = a;
-            i++;
-        } else if (strcmp(a, "--budget") == 0) {
-            if (!v || o.nbudgets == 64 || !parse_budget(v, &o.budgets[o.nbudgets++], "--budget"))
-                return CLI_USAGE;
-            i++;
-        } else if (strcmp(a, "--no-budget-file") == 0) {
-            o.budget_file = false;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("check", "unknown option '%s'", a);
-        } else if (runs_mode) {
-            break; /* the script, without `--` */
-        } else if (nfiles < 2) {
-            files[nfiles++] = a;
-        } else {
-            return cli_usage_error("check", "too many files ('%s')", a);
-        }
-    }
+    int nfiles = runs_mode ? 0 : nargs;
+    if (nfiles > 2)
+        return cli_usage_error("check", "too many files ('%s')", argv[2]);
+    for (int k = 0; k < nfiles; k++)
+        files[k] = argv[k];
     if (o.budget_file && read_budget_file(o.budgets, &o.nbudgets, CHECK_MAX_BUDGETS) != 0)
         return CLI_USAGE;
     /* Options that would do nothing are refused, not ignored. */
@@ -302,7 +225,7 @@ cmd_check(int argc, char **argv)
     struct run_set base = {0}, cur = {0};
     int rc = CLI_OK;
     if (runs_mode) {
-        if (i >= argc)
+        if (nargs == 0)
             return cli_usage_error("check", "--runs needs a script: mrprof check --runs N ... -- SCRIPT [ARGS]");
         if (!o.baseline_json + !o.against + !o.save_path != 2)
             return cli_usage_error("check", "--runs needs one of --against 'BASE_SCRIPT [ARGS]', "
@@ -313,11 +236,11 @@ cmd_check(int argc, char **argv)
             run_set_free(&base);
             return CLI_USAGE;
         }
-        rc = do_runs(&o, argv + i, argc - i, &base, &cur, &b);
+        rc = do_runs(&o, argv, nargs, &base, &cur, &b);
         if (rc == 0 && o.save_path) {
-            rc = save_runs(&cur, o.save_path, argv[i]) == 0 ? CLI_OK : CLI_USAGE;
+            rc = save_runs(&cur, o.save_path, argv[0]) == 0 ? CLI_OK : CLI_USAGE;
             if (rc == CLI_OK)
-                printf("mrprof check: saved %lu runs of %s to %s (median CPU %.1f ms)\n", o.runs, argv[i],
+                printf("mrprof check: saved %lu runs of %s to %s (median CPU %.1f ms)\n", o.runs, argv[0],
                        o.save_path, stats_median(cur.total, cur.nruns));
             goto done;
         }

@@ -10,9 +10,8 @@
 #include "formats/threads.h"
 #include "viewer/cli/cli.h"
 
-static const char help[] =
-    "usage: mrprof convert IN OUT [-f FORMAT] [--thread N] [--idle]\n"
-    "\n"
+static const char usage[] = "usage: mrprof convert IN OUT [-f FORMAT] [--thread N] [--idle]\n";
+static const char about[] =
     "Converts a profile. IN is any file mrprof reads (.cpuprofile new or legacy, Trace Event\n"
     "JSON, .heapprofile, pprof, speedscope, folded stacks); its format is found from the\n"
     "content. The format of OUT comes from -f, or from its extension:\n"
@@ -24,44 +23,32 @@ static const char help[] =
     "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
     "  .pb.gz, .pprof     pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca, Grafana)\n"
     "  .folded            collapsed: folded stacks with sample counts (flamegraph.pl, inferno,\n"
-    "                     speedscope)\n"
-    "\n"
-    "  --idle             keep (idle) in folded stacks, speedscope and pprof. By default they\n"
-    "                     leave it out (speedscope keeps its time as a gap), so no flame graph\n"
-    "                     draws waiting as the hottest function; .cpuprofile and trace always\n"
-    "                     keep it, as DevTools shows (idle) apart\n";
+    "                     speedscope)\n";
 
 int
 cmd_convert(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *format = NULL;
+    const char *format = NULL, *thread_opt = NULL;
     unsigned long thread = 0;
-    bool thread_set = false, idle = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
-            if (++i >= argc || !fmt_by_name(argv[i]))
-                return cli_usage_error("convert", "%s takes one of: %s", a, fmt_names());
-            format = argv[i];
-        } else if (strcmp(a, "--thread") == 0) {
-            if (!cli_parse_uint("convert", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &thread))
-                return CLI_USAGE;
-            thread_set = true;
-        } else if (strcmp(a, "--idle") == 0) {
-            idle = true;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("convert", "unknown option '%s'", a);
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            return cli_usage_error("convert", "too many arguments ('%s')", a);
-        }
-    }
+    bool idle = false;
+    char format_help[320];
+    snprintf(format_help, sizeof format_help, "the format of OUT: %s\n(default: from OUT's extension)", fmt_names());
+    const struct opt opts[] = {
+        {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F", format_help)},
+        {OPTION_UINT("thread", 0, &thread, 0, 1000000, "N", "only thread N (into a .cpuprofile)"),
+         .given = &thread_opt},
+        {OPTION_FLAG("idle", 0, &idle, "keep (idle) in folded stacks, speedscope and pprof. By default they\n"
+                                       "leave it out (speedscope keeps its time as a gap), so no flame graph\n"
+                                       "draws waiting as the hottest function; .cpuprofile and trace always\n"
+                                       "keep it, as DevTools shows (idle) apart")},
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof convert", usage, about, NULL, opts, 21, 0};
+    int rc, nargs = cli_parse(&cmd, argc, argv, 2, "IN and OUT", &rc);
+    if (nargs < 0)
+        return rc;
+    const char *in = nargs > 0 ? argv[0] : NULL, *out = nargs > 1 ? argv[1] : NULL;
+    bool thread_set = thread_opt != NULL;
     if (!in || !out)
         return cli_usage_error("convert", "needs an input and an output file");
     const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
@@ -87,7 +74,6 @@ cmd_convert(int argc, char **argv)
         return CLI_USAGE;
     }
     struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1, .idle = idle};
-    int rc;
     if (thread_set) {
         rc = fmt_write_path(p, out, f, &o, &e);
     } else { /* every thread: a .cpuprofile per thread, as --cpu-prof writes them */

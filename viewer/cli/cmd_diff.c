@@ -17,10 +17,10 @@
 #include "viewer/text/difftext.h"
 #include "viewer/text/report.h"
 
-static const char help[] =
-    "usage: mrprof diff BASE NEW [--top N] [--by function|line|file] [--format text|tsv]\n"
-    "                            [--tree-min PTS | --no-tree] [--absolute] [-o FILE]\n"
-    "\n"
+static const char usage[] =
+    "usage: mrprof diff BASE NEW [--top N] [--by function|line|file] [--output-format text|tsv]\n"
+    "                            [--tree-min PTS | --no-tree] [--absolute] [-o FILE]\n";
+static const char about[] =
     "Compares two profiles of the same program: per function, the self and total share of each\n"
     "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
     "in points and in %, largest change first. 'new' and 'gone' mark functions seen in one\n"
@@ -29,20 +29,18 @@ static const char help[] =
     "line first, then the rest of one name and file in line order (a moved method still\n"
     "matches; the base's line is shown when it moved). Then the call tree of the change: every\n"
     "call path whose inclusive time moved, largest change first. Reads any profile mrprof\n"
-    "reads (see `mrprof convert --help`).\n"
-    "\n"
-    "  --top N        rows (default 30; 0 = all)\n"
-    "  --by KEY       function (default), line or file\n"
-    "  --format F     text (default) or tsv (one header line, then one line per row; no tree)\n"
-    "  --tree-min P   show call paths that moved by P points of the total or more (default 1)\n"
-    "  --no-tree      the table only\n"
-    "  --absolute     the tree and -o compare time as measured; by default the base is scaled\n"
-    "                 to the new profile's total first, so runs of different lengths compare\n"
-    "  -o FILE        write the change as a profile, the format from the extension: a\n"
-    "                 .speedscope.json holds two profiles, 'grew (new - base)' and 'shrank\n"
-    "                 (base - new)'; a .cpuprofile (Chrome DevTools) holds what grew\n"
-    "\n"
-    "mrprof view --diff BASE NEW shows the same change in the terminal viewer.\n";
+    "reads (see `mrprof convert --help`).\n";
+static const char footer[] = "mrprof view --diff BASE NEW shows the same change in the terminal viewer.\n";
+
+/* -o FILE: a format must be known from the extension. */
+static int
+change_path_opt(struct opt_state *st, const struct opt *o, const char *value)
+{
+    if (!fmt_by_path(value))
+        return opt_error(st->cmd, "cannot tell the format of '%s' from its extension (%s)", value, fmt_names());
+    *(const char **)o->dst = value;
+    return 0;
+}
 
 /* The relative change of a row's inclusive time in ms, or new / gone. */
 static void
@@ -100,63 +98,45 @@ diff_outputs(const struct profile *base, const struct profile *cur, bool absolut
 int
 cmd_diff(int argc, char **argv)
 {
-    const char *paths[2] = {NULL, NULL};
-    int npaths = 0, top = 30;
-    bool tsv = false, tree = true, absolute = false, tree_min_given = false;
+    int top = 30, by_i = AGG_FUNCTION, shape = 0;
+    bool no_tree = false, absolute = false;
     double tree_min = 1.0;
-    const char *out_path = NULL;
-    enum agg_by by = AGG_FUNCTION;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        unsigned long n;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--top") == 0) {
-            if (!cli_parse_uint("diff", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &n))
-                return CLI_USAGE;
-            top = (int)n;
-        } else if (strcmp(a, "--by") == 0) {
-            if (!cli_parse_by("diff", i + 1 < argc ? argv[++i] : "", &by))
-                return CLI_USAGE;
-        } else if (strcmp(a, "--format") == 0) {
-            if (!cli_parse_tsv("diff", i + 1 < argc ? argv[++i] : "", &tsv))
-                return CLI_USAGE;
-        } else if (strcmp(a, "--tree-min") == 0) {
-            char *end;
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            tree_min = strtod(v, &end);
-            if (end == v || *end || tree_min < 0 || tree_min > 100)
-                return cli_usage_error("diff", "--tree-min takes points of the total from 0 to 100, not '%s'", v);
-            tree_min_given = true;
-        } else if (strcmp(a, "--no-tree") == 0) {
-            tree = false;
-        } else if (strcmp(a, "--absolute") == 0) {
-            absolute = true;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("diff", "%s needs a file", a);
-            out_path = argv[++i];
-            if (!fmt_by_path(out_path))
-                return cli_usage_error("diff", "cannot tell the format of '%s' from its extension (%s)", out_path,
-                                       fmt_names());
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("diff", "unknown option '%s'", a);
-        } else if (npaths < 2) {
-            paths[npaths++] = a;
-        } else {
-            return cli_usage_error("diff", "two files: BASE and NEW (got a third, '%s')", a);
-        }
-    }
-    if (npaths != 2)
+    const char *out_path = NULL, *shape_opt = NULL, *tree_min_opt = NULL;
+    const struct opt opts[] = {
+        {OPTION_INT("top", 0, &top, 0, 1000000, "N", "rows (default 30; 0 = all)")},
+        CLI_OPT_BY(&by_i),
+        CLI_OPT_OUTPUT_FORMAT(&shape, &shape_opt,
+                              "text (default) or tsv (one header line, then one line per row; no\n"
+                              "tree); --format F is the same"),
+        {OPTION_DOUBLE("tree-min", 0, &tree_min, 0, 100, "P",
+                       "show call paths that moved by P points of the total or more (default 1)"),
+         .given = &tree_min_opt},
+        {OPTION_FLAG("no-tree", 0, &no_tree, "the table only")},
+        {OPTION_FLAG("absolute", 0, &absolute,
+                     "the tree and -o compare time as measured; by default the base is scaled\n"
+                     "to the new profile's total first, so runs of different lengths compare")},
+        {OPTION_CALLBACK("output", 'o', change_path_opt, &out_path, "FILE",
+                         "write the change as a profile, the format from the extension: a\n"
+                         ".speedscope.json holds two profiles, 'grew (new - base)' and 'shrank\n"
+                         "(base - new)'; a .cpuprofile (Chrome DevTools) holds what grew")},
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof diff", usage, about, footer, opts, 24, 0};
+    int rc, nargs = cli_parse(&cmd, argc, argv, 2, "two files: BASE and NEW", &rc);
+    if (nargs < 0)
+        return rc;
+    if (nargs != 2)
         return cli_usage_error("diff", "which profiles? (mrprof diff BASE NEW)");
+    const char *paths[2] = {argv[0], argv[1]};
+    enum agg_by by = (enum agg_by)by_i;
+    bool tsv = shape == 1, tree = !no_tree, tree_min_given = tree_min_opt != NULL;
     /* Options that would do nothing are refused, not ignored. */
     if (tree_min_given && (tsv || !tree))
-        return cli_usage_error("diff", "--tree-min sets the call tree, which %s leaves out",
-                               tsv ? "--format tsv" : "--no-tree");
+        return cli_usage_error("diff", "--tree-min sets the call tree, which %s%s leaves out",
+                               tsv ? shape_opt : "--no-tree", tsv ? " tsv" : "");
     if (absolute && (tsv || !tree) && !out_path)
-        return cli_usage_error("diff", "--absolute scales the call tree and -o, and %s prints neither",
-                               tsv ? "--format tsv" : "--no-tree");
+        return cli_usage_error("diff", "--absolute scales the call tree and -o, and %s%s prints neither",
+                               tsv ? shape_opt : "--no-tree", tsv ? " tsv" : "");
     struct profile *base = cli_read_profile("diff", paths[0]);
     if (!base)
         return CLI_USAGE;
@@ -207,7 +187,7 @@ cmd_diff(int argc, char **argv)
     if (t.n == 0 && !tsv)
         printf("  (no samples in either profile)\n");
     cmp_free(&t);
-    int rc = CLI_OK;
+    rc = CLI_OK;
     if ((tree && !tsv) || out_path)
         rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path);
     profile_free(base), profile_free(cur);

@@ -2,105 +2,61 @@
  * cmd_record.c — `mrprof record -- SCRIPT`: run mrun with profiling flags, pass its status on.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include "formats/formats.h"
 #include "viewer/cli/cli.h"
+#include "viewer/cli/spawn.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] [--idle] [--memory]\n"
-    "                     -- SCRIPT [ARGS...]\n"
-    "\n"
+    "                     -- SCRIPT [ARGS...]\n";
+static const char about[] =
     "Runs SCRIPT with mrun under the sampling profiler and writes the profile at exit (also when\n"
     "the script raises or calls exit). Exits with the script's own status; 3 when mrun could not\n"
-    "be started or was killed by a signal (then 128+signal is printed).\n"
-    "\n"
-    "  -o, --output PATH   profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)\n"
-    "  -f, --format F      cpuprofile (default), trace, speedscope, pprof, collapsed; default\n"
-    "                      from PATH's extension\n"
-    "  --hz N              sampling rate, 1..10000 (default 1000)\n"
-    "  --mode cpu|wall     cpu (default): on-CPU time; wall: also time spent waiting, as (idle)\n"
-    "  --idle              keep (idle) in collapsed, speedscope and pprof files, which leave it\n"
-    "                      out by default (see `mrprof convert --help`)\n"
-    "  --memory            also sample allocations: PATH's name with .heapprofile holds the\n"
-    "                      blocks still live at exit, and a trace (-f trace) gets the memory\n"
-    "                      counters (RSS, live objects, GC cycles, bytes allocated)\n"
-    "  --memory-all        --memory, with every allocation in the .heapprofile\n"
-    "  --memory-interval N mean bytes between allocation samples (default 524288)\n"
-    "  --mrun PATH         the mrun binary (default: beside mrprof, or $MRUN)\n";
-
-static volatile pid_t record_child;
-
-static void
-forward_term(int signo)
-{
-    if (record_child > 0)
-        kill(record_child, signo);
-}
+    "be started or was killed by a signal (then 128+signal is printed).\n";
 
 int
 cmd_record(int argc, char **argv)
 {
-    const char *out = NULL, *format = NULL, *mode = "cpu", *mrun = NULL;
+    const char *out = NULL, *format = NULL, *mrun = NULL, *interval_opt = NULL;
     unsigned long hz = 1000, interval = 0;
+    int mode_i = 0;
     bool memory = false, memory_all = false, idle = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("record", "%s needs a path", a);
-            out = argv[i];
-        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
-            if (++i >= argc || !fmt_by_name(argv[i]))
-                return cli_usage_error("record", "%s takes one of: %s", a, fmt_names());
-            format = argv[i];
-        } else if (strcmp(a, "--hz") == 0) {
-            if (!cli_parse_uint("record", a, i + 1 < argc ? argv[++i] : NULL, 10000, &hz))
-                return CLI_USAGE;
-            if (hz < 1)
-                return cli_usage_error("record", "--hz must be at least 1");
-        } else if (strcmp(a, "--mode") == 0) {
-            mode = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(mode, "cpu") != 0 && strcmp(mode, "wall") != 0)
-                return cli_usage_error("record", "--mode takes cpu or wall, not '%s'", mode);
-        } else if (strcmp(a, "--idle") == 0) {
-            idle = true;
-        } else if (strcmp(a, "--memory") == 0) {
-            memory = true;
-        } else if (strcmp(a, "--memory-all") == 0) {
-            memory = memory_all = true;
-        } else if (strcmp(a, "--memory-interval") == 0) {
-            if (!cli_parse_uint("record", a, i + 1 < argc ? argv[++i] : NULL, 1ul << 40, &interval))
-                return CLI_USAGE;
-            if (interval < 1)
-                return cli_usage_error("record", "--memory-interval must be at least 1 byte");
-            memory = true;
-        } else if (strcmp(a, "--mrun") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("record", "--mrun needs a path");
-            mrun = argv[i];
-        } else if (a[0] == '-') {
-            return cli_usage_error("record", "unknown option '%s'", a);
-        } else {
-            break; /* the script, without a `--` */
-        }
-    }
-    if (i >= argc)
+    char format_help[320];
+    snprintf(format_help, sizeof format_help, "%s;\ndefault from PATH's extension, else cpuprofile", fmt_names());
+    const struct opt opts[] = {
+        {OPTION_PATH("output", 'o', &out, "PATH",
+                     "profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)")},
+        {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F", format_help)},
+        {OPTION_UINT("hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)")},
+        {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names,
+                     "cpu (default): on-CPU time; wall: also time spent waiting, as (idle)")},
+        {OPTION_FLAG("idle", 0, &idle, "keep (idle) in collapsed, speedscope and pprof files, which leave it\n"
+                                       "out by default (see `mrprof convert --help`)")},
+        {OPTION_FLAG("memory", 0, &memory, "also sample allocations: PATH's name with .heapprofile holds the\n"
+                                           "blocks still live at exit, and a trace (-f trace) gets the memory\n"
+                                           "counters (RSS, live objects, GC cycles, bytes allocated)")},
+        {OPTION_FLAG("memory-all", 0, &memory_all, "--memory, with every allocation in the .heapprofile")},
+        {OPTION_UINT("memory-interval", 0, &interval, 1, 1099511627776.0, "N",
+                     "mean bytes between allocation samples (default 524288)"),
+         .given = &interval_opt},
+        CLI_OPT_MRUN(&mrun),
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof record", usage, about, NULL, opts, 22, OPT_STOP_AT_ARG};
+    int rc, nargs = cli_parse(&cmd, argc, argv, -1, NULL, &rc);
+    if (nargs < 0)
+        return rc;
+    memory = memory || memory_all || interval_opt;
+    const char *mode = cli_mode_names[mode_i];
+    if (nargs == 0)
         return cli_usage_error("record", "no script given (mrprof record -- SCRIPT [ARGS])");
-    const char *script = argv[i];
+    const char *script = argv[0]; /* argv[0..nargs): the script and its arguments */
 
     char mrun_buf[4096], out_buf[4096], hz_buf[16];
     mrun = cli_mrun_path(mrun, mrun_buf, sizeof mrun_buf);
@@ -141,44 +97,28 @@ cmd_record(int argc, char **argv)
         extra[n] = "--prof-idle";
     }
 
-    char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, extra, argv + i, argc - i);
+    char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, extra, argv, nargs);
     if (!cargv)
         return CLI_SCRIPT_FAILED;
-
-    fflush(NULL);
-    pid_t pid = fork();
+    const struct spawn_opts so = {.cmd = "record", .hint = " (build it with `make`, or pass --mrun)"};
+    pid_t pid = spawn_mrun(cargv, &so);
+    free(cargv);
     if (pid < 0) {
         fprintf(stderr, "mrprof record: cannot fork: %s\n", strerror(errno));
-        free(cargv);
         return CLI_SCRIPT_FAILED;
     }
-    if (pid == 0) {
-        setenv("MRUN_QUIET", "1", 1);
-        execv(mrun, cargv);
-        fprintf(stderr, "mrprof record: cannot run %s: %s (build it with `make`, or pass --mrun)\n",
-                mrun, strerror(errno));
-        _exit(127);
-    }
-    free(cargv);
     /* Ctrl-C goes to the whole process group: let the child decide (mrun stops the script and
      * writes the profile), and report after it. A SIGTERM sent to mrprof alone is passed on. */
-    record_child = pid;
-    signal(SIGINT, SIG_IGN);
-    struct sigaction sa = {0}, old_term;
-    sa.sa_handler = forward_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old_term);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    sigaction(SIGTERM, &old_term, NULL);
-    signal(SIGINT, SIG_DFL);
-    if (WIFSIGNALED(status)) {
-        fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n",
-                WTERMSIG(status));
+    struct spawn_end end;
+    if (spawn_wait(pid, SPAWN_FORWARD, &end) != 1) {
+        fprintf(stderr, "mrprof record: cannot wait for mrun: %s\n", strerror(errno));
         return CLI_SCRIPT_FAILED;
     }
-    int code = WEXITSTATUS(status);
+    if (end.signo) {
+        fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n", end.signo);
+        return CLI_SCRIPT_FAILED;
+    }
+    int code = end.code;
     if (code == 127 && access(mrun, X_OK) != 0)
         return CLI_SCRIPT_FAILED;
     const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);

@@ -10,72 +10,50 @@
 #include "viewer/cli/cli.h"
 #include "viewer/text/report.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: mrprof report FILE [--top N] [--tree] [--by function|line|file] [--thread N]\n"
-    "                          [--min-pct P] [--format text|tsv]\n"
-    "\n"
+    "                          [--min-pct P] [--output-format text|tsv]\n";
+static const char about[] =
     "Prints where the time went: a header (duration, samples, achieved rate, dropped samples,\n"
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
     "call tree with total and self % per node. Reads any profile mrprof reads (see `mrprof\n"
-    "convert --help`): .cpuprofile, trace, .heapprofile, pprof, speedscope, folded stacks.\n"
-    "\n"
-    "  --top N        rows in the top table (default 20; 0 = all)\n"
-    "  --tree         also print the call tree\n"
-    "  --by KEY       group the top table by function (default), line or file\n"
-    "  --thread N     only thread N (see the header's thread list; default all)\n"
-    "  --min-pct P    hide call-tree nodes under P percent of the total (default 0.5)\n"
-    "  --format F     text (default) or tsv: the top table alone, tab-separated with a header\n"
-    "                 line (self_pct total_pct self_ms total_ms self_samples name location)\n";
+    "convert --help`): .cpuprofile, trace, .heapprofile, pprof, speedscope, folded stacks.\n";
 
 int
 cmd_report(int argc, char **argv)
 {
-    const char *path = NULL;
     struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5, false};
-    bool min_pct_given = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        unsigned long n;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--top") == 0) {
-            if (!cli_parse_uint("report", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &n))
-                return CLI_USAGE;
-            o.top = (int)n;
-        } else if (strcmp(a, "--tree") == 0) {
-            o.tree = true;
-        } else if (strcmp(a, "--by") == 0) {
-            if (!cli_parse_by("report", i + 1 < argc ? argv[++i] : "", &o.by))
-                return CLI_USAGE;
-        } else if (strcmp(a, "--thread") == 0) {
-            if (!cli_parse_uint("report", a, i + 1 < argc ? argv[++i] : NULL, 1000000, &n))
-                return CLI_USAGE;
-            o.thread = (int)n;
-        } else if (strcmp(a, "--min-pct") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            char *end;
-            o.min_pct = strtod(v, &end);
-            if (!*v || *end || o.min_pct < 0 || o.min_pct > 100)
-                return cli_usage_error("report", "--min-pct takes a percentage, not '%s'", v);
-            min_pct_given = true;
-        } else if (strcmp(a, "--format") == 0) {
-            if (!cli_parse_tsv("report", i + 1 < argc ? argv[++i] : "", &o.tsv))
-                return CLI_USAGE;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("report", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("report", "one file at a time (got '%s' and '%s')", path, a);
-        }
-    }
+    int by = AGG_FUNCTION, shape = 0;
+    const char *min_pct_opt = NULL, *shape_opt = NULL;
+    const struct opt opts[] = {
+        {OPTION_INT("top", 0, &o.top, 0, 1000000, "N", "rows in the top table (default 20; 0 = all)")},
+        {OPTION_FLAG("tree", 0, &o.tree, "also print the call tree")},
+        CLI_OPT_BY(&by),
+        {OPTION_INT("thread", 0, &o.thread, 0, 1000000, "N",
+                    "only thread N (see the header's thread list; default all)")},
+        {OPTION_DOUBLE("min-pct", 0, &o.min_pct, 0, 100, "P",
+                       "hide call-tree nodes under P percent of the total (default 0.5)"),
+         .given = &min_pct_opt},
+        CLI_OPT_OUTPUT_FORMAT(&shape, &shape_opt,
+                              "text (default) or tsv: the top table alone, tab-separated with a\n"
+                              "header line (self_pct total_pct self_ms total_ms self_samples name\n"
+                              "location); --format F is the same"),
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof report", usage, about, NULL, opts, 24, 0};
+    int rc, nargs = cli_parse(&cmd, argc, argv, 1, "one file at a time", &rc);
+    if (nargs < 0)
+        return rc;
+    const char *path = nargs ? argv[0] : NULL;
+    o.by = (enum agg_by)by;
+    o.tsv = shape == 1;
+    bool min_pct_given = min_pct_opt != NULL;
     if (!path)
         return cli_usage_error("report", "which profile? (mrprof report FILE)");
     /* Options that would do nothing are refused, not ignored. */
     if (o.tsv && (o.tree || min_pct_given))
-        return cli_usage_error("report", "%s: --format tsv prints the top table alone, without a call tree",
-                               o.tree ? "--tree" : "--min-pct");
+        return cli_usage_error("report", "%s: %s tsv prints the top table alone, without a call tree",
+                               o.tree ? "--tree" : "--min-pct", shape_opt);
     if (min_pct_given && !o.tree)
         return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");
     struct profile *p = cli_read_profile("report", path);
@@ -87,7 +65,7 @@ cmd_report(int argc, char **argv)
         profile_free(p);
         return CLI_USAGE;
     }
-    int rc = report_print(stdout, p, path, &o);
+    rc = report_print(stdout, p, path, &o);
     profile_free(p);
     return rc ? CLI_USAGE : CLI_OK;
 }

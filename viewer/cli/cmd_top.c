@@ -4,6 +4,7 @@
  *   mrprof top [OPTIONS] -- SCRIPT [ARGS]   runs the script under `mrun --prof-live` on a Unix
  *                                           socket in a private directory and shows it live
  *   mrprof top --attach ADDR [--token T]    connects to an mrun already serving one
+ *                                           (the socket client is attach.c)
  *
  * The stream (formats/live.h) feeds a profile that the viewer redraws from; when the program
  * ends the view stays on the final profile until q. The script's own output is kept in the
@@ -11,46 +12,33 @@
  * script's exit status becomes mrprof's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
+#include <sys/select.h>
 
 #include "formats/live.h"
+#include "viewer/cli/attach.h"
 #include "viewer/cli/cli.h"
+#include "viewer/cli/spawn.h"
 #include "viewer/tui/tv.h"
 #include "viewer/tui/tv_curses.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: mrprof top [--hz N] [--mode cpu|wall] [-o PATH] [DISPLAY OPTIONS] -- SCRIPT [ARGS]\n"
-    "       mrprof top --attach ADDR [--token T] [--for SECONDS] [DISPLAY OPTIONS]\n"
-    "\n"
+    "       mrprof top --attach ADDR [--token T] [--for SECONDS] [DISPLAY OPTIONS]\n";
+static const char about[] =
     "Shows a running program's profile live in the terminal (the views of `mrprof view`,\n"
     "refreshed up to 8 times a second). With a SCRIPT it runs it under mrun --prof-live on a\n"
     "private Unix socket; the script's output is shown when the viewer closes, and its exit\n"
     "status is mrprof's. With --attach it connects to an mrun started with --prof-live ADDR.\n"
-    "When the program ends the view stays on the final profile until q.\n"
-    "\n"
-    "  --hz N          sampling rate, 1..10000 (default 1000)\n"
-    "  --mode M        cpu (default) or wall\n"
-    "  -o PATH         also write the final profile to PATH (format from the extension)\n"
-    "  --attach ADDR   unix:PATH, or tcp:127.0.0.1:PORT / tcp:[::1]:PORT\n"
-    "  --token T       the token mrun printed for a TCP address (or $MRPROF_LIVE_TOKEN)\n"
-    "  --for SECONDS   with --once and --attach: print the profile after SECONDS instead of\n"
-    "                  at the program's end\n"
-    "  --mrun PATH     the mrun to run (default: $MRUN, else the one beside mrprof)\n"
-    "\n"
-    "display options (as for mrprof view): --once, --view V, --size WxH, --thread N,\n"
-    "--search TEXT. Without a terminal on stdout, top prints the final profile (--once).\n";
+    "When the program ends the view stays on the final profile until q.\n";
+static const char footer[] =
+    "The display options are those of mrprof view. Without a terminal on stdout, top prints the\n"
+    "final profile (--once).\n";
 
 struct stream {
     int fd;
@@ -93,97 +81,6 @@ pump(void *arg, struct tv *v)
         }
     }
     return changed;
-}
-
-static int
-connect_unix(const char *path, char *err, size_t errlen)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path) {
-        snprintf(err, errlen, "socket path too long: %s", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        snprintf(err, errlen, "cannot connect to unix:%s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int
-connect_tcp(const char *spec, char *err, size_t errlen)
-{
-    char host[64];
-    long port;
-    if (live_parse_tcp(spec, host, sizeof host, &port, err, errlen) != 0)
-        return -1;
-    if (port == 0) {
-        snprintf(err, errlen, "tcp:%s: port 0 is what mrun was asked for; give the port it printed",
-                 spec);
-        return -1;
-    }
-    struct sockaddr_storage ss = {0};
-    socklen_t len;
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        len = sizeof *a;
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            len = 0;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        len = sizeof *a;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            len = 0;
-    }
-    if (!len) {
-        snprintf(err, errlen, "'%s' is not an IP address (the live profile is on loopback)", host);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) != 0) {
-        snprintf(err, errlen, "cannot connect to tcp:%s: %s", spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Connects and says hello; the descriptor is left non-blocking. */
-static int
-open_stream(const char *addr, const char *token, char *err, size_t errlen)
-{
-    int fd;
-    if (strncmp(addr, "unix:", 5) == 0)
-        fd = connect_unix(addr + 5, err, errlen);
-    else if (strncmp(addr, "tcp:", 4) == 0)
-        fd = connect_tcp(addr + 4, err, errlen);
-    else {
-        snprintf(err, errlen, "'%s' is not a live address (unix:PATH or tcp:HOST:PORT)", addr);
-        return -1;
-    }
-    if (fd < 0)
-        return -1;
-    struct live_buf b = {0};
-    /* send with MSG_NOSIGNAL: an agent that closed at once is an error here, not a SIGPIPE. */
-    if (live_encode_hello(&b, token) != 0 ||
-        send(fd, b.data, b.len, MSG_NOSIGNAL) != (ssize_t)b.len) {
-        snprintf(err, errlen, "cannot send the hello to %s: %s", addr, strerror(errno));
-        live_buf_free(&b);
-        close(fd);
-        return -1;
-    }
-    live_buf_free(&b);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return fd;
 }
 
 /* Without a terminal: read until the end (or --for seconds), then print the snapshot. */
@@ -229,64 +126,35 @@ cmd_top(int argc, char **argv)
 {
     struct view_opts o;
     cli_view_defaults(&o);
-    const char *hz = "1000", *mode = NULL, *attach = NULL, *out = NULL, *mrun_opt = NULL;
-    const char *token = getenv("MRPROF_LIVE_TOKEN");
+    const char *attach = NULL, *out = NULL, *out_opt = NULL, *mrun_opt = NULL, *hz_opt = NULL, *mode_opt = NULL;
+    const char *token = getenv("MRPROF_LIVE_TOKEN"), *token_opt = NULL, *for_opt = NULL;
+    unsigned long hz_n = 1000;
+    int mode_i = 0;
     double for_secs = 0;
-    bool hz_given = false, token_given = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        unsigned long n;
-        int r = cli_view_opt("top", argc, argv, &i, &o);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--hz") == 0) {
-            if (!cli_parse_uint("top", a, i + 1 < argc ? argv[i + 1] : NULL, 10000, &n) || n < 1)
-                return n < 1 ? cli_usage_error("top", "--hz takes 1 to 10000") : CLI_USAGE;
-            hz = argv[++i];
-            hz_given = true;
-        } else if (strcmp(a, "--mode") == 0) {
-            mode = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(mode, "cpu") != 0 && strcmp(mode, "wall") != 0)
-                return cli_usage_error("top", "--mode takes cpu or wall, not '%s'", mode);
-        } else if (strcmp(a, "-o") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("top", "-o needs a path");
-            out = argv[++i];
-        } else if (strcmp(a, "--attach") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("top", "--attach needs an address (unix:PATH or tcp:HOST:PORT)");
-            attach = argv[++i];
-        } else if (strcmp(a, "--token") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("top", "--token needs a value");
-            token = argv[++i];
-            token_given = true;
-        } else if (strcmp(a, "--for") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            char *end;
-            for_secs = strtod(v, &end);
-            if (!*v || *end || for_secs <= 0 || for_secs > 86400)
-                return cli_usage_error("top", "--for takes seconds, not '%s'", v);
-        } else if (strcmp(a, "--mrun") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("top", "--mrun needs a path");
-            mrun_opt = argv[++i];
-        } else if (a[0] == '-' && a[1] && strcmp(a, "-e") != 0) {
-            return cli_usage_error("top", "unknown option '%s'", a);
-        } else {
-            break; /* the script */
-        }
-    }
-    int nscript = argc - i;
+    const struct opt opts[] = {
+        {OPTION_UINT("hz", 0, &hz_n, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)"), .given = &hz_opt},
+        {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names, "cpu (default) or wall"), .arg = "M", .given = &mode_opt},
+        {OPTION_PATH("output", 'o', &out, "PATH", "also write the final profile to PATH (format from the extension)"),
+         .given = &out_opt},
+        {OPTION_PATH("attach", 0, &attach, "ADDR", "unix:PATH, or tcp:127.0.0.1:PORT / tcp:[::1]:PORT")},
+        {OPTION_STRING("token", 0, &token, "T", "the token mrun printed for a TCP address (or $MRPROF_LIVE_TOKEN)"),
+         .given = &token_opt},
+        {OPTION_DOUBLE("for", 0, &for_secs, 0, 86400, "SECONDS",
+                       "with --once and --attach: print the profile after SECONDS instead of\n"
+                       "at the program's end"),
+         .flags = OPTF_MIN_EXCL, .given = &for_opt},
+        CLI_OPT_MRUN(&mrun_opt),
+        CLI_VIEW_OPTIONS(&o),
+        {.sname = 'e', .kind = OPT_FLAG, .flags = OPTF_ARG_START}, /* mrun's -e CODE is the script */
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof top", usage, about, footer, opts, 18, OPT_STOP_AT_ARG};
+    int rc, nscript = cli_parse(&cmd, argc, argv, -1, NULL, &rc);
+    if (nscript < 0)
+        return rc;
+    char hz[16];
+    snprintf(hz, sizeof hz, "%lu", hz_n);
+    const char *mode = mode_opt ? cli_mode_names[mode_i] : NULL;
     if (attach && nscript > 0)
         return cli_usage_error("top", "--attach watches a running program; give no script");
     if (!attach && nscript <= 0)
@@ -295,13 +163,13 @@ cmd_top(int argc, char **argv)
         return cli_usage_error("top", "a TCP address needs the token mrun printed (--token T)");
     bool interactive = cli_view_interactive(&o);
     /* Options that would do nothing are refused, not ignored. */
-    if (attach && (hz_given || mode || out || mrun_opt))
+    if (attach && (hz_opt || mode_opt || out_opt || mrun_opt))
         return cli_usage_error("top", "%s: with --attach the program runs already, under its own mrun options "
                                       "(its --prof-out writes the file)",
-                               hz_given ? "--hz" : mode ? "--mode" : out ? "-o" : "--mrun");
-    if (!attach && (for_secs > 0 || token_given))
+                               hz_opt ? hz_opt : mode_opt ? mode_opt : out_opt ? out_opt : "--mrun");
+    if (!attach && (for_opt || token_opt))
         return cli_usage_error("top", "%s is for --attach (a script's profile shows until it ends)",
-                               for_secs > 0 ? "--for" : "--token");
+                               for_opt ? "--for" : "--token");
     if (cli_view_check("top", &o) != CLI_OK)
         return CLI_USAGE;
     if (for_secs > 0 && interactive)
@@ -309,7 +177,7 @@ cmd_top(int argc, char **argv)
 
     char dir[64] = "", addr[128], sock[96] = "", outlog[96] = "", errlog[96] = "";
     pid_t child = -1;
-    int child_status = 0;
+    struct spawn_end end = {0};
     bool child_reaped = false;
     if (!attach) {
         snprintf(dir, sizeof dir, "/tmp/mrprof-top-XXXXXX");
@@ -325,29 +193,17 @@ cmd_top(int argc, char **argv)
         const char *mrun = cli_mrun_path(mrun_opt, mrun_buf, sizeof mrun_buf);
         /* Allocations are sampled too, for the memory view (6). */
         static const char *const memory[] = {"--heap-prof-interval", "524288", NULL};
-        char **argv2 = cli_mrun_argv(mrun, out, addr, hz, mode, NULL, memory, argv + i, nscript);
+        char **argv2 = cli_mrun_argv(mrun, out, addr, hz, mode, NULL, memory, argv, nscript);
         if (!argv2) {
             rmdir(dir);
             return CLI_USAGE;
         }
-        child = fork();
-        if (child == 0) {
-            setenv("MRUN_QUIET", "1", 1);
-            if (interactive) { /* the screen is the viewer's */
-                int fo = open(outlog, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-                int fe = open(errlog, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-                if (fo >= 0)
-                    dup2(fo, STDOUT_FILENO);
-                if (fe >= 0)
-                    dup2(fe, STDERR_FILENO);
-                int fi = open("/dev/null", O_RDONLY);
-                if (fi >= 0)
-                    dup2(fi, STDIN_FILENO);
-            }
-            execv(argv2[0], argv2);
-            fprintf(stderr, "mrprof top: cannot run %s: %s\n", argv2[0], strerror(errno));
-            _exit(127);
-        }
+        /* Interactive: the screen is the viewer's; the script's output waits in the directory. */
+        const struct spawn_opts so = {.cmd = "top",
+                                      .out_path = interactive ? outlog : NULL,
+                                      .err_path = interactive ? errlog : NULL,
+                                      .null_stdin = interactive};
+        child = spawn_mrun(argv2, &so);
         free(argv2);
         if (child < 0) {
             fprintf(stderr, "mrprof top: cannot start mrun: %s\n", strerror(errno));
@@ -362,17 +218,17 @@ cmd_top(int argc, char **argv)
     char err[512] = "";
     struct stream s = {.fd = -1};
     for (int tries = 0; s.fd < 0; tries++) {
-        s.fd = open_stream(addr, token, err, sizeof err);
+        s.fd = attach_open(addr, token, err, sizeof err);
         if (s.fd >= 0 || attach || tries > 100)
             break;
-        if (waitpid(child, &child_status, WNOHANG) == child) { /* it ended before serving */
+        if (spawn_wait(child, SPAWN_NOHANG, &end) == 1) { /* it ended before serving */
             child_reaped = true;
             break;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    int rc = CLI_OK;
+    rc = CLI_OK;
     if (s.fd < 0) {
         if (attach) {
             fprintf(stderr, "mrprof top: %s\n(is mrun running with --prof-live %s?)\n", err, addr);
@@ -380,20 +236,18 @@ cmd_top(int argc, char **argv)
         }
         if (!child_reaped) { /* never served: stop it */
             kill(child, SIGTERM);
-            waitpid(child, &child_status, 0);
+            spawn_wait(child, 0, &end);
         }
-        int st = child_status;
         copy_file(outlog, stdout);
         copy_file(errlog, stderr);
         fprintf(stderr, "mrprof top: the script ended before the live view could connect (%s)\n",
                 err);
-        rc = WIFEXITED(st) ? (WEXITSTATUS(st) == 0 ? CLI_SCRIPT_FAILED : WEXITSTATUS(st))
-                           : CLI_SCRIPT_FAILED;
+        rc = end.signo || end.code == 0 ? CLI_SCRIPT_FAILED : end.code;
     } else {
         live_decoder_init(&s.dec);
         char title[256];
         snprintf(title, sizeof title, "%s%s", attach ? "attached to " : "",
-                 attach ? attach : argv[i]);
+                 attach ? attach : argv[0]);
         struct tv v;
         tv_init(&v, s.dec.p, title, tv_locale_utf8());
         v.live = true;
@@ -421,12 +275,10 @@ cmd_top(int argc, char **argv)
         close(s.fd);
         live_decoder_free(&s.dec);
         if (child > 0) {
-            int st;
             if (!program_ended) /* q before the end: stop it as Ctrl-C does */
                 kill(child, SIGINT);
-            waitpid(child, &st, 0);
-            if (rc == CLI_OK)
-                rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (spawn_wait(child, 0, &end) == 1 && rc == CLI_OK)
+                rc = spawn_status(&end);
         }
         if (interactive && child > 0) {
             copy_file(outlog, stdout);

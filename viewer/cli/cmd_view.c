@@ -15,69 +15,47 @@
 #include "viewer/tui/tv.h"
 #include "viewer/tui/tv_curses.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: mrprof view FILE [--once] [--view V] [--size WxH] [--thread N] [--search TEXT]\n"
-    "       mrprof view --diff BASE NEW [--absolute] [options]\n"
-    "\n"
+    "       mrprof view --diff BASE NEW [--absolute] [options]\n";
+static const char about[] =
     "Opens a profile in the terminal: top functions, call tree, flame graph, timeline and\n"
     "threads, switched with the keys 1-5 (? shows every key). Reads any profile mrprof reads:\n"
     ".cpuprofile (mrun's, Node's, Chrome's), Trace Event JSON, .heapprofile, pprof, speedscope,\n"
-    "folded stacks.\n"
-    "\n"
-    "  --once         print the view as text and exit (what happens anyway when stdout is\n"
-    "                 not a terminal)\n"
-    "  --view V       the view to open or print: top (default), tree, flame, timeline,\n"
-    "                 threads, memory; with --once also all\n"
-    "  --size WxH     the text size for --once (default: the terminal's, else 100x30)\n"
-    "  --thread N     show only thread N (as numbered in the threads view, from 0)\n"
-    "  --search TEXT  start with a search (function or file names containing TEXT)\n"
-    "  --diff BASE NEW  show NEW against BASE: the flame graph coloured by the change of each\n"
-    "                 call path (red grew, blue shrank, by half a point of the total and 5 %%\n"
-    "                 of its own time or more; the change in points is in the label), the tree\n"
-    "                 with a CHANGE column, the top view with each function's base share and\n"
-    "                 change. The base is scaled to NEW's total unless --absolute.\n";
+    "folded stacks.\n";
 
 int
-cli_view_opt(const char *cmd, int argc, char **argv, int *i, struct view_opts *o)
+cli_view_name_opt(struct opt_state *st, const struct opt *o, const char *value)
 {
-    const char *a = argv[*i];
-    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    unsigned long n;
-    if (strcmp(a, "--once") == 0) {
-        o->once = true;
-        return 1;
-    }
-    if (strcmp(a, "--view") != 0 && strcmp(a, "--size") != 0 && strcmp(a, "--thread") != 0 &&
-        strcmp(a, "--search") != 0)
-        return 0;
-    if (!val) {
-        cli_usage_error(cmd, "%s needs a value", a);
-        return -1;
-    }
-    ++*i;
-    if (strcmp(a, "--view") == 0) {
-        o->view = tv_view_by_name(val);
-        if (o->view == -2) {
-            cli_usage_error(cmd, "--view takes %s or all, not '%s'", tv_view_names(), val);
-            return -1;
-        }
-    } else if (strcmp(a, "--size") == 0) {
-        int w, h;
-        char extra;
-        if (sscanf(val, "%dx%d%c", &w, &h, &extra) != 2 || w < 40 || h < 8 || w > 1000 || h > 1000) {
-            cli_usage_error(cmd, "--size takes WIDTHxHEIGHT from 40x8 to 1000x1000, not '%s'", val);
-            return -1;
-        }
-        o->w = w;
-        o->h = h;
-    } else if (strcmp(a, "--thread") == 0) {
-        if (!cli_parse_uint(cmd, a, val, 1000000, &n))
-            return -1;
-        o->thread = (int)n;
-    } else {
-        o->search = val;
-    }
-    return 1;
+    int view = tv_view_by_name(value);
+    if (view == -2)
+        return opt_error(st->cmd, "%s must be %s or all, not '%s'", st->spelled, tv_view_names(), value);
+    *(int *)o->dst = view;
+    return 0;
+}
+
+int
+cli_view_size_opt(struct opt_state *st, const struct opt *o, const char *value)
+{
+    struct view_opts *vo = o->dst;
+    int w, h;
+    char extra;
+    if (sscanf(value, "%dx%d%c", &w, &h, &extra) != 2 || w < 40 || h < 8 || w > 1000 || h > 1000)
+        return opt_error(st->cmd, "%s must be WIDTHxHEIGHT from 40x8 to 1000x1000, not '%s'", st->spelled,
+                         value);
+    vo->w = w;
+    vo->h = h;
+    return 0;
+}
+
+/* --diff BASE: a value that looks like an option is a forgotten BASE. */
+static int
+diff_base_opt(struct opt_state *st, const struct opt *o, const char *value)
+{
+    if (value[0] == '-')
+        return opt_error(st->cmd, "--diff needs the base profile: mrprof view --diff BASE NEW");
+    *(const char **)o->dst = value;
+    return 0;
 }
 
 void
@@ -129,34 +107,26 @@ cli_view_snapshot(const struct view_opts *o, struct tv *v)
 int
 cmd_view(int argc, char **argv)
 {
-    const char *path = NULL, *base_path = NULL;
+    const char *base_path = NULL;
     bool absolute = false;
     struct view_opts o;
     cli_view_defaults(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_view_opt("view", argc, argv, &i, &o);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--diff") == 0) {
-            if (i + 1 >= argc || argv[i + 1][0] == '-')
-                return cli_usage_error("view", "--diff needs the base profile: mrprof view --diff BASE NEW");
-            base_path = argv[++i];
-        } else if (strcmp(a, "--absolute") == 0) {
-            absolute = true;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("view", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("view", "one file at a time (got '%s' and '%s')", path, a);
-        }
-    }
+    const struct opt opts[] = {
+        CLI_VIEW_OPTIONS(&o),
+        {OPTION_CALLBACK("diff", 0, diff_base_opt, &base_path, "BASE",
+                         "(then NEW) show NEW against BASE: the flame graph coloured by the change\n"
+                         "of each call path (red grew, blue shrank, by half a point of the total\n"
+                         "and 5 % of its own time or more; the change in points is in the label),\n"
+                         "the tree with a CHANGE column, the top view with each function's base\n"
+                         "share and change. The base is scaled to NEW's total unless --absolute.")},
+        {OPTION_FLAG("absolute", 0, &absolute, "with --diff: compare time as measured")},
+        {0},
+    };
+    const struct opt_cmd cmd = {"mrprof view", usage, about, NULL, opts, 17, 0};
+    int rc, nargs = cli_parse(&cmd, argc, argv, 1, "one file at a time", &rc);
+    if (nargs < 0)
+        return rc;
+    const char *path = nargs ? argv[0] : NULL;
     if (!path && base_path)
         return cli_usage_error("view", "--diff compares two profiles: mrprof view --diff BASE NEW (got one file)");
     if (!path)
@@ -202,7 +172,6 @@ cmd_view(int argc, char **argv)
     tv_init(&v, p, title, tv_locale_utf8());
     v.diff = base_path ? &d : NULL;
     cli_view_apply(&o, &v);
-    int rc;
     if (cli_view_interactive(&o))
         rc = tv_run(&v, NULL) == 0 ? CLI_OK : CLI_USAGE;
     else
