@@ -21,7 +21,7 @@
 #include <mruby/class.h>
 #include <mruby/gc.h>
 
-#include "profiler/sampler/sampler.h"
+#include "profiler/sampler/internal.h"
 
 struct RBasic *__real_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
 struct RBasic *__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
