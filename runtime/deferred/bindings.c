@@ -31,9 +31,9 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     struct deferred_pool *pl = pool_of(mrb);
     mrb_value args, blk;
     mrb_get_args(mrb, "Ao", &args, &blk);
-    deferred_check_block(mrb, blk, "Deferred.new");
+    deferred__check_block(mrb, blk, "Deferred.new");
     struct copy_buf code = {0}, enc = {0};
-    deferred_dump_block(mrb, blk, &code);
+    deferred__dump_block(mrb, blk, &code);
     char err[512];
     enum copy_error rc = copy_encode(mrb, args, "args", &enc, err, sizeof err);
     struct task *t = rc == COPY_OK ? calloc(1, sizeof *t) : NULL;
@@ -46,7 +46,7 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     }
     t->args = enc;
     t->code = code;
-    deferred_pool_start(mrb, pl);
+    deferred__pool_start(mrb, pl);
     t->id = ++pl->next_id;
     mrb_hash_set(mrb, pl->tasks, mrb_int_value(mrb, t->id), self);
     if (pl->pending++ == 0)
@@ -57,7 +57,7 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     pthread_cond_signal(&pl->work);
     pthread_mutex_unlock(&pl->mu);
     char site[300];
-    deferred_block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
+    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
     return mrb_str_new_cstr(mrb, site);
 }
 
@@ -105,7 +105,7 @@ deferred_load(mrb_state *mrb, mrb_value self)
     mrb_parser_free(p);
     mrbc_context_free(mrb, cxt);
     struct copy_buf bytes = {(uint8_t *)src, len, len + 1};
-    deferred_add_setup(pool_of(mrb), SETUP_SOURCE, used, bytes);
+    deferred__add_setup(pool_of(mrb), SETUP_SOURCE, used, bytes);
     return mrb_true_value();
 }
 
@@ -115,13 +115,13 @@ deferred_setup(mrb_state *mrb, mrb_value self)
 {
     mrb_value blk;
     mrb_get_args(mrb, "&", &blk);
-    deferred_check_block(mrb, blk, "Deferred.setup");
+    deferred__check_block(mrb, blk, "Deferred.setup");
     struct copy_buf code = {0};
-    deferred_dump_block(mrb, blk, &code);
+    deferred__dump_block(mrb, blk, &code);
     char site[300], name[340];
-    deferred_block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
+    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
     snprintf(name, sizeof name, "Deferred.setup at %s", site);
-    deferred_add_setup(pool_of(mrb), SETUP_IREP, name, code);
+    deferred__add_setup(pool_of(mrb), SETUP_IREP, name, code);
     return mrb_true_value();
 }
 
@@ -129,7 +129,7 @@ static mrb_value
 deferred_get_pool_size(mrb_state *mrb, mrb_value self)
 {
     struct deferred_pool *pl = pool_of(mrb);
-    return mrb_int_value(mrb, deferred_pool_wanted_size(pl));
+    return mrb_int_value(mrb, deferred__pool_wanted_size(pl));
 }
 
 static mrb_value
@@ -204,11 +204,11 @@ deferred_run_once(mrb_state *mrb, mrb_value self)
     return mrb_bool_value(alive != 0 || uv_loop_alive(&rt->loop));
 }
 
-void
-rt_deferred_init(struct rt *rt)
+static void
+deferred_init(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
-    rt->deferred = deferred_pool_new(rt);
+    rt->deferred = deferred__pool_new(rt);
 
 
     struct RClass *c = mrb_define_class(mrb, "Deferred", mrb->object_class);
@@ -222,8 +222,9 @@ rt_deferred_init(struct rt *rt)
     mrb_define_class_method(mrb, c, "__run_once", deferred_run_once, MRB_ARGS_NONE());
 }
 
-void
-rt_deferred_finish(struct rt *rt)
+/* After the loop ran dry: reports Deferreds rejected with no handler (status 1, as Node). */
+static void
+deferred_finish(struct rt *rt)
 {
     if (rt->exiting)
         return; /* the program ended on an error or exit(): that is the report */
@@ -233,3 +234,11 @@ rt_deferred_finish(struct rt *rt)
     rt_call(rt, mrb_obj_value(c), mrb_intern_lit(mrb, "__report_unhandled"), 0, NULL);
     mrb_gc_arena_restore(mrb, ai);
 }
+
+const struct rt_module rt_module_deferred = {
+    .name = "deferred",
+    .init = deferred_init,
+    .finish = deferred_finish,
+    .stop = deferred__pool_stop,
+    .free = deferred__pool_release,
+};

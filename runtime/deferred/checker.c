@@ -203,7 +203,7 @@ check_irep(struct capture_check *cc, const mrb_irep *irep, uint32_t depth)
 }
 
 void
-deferred_block_site(mrb_state *mrb, const mrb_irep *irep, char *buf, size_t len)
+deferred__block_site(mrb_state *mrb, const mrb_irep *irep, char *buf, size_t len)
 {
     const char *file = mrb_debug_get_filename(mrb, irep, 0);
     int32_t line = mrb_debug_get_line(mrb, irep, 0);
@@ -215,7 +215,7 @@ deferred_block_site(mrb_state *mrb, const mrb_irep *irep, char *buf, size_t len)
 
 /* Raises ArgumentError unless proc can run in another VM (see internal.h). */
 void
-deferred_check_block(mrb_state *mrb, mrb_value blk, const char *what)
+deferred__check_block(mrb_state *mrb, mrb_value blk, const char *what)
 {
     if (!mrb_proc_p(blk))
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s needs a block", what);
@@ -227,7 +227,7 @@ deferred_check_block(mrb_state *mrb, mrb_value blk, const char *what)
     struct capture_check cc = {.mrb = mrb, .proc = proc};
     check_irep(&cc, proc->body.irep, 0);
     char site[300];
-    deferred_block_site(mrb, proc->body.irep, site, sizeof site);
+    deferred__block_site(mrb, proc->body.irep, site, sizeof site);
     if (cc.names[0])
         mrb_raisef(mrb, E_ARGUMENT_ERROR,
                    "the block of %s at %s uses %s from outside it; a Deferred block runs in "
@@ -248,7 +248,7 @@ deferred_check_block(mrb_state *mrb, mrb_value blk, const char *what)
 
 /* mrb_dump_irep into a malloc'd buffer (the dump's own buffer belongs to this VM). */
 void
-deferred_dump_block(mrb_state *mrb, mrb_value blk, struct copy_buf *out)
+deferred__dump_block(mrb_state *mrb, mrb_value blk, struct copy_buf *out)
 {
     uint8_t *bin = NULL;
     size_t size = 0;

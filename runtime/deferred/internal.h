@@ -80,6 +80,9 @@ struct worker {
 
 struct deferred_pool {
     struct rt *rt;
+    /* The runtime's hooks (the profiler's), copied before the workers start: they read them,
+     * and an abandoned pool outlives the runtime. */
+    struct rt_hooks hooks;
     pthread_mutex_t mu;
     pthread_cond_t work;
     struct task *queue, **queue_tail; /* waiting for a worker */
@@ -105,28 +108,33 @@ struct deferred_pool {
 /* --- checker.c ------------------------------------------------------------------------------ */
 
 /* Raises ArgumentError unless the block blk can run in another VM. `what` names the call. */
-void deferred_check_block(mrb_state *mrb, mrb_value blk, const char *what);
+void deferred__check_block(mrb_state *mrb, mrb_value blk, const char *what);
 /* mrb_dump_irep of blk's irep into a malloc'd buffer *out; raises. */
-void deferred_dump_block(mrb_state *mrb, mrb_value blk, struct copy_buf *out);
+void deferred__dump_block(mrb_state *mrb, mrb_value blk, struct copy_buf *out);
 /* Where a block was written: "file:line", or "(unknown)". */
-void deferred_block_site(mrb_state *mrb, const struct mrb_irep *irep, char *buf, size_t len);
+void deferred__block_site(mrb_state *mrb, const struct mrb_irep *irep, char *buf, size_t len);
 
 /* --- worker.c ------------------------------------------------------------------------------- */
 
 /* A worker thread's body (arg: its struct worker). */
-void *deferred_worker_main(void *arg);
-void deferred_task_free(struct task *t);
+void *deferred__worker_main(void *arg);
+void deferred__task_free(struct task *t);
 
 /* --- pool.c --------------------------------------------------------------------------------- */
 
 /* A new pool for rt, its async handle initialised (unreferenced). Aborts when out of memory. */
-struct deferred_pool *deferred_pool_new(struct rt *rt);
+struct deferred_pool *deferred__pool_new(struct rt *rt);
 /* The pool's size: Deferred.pool_size=, else mrun --workers, else the number of cores. */
-int deferred_pool_wanted_size(const struct deferred_pool *pl);
+int deferred__pool_wanted_size(const struct deferred_pool *pl);
 /* Starts the worker threads on first use; raises when not even one starts. */
-void deferred_pool_start(mrb_state *mrb, struct deferred_pool *pl);
+void deferred__pool_start(mrb_state *mrb, struct deferred_pool *pl);
 /* Queues a registration (takes bytes) for every worker to run before its next task. */
-void deferred_add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *name,
-               struct copy_buf bytes);
+void deferred__add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *name,
+                         struct copy_buf bytes);
+/* At exit (the module's stop): stops the workers, waiting for the idle ones, and frees the
+ * tasks; the async handle is closed afterwards with the loop's other handles. */
+void deferred__pool_stop(struct rt *rt);
+/* Then (the module's free): frees the pool, unless busy workers still use it. */
+void deferred__pool_release(struct rt *rt);
 
 #endif

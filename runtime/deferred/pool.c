@@ -24,7 +24,7 @@ default_pool_size(void)
 
 /* The pool's size: Deferred.pool_size=, else mrun --workers, else the number of cores. */
 int
-deferred_pool_wanted_size(const struct deferred_pool *pl)
+deferred__pool_wanted_size(const struct deferred_pool *pl)
 {
     if (pl->nworkers)
         return pl->nworkers;
@@ -37,11 +37,12 @@ deferred_pool_wanted_size(const struct deferred_pool *pl)
 
 /* Starts the worker threads on first use. */
 void
-deferred_pool_start(mrb_state *mrb, struct deferred_pool *pl)
+deferred__pool_start(mrb_state *mrb, struct deferred_pool *pl)
 {
     if (pl->nworkers > 0)
         return;
-    int n = deferred_pool_wanted_size(pl);
+    pl->hooks = pl->rt->hooks;
+    int n = deferred__pool_wanted_size(pl);
     if (n < 1 || n > MAX_WORKERS)
         n = 1;
     pl->workers = calloc((size_t)n, sizeof *pl->workers);
@@ -51,7 +52,7 @@ deferred_pool_start(mrb_state *mrb, struct deferred_pool *pl)
         struct worker *w = &pl->workers[i];
         w->pool = pl;
         snprintf(w->name, sizeof w->name, "Deferred worker %d", i + 1);
-        int err = pthread_create(&w->thread, NULL, deferred_worker_main, w);
+        int err = pthread_create(&w->thread, NULL, deferred__worker_main, w);
         if (err) {
             if (i == 0)
                 mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start a Deferred worker thread: %s",
@@ -102,12 +103,12 @@ on_done(uv_async_t *h)
             rt_call(rt, d, settle, 2, argv);
         }
         mrb_gc_arena_restore(mrb, ai);
-        deferred_task_free(t);
+        deferred__task_free(t);
     }
 }
 
 void
-deferred_add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *name, struct copy_buf bytes)
+deferred__add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *name, struct copy_buf bytes)
 {
     struct setup *s = calloc(1, sizeof *s);
     char *nm = strdup(name);
@@ -128,7 +129,7 @@ deferred_add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *n
 }
 
 struct deferred_pool *
-deferred_pool_new(struct rt *rt)
+deferred__pool_new(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
     struct deferred_pool *pl = calloc(1, sizeof *pl);
@@ -151,9 +152,9 @@ deferred_pool_new(struct rt *rt)
 }
 
 /* Stops the workers (waiting for idle ones) and frees the tasks; the async handle is closed
- * afterwards with the loop's other handles, then rt_deferred_release frees the pool. */
+ * afterwards with the loop's other handles, then deferred__pool_release frees the pool. */
 void
-rt_deferred_stop(struct rt *rt)
+deferred__pool_stop(struct rt *rt)
 {
     struct deferred_pool *pl = rt->deferred;
     if (!pl)
@@ -178,12 +179,12 @@ rt_deferred_stop(struct rt *rt)
     while (pl->queue) {
         struct task *t = pl->queue;
         pl->queue = t->next;
-        deferred_task_free(t);
+        deferred__task_free(t);
     }
     while (pl->done) {
         struct task *t = pl->done;
         pl->done = t->next;
-        deferred_task_free(t);
+        deferred__task_free(t);
     }
     while (pl->setups) {
         struct setup *s = pl->setups;
@@ -197,7 +198,7 @@ rt_deferred_stop(struct rt *rt)
 }
 
 void
-rt_deferred_release(struct rt *rt)
+deferred__pool_release(struct rt *rt)
 {
     struct deferred_pool *pl = rt->deferred;
     rt->deferred = NULL;

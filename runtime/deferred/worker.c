@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mruby/array.h>
 #include <mruby/class.h>
@@ -21,8 +22,6 @@
 #include <mruby/proc.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
-
-#include "profiler/sampler/sampler.h"
 
 /* Kernel#exit in a worker: the C exit() of the stock gem would end the whole process. */
 static mrb_value
@@ -45,19 +44,33 @@ worker_exit(mrb_state *mrb, mrb_value self)
  * an invalid pointer when closed, or leaked. So once mruby has raised (it sets
  * gc.out_of_memory first), the worker has a reserve of HEAP_RESERVE(limit) above the limit until
  * the task ends and its VM is replaced.
+ *
+ * What it allows goes to the runtime's allocator hook (the memory profiler's: realloc and free
+ * plus its note), or to realloc and free.
  */
 #define HEAP_RESERVE(limit) (((size_t)1 << 20) + (limit) / 8)
+
+static void *
+base_alloc(const struct worker *w, mrb_state *mrb, void *p, size_t size)
+{
+    mrb_allocf f = w->pool->hooks.allocf;
+    if (f)
+        return f(mrb, p, size, NULL);
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    return realloc(p, size);
+}
 
 static void *
 worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
 {
     struct worker *w = ud;
     size_t old = p ? malloc_usable_size(p) : 0;
-    uintptr_t addr = (uintptr_t)p; /* for the memory profiler, which never reads the block */
     if (size == 0) {
-        free(p);
+        base_alloc(w, mrb, p, 0);
         w->heap_used -= old;
-        prof_heap_note(mrb, addr, NULL, 0);
         return NULL;
     }
     if (mrb && mrb->gc.out_of_memory)
@@ -65,10 +78,9 @@ worker_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
     size_t limit = w->heap_limit + (w->in_reserve ? HEAP_RESERVE(w->heap_limit) : 0);
     if (w->heap_limit && size > old && w->heap_used - old + size > limit)
         return NULL;
-    void *q = realloc(p, size);
+    void *q = base_alloc(w, mrb, p, size);
     if (q)
         w->heap_used = w->heap_used - old + malloc_usable_size(q);
-    prof_heap_note(mrb, addr, q, size);
     return q;
 }
 
@@ -343,7 +355,7 @@ run_task(struct deferred_pool *pl, mrb_state *mrb, size_t *applied, struct task 
 }
 
 void
-deferred_task_free(struct task *t)
+deferred__task_free(struct task *t)
 {
     copy_buf_free(&t->code);
     copy_buf_free(&t->args);
@@ -351,11 +363,21 @@ deferred_task_free(struct task *t)
     free(t);
 }
 
+/* CLOCK_MONOTONIC now, in ns: the clock of rt_hooks' vm_task_end. */
+static uint64_t
+monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void *
-deferred_worker_main(void *arg)
+deferred__worker_main(void *arg)
 {
     struct worker *w = arg;
     struct deferred_pool *pl = w->pool;
+    const struct rt_hooks *hooks = &pl->hooks;
     /* Process signals (Ctrl-C, SIGTERM, SIGPIPE...) are the main thread's; only the profiler's
      * timer signal, aimed at this thread, is let through. */
     sigset_t set;
@@ -385,21 +407,20 @@ deferred_worker_main(void *arg)
         w->idle = 0;
         pthread_mutex_unlock(&pl->mu);
 
-        if (mrb)
-            prof_follow(mrb, w->name, &w->idle);
-        uint64_t start = prof_now_ns();
+        if (mrb && hooks->vm_task_begin)
+            hooks->vm_task_begin(mrb, w->name, &w->idle);
+        uint64_t start = monotonic_ns();
         bool out_of_memory = run_task(pl, mrb, &applied, t) || w->in_reserve;
-        if (mrb) { /* the task as a slice on this worker's track in a trace */
-            char span[80];
-            snprintf(span, sizeof span, "Deferred task %ld%s", (long)t->id, t->ok ? "" : " (rejected)");
-            prof_span(mrb, span, start, prof_now_ns());
+        if (mrb && hooks->vm_task_end) { /* the task as a slice on this worker's track */
+            char label[80];
+            snprintf(label, sizeof label, "Deferred task %ld%s", (long)t->id, t->ok ? "" : " (rejected)");
+            hooks->vm_task_end(mrb, label, start, monotonic_ns());
         }
-        if (mrb)
-            prof_safe_point(mrb); /* name this task's frames while its code is alive */
         if (out_of_memory) {
             /* A VM that ran out of memory may be half-way through anything: start afresh
              * (the registrations run again before the next task). */
-            prof_detach(mrb);
+            if (hooks->vm_close)
+                hooks->vm_close(mrb);
             mrb_close(mrb);
             mrb = worker_open(w);
             applied = 0;
@@ -416,13 +437,14 @@ deferred_worker_main(void *arg)
         }
         pthread_mutex_unlock(&pl->mu);
         if (stopping) { /* exit() while this task ran: nobody waits for it */
-            deferred_task_free(t);
+            deferred__task_free(t);
             break;
         }
         uv_async_send(&pl->async);
     }
     if (mrb) {
-        prof_detach(mrb);
+        if (hooks->vm_close)
+            hooks->vm_close(mrb);
         mrb_close(mrb);
     }
     return NULL;
