@@ -33,7 +33,7 @@ rss_bytes(void)
 }
 
 void
-prof_counters_tick(struct prof_thread *t)
+prof__counters_tick(struct prof_thread *t)
 {
     struct prof_session *s = t->session;
     if (!t->loop_state || !atomic_load_explicit(&s->heap_interval, memory_order_relaxed) || prof__naming)

@@ -7,7 +7,7 @@
  * trie nodes and samples; it never dereferences an irep. A frame it meets for the first time is
  * named "?" and its thread is asked to name it (prof__want_names): naming reads symbols and
  * class names, which only the VM's own thread may do, at a safe point, at detach, or from the
- * allocation and method-lookup hooks (prof_name_at_alloc, memhook.c).
+ * allocation and method-lookup hooks (prof__name_at_alloc, memhook.c).
  */
 #include "profiler/sampler/internal.h"
 
@@ -26,22 +26,22 @@
 
 PROF_TLS bool prof__naming;
 
-_Atomic int prof_names_pending;
+_Atomic int prof__names_pending;
 
 /* t has frames to name: its own thread names them at its next allocation or method lookup
- * (memhook.c), which test prof_names_pending first (one load on every send). */
+ * (memhook.c), which test prof__names_pending first (one load on every send). */
 void
 prof__want_names(struct prof_thread *t)
 {
     if (!atomic_exchange(&t->name_wanted, 1))
-        atomic_fetch_add(&prof_names_pending, 1);
+        atomic_fetch_add(&prof__names_pending, 1);
 }
 
 void
 prof__names_done(struct prof_thread *t)
 {
     if (atomic_exchange(&t->name_wanted, 0))
-        atomic_fetch_sub(&prof_names_pending, 1);
+        atomic_fetch_sub(&prof__names_pending, 1);
 }
 
 /* Symbols the leaf check compares with, interned on the VM's thread when it attaches: call,
@@ -319,7 +319,7 @@ prof__name_frames(struct prof_session *s, mrb_state *mrb)
 }
 
 void
-prof_name_at_alloc(struct prof_thread *t)
+prof__name_at_alloc(struct prof_thread *t)
 {
     if (prof__naming)
         return;
@@ -337,7 +337,7 @@ prof_name_at_alloc(struct prof_thread *t)
 }
 
 bool
-prof_naming_now(void)
+prof__naming_now(void)
 {
     return prof__naming;
 }

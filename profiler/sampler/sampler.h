@@ -77,8 +77,9 @@ uint64_t prof_now_ns(void);
  * prof_heap_note() is the allocator's hook: call it after each allocation, reallocation or
  * free made by mrb's allocator, with the block passed in (old, 0 for a new one), the block
  * returned (new, NULL for a free or a failed realloc) and the size asked for. It is a
- * thread-local load when this thread is not profiled. prof_allocf is an allocator for
- * mrb_open_allocf: realloc/free plus the hook.
+ * thread-local load when this thread is not profiled. prof_allocf is a VM allocator
+ * (mrb_allocf): realloc/free plus the hook; the profiling module gives it to the runtime as
+ * rt_hooks.allocf.
  */
 #define PROF_HEAP_DEFAULT_INTERVAL (512u * 1024u) /* Node's --heap-prof and Go's default */
 void prof_set_heap_interval(struct prof_session *s, uint64_t interval);

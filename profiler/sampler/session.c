@@ -235,7 +235,7 @@ prof_safe_point(mrb_state *mrb)
     prof__flush_pending(s, t);
     prof__name_frames(s, mrb);
     pthread_mutex_unlock(&s->lock);
-    prof_counters_tick(t);
+    prof__counters_tick(t);
 }
 
 void

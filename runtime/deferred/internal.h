@@ -22,6 +22,10 @@
  * catch up. The promise API (then, rescue, value, all...) is Ruby: runtime/prelude/deferred.rb.
  *
  * Locking: one mutex guards the queue, the finished list, the registrations and the workers'
+ * busy flags. Each mrb_state is touched only by its own thread.
+ *
+ * The profiler sees the workers through the runtime's hooks (struct rt_hooks, copied into the
+ * pool when the workers start): their VMs' allocator, a task's begin and end, a VM's close.
  *
  * The files:
  *   checker.c   the bytecode checker: may this block run in another VM? and its dump
