@@ -169,7 +169,8 @@ take_alloc_sample(struct prof_thread *t, void *block, size_t size, uint64_t inte
     bool truncated;
     uint32_t depth = prof__stack_depth(t->mrb, &truncated);
     int32_t line;
-    uint32_t n = prof__walk_stack(t, t->main_done && *t->main_done, depth, words, 0, UINT64_MAX, &line);
+    uint32_t n =
+        prof__walk_stack(t, t->main_done && *t->main_done, depth, words, 0, UINT64_MAX, &line);
     struct prof_session *s = t->session;
     pthread_mutex_lock(&s->lock);
     if (s->stopped) {

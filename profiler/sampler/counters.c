@@ -36,7 +36,8 @@ void
 prof__counters_tick(struct prof_thread *t)
 {
     struct prof_session *s = t->session;
-    if (!t->loop_state || !atomic_load_explicit(&s->heap_interval, memory_order_relaxed) || prof__naming)
+    if (!t->loop_state || !atomic_load_explicit(&s->heap_interval, memory_order_relaxed) ||
+        prof__naming)
         return; /* the main VM only: the process's counters, and its heap */
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     if (now < t->next_counter_ns)

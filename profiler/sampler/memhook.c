@@ -41,7 +41,7 @@ mrb_method_t __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb
 mrb_method_t
 __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid)
 {
-    if (__builtin_expect(atomic_load_explicit(&prof__names_pending, memory_order_relaxed) != 0, 0)) {
+    if (__builtin_expect(atomic_load_explicit(&prof__names_pending, memory_order_relaxed), 0)) {
         struct prof_thread *t = prof__tls;
         if (t && t->mrb == mrb && atomic_load_explicit(&t->name_wanted, memory_order_relaxed) &&
             !mrb->gc.iterating)

@@ -210,7 +210,6 @@ deferred_init(struct rt *rt)
     mrb_state *mrb = rt->mrb;
     rt->deferred = deferred__pool_new(rt);
 
-
     struct RClass *c = mrb_define_class(mrb, "Deferred", mrb->object_class);
     mrb_define_method(mrb, c, "__submit", deferred_submit, MRB_ARGS_REQ(2));
     mrb_define_class_method(mrb, c, "load", deferred_load, MRB_ARGS_REQ(1));

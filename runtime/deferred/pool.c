@@ -108,7 +108,8 @@ on_done(uv_async_t *h)
 }
 
 void
-deferred__add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *name, struct copy_buf bytes)
+deferred__add_setup(struct deferred_pool *pl, enum setup_kind kind, const char *name,
+                    struct copy_buf bytes)
 {
     struct setup *s = calloc(1, sizeof *s);
     char *nm = strdup(name);

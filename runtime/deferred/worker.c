@@ -413,7 +413,8 @@ deferred__worker_main(void *arg)
         bool out_of_memory = run_task(pl, mrb, &applied, t) || w->in_reserve;
         if (mrb && hooks->vm_task_end) { /* the task as a slice on this worker's track */
             char label[80];
-            snprintf(label, sizeof label, "Deferred task %ld%s", (long)t->id, t->ok ? "" : " (rejected)");
+            snprintf(label, sizeof label, "Deferred task %ld%s", (long)t->id,
+                     t->ok ? "" : " (rejected)");
             hooks->vm_task_end(mrb, label, start, monotonic_ns());
         }
         if (out_of_memory) {
