@@ -672,8 +672,8 @@ server_listen_pipe(mrb_state *mrb, mrb_value self)
     return mrb_nil_value();
 }
 
-void
-rt_net_init(struct rt *rt)
+static void
+net_init(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
     sym.on_connect = mrb_intern_lit(mrb, "__on_connect");
@@ -717,3 +717,5 @@ rt_net_init(struct rt *rt)
     mrb_define_method(mrb, srv, "__listen_tcp", server_listen_tcp, MRB_ARGS_REQ(3));
     mrb_define_method(mrb, srv, "__listen_pipe", server_listen_pipe, MRB_ARGS_REQ(2));
 }
+
+const struct rt_module rt_module_net = {.name = "net", .init = net_init};

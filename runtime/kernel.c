@@ -199,14 +199,14 @@ k_printstr(mrb_state *mrb, mrb_value self)
     return s;
 }
 
-void
-rt_kernel_init(struct rt *rt, int argc, char **argv)
+static void
+kernel_init(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
     struct RClass *k = mrb->kernel_module;
-    mrb_value args = mrb_ary_new_capa(mrb, argc);
-    for (int i = 0; i < argc; i++)
-        mrb_ary_push(mrb, args, mrb_str_new_cstr(mrb, argv[i]));
+    mrb_value args = mrb_ary_new_capa(mrb, rt->argc);
+    for (int i = 0; i < rt->argc; i++)
+        mrb_ary_push(mrb, args, mrb_str_new_cstr(mrb, rt->argv[i]));
     mrb_define_global_const(mrb, "ARGV", args);
     mrb_gv_set(mrb, mrb_intern_lit(mrb, "$LOADED_FEATURES"), mrb_ary_new(mrb));
 
@@ -218,3 +218,5 @@ rt_kernel_init(struct rt *rt, int argc, char **argv)
     mrb_define_method(mrb, k, "__env_keys", env_keys, MRB_ARGS_NONE());
     mrb_define_method(mrb, k, "__printstr__", k_printstr, MRB_ARGS_REQ(1));
 }
+
+const struct rt_module rt_module_kernel = {.name = "kernel", .init = kernel_init};

@@ -174,7 +174,7 @@ main(int argc, char **argv)
     else
         rt_run_main_file(rt, script);
     rt_run_loop(rt);
-    rt_deferred_finish(rt);
+    rt_finish(rt);
     int status = rt->exit_code;
     if (profiling && rt_prof_finish(rt, &prof, status) != 0 && status == 0)
         status = RT_EXIT_SCRIPT_ERROR;

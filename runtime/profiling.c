@@ -1,6 +1,8 @@
 /*
  * profiling.c — the Profiler module (start_profiling, stop_profiling, get_profile) and the
- * Profile object (save, top, samples), plus mrun's whole-run --cpu-prof.
+ * Profile object (save, top, samples), plus mrun's whole-run --cpu-prof. As a runtime module
+ * (rt_module_profiling) it installs the runtime's hooks (struct rt_hooks), the only way the
+ * runtime reaches the sampler.
  *
  * The Ruby half (keyword arguments, Hash building helpers) is runtime/prelude/profiler.rb.
  */
@@ -46,11 +48,35 @@ get_profile_ptr(mrb_state *mrb, mrb_value self)
     return p;
 }
 
+/* --- the runtime's hooks (struct rt_hooks): how the runtime reaches the sampler ------------- */
+
 static void
 safe_point(struct rt *rt, void *data)
 {
     (void)data;
     prof_safe_point(rt->mrb);
+}
+
+static void
+wait_begin(struct rt *rt, void *data)
+{
+    (void)data;
+    prof_wait_begin(rt->mrb);
+}
+
+static void
+wait_end(struct rt *rt, void *data)
+{
+    (void)data;
+    prof_wait_end(rt->mrb);
+}
+
+/* A Deferred worker's task ended: its span, then name its frames while its code is alive. */
+static void
+vm_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns)
+{
+    prof_span(mrb, label, start_ns, end_ns);
+    prof_safe_point(mrb);
 }
 
 static int
@@ -419,11 +445,17 @@ mem_stats(mrb_state *mrb, mrb_value self)
     return mrb_ary_new_from_values(mrb, 6, v);
 }
 
-void
-rt_profiler_init(struct rt *rt)
+static void
+profiling_init(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
     rt->hooks.safe_point = safe_point;
+    rt->hooks.wait_begin = wait_begin;
+    rt->hooks.wait_end = wait_end;
+    rt->hooks.allocf = prof_allocf; /* malloc, seen by the memory profiler */
+    rt->hooks.vm_task_begin = prof_follow;
+    rt->hooks.vm_task_end = vm_task_end;
+    rt->hooks.vm_close = prof_detach;
     struct RClass *m = mrb_define_module(mrb, "Profiler");
     mrb_define_module_function(mrb, m, "__start", profiler_start, MRB_ARGS_REQ(2));
     mrb_define_module_function(mrb, m, "__stop", profiler_stop, MRB_ARGS_NONE());
@@ -446,6 +478,22 @@ rt_profiler_init(struct rt *rt)
     mrb_define_method(mrb, mc, "__save", mem_save, MRB_ARGS_REQ(3));
     mrb_define_method(mrb, mc, "__stats", mem_stats, MRB_ARGS_NONE());
 }
+
+/* A profile the script started and never stopped: the sampler must not watch the VM being torn
+ * down (its allocator hook would walk freed stacks). */
+static void
+profiling_free(struct rt *rt)
+{
+    (void)rt;
+    if (prof_current())
+        profile_free(prof_stop(prof_current()));
+}
+
+const struct rt_module rt_module_profiling = {
+    .name = "profiling",
+    .init = profiling_init,
+    .free = profiling_free,
+};
 
 /* --- mrun --cpu-prof ------------------------------------------------------------------------ */
 

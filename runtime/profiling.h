@@ -26,8 +26,6 @@ struct rt_prof_opts {
     const char *heap_out;  /* --heap-prof-out: file or directory */
 };
 
-/* Defines Profiler and Profile and hooks the sampler's safe point into the loop. */
-void rt_profiler_init(struct rt *rt);
 /* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why and
  * returns -1. */
 int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);

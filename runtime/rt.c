@@ -8,7 +8,8 @@
  * script (running its `ensure` clauses) and stops the loop with status n.
  *
  * This file knows mruby and libuv, nothing of the profiler: the profiler observes the loop
- * through rt->loop_state and rt->hooks.
+ * through rt->loop_state and rt->hooks, which the profiling module installs. Nor does it know
+ * the modules (timers, Net, Deferred...): it runs the table of runtime/modules.c.
  */
 #include "runtime/rt.h"
 
@@ -29,10 +30,7 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
-#include "profiler/model/profile.h"
-#include "profiler/sampler/sampler.h"
 #include "formats/fileio.h"
-#include "runtime/profiling.h"
 
 extern const uint8_t mrun_prelude[];
 
@@ -276,7 +274,8 @@ wait_for_events(struct rt *rt)
     if (timeout == 0)
         return;
     struct pollfd pfd = {.fd = uv_backend_fd(loop), .events = POLLIN};
-    prof_wait_begin(rt->mrb);
+    if (rt->hooks.wait_begin)
+        rt->hooks.wait_begin(rt, rt->hooks.data);
     rt->loop_state = RT_LOOP_POLLING;
     /* The profiler's signal interrupts poll (never restarted, whatever SA_RESTART says): wait
      * again for what is left of the timeout. */
@@ -286,7 +285,8 @@ wait_for_events(struct rt *rt)
             break;
     }
     rt->loop_state = RT_LOOP_RUNNING;
-    prof_wait_end(rt->mrb);
+    if (rt->hooks.wait_end)
+        rt->hooks.wait_end(rt, rt->hooks.data);
     uv_update_time(loop);
 }
 
@@ -463,7 +463,9 @@ rt_new(int argc, char **argv)
     struct rt *rt = calloc(1, sizeof *rt);
     if (!rt)
         return NULL;
-    rt->mrb = mrb_open_allocf(prof_allocf, NULL); /* malloc, seen by the memory profiler */
+    rt->argc = argc;
+    rt->argv = argv;
+    rt->mrb = mrb_open(); /* malloc; the allocator hook, if any, takes over below */
     if (!rt->mrb) {
         fprintf(stderr, "mrun: cannot open the mruby VM (out of memory)\n");
         free(rt);
@@ -499,11 +501,12 @@ rt_new(int argc, char **argv)
     struct RClass *k = mrb->kernel_module;
     mrb_define_method(mrb, k, "__immediate_enqueue", immediate_enqueue, MRB_ARGS_REQ(1));
 
-    rt_kernel_init(rt, argc, argv);
-    rt_timers_init(rt);
-    rt_net_init(rt);
-    rt_deferred_init(rt);
-    rt_profiler_init(rt);
+    for (const struct rt_module *const *m = rt_modules; *m; m++)
+        (*m)->init(rt);
+    /* The memory profiler's allocator (realloc and free, as mruby's default, plus its hook)
+     * from now on: before any Ruby code runs, so it sees every allocation scripts make. */
+    if (rt->hooks.allocf)
+        mrb->allocf = rt->hooks.allocf;
     mrb_load_irep(mrb, mrun_prelude);
     if (mrb->exc) {
         rt_report_exception(mrb, mrb_obj_value(mrb->exc));
@@ -512,6 +515,14 @@ rt_new(int argc, char **argv)
         return NULL;
     }
     return rt;
+}
+
+void
+rt_finish(struct rt *rt)
+{
+    for (const struct rt_module *const *m = rt_modules; *m; m++)
+        if ((*m)->finish)
+            (*m)->finish(rt);
 }
 
 static void
@@ -533,18 +544,18 @@ rt_free(struct rt *rt)
         return;
     /* Close every handle still open and let their close callbacks run; no Ruby runs now. */
     rt->exiting = true;
-    rt_deferred_stop(rt);
+    for (const struct rt_module *const *m = rt_modules; *m; m++)
+        if ((*m)->stop)
+            (*m)->stop(rt);
     uv_walk(&rt->loop, close_walk, NULL);
     rt->loop.stop_flag = 0; /* an exit() before the loop ever ran left it set */
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     int err = uv_loop_close(&rt->loop);
     if (err)
         fprintf(stderr, "mrun: event loop not fully closed at exit: %s\n", uv_strerror(err));
-    rt_deferred_release(rt);
-    /* A profile the script started and never stopped: the sampler must not watch the VM
-     * being torn down (its allocator hook would walk freed stacks). */
-    if (prof_current())
-        profile_free(prof_stop(prof_current()));
+    for (const struct rt_module *const *m = rt_modules; *m; m++)
+        if ((*m)->free)
+            (*m)->free(rt);
     mrb_gc_unregister(rt->mrb, rt->roots);
     mrb_close(rt->mrb);
     free(rt);

@@ -15,6 +15,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <mruby.h>
 #include <uv.h>
 
@@ -33,10 +34,29 @@ enum rt_loop_state {
 
 struct rt;
 
-/* Hooks for whoever embeds the runtime (the profiler); all optional. */
+/*
+ * Hooks for whoever observes the runtime (the profiler, installed by the profiling module:
+ * runtime/profiling.c); all optional. The runtime core and the other modules reach the
+ * profiler only through these: they include nothing of profiler/. Set by a module's init, then
+ * read-only (worker threads read them too).
+ */
 struct rt_hooks {
     void *data;
     void (*safe_point)(struct rt *rt, void *data); /* once per loop iteration */
+    /* Around the loop's wait for events (the poll), on the loop's thread. */
+    void (*wait_begin)(struct rt *rt, void *data);
+    void (*wait_end)(struct rt *rt, void *data);
+    /* The allocator of the runtime's VMs (NULL: malloc). The main VM switches to it once the
+     * modules are initialised (before any Ruby runs; it must free what malloc allocated), and
+     * a Deferred worker's allocator passes what it allows on to it. */
+    mrb_allocf allocf;
+    /* A VM on another thread (a Deferred worker), called on that thread: before each task
+     * (name: the thread's name; *idle is non-zero while the thread waits for work), after
+     * it (label: the task's, start_ns and end_ns on CLOCK_MONOTONIC), and before the VM is
+     * closed. */
+    void (*vm_task_begin)(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle);
+    void (*vm_task_end)(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns);
+    void (*vm_close)(mrb_state *mrb);
 };
 
 struct rt {
@@ -48,7 +68,9 @@ struct rt {
     bool exiting;       /* exit() was called or an exception went uncaught: stop the loop */
     bool loop_running;  /* inside rt_run_loop(); handles may be started */
     struct rt_hooks hooks;
-    struct deferred_pool *deferred; /* runtime/deferred.c */
+    int argc;                       /* the script's arguments (ARGV), as rt_new got them */
+    char **argv;
+    struct deferred_pool *deferred; /* runtime/deferred/ */
     int deferred_workers;           /* mrun --workers N (0: the number of cores) */
 
     /* private */
@@ -131,15 +153,31 @@ void rt_owned_close(struct rt_owned *o);
 /* The mrb_data_type free function for owned handles: closes and drops the Ruby reference. */
 void rt_owned_dfree(mrb_state *mrb, void *p);
 
-/* Module initialisers, each defined in its own file. */
-void rt_kernel_init(struct rt *rt, int argc, char **argv);
-void rt_timers_init(struct rt *rt);
-void rt_net_init(struct rt *rt); /* net/net.c */
-void rt_deferred_init(struct rt *rt);
-/* At exit: stop the workers (before the loop's handles are closed), then free the pool. */
-void rt_deferred_stop(struct rt *rt);
-void rt_deferred_release(struct rt *rt);
-/* After the loop ran dry: reports Deferreds rejected with no handler (status 1, as Node). */
-void rt_deferred_finish(struct rt *rt);
+/*
+ * Runtime modules (timers, Kernel's C half, Net, Deferred, the Profiler...), each one file that
+ * defines a `const struct rt_module rt_module_NAME` and one row of the table in
+ * runtime/modules.c (as mruby's gem_init.c lists each gem's initialiser). Every function is
+ * called with the runtime, once, in the table's order:
+ *   init    rt_new, after the VM and the loop are open and before the prelude loads (the Ruby
+ *           halves in runtime/prelude/ call the C methods init defines)
+ *   finish  rt_finish, after the loop ran dry (not after an uncaught error or exit())
+ *   stop    rt_free, before the loop's handles are closed (e.g. join threads that use them)
+ *   free    rt_free, after the loop is closed, before the VM is
+ * All but init are optional (NULL).
+ */
+struct rt_module {
+    const char *name;
+    void (*init)(struct rt *rt);
+    void (*finish)(struct rt *rt);
+    void (*stop)(struct rt *rt);
+    void (*free)(struct rt *rt);
+};
+
+/* The table, NULL-terminated (runtime/modules.c). */
+extern const struct rt_module *const rt_modules[];
+
+/* After the loop ran dry: each module's finish (Deferred reports the rejections nobody
+ * handled, status 1, as Node). */
+void rt_finish(struct rt *rt);
 
 #endif

@@ -111,8 +111,8 @@ timer_active_p(mrb_state *mrb, mrb_value self)
                           uv_is_active(&t->base.u.handle));
 }
 
-void
-rt_timers_init(struct rt *rt)
+static void
+timers_init(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
     struct RClass *c = mrb_define_class(mrb, "Timer", mrb->object_class);
@@ -124,3 +124,5 @@ rt_timers_init(struct rt *rt)
     mrb_define_method(mrb, c, "has_ref?", timer_has_ref,  MRB_ARGS_NONE());
     mrb_define_method(mrb, c, "active?",  timer_active_p, MRB_ARGS_NONE());
 }
+
+const struct rt_module rt_module_timers = {.name = "timers", .init = timers_init};

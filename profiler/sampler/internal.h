@@ -1,6 +1,6 @@
 /*
  * internal.h — the sampler's own structs and the calls between its files. The runtime and the
- * live agent use sampler.h; only profiler/sampler/*.c include this (as libuv keeps
+ * live agent use sampler.h; only the files of profiler/sampler/ include this (as libuv keeps
  * src/unix/internal.h apart from uv.h).
  *
  * The sampling profiler: timer signal -> raw stack in a ring -> frames and samples.
@@ -235,7 +235,7 @@ uint32_t prof__stack_depth(mrb_state *mrb, bool *truncated);
 uint32_t prof__walk_stack(const struct prof_thread *t, bool skip_base, uint32_t depth,
                           uint64_t *dst, uint64_t pos, uint64_t mask, int32_t *top_line);
 /* The file symbol and first line of an irep (see signal.c). */
-void prof__irep_origin(const mrb_irep *irep, uint32_t *file_sym, int32_t *line);
+void prof__irep_origin(const struct mrb_irep *irep, uint32_t *file_sym, int32_t *line);
 
 /* --- naming.c: raw frames -> model frames, names ------------------------------------------- */
 
@@ -256,13 +256,13 @@ void prof__names_done(struct prof_thread *t);
 /* Names the frames a drain found, from mrb_obj_alloc and mrb_method_search_vm (memhook.c) on
  * the thread's own VM: an allocation is a point where the VM may run Ruby-visible work (it may
  * even collect), and so is a method lookup (the VM may allocate right after it: method_missing,
- * keyword hashes). prof_names_pending counts the threads with frames to name. */
-void prof_name_at_alloc(struct prof_thread *t);
+ * keyword hashes). prof__names_pending counts the threads with frames to name. */
+void prof__name_at_alloc(struct prof_thread *t);
 /* Whether this thread is naming frames now, holding its session's lock: the mrb_obj_alloc wrap
  * must not raise (take a pending Ctrl-C) then, or the longjmp would leave the lock held and the
  * profile's stop would wait for it forever. */
-bool prof_naming_now(void);
-extern _Atomic int prof_names_pending;
+bool prof__naming_now(void);
+extern _Atomic int prof__names_pending;
 
 /* --- alloc.c, counters.c: memory ------------------------------------------------------------ */
 
@@ -271,6 +271,6 @@ void prof__flush_pending(struct prof_session *s, struct prof_thread *t);
 /* GC and process counters (RSS, live objects, heap pages, GC cycles, bytes allocated and in
  * use), recorded at most every 20 ms while memory is profiled; from the allocation hook and
  * the safe point, on the thread's own VM. */
-void prof_counters_tick(struct prof_thread *t);
+void prof__counters_tick(struct prof_thread *t);
 
 #endif

@@ -12,7 +12,7 @@
  * point for a long time, but it allocates.
  *
  * It is also where frames get their names when the script does not return to the event loop
- * (the sampler can read names only on the VM's own thread; see prof_name_at_alloc), and where a
+ * (the sampler can read names only on the VM's own thread; see prof__name_at_alloc), and where a
  * profiled script notices Ctrl-C: a CPU-bound script may never return to the
  * event loop, but it allocates, and an allocation is a point where raising is allowed (it can
  * raise NoMemoryError anyway). prof_interrupt_pending is set by the runtime's signal handler.
@@ -21,7 +21,7 @@
 #include <mruby/class.h>
 #include <mruby/gc.h>
 
-#include "profiler/sampler/sampler.h"
+#include "profiler/sampler/internal.h"
 
 struct RBasic *__real_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
 struct RBasic *__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls);
@@ -41,11 +41,11 @@ mrb_method_t __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb
 mrb_method_t
 __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid)
 {
-    if (__builtin_expect(atomic_load_explicit(&prof_names_pending, memory_order_relaxed) != 0, 0)) {
+    if (__builtin_expect(atomic_load_explicit(&prof__names_pending, memory_order_relaxed), 0)) {
         struct prof_thread *t = prof__tls;
         if (t && t->mrb == mrb && atomic_load_explicit(&t->name_wanted, memory_order_relaxed) &&
             !mrb->gc.iterating)
-            prof_name_at_alloc(t);
+            prof__name_at_alloc(t);
     }
     return __real_mrb_method_search_vm(mrb, cp, mid);
 }
@@ -57,16 +57,16 @@ __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
     if (__builtin_expect(t == NULL || t->mrb != mrb, 1))
         return __real_mrb_obj_alloc(mrb, tt, cls);
     if (__builtin_expect(prof_interrupt_pending, 0) && prof_interrupt_hook && !mrb->gc.iterating &&
-        !prof_naming_now())
+        !prof__naming_now())
         prof_interrupt_hook(mrb); /* raises when it takes the interrupt */
     if (__builtin_expect(atomic_load_explicit(&t->name_wanted, memory_order_relaxed), 0) &&
         !mrb->gc.iterating)
-        prof_name_at_alloc(t);
+        prof__name_at_alloc(t);
     mrb_gc *gc = &mrb->gc;
     if (__builtin_expect(--t->counter_countdown == 0, 0)) {
         t->counter_countdown = 4096; /* then a clock read: counters every 20 ms at most */
         if (!gc->iterating)
-            prof_counters_tick(t);
+            prof__counters_tick(t);
     }
     bool collects = gc->threshold < gc->live && !gc->disabled && !gc->iterating;
     if (!collects)

@@ -1,12 +1,16 @@
 /*
  * sampler.h — the sampling side of the profiler (knows mruby, fills the profile model).
  *
- * One struct prof_thread per profiled VM thread (the main runtime, each Deferred worker). A
+ * One profiled thread per VM (the main runtime, each Deferred worker). A
  * per-thread CLOCK_MONOTONIC timer sends that thread a signal; the handler copies the mruby
  * call-info stack as raw words into the thread's ring buffer and returns. A drain step (on the
  * collector thread, and on the VM's own thread at safe points) turns ring records into frames,
  * stack-trie nodes and samples; names that need the VM (symbols, class names) are filled in on
  * the VM's thread at safe points and when profiling stops.
+ *
+ * This header is the sampler's public API (the runtime's profiling module, the live agent). Its
+ * structs and the calls between its files are in profiler/sampler/internal.h; how the parts
+ * fit is told there.
  */
 #ifndef MRPROF_SAMPLER_H
 #define MRPROF_SAMPLER_H
@@ -23,72 +27,7 @@ struct profile;
 struct profile_heap_meta;
 struct prof_session;
 
-#define PROF_MAX_DEPTH 512      /* frames kept per sample; deeper stacks are truncated */
-#define PROF_RING_WORDS (1u << 20) /* 8 MiB ring per thread */
-#define PROF_FRAME_WORDS 4
-
 enum prof_mode { PROF_MODE_CPU = 0, PROF_MODE_WALL = 1 };
-
-struct prof_thread {
-    /* Set before the timer is armed, read-only afterwards. */
-    mrb_state *mrb;
-    pid_t tid;
-    uint32_t model_thread;                   /* thread index in the profile */
-    const volatile sig_atomic_t *loop_state; /* 1 while the loop polls (NULL: no loop) */
-    const volatile sig_atomic_t *main_done;  /* 1 once the main script returned */
-    struct prof_session *session;
-    timer_t timer;
-    _Atomic bool timer_armed;  /* cleared (by any thread) before the thread is retired */
-    _Atomic int in_handler;    /* 1 while the signal handler runs on this thread */
-
-    /* The ring: written only by this thread's signal handler (head), read by one drainer at a
-     * time (tail). Each index is published with a release store. */
-    uint64_t *ring;
-    _Atomic uint64_t head, tail;
-
-    /* Flags the handler reads; written by this thread outside the handler. */
-    volatile sig_atomic_t in_gc;
-
-    /* Set by a drain that met frames not named yet; the allocation hook then names them on
-     * this thread (a CPU-bound script may not reach the loop's safe point for a long time). */
-    _Atomic int name_wanted;
-
-    /* Symbols the handler compares with (see check_leaf), interned at attach. */
-#define PROF_KNOWN_SYMS 13
-    uint32_t known[PROF_KNOWN_SYMS];
-
-    /* Handler-private state. */
-    int mode; /* enum prof_mode */
-    uint64_t last_wall_ns, last_cpu_ns, last_deadline, rng, interval_ns;
-    /* CPU mode: the thread's CPU time over every interval, and the weights recorded (running
-     * time at the ticks); read when the thread retires, to scale the one to the other. */
-    uint64_t cpu_sum, weight_sum;
-    /* The CPU time spent inside the loop's waits (prof_wait_begin/end), on this thread only. */
-    uint64_t wait_cpu_start, wait_cpu_sum;
-    size_t first_sample; /* the profile's sample count when the thread attached */
-
-    /* Counters written by the handler (relaxed), read anywhere. */
-    _Atomic uint64_t signals, recorded, dropped, truncated;
-
-    bool has_timer; /* false in a memory-only session (hz 0) */
-
-    /* The allocation sampler (prof_heap_note), used on this thread only, except the totals
-     * (one writer, read by prof_stop). */
-    int64_t heap_until;        /* bytes to allocate before the next sample */
-    uint64_t heap_rng;
-    uintptr_t *live_keys;      /* sampled blocks still live: address -> allocation index */
-    size_t *live_vals, live_cap, live_n;
-    size_t *pending, npending, cap_pending; /* frees met while this thread held the lock */
-    double heap_in_use;        /* estimated bytes of the live sampled blocks */
-    _Atomic uint64_t heap_bytes, heap_count, heap_frees;
-    uint32_t counter_countdown;
-    uint64_t next_counter_ns, gc_cycles;
-
-    struct prof_thread *next; /* session's list, under the session lock */
-};
-
-/* The profiled thread of the calling thread, or NULL. Read by the allocation hook. */
-extern __thread struct prof_thread *prof__tls;
 
 /* Set from a signal handler when the process should stop (Ctrl-C); the allocation hook of a
  * profiled thread then calls prof_interrupt_hook, which may raise (memhook.c). */
@@ -138,8 +77,9 @@ uint64_t prof_now_ns(void);
  * prof_heap_note() is the allocator's hook: call it after each allocation, reallocation or
  * free made by mrb's allocator, with the block passed in (old, 0 for a new one), the block
  * returned (new, NULL for a free or a failed realloc) and the size asked for. It is a
- * thread-local load when this thread is not profiled. prof_allocf is an allocator for
- * mrb_open_allocf: realloc/free plus the hook.
+ * thread-local load when this thread is not profiled. prof_allocf is a VM allocator
+ * (mrb_allocf): realloc/free plus the hook; the profiling module gives it to the runtime as
+ * rt_hooks.allocf.
  */
 #define PROF_HEAP_DEFAULT_INTERVAL (512u * 1024u) /* Node's --heap-prof and Go's default */
 void prof_set_heap_interval(struct prof_session *s, uint64_t interval);
@@ -147,31 +87,16 @@ uint64_t prof_heap_interval(const struct prof_session *s);
 unsigned prof_session_hz(const struct prof_session *s); /* 0: memory only */
 void prof_heap_note(mrb_state *mrb, uintptr_t old, void *new, size_t size);
 void *prof_allocf(mrb_state *mrb, void *p, size_t size, void *ud);
-/* GC and process counters (RSS, live objects, heap pages, GC cycles, bytes allocated and in
- * use), recorded at most every 20 ms while memory is profiled; from the allocation hook and
- * the safe point, on the thread's own VM. */
-void prof_counters_tick(struct prof_thread *t);
 /* Whole-session memory totals so far, into *m (threads still attached included). */
 void prof_heap_totals(struct prof_session *s, struct profile_heap_meta *m);
 
 /* Seconds since the session started (for Profiler.stop_profiling). */
 double prof_elapsed(const struct prof_session *s);
 
-/* For the live agent (profiler/live.c), on any thread: calls fn with the running session's
- * profile while it is drained into, under the session lock, and with the session's generation
- * (a number that changes when a new session starts). Returns false when none runs. */
+/* For the live agent (profiler/sampler/live.c), on any thread: calls fn with the running
+ * session's profile while it is drained into, under the session lock, and with the session's
+ * generation (a number that changes when a new session starts). Returns false when none runs. */
 bool prof_read_profile(void (*fn)(const struct profile *p, uint64_t generation, void *arg),
                        void *arg);
-
-/* Names the frames a drain found, from mrb_obj_alloc and mrb_method_search_vm (memhook.c) on
- * the thread's own VM: an allocation is a point where the VM may run Ruby-visible work (it may
- * even collect), and so is a method lookup (the VM may allocate right after it: method_missing,
- * keyword hashes). prof_names_pending counts the threads with frames to name. */
-void prof_name_at_alloc(struct prof_thread *t);
-/* Whether this thread is naming frames now, holding its session's lock: the mrb_obj_alloc wrap
- * must not raise (take a pending Ctrl-C) then, or the longjmp would leave the lock held and the
- * profile's stop would wait for it forever. */
-bool prof_naming_now(void);
-extern _Atomic int prof_names_pending;
 
 #endif

@@ -99,3 +99,31 @@ Test(rt, event_emitter_once_and_off)
                           "e.emit(:a); e.off(:a, h); e.emit(:a); $out << e.listener_count(:a).to_s");
     cr_assert_str_eq(out, "oh0");
 }
+
+/* The module table (runtime/modules.c): every module once, each with its init, the Profiler
+ * last (it installs the hooks once the others are set up). */
+Test(rt, module_table_lists_each_module_once)
+{
+    const char *want[] = {"kernel", "timers", "net", "deferred", "profiling"};
+    size_t n = 0;
+    for (const struct rt_module *const *m = rt_modules; *m; m++, n++) {
+        cr_assert_lt(n, sizeof want / sizeof *want);
+        cr_assert_str_eq((*m)->name, want[n]);
+        cr_assert_not_null((*m)->init);
+    }
+    cr_assert_eq(n, sizeof want / sizeof *want);
+}
+
+/* The runtime reaches the profiler only through its hooks: the profiling module installs them,
+ * and the main VM allocates through the hook's allocator from rt_new on. */
+Test(rt, profiling_module_installs_the_hooks)
+{
+    cr_assert_not_null(rt->hooks.safe_point);
+    cr_assert_not_null(rt->hooks.wait_begin);
+    cr_assert_not_null(rt->hooks.wait_end);
+    cr_assert_not_null(rt->hooks.vm_task_begin);
+    cr_assert_not_null(rt->hooks.vm_task_end);
+    cr_assert_not_null(rt->hooks.vm_close);
+    cr_assert_not_null(rt->hooks.allocf);
+    cr_assert(rt->mrb->allocf == rt->hooks.allocf);
+}

@@ -1,0 +1,243 @@
+/*
+ * bindings.c — the Ruby class Deferred (its C methods: __submit, load, setup, pool_size,
+ * heap_limit, __run_once) and the module's entry points for the runtime. The promise API
+ * (then, rescue, value, all...) is Ruby: runtime/prelude/deferred.rb.
+ */
+#include "runtime/deferred/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mruby/array.h>
+#include <mruby/class.h>
+#include <mruby/compile.h>
+#include <mruby/hash.h>
+#include <mruby/proc.h>
+#include <mruby/string.h>
+
+#include "formats/fileio.h"
+
+static struct deferred_pool *
+pool_of(mrb_state *mrb)
+{
+    return rt_from_mrb(mrb)->deferred;
+}
+
+/* Deferred#__submit(args, block): checks and ships the block; returns the block's site. */
+static mrb_value
+deferred_submit(mrb_state *mrb, mrb_value self)
+{
+    struct deferred_pool *pl = pool_of(mrb);
+    mrb_value args, blk;
+    mrb_get_args(mrb, "Ao", &args, &blk);
+    deferred__check_block(mrb, blk, "Deferred.new");
+    struct copy_buf code = {0}, enc = {0};
+    deferred__dump_block(mrb, blk, &code);
+    char err[512];
+    enum copy_error rc = copy_encode(mrb, args, "args", &enc, err, sizeof err);
+    struct task *t = rc == COPY_OK ? calloc(1, sizeof *t) : NULL;
+    if (!t) {
+        copy_buf_free(&code);
+        copy_buf_free(&enc);
+        if (rc == COPY_OK)
+            mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
+        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err);
+    }
+    t->args = enc;
+    t->code = code;
+    deferred__pool_start(mrb, pl);
+    t->id = ++pl->next_id;
+    mrb_hash_set(mrb, pl->tasks, mrb_int_value(mrb, t->id), self);
+    if (pl->pending++ == 0)
+        uv_ref((uv_handle_t *)&pl->async);
+    pthread_mutex_lock(&pl->mu);
+    *pl->queue_tail = t;
+    pl->queue_tail = &t->next;
+    pthread_cond_signal(&pl->work);
+    pthread_mutex_unlock(&pl->mu);
+    char site[300];
+    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
+    return mrb_str_new_cstr(mrb, site);
+}
+
+/* Deferred.load(path): every worker runs the file (once) before its next task. The file is
+ * read and parsed now, so a missing file or a syntax error is raised here. A relative path is
+ * looked up from the current directory, then beside the calling script. */
+static mrb_value
+deferred_load(mrb_state *mrb, mrb_value self)
+{
+    const char *path;
+    mrb_get_args(mrb, "z", &path);
+    char err[512], alt[4096];
+    size_t len = 0;
+    const char *used = path;
+    char *src = fio_read_file(path, &len, err, sizeof err);
+    if (!src && path[0] != '/') {
+        const char *caller = rt_caller_file(mrb, 0);
+        const char *slash = caller ? strrchr(caller, '/') : NULL;
+        if (slash) {
+            snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - caller), caller, path);
+            char err2[512];
+            if ((src = fio_read_file(alt, &len, err2, sizeof err2)) != NULL)
+                used = alt;
+        }
+    }
+    if (!src)
+        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "Deferred.load: %s", err);
+    mrbc_context *cxt = mrbc_context_new(mrb);
+    mrbc_filename(mrb, cxt, used);
+    cxt->capture_errors = TRUE;
+    cxt->no_exec = TRUE;
+    struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    if (!p || p->nerr > 0) {
+        char msg[4800];
+        if (p)
+            rt_parse_error_text(p, used, msg, sizeof msg);
+        else
+            snprintf(msg, sizeof msg, "%s: out of memory while parsing", used);
+        if (p)
+            mrb_parser_free(p);
+        mrbc_context_free(mrb, cxt);
+        free(src);
+        mrb_raise(mrb, mrb_class_get(mrb, "SyntaxError"), msg);
+    }
+    mrb_parser_free(p);
+    mrbc_context_free(mrb, cxt);
+    struct copy_buf bytes = {(uint8_t *)src, len, len + 1};
+    deferred__add_setup(pool_of(mrb), SETUP_SOURCE, used, bytes);
+    return mrb_true_value();
+}
+
+/* Deferred.setup { ... }: every worker runs the block (once) before its next task. */
+static mrb_value
+deferred_setup(mrb_state *mrb, mrb_value self)
+{
+    mrb_value blk;
+    mrb_get_args(mrb, "&", &blk);
+    deferred__check_block(mrb, blk, "Deferred.setup");
+    struct copy_buf code = {0};
+    deferred__dump_block(mrb, blk, &code);
+    char site[300], name[340];
+    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
+    snprintf(name, sizeof name, "Deferred.setup at %s", site);
+    deferred__add_setup(pool_of(mrb), SETUP_IREP, name, code);
+    return mrb_true_value();
+}
+
+static mrb_value
+deferred_get_pool_size(mrb_state *mrb, mrb_value self)
+{
+    struct deferred_pool *pl = pool_of(mrb);
+    return mrb_int_value(mrb, deferred__pool_wanted_size(pl));
+}
+
+static mrb_value
+deferred_set_pool_size(mrb_state *mrb, mrb_value self)
+{
+    struct deferred_pool *pl = pool_of(mrb);
+    mrb_int n;
+    mrb_get_args(mrb, "i", &n);
+    if (n < 1 || n > MAX_WORKERS)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Deferred.pool_size must be 1 to %d, not %i",
+                   MAX_WORKERS, n);
+    if (pl->nworkers && n != pl->nworkers)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR,
+                   "the Deferred pool already runs %d workers: set Deferred.pool_size before "
+                   "the first Deferred.new", pl->nworkers);
+    pl->size = (int)n;
+    return mrb_int_value(mrb, n);
+}
+
+static mrb_value
+deferred_get_heap_limit(mrb_state *mrb, mrb_value self)
+{
+    size_t limit = pool_of(mrb)->heap_limit;
+    return limit ? mrb_int_value(mrb, (mrb_int)limit) : mrb_nil_value();
+}
+
+/* Deferred.heap_limit = bytes (or nil): how much memory each worker's VM may hold. */
+static mrb_value
+deferred_set_heap_limit(mrb_state *mrb, mrb_value self)
+{
+    struct deferred_pool *pl = pool_of(mrb);
+    mrb_value v;
+    mrb_get_args(mrb, "o", &v);
+    if (!mrb_nil_p(v) && (!mrb_integer_p(v) || mrb_integer(v) < (1 << 20)))
+        mrb_raise(mrb, E_ARGUMENT_ERROR,
+                  "Deferred.heap_limit takes a number of bytes of at least 1 MiB, or nil");
+    if (pl->nworkers)
+        mrb_raise(mrb, E_ARGUMENT_ERROR,
+                  "the Deferred pool has started: set Deferred.heap_limit before the first "
+                  "Deferred.new");
+    pl->heap_limit = mrb_nil_p(v) ? 0 : (size_t)mrb_integer(v);
+    return v;
+}
+
+/* Deferred.__run_once: one turn of the event loop, for Deferred#value. Returns false when the
+ * loop has nothing left that could ever settle anything. */
+static mrb_value
+deferred_run_once(mrb_state *mrb, mrb_value self)
+{
+    struct rt *rt = rt_from_mrb(mrb);
+    struct deferred_pool *pl = rt->deferred;
+    if (pl->wait_depth >= MAX_WAIT_DEPTH)
+        mrb_raisef(mrb, E_RUNTIME_ERROR,
+                   "Deferred#value is nested %d deep (a callback run while waiting waits "
+                   "again): chain with #then instead", MAX_WAIT_DEPTH);
+    /*
+     * libuv's documentation calls uv_run non-reentrant; within a callback this runs it nested.
+     * What makes that hold here: uv_run's phases re-read the loop's queues (timers by heap
+     * minimum, check/idle/pending handles and closing handles by moving the list first), and
+     * an fd closed by the nested run has its watcher cleared, so the outer poll skips its
+     * stale event. The runtime never relies on the outer poll's remaining events.
+     */
+    pl->wait_depth++;
+    int alive = rt->exiting ? 0 : uv_run(&rt->loop, UV_RUN_ONCE);
+    pl->wait_depth--;
+    if (rt->exiting) {
+        /* exit() or an uncaught error in a callback: unwind this wait quietly as well */
+        mrb_value exc = mrb_funcall(mrb, mrb_obj_value(mrb_class_get(mrb, "SystemExit")), "new",
+                                    1, mrb_int_value(mrb, rt->exit_code));
+        mrb_exc_raise(mrb, exc);
+    }
+    return mrb_bool_value(alive != 0 || uv_loop_alive(&rt->loop));
+}
+
+static void
+deferred_init(struct rt *rt)
+{
+    mrb_state *mrb = rt->mrb;
+    rt->deferred = deferred__pool_new(rt);
+
+    struct RClass *c = mrb_define_class(mrb, "Deferred", mrb->object_class);
+    mrb_define_method(mrb, c, "__submit", deferred_submit, MRB_ARGS_REQ(2));
+    mrb_define_class_method(mrb, c, "load", deferred_load, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "setup", deferred_setup, MRB_ARGS_BLOCK());
+    mrb_define_class_method(mrb, c, "pool_size", deferred_get_pool_size, MRB_ARGS_NONE());
+    mrb_define_class_method(mrb, c, "pool_size=", deferred_set_pool_size, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "heap_limit", deferred_get_heap_limit, MRB_ARGS_NONE());
+    mrb_define_class_method(mrb, c, "heap_limit=", deferred_set_heap_limit, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__run_once", deferred_run_once, MRB_ARGS_NONE());
+}
+
+/* After the loop ran dry: reports Deferreds rejected with no handler (status 1, as Node). */
+static void
+deferred_finish(struct rt *rt)
+{
+    if (rt->exiting)
+        return; /* the program ended on an error or exit(): that is the report */
+    mrb_state *mrb = rt->mrb;
+    int ai = mrb_gc_arena_save(mrb);
+    struct RClass *c = mrb_class_get(mrb, "Deferred");
+    rt_call(rt, mrb_obj_value(c), mrb_intern_lit(mrb, "__report_unhandled"), 0, NULL);
+    mrb_gc_arena_restore(mrb, ai);
+}
+
+const struct rt_module rt_module_deferred = {
+    .name = "deferred",
+    .init = deferred_init,
+    .finish = deferred_finish,
+    .stop = deferred__pool_stop,
+    .free = deferred__pool_release,
+};
