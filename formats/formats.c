@@ -74,6 +74,10 @@ fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *
                const struct fmt_write_opts *o, struct fmt_err *e)
 {
     struct fio_atomic a;
+    if (profile_oom(p)) { /* a builder failed (profile.h): never write an incomplete profile */
+        snprintf(e->msg, sizeof e->msg, "%s: out of memory (the profile is incomplete; not written)", path);
+        return e->code = -ENOMEM;
+    }
     int rc = fio_begin(&a, path, e->msg, sizeof e->msg);
     if (rc)
         return e->code = rc;
@@ -159,6 +163,10 @@ static struct profile *
 finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
 {
     char verr[256];
+    if (!p)
+        rc = -ENOMEM;
+    else if (rc == 0 && profile_oom(p))
+        rc = e->code = -ENOMEM; /* a builder failed (profile.h): the profile is incomplete */
     if (rc == 0) {
         profile_sort_samples(p);
         if (profile_validate(p, verr, sizeof verr) != 0) {
@@ -168,8 +176,11 @@ finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
     }
     if (rc == 0)
         return p;
-    if (!e->msg[0])
+    if (!e->msg[0]) {
+        if (!e->code)
+            e->code = rc;
         snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+    }
     profile_free(p);
     return NULL;
 }
@@ -192,13 +203,13 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
      * a text file may start with '\n', 0x0a, as a profile.proto does.) */
     if (fmt__looks_folded(buf, len)) {
         struct profile *p = profile_new();
-        return finish(p, fmt__folded_read(p, buf, len, name, e), name, e);
+        return finish(p, p ? fmt__folded_read(p, buf, len, name, e) : -ENOMEM, name, e);
     }
     /* gzip (pprof's usual form), or a raw profile.proto (starts with field 1, sample_type). */
     if ((len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) ||
         (len >= 2 && buf[0] == 0x0a && buf[i] != '{' && buf[i] != '[')) {
         struct profile *p = profile_new();
-        return finish(p, fmt__pprof_read(p, (const uint8_t *)buf, len, name, e), name, e);
+        return finish(p, p ? fmt__pprof_read(p, (const uint8_t *)buf, len, name, e) : -ENOMEM, name, e);
     }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
@@ -228,7 +239,9 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     struct profile *p = profile_new();
     int rc;
     const struct json_val *head = json_get(root, "head");
-    if (json_get(root, "shared") && json_get(root, "profiles")) {
+    if (!p) {
+        rc = -ENOMEM;
+    } else if (json_get(root, "shared") && json_get(root, "profiles")) {
         rc = fmt__speedscope_read_json(p, root, name, e);
     } else if (json_get(root, "nodes")) {
         const struct json_val *tn = json_get(json_get(root, "$mrprof"), "thread");

@@ -71,26 +71,28 @@ agg_cmp(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
-/* (frame, line) -> location id, open addressing. */
+/* (frame, line) -> location id: profiler/base/hash.h's table over key[location id - 1]. */
 struct locmap {
-    uint64_t *key; /* frame << 32 | (uint32_t)line, + 1; 0 = empty */
-    uint64_t *id;
-    size_t cap, n;
+    struct mp_hash ix;
+    uint64_t *key; /* [id - 1] frame << 32 | (uint32_t)line */
 };
 
 static uint64_t
 loc_key(uint32_t frame, int32_t line)
 {
-    return ((uint64_t)frame << 32 | (uint32_t)line) + 1;
+    return (uint64_t)frame << 32 | (uint32_t)line;
 }
 
-static size_t
-loc_slot(const struct locmap *m, uint64_t key)
+static bool
+loc_eq(const void *ctx, uint32_t i, const void *key)
 {
-    size_t i = (size_t)prof_mix64(key) & (m->cap - 1);
-    while (m->key[i] && m->key[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    return i;
+    return ((const uint64_t *)ctx)[i] == *(const uint64_t *)key;
+}
+
+static uint64_t
+loc_rehash(const void *ctx, uint32_t i)
+{
+    return prof_mix64(((const uint64_t *)ctx)[i]);
 }
 
 static int
@@ -198,13 +200,8 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     PbFunction *fn = calloc(nf ? nf : 1, sizeof *fn);
     PbFunction **fnp = calloc(nf ? nf : 1, sizeof *fnp);
     /* Locations: at most one per frame (callers) plus one per distinct leaf line. */
-    struct locmap lm = {0};
-    lm.cap = 64;
-    while (lm.cap < 2 * (nf + na + 1))
-        lm.cap *= 2;
-    lm.key = calloc(lm.cap, sizeof *lm.key);
-    lm.id = calloc(lm.cap, sizeof *lm.id);
     size_t loc_cap = nf + na + 1;
+    struct locmap lm = {{0}, malloc(loc_cap * sizeof *lm.key)};
     PbLocation *loc = calloc(loc_cap, sizeof *loc);
     PbLocation **locp = calloc(loc_cap, sizeof *locp);
     PbLine *lines = calloc(loc_cap, sizeof *lines);
@@ -216,7 +213,7 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     uint64_t *ids = calloc(na * maxd + 1, sizeof *ids);
     int64_t *vals = calloc(2 * na + 1, sizeof *vals);
     uint8_t *packed = NULL;
-    if (!fn || !fnp || !lm.key || !lm.id || !loc || !locp || !lines || !linep || !smp || !smpp || !lab ||
+    if (!fn || !fnp || !lm.key || mp_hash_reserve(&lm.ix, loc_cap, NULL, NULL) != 0 || !loc || !locp || !lines || !linep || !smp || !smpp || !lab ||
         !labp || !ids || !vals)
         goto oom_free;
     size_t nfn = 0;
@@ -238,10 +235,12 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
             uint32_t f = nodes[k].frame;
             int32_t line = k == ag[i].node && ag[i].line > 0 ? ag[i].line : frames[f].line;
             uint64_t key = loc_key(f, line);
-            size_t slot = loc_slot(&lm, key);
-            if (!lm.key[slot]) {
-                lm.key[slot] = key;
-                lm.id[slot] = ++nloc;
+            uint64_t h = prof_mix64(key);
+            uint32_t at = mp_hash_find(&lm.ix, h, loc_eq, lm.key, &key);
+            if (at == UINT32_MAX) { /* a new location; room reserved above */
+                at = (uint32_t)nloc++;
+                lm.key[at] = key;
+                mp_hash_insert(&lm.ix, h, at, loc_rehash, lm.key);
                 PbLocation *l = &loc[nloc - 1];
                 perftools__profiles__location__init(l);
                 perftools__profiles__line__init(&lines[nloc - 1]);
@@ -254,7 +253,7 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
                 l->line = &linep[nloc - 1];
                 locp[nloc - 1] = l;
             }
-            sm->location_id[d++] = lm.id[slot];
+            sm->location_id[d++] = at + 1;
         }
         sm->n_location_id = d;
         sm->value = vals + 2 * i;
@@ -293,7 +292,7 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
 oom_free:
     rc = fail_oom(e);
 done:
-    free(packed), free(fn), free(fnp), free(lm.key), free(lm.id), free(loc), free(locp), free(lines),
+    free(packed), free(fn), free(fnp), free(lm.key), mp_hash_free(&lm.ix), free(loc), free(locp), free(lines),
         free(linep), free(smp), free(smpp), free(lab), free(labp), free(ids), free(vals);
     free(st.v), free(ag);
     return rc;
