@@ -39,14 +39,14 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
     const struct prof_sample *s = profile_samples(p);
-    uint8_t *used = fmt_used_nodes(p, th);
+    uint8_t *used = profile_used_nodes(p, th);
     uint32_t *hits = calloc(nn, sizeof *hits);
     uint32_t *child_start = NULL, *child_list = NULL;
     /* positionTicks: each node's sampled lines, bucketed by node (counting sort) and sorted
      * within the node, so equal lines are runs. tick_start is CSR offsets like child_start. */
     uint32_t *tick_start = calloc(nn + 1, sizeof *tick_start);
     int32_t *ticks = malloc((ns ? ns : 1) * sizeof *ticks);
-    if (!used || !hits || fmt_children(p, used, &child_start, &child_list) != 0 || !tick_start || !ticks) {
+    if (!used || !hits || profile_children(p, used, &child_start, &child_list) != 0 || !tick_start || !ticks) {
         free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
         e->code = -ENOMEM;
         snprintf(e->msg, sizeof e->msg, "out of memory");

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/fileio.h"
 #include "formats/internal.h"
+#include "profiler/base/fileio.h"
 
 const struct fmt_ops fmt_table[] = {
     {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write, true},

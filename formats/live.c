@@ -442,6 +442,8 @@ static int
 apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
 {
     struct profile *p = d->p;
+    if (!p)
+        return bad(d, "out of memory");
     if (!d->welcomed && type != LIVE_WELCOME)
         return bad(d, "the stream does not start with a welcome (type 0x%02x)", type);
     if (d->ended)
@@ -640,6 +642,8 @@ live_decode(struct live_decoder *d, const uint8_t *data, size_t len)
             break;
         const uint8_t *m = d->pend + off + 4;
         int r = apply(d, m[0], m + 1, body - 1);
+        if (r >= 0 && profile_oom(d->p))
+            r = bad(d, "out of memory"); /* a builder failed (profile.h): the profile is incomplete */
         if (r < 0)
             return -1;
         changed |= r;

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "formats/fileio.h"
 #include "formats/internal.h"
+#include "profiler/base/fileio.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile PbProfile;

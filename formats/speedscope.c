@@ -47,7 +47,7 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     const struct prof_sample *s = profile_samples(p);
     size_t ns = profile_nsamples(p), nf = profile_nframes(p);
     /* The deepest stack bounds both paths. */
-    size_t depth = fmt_max_depth(p);
+    size_t depth = profile_max_depth(p);
     uint32_t *fidx = malloc((nf ? nf : 1) * sizeof *fidx);
     if (!depth || !fidx) {
         free(fidx);
@@ -121,7 +121,7 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             if (s[i].thread != th || !s[i].weight_ns)
                 continue;
             /* Idle left out: every frame closes and the time passes as a gap. */
-            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : fmt_node_path(p, s[i].node, next, depth), common = 0;
+            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : profile_node_path(p, s[i].node, next, depth), common = 0;
             while (common < cd && common < nd && cur[common] == next[common])
                 common++;
             if ((cd > common || nd > common) && run) { /* events end the stretch */

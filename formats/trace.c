@@ -310,7 +310,7 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct fmt_e
         uint64_t end_us = us(p->meta.end_ns > hi ? p->meta.end_ns : hi);
         if (who == FOR_DEVTOOLS)
             instant(out, &first, "mrprof: profiling started", pid, tid, start_us);
-        uint8_t *used = fmt_used_nodes(p, (int)th);
+        uint8_t *used = profile_used_nodes(p, (int)th);
         if (!used) {
             snprintf(e->msg, sizeof e->msg, "out of memory");
             return e->code = -12;

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/formats.h"
 #include "profiler/model/match.h"
+#include "profiler/model/trie.h"
 
 /* --- frames matched by match.h's rule ----------------------------------------------------------- */
 
@@ -149,7 +149,7 @@ diff_children(const struct diff_tree *d, uint32_t **start, uint32_t **list)
     if (!used)
         return -ENOMEM;
     memset(used, 1, d->nn);
-    int rc = fmt_children(d->u, used, start, list);
+    int rc = profile_children(d->u, used, start, list);
     free(used);
     return rc;
 }
@@ -237,6 +237,8 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
         for (size_t i = 0; i < profile_nsamples(cur); i++)
             profile_add_sample(d->u, s[i].thread, bmap[s[i].node], s[i].line, s[i].t_ns, s[i].weight_ns);
         d->u->meta = cur->meta;
+        if (profile_oom(d->u))
+            rc = -ENOMEM;
         d->nn = profile_nnodes(d->u);
         d->base_self = calloc(d->nn, sizeof *d->base_self);
         d->cur_self = calloc(d->nn, sizeof *d->cur_self);
@@ -292,7 +294,7 @@ diff_change_profile(const struct diff_tree *d)
 {
     struct profile *g = profile_new();
     uint32_t *nmap = malloc((d->nn + 1) * sizeof *nmap);
-    if (!nmap || profile_graft(g, d->u, NULL, nmap) != 0) {
+    if (!g || !nmap || profile_graft(g, d->u, NULL, nmap) != 0) {
         free(nmap), profile_free(g);
         return NULL;
     }
@@ -313,5 +315,9 @@ diff_change_profile(const struct diff_tree *d)
     g->meta.start_ns = 0;
     g->meta.end_ns = t[0] > t[1] ? t[0] : t[1];
     snprintf(g->meta.tool, sizeof g->meta.tool, "mrprof diff");
+    if (profile_oom(g)) {
+        profile_free(g);
+        return NULL;
+    }
     return g;
 }

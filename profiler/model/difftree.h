@@ -48,7 +48,7 @@ double diff_delta_pts(const struct diff_tree *d, uint32_t node);
  * ids of d->u, as in an aggregation row of u — or NAN when the base never ran it. */
 double diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, int32_t line);
 
-/* The children of every merged node in CSR form (see fmt_children): node i's children are
+/* The children of every merged node in CSR form (see profile_children): node i's children are
  * list[start[i] .. start[i + 1]). 0 or -ENOMEM; the caller frees both arrays. */
 int diff_children(const struct diff_tree *d, uint32_t **start, uint32_t **list);
 

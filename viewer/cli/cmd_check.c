@@ -31,7 +31,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 #include "formats/formats.h"
 #include "viewer/check/check_parse.h"
 #include "viewer/cli/cli.h"
