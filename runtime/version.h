@@ -1,4 +1,2 @@
-#ifndef MRPROF_VERSION_H
-#define MRPROF_VERSION_H
-#define MRPROF_VERSION "0.1.0"
-#endif
+/* Transitional: the version moved to profiler/base/version.h (viewer/ may not include runtime/). */
+#include "profiler/base/version.h"
