@@ -26,7 +26,7 @@ put_path(const struct profile *p, FILE *out, uint32_t node, uint32_t *path, size
 
 int
 collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                struct fmt_err *e)
+                struct mp_err *e)
 {
     size_t nn = profile_nnodes(p), nt = profile_nthreads(p);
     uint64_t *count = calloc(nn * (nt ? nt : 1), sizeof *count);
@@ -34,8 +34,7 @@ collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts 
     uint32_t *path = malloc((depth ? depth : 1) * sizeof *path);
     if (!count || !depth || !path) {
         free(count), free(path);
-        snprintf(e->msg, sizeof e->msg, "out of memory");
-        return e->code = -12;
+        return mp_err_oom(e, NULL);
     }
     const struct prof_sample *s = profile_samples(p);
     for (size_t i = 0; i < profile_nsamples(p); i++)

@@ -71,7 +71,7 @@ fmt_names(void)
 
 int
 fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *f,
-               const struct fmt_write_opts *o, struct fmt_err *e)
+               const struct fmt_write_opts *o, struct mp_err *e)
 {
     struct fio_atomic a;
     if (profile_oom(p)) { /* a builder failed (profile.h): never write an incomplete profile */
@@ -97,7 +97,7 @@ fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const str
 }
 
 int
-fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
+fmt__bad(struct mp_err *e, const char *name, const char *kind, const char *fmt, ...)
 {
     char what[400];
     va_list ap;
@@ -160,19 +160,17 @@ fmt__line(double d)
 
 /* After a reader: samples in order and every invariant checked, or p freed and NULL. */
 static struct profile *
-finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
+finish(struct profile *p, int rc, const char *name, struct mp_err *e)
 {
-    char verr[256];
+    struct mp_err verr = {0};
     if (!p)
         rc = -ENOMEM;
     else if (rc == 0 && profile_oom(p))
         rc = e->code = -ENOMEM; /* a builder failed (profile.h): the profile is incomplete */
     if (rc == 0) {
         profile_sort_samples(p);
-        if (profile_validate(p, verr, sizeof verr) != 0) {
-            rc = e->code = -EINVAL;
-            snprintf(e->msg, sizeof e->msg, "%s: %s", name, verr);
-        }
+        if (profile_validate(p, &verr) != 0)
+            rc = mp_errf(e, -EINVAL, "%s: %.255s", name, verr.msg);
     }
     if (rc == 0)
         return p;
@@ -187,7 +185,7 @@ finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
 
 /* Reads buf (modified in place: strings are decoded where they lie). */
 static struct profile *
-read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
+read_mutable(char *buf, size_t len, const char *name, struct mp_err *e)
 {
     memset(e, 0, sizeof *e);
     size_t i = 0;
@@ -231,8 +229,8 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     struct json_error jerr;
     if (json_parse(buf, len, &doc, &jerr) != 0) {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %zu, column %zu (byte %zu): %s%s", name,
-                 jerr.line, jerr.column, jerr.offset, jerr.what, jerr.truncated ? " (the file is cut short)" : "");
+        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %zu, column %zu (byte %zu): %.95s%s", name,
+                 jerr.line, jerr.column, jerr.offset, jerr.what.msg, jerr.truncated ? " (the file is cut short)" : "");
         return NULL;
     }
     const struct json_val *root = json_root(&doc);
@@ -263,7 +261,7 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
 }
 
 struct profile *
-fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e)
+fmt_read_buffer(const char *buf, size_t len, const char *name, struct mp_err *e)
 {
     char *copy = malloc(len + 1);
     if (!copy) {
@@ -296,7 +294,7 @@ sniff_profile(const char *head, size_t n, const char *path, char *err, size_t er
 }
 
 struct profile *
-fmt_read_path(const char *path, struct fmt_err *e)
+fmt_read_path(const char *path, struct mp_err *e)
 {
     size_t len;
     char *buf = fio_read_input(path, sniff_profile, &len, e->msg, sizeof e->msg);

@@ -13,13 +13,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "profiler/base/err.h"
 #include "profiler/model/profile.h"
 #include "profiler/model/trie.h" /* the writers walk the trie with it */
 
-struct fmt_err {
-    int code; /* negative errno, or -EINVAL for bad content */
-    char msg[512];
-};
+/* The error shape of the formats is the project's one (profiler/base/err.h). The old name stays
+ * as an alias for viewer/, runtime/ and the tests (transitional: `struct fmt_err` is `struct
+ * mp_err`). */
+#define fmt_err mp_err
 
 struct fmt_write_opts {
     int thread; /* formats with one thread per file: which one (-1: the first with samples) */
@@ -32,7 +33,7 @@ struct fmt_ops {
     const char *ext;   /* chosen when the output path ends with it */
     const char *about; /* one line for --help */
     int (*write)(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                 struct fmt_err *e);
+                 struct mp_err *e);
     bool readable; /* mrprof's readers accept it too */
 };
 
@@ -46,27 +47,27 @@ const struct fmt_ops *fmt_by_path(const char *path);
 const char *fmt_names(void);
 
 int fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *f,
-                   const struct fmt_write_opts *o, struct fmt_err *e);
+                   const struct fmt_write_opts *o, struct mp_err *e);
 
 /* Reads any supported file; NULL with e filled ("FILE: looks like X, but ...") on failure. */
-struct profile *fmt_read_path(const char *path, struct fmt_err *e);
-struct profile *fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e);
+struct profile *fmt_read_path(const char *path, struct mp_err *e);
+struct profile *fmt_read_buffer(const char *buf, size_t len, const char *name, struct mp_err *e);
 
 /* The writers and readers (one file each). */
 int cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                     struct fmt_err *e);
+                     struct mp_err *e);
 int heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                      struct fmt_err *e);
+                      struct mp_err *e);
 int perfetto_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                   struct fmt_err *e);
+                   struct mp_err *e);
 int trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                struct fmt_err *e);
+                struct mp_err *e);
 int collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                    struct fmt_err *e);
+                    struct mp_err *e);
 int speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                     struct fmt_err *e);
+                     struct mp_err *e);
 int pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                struct fmt_err *e);
+                struct mp_err *e);
 
 /* Helpers shared by the writers (jsonout.c). */
 void json_str(FILE *out, const char *s);

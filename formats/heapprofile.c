@@ -24,7 +24,7 @@
  */
 int
 heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                  struct fmt_err *e)
+                  struct mp_err *e)
 {
     struct profile *view = NULL;
     if (p->meta.mode != PROFILE_HEAP) {
@@ -120,7 +120,7 @@ nomem:
 
 int
 fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                           struct fmt_err *e)
+                           struct mp_err *e)
 {
     const char *kind = "a .heapprofile";
     struct fmt_head_tree t;

@@ -96,21 +96,19 @@ loc_rehash(const void *ctx, uint32_t i)
 }
 
 static int
-fail_oom(struct fmt_err *e)
+fail_oom(struct mp_err *e)
 {
-    snprintf(e->msg, sizeof e->msg, "out of memory");
-    return e->code = -ENOMEM;
+    return mp_err_oom(e, NULL);
 }
 
 /* Gzips buf into out. */
 static int
-write_gzip(FILE *out, const uint8_t *buf, size_t len, struct fmt_err *e)
+write_gzip(FILE *out, const uint8_t *buf, size_t len, struct mp_err *e)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        snprintf(e->msg, sizeof e->msg, "zlib: cannot start compressing");
-        return e->code = -EIO;
+        return mp_errf(e, -EIO, "zlib: cannot start compressing");
     }
     uint8_t chunk[1 << 16];
     z.next_in = (uint8_t *)buf;
@@ -126,14 +124,13 @@ write_gzip(FILE *out, const uint8_t *buf, size_t len, struct fmt_err *e)
     } while (zr == Z_OK);
     deflateEnd(&z);
     if (zr != Z_STREAM_END) {
-        snprintf(e->msg, sizeof e->msg, "cannot write the compressed profile");
-        return e->code = -EIO;
+        return mp_errf(e, -EIO, "cannot write the compressed profile");
     }
     return 0;
 }
 
 int
-pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e)
 {
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
@@ -318,7 +315,7 @@ pb_str(const PbProfile *pb, int64_t i)
  * whole value (shares stay exact, the count of samples is the number of stacks). */
 #define PPROF_MAX_EXPAND ((uint64_t)4 << 20)
 int
-fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e)
+fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct mp_err *e)
 {
     uint8_t *raw = NULL;
     size_t rawlen = 0;

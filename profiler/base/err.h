@@ -11,10 +11,13 @@
  * struct fmt_err was exactly this), it is a fixed-size value (no allocation on the failure path,
  * which matters when the failure is out of memory), a caller can keep it on the stack, and the
  * errno code lets callers pick an exit status without parsing text. The former shapes map onto
- * it: struct fmt_err is an alias (the name stays for viewer/ and runtime/), the file helpers'
- * (char *err, size_t errlen) pairs take a struct mp_err, the JSON reader's position (line,
- * column, byte) stays in struct json_error beside an mp_err, the live decoder keeps one in its
- * state.
+ * it: formats.h's struct fmt_err is now a #define alias of struct mp_err (the name stays, for
+ * now, in viewer/, runtime/ and the tests); profile_validate() fills one instead of a
+ * (char *, size_t) buffer; the JSON reader keeps its position (line, column, byte) in struct
+ * json_error and its message in an mp_err there (json_error.what); the live decoder keeps one
+ * in its state (live_decoder.err, -EPROTO for a protocol error). Still (char *err, size_t
+ * errlen), to change at the merge: fileio.h (runtime/ calls it, and another helper is editing
+ * runtime/) and live_parse_tcp (its caller is in viewer/cli/).
  *
  * Out of memory, the policy: nothing below viewer/ and runtime/ aborts or prints. A failed
  * allocation returns -ENOMEM (or NULL) with the message "out of memory" (mp_err_oom; prefixed

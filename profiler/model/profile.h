@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiler/base/err.h"
 #include "profiler/base/hash.h"
 
 enum prof_frame_kind {
@@ -197,8 +198,9 @@ static inline size_t profile_nallocs(const struct profile *p) { return p->allocs
 static inline const struct prof_alloc *profile_allocs(const struct profile *p) { return p->allocs.data; }
 
 /* Checks every invariant (ids in range, parent < child, per-thread timestamps monotonic).
- * Returns 0, or -EINVAL with a message naming the first violation in err. */
-int profile_validate(const struct profile *p, char *err, size_t errlen);
+ * Returns 0, or -EINVAL with a message naming the first violation in e (-ENOMEM: out of
+ * memory, also when a builder failed: profile_oom). */
+int profile_validate(const struct profile *p, struct mp_err *e);
 
 /* Sorts samples by (thread, time) — readers that merge threads call it before validating. */
 void profile_sort_samples(struct profile *p);
