@@ -83,18 +83,6 @@ loc_key(uint32_t frame, int32_t line)
     return (uint64_t)frame << 32 | (uint32_t)line;
 }
 
-static bool
-loc_eq(const void *ctx, uint32_t i, const void *key)
-{
-    return ((const uint64_t *)ctx)[i] == *(const uint64_t *)key;
-}
-
-static uint64_t
-loc_rehash(const void *ctx, uint32_t i)
-{
-    return prof_mix64(((const uint64_t *)ctx)[i]);
-}
-
 static int
 fail_oom(struct mp_err *e)
 {
@@ -232,12 +220,12 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
             uint32_t f = nodes[k].frame;
             int32_t line = k == ag[i].node && ag[i].line > 0 ? ag[i].line : frames[f].line;
             uint64_t key = loc_key(f, line);
-            uint64_t h = prof_mix64(key);
-            uint32_t at = mp_hash_find(&lm.ix, h, loc_eq, lm.key, &key);
+            uint64_t h = mp_mix64(key);
+            uint32_t at = mp_hash_find(&lm.ix, h, mp_hash_u64_eq, lm.key, &key);
             if (at == UINT32_MAX) { /* a new location; room reserved above */
                 at = (uint32_t)nloc++;
                 lm.key[at] = key;
-                mp_hash_insert(&lm.ix, h, at, loc_rehash, lm.key);
+                mp_hash_insert(&lm.ix, h, at, mp_hash_u64_rehash, lm.key);
                 PbLocation *l = &loc[nloc - 1];
                 perftools__profiles__location__init(l);
                 perftools__profiles__line__init(&lines[nloc - 1]);

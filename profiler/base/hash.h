@@ -105,4 +105,18 @@ mp_hash_insert(struct mp_hash *t, uint64_t h, uint32_t id, mp_hash_rehash rehash
 
 void mp_hash_free(struct mp_hash *t);
 
+/* Integer keys, the common case: ctx is the caller's uint64_t keys[id], key points to a
+ * uint64_t, the hash is mp_mix64(key). */
+static inline bool
+mp_hash_u64_eq(const void *ctx, uint32_t id, const void *key)
+{
+    return ((const uint64_t *)ctx)[id] == *(const uint64_t *)key;
+}
+
+static inline uint64_t
+mp_hash_u64_rehash(const void *ctx, uint32_t id)
+{
+    return mp_mix64(((const uint64_t *)ctx)[id]);
+}
+
 #endif

@@ -18,30 +18,18 @@ struct group_map {
     uint64_t *keys; /* [group] its key */
 };
 
-static bool
-group_eq(const void *ctx, uint32_t id, const void *key)
-{
-    return ((const uint64_t *)ctx)[id] == *(const uint64_t *)key;
-}
-
-static uint64_t
-group_rehash(const void *ctx, uint32_t id)
-{
-    return prof_mix64(((const uint64_t *)ctx)[id]);
-}
-
 /* Finds or adds key as group next; *fresh says whether it was added. Room for every group is
  * reserved up front, so adding cannot fail. */
 static uint32_t
 group_get(struct group_map *m, uint64_t key, uint32_t next, bool *fresh)
 {
-    uint64_t h = prof_mix64(key);
-    uint32_t g = mp_hash_find(&m->ix, h, group_eq, m->keys, &key);
+    uint64_t h = mp_mix64(key);
+    uint32_t g = mp_hash_find(&m->ix, h, mp_hash_u64_eq, m->keys, &key);
     *fresh = g == UINT32_MAX;
     if (!*fresh)
         return g;
     m->keys[next] = key;
-    mp_hash_insert(&m->ix, h, next, group_rehash, m->keys);
+    mp_hash_insert(&m->ix, h, next, mp_hash_u64_rehash, m->keys);
     return next;
 }
 

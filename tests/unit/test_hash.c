@@ -150,3 +150,20 @@ Test(hash, bytes_hash_sees_every_byte_and_the_length)
     cr_assert_eq(mp_hash_bytes("abc", 3), mp_hash_bytes("abcd", 3));
     cr_assert_neq(mp_mix64(1), mp_mix64(2));
 }
+
+Test(hash, integer_keys_use_the_u64_helpers)
+{
+    uint64_t keys[100];
+    struct mp_hash h = {0};
+    for (uint32_t i = 0; i < 100; i++) {
+        keys[i] = (uint64_t)i << 40 | 0xbeef;
+        cr_assert_eq(mp_hash_find(&h, mp_mix64(keys[i]), mp_hash_u64_eq, keys, &keys[i]), UINT32_MAX);
+        cr_assert_eq(mp_hash_insert(&h, mp_mix64(keys[i]), i, mp_hash_u64_rehash, keys), 0);
+    }
+    for (uint32_t i = 0; i < 100; i++) {
+        uint64_t k = (uint64_t)i << 40 | 0xbeef;
+        cr_assert_eq(mp_hash_find(&h, mp_mix64(k), mp_hash_u64_eq, keys, &k), i);
+        cr_assert_eq(mp_hash_u64_rehash(keys, i), mp_mix64(k));
+    }
+    mp_hash_free(&h);
+}
