@@ -469,39 +469,37 @@ profile_validate(const struct profile *p, struct mp_err *e)
     size_t ns = p->strings.offs.len;
     const struct prof_frame *f = p->frames.data;
     for (size_t i = 0; i < nf; i++)
-        if (f[i].name >= ns || f[i].file >= ns) {
+        if (f[i].name >= ns || f[i].file >= ns)
             return mp_errf(e, -EINVAL, "frame %zu names string %u, but only %zu strings exist", i,
-                     f[i].name >= ns ? f[i].name : f[i].file, ns);
-        }
+                           f[i].name >= ns ? f[i].name : f[i].file, ns);
     const struct prof_node *n = p->nodes.data;
-    if (nn == 0 || n[0].parent != 0) {
+    if (nn == 0 || n[0].parent != 0)
         return mp_errf(e, -EINVAL, "the stack trie has no root node");
-    }
     for (size_t i = 1; i < nn; i++) {
-        if (n[i].parent >= i) {
-            return mp_errf(e, -EINVAL, "node %zu has parent %u: parents must come before children", i,
-                     n[i].parent);
-        }
-        if (n[i].frame >= nf) {
+        if (n[i].parent >= i)
+            return mp_errf(e, -EINVAL, "node %zu has parent %u: parents must come before children",
+                           i, n[i].parent);
+        if (n[i].frame >= nf)
             return mp_errf(e, -EINVAL, "node %zu refers to frame %u, but only %zu frames exist", i,
-                     n[i].frame, nf);
-        }
+                           n[i].frame, nf);
     }
     const struct prof_sample *s = p->samples.data;
     uint64_t *last = calloc(nt ? nt : 1, sizeof *last);
-    if (!last) {
-        return mp_errf(e, -ENOMEM, "out of memory");
-    }
+    if (!last)
+        return mp_err_oom(e, NULL);
     int rc = 0;
     for (size_t i = 0; i < p->samples.len && rc == 0; i++) {
         if (s[i].thread >= nt) {
-            rc = mp_errf(e, -EINVAL, "sample %zu refers to thread %u, but only %zu threads exist", i,
-                     s[i].thread, nt);
+            mp_errf(e, -EINVAL, "sample %zu refers to thread %u, but only %zu threads exist", i,
+                    s[i].thread, nt);
+            rc = -EINVAL;
         } else if (s[i].node >= nn) {
-            rc = mp_errf(e, -EINVAL, "sample %zu refers to node %u, but only %zu nodes exist", i,
-                     s[i].node, nn);
+            mp_errf(e, -EINVAL, "sample %zu refers to node %u, but only %zu nodes exist", i,
+                    s[i].node, nn);
+            rc = -EINVAL;
         } else if (s[i].t_ns < last[s[i].thread]) {
-            rc = mp_errf(e, -EINVAL, "sample %zu goes back in time on thread %u", i, s[i].thread);
+            mp_errf(e, -EINVAL, "sample %zu goes back in time on thread %u", i, s[i].thread);
+            rc = -EINVAL;
         } else {
             last[s[i].thread] = s[i].t_ns;
         }
@@ -510,8 +508,9 @@ profile_validate(const struct profile *p, struct mp_err *e)
     const struct prof_alloc *a = p->allocs.data;
     for (size_t i = 0; i < p->allocs.len && rc == 0; i++)
         if (a[i].thread >= nt || a[i].node >= nn) {
-            rc = mp_errf(e, -EINVAL, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
-                     i, a[i].thread, a[i].node, nt, nn);
+            mp_errf(e, -EINVAL, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
+                    i, a[i].thread, a[i].node, nt, nn);
+            rc = -EINVAL;
         }
     return rc;
 }
