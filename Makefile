@@ -10,6 +10,7 @@
 #                   busy loops, default one per core), with the failure rate of each test that
 #                   failed; narrow it with ONLY=pattern and SUITES="plain asan tsan valgrind"
 #   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
+#   make arrows     check that #includes run only down the layers (tools/arrows.sh)
 #   make fuzz       build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan+UBSan) into
 #                   build/fuzz/ and run each for FUZZ_SECONDS (default 60); crashes are saved
 #                   under build/fuzz/crashes/
@@ -68,7 +69,7 @@ VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
 TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps demo test check flaky bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins install
+.PHONY: all deps demo test check flaky bench clean fmt fmt-check unit-tests fuzz fuzz-targets fuzz-bins install arrows
 all: $(BUILD)/mrun $(if $(VIEWER_SRC),$(BUILD)/mrprof)
 
 $(BUILD)/gen/prelude.c: $(PRELUDE_RB)
@@ -107,14 +108,33 @@ $(BUILD)/mrprof: $(VIEWER_OBJ) $(MODEL_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# Unit tests: one Criterion binary per module, linked against everything but the mains.
+# Unit tests: one Criterion binary per module, linked against its own layer only (and the layers
+# below it), so a wrong arrow (a model file calling into formats/, a format calling the viewer)
+# fails to link. A test not listed below links everything but the mains.
+BASE_OBJ      := $(call obj,$(wildcard profiler/base/*.c))
+CORE_OBJ      := $(call obj,$(wildcard profiler/base/*.c profiler/model/*.c))
+VIEWERLIB_OBJ := $(filter-out $(BUILD)/obj/viewer/cli/main.o,$(VIEWER_OBJ))
+LIBS_NOVM      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread -lrt
+TESTS_BASE    := test_hash
+TESTS_MODEL   := test_profile test_compare test_stats
+TESTS_FORMATS := test_formats test_json test_threads test_trace test_hostile test_live
+TESTS_VIEWER  := test_difftree test_tv
+test_link = $(if $(filter $(1),$(TESTS_BASE)),$(BASE_OBJ) $(LIBS_NOVM),\
+            $(if $(filter $(1),$(TESTS_MODEL)),$(CORE_OBJ) $(LIBS_NOVM),\
+            $(if $(filter $(1),$(TESTS_FORMATS)),$(MODEL_OBJ) $(LIBS_NOVM),\
+            $(if $(filter $(1),$(TESTS_VIEWER)),$(VIEWERLIB_OBJ) $(MODEL_OBJ) $(LIBS),\
+            $(WRAP) $(RT_OBJ) $(MODEL_OBJ) $(VIEWERLIB_OBJ) $(LIBS)))))
+
 $(BUILD)/tests/%: tests/unit/%.c $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) -Wno-missing-prototypes $(WRAP) -o $@ $< $(RT_OBJ) $(MODEL_OBJ) \
-	    $(filter-out $(BUILD)/obj/viewer/cli/main.o,$(VIEWER_OBJ)) $(LIBS) -lcriterion
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(call test_link,$*) -lcriterion
 
 unit-tests: $(TEST_BIN)
+
+# The #include arrows between the layers (tools/arrows.sh lists the rules).
+arrows:
+	@sh tools/arrows.sh
 
 # Fuzz targets: one binary per tests/fuzz/fuzz_*.c (any new file is picked up), linked like the
 # unit tests against everything but the mains, with libFuzzer's main. Build them through

@@ -9,12 +9,12 @@
 
 #include "formats/formats.h"
 
-/* The frames of node's stack, root first: iterative (fmt_node_path), so that a stack a million
+/* The frames of node's stack, root first: iterative (profile_node_path), so that a stack a million
  * frames deep is no deeper on the C stack than one frame. */
 static void
 put_path(const struct profile *p, FILE *out, uint32_t node, uint32_t *path, size_t cap)
 {
-    size_t d = fmt_node_path(p, node, path, cap);
+    size_t d = profile_node_path(p, node, path, cap);
     for (size_t k = 0; k < d; k++) {
         if (k)
             putc(';', out);
@@ -26,16 +26,15 @@ put_path(const struct profile *p, FILE *out, uint32_t node, uint32_t *path, size
 
 int
 collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                struct fmt_err *e)
+                struct mp_err *e)
 {
     size_t nn = profile_nnodes(p), nt = profile_nthreads(p);
     uint64_t *count = calloc(nn * (nt ? nt : 1), sizeof *count);
-    size_t depth = fmt_max_depth(p);
+    size_t depth = profile_max_depth(p);
     uint32_t *path = malloc((depth ? depth : 1) * sizeof *path);
     if (!count || !depth || !path) {
         free(count), free(path);
-        snprintf(e->msg, sizeof e->msg, "out of memory");
-        return e->code = -12;
+        return mp_err_oom(e, NULL);
     }
     const struct prof_sample *s = profile_samples(p);
     for (size_t i = 0; i < profile_nsamples(p); i++)

@@ -32,21 +32,21 @@ us(uint64_t ns)
 
 int
 cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                 struct fmt_err *e)
+                 struct mp_err *e)
 {
     int th = fmt_pick_thread(p, o);
     size_t nn = profile_nnodes(p), ns = profile_nsamples(p);
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
     const struct prof_sample *s = profile_samples(p);
-    uint8_t *used = fmt_used_nodes(p, th);
+    uint8_t *used = profile_used_nodes(p, th);
     uint32_t *hits = calloc(nn, sizeof *hits);
     uint32_t *child_start = NULL, *child_list = NULL;
     /* positionTicks: each node's sampled lines, bucketed by node (counting sort) and sorted
      * within the node, so equal lines are runs. tick_start is CSR offsets like child_start. */
     uint32_t *tick_start = calloc(nn + 1, sizeof *tick_start);
     int32_t *ticks = malloc((ns ? ns : 1) * sizeof *ticks);
-    if (!used || !hits || fmt_children(p, used, &child_start, &child_list) != 0 || !tick_start || !ticks) {
+    if (!used || !hits || profile_children(p, used, &child_start, &child_list) != 0 || !tick_start || !ticks) {
         free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
         e->code = -ENOMEM;
         snprintf(e->msg, sizeof e->msg, "out of memory");
@@ -391,7 +391,7 @@ assign_lines(struct profile *p, const struct json_val **items, const uint32_t *m
 /* Fills p from a parsed Profiler.Profile object. */
 int
 fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                          const char *thread_name, int64_t tid, struct fmt_err *e)
+                          const char *thread_name, int64_t tid, struct mp_err *e)
 {
     const struct json_val *jnodes = json_get(root, "nodes");
     const struct json_val *jsamples = json_get(root, "samples");
@@ -630,7 +630,7 @@ head_cmp(const void *a, const void *b)
 
 int
 fmt__walk_head(struct profile *p, const struct json_val *head, const char *name, const char *kind,
-               struct fmt_head_tree *t, struct fmt_err *e)
+               struct fmt_head_tree *t, struct mp_err *e)
 {
     memset(t, 0, sizeof *t);
     if (!json_is_obj(head))
@@ -723,7 +723,7 @@ fmt__head_find(const struct fmt_head_tree *t, int64_t id)
  */
 int
 fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                                 struct fmt_err *e)
+                                 struct mp_err *e)
 {
     const char *kind = "a legacy .cpuprofile (a \"head\" tree)";
     struct fmt_head_tree t;

@@ -181,7 +181,7 @@ frame_kind(const char *name)
 }
 
 int
-fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, struct fmt_err *e)
+fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, struct mp_err *e)
 {
     uint32_t th = profile_add_thread(p, 0, "main");
     p->meta.mode = PROFILE_WALL;

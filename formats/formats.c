@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/fileio.h"
 #include "formats/internal.h"
+#include "profiler/base/fileio.h"
 
 const struct fmt_ops fmt_table[] = {
     {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write, true},
@@ -75,9 +75,13 @@ fmt_names(void)
 
 int
 fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *f,
-               const struct fmt_write_opts *o, struct fmt_err *e)
+               const struct fmt_write_opts *o, struct mp_err *e)
 {
     struct fio_atomic a;
+    if (profile_oom(p)) { /* a builder failed (profile.h): never write an incomplete profile */
+        snprintf(e->msg, sizeof e->msg, "%s: out of memory (the profile is incomplete; not written)", path);
+        return e->code = -ENOMEM;
+    }
     int rc = fio_begin(&a, path, e->msg, sizeof e->msg);
     if (rc)
         return e->code = rc;
@@ -97,7 +101,7 @@ fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const str
 }
 
 int
-fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
+fmt__bad(struct mp_err *e, const char *name, const char *kind, const char *fmt, ...)
 {
     char what[400];
     va_list ap;
@@ -160,27 +164,32 @@ fmt__line(double d)
 
 /* After a reader: samples in order and every invariant checked, or p freed and NULL. */
 static struct profile *
-finish(struct profile *p, int rc, const char *name, struct fmt_err *e)
+finish(struct profile *p, int rc, const char *name, struct mp_err *e)
 {
-    char verr[256];
+    struct mp_err verr = {0};
+    if (!p)
+        rc = -ENOMEM;
+    else if (rc == 0 && profile_oom(p))
+        rc = e->code = -ENOMEM; /* a builder failed (profile.h): the profile is incomplete */
     if (rc == 0) {
         profile_sort_samples(p);
-        if (profile_validate(p, verr, sizeof verr) != 0) {
-            rc = e->code = -EINVAL;
-            snprintf(e->msg, sizeof e->msg, "%s: %s", name, verr);
-        }
+        if (profile_validate(p, &verr) != 0)
+            rc = mp_errf(e, -EINVAL, "%s: %.255s", name, verr.msg);
     }
     if (rc == 0)
         return p;
-    if (!e->msg[0])
+    if (!e->msg[0]) {
+        if (!e->code)
+            e->code = rc;
         snprintf(e->msg, sizeof e->msg, "%s: out of memory", name);
+    }
     profile_free(p);
     return NULL;
 }
 
 /* Reads buf (modified in place: strings are decoded where they lie). */
 static struct profile *
-read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
+read_mutable(char *buf, size_t len, const char *name, struct mp_err *e)
 {
     memset(e, 0, sizeof *e);
     size_t i = 0;
@@ -196,13 +205,13 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
      * a text file may start with '\n', 0x0a, as a profile.proto does.) */
     if (fmt__looks_folded(buf, len)) {
         struct profile *p = profile_new();
-        return finish(p, fmt__folded_read(p, buf, len, name, e), name, e);
+        return finish(p, p ? fmt__folded_read(p, buf, len, name, e) : -ENOMEM, name, e);
     }
     /* gzip (pprof's usual form), or a raw profile.proto (starts with field 1, sample_type). */
     if ((len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) ||
         (len >= 2 && buf[0] == 0x0a && buf[i] != '{' && buf[i] != '[')) {
         struct profile *p = profile_new();
-        return finish(p, fmt__pprof_read(p, (const uint8_t *)buf, len, name, e), name, e);
+        return finish(p, p ? fmt__pprof_read(p, (const uint8_t *)buf, len, name, e) : -ENOMEM, name, e);
     }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
@@ -224,15 +233,17 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
     struct json_error jerr;
     if (json_parse(buf, len, &doc, &jerr) != 0) {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %zu, column %zu (byte %zu): %s%s", name,
-                 jerr.line, jerr.column, jerr.offset, jerr.what, jerr.truncated ? " (the file is cut short)" : "");
+        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %zu, column %zu (byte %zu): %.95s%s", name,
+                 jerr.line, jerr.column, jerr.offset, jerr.what.msg, jerr.truncated ? " (the file is cut short)" : "");
         return NULL;
     }
     const struct json_val *root = json_root(&doc);
     struct profile *p = profile_new();
     int rc;
     const struct json_val *head = json_get(root, "head");
-    if (json_get(root, "shared") && json_get(root, "profiles")) {
+    if (!p) {
+        rc = -ENOMEM;
+    } else if (json_get(root, "shared") && json_get(root, "profiles")) {
         rc = fmt__speedscope_read_json(p, root, name, e);
     } else if (json_get(root, "nodes")) {
         const struct json_val *tn = json_get(json_get(root, "$mrprof"), "thread");
@@ -254,7 +265,7 @@ read_mutable(char *buf, size_t len, const char *name, struct fmt_err *e)
 }
 
 struct profile *
-fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e)
+fmt_read_buffer(const char *buf, size_t len, const char *name, struct mp_err *e)
 {
     char *copy = malloc(len + 1);
     if (!copy) {
@@ -287,7 +298,7 @@ sniff_profile(const char *head, size_t n, const char *path, char *err, size_t er
 }
 
 struct profile *
-fmt_read_path(const char *path, struct fmt_err *e)
+fmt_read_path(const char *path, struct mp_err *e)
 {
     size_t len;
     char *buf = fio_read_input(path, sniff_profile, &len, e->msg, sizeof e->msg);

@@ -13,12 +13,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "profiler/base/err.h"
 #include "profiler/model/profile.h"
+#include "profiler/model/trie.h" /* the writers walk the trie with it */
 
-struct fmt_err {
-    int code; /* negative errno, or -EINVAL for bad content */
-    char msg[512];
-};
+/* The error shape of the formats is the project's one (profiler/base/err.h). The old name stays
+ * as an alias for viewer/, runtime/ and the tests (transitional: `struct fmt_err` is `struct
+ * mp_err`). */
+#define fmt_err mp_err
 
 struct fmt_write_opts {
     int thread; /* formats with one thread per file: which one (-1: the first with samples) */
@@ -31,7 +33,7 @@ struct fmt_ops {
     const char *ext;   /* chosen when the output path ends with it */
     const char *about; /* one line for --help */
     int (*write)(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                 struct fmt_err *e);
+                 struct mp_err *e);
     bool readable; /* mrprof's readers accept it too */
 };
 
@@ -45,27 +47,27 @@ const struct fmt_ops *fmt_by_path(const char *path);
 const char *fmt_names(void);
 
 int fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *f,
-                   const struct fmt_write_opts *o, struct fmt_err *e);
+                   const struct fmt_write_opts *o, struct mp_err *e);
 
 /* Reads any supported file; NULL with e filled ("FILE: looks like X, but ...") on failure. */
-struct profile *fmt_read_path(const char *path, struct fmt_err *e);
-struct profile *fmt_read_buffer(const char *buf, size_t len, const char *name, struct fmt_err *e);
+struct profile *fmt_read_path(const char *path, struct mp_err *e);
+struct profile *fmt_read_buffer(const char *buf, size_t len, const char *name, struct mp_err *e);
 
 /* The writers and readers (one file each). */
 int cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                     struct fmt_err *e);
+                     struct mp_err *e);
 int heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                      struct fmt_err *e);
+                      struct mp_err *e);
 int perfetto_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                   struct fmt_err *e);
+                   struct mp_err *e);
 int trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                struct fmt_err *e);
+                struct mp_err *e);
 int collapsed_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                    struct fmt_err *e);
+                    struct mp_err *e);
 int speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                     struct fmt_err *e);
+                     struct mp_err *e);
 int pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                struct fmt_err *e);
+                struct mp_err *e);
 
 /* Helpers shared by the writers (jsonout.c). */
 void json_str(FILE *out, const char *s);
@@ -73,19 +75,9 @@ void json_u64(FILE *out, uint64_t v);
 void json_i64(FILE *out, int64_t v);
 /* The thread a single-thread format writes: o->thread, or the first thread with samples. */
 int fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o);
-/* A calloc'd flag per node: 1 when a sample of thread (-1: any) is at it or below it. */
-uint8_t *fmt_used_nodes(const struct profile *p, int thread);
-/* The used nodes' children in CSR form: node k's are (*list)[(*start)[k] .. (*start)[k + 1]),
- * in increasing id. 0 or -ENOMEM; the caller frees both. */
-int fmt_children(const struct profile *p, const uint8_t *used, uint32_t **start, uint32_t **list);
 /* Whether a writer that leaves idle out (folded stacks, speedscope, pprof, unless o->idle) skips
  * sample s: its leaf frame is (idle). DevTools' formats keep (idle), which DevTools knows. */
 bool fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const struct prof_sample *s);
-/* The deepest stack's length in frames (at least 1; 0 when out of memory), and node's path
- * from the root's child down to node into path[0..cap): its length. Both iterative, so a stack
- * a million frames deep costs memory, not C stack. */
-size_t fmt_max_depth(const struct profile *p);
-size_t fmt_node_path(const struct profile *p, uint32_t node, uint32_t *path, size_t cap);
 const char *fmt_frame_url(const struct profile *p, const struct prof_frame *f);
 /* Writes `"callFrame":{...}` as DevTools' CallFrame: 0-based lineNumber (-1 unknown),
  * columnNumber -1. The .cpuprofile writes scriptId as a string, V8's trace events as a number. */

@@ -24,7 +24,7 @@
  */
 int
 heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
-                  struct fmt_err *e)
+                  struct mp_err *e)
 {
     struct profile *view = NULL;
     if (p->meta.mode != PROFILE_HEAP) {
@@ -42,11 +42,11 @@ heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opt
     size_t nn = profile_nnodes(p), ns = profile_nsamples(p);
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_sample *s = profile_samples(p);
-    uint8_t *used = fmt_used_nodes(p, -1);
+    uint8_t *used = profile_used_nodes(p, -1);
     uint64_t *self = calloc(nn ? nn : 1, sizeof *self);
     uint32_t *child_start = NULL, *child_list = NULL;
     struct dfs { uint32_t node, next; } *stack = malloc((nn ? nn : 1) * sizeof *stack);
-    if (!used || !self || !stack || fmt_children(p, used, &child_start, &child_list) != 0) {
+    if (!used || !self || !stack || profile_children(p, used, &child_start, &child_list) != 0) {
         free(used), free(self), free(child_start), free(child_list), free(stack);
         profile_free(view);
         goto nomem;
@@ -120,7 +120,7 @@ nomem:
 
 int
 fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                           struct fmt_err *e)
+                           struct mp_err *e)
 {
     const char *kind = "a .heapprofile";
     struct fmt_head_tree t;

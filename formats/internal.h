@@ -8,7 +8,7 @@
 
 /* Adds the Profiler.Profile object root to p as one thread. Returns 0 or -errno (e filled). */
 int fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                              const char *thread_name, int64_t tid, struct fmt_err *e);
+                              const char *thread_name, int64_t tid, struct mp_err *e);
 
 /* The model frame of a DevTools CallFrame object (functionName, url, lineNumber with the given
  * base: 0 in callFrame objects, 1 in the legacy form's nodes). */
@@ -27,24 +27,24 @@ struct fmt_head_tree {
 };
 /* Walks head into p's trie (t->nodes freed by the caller). kind names the format in errors. */
 int fmt__walk_head(struct profile *p, const struct json_val *head, const char *name, const char *kind,
-                   struct fmt_head_tree *t, struct fmt_err *e);
+                   struct fmt_head_tree *t, struct mp_err *e);
 const struct fmt_head_node *fmt__head_find(const struct fmt_head_tree *t, int64_t id);
 
 /* Legacy .cpuprofile (a "head" tree) and .heapprofile readers (cpuprofile.c, heapprofile.c). */
 int fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                                     struct fmt_err *e);
+                                     struct mp_err *e);
 int fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                               struct fmt_err *e);
+                               struct mp_err *e);
 /* Trace Event JSON (object or array form) reader (trace.c). */
 int fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name,
-                         struct fmt_err *e);
+                         struct mp_err *e);
 /* pprof's profile.proto, gzipped or not (pprof.c). */
-int fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e);
+int fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct mp_err *e);
 /* speedscope's JSON, evented and sampled profiles, one thread each (speedscope.c). */
 int fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const char *name,
-                              struct fmt_err *e);
+                              struct mp_err *e);
 /* Folded stacks (folded.c): buf[0..len) is modified (frames are cut in place). */
-int fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, struct fmt_err *e);
+int fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, struct mp_err *e);
 /* Whether the first non-blank line reads as folded stacks (text ending in a sample count). */
 bool fmt__looks_folded(const char *buf, size_t len);
 /*
@@ -79,7 +79,7 @@ void fmt__put_sampler_meta(FILE *out, const struct profile *p);
 void fmt__get_sampler_meta(struct profile *p, const struct json_val *m);
 
 /* Fills e with "NAME: looks like KIND, but WHAT" and returns -EINVAL. */
-int fmt__bad(struct fmt_err *e, const char *name, const char *kind, const char *fmt, ...)
+int fmt__bad(struct mp_err *e, const char *name, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 #endif

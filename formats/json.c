@@ -24,7 +24,7 @@ fail(struct parser *ps, const char *what)
     ps->err->line = ps->line;
     ps->err->column = ps->err->offset - ps->line_start + 1;
     ps->err->truncated = ps->pos >= ps->len;
-    snprintf(ps->err->what, sizeof ps->err->what, "%s", ps->pos >= ps->len ? "the file ends early" : what);
+    mp_errf(&ps->err->what, -EINVAL, "%s", ps->pos >= ps->len ? "the file ends early" : what);
     return -1;
 }
 
@@ -237,7 +237,7 @@ json_parse(char *buf, size_t len, struct json_doc *doc, struct json_error *err)
     struct parser ps = {buf, len, 0, 1, 0, doc, err};
     size_t *stack = malloc(JSON_MAX_DEPTH * sizeof *stack);
     if (!stack) {
-        snprintf(err->what, sizeof err->what, "out of memory");
+        mp_err_oom(&err->what, NULL);
         return -1;
     }
     /* Room for every value a document of this size can plausibly hold (a value takes 2 bytes
@@ -352,7 +352,7 @@ json_parse(char *buf, size_t len, struct json_doc *doc, struct json_error *err)
     rc = 0;
     goto out;
 oom:
-    snprintf(err->what, sizeof err->what, "out of memory");
+    mp_err_oom(&err->what, NULL);
     err->offset = ps.pos;
 out:
     free(stack);

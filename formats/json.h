@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiler/base/err.h"
+
 #define JSON_MAX_DEPTH 4096
 
 enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
@@ -42,7 +44,8 @@ struct json_error {
     size_t offset;   /* byte where parsing stopped */
     size_t line, column; /* of that byte, from 1 */
     bool truncated;  /* the document ended early */
-    char what[96];   /* e.g. "expected ',' or ']'" */
+    struct mp_err what; /* -EINVAL with e.g. "expected ',' or ']'", or -ENOMEM "out of memory"
+                           (profiler/base/err.h's shape; the position is the fields above) */
 };
 
 /* Parses buf[0..len) (modified in place). 0 on success; -1 with err filled. */

@@ -406,8 +406,16 @@ bad(struct live_decoder *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->err, sizeof d->err, fmt, ap);
+    vsnprintf(d->err.msg, sizeof d->err.msg, fmt, ap);
     va_end(ap);
+    d->err.code = -EPROTO;
+    return -1;
+}
+
+static int
+oom(struct live_decoder *d)
+{
+    mp_err_oom(&d->err, NULL);
     return -1;
 }
 
@@ -442,6 +450,8 @@ static int
 apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
 {
     struct profile *p = d->p;
+    if (!p)
+        return oom(d);
     if (!d->welcomed && type != LIVE_WELCOME)
         return bad(d, "the stream does not start with a welcome (type 0x%02x)", type);
     if (d->ended)
@@ -594,7 +604,7 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
     case LIVE_RESET: {
         struct profile *fresh = profile_new();
         if (!fresh)
-            return bad(d, "out of memory");
+            return oom(d);
         fresh->meta = p->meta;
         profile_free(p);
         d->p = fresh;
@@ -614,7 +624,7 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
 int
 live_decode(struct live_decoder *d, const uint8_t *data, size_t len)
 {
-    if (d->err[0])
+    if (d->err.code)
         return -1;
     if (len == 0) /* nothing new (and no memcpy from NULL into a buffer not yet made) */
         return 0;
@@ -624,7 +634,7 @@ live_decode(struct live_decoder *d, const uint8_t *data, size_t len)
             c *= 2;
         uint8_t *b = realloc(d->pend, c);
         if (!b)
-            return bad(d, "out of memory");
+            return oom(d);
         d->pend = b;
         d->cappend = c;
     }
@@ -640,6 +650,8 @@ live_decode(struct live_decoder *d, const uint8_t *data, size_t len)
             break;
         const uint8_t *m = d->pend + off + 4;
         int r = apply(d, m[0], m + 1, body - 1);
+        if (r >= 0 && profile_oom(d->p))
+            r = oom(d); /* a builder failed (profile.h): the profile is incomplete */
         if (r < 0)
             return -1;
         changed |= r;

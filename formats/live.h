@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiler/base/err.h"
 #include "profiler/model/profile.h"
 
 #define LIVE_VERSION 1
@@ -96,12 +97,12 @@ struct live_decoder {
     uint64_t held_back; /* from the last counters */
     uint8_t *pend;      /* bytes of an incomplete message */
     size_t npend, cappend;
-    char err[256];
+    struct mp_err err; /* the protocol error (-EPROTO) or -ENOMEM; code 0 while none */
 };
 void live_decoder_init(struct live_decoder *d);
 void live_decoder_free(struct live_decoder *d);
 /* Feeds bytes as they came. Returns 1 when the profile changed, 0 when not, -1 on a protocol
- * error (d->err says which; the profile keeps what was valid before it). */
+ * error (d->err.msg says which; the profile keeps what was valid before it). */
 int live_decode(struct live_decoder *d, const uint8_t *data, size_t len);
 
 #endif

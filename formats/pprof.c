@@ -20,8 +20,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "formats/fileio.h"
 #include "formats/internal.h"
+#include "profiler/base/fileio.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile PbProfile;
@@ -71,44 +71,32 @@ agg_cmp(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
-/* (frame, line) -> location id, open addressing. */
+/* (frame, line) -> location id: profiler/base/hash.h's table over key[location id - 1]. */
 struct locmap {
-    uint64_t *key; /* frame << 32 | (uint32_t)line, + 1; 0 = empty */
-    uint64_t *id;
-    size_t cap, n;
+    struct mp_hash ix;
+    uint64_t *key; /* [id - 1] frame << 32 | (uint32_t)line */
 };
 
 static uint64_t
 loc_key(uint32_t frame, int32_t line)
 {
-    return ((uint64_t)frame << 32 | (uint32_t)line) + 1;
-}
-
-static size_t
-loc_slot(const struct locmap *m, uint64_t key)
-{
-    size_t i = (size_t)prof_mix64(key) & (m->cap - 1);
-    while (m->key[i] && m->key[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    return i;
+    return (uint64_t)frame << 32 | (uint32_t)line;
 }
 
 static int
-fail_oom(struct fmt_err *e)
+fail_oom(struct mp_err *e)
 {
-    snprintf(e->msg, sizeof e->msg, "out of memory");
-    return e->code = -ENOMEM;
+    return mp_err_oom(e, NULL);
 }
 
 /* Gzips buf into out. */
 static int
-write_gzip(FILE *out, const uint8_t *buf, size_t len, struct fmt_err *e)
+write_gzip(FILE *out, const uint8_t *buf, size_t len, struct mp_err *e)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        snprintf(e->msg, sizeof e->msg, "zlib: cannot start compressing");
-        return e->code = -EIO;
+        return mp_errf(e, -EIO, "zlib: cannot start compressing");
     }
     uint8_t chunk[1 << 16];
     z.next_in = (uint8_t *)buf;
@@ -124,14 +112,13 @@ write_gzip(FILE *out, const uint8_t *buf, size_t len, struct fmt_err *e)
     } while (zr == Z_OK);
     deflateEnd(&z);
     if (zr != Z_STREAM_END) {
-        snprintf(e->msg, sizeof e->msg, "cannot write the compressed profile");
-        return e->code = -EIO;
+        return mp_errf(e, -EIO, "cannot write the compressed profile");
     }
     return 0;
 }
 
 int
-pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e)
 {
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
@@ -198,13 +185,8 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     PbFunction *fn = calloc(nf ? nf : 1, sizeof *fn);
     PbFunction **fnp = calloc(nf ? nf : 1, sizeof *fnp);
     /* Locations: at most one per frame (callers) plus one per distinct leaf line. */
-    struct locmap lm = {0};
-    lm.cap = 64;
-    while (lm.cap < 2 * (nf + na + 1))
-        lm.cap *= 2;
-    lm.key = calloc(lm.cap, sizeof *lm.key);
-    lm.id = calloc(lm.cap, sizeof *lm.id);
     size_t loc_cap = nf + na + 1;
+    struct locmap lm = {{0}, malloc(loc_cap * sizeof *lm.key)};
     PbLocation *loc = calloc(loc_cap, sizeof *loc);
     PbLocation **locp = calloc(loc_cap, sizeof *locp);
     PbLine *lines = calloc(loc_cap, sizeof *lines);
@@ -216,7 +198,7 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     uint64_t *ids = calloc(na * maxd + 1, sizeof *ids);
     int64_t *vals = calloc(2 * na + 1, sizeof *vals);
     uint8_t *packed = NULL;
-    if (!fn || !fnp || !lm.key || !lm.id || !loc || !locp || !lines || !linep || !smp || !smpp || !lab ||
+    if (!fn || !fnp || !lm.key || mp_hash_reserve(&lm.ix, loc_cap, NULL, NULL) != 0 || !loc || !locp || !lines || !linep || !smp || !smpp || !lab ||
         !labp || !ids || !vals)
         goto oom_free;
     size_t nfn = 0;
@@ -238,10 +220,12 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
             uint32_t f = nodes[k].frame;
             int32_t line = k == ag[i].node && ag[i].line > 0 ? ag[i].line : frames[f].line;
             uint64_t key = loc_key(f, line);
-            size_t slot = loc_slot(&lm, key);
-            if (!lm.key[slot]) {
-                lm.key[slot] = key;
-                lm.id[slot] = ++nloc;
+            uint64_t h = mp_mix64(key);
+            uint32_t at = mp_hash_find(&lm.ix, h, mp_hash_u64_eq, lm.key, &key);
+            if (at == UINT32_MAX) { /* a new location; room reserved above */
+                at = (uint32_t)nloc++;
+                lm.key[at] = key;
+                mp_hash_insert(&lm.ix, h, at, mp_hash_u64_rehash, lm.key);
                 PbLocation *l = &loc[nloc - 1];
                 perftools__profiles__location__init(l);
                 perftools__profiles__line__init(&lines[nloc - 1]);
@@ -254,7 +238,7 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
                 l->line = &linep[nloc - 1];
                 locp[nloc - 1] = l;
             }
-            sm->location_id[d++] = lm.id[slot];
+            sm->location_id[d++] = at + 1;
         }
         sm->n_location_id = d;
         sm->value = vals + 2 * i;
@@ -293,7 +277,7 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
 oom_free:
     rc = fail_oom(e);
 done:
-    free(packed), free(fn), free(fnp), free(lm.key), free(lm.id), free(loc), free(locp), free(lines),
+    free(packed), free(fn), free(fnp), free(lm.key), mp_hash_free(&lm.ix), free(loc), free(locp), free(lines),
         free(linep), free(smp), free(smpp), free(lab), free(labp), free(ids), free(vals);
     free(st.v), free(ag);
     return rc;
@@ -319,7 +303,7 @@ pb_str(const PbProfile *pb, int64_t i)
  * whole value (shares stay exact, the count of samples is the number of stacks). */
 #define PPROF_MAX_EXPAND ((uint64_t)4 << 20)
 int
-fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct fmt_err *e)
+fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct mp_err *e)
 {
     uint8_t *raw = NULL;
     size_t rawlen = 0;

@@ -40,25 +40,23 @@ event(FILE *out, bool *first, char type, uint32_t frame, uint64_t at)
 }
 
 int
-speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e)
 {
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
     const struct prof_sample *s = profile_samples(p);
     size_t ns = profile_nsamples(p), nf = profile_nframes(p);
     /* The deepest stack bounds both paths. */
-    size_t depth = fmt_max_depth(p);
+    size_t depth = profile_max_depth(p);
     uint32_t *fidx = malloc((nf ? nf : 1) * sizeof *fidx);
     if (!depth || !fidx) {
         free(fidx);
-        snprintf(e->msg, sizeof e->msg, "out of memory");
-        return e->code = -ENOMEM;
+        return mp_err_oom(e, NULL);
     }
     uint32_t *cur = malloc(depth * sizeof *cur), *next = malloc(depth * sizeof *next);
     if (!cur || !next) {
         free(cur), free(next), free(fidx);
-        snprintf(e->msg, sizeof e->msg, "out of memory");
-        return e->code = -ENOMEM;
+        return mp_err_oom(e, NULL);
     }
 
     /* Frames: every model frame but the root, in model order. */
@@ -68,8 +66,7 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     FILE *rf = open_memstream(&runs, &runs_len);
     if (!rf) {
         free(cur), free(next), free(fidx);
-        snprintf(e->msg, sizeof e->msg, "out of memory");
-        return e->code = -ENOMEM;
+        return mp_err_oom(e, NULL);
     }
     fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"exporter\":\"mrprof\",", out);
     fputs("\"name\":", out);
@@ -121,7 +118,7 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             if (s[i].thread != th || !s[i].weight_ns)
                 continue;
             /* Idle left out: every frame closes and the time passes as a gap. */
-            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : fmt_node_path(p, s[i].node, next, depth), common = 0;
+            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : profile_node_path(p, s[i].node, next, depth), common = 0;
             while (common < cd && common < nd && cur[common] == next[common])
                 common++;
             if ((cd > common || nd > common) && run) { /* events end the stretch */
@@ -160,8 +157,7 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     fputs("]}}\n", out);
     free(cur), free(next), free(fidx);
     if (ferror(out)) {
-        snprintf(e->msg, sizeof e->msg, "write error");
-        return e->code = -EIO;
+        return mp_errf(e, -EIO, "write error");
     }
     return 0;
 }
@@ -200,7 +196,7 @@ to_ns(double v, double scale)
 
 static int
 read_frames(struct profile *p, const struct json_val *frames, const char *name, uint32_t *fr,
-            struct fmt_err *e)
+            struct mp_err *e)
 {
     size_t i = 0;
     JSON_EACH(f, frames) {
@@ -228,7 +224,7 @@ read_frames(struct profile *p, const struct json_val *frames, const char *name, 
  * were (each weighs an equal share), else one. */
 static int
 add_stretch(struct profile *p, uint32_t th, uint32_t node, uint64_t t, uint64_t t2,
-            const struct json_val *run, size_t *split, size_t pi, const char *name, struct fmt_err *e)
+            const struct json_val *run, size_t *split, size_t pi, const char *name, struct mp_err *e)
 {
     uint64_t w = t2 - t, n = 1;
     if (run) {
@@ -251,7 +247,7 @@ add_stretch(struct profile *p, uint32_t th, uint32_t node, uint64_t t, uint64_t 
 static int
 read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th, const uint32_t *fr,
              size_t nf, double scale, double base, const struct json_val *runs, size_t *split,
-             const char *name, struct fmt_err *e)
+             const char *name, struct mp_err *e)
 {
     const struct json_val *run = json_first(runs), *runs_end = runs ? runs + runs->size : NULL;
     bool use_runs = json_is_arr(runs);
@@ -332,7 +328,7 @@ read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
 /* A sampled profile: samples[i] (frame indexes, root first) weighs weights[i]. */
 static int
 read_sampled(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th, const uint32_t *fr,
-             size_t nf, double scale, const char *name, struct fmt_err *e)
+             size_t nf, double scale, const char *name, struct mp_err *e)
 {
     const struct json_val *samples = json_get(prof, "samples"), *weights = json_get(prof, "weights");
     if (!json_is_arr(samples) || !json_is_arr(weights))
@@ -372,7 +368,7 @@ read_sampled(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
 
 int
 fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const char *name,
-                          struct fmt_err *e)
+                          struct mp_err *e)
 {
     const struct json_val *frames = json_get(json_get(root, "shared"), "frames");
     const struct json_val *profiles = json_get(root, "profiles");

@@ -25,7 +25,7 @@ file_number(const struct profile *p, size_t th)
 int
 fmt_write_threads(const struct profile *p, const char *path, const struct fmt_ops *f,
                   const struct fmt_write_opts *o, struct fmt_written **out, size_t *nout,
-                  struct fmt_err *e)
+                  struct mp_err *e)
 {
     *out = NULL;
     *nout = 0;

@@ -25,7 +25,7 @@ struct fmt_written {
  * stay and are listed in *out. */
 int fmt_write_threads(const struct profile *p, const char *path, const struct fmt_ops *f,
                       const struct fmt_write_opts *o, struct fmt_written **out, size_t *nout,
-                      struct fmt_err *e);
+                      struct mp_err *e);
 
 /* "PATH (THREAD, N samples), PATH (...)" for the files written, into buf. */
 void fmt_written_describe(const struct profile *p, const struct fmt_written *w, size_t n,

@@ -264,7 +264,7 @@ instant(FILE *out, bool *first, const char *name, int64_t pid, int64_t tid, uint
 }
 
 static int
-write_trace(const struct profile *p, FILE *out, enum trace_for who, struct fmt_err *e)
+write_trace(const struct profile *p, FILE *out, enum trace_for who, struct mp_err *e)
 {
     bool first = true;
     const struct prof_sample *s = profile_samples(p);
@@ -310,10 +310,9 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct fmt_e
         uint64_t end_us = us(p->meta.end_ns > hi ? p->meta.end_ns : hi);
         if (who == FOR_DEVTOOLS)
             instant(out, &first, "mrprof: profiling started", pid, tid, start_us);
-        uint8_t *used = fmt_used_nodes(p, (int)th);
+        uint8_t *used = profile_used_nodes(p, (int)th);
         if (!used) {
-            snprintf(e->msg, sizeof e->msg, "out of memory");
-            return e->code = -12;
+            return mp_err_oom(e, NULL);
         }
         write_profile_events(p, out, &first, (uint32_t)th, pid, tid, used, start_us,
                              who == FOR_DEVTOOLS ? &h : NULL);
@@ -341,14 +340,14 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct fmt_e
 }
 
 int
-trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+trace_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e)
 {
     (void)o;
     return write_trace(p, out, FOR_DEVTOOLS, e);
 }
 
 int
-perfetto_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct fmt_err *e)
+perfetto_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e)
 {
     (void)o;
     return write_trace(p, out, FOR_PERFETTO, e);
@@ -420,7 +419,7 @@ thread_name(const struct json_val *events, double pid, int64_t tid, char *buf, s
 /* Resolves every node's model node: parents first; a parent no chunk declared makes the node a
  * child of the root (V8 sometimes leaves the parent in a chunk that was dropped). */
 static int
-resolve_nodes(struct profile *p, struct tnode *n, size_t count, const char *name, struct fmt_err *e)
+resolve_nodes(struct profile *p, struct tnode *n, size_t count, const char *name, struct mp_err *e)
 {
     size_t *chain = malloc((count + 1) * sizeof *chain);
     if (!chain)
@@ -456,7 +455,7 @@ resolve_nodes(struct profile *p, struct tnode *n, size_t count, const char *name
 
 static int
 read_profile(struct profile *p, const struct json_val *events, const struct json_val *ev0,
-             const struct tprofile *tp, const char *name, struct fmt_err *e)
+             const struct tprofile *tp, const char *name, struct mp_err *e)
 {
     /* Every node of every chunk, deduplicated by id. */
     size_t nn = 0, cap = 0;
@@ -622,7 +621,7 @@ read_sampler_meta(struct profile *p, const struct json_val *events)
 }
 
 int
-fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct fmt_err *e)
+fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct mp_err *e)
 {
     const struct json_val *events = json_is_arr(root) ? root : json_get(root, "traceEvents");
     if (!json_is_arr(events))

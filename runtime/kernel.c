@@ -19,7 +19,7 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 #include "runtime/rt.h"
 
 extern char **environ;

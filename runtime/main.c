@@ -12,7 +12,7 @@
 #include "profiler/base/options.h"
 #include "runtime/profiling.h"
 #include "runtime/rt.h"
-#include "runtime/version.h"
+#include "profiler/base/version.h"
 
 static const char usage[] =
     "usage: mrun [options] SCRIPT.rb [ARGS...]\n"

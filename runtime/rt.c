@@ -30,7 +30,7 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 
 extern const uint8_t mrun_prelude[];
 

@@ -12,38 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Groups by an integer key: profiler/base/hash.h's table over keys[group]. */
 struct group_map {
-    uint64_t *keys; /* key + 1, 0 = empty */
-    uint32_t *vals;
-    size_t cap;
+    struct mp_hash ix;
+    uint64_t *keys; /* [group] its key */
 };
 
-/* Finds or adds key; *fresh says whether it was added. Capacity is fixed at >= 2 * max keys. */
+/* Finds or adds key as group next; *fresh says whether it was added. Room for every group is
+ * reserved up front, so adding cannot fail. */
 static uint32_t
 group_get(struct group_map *m, uint64_t key, uint32_t next, bool *fresh)
 {
-    size_t mask = m->cap - 1;
-    for (size_t i = prof_mix64(key) & mask;; i = (i + 1) & mask) {
-        if (m->keys[i] == 0) {
-            m->keys[i] = key + 1;
-            m->vals[i] = next;
-            *fresh = true;
-            return next;
-        }
-        if (m->keys[i] == key + 1) {
-            *fresh = false;
-            return m->vals[i];
-        }
-    }
-}
-
-static size_t
-pow2_at_least(size_t n)
-{
-    size_t c = 64;
-    while (c < n)
-        c <<= 1;
-    return c;
+    uint64_t h = mp_mix64(key);
+    uint32_t g = mp_hash_find(&m->ix, h, mp_hash_u64_eq, m->keys, &key);
+    *fresh = g == UINT32_MAX;
+    if (!*fresh)
+        return g;
+    m->keys[next] = key;
+    mp_hash_insert(&m->ix, h, next, mp_hash_u64_rehash, m->keys);
+    return next;
 }
 
 static int
@@ -142,13 +129,11 @@ agg_compute_f(const struct profile *p, const struct agg_filter *filter, enum agg
     /* Self per node (for function/file grouping) in one pass. */
     uint64_t *node_w = calloc(nn, sizeof *node_w), *node_n = calloc(nn, sizeof *node_n);
     size_t maxgroups = (by == AGG_LINE ? ns : nf) + 1;
-    struct group_map m = {NULL, NULL, pow2_at_least(maxgroups * 2)};
-    m.keys = calloc(m.cap, sizeof *m.keys);
-    m.vals = calloc(m.cap, sizeof *m.vals);
+    struct group_map m = {{0}, malloc(maxgroups * sizeof *m.keys)};
     uint32_t *frame_group = malloc((nf ? nf : 1) * sizeof *frame_group);
     uint32_t *stamp = NULL;
     out->rows = calloc(maxgroups, sizeof *out->rows);
-    if (!node_w || !node_n || !m.keys || !m.vals || !frame_group || !out->rows)
+    if (!node_w || !node_n || !m.keys || mp_hash_reserve(&m.ix, maxgroups, NULL, NULL) != 0 || !frame_group || !out->rows)
         goto oom;
 
     uint32_t ngroups = 0;
@@ -226,10 +211,10 @@ agg_compute_f(const struct profile *p, const struct agg_filter *filter, enum agg
             out->rows[k++] = out->rows[g];
     out->n = k;
     qsort(out->rows, out->n, sizeof *out->rows, row_cmp_self);
-    free(node_w), free(node_n), free(m.keys), free(m.vals), free(frame_group), free(stamp);
+    free(node_w), free(node_n), free(m.keys), mp_hash_free(&m.ix), free(frame_group), free(stamp);
     return 0;
 oom:
-    free(node_w), free(node_n), free(m.keys), free(m.vals), free(frame_group), free(stamp);
+    free(node_w), free(node_n), free(m.keys), mp_hash_free(&m.ix), free(frame_group), free(stamp);
     free(out->rows);
     memset(out, 0, sizeof *out);
     return -ENOMEM;

@@ -8,27 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/formats.h"
 #include "profiler/model/match.h"
+#include "profiler/model/trie.h"
 
 /* --- frames matched by match.h's rule ----------------------------------------------------------- */
 
-static int
-fm_init(struct diff_frames *m, size_t n)
-{
-    m->cap = 16;
-    while (m->cap < 2 * n + 2)
-        m->cap *= 2;
-    m->keys = calloc(m->cap, sizeof *m->keys);
-    m->frames = calloc(m->cap, sizeof *m->frames);
-    return m->keys && m->frames ? 0 : -ENOMEM;
-}
-
-static void
-fm_free(struct diff_frames *m)
-{
-    free(m->keys), free(m->frames);
-}
+/* A function of u is (name, file, line): d->frames holds the first frame of u with each. */
+struct fm_key {
+    uint32_t name, file;
+    int32_t line;
+};
 
 static uint64_t
 fm_hash(uint32_t name, uint32_t file, int32_t line)
@@ -36,20 +25,27 @@ fm_hash(uint32_t name, uint32_t file, int32_t line)
     return prof_mix64(((uint64_t)name << 32 | file) ^ prof_mix64((uint64_t)(uint32_t)line + 1));
 }
 
-/* The slot of u's function (name, file, line): its frame + 1 there, or an empty slot. */
-static size_t
-fm_slot(const struct diff_frames *m, const struct profile *u, uint32_t name, uint32_t file, int32_t line)
+static bool
+fm_eq(const void *ctx, uint32_t id, const void *key)
 {
-    uint64_t h = fm_hash(name, file, line);
-    const struct prof_frame *f = profile_frames(u);
-    size_t i = h & (m->cap - 1);
-    while (m->frames[i]) {
-        const struct prof_frame *x = &f[m->frames[i] - 1];
-        if (m->keys[i] == h && x->name == name && x->file == file && x->line == line)
-            break;
-        i = (i + 1) & (m->cap - 1);
-    }
-    return i;
+    const struct prof_frame *x = &profile_frames(ctx)[id];
+    const struct fm_key *k = key;
+    return x->name == k->name && x->file == k->file && x->line == k->line;
+}
+
+static uint64_t
+fm_rehash(const void *ctx, uint32_t id)
+{
+    const struct prof_frame *x = &profile_frames(ctx)[id];
+    return fm_hash(x->name, x->file, x->line);
+}
+
+/* u's first frame of the function (name, file, line), or UINT32_MAX. */
+static uint32_t
+fm_find(const struct mp_hash *m, const struct profile *u, uint32_t name, uint32_t file, int32_t line)
+{
+    struct fm_key k = {name, file, line};
+    return mp_hash_find(m, fm_hash(name, file, line), fm_eq, u, &k);
 }
 
 /* One side's frames as the matching rule sees them, numbered by distinct function: id[f] for
@@ -153,7 +149,7 @@ diff_children(const struct diff_tree *d, uint32_t **start, uint32_t **list)
     if (!used)
         return -ENOMEM;
     memset(used, 1, d->nn);
-    int rc = fmt_children(d->u, used, start, list);
+    int rc = profile_children(d->u, used, start, list);
     free(used);
     return rc;
 }
@@ -170,19 +166,19 @@ function_totals(struct diff_tree *d)
     uint32_t *onpath = calloc(nf + 1, sizeof *onpath), *rep = malloc((nf + 1) * sizeof *rep);
     d->base_ftotal = calloc(nf + 1, sizeof *d->base_ftotal);
     int rc = -ENOMEM;
-    if (!stack || !onpath || !rep || !d->base_ftotal || fm_init(&d->frames, nf) != 0 ||
+    if (!stack || !onpath || !rep || !d->base_ftotal || mp_hash_reserve(&d->frames, nf, fm_rehash, u) != 0 ||
         diff_children(d, &start, &list) != 0)
         goto out;
     /* One function, one entry: frames of u that agree on (name, file, line) (kinds aside) add
      * up in the first of them. */
     const struct prof_frame *uf = profile_frames(u);
     for (size_t f = 0; f < nf; f++) {
-        size_t slot = fm_slot(&d->frames, u, uf[f].name, uf[f].file, uf[f].line);
-        if (!d->frames.frames[slot]) {
-            d->frames.keys[slot] = fm_hash(uf[f].name, uf[f].file, uf[f].line);
-            d->frames.frames[slot] = (uint32_t)f + 1;
+        uint32_t first = fm_find(&d->frames, u, uf[f].name, uf[f].file, uf[f].line);
+        if (first == UINT32_MAX) {
+            first = (uint32_t)f; /* room reserved above: cannot fail */
+            mp_hash_insert(&d->frames, fm_hash(uf[f].name, uf[f].file, uf[f].line), first, fm_rehash, u);
         }
-        rep[f] = d->frames.frames[slot] - 1;
+        rep[f] = first;
     }
     const struct prof_node *n = profile_nodes(u);
     size_t sp = 0;
@@ -213,8 +209,8 @@ diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, 
 {
     if (!d->frames.cap)
         return NAN;
-    uint32_t f = d->frames.frames[fm_slot(&d->frames, d->u, name, file, line)];
-    return f && d->base_all > 0 && d->base_ftotal[f - 1] > 0 ? 100.0 * d->base_ftotal[f - 1] / d->base_all : NAN;
+    uint32_t f = fm_find(&d->frames, d->u, name, file, line);
+    return f != UINT32_MAX && d->base_all > 0 && d->base_ftotal[f] > 0 ? 100.0 * d->base_ftotal[f] / d->base_all : NAN;
 }
 
 int
@@ -241,6 +237,8 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
         for (size_t i = 0; i < profile_nsamples(cur); i++)
             profile_add_sample(d->u, s[i].thread, bmap[s[i].node], s[i].line, s[i].t_ns, s[i].weight_ns);
         d->u->meta = cur->meta;
+        if (profile_oom(d->u))
+            rc = -ENOMEM;
         d->nn = profile_nnodes(d->u);
         d->base_self = calloc(d->nn, sizeof *d->base_self);
         d->cur_self = calloc(d->nn, sizeof *d->cur_self);
@@ -276,7 +274,7 @@ diff_free(struct diff_tree *d)
 {
     profile_free(d->u);
     free(d->base_self), free(d->cur_self), free(d->base_total), free(d->cur_total), free(d->base_ftotal);
-    fm_free(&d->frames);
+    mp_hash_free(&d->frames);
     memset(d, 0, sizeof *d);
 }
 
@@ -296,7 +294,7 @@ diff_change_profile(const struct diff_tree *d)
 {
     struct profile *g = profile_new();
     uint32_t *nmap = malloc((d->nn + 1) * sizeof *nmap);
-    if (!nmap || profile_graft(g, d->u, NULL, nmap) != 0) {
+    if (!g || !nmap || profile_graft(g, d->u, NULL, nmap) != 0) {
         free(nmap), profile_free(g);
         return NULL;
     }
@@ -317,5 +315,9 @@ diff_change_profile(const struct diff_tree *d)
     g->meta.start_ns = 0;
     g->meta.end_ns = t[0] > t[1] ? t[0] : t[1];
     snprintf(g->meta.tool, sizeof g->meta.tool, "mrprof diff");
+    if (profile_oom(g)) {
+        profile_free(g);
+        return NULL;
+    }
     return g;
 }

@@ -22,14 +22,6 @@
 
 #include "profiler/model/profile.h"
 
-/* Open addressing over u's functions (name, file, line); frames holds the first frame of u with
- * that key + 1, 0 = empty; keys the slot's hash. */
-struct diff_frames {
-    uint64_t *keys;
-    uint32_t *frames;
-    size_t cap;
-};
-
 struct diff_tree {
     struct profile *u; /* merged frames and trie; NEW's threads and samples */
     size_t nn;         /* nodes of u */
@@ -40,7 +32,7 @@ struct diff_tree {
     double base_raw_all;            /* ns of all the base's samples, unscaled */
     double *base_ftotal;            /* [frame of u] the base's inclusive ns per function (a
                                        recursive function counted once per stack) */
-    struct diff_frames frames;      /* u's frame of each (name, file, line) */
+    struct mp_hash frames;          /* u's first frame of each function (name, file, line) */
 };
 
 /* Returns 0, -ENOMEM, or -EINVAL when the profiles cannot be compared (a heap profile against a
@@ -56,7 +48,7 @@ double diff_delta_pts(const struct diff_tree *d, uint32_t node);
  * ids of d->u, as in an aggregation row of u — or NAN when the base never ran it. */
 double diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, int32_t line);
 
-/* The children of every merged node in CSR form (see fmt_children): node i's children are
+/* The children of every merged node in CSR form (see profile_children): node i's children are
  * list[start[i] .. start[i + 1]). 0 or -ENOMEM; the caller frees both arrays. */
 int diff_children(const struct diff_tree *d, uint32_t **start, uint32_t **list);
 

@@ -1,11 +1,11 @@
 /*
  * profile.c — the profile model: interned strings, frames, the stack trie, samples.
  *
- * Deduplication (strings, frames, trie nodes) uses one open-addressing hash of ids, probed
- * linearly, that stores `id + 1` and compares through a callback over the owning table. It grows
- * at 50 % load, so an insert is amortised O(1) and a 1 000 000-sample profile builds in one pass.
- * Out of memory is fatal here (the CLI and the runtime cannot do anything useful without the
- * profile); the message says so.
+ * Deduplication (strings, frames, trie nodes) uses profiler/base/hash.h's table of ids, which
+ * compares through a callback over the owning table (inlined here). It grows at 50 % load, so an
+ * insert is amortised O(1) and a 1 000 000-sample profile builds in one pass.
+ * Out of memory never aborts: a builder that cannot allocate sets p->oom, adds nothing and
+ * returns id 0 (see profile.h); readers and writers refuse such a profile.
  */
 #include "profiler/model/profile.h"
 
@@ -13,17 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *
-xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "mrprof: out of memory (%zu bytes)\n", n);
-        abort();
-    }
-    return q;
-}
 
 /* --- vectors -------------------------------------------------------------------------------- */
 
@@ -34,12 +23,19 @@ vec_init(struct prof_vec *v, size_t size)
     v->size = size;
 }
 
+/* A new record at the end of v, or NULL (p->oom set) when out of memory. */
 static void *
-vec_push(struct prof_vec *v)
+vec_push(struct profile *p, struct prof_vec *v)
 {
     if (v->len == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 64;
-        v->data = xrealloc(v->data, v->cap * v->size);
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        void *data = cap <= SIZE_MAX / v->size ? realloc(v->data, cap * v->size) : NULL;
+        if (!data) {
+            p->oom = true;
+            return NULL;
+        }
+        v->data = data;
+        v->cap = cap;
     }
     void *slot = (char *)v->data + v->len * v->size;
     v->len++;
@@ -54,65 +50,6 @@ vec_free(struct prof_vec *v)
     v->len = v->cap = 0;
 }
 
-/* --- the id hash ---------------------------------------------------------------------------- */
-
-typedef bool (*index_eq)(const void *ctx, uint32_t id, const void *key);
-typedef uint64_t (*index_hash_of)(const void *ctx, uint32_t id);
-
-/* Returns the id for key, or UINT32_MAX when absent. */
-static uint32_t
-index_find(const struct prof_index *ix, uint64_t h, index_eq eq, const void *ctx, const void *key)
-{
-    if (!ix->cap)
-        return UINT32_MAX;
-    size_t mask = ix->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        uint32_t s = ix->slots[i];
-        if (!s)
-            return UINT32_MAX;
-        if (eq(ctx, s - 1, key))
-            return s - 1;
-    }
-}
-
-static void
-index_put_raw(struct prof_index *ix, uint64_t h, uint32_t id)
-{
-    size_t mask = ix->cap - 1;
-    size_t i = h & mask;
-    while (ix->slots[i])
-        i = (i + 1) & mask;
-    ix->slots[i] = id + 1;
-}
-
-static void
-index_insert(struct prof_index *ix, uint64_t h, uint32_t id, index_hash_of rehash, const void *ctx)
-{
-    if ((ix->count + 1) * 2 > ix->cap) {
-        size_t old_cap = ix->cap;
-        uint32_t *old = ix->slots;
-        ix->cap = old_cap ? old_cap * 2 : 256;
-        ix->slots = calloc(ix->cap, sizeof *ix->slots);
-        if (!ix->slots) {
-            fprintf(stderr, "mrprof: out of memory\n");
-            abort();
-        }
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i])
-                index_put_raw(ix, rehash(ctx, old[i] - 1), old[i] - 1);
-        free(old);
-    }
-    index_put_raw(ix, h, id);
-    ix->count++;
-}
-
-static void
-index_free(struct prof_index *ix)
-{
-    free(ix->slots);
-    memset(ix, 0, sizeof *ix);
-}
-
 /* --- strings -------------------------------------------------------------------------------- */
 
 struct str_key {
@@ -120,15 +57,10 @@ struct str_key {
     size_t n;
 };
 
-static uint64_t
+static inline uint64_t
 hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, finished with a mixer */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return prof_mix64(h ^ n);
+    return mp_hash_bytes(s, n);
 }
 
 static const char *
@@ -167,7 +99,7 @@ profile_intern_n(struct profile *p, const char *s, size_t n)
     struct strtab *t = &p->strings;
     struct str_key k = {s, n};
     uint64_t h = hash_bytes(s, n);
-    uint32_t id = index_find(&t->index, h, str_eq, t, &k);
+    uint32_t id = mp_hash_find(&t->index, h, str_eq, t, &k);
     if (id != UINT32_MAX)
         return id;
     if (t->len + n + 1 > t->cap) {
@@ -175,18 +107,33 @@ profile_intern_n(struct profile *p, const char *s, size_t n)
          * find it again after the realloc moves the buffer. */
         uintptr_t b = (uintptr_t)t->buf, at = (uintptr_t)s - b;
         bool inside = t->buf && (uintptr_t)s >= b && at < t->len;
-        while (t->len + n + 1 > t->cap)
-            t->cap = t->cap ? t->cap * 2 : 4096;
-        t->buf = xrealloc(t->buf, t->cap);
+        size_t cap = t->cap;
+        while (t->len + n + 1 > cap)
+            cap = cap ? cap * 2 : 4096;
+        char *buf = realloc(t->buf, cap);
+        if (!buf) {
+            p->oom = true;
+            return 0;
+        }
+        t->buf = buf;
+        t->cap = cap;
         if (inside)
             s = t->buf + at;
     }
     id = (uint32_t)t->offs.len;
-    *(uint32_t *)vec_push(&t->offs) = (uint32_t)t->len;
+    uint32_t *off = vec_push(p, &t->offs);
+    if (!off)
+        return 0;
+    *off = (uint32_t)t->len;
     memcpy(t->buf + t->len, s, n);
     t->buf[t->len + n] = '\0';
     t->len += n + 1;
-    index_insert(&t->index, h, id, str_rehash, t);
+    if (mp_hash_insert(&t->index, h, id, str_rehash, t) != 0) {
+        t->len -= n + 1; /* not findable, so not kept */
+        t->offs.len--;
+        p->oom = true;
+        return 0;
+    }
     return id;
 }
 
@@ -195,7 +142,7 @@ profile_find_str(const struct profile *p, const char *s)
 {
     size_t n = strlen(s);
     struct str_key k = {s, n};
-    return index_find(&p->strings.index, hash_bytes(s, n), str_eq, &p->strings, &k);
+    return mp_hash_find(&p->strings.index, hash_bytes(s, n), str_eq, &p->strings, &k);
 }
 
 uint32_t
@@ -238,7 +185,9 @@ uint32_t
 profile_frame_add(struct profile *p, uint32_t name, uint32_t file, int32_t line, int kind)
 {
     uint32_t id = (uint32_t)p->frames.len;
-    struct prof_frame *f = vec_push(&p->frames);
+    struct prof_frame *f = vec_push(p, &p->frames);
+    if (!f)
+        return 0;
     f->name = name;
     f->file = file;
     f->line = line;
@@ -251,11 +200,14 @@ profile_frame_intern(struct profile *p, const char *name, const char *file, int3
 {
     struct prof_frame k = {profile_intern(p, name), profile_intern(p, file), line, (uint8_t)kind};
     uint64_t h = frame_hash(&k);
-    uint32_t id = index_find(&p->frame_index, h, frame_eq, p, &k);
-    if (id != UINT32_MAX)
-        return id;
+    uint32_t id = mp_hash_find(&p->frame_index, h, frame_eq, p, &k);
+    if (id != UINT32_MAX || p->oom)
+        return id != UINT32_MAX ? id : 0;
     id = profile_frame_add(p, k.name, k.file, k.line, k.kind);
-    index_insert(&p->frame_index, h, id, frame_rehash, p);
+    if (p->oom || mp_hash_insert(&p->frame_index, h, id, frame_rehash, p) != 0) {
+        p->oom = true;
+        return 0;
+    }
     return id;
 }
 
@@ -298,12 +250,19 @@ profile_node(struct profile *p, uint32_t parent, uint32_t frame)
 {
     struct prof_node k = {parent, frame};
     uint64_t h = node_hash(parent, frame);
-    uint32_t id = index_find(&p->node_index, h, node_eq, p, &k);
+    uint32_t id = mp_hash_find(&p->node_index, h, node_eq, p, &k);
     if (id != UINT32_MAX)
         return id;
     id = (uint32_t)p->nodes.len;
-    *(struct prof_node *)vec_push(&p->nodes) = k;
-    index_insert(&p->node_index, h, id, node_rehash, p);
+    struct prof_node *n = vec_push(p, &p->nodes);
+    if (!n)
+        return 0;
+    *n = k;
+    if (mp_hash_insert(&p->node_index, h, id, node_rehash, p) != 0) {
+        p->nodes.len--;
+        p->oom = true;
+        return 0;
+    }
     return id;
 }
 
@@ -313,7 +272,9 @@ uint32_t
 profile_add_thread(struct profile *p, int64_t tid, const char *name)
 {
     uint32_t id = (uint32_t)p->threads.len;
-    struct prof_thread_info *t = vec_push(&p->threads);
+    struct prof_thread_info *t = vec_push(p, &p->threads);
+    if (!t)
+        return 0;
     t->tid = tid;
     t->name = profile_intern(p, name);
     return id;
@@ -323,7 +284,9 @@ void
 profile_add_sample(struct profile *p, uint32_t thread, uint32_t node, int32_t line, uint64_t t_ns,
                    uint64_t weight_ns)
 {
-    struct prof_sample *s = vec_push(&p->samples);
+    struct prof_sample *s = vec_push(p, &p->samples);
+    if (!s)
+        return;
     s->thread = thread;
     s->node = node;
     s->line = line;
@@ -336,9 +299,12 @@ void
 profile_add_span(struct profile *p, uint32_t thread, const char *name, uint64_t start_ns,
                  uint64_t dur_ns)
 {
-    struct prof_span *s = vec_push(&p->spans);
+    uint32_t name_id = profile_intern(p, name);
+    struct prof_span *s = vec_push(p, &p->spans);
+    if (!s)
+        return;
     s->thread = thread;
-    s->name = profile_intern(p, name);
+    s->name = name_id;
     s->start_ns = start_ns;
     s->dur_ns = dur_ns;
 }
@@ -346,8 +312,11 @@ profile_add_span(struct profile *p, uint32_t thread, const char *name, uint64_t 
 void
 profile_add_counter(struct profile *p, const char *name, uint64_t t_ns, double value)
 {
-    struct prof_counter *c = vec_push(&p->counters);
-    c->name = profile_intern(p, name);
+    uint32_t name_id = profile_intern(p, name);
+    struct prof_counter *c = vec_push(p, &p->counters);
+    if (!c)
+        return;
+    c->name = name_id;
     c->t_ns = t_ns;
     c->value = value;
 }
@@ -357,8 +326,10 @@ profile_add_alloc(struct profile *p, uint32_t thread, uint32_t node, uint64_t t_
                   double bytes, double count)
 {
     size_t id = p->allocs.len;
-    *(struct prof_alloc *)vec_push(&p->allocs) =
-        (struct prof_alloc){thread, node, t_ns, size, bytes, count, 0};
+    struct prof_alloc *a = vec_push(p, &p->allocs);
+    if (!a)
+        return SIZE_MAX;
+    *a = (struct prof_alloc){thread, node, t_ns, size, bytes, count, 0};
     return id;
 }
 
@@ -381,7 +352,7 @@ profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fm
     for (size_t i = 1; i < src->nodes.len; i++) /* parents come first */
         nmap[i] = profile_node(dst, nmap[n[i].parent], fmap[n[i].frame]);
     free(own);
-    return 0;
+    return dst->oom ? -ENOMEM : 0;
 }
 
 /* A weight of bytes, rounded; NaN and negatives 0, saturated at 2^62 (the allocation samples of a
@@ -401,7 +372,7 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
         totals = &src->meta.heap;
     struct profile *p = profile_new();
     uint32_t *nmap = malloc((src->nodes.len + 1) * sizeof *nmap);
-    if (!nmap || profile_graft(p, src, NULL, nmap) != 0) {
+    if (!p || !nmap || profile_graft(p, src, NULL, nmap) != 0) {
         free(nmap), profile_free(p);
         return NULL;
     }
@@ -427,6 +398,10 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     p->meta.heap.estimated_bytes = estimated;
     p->meta.mode = PROFILE_HEAP;
     p->meta.hz = 0;
+    if (p->oom) {
+        profile_free(p);
+        return NULL;
+    }
     profile_sort_samples(p);
     return p;
 }
@@ -437,10 +412,8 @@ struct profile *
 profile_new(void)
 {
     struct profile *p = calloc(1, sizeof *p);
-    if (!p) {
-        fprintf(stderr, "mrprof: out of memory\n");
-        abort();
-    }
+    if (!p)
+        return NULL;
     vec_init(&p->strings.offs, sizeof(uint32_t));
     vec_init(&p->frames, sizeof(struct prof_frame));
     vec_init(&p->nodes, sizeof(struct prof_node));
@@ -451,11 +424,17 @@ profile_new(void)
     vec_init(&p->allocs, sizeof(struct prof_alloc));
     profile_intern(p, "");
     p->f_root = profile_frame_intern(p, "(root)", "", 0, FRAME_PSEUDO);
-    *(struct prof_node *)vec_push(&p->nodes) = (struct prof_node){0, p->f_root};
+    struct prof_node *root = vec_push(p, &p->nodes);
+    if (root)
+        *root = (struct prof_node){0, p->f_root};
     p->f_idle = profile_frame_intern(p, "(idle)", "", 0, FRAME_PSEUDO);
     p->f_gc = profile_frame_intern(p, "(garbage collector)", "", 0, FRAME_PSEUDO);
     p->f_program = profile_frame_intern(p, "(program)", "", 0, FRAME_PSEUDO);
     snprintf(p->meta.tool, sizeof p->meta.tool, "mrprof");
+    if (p->oom) { /* the ids 0 that the builders fall back on must exist */
+        profile_free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -466,7 +445,7 @@ profile_free(struct profile *p)
         return;
     free(p->strings.buf);
     vec_free(&p->strings.offs);
-    index_free(&p->strings.index);
+    mp_hash_free(&p->strings.index);
     vec_free(&p->frames);
     vec_free(&p->nodes);
     vec_free(&p->threads);
@@ -474,60 +453,52 @@ profile_free(struct profile *p)
     vec_free(&p->spans);
     vec_free(&p->counters);
     vec_free(&p->allocs);
-    index_free(&p->frame_index);
-    index_free(&p->node_index);
+    mp_hash_free(&p->frame_index);
+    mp_hash_free(&p->node_index);
     free(p);
 }
 
 /* --- checks and sums ------------------------------------------------------------------------ */
 
 int
-profile_validate(const struct profile *p, char *err, size_t errlen)
+profile_validate(const struct profile *p, struct mp_err *e)
 {
+    if (p->oom)
+        return mp_err_oom(e, NULL);
     size_t nf = p->frames.len, nn = p->nodes.len, nt = p->threads.len;
     size_t ns = p->strings.offs.len;
     const struct prof_frame *f = p->frames.data;
     for (size_t i = 0; i < nf; i++)
-        if (f[i].name >= ns || f[i].file >= ns) {
-            snprintf(err, errlen, "frame %zu names string %u, but only %zu strings exist", i,
-                     f[i].name >= ns ? f[i].name : f[i].file, ns);
-            return -EINVAL;
-        }
+        if (f[i].name >= ns || f[i].file >= ns)
+            return mp_errf(e, -EINVAL, "frame %zu names string %u, but only %zu strings exist", i,
+                           f[i].name >= ns ? f[i].name : f[i].file, ns);
     const struct prof_node *n = p->nodes.data;
-    if (nn == 0 || n[0].parent != 0) {
-        snprintf(err, errlen, "the stack trie has no root node");
-        return -EINVAL;
-    }
+    if (nn == 0 || n[0].parent != 0)
+        return mp_errf(e, -EINVAL, "the stack trie has no root node");
     for (size_t i = 1; i < nn; i++) {
-        if (n[i].parent >= i) {
-            snprintf(err, errlen, "node %zu has parent %u: parents must come before children", i,
-                     n[i].parent);
-            return -EINVAL;
-        }
-        if (n[i].frame >= nf) {
-            snprintf(err, errlen, "node %zu refers to frame %u, but only %zu frames exist", i,
-                     n[i].frame, nf);
-            return -EINVAL;
-        }
+        if (n[i].parent >= i)
+            return mp_errf(e, -EINVAL, "node %zu has parent %u: parents must come before children",
+                           i, n[i].parent);
+        if (n[i].frame >= nf)
+            return mp_errf(e, -EINVAL, "node %zu refers to frame %u, but only %zu frames exist", i,
+                           n[i].frame, nf);
     }
     const struct prof_sample *s = p->samples.data;
     uint64_t *last = calloc(nt ? nt : 1, sizeof *last);
-    if (!last) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    if (!last)
+        return mp_err_oom(e, NULL);
     int rc = 0;
     for (size_t i = 0; i < p->samples.len && rc == 0; i++) {
         if (s[i].thread >= nt) {
-            snprintf(err, errlen, "sample %zu refers to thread %u, but only %zu threads exist", i,
-                     s[i].thread, nt);
+            mp_errf(e, -EINVAL, "sample %zu refers to thread %u, but only %zu threads exist", i,
+                    s[i].thread, nt);
             rc = -EINVAL;
         } else if (s[i].node >= nn) {
-            snprintf(err, errlen, "sample %zu refers to node %u, but only %zu nodes exist", i,
-                     s[i].node, nn);
+            mp_errf(e, -EINVAL, "sample %zu refers to node %u, but only %zu nodes exist", i,
+                    s[i].node, nn);
             rc = -EINVAL;
         } else if (s[i].t_ns < last[s[i].thread]) {
-            snprintf(err, errlen, "sample %zu goes back in time on thread %u", i, s[i].thread);
+            mp_errf(e, -EINVAL, "sample %zu goes back in time on thread %u", i, s[i].thread);
             rc = -EINVAL;
         } else {
             last[s[i].thread] = s[i].t_ns;
@@ -537,8 +508,8 @@ profile_validate(const struct profile *p, char *err, size_t errlen)
     const struct prof_alloc *a = p->allocs.data;
     for (size_t i = 0; i < p->allocs.len && rc == 0; i++)
         if (a[i].thread >= nt || a[i].node >= nn) {
-            snprintf(err, errlen, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
-                     i, a[i].thread, a[i].node, nt, nn);
+            mp_errf(e, -EINVAL, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
+                    i, a[i].thread, a[i].node, nt, nn);
             rc = -EINVAL;
         }
     return rc;

@@ -17,6 +17,13 @@
  *            samples; bytes and count are what the sample stands for (estimates that add up
  *            to the real totals), freed_ns is 0 while the block is live
  *
+ * Out of memory: the builders below (intern, frames, nodes, add_*) cannot fail in their
+ * signature, since every reader calls them per record; when an allocation fails they set
+ * p->oom, return id 0 (the empty string, the root frame, the root node: always in range) and add
+ * nothing. A profile with profile_oom(p) is incomplete: the formats refuse to read or write it
+ * with -ENOMEM "out of memory" (formats.c checks once per file), so nothing aborts
+ * (profiler/base/err.h states the policy).
+ *
  * Ownership: profile_new() returns a profile the caller frees with profile_free(); the profile
  * owns all its strings. Getters return pointers valid until the next mutation of the profile.
  * Functions taking `const struct profile *` never keep it.
@@ -27,6 +34,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "profiler/base/err.h"
+#include "profiler/base/hash.h"
 
 enum prof_frame_kind {
     FRAME_RUBY = 0,  /* a Ruby method: Class#m, Class.m */
@@ -90,17 +100,11 @@ struct prof_vec {
     size_t len, cap, size;
 };
 
-/* Open-addressing hash of uint32 ids, keyed through a callback over the owning table. */
-struct prof_index {
-    uint32_t *slots; /* id + 1, 0 = empty */
-    size_t cap, count;
-};
-
 struct strtab {
     char *buf;
     size_t len, cap;
     struct prof_vec offs; /* uint32_t offset of each string in buf (NUL-terminated there) */
-    struct prof_index index;
+    struct mp_hash index; /* string ids by content */
 };
 
 enum prof_mode_meta { PROFILE_CPU = 0, PROFILE_WALL = 1, PROFILE_HEAP = 2 /* weights are bytes */ };
@@ -119,23 +123,20 @@ struct profile_meta {
 struct profile {
     struct strtab strings;
     struct prof_vec frames, nodes, threads, samples, spans, counters, allocs;
-    struct prof_index frame_index, node_index;
+    struct mp_hash frame_index, node_index; /* frames by their four fields, nodes by (parent, frame) */
     struct profile_meta meta;
     uint32_t f_root, f_idle, f_gc, f_program; /* well-known pseudo frames */
+    bool oom; /* an allocation failed: the profile is incomplete (see profile_oom) */
 };
 
-/* A 64-bit finaliser (MurmurHash3's fmix64) for the model's and the aggregations' hashes. */
+/* The model's and the aggregations' 64-bit mixer (profiler/base/hash.h's). */
 static inline uint64_t
 prof_mix64(uint64_t x)
 {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
+    return mp_mix64(x);
 }
 
+/* NULL when out of memory. */
 struct profile *profile_new(void);
 void profile_free(struct profile *p);
 
@@ -179,6 +180,9 @@ int profile_graft(struct profile *dst, const struct profile *src, const uint32_t
 struct profile *profile_heap_view(const struct profile *p, bool live_only,
                                   const struct profile_heap_meta *totals);
 
+/* Whether an allocation failed while p was built (p is then incomplete). */
+static inline bool profile_oom(const struct profile *p) { return p->oom; }
+
 /* Table access. */
 static inline size_t profile_nframes(const struct profile *p) { return p->frames.len; }
 static inline size_t profile_nnodes(const struct profile *p) { return p->nodes.len; }
@@ -194,8 +198,9 @@ static inline size_t profile_nallocs(const struct profile *p) { return p->allocs
 static inline const struct prof_alloc *profile_allocs(const struct profile *p) { return p->allocs.data; }
 
 /* Checks every invariant (ids in range, parent < child, per-thread timestamps monotonic).
- * Returns 0, or -EINVAL with a message naming the first violation in err. */
-int profile_validate(const struct profile *p, char *err, size_t errlen);
+ * Returns 0, or -EINVAL with a message naming the first violation in e (-ENOMEM: out of
+ * memory, also when a builder failed: profile_oom). */
+int profile_validate(const struct profile *p, struct mp_err *e);
 
 /* Sorts samples by (thread, time) — readers that merge threads call it before validating. */
 void profile_sort_samples(struct profile *p);

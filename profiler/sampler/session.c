@@ -73,9 +73,14 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->profile = profile_new();
+    if (!s->profile) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&s->lock, NULL);
     atomic_init(&s->refs, 1);
-    s->profile = profile_new();
     s->mode = mode;
     s->hz = hz;
     s->interval_ns = hz ? 1000000000u / hz : 0;

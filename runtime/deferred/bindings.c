@@ -16,7 +16,7 @@
 #include <mruby/proc.h>
 #include <mruby/string.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 
 static struct deferred_pool *
 pool_of(mrb_state *mrb)

@@ -50,10 +50,10 @@ fuzz_json_reader(const uint8_t *data, size_t size,
     if (json_parse(buf, size, &doc, &jerr) == 0) {
         struct profile *p = profile_new();
         struct fmt_err e = {0};
-        char verr[256];
+        struct mp_err verr;
         if (reader(p, json_root(&doc), "fuzz", &e) == 0) {
             profile_sort_samples(p);
-            if (profile_validate(p, verr, sizeof verr) == 0)
+            if (profile_validate(p, &verr) == 0)
                 fuzz_write_all(p);
         }
         profile_free(p);

@@ -21,8 +21,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = live_decode(&d, data, cut);
     if (rc >= 0)
         rc = live_decode(&d, data + cut, size - cut);
-    char verr[256];
-    if (d.p && profile_validate(d.p, verr, sizeof verr) == 0)
+    struct mp_err verr;
+    if (d.p && profile_validate(d.p, &verr) == 0)
         fuzz_write_all(d.p);
     live_decoder_free(&d);
     return 0;

@@ -7,10 +7,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct profile *p = profile_new();
     struct fmt_err e = {0};
-    char verr[256];
+    struct mp_err verr;
     if (fmt__pprof_read(p, data, size, "fuzz", &e) == 0) {
         profile_sort_samples(p);
-        if (profile_validate(p, verr, sizeof verr) == 0)
+        if (profile_validate(p, &verr) == 0)
             fuzz_write_all(p);
     }
     profile_free(p);

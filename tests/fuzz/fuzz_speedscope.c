@@ -28,9 +28,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct profile *p = profile_new();
         struct fmt_err e = {0};
         if (fmt__speedscope_read_json(p, json_root(&doc), "fuzz", &e) == 0) {
-            char msg[256];
+            struct mp_err msg;
             profile_sort_samples(p);
-            if (profile_validate(p, msg, sizeof msg) != 0)
+            if (profile_validate(p, &msg) != 0)
                 __builtin_trap();
         } else if (!e.msg[0] && e.code != -12 /* ENOMEM */) {
             __builtin_trap();

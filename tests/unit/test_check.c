@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 #include "profiler/model/profile.h"
 #include "viewer/check/baseline.h"
 #include "viewer/check/budget.h"

@@ -131,8 +131,8 @@ Test(difftree, the_change_profile_holds_what_grew_and_what_shrank)
     parse_render(70, 30, &a, &b, &d);
     struct profile *g = diff_change_profile(&d);
     cr_assert_not_null(g);
-    char err[256];
-    cr_assert_eq(profile_validate(g, err, sizeof err), 0, "%s", err);
+    struct mp_err err;
+    cr_assert_eq(profile_validate(g, &err), 0, "%s", err.msg);
     cr_assert_eq(profile_nthreads(g), 2);
     cr_assert_eq(profile_total_weight(g, 0), 20000000u); /* parse grew by 20 ms */
     cr_assert_eq(profile_total_weight(g, 1), 20000000u); /* render shrank by 20 ms */

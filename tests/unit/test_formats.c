@@ -2,8 +2,10 @@
  * test_formats.c — writers and readers (formats/): round trips and error messages.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats/formats.h"
 
@@ -593,5 +595,24 @@ Test(formats, speedscope_and_pprof_leave_idle_out_unless_asked)
             free(buf), profile_free(q);
         }
     }
+    profile_free(p);
+}
+
+/* The out-of-memory policy (profiler/base/err.h): a profile whose builder failed is incomplete
+ * and is never written; nothing aborts. */
+Test(formats, a_profile_out_of_memory_is_not_written)
+{
+    struct profile *p = sample_profile();
+    p->oom = true; /* as a failed allocation in profile_intern/node/add_* leaves it */
+    char path[] = "/tmp/mrprof-oom-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    unlink(path);
+    struct fmt_err e = {0};
+    cr_assert_eq(fmt_write_path(p, path, fmt_by_name("cpuprofile"), NULL, &e), -ENOMEM);
+    cr_assert_eq(e.code, -ENOMEM);
+    cr_assert(strstr(e.msg, "out of memory"), "%s", e.msg);
+    cr_assert_eq(access(path, F_OK), -1, "nothing is left behind");
     profile_free(p);
 }

@@ -74,7 +74,7 @@ Test(hostile, live_thread_named_with_a_nul_string)
     struct live_decoder d;
     live_decoder_init(&d);
     int rc = live_decode(&d, b.data, b.len);
-    cr_assert_geq(rc, 0, "decode: %s", d.err);
+    cr_assert_geq(rc, 0, "decode: %s", d.err.msg);
     cr_assert_eq(profile_nthreads(d.p), 1);
     cr_assert_str_eq(profile_str(d.p, profile_threads(d.p)[0].name), "a");
     live_decoder_free(&d);

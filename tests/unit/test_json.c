@@ -16,7 +16,7 @@ parse(const char *s)
     free(text);
     text = strdup(s);
     struct json_error e;
-    cr_assert_eq(json_parse(text, strlen(text), &doc, &e), 0, "%s at %zu", e.what, e.offset);
+    cr_assert_eq(json_parse(text, strlen(text), &doc, &e), 0, "%s at %zu", e.what.msg, e.offset);
     return json_root(&doc);
 }
 
@@ -92,19 +92,19 @@ Test(json, errors_say_where_and_what)
     struct json_error e = parse_fails("{\"a\": [1, 2,\n  }");
     cr_assert_eq(e.line, 2);
     cr_assert_eq(e.column, 3);
-    cr_assert(strstr(e.what, "expected a value"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "expected a value"), "%s", e.what.msg);
     e = parse_fails("{\"a\": [1, 2");
     cr_assert(e.truncated);
     e = parse_fails("{\"a\" 1}");
-    cr_assert(strstr(e.what, "':'"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "':'"), "%s", e.what.msg);
     e = parse_fails("{1: 2}");
-    cr_assert(strstr(e.what, "member name"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "member name"), "%s", e.what.msg);
     e = parse_fails("[1] x");
-    cr_assert(strstr(e.what, "more data"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "more data"), "%s", e.what.msg);
     e = parse_fails("[\"\\q\"]");
-    cr_assert(strstr(e.what, "escape"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "escape"), "%s", e.what.msg);
     e = parse_fails("[-]");
-    cr_assert(strstr(e.what, "value"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "value"), "%s", e.what.msg);
     e = parse_fails("[tru]");
     cr_assert_eq(e.offset, 1);
 }
@@ -117,7 +117,7 @@ Test(json, deep_nesting_is_an_error_not_a_crash)
     memset(s + n, ']', n);
     s[2 * n] = 0;
     struct json_error e = parse_fails(s);
-    cr_assert(strstr(e.what, "nesting"), "%s", e.what);
+    cr_assert(strstr(e.what.msg, "nesting"), "%s", e.what.msg);
     free(s);
     /* Just inside the limit parses. */
     n = JSON_MAX_DEPTH;

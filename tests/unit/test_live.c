@@ -29,7 +29,7 @@ feed(struct live_decoder *d, struct live_buf *b, size_t chunk)
     /* In small pieces, as a socket may deliver them. */
     for (size_t off = 0; off < b->len; off += chunk) {
         size_t n = b->len - off < chunk ? b->len - off : chunk;
-        cr_assert_geq(live_decode(d, b->data + off, n), 0, "decode: %s", d->err);
+        cr_assert_geq(live_decode(d, b->data + off, n), 0, "decode: %s", d->err.msg);
     }
     b->len = 0;
 }
@@ -116,7 +116,7 @@ Test(live, deltas_rebuild_the_growing_profile_and_late_names)
     /* Nothing may follow the end. */
     live_encode_end(&b, 0);
     cr_assert_eq(live_decode(&d, b.data, b.len), -1);
-    cr_assert(strstr(d.err, "after the end"));
+    cr_assert(strstr(d.err.msg, "after the end"));
 
     live_cursor_free(&c);
     live_cursor_free(&fresh);
@@ -137,7 +137,7 @@ decode_bytes(const void *bytes, size_t n, char *err, size_t errlen)
     int r = live_decode(&d, b.data, b.len);
     if (r >= 0)
         r = live_decode(&d, bytes, n);
-    snprintf(err, errlen, "%s", d.err);
+    snprintf(err, errlen, "%.255s", d.err.msg);
     live_decoder_free(&d);
     live_buf_free(&b);
     return r;
@@ -167,7 +167,7 @@ Test(live, the_decoder_rejects_what_does_not_fit)
     live_decoder_init(&d);
     uint8_t reset[] = {1, 0, 0, 0, 'Z'};
     cr_assert_eq(live_decode(&d, reset, sizeof reset), -1);
-    cr_assert(strstr(d.err, "welcome"));
+    cr_assert(strstr(d.err.msg, "welcome"));
     live_decoder_free(&d);
     /* Random bytes never crash it. */
     srand(7);

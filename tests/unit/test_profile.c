@@ -41,19 +41,19 @@ Test(profile, same_stack_same_node)
 
 Test(profile, validate_catches_bad_ids_and_time)
 {
-    char err[256];
+    struct mp_err err;
     uint32_t t = profile_add_thread(p, 1, "main");
     uint32_t n = profile_node(p, 0, profile_frame_intern(p, "a", "", 0, FRAME_RUBY));
     profile_add_sample(p, t, n, 0, 100, 1);
-    cr_assert_eq(profile_validate(p, err, sizeof err), 0);
+    cr_assert_eq(profile_validate(p, &err), 0);
     profile_add_sample(p, t, n, 0, 50, 1);
-    cr_assert_neq(profile_validate(p, err, sizeof err), 0);
-    cr_assert(strstr(err, "back in time"));
+    cr_assert_neq(profile_validate(p, &err), 0);
+    cr_assert(strstr(err.msg, "back in time"));
     profile_sort_samples(p);
-    cr_assert_eq(profile_validate(p, err, sizeof err), 0);
+    cr_assert_eq(profile_validate(p, &err), 0);
     profile_add_sample(p, t, 999, 0, 200, 1);
-    cr_assert_neq(profile_validate(p, err, sizeof err), 0);
-    cr_assert(strstr(err, "node 999"));
+    cr_assert_neq(profile_validate(p, &err), 0);
+    cr_assert(strstr(err.msg, "node 999"));
 }
 
 /* main -> rec -> rec -> leaf: recursion must count a sample once in rec's total. */
@@ -109,8 +109,8 @@ Test(profile, heap_view_scales_to_counted_bytes_and_filters_live)
             ((struct prof_alloc *)h->allocs.data)[id].freed_ns = 20;
     }
     h->meta.heap.alloc_bytes = 8000;
-    char err[200];
-    cr_assert_eq(profile_validate(h, err, sizeof err), 0, "%s", err);
+    struct mp_err err;
+    cr_assert_eq(profile_validate(h, &err), 0, "%s", err.msg);
     size_t nstrings = h->strings.offs.len;
     cr_assert_eq(profile_find_str(h, "keep"), profile_frames(h)[fk].name);
     cr_assert_eq(profile_find_str(h, "not there"), UINT32_MAX);
@@ -135,7 +135,7 @@ Test(profile, heap_view_scales_to_counted_bytes_and_filters_live)
 
     /* A bad node is caught. */
     profile_add_alloc(h, t, 99, 30, 1, 1, 1);
-    cr_assert_neq(profile_validate(h, err, sizeof err), 0);
-    cr_assert(strstr(err, "allocation sample 4"), "%s", err);
+    cr_assert_neq(profile_validate(h, &err), 0);
+    cr_assert(strstr(err.msg, "allocation sample 4"), "%s", err.msg);
     profile_free(h), profile_free(all), profile_free(live), profile_free(same);
 }

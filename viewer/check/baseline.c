@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 #include "formats/formats.h"
 #include "formats/json.h"
 #include "profiler/base/hash.h"

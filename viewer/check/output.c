@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 
 static void
 fmt_change(char *buf, size_t len, const struct verdict *v)

@@ -70,7 +70,7 @@ pump(void *arg, struct tv *v)
         if (r < 0) {
             s->failed = true;
             v->ended = true;
-            snprintf(v->status, sizeof v->status, "live stream error: %.120s", s->dec.err);
+            snprintf(v->status, sizeof v->status, "live stream error: %.120s", s->dec.err.msg);
             return -1;
         }
         changed |= r;

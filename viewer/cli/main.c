@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/version.h"
+#include "profiler/base/version.h"
 #include "viewer/cli/cli.h"
 
 struct command {

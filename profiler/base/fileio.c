@@ -1,7 +1,7 @@
 /*
  * fileio.c — bounded whole-file reads and atomic writes shared by mrun and mrprof.
  */
-#include "formats/fileio.h"
+#include "profiler/base/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
