@@ -64,6 +64,15 @@
  * Ownership: a session owns its profile until prof_stop hands it over, its raw frames and its
  * list of threads (all under s->lock). A struct prof_thread belongs to its own thread: it is
  * freed there (prof_detach, prof_follow), and its ring is freed when it retires.
+ *
+ * Out of memory: profiler/base/err.h's policy (return -ENOMEM, never abort) holds for the
+ * model, the formats and the viewer. The sampler lives inside mrun, where mruby itself aborts
+ * when its allocator fails; the drain's own tables (the raw-frame index, the raw frames) abort
+ * the same way, because a drain that dropped frames would name samples untruly. prof_start
+ * refuses with "out of memory" when the profile cannot be made; a live-set insert that cannot
+ * grow drops that block from the heap profile (alloc.c). The signal handler allocates nothing.
+ * Hash tables: the raw-frame index is profiler/base/hash.h's; the allocation sampler's live set
+ * (alloc.c) is its own, because blocks leave it when freed and the id table has no deletion.
  */
 #ifndef MRPROF_SAMPLER_INTERNAL_H
 #define MRPROF_SAMPLER_INTERNAL_H
@@ -77,6 +86,7 @@
 #include <sys/types.h>
 #include <mruby.h>
 
+#include "profiler/base/hash.h"
 #include "profiler/sampler/sampler.h"
 
 #define PROF_MAX_DEPTH 512      /* frames kept per sample; deeper stacks are truncated */
@@ -176,8 +186,7 @@ struct prof_session {
 
     struct raw_frame *raws;
     size_t nraws, capraws;
-    uint32_t *raw_slots; /* open addressing: index + 1 */
-    size_t raw_cap;
+    struct mp_hash raw_index; /* ids into raws */
     uint32_t unnamed;    /* string id of "?" */
 
     pthread_t collector;

@@ -87,21 +87,17 @@ raw_same(const struct raw_frame *a, const struct raw_frame *b)
            a->file_sym == b->file_sym && a->fn_line == b->fn_line && a->mrb == b->mrb;
 }
 
-static void
-raw_rehash(struct prof_session *s, size_t cap)
+/* The raw-frame index is profiler/base/hash.h's table of ids into s->raws. */
+static bool
+raw_eq(const void *ctx, uint32_t id, const void *key)
 {
-    free(s->raw_slots);
-    s->raw_slots = calloc(cap, sizeof *s->raw_slots);
-    if (!s->raw_slots)
-        abort();
-    s->raw_cap = cap;
-    for (size_t i = 0; i < s->nraws; i++) {
-        struct raw_frame *r = &s->raws[i];
-        size_t j = raw_hash(r) & (cap - 1);
-        while (s->raw_slots[j])
-            j = (j + 1) & (cap - 1);
-        s->raw_slots[j] = (uint32_t)i + 1;
-    }
+    return raw_same(&((const struct prof_session *)ctx)->raws[id], key);
+}
+
+static uint64_t
+raw_rehash(const void *ctx, uint32_t id)
+{
+    return raw_hash(&((const struct prof_session *)ctx)->raws[id]);
 }
 
 static int
@@ -121,14 +117,10 @@ frame_kind(uint8_t raw)
 static struct raw_frame *
 raw_intern(struct prof_session *s, const struct raw_frame *key)
 {
-    if ((s->nraws + 1) * 2 > s->raw_cap)
-        raw_rehash(s, s->raw_cap ? s->raw_cap * 2 : 1024);
-    size_t j = raw_hash(key) & (s->raw_cap - 1);
-    for (; s->raw_slots[j]; j = (j + 1) & (s->raw_cap - 1)) {
-        struct raw_frame *r = &s->raws[s->raw_slots[j] - 1];
-        if (raw_same(r, key))
-            return r;
-    }
+    uint64_t h = raw_hash(key);
+    uint32_t found = mp_hash_find(&s->raw_index, h, raw_eq, s, key);
+    if (found != UINT32_MAX)
+        return &s->raws[found];
     if (s->nraws == s->capraws) {
         s->capraws = s->capraws ? s->capraws * 2 : 256;
         s->raws = realloc(s->raws, s->capraws * sizeof *s->raws);
@@ -140,7 +132,8 @@ raw_intern(struct prof_session *s, const struct raw_frame *key)
     r->named = false;
     r->frame = profile_frame_add(s->profile, s->unnamed, 0, key->fn_line > 0 ? key->fn_line : 0,
                                  frame_kind(key->kind));
-    s->raw_slots[j] = (uint32_t)s->nraws + 1;
+    if (mp_hash_insert(&s->raw_index, h, (uint32_t)s->nraws, raw_rehash, s) != 0)
+        abort(); /* the runtime's policy, as mruby's own allocator failing: see internal.h */
     s->nraws++;
     return r;
 }

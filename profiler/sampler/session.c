@@ -176,7 +176,7 @@ session_release(struct prof_session *s)
         return;
     pthread_mutex_destroy(&s->lock);
     free(s->raws);
-    free(s->raw_slots);
+    mp_hash_free(&s->raw_index);
     free(s);
 }
 
