@@ -46,7 +46,8 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
      * within the node, so equal lines are runs. tick_start is CSR offsets like child_start. */
     uint32_t *tick_start = calloc(nn + 1, sizeof *tick_start);
     int32_t *ticks = malloc((ns ? ns : 1) * sizeof *ticks);
-    if (!used || !hits || profile_children(p, used, &child_start, &child_list) != 0 || !tick_start || !ticks) {
+    if (!used || !hits || profile_children(p, used, &child_start, &child_list) != 0 ||
+        !tick_start || !ticks) {
         free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
         e->code = -ENOMEM;
         snprintf(e->msg, sizeof e->msg, "out of memory");
@@ -80,7 +81,8 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     free(fill);
     for (size_t i = 0; i < nn; i++)
         if (tick_start[i + 1] - tick_start[i] > 1)
-            qsort(ticks + tick_start[i], tick_start[i + 1] - tick_start[i], sizeof *ticks, line_cmp);
+            qsort(ticks + tick_start[i], tick_start[i + 1] - tick_start[i], sizeof *ticks,
+                  line_cmp);
 
     fputs("{\"nodes\":[", out);
     bool first = true;
@@ -332,13 +334,15 @@ line_tick_cmp(const void *a, const void *b)
 }
 
 static void
-assign_lines(struct profile *p, const struct json_val **items, const uint32_t *model, int nn, size_t base)
+assign_lines(struct profile *p, const struct json_val **items, const uint32_t *model, int nn,
+             size_t base)
 {
     size_t n = 0, cap = 0;
     struct line_tick *lt = NULL;
     for (int i = 0; i < nn; i++) {
         const struct json_val *pt = json_get(items[i], "positionTicks");
-        JSON_EACH(t, pt) {
+        JSON_EACH(t, pt)
+        {
             const struct json_val *l = json_get(t, "line");
             const struct json_val *k = json_get(t, "ticks");
             int32_t ln = json_is_num(l) ? fmt__line(l->num) : 0;
@@ -426,7 +430,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         goto done;
     }
     int i = 0;
-    JSON_EACH(jn, jnodes) {
+    JSON_EACH(jn, jnodes)
+    {
         const struct json_val *jid = json_get(jn, "id");
         const struct json_val *cf = json_get(jn, "callFrame");
         int64_t id;
@@ -455,7 +460,9 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         const struct json_val *jp = json_get(items[i], "parent");
         if (json_is_num(jp)) {
             int64_t pid;
-            int pi = fmt__to_i64(jp->num, INT64_MIN, INT64_MAX, &pid) ? find_index(map, (size_t)nn, pid) : -1;
+            int pi = fmt__to_i64(jp->num, INT64_MIN, INT64_MAX, &pid)
+                         ? find_index(map, (size_t)nn, pid)
+                         : -1;
             if (pi < 0) {
                 rc = bad(e, name, "nodes[%d] names parent %g, which does not exist", i, jp->num);
                 goto done;
@@ -463,10 +470,12 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
             parent[i] = pi;
         }
         const struct json_val *kids = json_get(items[i], "children");
-        JSON_EACH(kid, kids) {
+        JSON_EACH(kid, kids)
+        {
             int64_t cid;
             int ci = json_is_num(kid) && fmt__to_i64(kid->num, INT64_MIN, INT64_MAX, &cid)
-                         ? find_index(map, (size_t)nn, cid) : -1;
+                         ? find_index(map, (size_t)nn, cid)
+                         : -1;
             if (ci < 0) {
                 rc = bad(e, name, "nodes[%d] lists a child that does not exist", i);
                 goto done;
@@ -529,15 +538,16 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         goto done;
     }
     if (nsamp != (json_is_arr(jdeltas) ? (int)json_len(jdeltas) : 0)) {
-        rc = bad(e, name, "\"samples\" has %d entries and \"timeDeltas\" %d", nsamp, (int)json_len(jdeltas));
+        rc = bad(e, name, "\"samples\" has %d entries and \"timeDeltas\" %d", nsamp,
+                 (int)json_len(jdeltas));
         goto done;
     }
     double start_us = json_is_num(jstart) ? jstart->num : 0;
     double end_us = json_is_num(jend) ? jend->num : 0;
     uint64_t start_ns, end_ns;
     if (!fmt__us_to_ns(start_us, &start_ns) || !fmt__us_to_ns(end_us, &end_ns)) {
-        rc = bad(e, name, "\"startTime\" %g or \"endTime\" %g µs is negative or beyond 2^62 ns", start_us,
-                 end_us);
+        rc = bad(e, name, "\"startTime\" %g or \"endTime\" %g µs is negative or beyond 2^62 ns",
+                 start_us, end_us);
         goto done;
     }
     const struct json_val *meta = json_get(root, "$mrprof");
@@ -566,7 +576,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         int64_t sid;
         int idx = -1;
         if (fmt__to_i64(js->num, INT64_MIN, INT64_MAX, &sid))
-            idx = dense ? (sid >= 0 && sid <= max_id ? dense[sid] : -1) : find_index(map, (size_t)nn, sid);
+            idx = dense ? (sid >= 0 && sid <= max_id ? dense[sid] : -1)
+                        : find_index(map, (size_t)nn, sid);
         if (idx < 0) {
             rc = bad(e, name, "samples[%d] names node %g, which does not exist", k, js->num);
             goto done;
@@ -607,7 +618,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
         fmt__get_sampler_meta(p, meta);
         if (json_is_str(tool))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
-        p->meta.wall_start_ns = fmt__clamp_u64(json_num(json_get(meta, "wallStartNs"), 0), UINT64_MAX);
+        p->meta.wall_start_ns =
+            fmt__clamp_u64(json_num(json_get(meta, "wallStartNs"), 0), UINT64_MAX);
         double pid = json_num(json_get(meta, "pid"), 0);
         p->meta.pid = pid >= 1 && pid <= 4194304 ? (int64_t)pid : 0; /* Linux's pid_max at most */
     } else {
@@ -636,7 +648,10 @@ fmt__walk_head(struct profile *p, const struct json_val *head, const char *name,
     if (!json_is_obj(head))
         return fmt__bad(e, name, kind, "\"head\" is not an object");
     /* Depth-first with an explicit stack of (JSON node, model parent). */
-    struct item { const struct json_val *j; uint32_t parent; } *stack = NULL;
+    struct item {
+        const struct json_val *j;
+        uint32_t parent;
+    } *stack = NULL;
     size_t depth = 0, cap = 0;
     int rc = 0;
     stack = malloc(64 * sizeof *stack), cap = 64;
@@ -669,9 +684,11 @@ fmt__walk_head(struct profile *p, const struct json_val *head, const char *name,
             rc = fmt__bad(e, name, kind, "a node's \"id\" is not an integer from 0 to 2^63");
             goto out;
         }
-        double hits = json_num(json_get(it.j, "hitCount"), 0), self = json_num(json_get(it.j, "selfSize"), 0);
+        double hits = json_num(json_get(it.j, "hitCount"), 0),
+               self = json_num(json_get(it.j, "selfSize"), 0);
         if (!(hits >= 0 && hits < 4294967296.0) || !(self >= 0 && self < (double)FMT_MAX_NS)) {
-            rc = fmt__bad(e, name, kind, "node %lld's \"hitCount\" or \"selfSize\" is negative or too large",
+            rc = fmt__bad(e, name, kind,
+                          "node %lld's \"hitCount\" or \"selfSize\" is negative or too large",
                           (long long)id);
             goto out;
         }
@@ -681,7 +698,8 @@ fmt__walk_head(struct profile *p, const struct json_val *head, const char *name,
             rc = fmt__bad(e, name, kind, "a node's \"children\" is not an array");
             goto out;
         }
-        JSON_EACH(k, kids) {
+        JSON_EACH(k, kids)
+        {
             if (depth == cap) {
                 struct item *bigger = realloc(stack, cap * 2 * sizeof *stack);
                 if (!bigger)
@@ -731,10 +749,12 @@ fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
     if (rc)
         return rc;
     const struct json_val *js = json_get(root, "samples"), *jt = json_get(root, "timestamps");
-    double start = json_num(json_get(root, "startTime"), 0), end = json_num(json_get(root, "endTime"), start);
+    double start = json_num(json_get(root, "startTime"), 0),
+           end = json_num(json_get(root, "endTime"), start);
     size_t ns = json_len(js);
     if (jt && (!json_is_arr(jt) || json_len(jt) != ns)) {
-        rc = fmt__bad(e, name, kind, "\"timestamps\" has %zu entries and \"samples\" %zu: one per sample",
+        rc = fmt__bad(e, name, kind,
+                      "\"timestamps\" has %zu entries and \"samples\" %zu: one per sample",
                       json_len(jt), ns);
         goto out;
     }
@@ -746,7 +766,8 @@ fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
                            : (end - start < 86400 && start < 2e9 ? 1e6 : 1.0);
     uint64_t start_ns, end_ns;
     if (!fmt__us_to_ns(start * scale, &start_ns) || !fmt__us_to_ns(end * scale, &end_ns)) {
-        rc = fmt__bad(e, name, kind, "\"startTime\" %g or \"endTime\" %g is negative or too large", start, end);
+        rc = fmt__bad(e, name, kind, "\"startTime\" %g or \"endTime\" %g is negative or too large",
+                      start, end);
         goto out;
     }
     uint32_t th = profile_add_thread(p, 0, "main");
@@ -755,10 +776,13 @@ fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
         double step = ns > 1 && end > start ? (end - start) * scale / (double)ns : 1000.0;
         size_t k = 0;
         const struct json_val *tv = stamped ? json_first(jt) : NULL; /* only when one per sample */
-        JSON_EACH(sv, js) {
+        JSON_EACH(sv, js)
+        {
             int64_t sid;
             const struct fmt_head_node *n =
-                json_is_num(sv) && fmt__to_i64(sv->num, INT64_MIN, INT64_MAX, &sid) ? fmt__head_find(&t, sid) : NULL;
+                json_is_num(sv) && fmt__to_i64(sv->num, INT64_MIN, INT64_MAX, &sid)
+                    ? fmt__head_find(&t, sid)
+                    : NULL;
             if (!n) {
                 rc = fmt__bad(e, name, kind, "samples[%zu] names a node that does not exist", k);
                 goto out;
@@ -766,7 +790,8 @@ fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
             double us = stamped ? json_num(tv, 0) : start * scale + step * (double)k;
             uint64_t t_ns;
             if (!fmt__us_to_ns(us, &t_ns)) {
-                rc = fmt__bad(e, name, kind, "timestamps[%zu] (%g µs) is negative or too large", k, us);
+                rc = fmt__bad(e, name, kind, "timestamps[%zu] (%g µs) is negative or too large", k,
+                              us);
                 goto out;
             }
             profile_add_sample(p, th, n->model, 0, t_ns, 0);

@@ -198,8 +198,9 @@ fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, str
             le--;
         for (char *c = s; c < le; c++)
             if (is_control((unsigned char)*c))
-                return fmt__bad(e, name, FOLDED_KIND, "line %zu, column %zu holds the control byte 0x%02x",
-                                lineno, (size_t)(c - s) + 1, (unsigned char)*c);
+                return fmt__bad(e, name, FOLDED_KIND,
+                                "line %zu, column %zu holds the control byte 0x%02x", lineno,
+                                (size_t)(c - s) + 1, (unsigned char)*c);
         char *te = le;
         while (te > s && is_space(te[-1]))
             te--;
@@ -212,23 +213,27 @@ fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, str
         }
         const char *cs = count_start(ts, te);
         if (!cs)
-            return fmt__bad(e, name, FOLDED_KIND, "line %zu, column %zu: expected white space and a sample "
-                            "count at the end of the line (`a;b;c 12`)", lineno, (size_t)(te - s) + 1);
+            return fmt__bad(e, name, FOLDED_KIND,
+                            "line %zu, column %zu: expected white space and a sample "
+                            "count at the end of the line (`a;b;c 12`)",
+                            lineno, (size_t)(te - s) + 1);
         char *se = (char *)cs;
         while (se > ts && is_space(se[-1]))
             se--;
         if (se == ts)
-            return fmt__bad(e, name, FOLDED_KIND, "line %zu, column %zu: the line has a count but no stack",
-                            lineno, (size_t)(ts - s) + 1);
+            return fmt__bad(e, name, FOLDED_KIND,
+                            "line %zu, column %zu: the line has a count but no stack", lineno,
+                            (size_t)(ts - s) + 1);
         double count = strtod(cs, NULL);
         if (!(count <= FOLDED_MAX_COUNT))
-            return fmt__bad(e, name, FOLDED_KIND, "line %zu, column %zu: the count %.*s is beyond %.0f samples",
-                            lineno, (size_t)(cs - s) + 1, (int)(te - cs < 40 ? te - cs : 40), cs,
+            return fmt__bad(e, name, FOLDED_KIND,
+                            "line %zu, column %zu: the count %.*s is beyond %.0f samples", lineno,
+                            (size_t)(cs - s) + 1, (int)(te - cs < 40 ? te - cs : 40), cs,
                             FOLDED_MAX_COUNT);
         uint64_t w = (uint64_t)llround(count * 1e6);
         if (w > UINT64_MAX / 4 - t)
-            return fmt__bad(e, name, FOLDED_KIND, "line %zu: the counts add up to more than mrprof can hold",
-                            lineno);
+            return fmt__bad(e, name, FOLDED_KIND,
+                            "line %zu: the counts add up to more than mrprof can hold", lineno);
         /* Trailing ';' end the stack as they do for flamegraph.pl (Perl's split drops trailing
          * empty fields); perf's stackcollapse writes them. */
         while (se > ts && se[-1] == ';')
@@ -246,8 +251,10 @@ fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, str
             if (!fe)
                 fe = se;
             if (fe == f)
-                return fmt__bad(e, name, FOLDED_KIND, "line %zu, column %zu: an empty frame name (two ';' "
-                                "in a row, or one at the start of the stack)", lineno, (size_t)(f - s) + 1);
+                return fmt__bad(e, name, FOLDED_KIND,
+                                "line %zu, column %zu: an empty frame name (two ';' "
+                                "in a row, or one at the start of the stack)",
+                                lineno, (size_t)(f - s) + 1);
             const char *file;
             int32_t ln;
             split_frame(f, (size_t)(fe - f), &file, &ln);
@@ -264,8 +271,10 @@ fmt__folded_read(struct profile *p, char *buf, size_t len, const char *name, str
             t += w;
         } else {
             if (count > (double)(FOLDED_MAX_SAMPLES - nsamples))
-                return fmt__bad(e, name, FOLDED_KIND, "line %zu: the counts add up to more than %u samples, "
-                                "the most mrprof reads from folded stacks", lineno, FOLDED_MAX_SAMPLES);
+                return fmt__bad(e, name, FOLDED_KIND,
+                                "line %zu: the counts add up to more than %u samples, "
+                                "the most mrprof reads from folded stacks",
+                                lineno, FOLDED_MAX_SAMPLES);
             for (uint64_t k = 0; k < (uint64_t)count; k++, t += 1000000)
                 profile_add_sample(p, th, node, leaf_line, t, 1000000);
             nsamples += (uint64_t)count;

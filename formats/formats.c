@@ -17,14 +17,15 @@
 
 const struct fmt_ops fmt_table[] = {
     {"cpuprofile", ".cpuprofile", "DevTools/Node CPU profile (one thread)", cpuprofile_write, true},
-    {"heapprofile", ".heapprofile", "DevTools/Node sampling heap profile (memory: DevTools Memory, speedscope)",
-     heapprofile_write, true},
+    {"heapprofile", ".heapprofile",
+     "DevTools/Node sampling heap profile (memory: DevTools Memory, speedscope)", heapprofile_write,
+     true},
     {"speedscope", ".speedscope.json", "speedscope's own JSON (one evented profile per thread)",
      speedscope_write, true},
     {"pprof", ".pb.gz", "pprof's gzipped profile.proto: go tool pprof, Pyroscope, Parca, Grafana",
      pprof_write, true},
-    {"perfetto", ".perfetto.json", "Trace Event JSON with nested slices: Perfetto UI, chrome://tracing",
-     perfetto_write, true},
+    {"perfetto", ".perfetto.json",
+     "Trace Event JSON with nested slices: Perfetto UI, chrome://tracing", perfetto_write, true},
     {"trace", ".json", "Trace Event JSON: DevTools Performance panel (one track per thread)",
      trace_write, true},
     {"collapsed", ".folded", "folded stacks for flamegraph.pl / inferno / speedscope",
@@ -69,7 +70,8 @@ fmt_names(void)
     static char names[256]; /* from the table, so that no list of names is typed twice */
     size_t k = 0;
     for (size_t i = 0; i < fmt_count && k < sizeof names; i++)
-        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", fmt_table[i].name);
+        k +=
+            (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", fmt_table[i].name);
     return names;
 }
 
@@ -79,7 +81,8 @@ fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *
 {
     struct fio_atomic a;
     if (profile_oom(p)) { /* a builder failed (profile.h): never write an incomplete profile */
-        snprintf(e->msg, sizeof e->msg, "%s: out of memory (the profile is incomplete; not written)", path);
+        snprintf(e->msg, sizeof e->msg,
+                 "%s: out of memory (the profile is incomplete; not written)", path);
         return e->code = -ENOMEM;
     }
     int rc = fio_begin(&a, path, e->msg, sizeof e->msg);
@@ -97,7 +100,8 @@ fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *
 bool
 fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const struct prof_sample *s)
 {
-    return !(o && o->idle) && s->node < profile_nnodes(p) && profile_nodes(p)[s->node].frame == p->f_idle;
+    return !(o && o->idle) && s->node < profile_nnodes(p) &&
+           profile_nodes(p)[s->node].frame == p->f_idle;
 }
 
 int
@@ -197,8 +201,10 @@ read_mutable(char *buf, size_t len, const char *name, struct mp_err *e)
         i++;
     if (i == len) {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: the file is empty; expected a profile (.cpuprofile, "
-                 ".heapprofile, trace or speedscope JSON, pprof, folded stacks)", name);
+        snprintf(e->msg, sizeof e->msg,
+                 "%s: the file is empty; expected a profile (.cpuprofile, "
+                 ".heapprofile, trace or speedscope JSON, pprof, folded stacks)",
+                 name);
         return NULL;
     }
     /* Folded stacks: text whose first line ends with a sample count. (Before the raw pprof test:
@@ -211,7 +217,8 @@ read_mutable(char *buf, size_t len, const char *name, struct mp_err *e)
     if ((len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) ||
         (len >= 2 && buf[0] == 0x0a && buf[i] != '{' && buf[i] != '[')) {
         struct profile *p = profile_new();
-        return finish(p, p ? fmt__pprof_read(p, (const uint8_t *)buf, len, name, e) : -ENOMEM, name, e);
+        return finish(p, p ? fmt__pprof_read(p, (const uint8_t *)buf, len, name, e) : -ENOMEM, name,
+                      e);
     }
     if (buf[i] != '{' && buf[i] != '[') {
         e->code = -EINVAL;
@@ -219,22 +226,29 @@ read_mutable(char *buf, size_t len, const char *name, struct mp_err *e)
         for (size_t k = 0; k < i; k++)
             line += buf[k] == '\n';
         if ((unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f)
-            snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
-                     ".heapprofile, a trace, a speedscope file), a pprof file or folded stacks, but "
-                     "line %zu does not end with a sample count as folded stacks do (`a;b;c 12`)",
-                     name, line);
+            snprintf(
+                e->msg, sizeof e->msg,
+                "%s: not a profile: expected JSON (a .cpuprofile, a "
+                ".heapprofile, a trace, a speedscope file), a pprof file or folded stacks, but "
+                "line %zu does not end with a sample count as folded stacks do (`a;b;c 12`)",
+                name, line);
         else
-            snprintf(e->msg, sizeof e->msg, "%s: not a profile: expected JSON (a .cpuprofile, a "
-                     ".heapprofile, a trace, a speedscope file), a pprof file or folded stacks, but "
-                     "the file starts with byte 0x%02x", name, (unsigned char)buf[i]);
+            snprintf(
+                e->msg, sizeof e->msg,
+                "%s: not a profile: expected JSON (a .cpuprofile, a "
+                ".heapprofile, a trace, a speedscope file), a pprof file or folded stacks, but "
+                "the file starts with byte 0x%02x",
+                name, (unsigned char)buf[i]);
         return NULL;
     }
     struct json_doc doc;
     struct json_error jerr;
     if (json_parse(buf, len, &doc, &jerr) != 0) {
         e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: invalid JSON at line %zu, column %zu (byte %zu): %.95s%s", name,
-                 jerr.line, jerr.column, jerr.offset, jerr.what.msg, jerr.truncated ? " (the file is cut short)" : "");
+        snprintf(e->msg, sizeof e->msg,
+                 "%s: invalid JSON at line %zu, column %zu (byte %zu): %.95s%s", name, jerr.line,
+                 jerr.column, jerr.offset, jerr.what.msg,
+                 jerr.truncated ? " (the file is cut short)" : "");
         return NULL;
     }
     const struct json_val *root = json_root(&doc);
@@ -256,9 +270,11 @@ read_mutable(char *buf, size_t len, const char *name, struct mp_err *e)
         rc = fmt__legacy_cpuprofile_read_json(p, root, name, e);
     } else {
         rc = e->code = -EINVAL;
-        snprintf(e->msg, sizeof e->msg, "%s: valid JSON, but not a profile mrprof knows: a .cpuprofile "
+        snprintf(e->msg, sizeof e->msg,
+                 "%s: valid JSON, but not a profile mrprof knows: a .cpuprofile "
                  "has \"nodes\", \"samples\" and \"timeDeltas\", a trace \"traceEvents\", a "
-                 ".heapprofile a \"head\" tree", name);
+                 ".heapprofile a \"head\" tree",
+                 name);
     }
     json_free(&doc);
     return finish(p, rc, name, e);
@@ -289,9 +305,12 @@ sniff_profile(const char *head, size_t n, const char *path, char *err, size_t er
     if ((n >= 2 && h[0] == 0x1f && h[1] == 0x8b) || h[0] == 0x0a)
         return 0;
     for (size_t i = 0; i < n && i < 512; i++)
-        if (h[i] == 0 || h[i] == 0x7f || (h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\r')) {
-            snprintf(err, errlen, "%s: not a profile: byte %zu is 0x%02x, but profiles are text (JSON) or "
-                     "pprof's gzip or protobuf", path, i, h[i]);
+        if (h[i] == 0 || h[i] == 0x7f ||
+            (h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\r')) {
+            snprintf(err, errlen,
+                     "%s: not a profile: byte %zu is 0x%02x, but profiles are text (JSON) or "
+                     "pprof's gzip or protobuf",
+                     path, i, h[i]);
             return -1;
         }
     return 0;

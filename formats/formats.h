@@ -2,8 +2,9 @@
  * formats.h — every profile file format behind one table of readers and writers.
  *
  * Each format is one file (cpuprofile.c, trace.c, heapprofile.c, pprof.c, speedscope.c,
- * collapsed.c) that knows the profile model and nothing of mruby; the JSON readers share json.c. Writers stream into a FILE; fmt_write_path() adds the atomic temp-file +
- * rename so a failed write leaves nothing behind. Readers detect the format from the content.
+ * collapsed.c) that knows the profile model and nothing of mruby; the JSON readers share json.c.
+ * Writers stream into a FILE; fmt_write_path() adds the atomic temp-file + rename so a failed write
+ * leaves nothing behind. Readers detect the format from the content.
  *
  * Ownership: fmt_read_path() returns a profile the caller frees with profile_free().
  */
@@ -25,7 +26,8 @@
 struct fmt_write_opts {
     int thread; /* formats with one thread per file: which one (-1: the first with samples) */
     bool heap_allocated; /* heapprofile from allocation samples: every allocation, not the live */
-    bool idle; /* folded, speedscope, pprof: keep the samples of (idle) as a stack (see fmt_skip_idle) */
+    bool idle;           /* folded, speedscope, pprof: keep the samples of (idle) as a stack (see
+                            fmt_skip_idle) */
 };
 
 struct fmt_ops {
@@ -77,7 +79,8 @@ void json_i64(FILE *out, int64_t v);
 int fmt_pick_thread(const struct profile *p, const struct fmt_write_opts *o);
 /* Whether a writer that leaves idle out (folded stacks, speedscope, pprof, unless o->idle) skips
  * sample s: its leaf frame is (idle). DevTools' formats keep (idle), which DevTools knows. */
-bool fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o, const struct prof_sample *s);
+bool fmt_skip_idle(const struct profile *p, const struct fmt_write_opts *o,
+                   const struct prof_sample *s);
 const char *fmt_frame_url(const struct profile *p, const struct prof_frame *f);
 /* Writes `"callFrame":{...}` as DevTools' CallFrame: 0-based lineNumber (-1 unknown),
  * columnNumber -1. The .cpuprofile writes scriptId as a string, V8's trace events as a number. */

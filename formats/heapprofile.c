@@ -45,7 +45,9 @@ heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opt
     uint8_t *used = profile_used_nodes(p, -1);
     uint64_t *self = calloc(nn ? nn : 1, sizeof *self);
     uint32_t *child_start = NULL, *child_list = NULL;
-    struct dfs { uint32_t node, next; } *stack = malloc((nn ? nn : 1) * sizeof *stack);
+    struct dfs {
+        uint32_t node, next;
+    } *stack = malloc((nn ? nn : 1) * sizeof *stack);
     if (!used || !self || !stack || profile_children(p, used, &child_start, &child_list) != 0) {
         free(used), free(self), free(child_start), free(child_list), free(stack);
         profile_free(view);
@@ -138,7 +140,8 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
         /* mrun's own file: its samples are exactly the tree's bytes, one per allocation sample,
          * and every one names a node of the tree. */
         size_t k = 0;
-        JSON_EACH(smp, js) {
+        JSON_EACH(smp, js)
+        {
             const struct fmt_head_node *hn =
                 fmt__head_find(&t, fmt__i64_or(json_get(smp, "nodeId"), 0, INT64_MAX, INT64_MIN));
             double size = json_num(json_get(smp, "size"), -1);

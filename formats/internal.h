@@ -2,7 +2,6 @@
 #ifndef MRPROF_FORMATS_INTERNAL_H
 #define MRPROF_FORMATS_INTERNAL_H
 
-
 #include "formats/formats.h"
 #include "formats/json.h"
 
@@ -26,20 +25,21 @@ struct fmt_head_tree {
     size_t n, cap;
 };
 /* Walks head into p's trie (t->nodes freed by the caller). kind names the format in errors. */
-int fmt__walk_head(struct profile *p, const struct json_val *head, const char *name, const char *kind,
-                   struct fmt_head_tree *t, struct mp_err *e);
+int fmt__walk_head(struct profile *p, const struct json_val *head, const char *name,
+                   const char *kind, struct fmt_head_tree *t, struct mp_err *e);
 const struct fmt_head_node *fmt__head_find(const struct fmt_head_tree *t, int64_t id);
 
 /* Legacy .cpuprofile (a "head" tree) and .heapprofile readers (cpuprofile.c, heapprofile.c). */
-int fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
-                                     struct mp_err *e);
+int fmt__legacy_cpuprofile_read_json(struct profile *p, const struct json_val *root,
+                                     const char *name, struct mp_err *e);
 int fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const char *name,
                                struct mp_err *e);
 /* Trace Event JSON (object or array form) reader (trace.c). */
 int fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name,
                          struct mp_err *e);
 /* pprof's profile.proto, gzipped or not (pprof.c). */
-int fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct mp_err *e);
+int fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name,
+                    struct mp_err *e);
 /* speedscope's JSON, evented and sampled profiles, one thread each (speedscope.c). */
 int fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const char *name,
                               struct mp_err *e);

@@ -123,14 +123,30 @@ parse_string(struct parser *ps, const char **out, uint32_t *outlen)
         char c = b[i + 1];
         i += 2;
         switch (c) {
-        case '"': *w++ = '"'; break;
-        case '\\': *w++ = '\\'; break;
-        case '/': *w++ = '/'; break;
-        case 'b': *w++ = '\b'; break;
-        case 'f': *w++ = '\f'; break;
-        case 'n': *w++ = '\n'; break;
-        case 'r': *w++ = '\r'; break;
-        case 't': *w++ = '\t'; break;
+        case '"':
+            *w++ = '"';
+            break;
+        case '\\':
+            *w++ = '\\';
+            break;
+        case '/':
+            *w++ = '/';
+            break;
+        case 'b':
+            *w++ = '\b';
+            break;
+        case 'f':
+            *w++ = '\f';
+            break;
+        case 'n':
+            *w++ = '\n';
+            break;
+        case 'r':
+            *w++ = '\r';
+            break;
+        case 't':
+            *w++ = '\t';
+            break;
         case 'u': {
             unsigned cp, lo;
             if (i + 4 > ps->len || hex4(b + i, &cp) != 0) {
@@ -138,8 +154,8 @@ parse_string(struct parser *ps, const char **out, uint32_t *outlen)
                 return fail(ps, "a bad \\u escape in a string");
             }
             i += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= ps->len && b[i] == '\\' && b[i + 1] == 'u' &&
-                hex4(b + i + 2, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
+            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= ps->len && b[i] == '\\' &&
+                b[i + 1] == 'u' && hex4(b + i + 2, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 i += 6;
             } else if (cp >= 0xD800 && cp < 0xE000) {
@@ -180,14 +196,15 @@ parse_number(struct parser *ps, double *out)
     }
     if (digits == 0)
         return fail(ps, "expected a value");
-    bool simple = i >= ps->len || !(b[i] == '.' || b[i] == 'e' || b[i] == 'E' || (b[i] >= '0' && b[i] <= '9'));
+    bool simple = i >= ps->len ||
+                  !(b[i] == '.' || b[i] == 'e' || b[i] == 'E' || (b[i] >= '0' && b[i] <= '9'));
     if (simple) {
         *out = neg ? -(double)v : (double)v;
         ps->pos = i;
         return 0;
     }
-    while (i < ps->len && ((b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == 'e' || b[i] == 'E' ||
-                           b[i] == '+' || b[i] == '-'))
+    while (i < ps->len && ((b[i] >= '0' && b[i] <= '9') || b[i] == '.' || b[i] == 'e' ||
+                           b[i] == 'E' || b[i] == '+' || b[i] == '-'))
         i++;
     char tmp[64];
     if (i - start >= sizeof tmp)
@@ -295,7 +312,11 @@ json_parse(char *buf, size_t len, struct json_doc *doc, struct json_error *err)
             doc->v[idx].num = x;
         } else if (literal(&ps, "true") || literal(&ps, "false") || literal(&ps, "null")) {
             char l = buf[ps.pos - 1];
-            if ((idx = push(&ps, l == 'l' ? JSON_NULL : buf[ps.pos - 4] == 't' ? JSON_TRUE : JSON_FALSE, key)) < 0)
+            if ((idx = push(&ps,
+                            l == 'l'                 ? JSON_NULL
+                            : buf[ps.pos - 4] == 't' ? JSON_TRUE
+                                                     : JSON_FALSE,
+                            key)) < 0)
                 goto oom;
         } else {
             fail(&ps, "expected a value (an object, array, string, number, true, false or null)");
@@ -323,7 +344,8 @@ json_parse(char *buf, size_t len, struct json_doc *doc, struct json_error *err)
                 top->size = (uint32_t)(doc->n - stack[depth]);
                 goto after_value;
             }
-            fail(&ps, obj ? "expected ',' or '}' after an object member" : "expected ',' or ']' after an array element");
+            fail(&ps, obj ? "expected ',' or '}' after an object member"
+                          : "expected ',' or ']' after an array element");
             goto out;
         }
     member_name:
@@ -374,7 +396,7 @@ json_get(const struct json_val *o, const char *key)
     if (!json_is_obj(o))
         return NULL;
     JSON_EACH(m, o)
-        if (strcmp(m->key, key) == 0)
-            return m;
+    if (strcmp(m->key, key) == 0)
+        return m;
     return NULL;
 }

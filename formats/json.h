@@ -22,12 +22,20 @@
 
 #define JSON_MAX_DEPTH 4096
 
-enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+enum json_type {
+    JSON_NULL,
+    JSON_FALSE,
+    JSON_TRUE,
+    JSON_NUMBER,
+    JSON_STRING,
+    JSON_ARRAY,
+    JSON_OBJECT
+};
 
 struct json_val {
-    uint8_t type;   /* enum json_type */
-    uint32_t len;   /* members (array, object) or bytes (string) */
-    uint32_t size;  /* values in this subtree, itself included */
+    uint8_t type;    /* enum json_type */
+    uint32_t len;    /* members (array, object) or bytes (string) */
+    uint32_t size;   /* values in this subtree, itself included */
     const char *key; /* the member's name inside an object, else NULL */
     union {
         double num;
@@ -41,11 +49,11 @@ struct json_doc {
 };
 
 struct json_error {
-    size_t offset;   /* byte where parsing stopped */
+    size_t offset;       /* byte where parsing stopped */
     size_t line, column; /* of that byte, from 1 */
-    bool truncated;  /* the document ended early */
-    struct mp_err what; /* -EINVAL with e.g. "expected ',' or ']'", or -ENOMEM "out of memory"
-                           (profiler/base/err.h's shape; the position is the fields above) */
+    bool truncated;      /* the document ended early */
+    struct mp_err what;  /* -EINVAL with e.g. "expected ',' or ']'", or -ENOMEM "out of memory"
+                            (profiler/base/err.h's shape; the position is the fields above) */
 };
 
 /* Parses buf[0..len) (modified in place). 0 on success; -1 with err filled. */
@@ -62,8 +70,8 @@ json_root(const struct json_doc *d)
 const struct json_val *json_get(const struct json_val *o, const char *key);
 
 /* Iterates the members of an array or object c (NULL or a scalar: no iterations). */
-#define JSON_EACH(it, c)                                                                      \
-    for (const struct json_val *it = json_first(c), *it##_end = (c) ? (c) + (c)->size : NULL; \
+#define JSON_EACH(it, c)                                                                           \
+    for (const struct json_val *it = json_first(c), *it##_end = (c) ? (c) + (c)->size : NULL;      \
          it && it < it##_end; it += it->size)
 
 static inline const struct json_val *
@@ -72,10 +80,26 @@ json_first(const struct json_val *c)
     return c && (c->type == JSON_ARRAY || c->type == JSON_OBJECT) && c->len ? c + 1 : NULL;
 }
 
-static inline bool json_is_num(const struct json_val *v) { return v && v->type == JSON_NUMBER; }
-static inline bool json_is_str(const struct json_val *v) { return v && v->type == JSON_STRING; }
-static inline bool json_is_arr(const struct json_val *v) { return v && v->type == JSON_ARRAY; }
-static inline bool json_is_obj(const struct json_val *v) { return v && v->type == JSON_OBJECT; }
+static inline bool
+json_is_num(const struct json_val *v)
+{
+    return v && v->type == JSON_NUMBER;
+}
+static inline bool
+json_is_str(const struct json_val *v)
+{
+    return v && v->type == JSON_STRING;
+}
+static inline bool
+json_is_arr(const struct json_val *v)
+{
+    return v && v->type == JSON_ARRAY;
+}
+static inline bool
+json_is_obj(const struct json_val *v)
+{
+    return v && v->type == JSON_OBJECT;
+}
 
 /* Typed reads with a default for a missing or mistyped value. */
 static inline double

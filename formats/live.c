@@ -401,8 +401,7 @@ live_decoder_free(struct live_decoder *d)
     memset(d, 0, sizeof *d);
 }
 
-static int __attribute__((format(printf, 2, 3)))
-bad(struct live_decoder *d, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) bad(struct live_decoder *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -522,7 +521,8 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
         if (table_start(d, m, n, profile_nnodes(p), 8, "nodes"))
             return -1;
         for (size_t off = 4; off < n; off += 8) {
-            uint32_t parent = (uint32_t)get_le(m + off, 4), frame = (uint32_t)get_le(m + off + 4, 4);
+            uint32_t parent = (uint32_t)get_le(m + off, 4),
+                     frame = (uint32_t)get_le(m + off + 4, 4);
             size_t id = profile_nnodes(p);
             if (parent >= id || frame >= profile_nframes(p))
                 return bad(d, "node %zu has parent %u and frame %u (of %zu)", id, parent, frame,
@@ -578,15 +578,17 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
             const uint8_t *r = m + off;
             uint32_t thread = (uint32_t)get_le(r, 4), node = (uint32_t)get_le(r + 4, 4);
             if (thread >= profile_nthreads(p) || node >= profile_nnodes(p))
-                return bad(d, "an allocation of thread %u, node %u (the viewer has %zu, %zu)", thread,
-                           node, profile_nthreads(p), profile_nnodes(p));
+                return bad(d, "an allocation of thread %u, node %u (the viewer has %zu, %zu)",
+                           thread, node, profile_nthreads(p), profile_nnodes(p));
             uint64_t bv = get_le(r + 24, 8), cv = get_le(r + 32, 8);
             double bytes, count;
             memcpy(&bytes, &bv, 8);
             memcpy(&count, &cv, 8);
             if (!(bytes >= 0 && bytes < 0x1p62) || !(count >= 0 && count < 0x1p62))
-                return bad(d, "an allocation standing for %g bytes in %g allocations", bytes, count);
-            size_t id = profile_add_alloc(p, thread, node, get_le(r + 8, 8), get_le(r + 16, 8), bytes, count);
+                return bad(d, "an allocation standing for %g bytes in %g allocations", bytes,
+                           count);
+            size_t id = profile_add_alloc(p, thread, node, get_le(r + 8, 8), get_le(r + 16, 8),
+                                          bytes, count);
             ((struct prof_alloc *)p->allocs.data)[id].freed_ns = get_le(r + 40, 8);
         }
         return 1;

@@ -95,7 +95,8 @@ write_gzip(FILE *out, const uint8_t *buf, size_t len, struct mp_err *e)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
         return mp_errf(e, -EIO, "zlib: cannot start compressing");
     }
     uint8_t chunk[1 << 16];
@@ -162,13 +163,16 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
             goto oom;
     bool heap = p->meta.mode == PROFILE_HEAP;
     int64_t s_samples = add_str(&st, "samples"), s_count = add_str(&st, "count");
-    int64_t s_kind = add_str(&st, heap ? "inuse_space" : p->meta.mode == PROFILE_CPU ? "cpu" : "wall");
+    int64_t s_kind = add_str(&st, heap                          ? "inuse_space"
+                                  : p->meta.mode == PROFILE_CPU ? "cpu"
+                                                                : "wall");
     int64_t s_unit = add_str(&st, heap ? "bytes" : "nanoseconds");
     int64_t s_thread = add_str(&st, "thread"), s_tool = add_str(&st, "mrun");
     if (s_samples < 0 || s_count < 0 || s_kind < 0 || s_unit < 0 || s_thread < 0 || s_tool < 0)
         goto oom;
 
-    PbValueType vt[2] = {PERFTOOLS__PROFILES__VALUE_TYPE__INIT, PERFTOOLS__PROFILES__VALUE_TYPE__INIT};
+    PbValueType vt[2] = {PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
+                         PERFTOOLS__PROFILES__VALUE_TYPE__INIT};
     PbValueType *vtp[2] = {&vt[0], &vt[1]};
     vt[0].type = s_samples, vt[0].unit = s_count;
     vt[1].type = s_kind, vt[1].unit = s_unit;
@@ -198,8 +202,8 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
     uint64_t *ids = calloc(na * maxd + 1, sizeof *ids);
     int64_t *vals = calloc(2 * na + 1, sizeof *vals);
     uint8_t *packed = NULL;
-    if (!fn || !fnp || !lm.key || mp_hash_reserve(&lm.ix, loc_cap, NULL, NULL) != 0 || !loc || !locp || !lines || !linep || !smp || !smpp || !lab ||
-        !labp || !ids || !vals)
+    if (!fn || !fnp || !lm.key || mp_hash_reserve(&lm.ix, loc_cap, NULL, NULL) != 0 || !loc ||
+        !locp || !lines || !linep || !smp || !smpp || !lab || !labp || !ids || !vals)
         goto oom_free;
     size_t nfn = 0;
     for (size_t f = 0; f < nf; f++) {
@@ -277,8 +281,9 @@ pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, 
 oom_free:
     rc = fail_oom(e);
 done:
-    free(packed), free(fn), free(fnp), free(lm.key), mp_hash_free(&lm.ix), free(loc), free(locp), free(lines),
-        free(linep), free(smp), free(smpp), free(lab), free(labp), free(ids), free(vals);
+    free(packed), free(fn), free(fnp), free(lm.key), mp_hash_free(&lm.ix), free(loc), free(locp),
+        free(lines), free(linep), free(smp), free(smpp), free(lab), free(labp), free(ids),
+        free(vals);
     free(st.v), free(ag);
     return rc;
 oom:
@@ -303,7 +308,8 @@ pb_str(const PbProfile *pb, int64_t i)
  * whole value (shares stay exact, the count of samples is the number of stacks). */
 #define PPROF_MAX_EXPAND ((uint64_t)4 << 20)
 int
-fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name, struct mp_err *e)
+fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *name,
+                struct mp_err *e)
 {
     uint8_t *raw = NULL;
     size_t rawlen = 0;
@@ -323,8 +329,10 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
                 if (cap >= limit) {
                     free(raw);
                     inflateEnd(&z);
-                    return fmt__bad(e, name, PPROF_KIND, "its gzip stream unpacks to more than %zu bytes "
-                                    "(the input limit; MRPROF_MAX_INPUT raises it)", limit);
+                    return fmt__bad(e, name, PPROF_KIND,
+                                    "its gzip stream unpacks to more than %zu bytes "
+                                    "(the input limit; MRPROF_MAX_INPUT raises it)",
+                                    limit);
                 }
                 size_t bigger_cap = cap > limit / 2 ? limit : cap * 2;
                 uint8_t *bigger = realloc(raw, bigger_cap);
@@ -360,8 +368,10 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
     }
     const char *wunit = pb->n_sample_type ? pb_str(pb, pb->sample_type[wi]->unit) : "";
     const char *wtype = pb->n_sample_type ? pb_str(pb, pb->sample_type[wi]->type) : "";
-    double scale = strcmp(wunit, "microseconds") == 0 ? 1e3 : strcmp(wunit, "milliseconds") == 0 ? 1e6
-                 : strcmp(wunit, "seconds") == 0 ? 1e9 : 1.0;
+    double scale = strcmp(wunit, "microseconds") == 0   ? 1e3
+                   : strcmp(wunit, "milliseconds") == 0 ? 1e6
+                   : strcmp(wunit, "seconds") == 0      ? 1e9
+                                                        : 1.0;
     if (strcmp(wunit, "count") == 0 && pb->period) /* e.g. samples/count only: count x period */
         scale = (double)pb->period;
     /* Functions and locations by id (ids are usually 1..n; a sort would do for others). */
@@ -371,7 +381,8 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
     for (size_t k = 0; k < pb->n_location; k++)
         maxl = pb->location[k]->id > maxl ? pb->location[k]->id : maxl;
     if (maxf > 16 * (pb->n_function + 16) || maxl > 16 * (pb->n_location + 16)) {
-        rc = fmt__bad(e, name, PPROF_KIND, "its function or location ids are sparse beyond what mrprof reads");
+        rc = fmt__bad(e, name, PPROF_KIND,
+                      "its function or location ids are sparse beyond what mrprof reads");
         goto out;
     }
     uint32_t *ffr = calloc(maxf + 1, sizeof *ffr);
@@ -393,7 +404,9 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
     for (size_t i = 0; i < pb->n_sample; i++) {
         const PbSample *sm = pb->sample[i];
         int64_t n = ci < sm->n_value && ci != wi ? sm->value[ci] : 1;
-        counted += n > 1 ? (uint64_t)(n <= (int64_t)PPROF_MAX_EXPAND ? n : (int64_t)PPROF_MAX_EXPAND + 1) : 1;
+        counted +=
+            n > 1 ? (uint64_t)(n <= (int64_t)PPROF_MAX_EXPAND ? n : (int64_t)PPROF_MAX_EXPAND + 1)
+                  : 1;
         if (counted > PPROF_MAX_EXPAND)
             break;
     }
@@ -406,7 +419,8 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
             uint64_t id = sm->location_id[d];
             const PbLocation *l = id <= maxl ? locs[id] : NULL;
             if (!l) {
-                rc = fmt__bad(e, name, PPROF_KIND, "sample %zu names location %llu, which does not exist", i,
+                rc = fmt__bad(e, name, PPROF_KIND,
+                              "sample %zu names location %llu, which does not exist", i,
                               (unsigned long long)id);
                 break;
             }
@@ -424,8 +438,9 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
         double w = wi < sm->n_value ? (double)sm->value[wi] * scale : 0;
         uint64_t wns;
         if (!fmt__to_ns(w, &wns)) {
-            rc = fmt__bad(e, name, PPROF_KIND, "sample %zu's value %g %s is %s", i, w / scale, wunit,
-                          w < 0 ? "negative (a difference profile?)" : "beyond what mrprof holds (2^62)");
+            rc = fmt__bad(
+                e, name, PPROF_KIND, "sample %zu's value %g %s is %s", i, w / scale, wunit,
+                w < 0 ? "negative (a difference profile?)" : "beyond what mrprof holds (2^62)");
             break;
         }
         int64_t n = expand && ci < sm->n_value && ci != wi ? sm->value[ci] : 1;
@@ -441,8 +456,12 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
             }
         }
     }
-    p->meta.mode = strcmp(wunit, "bytes") == 0 ? PROFILE_HEAP : strcmp(wtype, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
-    p->meta.hz = pb->period > 0 && strcmp(wunit, "nanoseconds") == 0 ? (uint32_t)(1e9 / (double)pb->period) : 0;
+    p->meta.mode = strcmp(wunit, "bytes") == 0 ? PROFILE_HEAP
+                   : strcmp(wtype, "cpu") == 0 ? PROFILE_CPU
+                                               : PROFILE_WALL;
+    p->meta.hz = pb->period > 0 && strcmp(wunit, "nanoseconds") == 0
+                     ? (uint32_t)(1e9 / (double)pb->period)
+                     : 0;
     p->meta.wall_start_ns = pb->time_nanos > 0 ? (uint64_t)pb->time_nanos : 0;
     p->meta.end_ns = pb->duration_nanos > 0 ? (uint64_t)pb->duration_nanos : 0;
     snprintf(p->meta.tool, sizeof p->meta.tool, "pprof");

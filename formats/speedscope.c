@@ -40,7 +40,8 @@ event(FILE *out, bool *first, char type, uint32_t frame, uint64_t at)
 }
 
 int
-speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e)
+speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
+                 struct mp_err *e)
 {
     const struct prof_node *nodes = profile_nodes(p);
     const struct prof_frame *frames = profile_frames(p);
@@ -68,7 +69,9 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         free(cur), free(next), free(fidx);
         return mp_err_oom(e, NULL);
     }
-    fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"exporter\":\"mrprof\",", out);
+    fputs("{\"$schema\":\"https://www.speedscope.app/"
+          "file-format-schema.json\",\"exporter\":\"mrprof\",",
+          out);
     fputs("\"name\":", out);
     json_str(out, p->meta.tool[0] ? p->meta.tool : "mrprof");
     fputs(",\"activeProfileIndex\":0,\"shared\":{\"frames\":[", out);
@@ -102,7 +105,9 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
                 total += s[i].weight_ns;
         if (!total)
             continue;
-        fputs(first_profile ? "{\"type\":\"evented\",\"name\":" : ",{\"type\":\"evented\",\"name\":", out);
+        fputs(first_profile ? "{\"type\":\"evented\",\"name\":"
+                            : ",{\"type\":\"evented\",\"name\":",
+              out);
         fputs(first_profile ? "[" : ",[", rf);
         first_profile = false;
         uint64_t run = 0; /* samples since the last event, while a stack is open */
@@ -118,7 +123,9 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             if (s[i].thread != th || !s[i].weight_ns)
                 continue;
             /* Idle left out: every frame closes and the time passes as a gap. */
-            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0 : profile_node_path(p, s[i].node, next, depth), common = 0;
+            size_t nd = fmt_skip_idle(p, o, &s[i]) ? 0
+                                                   : profile_node_path(p, s[i].node, next, depth),
+                   common = 0;
             while (common < cd && common < nd && cur[common] == next[common])
                 common++;
             if ((cd > common || nd > common) && run) { /* events end the stretch */
@@ -151,7 +158,10 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
      * (speedscope's evented profiles have no samples; diff's and check's tests count them). */
     fclose(rf);
     fprintf(out, "],\"$mrprof\":{\"mode\":\"%s\",\"hz\":%u,\"samples\":[",
-            p->meta.mode == PROFILE_HEAP ? "heap" : p->meta.mode == PROFILE_CPU ? "cpu" : "wall", p->meta.hz);
+            p->meta.mode == PROFILE_HEAP  ? "heap"
+            : p->meta.mode == PROFILE_CPU ? "cpu"
+                                          : "wall",
+            p->meta.hz);
     fwrite(runs, 1, runs_len, out);
     free(runs);
     fputs("]}}\n", out);
@@ -176,8 +186,8 @@ unit_scale(const char *unit, bool *bytes)
     static const struct {
         const char *name;
         double scale;
-    } units[] = {{"nanoseconds", 1}, {"microseconds", 1e3}, {"milliseconds", 1e6}, {"seconds", 1e9},
-                 {"none", 1e6}, {"bytes", 1}};
+    } units[] = {{"nanoseconds", 1}, {"microseconds", 1e3}, {"milliseconds", 1e6},
+                 {"seconds", 1e9},   {"none", 1e6},         {"bytes", 1}};
     *bytes = strcmp(unit, "bytes") == 0;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(unit, units[i].name) == 0)
@@ -199,19 +209,24 @@ read_frames(struct profile *p, const struct json_val *frames, const char *name, 
             struct mp_err *e)
 {
     size_t i = 0;
-    JSON_EACH(f, frames) {
-        const struct json_val *jn = json_get(f, "name"), *jf = json_get(f, "file"), *jl = json_get(f, "line");
+    JSON_EACH(f, frames)
+    {
+        const struct json_val *jn = json_get(f, "name"), *jf = json_get(f, "file"),
+                              *jl = json_get(f, "line");
         if (!json_is_str(jn))
             return fmt__bad(e, name, SS_KIND, "shared.frames[%zu] has no \"name\" string", i);
         if (jf && !json_is_str(jf))
             return fmt__bad(e, name, SS_KIND, "shared.frames[%zu].file is not a string", i);
-        if (jl && !(json_is_num(jl) && jl->num >= 0 && jl->num <= INT32_MAX && jl->num == floor(jl->num)))
+        if (jl &&
+            !(json_is_num(jl) && jl->num >= 0 && jl->num <= INT32_MAX && jl->num == floor(jl->num)))
             return fmt__bad(e, name, SS_KIND, "shared.frames[%zu].line is not a line number", i);
         const char *n = jn->str;
-        int kind = strncmp(n, "block ", 6) == 0 && strstr(n, " in ") ? FRAME_BLOCK
-                 : n[0] == '(' && (strcmp(n, "(idle)") == 0 || strcmp(n, "(garbage collector)") == 0 ||
-                                   strcmp(n, "(program)") == 0 || strcmp(n, "(root)") == 0) ? FRAME_PSEUDO
-                 : FRAME_RUBY;
+        int kind =
+            strncmp(n, "block ", 6) == 0 && strstr(n, " in ") ? FRAME_BLOCK
+            : n[0] == '(' && (strcmp(n, "(idle)") == 0 || strcmp(n, "(garbage collector)") == 0 ||
+                              strcmp(n, "(program)") == 0 || strcmp(n, "(root)") == 0)
+                ? FRAME_PSEUDO
+                : FRAME_RUBY;
         fr[i++] = profile_frame_intern(p, n, json_str_or(jf, ""), jl ? (int32_t)jl->num : 0, kind);
     }
     return 0;
@@ -224,14 +239,18 @@ read_frames(struct profile *p, const struct json_val *frames, const char *name, 
  * were (each weighs an equal share), else one. */
 static int
 add_stretch(struct profile *p, uint32_t th, uint32_t node, uint64_t t, uint64_t t2,
-            const struct json_val *run, size_t *split, size_t pi, const char *name, struct mp_err *e)
+            const struct json_val *run, size_t *split, size_t pi, const char *name,
+            struct mp_err *e)
 {
     uint64_t w = t2 - t, n = 1;
     if (run) {
-        if (!json_is_num(run) || !(run->num >= 1 && run->num <= (double)w && run->num <= SS_MAX_SPLIT) ||
+        if (!json_is_num(run) ||
+            !(run->num >= 1 && run->num <= (double)w && run->num <= SS_MAX_SPLIT) ||
             run->num != floor(run->num) || *split + (size_t)run->num > SS_MAX_SPLIT)
-            return fmt__bad(e, name, SS_KIND, "$mrprof.samples[%zu] holds a count that does not fit its "
-                            "stretch, or more than %u samples in all", pi, SS_MAX_SPLIT);
+            return fmt__bad(e, name, SS_KIND,
+                            "$mrprof.samples[%zu] holds a count that does not fit its "
+                            "stretch, or more than %u samples in all",
+                            pi, SS_MAX_SPLIT);
         n = (uint64_t)run->num;
         *split += n;
     }
@@ -245,15 +264,16 @@ add_stretch(struct profile *p, uint32_t th, uint32_t node, uint64_t t, uint64_t 
 /* An evented profile: the stack open between two events is one sample weighing the gap (or
  * the samples mrprof's writer noted in runs, an array with one count per such stretch). */
 static int
-read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th, const uint32_t *fr,
-             size_t nf, double scale, double base, const struct json_val *runs, size_t *split,
-             const char *name, struct mp_err *e)
+read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th,
+             const uint32_t *fr, size_t nf, double scale, double base, const struct json_val *runs,
+             size_t *split, const char *name, struct mp_err *e)
 {
     const struct json_val *run = json_first(runs), *runs_end = runs ? runs + runs->size : NULL;
     bool use_runs = json_is_arr(runs);
     const struct json_val *events = json_get(prof, "events");
     if (!json_is_arr(events))
-        return fmt__bad(e, name, SS_KIND, "profiles[%zu] is evented but has no \"events\" array", pi);
+        return fmt__bad(e, name, SS_KIND, "profiles[%zu] is evented but has no \"events\" array",
+                        pi);
     size_t cap = json_len(events) + 1, depth = 0, i = 0;
     uint32_t *fstack = malloc(cap * sizeof *fstack), *nstack = malloc(cap * sizeof *nstack);
     if (!fstack || !nstack) {
@@ -263,34 +283,45 @@ read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
     nstack[0] = 0;
     double last = base;
     int rc = 0;
-    JSON_EACH(ev, events) {
-        const struct json_val *jt = json_get(ev, "type"), *jf = json_get(ev, "frame"), *ja = json_get(ev, "at");
+    JSON_EACH(ev, events)
+    {
+        const struct json_val *jt = json_get(ev, "type"), *jf = json_get(ev, "frame"),
+                              *ja = json_get(ev, "at");
         const char *type = json_str_or(jt, "");
         if ((strcmp(type, "O") != 0 && strcmp(type, "C") != 0)) {
-            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].events[%zu].type is not \"O\" or \"C\"", pi, i);
+            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].events[%zu].type is not \"O\" or \"C\"",
+                          pi, i);
             break;
         }
-        if (!json_is_num(jf) || !(jf->num >= 0 && jf->num < (double)nf) || jf->num != floor(jf->num)) {
-            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].events[%zu].frame is not an index into "
-                          "shared.frames (0..%zu)", pi, i, nf ? nf - 1 : 0);
+        if (!json_is_num(jf) || !(jf->num >= 0 && jf->num < (double)nf) ||
+            jf->num != floor(jf->num)) {
+            rc = fmt__bad(e, name, SS_KIND,
+                          "profiles[%zu].events[%zu].frame is not an index into "
+                          "shared.frames (0..%zu)",
+                          pi, i, nf ? nf - 1 : 0);
             break;
         }
         double at = json_num(ja, NAN);
         if (!json_is_num(ja) || to_ns(at - base, scale) < 0 || at < last) {
             rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].events[%zu].at is %s", pi, i,
-                          !json_is_num(ja) ? "missing" : at < last ? "before the event ahead of it"
-                                                                  : "out of range");
+                          !json_is_num(ja) ? "missing"
+                          : at < last      ? "before the event ahead of it"
+                                           : "out of range");
             break;
         }
         if (depth && at > last) {
-            uint64_t t = (uint64_t)to_ns(last - base, scale), t2 = (uint64_t)to_ns(at - base, scale);
+            uint64_t t = (uint64_t)to_ns(last - base, scale),
+                     t2 = (uint64_t)to_ns(at - base, scale);
             if (t2 > t) {
                 if (use_runs && !run) {
-                    rc = fmt__bad(e, name, SS_KIND, "$mrprof.samples[%zu] has fewer counts than the "
-                                  "profile has stretches", pi);
+                    rc = fmt__bad(e, name, SS_KIND,
+                                  "$mrprof.samples[%zu] has fewer counts than the "
+                                  "profile has stretches",
+                                  pi);
                     break;
                 }
-                if ((rc = add_stretch(p, th, nstack[depth], t, t2, use_runs ? run : NULL, split, pi, name, e)))
+                if ((rc = add_stretch(p, th, nstack[depth], t, t2, use_runs ? run : NULL, split, pi,
+                                      name, e)))
                     break;
                 if (run && (run += run->size) >= runs_end)
                     run = NULL;
@@ -303,8 +334,8 @@ read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
             nstack[depth + 1] = profile_node(p, nstack[depth], fr[f]);
             depth++;
         } else if (!depth || fstack[depth] != f) {
-            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].events[%zu] closes frame %u, but %s", pi, i, f,
-                          depth ? "another frame is open above it" : "no frame is open");
+            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].events[%zu] closes frame %u, but %s", pi,
+                          i, f, depth ? "another frame is open above it" : "no frame is open");
             break;
         } else {
             depth--;
@@ -319,40 +350,51 @@ read_evented(struct profile *p, const struct json_val *prof, size_t pi, uint32_t
             profile_add_sample(p, th, nstack[depth], 0, t, t2 - t);
     }
     if (rc == 0 && use_runs && run)
-        rc = fmt__bad(e, name, SS_KIND, "$mrprof.samples[%zu] has more counts than the profile has "
-                      "stretches", pi);
+        rc = fmt__bad(e, name, SS_KIND,
+                      "$mrprof.samples[%zu] has more counts than the profile has "
+                      "stretches",
+                      pi);
     free(fstack), free(nstack);
     return rc;
 }
 
 /* A sampled profile: samples[i] (frame indexes, root first) weighs weights[i]. */
 static int
-read_sampled(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th, const uint32_t *fr,
-             size_t nf, double scale, const char *name, struct mp_err *e)
+read_sampled(struct profile *p, const struct json_val *prof, size_t pi, uint32_t th,
+             const uint32_t *fr, size_t nf, double scale, const char *name, struct mp_err *e)
 {
-    const struct json_val *samples = json_get(prof, "samples"), *weights = json_get(prof, "weights");
+    const struct json_val *samples = json_get(prof, "samples"),
+                          *weights = json_get(prof, "weights");
     if (!json_is_arr(samples) || !json_is_arr(weights))
-        return fmt__bad(e, name, SS_KIND, "profiles[%zu] is sampled but lacks the \"samples\" or "
-                        "\"weights\" array", pi);
+        return fmt__bad(e, name, SS_KIND,
+                        "profiles[%zu] is sampled but lacks the \"samples\" or "
+                        "\"weights\" array",
+                        pi);
     if (json_len(samples) != json_len(weights))
         return fmt__bad(e, name, SS_KIND, "profiles[%zu] has %zu samples but %zu weights", pi,
                         json_len(samples), json_len(weights));
     const struct json_val *w = json_first(weights);
     double t = 0;
     size_t i = 0;
-    JSON_EACH(s, samples) {
+    JSON_EACH(s, samples)
+    {
         if (!json_is_arr(s))
-            return fmt__bad(e, name, SS_KIND, "profiles[%zu].samples[%zu] is not an array of frame indexes",
-                            pi, i);
+            return fmt__bad(e, name, SS_KIND,
+                            "profiles[%zu].samples[%zu] is not an array of frame indexes", pi, i);
         double wn = json_is_num(w) ? to_ns(w->num, scale) : -1;
         if (wn < 0 || to_ns(t + wn, 1) < 0)
-            return fmt__bad(e, name, SS_KIND, "profiles[%zu].weights[%zu] is not a weight in range", pi, i);
+            return fmt__bad(e, name, SS_KIND, "profiles[%zu].weights[%zu] is not a weight in range",
+                            pi, i);
         uint32_t node = 0;
         size_t d = 0;
-        JSON_EACH(jf, s) {
-            if (!json_is_num(jf) || !(jf->num >= 0 && jf->num < (double)nf) || jf->num != floor(jf->num))
-                return fmt__bad(e, name, SS_KIND, "profiles[%zu].samples[%zu][%zu] is not an index into "
-                                "shared.frames (0..%zu)", pi, i, d, nf ? nf - 1 : 0);
+        JSON_EACH(jf, s)
+        {
+            if (!json_is_num(jf) || !(jf->num >= 0 && jf->num < (double)nf) ||
+                jf->num != floor(jf->num))
+                return fmt__bad(e, name, SS_KIND,
+                                "profiles[%zu].samples[%zu][%zu] is not an index into "
+                                "shared.frames (0..%zu)",
+                                pi, i, d, nf ? nf - 1 : 0);
             node = profile_node(p, node, fr[(uint32_t)jf->num]);
             d++;
         }
@@ -387,10 +429,12 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
     double hz = json_num(json_get(ext, "hz"), 0);
     int kind = -1; /* bytes (1) or time (0), the same for every profile */
     const struct json_val *runs = json_first(json_get(ext, "samples"));
-    const struct json_val *runs_end = runs ? json_get(ext, "samples") + json_get(ext, "samples")->size : NULL;
+    const struct json_val *runs_end =
+        runs ? json_get(ext, "samples") + json_get(ext, "samples")->size : NULL;
     double end = 0;
     size_t pi = 0, split = 0;
-    JSON_EACH(prof, profiles) {
+    JSON_EACH(prof, profiles)
+    {
         if (rc)
             break;
         const char *type = json_str_or(json_get(prof, "type"), "");
@@ -398,13 +442,17 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
         bool bytes;
         double scale = unit_scale(unit, &bytes);
         if (!scale) {
-            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].unit \"%.40s\" is not one of nanoseconds, "
-                          "microseconds, milliseconds, seconds, bytes, none", pi, unit);
+            rc = fmt__bad(e, name, SS_KIND,
+                          "profiles[%zu].unit \"%.40s\" is not one of nanoseconds, "
+                          "microseconds, milliseconds, seconds, bytes, none",
+                          pi, unit);
             break;
         }
         if (kind >= 0 && kind != bytes) {
-            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu] is in %s, the ones before it in %s: mrprof "
-                          "reads one kind of weight per file", pi, unit, kind ? "bytes" : "time");
+            rc = fmt__bad(e, name, SS_KIND,
+                          "profiles[%zu] is in %s, the ones before it in %s: mrprof "
+                          "reads one kind of weight per file",
+                          pi, unit, kind ? "bytes" : "time");
             break;
         }
         kind = bytes;
@@ -426,7 +474,8 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
         } else if (strcmp(type, "sampled") == 0) {
             rc = read_sampled(p, prof, pi, th, fr, nf, scale, name, e);
         } else {
-            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].type is not \"evented\" or \"sampled\"", pi);
+            rc = fmt__bad(e, name, SS_KIND, "profiles[%zu].type is not \"evented\" or \"sampled\"",
+                          pi);
         }
         if (runs && (runs += runs->size) >= runs_end)
             runs = NULL;
@@ -440,7 +489,8 @@ fmt__speedscope_read_json(struct profile *p, const struct json_val *root, const 
     for (size_t i = 0; i < profile_nsamples(p); i++) {
         sum += profile_samples(p)[i].weight_ns;
         if (sum > (uint64_t)SS_MAX_NS)
-            return fmt__bad(e, name, SS_KIND, "its profiles add up to more than %.0f ns (or bytes)", SS_MAX_NS);
+            return fmt__bad(e, name, SS_KIND, "its profiles add up to more than %.0f ns (or bytes)",
+                            SS_MAX_NS);
     }
     p->meta.mode = kind == 1 ? PROFILE_HEAP : strcmp(mode, "cpu") == 0 ? PROFILE_CPU : PROFILE_WALL;
     p->meta.hz = hz >= 1 && hz <= 1e6 ? (uint32_t)hz : 0;

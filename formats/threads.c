@@ -86,9 +86,12 @@ fmt_write_threads(const struct profile *p, const char *path, const struct fmt_op
         else if (!dot || strchr(dot, '/'))
             snprintf(x->path, sizeof x->path, "%s.thread-%zu", path, fnum);
         else
-            snprintf(x->path, sizeof x->path, "%.*s.thread-%zu%s", (int)(dot - path), path, fnum, dot);
+            snprintf(x->path, sizeof x->path, "%.*s.thread-%zu%s", (int)(dot - path), path, fnum,
+                     dot);
         wo.thread = per_thread ? (int)th : o->thread;
-        x->thread = per_thread ? (int)th : f->write == cpuprofile_write && nt ? fmt_pick_thread(p, &wo) : -1;
+        x->thread = per_thread                           ? (int)th
+                    : f->write == cpuprofile_write && nt ? fmt_pick_thread(p, &wo)
+                                                         : -1;
         x->samples = x->thread < 0 ? profile_nsamples(p) : count[x->thread];
         rc = fmt_write_path(p, x->path, f, &wo, e);
         if (rc == 0)
@@ -109,7 +112,8 @@ fmt_written_describe(const struct profile *p, const struct fmt_written *w, size_
     for (size_t i = 0; i < n && len < size; i++) {
         const char *th = w[i].thread >= 0 && (size_t)w[i].thread < profile_nthreads(p)
                              ? profile_str(p, profile_threads(p)[w[i].thread].name)
-                             : profile_nthreads(p) > 1 ? "every thread" : NULL;
+                         : profile_nthreads(p) > 1 ? "every thread"
+                                                   : NULL;
         int k = snprintf(buf + len, size - len, "%s%s (%s%s%zu samples)", i ? ", " : "", w[i].path,
                          th ? th : "", th ? ", " : "", w[i].samples);
         if (k < 0)

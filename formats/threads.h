@@ -28,7 +28,7 @@ int fmt_write_threads(const struct profile *p, const char *path, const struct fm
                       struct mp_err *e);
 
 /* "PATH (THREAD, N samples), PATH (...)" for the files written, into buf. */
-void fmt_written_describe(const struct profile *p, const struct fmt_written *w, size_t n,
-                          char *buf, size_t size);
+void fmt_written_describe(const struct profile *p, const struct fmt_written *w, size_t n, char *buf,
+                          size_t size);
 
 #endif

@@ -324,8 +324,10 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct mp_er
     }
     for (size_t i = 0; i < p->spans.len; i++) {
         const struct prof_span *sp = &profile_spans(p)[i];
-        const struct prof_thread_info *ti = sp->thread < profile_nthreads(p) ? &profile_threads(p)[sp->thread] : NULL;
-        event_head(out, &first, "X", profile_str(p, sp->name), pid, ti ? ti->tid : 0, us(sp->start_ns));
+        const struct prof_thread_info *ti =
+            sp->thread < profile_nthreads(p) ? &profile_threads(p)[sp->thread] : NULL;
+        event_head(out, &first, "X", profile_str(p, sp->name), pid, ti ? ti->tid : 0,
+                   us(sp->start_ns));
         fputs(",\"cat\":\"mrprof.span\",\"dur\":", out);
         json_u64(out, us(sp->dur_ns));
         putc('}', out);
@@ -402,9 +404,11 @@ event_id(const struct json_val *ev, char *buf, size_t len)
 static const char *
 thread_name(const struct json_val *events, double pid, int64_t tid, char *buf, size_t len)
 {
-    JSON_EACH(ev, events) {
+    JSON_EACH(ev, events)
+    {
         if (strcmp(json_str_or(json_get(ev, "name"), ""), "thread_name") != 0 ||
-            json_num(json_get(ev, "pid"), -1) != pid || fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, -1) != tid)
+            json_num(json_get(ev, "pid"), -1) != pid ||
+            fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, -1) != tid)
             continue;
         const char *n = json_str_or(json_get(json_get(ev, "args"), "name"), NULL);
         if (n)
@@ -430,7 +434,8 @@ resolve_nodes(struct profile *p, struct tnode *n, size_t count, const char *name
         while (n[at].model == UINT32_MAX) {
             if (depth > count) {
                 free(chain);
-                return fmt__bad(e, name, TRACE_KIND, "the nodes of a profile form a cycle (node %lld)",
+                return fmt__bad(e, name, TRACE_KIND,
+                                "the nodes of a profile form a cycle (node %lld)",
                                 (long long)n[i].id);
             }
             chain[depth++] = at;
@@ -463,15 +468,18 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
     int rc = 0;
     for (size_t c = 0; c < tp->nchunks; c++) {
         const struct json_val *data = json_get(json_get(&ev0[tp->chunks[c]], "args"), "data");
-        JSON_EACH(jn, json_get(json_get(data, "cpuProfile"), "nodes")) {
+        JSON_EACH(jn, json_get(json_get(data, "cpuProfile"), "nodes"))
+        {
             const struct json_val *id = json_get(jn, "id"), *jp = json_get(jn, "parent");
             int64_t nid, parent = -1;
             if (!json_is_num(id) || !fmt__to_i64(id->num, 0, INT64_MAX, &nid)) {
-                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk node lacks an \"id\" from 0 to 2^63");
+                rc = fmt__bad(e, name, TRACE_KIND,
+                              "a ProfileChunk node lacks an \"id\" from 0 to 2^63");
                 goto out;
             }
             if (jp && !(json_is_num(jp) && fmt__to_i64(jp->num, 0, INT64_MAX, &parent))) {
-                rc = fmt__bad(e, name, TRACE_KIND, "ProfileChunk node %lld's \"parent\" is not an id", (long long)nid);
+                rc = fmt__bad(e, name, TRACE_KIND,
+                              "ProfileChunk node %lld's \"parent\" is not an id", (long long)nid);
                 goto out;
             }
             if (nn == cap) {
@@ -483,8 +491,8 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
                 }
                 nodes = bigger;
             }
-            nodes[nn++] = (struct tnode){nid, parent,
-                                         fmt__frame_of(p, json_get(jn, "callFrame"), 0), UINT32_MAX};
+            nodes[nn++] = (struct tnode){
+                nid, parent, fmt__frame_of(p, json_get(jn, "callFrame"), 0), UINT32_MAX};
         }
     }
     if (nn) /* never qsort(NULL) */
@@ -498,7 +506,8 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
         goto out;
 
     char buf[64];
-    uint32_t th = profile_add_thread(p, tp->tid, thread_name(events, tp->pid, tp->tid, buf, sizeof buf));
+    uint32_t th =
+        profile_add_thread(p, tp->tid, thread_name(events, tp->pid, tp->tid, buf, sizeof buf));
     size_t base = profile_nsamples(p);
     double t = tp->start_us;
     bool weighed = true;
@@ -514,8 +523,8 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
         const struct json_val *jw = json_get(json_get(data, "$mrprof"), "weights");
         size_t ns = json_len(js);
         if (json_len(jd) < ns) {
-            rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk has %zu samples but %zu timeDeltas", ns,
-                          json_len(jd));
+            rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk has %zu samples but %zu timeDeltas",
+                          ns, json_len(jd));
             goto out;
         }
         if (json_len(jl) != ns)
@@ -523,7 +532,8 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
         if (json_len(jw) != ns)
             jw = NULL, weighed = false;
         const struct json_val *d = json_first(jd), *l = json_first(jl), *wv = json_first(jw);
-        JSON_EACH(sv, js) {
+        JSON_EACH(sv, js)
+        {
             t += json_num(d, 0);
             struct tnode *n = tnode_find(nodes, nn, fmt__i64_or(sv, 0, INT64_MAX, -1));
             uint32_t model;
@@ -532,19 +542,22 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
             } else {
                 /* A sample of a node no chunk declared: kept, under one visible pseudo frame. */
                 if (missing == UINT32_MAX)
-                    missing = profile_node(p, 0, profile_frame_intern(p, "(node missing from the trace)", "", 0,
-                                                                      FRAME_PSEUDO));
+                    missing = profile_node(p, 0,
+                                           profile_frame_intern(p, "(node missing from the trace)",
+                                                                "", 0, FRAME_PSEUDO));
                 model = missing;
             }
             int32_t line = l ? fmt__line(json_num(l, 0)) : 0;
             uint64_t wt = 0, t_ns = 0;
             if (wv && json_num(wv, 0) > 0 && !fmt__to_ns(json_num(wv, 0), &wt)) {
-                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk's weight %g ns is beyond 2^62 ns", json_num(wv, 0));
+                rc = fmt__bad(e, name, TRACE_KIND,
+                              "a ProfileChunk's weight %g ns is beyond 2^62 ns", json_num(wv, 0));
                 goto out;
             }
             /* Times before 0 count from 0 (the trace's clock origin is arbitrary anyway). */
             if (t > 0 && !fmt__us_to_ns(t, &t_ns)) {
-                rc = fmt__bad(e, name, TRACE_KIND, "a ProfileChunk puts a sample at %g µs, beyond 2^62 ns", t);
+                rc = fmt__bad(e, name, TRACE_KIND,
+                              "a ProfileChunk puts a sample at %g µs, beyond 2^62 ns", t);
                 goto out;
             }
             profile_add_sample(p, th, model, line, t_ns, wt);
@@ -579,7 +592,8 @@ static void
 read_counters(struct profile *p, const struct json_val *events)
 {
     char series[300];
-    JSON_EACH(ev, events) {
+    JSON_EACH(ev, events)
+    {
         const struct json_val *ph = json_get(ev, "ph");
         if (!json_is_str(ph) || strcmp(ph->str, "C") != 0)
             continue;
@@ -587,7 +601,8 @@ read_counters(struct profile *p, const struct json_val *events)
         if (!(ts >= 0 && ts < 1.8e16)) /* microseconds that fit a uint64_t of nanoseconds */
             continue;
         const char *n = json_str_or(json_get(ev, "name"), "counter");
-        JSON_EACH(arg, json_get(ev, "args")) {
+        JSON_EACH(arg, json_get(ev, "args"))
+        {
             if (!json_is_num(arg) || !arg->key)
                 continue;
             if (strcmp(arg->key, "value") == 0)
@@ -606,7 +621,8 @@ read_counters(struct profile *p, const struct json_val *events)
 static void
 read_sampler_meta(struct profile *p, const struct json_val *events)
 {
-    JSON_EACH(ev, events) {
+    JSON_EACH(ev, events)
+    {
         if (strcmp(json_str_or(json_get(ev, "name"), ""), "process_name") != 0)
             continue;
         const struct json_val *args = json_get(ev, "args"), *m = json_get(args, "$mrprof");
@@ -621,7 +637,8 @@ read_sampler_meta(struct profile *p, const struct json_val *events)
 }
 
 int
-fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name, struct mp_err *e)
+fmt__trace_read_json(struct profile *p, const struct json_val *root, const char *name,
+                     struct mp_err *e)
 {
     const struct json_val *events = json_is_arr(root) ? root : json_get(root, "traceEvents");
     if (!json_is_arr(events))
@@ -633,7 +650,8 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
     bool cpu_mode = false;
     char idbuf[32];
     /* Pass 1: the Profile and ProfileChunk events, grouped by (pid, id), in any order. */
-    JSON_EACH(ev, events) {
+    JSON_EACH(ev, events)
+    {
         const char *n = json_str_or(json_get(ev, "name"), "");
         bool prof = strcmp(n, "Profile") == 0, chunk = strcmp(n, "ProfileChunk") == 0;
         if (!prof && !chunk)
@@ -677,7 +695,8 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
     for (size_t k = 0; k < ntp && rc == 0; k++)
         if (tps[k].nchunks && (rc = read_profile(p, events, ev0, &tps[k], name, e)) == 0)
             found++;
-    JSON_EACH(ev, events) {
+    JSON_EACH(ev, events)
+    {
         if (rc || strcmp(json_str_or(json_get(ev, "name"), ""), "CpuProfile") != 0)
             continue;
         const struct json_val *cp = json_get(json_get(json_get(ev, "args"), "data"), "cpuProfile");
@@ -685,23 +704,25 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
             continue;
         char buf[64];
         int64_t tid = fmt__i64_or(json_get(ev, "tid"), INT64_MIN, INT64_MAX, 0);
-        rc = fmt__cpuprofile_read_json(p, cp, name,
-                                       thread_name(events, json_num(json_get(ev, "pid"), 0), tid, buf, sizeof buf),
-                                       tid, e);
+        rc = fmt__cpuprofile_read_json(
+            p, cp, name,
+            thread_name(events, json_num(json_get(ev, "pid"), 0), tid, buf, sizeof buf), tid, e);
         found += rc == 0;
     }
     if (rc == 0 && found)
         read_counters(p, events);
     if (rc == 0 && !found)
-        rc = fmt__bad(e, name, TRACE_KIND,
-                      "it holds no CPU profile (no ProfileChunk or CpuProfile events with samples); "
-                      "record with --trace-event-categories v8,disabled-by-default-v8.cpu_profiler");
+        rc =
+            fmt__bad(e, name, TRACE_KIND,
+                     "it holds no CPU profile (no ProfileChunk or CpuProfile events with samples); "
+                     "record with --trace-event-categories v8,disabled-by-default-v8.cpu_profiler");
     if (rc == 0) {
         p->meta.mode = cpu_mode ? PROFILE_CPU : PROFILE_WALL;
         if (ntp && tps[0].pid >= 1 && tps[0].pid <= 4194304) /* Linux's pid_max at most */
             p->meta.pid = (int64_t)tps[0].pid;
         if (strcmp(p->meta.tool, "mrprof") == 0) /* profile_new's default: no reader named it */
-            snprintf(p->meta.tool, sizeof p->meta.tool, "%s", cpu_mode ? "mrun" : "Chrome/Node trace");
+            snprintf(p->meta.tool, sizeof p->meta.tool, "%s",
+                     cpu_mode ? "mrun" : "Chrome/Node trace");
         read_sampler_meta(p, events);
     }
     goto out;

@@ -61,8 +61,8 @@ static const struct mrb_data_type stream_type = {"Net::Stream", rt_owned_dfree};
 static char read_buf[64 * 1024];
 
 static struct {
-    mrb_sym on_connect, on_data, on_eof, on_error, on_written, on_drain, on_shutdown,
-        on_connection, on_close;
+    mrb_sym on_connect, on_data, on_eof, on_error, on_written, on_drain, on_shutdown, on_connection,
+        on_close;
 } sym;
 
 static uv_stream_t *
@@ -95,7 +95,8 @@ open_stream(mrb_value self)
 static mrb_value
 err_pair(mrb_state *mrb, int err)
 {
-    mrb_value v[2] = {mrb_str_new_cstr(mrb, uv_err_name(err)), mrb_str_new_cstr(mrb, uv_strerror(err))};
+    mrb_value v[2] = {mrb_str_new_cstr(mrb, uv_err_name(err)),
+                      mrb_str_new_cstr(mrb, uv_strerror(err))};
     return mrb_ary_new_from_values(mrb, 2, v);
 }
 
@@ -113,8 +114,8 @@ report_error(struct net_stream *s, int err, const char *syscall)
 {
     mrb_state *mrb = s->base.rt->mrb;
     int ai = mrb_gc_arena_save(mrb);
-    mrb_value v[3] = {mrb_str_new_cstr(mrb, uv_err_name(err)), mrb_str_new_cstr(mrb, uv_strerror(err)),
-                      mrb_str_new_cstr(mrb, syscall)};
+    mrb_value v[3] = {mrb_str_new_cstr(mrb, uv_err_name(err)),
+                      mrb_str_new_cstr(mrb, uv_strerror(err)), mrb_str_new_cstr(mrb, syscall)};
     call(s, sym.on_error, 3, v);
     mrb_gc_arena_restore(mrb, ai);
 }
@@ -145,7 +146,8 @@ stream_init(mrb_state *mrb, mrb_value self, bool pipe, bool server)
     if (DATA_PTR(self))
         mrb_raise(mrb, E_RUNTIME_ERROR, "the socket is already open");
     struct net_stream *s = rt_owned_new(rt, sizeof *s);
-    int err = pipe ? uv_pipe_init(&rt->loop, &s->base.u.pipe, 0) : uv_tcp_init(&rt->loop, &s->base.u.tcp);
+    int err =
+        pipe ? uv_pipe_init(&rt->loop, &s->base.u.pipe, 0) : uv_tcp_init(&rt->loop, &s->base.u.tcp);
     if (err) {
         free(s);
         rt_raise_uv(mrb, err, pipe ? "uv_pipe_init" : "uv_tcp_init");
@@ -687,7 +689,8 @@ net_init(struct rt *rt)
     sym.on_close = mrb_intern_lit(mrb, "__on_close");
 
     struct RClass *net = mrb_define_module(mrb, "Net");
-    mrb_define_module_function(mrb, net, "__lookup", net_lookup, MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());
+    mrb_define_module_function(mrb, net, "__lookup", net_lookup,
+                               MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());
     mrb_define_module_function(mrb, net, "__ip_family", net_ip_family, MRB_ARGS_REQ(1));
 
     struct RClass *sock = mrb_define_class_under(mrb, net, "Socket", mrb->object_class);

@@ -80,7 +80,7 @@ struct seen {
         const void *obj;
         uint64_t index;
         bool open;
-    } *slots;
+    } * slots;
     size_t cap, count;
 };
 
@@ -180,7 +180,8 @@ enc_path(struct enc *e, char *buf, size_t len)
         } else if (mrb_integer_p(k)) {
             at += (size_t)snprintf(buf + at, len - at, "[%ld]", (long)mrb_integer(k));
         } else {
-            at += (size_t)snprintf(buf + at, len - at, "[(a %s key)]", mrb_obj_classname(e->mrb, k));
+            at +=
+                (size_t)snprintf(buf + at, len - at, "[(a %s key)]", mrb_obj_classname(e->mrb, k));
         }
     }
 }
@@ -427,9 +428,15 @@ copy_decode(mrb_state *mrb, const uint8_t *data, size_t len)
         mrb_value v;
         bool container = false;
         switch (tag) {
-        case 'N': v = mrb_nil_value(); break;
-        case 'T': v = mrb_true_value(); break;
-        case 'F': v = mrb_false_value(); break;
+        case 'N':
+            v = mrb_nil_value();
+            break;
+        case 'T':
+            v = mrb_true_value();
+            break;
+        case 'F':
+            v = mrb_false_value();
+            break;
         case 'I':
             bad = !get_u64(&p, end, &n);
             v = mrb_int_value(mrb, (mrb_int)(int64_t)n);

@@ -114,8 +114,8 @@ resolve(mrb_state *mrb, const char *dir, const char *name, char *out)
     else
         snprintf(joined, sizeof joined, "%s/%s%s", dir, name, has_ext ? "" : ".rb");
     if (!realpath(joined, out))
-        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "cannot load such file -- %s (%s)",
-                   name, joined);
+        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "cannot load such file -- %s (%s)", name,
+                   joined);
 }
 
 /* Loads path once: returns false when it was loaded before. */

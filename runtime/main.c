@@ -14,9 +14,8 @@
 #include "runtime/rt.h"
 #include "profiler/base/version.h"
 
-static const char usage[] =
-    "usage: mrun [options] SCRIPT.rb [ARGS...]\n"
-    "       mrun [options] -e CODE [ARGS...]\n";
+static const char usage[] = "usage: mrun [options] SCRIPT.rb [ARGS...]\n"
+                            "       mrun [options] -e CODE [ARGS...]\n";
 static const char about[] =
     "Runs an mruby script on a libuv event loop (timers, Net sockets, Deferred workers).\n"
     "The process exits when the loop has nothing left to do.\n";
@@ -48,7 +47,8 @@ static int
 format_opt(struct opt_state *st, const struct opt *o, const char *value)
 {
     if (!fmt_by_name(value))
-        return opt_error(st->cmd, "%s must be one of %s, not '%s'", st->spelled, fmt_names(), value);
+        return opt_error(st->cmd, "%s must be one of %s, not '%s'", st->spelled, fmt_names(),
+                         value);
     *(const char **)o->dst = value;
     return 0;
 }
@@ -87,21 +87,27 @@ main(int argc, char **argv)
     int workers = 0, mode = PROF_MODE_CPU;
     bool version = false;
     char format_help[320];
-    snprintf(format_help, sizeof format_help, "%s;\nelse from PATH's extension, else cpuprofile", fmt_names());
+    snprintf(format_help, sizeof format_help, "%s;\nelse from PATH's extension, else cpuprofile",
+             fmt_names());
     const struct opt opts[] = {
-        {OPTION_STRING(NULL, 'e', &code, "CODE", "run CODE instead of a script file (its file name is -e)"),
+        {OPTION_STRING(NULL, 'e', &code, "CODE",
+                       "run CODE instead of a script file (its file name is -e)"),
          .flags = OPTF_STOP},
-        {OPTION_FLAG("cpu-prof", 0, &prof.cpu_prof, "profile the whole run; write the profile at exit (also after an\n"
-                                                    "uncaught exception or exit(n))")},
-        {OPTION_UINT("prof-hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 Hz (default 1000)"), .given = &hz_opt},
+        {OPTION_FLAG("cpu-prof", 0, &prof.cpu_prof,
+                     "profile the whole run; write the profile at exit (also after an\n"
+                     "uncaught exception or exit(n))")},
+        {OPTION_UINT("prof-hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 Hz (default 1000)"),
+         .given = &hz_opt},
         {OPTION_ENUM("prof-mode", 0, &mode, mode_names,
                      "cpu: on-CPU time only (default); wall: also time waiting (idle)"),
          .given = &mode_opt},
-        {OPTION_PATH("prof-out", 0, &prof.out, "PATH", "output file, or a directory for the default name\n"
-                                                      "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)")},
+        {OPTION_PATH("prof-out", 0, &prof.out, "PATH",
+                     "output file, or a directory for the default name\n"
+                     "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)")},
         {OPTION_CALLBACK("prof-format", 0, format_opt, &prof.format, "F", format_help)},
-        {OPTION_FLAG("prof-idle", 0, &prof.idle, "keep (idle) in collapsed, speedscope and pprof files (by default\n"
-                                                 "they leave it out; see docs/formats.md)")},
+        {OPTION_FLAG("prof-idle", 0, &prof.idle,
+                     "keep (idle) in collapsed, speedscope and pprof files (by default\n"
+                     "they leave it out; see docs/formats.md)")},
         {OPTION_CALLBACK("prof-live", 0, live_opt, &prof, "[ADDR]",
                          "serve the growing profile to `mrprof top --attach ADDR`; ADDR is\n"
                          "unix:PATH or tcp:127.0.0.1:PORT (loopback only, with a token);\n"
@@ -110,16 +116,20 @@ main(int argc, char **argv)
         {OPTION_FLAG("prof-live-wait", 0, &prof.live_wait,
                      "with --prof-live: wait (up to 10 s) for a viewer before running\n"
                      "the script, so it sees the run from the start")},
-        {OPTION_FLAG("heap-prof", 0, &prof.heap_prof, "profile memory for the whole run: write a DevTools .heapprofile\n"
-                                                      "of the blocks still live at exit (after a full GC)")},
+        {OPTION_FLAG("heap-prof", 0, &prof.heap_prof,
+                     "profile memory for the whole run: write a DevTools .heapprofile\n"
+                     "of the blocks still live at exit (after a full GC)")},
         {OPTION_UINT("heap-prof-interval", 0, &heap_interval, 1, 1099511627776.0, "N",
                      "mean bytes between allocation samples (default 524288); alone, it\n"
                      "samples allocations for --prof-live viewers without a file")},
-        {OPTION_FLAG("heap-prof-all", 0, &prof.heap_all, "with --heap-prof: every allocation made, not only the live ones")},
-        {OPTION_PATH("heap-prof-out", 0, &prof.heap_out, "PATH", "its file, or a directory for the default name\n"
-                                                                 "(default: ./Heap.<date>.<time>.<pid>.0.001.heapprofile)")},
-        {OPTION_INT("workers", 0, &workers, 1, 256, "N", "Deferred worker threads, 1..256 (default: the number of cores;\n"
-                                                         "Deferred.pool_size = N in the script does the same)")},
+        {OPTION_FLAG("heap-prof-all", 0, &prof.heap_all,
+                     "with --heap-prof: every allocation made, not only the live ones")},
+        {OPTION_PATH("heap-prof-out", 0, &prof.heap_out, "PATH",
+                     "its file, or a directory for the default name\n"
+                     "(default: ./Heap.<date>.<time>.<pid>.0.001.heapprofile)")},
+        {OPTION_INT("workers", 0, &workers, 1, 256, "N",
+                    "Deferred worker threads, 1..256 (default: the number of cores;\n"
+                    "Deferred.pool_size = N in the script does the same)")},
         {OPTION_FLAG("version", 0, &version, "print the version and exit")},
         {0},
     };
@@ -128,7 +138,8 @@ main(int argc, char **argv)
     if (nargs < 0)
         return nargs == OPT_HELP ? RT_EXIT_OK : RT_EXIT_USAGE;
     if (version) {
-        printf("mrun %s (mruby %s, libuv %s)\n", MRPROF_VERSION, MRUBY_VERSION, uv_version_string());
+        printf("mrun %s (mruby %s, libuv %s)\n", MRPROF_VERSION, MRUBY_VERSION,
+               uv_version_string());
         return RT_EXIT_OK;
     }
     prof.hz = (unsigned)hz;
@@ -143,14 +154,18 @@ main(int argc, char **argv)
                            "(add --cpu-prof",
                            prof.heap_prof ? "; the heap profile's file is --heap-prof-out)" : ")");
     if (prof.format && !prof.cpu_prof)
-        return usage_error("--prof-format is the CPU profile's format, but no CPU profile is written "
-                           "(add --cpu-prof)", "");
+        return usage_error(
+            "--prof-format is the CPU profile's format, but no CPU profile is written "
+            "(add --cpu-prof)",
+            "");
     if ((hz_given || mode_given) && !prof.cpu_prof && !prof.live)
-        return usage_error(hz_given ? "--prof-hz" : "--prof-mode",
-                           " sets the CPU sampler of --cpu-prof or --prof-live, and neither is given");
+        return usage_error(
+            hz_given ? "--prof-hz" : "--prof-mode",
+            " sets the CPU sampler of --cpu-prof or --prof-live, and neither is given");
     if (prof.heap_interval && !prof.heap_prof && !prof.live)
         return usage_error("--heap-prof-interval sets the allocation sampling of --heap-prof or "
-                           "--prof-live, and neither is given", "");
+                           "--prof-live, and neither is given",
+                           "");
     /* argv[0..nargs): the script (unless -e) and the script's arguments */
     int i = 0;
     if (!code) {

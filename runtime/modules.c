@@ -13,11 +13,11 @@
  */
 #include "runtime/rt.h"
 
-#define RT_MODULES(X)                                                                           \
-    X(kernel)                                                                                   \
-    X(timers)                                                                                   \
-    X(net)                                                                                      \
-    X(deferred)                                                                                 \
+#define RT_MODULES(X)                                                                              \
+    X(kernel)                                                                                      \
+    X(timers)                                                                                      \
+    X(net)                                                                                         \
+    X(deferred)                                                                                    \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;

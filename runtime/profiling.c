@@ -244,7 +244,6 @@ profile_m_duration(mrb_state *mrb, mrb_value self)
     return mrb_float_value(mrb, (double)profile_duration_ns(get_profile_ptr(mrb, self)) / 1e9);
 }
 
-
 /* --- memory: Profiler.start_memory_profiling and MemoryProfile ------------------------------ */
 
 /* What memory profiling found: the same allocation samples seen two ways, in bytes. */
@@ -285,7 +284,8 @@ profiler_start_memory(mrb_state *mrb, mrb_value self)
     mrb_int interval;
     mrb_get_args(mrb, "i", &interval);
     if (interval < 1)
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "interval must be a positive number of bytes, not %i", interval);
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "interval must be a positive number of bytes, not %i",
+                   interval);
     struct prof_session *s = prof_current();
     if (s && prof_heap_interval(s))
         mrb_raise(mrb, E_RUNTIME_ERROR, "memory profiling is already running");
@@ -320,7 +320,8 @@ profiler_stop_memory(mrb_state *mrb, mrb_value self)
 {
     struct prof_session *s = prof_current();
     if (!s || !prof_heap_interval(s))
-        mrb_raise(mrb, E_RUNTIME_ERROR, "memory profiling is not running (call start_memory_profiling first)");
+        mrb_raise(mrb, E_RUNTIME_ERROR,
+                  "memory profiling is not running (call start_memory_profiling first)");
     /* "Live" means reachable, as in Go's heap profile: collect the garbage first, so that
      * what the script dropped is not counted because the collector has not come by yet. */
     mrb_full_gc(mrb);
@@ -460,7 +461,8 @@ profiling_init(struct rt *rt)
     mrb_define_module_function(mrb, m, "__start", profiler_start, MRB_ARGS_REQ(2));
     mrb_define_module_function(mrb, m, "__stop", profiler_stop, MRB_ARGS_NONE());
     mrb_define_module_function(mrb, m, "profiling?", profiler_running_p, MRB_ARGS_NONE());
-    mrb_define_module_function(mrb, m, "thread_cpu_time", profiler_thread_cpu_time, MRB_ARGS_NONE());
+    mrb_define_module_function(mrb, m, "thread_cpu_time", profiler_thread_cpu_time,
+                               MRB_ARGS_NONE());
     struct RClass *c = mrb_define_class(mrb, "Profile", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
     mrb_undef_class_method(mrb, c, "new");
@@ -470,7 +472,8 @@ profiling_init(struct rt *rt)
     mrb_define_method(mrb, c, "duration", profile_m_duration, MRB_ARGS_NONE());
     mrb_define_module_function(mrb, m, "__start_memory", profiler_start_memory, MRB_ARGS_REQ(1));
     mrb_define_module_function(mrb, m, "__stop_memory", profiler_stop_memory, MRB_ARGS_NONE());
-    mrb_define_module_function(mrb, m, "memory_profiling?", profiler_memory_running_p, MRB_ARGS_NONE());
+    mrb_define_module_function(mrb, m, "memory_profiling?", profiler_memory_running_p,
+                               MRB_ARGS_NONE());
     struct RClass *mc = mrb_define_class(mrb, "MemoryProfile", mrb->object_class);
     MRB_SET_INSTANCE_TT(mc, MRB_TT_DATA);
     mrb_undef_class_method(mrb, mc, "new");
@@ -605,7 +608,8 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
         return -1;
     }
     if (o->heap_prof || o->heap_interval) /* the interval alone: sampled for live viewers */
-        prof_set_heap_interval(prof_current(), o->heap_interval ? o->heap_interval : PROF_HEAP_DEFAULT_INTERVAL);
+        prof_set_heap_interval(prof_current(),
+                               o->heap_interval ? o->heap_interval : PROF_HEAP_DEFAULT_INTERVAL);
     if (o->live && !(g_live = prof_live_start(o->live_addr, err, sizeof err))) {
         fprintf(stderr, "mrun: --prof-live: %s\n", err);
         profile_free(prof_stop(prof_current()));
@@ -648,7 +652,8 @@ write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
     if (!f)
         f = fmt_by_name("cpuprofile");
     char path[4096];
-    output_path(path, sizeof path, o->out, "CPU", strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
+    output_path(path, sizeof path, o->out, "CPU",
+                strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
     /* A .cpuprofile holds one thread: one file per sampled thread (formats/threads.h). */
     struct fmt_err e = {0};
     struct fmt_write_opts wo = {.thread = -1, .idle = o->idle};
@@ -658,7 +663,9 @@ write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
     for (size_t i = 0; i < n && !getenv("MRUN_QUIET"); i++)
         fprintf(stderr, "mrun: %s profile written to %s (%zu samples%s%s)\n", f->name, w[i].path,
                 w[i].samples, w[i].thread >= 0 && profile_nthreads(p) > 1 ? ", thread " : "",
-                w[i].thread >= 0 && profile_nthreads(p) > 1 ? profile_str(p, profile_threads(p)[w[i].thread].name) : "");
+                w[i].thread >= 0 && profile_nthreads(p) > 1
+                    ? profile_str(p, profile_threads(p)[w[i].thread].name)
+                    : "");
     if (rc)
         fprintf(stderr, "mrun: cannot write the profile: %s\n", e.msg);
     free(w);
@@ -676,11 +683,15 @@ write_heap_profile(const struct rt_prof_opts *o, const struct profile *p)
     struct profile *view = profile_heap_view(p, !o->heap_all, NULL);
     int rc = view ? fmt_write_path(view, path, fmt_by_name("heapprofile"), &wo, &e) : -ENOMEM;
     if (rc)
-        fprintf(stderr, "mrun: cannot write the heap profile: %s\n", view ? e.msg : "out of memory");
+        fprintf(stderr, "mrun: cannot write the heap profile: %s\n",
+                view ? e.msg : "out of memory");
     else if (!getenv("MRUN_QUIET"))
-        fprintf(stderr, "mrun: heap profile written to %s (%zu samples, %s; %llu bytes in %llu allocations counted)\n",
+        fprintf(stderr,
+                "mrun: heap profile written to %s (%zu samples, %s; %llu bytes in %llu allocations "
+                "counted)\n",
                 path, profile_nsamples(view), o->heap_all ? "every allocation" : "live blocks",
-                (unsigned long long)p->meta.heap.alloc_bytes, (unsigned long long)p->meta.heap.alloc_count);
+                (unsigned long long)p->meta.heap.alloc_bytes,
+                (unsigned long long)p->meta.heap.alloc_count);
     profile_free(view);
     return rc;
 }
@@ -691,7 +702,7 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
     release_stop_signals();
     struct prof_session *s = prof_current();
     if (s && o->heap_prof && prof_heap_interval(s))
-        mrb_full_gc(rt->mrb); /* "live" is what is reachable at exit */
+        mrb_full_gc(rt->mrb);                       /* "live" is what is reachable at exit */
     struct profile *p = s ? stop_session(s) : NULL; /* NULL: the script stopped it itself */
     if (g_live) {
         prof_live_finish(g_live, p, exit_status);

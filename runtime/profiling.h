@@ -11,23 +11,23 @@
 #include "runtime/rt.h"
 
 struct rt_prof_opts {
-    bool cpu_prof;      /* --cpu-prof: profile the whole run, write at exit */
-    unsigned hz;        /* --prof-hz (default 1000) */
-    enum prof_mode mode; /* --prof-mode (default cpu) */
-    const char *out;    /* --prof-out: file or directory (default: Node-style name in cwd) */
-    const char *format; /* --prof-format (default: from out's extension, else cpuprofile) */
-    bool idle;          /* --prof-idle: keep (idle) in folded stacks, speedscope and pprof */
-    bool live;          /* --prof-live: serve the growing profile to viewers */
+    bool cpu_prof;         /* --cpu-prof: profile the whole run, write at exit */
+    unsigned hz;           /* --prof-hz (default 1000) */
+    enum prof_mode mode;   /* --prof-mode (default cpu) */
+    const char *out;       /* --prof-out: file or directory (default: Node-style name in cwd) */
+    const char *format;    /* --prof-format (default: from out's extension, else cpuprofile) */
+    bool idle;             /* --prof-idle: keep (idle) in folded stacks, speedscope and pprof */
+    bool live;             /* --prof-live: serve the growing profile to viewers */
     const char *live_addr; /* its address (NULL: a private Unix socket) */
     bool live_wait;        /* --prof-live-wait: wait for a viewer before running the script */
     bool heap_prof;        /* --heap-prof: sample allocations, write a .heapprofile at exit */
     bool heap_all;         /* --heap-prof-all: every allocation, not only the live blocks */
     unsigned long long heap_interval; /* --heap-prof-interval (0: the default) */
-    const char *heap_out;  /* --heap-prof-out: file or directory */
+    const char *heap_out;             /* --heap-prof-out: file or directory */
 };
 
-/* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why and
- * returns -1. */
+/* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why
+ * and returns -1. */
 int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);
 /* Stops whole-run profiling, hands the final profile and exit_status to live viewers, and
  * writes the file (--cpu-prof). Returns 0, or prints why and returns -1. */

@@ -181,7 +181,8 @@ rt_uncaught(struct rt *rt, mrb_value exc)
         /* SIGPIPE (stdout's reader went away: kernel.c) stops quietly, as a shell's pipeline. */
         if (signo != SIGPIPE) {
             fflush(stdout);
-            fprintf(stderr, "mrun: stopped by %s\n", signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+            fprintf(stderr, "mrun: stopped by %s\n",
+                    signo == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
         }
         rt->exit_code = 128 + (signo & 0x7f);
     } else {
@@ -196,8 +197,8 @@ mrb_noreturn void
 rt_raise_uv(mrb_state *mrb, int err, const char *syscall)
 {
     struct RClass *cls = mrb_class_get(mrb, "SystemCallError");
-    mrb_value exc = mrb_exc_new_str(mrb, cls, mrb_format(mrb, "%s: %s (%s)", syscall,
-                                                          uv_strerror(err), uv_err_name(err)));
+    mrb_value exc = mrb_exc_new_str(
+        mrb, cls, mrb_format(mrb, "%s: %s (%s)", syscall, uv_strerror(err), uv_err_name(err)));
     mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@code"), mrb_str_new_cstr(mrb, uv_err_name(err)));
     mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@syscall"), mrb_str_new_cstr(mrb, syscall));
     mrb_exc_raise(mrb, exc);

@@ -65,10 +65,10 @@ struct rt {
     volatile sig_atomic_t loop_state; /* enum rt_loop_state */
     volatile sig_atomic_t main_done;  /* the main script has returned; callbacks run now */
     int exit_code;
-    bool exiting;       /* exit() was called or an exception went uncaught: stop the loop */
-    bool loop_running;  /* inside rt_run_loop(); handles may be started */
+    bool exiting;      /* exit() was called or an exception went uncaught: stop the loop */
+    bool loop_running; /* inside rt_run_loop(); handles may be started */
     struct rt_hooks hooks;
-    int argc;                       /* the script's arguments (ARGV), as rt_new got them */
+    int argc; /* the script's arguments (ARGV), as rt_new got them */
     char **argv;
     struct deferred_pool *deferred; /* runtime/deferred/ */
     int deferred_workers;           /* mrun --workers N (0: the number of cores) */
@@ -90,8 +90,9 @@ void rt_free(struct rt *rt);
 /* The runtime that owns mrb. */
 struct rt *rt_from_mrb(mrb_state *mrb);
 
-/* Compiles and runs a file or a string as the main script (once per runtime). Syntax errors print `file:line:
- * message` and exceptions print a report; both set rt->exit_code to 1. Returns rt->exit_code. */
+/* Compiles and runs a file or a string as the main script (once per runtime). Syntax errors print
+ * `file:line: message` and exceptions print a report; both set rt->exit_code to 1. Returns
+ * rt->exit_code. */
 int rt_run_main_file(struct rt *rt, const char *path);
 int rt_run_main_string(struct rt *rt, const char *code, const char *filename);
 /* Writes the parser's first error as `file:line:col: message` (how mrun reports syntax errors). */
@@ -139,7 +140,7 @@ struct rt_owned {
     } u;
     int refs; /* 2 at birth: one for the Ruby object, one for the open handle */
     struct rt *rt;
-    mrb_value self; /* the owning Ruby object (not a root; see rt_root) */
+    mrb_value self;                       /* the owning Ruby object (not a root; see rt_root) */
     void (*on_close)(struct rt_owned *o); /* optional, before the memory may be freed */
 };
 

@@ -107,8 +107,7 @@ static mrb_value
 timer_active_p(mrb_state *mrb, mrb_value self)
 {
     struct timer *t = DATA_PTR(self);
-    return mrb_bool_value(t && DATA_TYPE(self) == &timer_type &&
-                          uv_is_active(&t->base.u.handle));
+    return mrb_bool_value(t && DATA_TYPE(self) == &timer_type && uv_is_active(&t->base.u.handle));
 }
 
 static void
@@ -117,12 +116,12 @@ timers_init(struct rt *rt)
     mrb_state *mrb = rt->mrb;
     struct RClass *c = mrb_define_class(mrb, "Timer", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
-    mrb_define_method(mrb, c, "__start",  timer_start,    MRB_ARGS_REQ(2));
-    mrb_define_method(mrb, c, "__stop",   timer_stop,     MRB_ARGS_NONE());
-    mrb_define_method(mrb, c, "ref",      timer_ref,      MRB_ARGS_NONE());
-    mrb_define_method(mrb, c, "unref",    timer_unref,    MRB_ARGS_NONE());
-    mrb_define_method(mrb, c, "has_ref?", timer_has_ref,  MRB_ARGS_NONE());
-    mrb_define_method(mrb, c, "active?",  timer_active_p, MRB_ARGS_NONE());
+    mrb_define_method(mrb, c, "__start", timer_start, MRB_ARGS_REQ(2));
+    mrb_define_method(mrb, c, "__stop", timer_stop, MRB_ARGS_NONE());
+    mrb_define_method(mrb, c, "ref", timer_ref, MRB_ARGS_NONE());
+    mrb_define_method(mrb, c, "unref", timer_unref, MRB_ARGS_NONE());
+    mrb_define_method(mrb, c, "has_ref?", timer_has_ref, MRB_ARGS_NONE());
+    mrb_define_method(mrb, c, "active?", timer_active_p, MRB_ARGS_NONE());
 }
 
 const struct rt_module rt_module_timers = {.name = "timers", .init = timers_init};

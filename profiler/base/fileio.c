@@ -25,8 +25,10 @@ fio_max_input(void)
         char *end;
         errno = 0;
         unsigned long long v = strtoull(env, &end, 10);
-        int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
-                  : *end == 'G' || *end == 'g' ? 30 : 0;
+        int shift = *end == 'K' || *end == 'k'   ? 10
+                    : *end == 'M' || *end == 'm' ? 20
+                    : *end == 'G' || *end == 'g' ? 30
+                                                 : 0;
         if (shift)
             end++;
         if (!errno && *end == '\0' && v > 0 && v <= (SIZE_MAX >> 31))
@@ -51,8 +53,10 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
     }
     bool regular = S_ISREG(st.st_mode);
     if (regular && (unsigned long long)st.st_size > max) {
-        snprintf(err, errlen, "%s is %lld bytes, more than the input limit of %zu bytes "
-                 "(MRPROF_MAX_INPUT raises it)", name, (long long)st.st_size, max);
+        snprintf(err, errlen,
+                 "%s is %lld bytes, more than the input limit of %zu bytes "
+                 "(MRPROF_MAX_INPUT raises it)",
+                 name, (long long)st.st_size, max);
         return NULL;
     }
     /* A regular file's size is known (it may still grow: the loop below allows for that);
@@ -69,8 +73,10 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
     for (;;) {
         if (n == cap) {
             if (cap > max) {
-                snprintf(err, errlen, "%s holds more than the input limit of %zu bytes "
-                         "(MRPROF_MAX_INPUT raises it)", name, max);
+                snprintf(err, errlen,
+                         "%s holds more than the input limit of %zu bytes "
+                         "(MRPROF_MAX_INPUT raises it)",
+                         name, max);
                 free(buf);
                 return NULL;
             }
@@ -110,7 +116,8 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
 }
 
 static char *
-read_path(const char *path, const char *name, fio_sniff sniff, size_t *len, char *err, size_t errlen)
+read_path(const char *path, const char *name, fio_sniff sniff, size_t *len, char *err,
+          size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

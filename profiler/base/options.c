@@ -50,8 +50,8 @@ range_text(const struct opt *o, char *buf, size_t len)
     else if (!(o->flags & (OPTF_MIN_EXCL | OPTF_MAX_EXCL)))
         snprintf(buf, len, "%g..%g%s", o->min, o->max, pct);
     else
-        snprintf(buf, len, "%s %g and %s %g%s", o->flags & OPTF_MIN_EXCL ? "over" : "at least", o->min,
-                 o->flags & OPTF_MAX_EXCL ? "under" : "at most", o->max, pct);
+        snprintf(buf, len, "%s %g and %s %g%s", o->flags & OPTF_MIN_EXCL ? "over" : "at least",
+                 o->min, o->flags & OPTF_MAX_EXCL ? "under" : "at most", o->max, pct);
 }
 
 /* "cpu or wall", "a, b or c"; "cpu|wall" with bar. */
@@ -108,14 +108,16 @@ opt_set(struct opt_state *st, const struct opt *o, const char *value)
         double x = strtod(value, &end);
         bool pct_ok = (o->flags & OPTF_PERCENT) && strcmp(end, "%") == 0;
         if (end == value || (*end && !pct_ok) || !isfinite(x) || x < o->min || x > o->max ||
-            ((o->flags & OPTF_MIN_EXCL) && x == o->min) || ((o->flags & OPTF_MAX_EXCL) && x == o->max))
+            ((o->flags & OPTF_MIN_EXCL) && x == o->min) ||
+            ((o->flags & OPTF_MAX_EXCL) && x == o->max))
             return bad_value(st, o, value);
         *(double *)o->dst = x;
         return 0;
     }
     case OPT_PATH:
         if (!*value)
-            return opt_error(st->cmd, "%s needs a value (%s), not ''", st->spelled, o->arg ? o->arg : "PATH");
+            return opt_error(st->cmd, "%s needs a value (%s), not ''", st->spelled,
+                             o->arg ? o->arg : "PATH");
         /* fall through */
     case OPT_STRING:
         *(const char **)o->dst = value;
@@ -159,7 +161,8 @@ static const struct opt *
 find(const struct opt *t, const char *name, size_t n, char sname)
 {
     for (; t->kind != OPT_END; t++)
-        if (sname ? t->sname == sname : (t->name && strlen(t->name) == n && strncmp(t->name, name, n) == 0))
+        if (sname ? t->sname == sname
+                  : (t->name && strlen(t->name) == n && strncmp(t->name, name, n) == 0))
             return t;
     return NULL;
 }
@@ -282,7 +285,8 @@ opt_usage(const struct opt_cmd *c, FILE *out)
         char spec[160], buf[160];
         int n = 0;
         if (o->sname)
-            n += snprintf(spec + n, sizeof spec - (size_t)n, "-%c%s", o->sname, o->name ? ", " : "");
+            n +=
+                snprintf(spec + n, sizeof spec - (size_t)n, "-%c%s", o->sname, o->name ? ", " : "");
         if (o->name)
             n += snprintf(spec + n, sizeof spec - (size_t)n, "--%s", o->name);
         if (takes_value(o) || (o->kind == OPT_CALLBACK && o->arg))
@@ -294,7 +298,8 @@ opt_usage(const struct opt_cmd *c, FILE *out)
             fprintf(out, "%*s", col - w, "");
         print_indented(out, o->help, col);
     }
-    fprintf(out, "  -h, --help%*s%s\n", col - 12 > 0 ? col - 12 : 1, "", "print this help and exit");
+    fprintf(out, "  -h, --help%*s%s\n", col - 12 > 0 ? col - 12 : 1, "",
+            "print this help and exit");
     if (c->footer)
         fprintf(out, "\n%s", c->footer);
 }

@@ -39,10 +39,10 @@ enum opt_kind {
 
 /* Row flags. */
 enum {
-    OPTF_MIN_EXCL = 1 << 0, /* OPT_DOUBLE: the value must be over min, not equal to it */
-    OPTF_MAX_EXCL = 1 << 1, /* OPT_DOUBLE: ... and under max */
-    OPTF_PERCENT = 1 << 2,  /* OPT_DOUBLE: a trailing '%' is allowed ("5%") */
-    OPTF_STOP = 1 << 3,     /* after this option (and its value) every argument is positional */
+    OPTF_MIN_EXCL = 1 << 0,  /* OPT_DOUBLE: the value must be over min, not equal to it */
+    OPTF_MAX_EXCL = 1 << 1,  /* OPT_DOUBLE: ... and under max */
+    OPTF_PERCENT = 1 << 2,   /* OPT_DOUBLE: a trailing '%' is allowed ("5%") */
+    OPTF_STOP = 1 << 3,      /* after this option (and its value) every argument is positional */
     OPTF_ARG_START = 1 << 4, /* this word itself is the first positional (mrprof top -e CODE) */
     OPTF_THEN_ARGS = 1 << 5, /* once given, the first positional ends the options (check --runs) */
     OPTF_NO_VALUE = 1 << 6,  /* OPT_CALLBACK: takes no value unless written --opt=VALUE; the
@@ -55,8 +55,8 @@ struct opt;
 typedef int (*opt_cb)(struct opt_state *st, const struct opt *o, const char *value);
 
 struct opt {
-    const char *name;         /* long name without "--", or NULL */
-    char sname;               /* short letter, or 0 */
+    const char *name; /* long name without "--", or NULL */
+    char sname;       /* short letter, or 0 */
     enum opt_kind kind;
     void *dst;                /* where the value goes (see the kinds) */
     double min, max;          /* OPT_UINT, OPT_INT, OPT_DOUBLE */
@@ -74,19 +74,19 @@ struct opt {
 #define OPTION_UINT(l, s, d, lo, hi, a, h)                                                         \
     .name = (l), .sname = (s), .kind = OPT_UINT, .dst = (d), .min = (lo), .max = (hi), .arg = (a), \
     .help = (h)
-#define OPTION_INT(l, s, d, lo, hi, a, h)                                                         \
-    .name = (l), .sname = (s), .kind = OPT_INT, .dst = (d), .min = (lo), .max = (hi), .arg = (a), \
+#define OPTION_INT(l, s, d, lo, hi, a, h)                                                          \
+    .name = (l), .sname = (s), .kind = OPT_INT, .dst = (d), .min = (lo), .max = (hi), .arg = (a),  \
     .help = (h)
-#define OPTION_DOUBLE(l, s, d, lo, hi, a, h)                                                         \
-    .name = (l), .sname = (s), .kind = OPT_DOUBLE, .dst = (d), .min = (lo), .max = (hi), .arg = (a), \
-    .help = (h)
-#define OPTION_STRING(l, s, d, a, h) \
+#define OPTION_DOUBLE(l, s, d, lo, hi, a, h)                                                       \
+    .name = (l), .sname = (s), .kind = OPT_DOUBLE, .dst = (d), .min = (lo), .max = (hi),           \
+    .arg = (a), .help = (h)
+#define OPTION_STRING(l, s, d, a, h)                                                               \
     .name = (l), .sname = (s), .kind = OPT_STRING, .dst = (d), .arg = (a), .help = (h)
-#define OPTION_PATH(l, s, d, a, h) \
+#define OPTION_PATH(l, s, d, a, h)                                                                 \
     .name = (l), .sname = (s), .kind = OPT_PATH, .dst = (d), .arg = (a), .help = (h)
-#define OPTION_ENUM(l, s, d, n, h) \
+#define OPTION_ENUM(l, s, d, n, h)                                                                 \
     .name = (l), .sname = (s), .kind = OPT_ENUM, .dst = (d), .names = (n), .help = (h)
-#define OPTION_CALLBACK(l, s, f, d, a, h) \
+#define OPTION_CALLBACK(l, s, f, d, a, h)                                                          \
     .name = (l), .sname = (s), .kind = OPT_CALLBACK, .cb = (f), .dst = (d), .arg = (a), .help = (h)
 
 /* Command flags. */

@@ -73,7 +73,8 @@ static const struct prof_frame *sort_frames; /* qsort has no context argument */
 static int
 function_cmp(const void *a, const void *b)
 {
-    const struct prof_frame *x = &sort_frames[*(const uint32_t *)a], *y = &sort_frames[*(const uint32_t *)b];
+    const struct prof_frame *x = &sort_frames[*(const uint32_t *)a],
+                            *y = &sort_frames[*(const uint32_t *)b];
     if (x->name != y->name)
         return x->name < y->name ? -1 : 1;
     if (x->file != y->file)
@@ -84,7 +85,8 @@ function_cmp(const void *a, const void *b)
 /* Fills frame_group[f] with frame f's row and rows with one row per function; returns the
  * number of rows, or UINT32_MAX when out of memory. */
 static uint32_t
-function_groups(const struct prof_frame *frames, size_t nf, uint32_t *frame_group, struct agg_row *rows)
+function_groups(const struct prof_frame *frames, size_t nf, uint32_t *frame_group,
+                struct agg_row *rows)
 {
     uint32_t *order = malloc((nf ? nf : 1) * sizeof *order);
     if (!order)
@@ -133,7 +135,8 @@ agg_compute_f(const struct profile *p, const struct agg_filter *filter, enum agg
     uint32_t *frame_group = malloc((nf ? nf : 1) * sizeof *frame_group);
     uint32_t *stamp = NULL;
     out->rows = calloc(maxgroups, sizeof *out->rows);
-    if (!node_w || !node_n || !m.keys || mp_hash_reserve(&m.ix, maxgroups, NULL, NULL) != 0 || !frame_group || !out->rows)
+    if (!node_w || !node_n || !m.keys || mp_hash_reserve(&m.ix, maxgroups, NULL, NULL) != 0 ||
+        !frame_group || !out->rows)
         goto oom;
 
     uint32_t ngroups = 0;
@@ -349,7 +352,8 @@ agg_sites(const struct profile *p, const double *alloc, const double *live, cons
                 code = nd[k].frame;
                 break;
             }
-        s[n++] = (struct agg_site){code, leaf, alloc[node], live ? live[node] : 0, count ? count[node] : 0};
+        s[n++] = (struct agg_site){code, leaf, alloc[node], live ? live[node] : 0,
+                                   count ? count[node] : 0};
     }
     qsort(s, n, sizeof *s, by_code_leaf);
     size_t m = 0;

@@ -58,7 +58,7 @@ struct agg_tree {
     uint64_t *self_n, *total_n;
     uint32_t *child_start, *child_list; /* children of node i: child_list[child_start[i] ..
                                            child_start[i+1]), sorted by total weight */
-    uint64_t all_w, all_n; /* of all samples considered */
+    uint64_t all_w, all_n;              /* of all samples considered */
 };
 
 int agg_tree_build(const struct profile *p, int thread, struct agg_tree *t);
@@ -76,7 +76,7 @@ struct agg_site {
  * (code, leaf), sorted by allocated bytes, largest first. *out is malloc'd (the caller frees
  * it); returns the number of rows, or 0 with *out NULL when out of memory. The memory view of
  * the TUI and MemoryProfile#top both list these. */
-size_t agg_sites(const struct profile *p, const double *alloc, const double *live, const double *count,
-                 struct agg_site **out);
+size_t agg_sites(const struct profile *p, const double *alloc, const double *live,
+                 const double *count, struct agg_site **out);
 
 #endif

@@ -78,7 +78,8 @@ cmp_compute(const struct profile *a, const struct profile *b, enum agg_by by, st
     long *a_to_b = malloc((ta.n + 1) * sizeof *a_to_b);
     bool *paired = calloc(tb.n + 1, sizeof *paired);
     t->rows = calloc(ta.n + tb.n + 1, sizeof *t->rows);
-    if (!ka || !kb || !a_to_b || !paired || !t->rows || match_pair(ka, ta.n, kb, tb.n, a_to_b) != 0) {
+    if (!ka || !kb || !a_to_b || !paired || !t->rows ||
+        match_pair(ka, ta.n, kb, tb.n, a_to_b) != 0) {
         rc = -ENOMEM;
         goto out;
     }

@@ -24,15 +24,15 @@ struct cmp_row {
     struct cmp_side base, cur;
     double delta_pts;       /* cur.self_pct - base.self_pct */
     double delta_total_pts; /* cur.total_pct - base.total_pct */
-    double z;         /* two-proportion z of the self sample share (positive: grew) */
+    double z;               /* two-proportion z of the self sample share (positive: grew) */
     enum cmp_status status;
 };
 
 struct cmp_table {
     struct cmp_row *rows; /* largest change (self or total, in points) first */
     size_t n;
-    double base_ms, cur_ms;   /* weight of all samples considered */
-    uint64_t base_n, cur_n;   /* samples considered */
+    double base_ms, cur_ms; /* weight of all samples considered */
+    uint64_t base_n, cur_n; /* samples considered */
 };
 
 /* Returns 0 or -ENOMEM. The rows point into a and b: keep both alive while using t. */

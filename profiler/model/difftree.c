@@ -11,7 +11,8 @@
 #include "profiler/model/match.h"
 #include "profiler/model/trie.h"
 
-/* --- frames matched by match.h's rule ----------------------------------------------------------- */
+/* --- frames matched by match.h's rule -----------------------------------------------------------
+ */
 
 /* A function of u is (name, file, line): d->frames holds the first frame of u with each. */
 struct fm_key {
@@ -42,7 +43,8 @@ fm_rehash(const void *ctx, uint32_t id)
 
 /* u's first frame of the function (name, file, line), or UINT32_MAX. */
 static uint32_t
-fm_find(const struct mp_hash *m, const struct profile *u, uint32_t name, uint32_t file, int32_t line)
+fm_find(const struct mp_hash *m, const struct profile *u, uint32_t name, uint32_t file,
+        int32_t line)
 {
     struct fm_key k = {name, file, line};
     return mp_hash_find(m, fm_hash(name, file, line), fm_eq, u, &k);
@@ -51,8 +53,8 @@ fm_find(const struct mp_hash *m, const struct profile *u, uint32_t name, uint32_
 /* One side's frames as the matching rule sees them, numbered by distinct function: id[f] for
  * each frame, *rep the distinct keys. Returns their number or -ENOMEM. */
 static long
-side_functions(const struct profile *p, struct match_paths *mp, struct match_key **keys, uint32_t *id,
-               struct match_key **rep, uint32_t **first)
+side_functions(const struct profile *p, struct match_paths *mp, struct match_key **keys,
+               uint32_t *id, struct match_key **rep, uint32_t **first)
 {
     size_t nf = profile_nframes(p);
     const struct prof_frame *f = profile_frames(p);
@@ -62,7 +64,8 @@ side_functions(const struct profile *p, struct match_paths *mp, struct match_key
     if (!*keys || !*rep || !*first)
         return -ENOMEM;
     for (size_t i = 0; i < nf; i++) {
-        (*keys)[i] = (struct match_key){profile_str(p, f[i].name), match_file(mp, f[i].file), f[i].line};
+        (*keys)[i] =
+            (struct match_key){profile_str(p, f[i].name), match_file(mp, f[i].file), f[i].line};
         if (!(*keys)[i].file)
             return -ENOMEM;
     }
@@ -77,14 +80,15 @@ static uint32_t
 u_frame(struct profile *u, const struct profile *src, uint32_t f)
 {
     const struct prof_frame *x = &profile_frames(src)[f];
-    return profile_frame_intern(u, profile_str(src, x->name), profile_str(src, x->file), x->line, x->kind);
+    return profile_frame_intern(u, profile_str(src, x->name), profile_str(src, x->file), x->line,
+                                x->kind);
 }
 
 /* fmaps[0] / fmaps[1]: u's frame for each of base's / cur's frames. Functions the rule pairs
  * share one frame of u, named as in cur (where the function is now). */
 static int
-match_frames(struct profile *u, const struct profile *base, const struct profile *cur, uint32_t *amap_f,
-             uint32_t *bmap_f)
+match_frames(struct profile *u, const struct profile *base, const struct profile *cur,
+             uint32_t *amap_f, uint32_t *bmap_f)
 {
     struct match_paths pa, pb;
     struct match_key *ka = NULL, *kb = NULL, *ra = NULL, *rb = NULL;
@@ -126,7 +130,8 @@ match_frames(struct profile *u, const struct profile *base, const struct profile
         bmap_f[f] = f == cur->f_root ? u->f_root : ub[idb[f]];
     rc = 0;
 out:
-    free(ka), free(kb), free(ra), free(rb), free(ida), free(idb), free(fa), free(fb), free(ua), free(ub);
+    free(ka), free(kb), free(ra), free(rb), free(ida), free(idb), free(fa), free(fb), free(ua),
+        free(ub);
     free(a_to_b);
     match_paths_free(&pa), match_paths_free(&pb);
     return rc;
@@ -166,8 +171,8 @@ function_totals(struct diff_tree *d)
     uint32_t *onpath = calloc(nf + 1, sizeof *onpath), *rep = malloc((nf + 1) * sizeof *rep);
     d->base_ftotal = calloc(nf + 1, sizeof *d->base_ftotal);
     int rc = -ENOMEM;
-    if (!stack || !onpath || !rep || !d->base_ftotal || mp_hash_reserve(&d->frames, nf, fm_rehash, u) != 0 ||
-        diff_children(d, &start, &list) != 0)
+    if (!stack || !onpath || !rep || !d->base_ftotal ||
+        mp_hash_reserve(&d->frames, nf, fm_rehash, u) != 0 || diff_children(d, &start, &list) != 0)
         goto out;
     /* One function, one entry: frames of u that agree on (name, file, line) (kinds aside) add
      * up in the first of them. */
@@ -176,7 +181,8 @@ function_totals(struct diff_tree *d)
         uint32_t first = fm_find(&d->frames, u, uf[f].name, uf[f].file, uf[f].line);
         if (first == UINT32_MAX) {
             first = (uint32_t)f; /* room reserved above: cannot fail */
-            mp_hash_insert(&d->frames, fm_hash(uf[f].name, uf[f].file, uf[f].line), first, fm_rehash, u);
+            mp_hash_insert(&d->frames, fm_hash(uf[f].name, uf[f].file, uf[f].line), first,
+                           fm_rehash, u);
         }
         rep[f] = first;
     }
@@ -210,11 +216,14 @@ diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, 
     if (!d->frames.cap)
         return NAN;
     uint32_t f = fm_find(&d->frames, d->u, name, file, line);
-    return f != UINT32_MAX && d->base_all > 0 && d->base_ftotal[f] > 0 ? 100.0 * d->base_ftotal[f] / d->base_all : NAN;
+    return f != UINT32_MAX && d->base_all > 0 && d->base_ftotal[f] > 0
+               ? 100.0 * d->base_ftotal[f] / d->base_all
+               : NAN;
 }
 
 int
-diff_build(const struct profile *base, const struct profile *cur, bool normalise, struct diff_tree *d)
+diff_build(const struct profile *base, const struct profile *cur, bool normalise,
+           struct diff_tree *d)
 {
     memset(d, 0, sizeof *d);
     if ((base->meta.mode == PROFILE_HEAP) != (cur->meta.mode == PROFILE_HEAP))
@@ -235,7 +244,8 @@ diff_build(const struct profile *base, const struct profile *cur, bool normalise
             profile_add_thread(d->u, t[i].tid, profile_str(cur, t[i].name));
         const struct prof_sample *s = profile_samples(cur);
         for (size_t i = 0; i < profile_nsamples(cur); i++)
-            profile_add_sample(d->u, s[i].thread, bmap[s[i].node], s[i].line, s[i].t_ns, s[i].weight_ns);
+            profile_add_sample(d->u, s[i].thread, bmap[s[i].node], s[i].line, s[i].t_ns,
+                               s[i].weight_ns);
         d->u->meta = cur->meta;
         if (profile_oom(d->u))
             rc = -ENOMEM;
@@ -273,7 +283,8 @@ void
 diff_free(struct diff_tree *d)
 {
     profile_free(d->u);
-    free(d->base_self), free(d->cur_self), free(d->base_total), free(d->cur_total), free(d->base_ftotal);
+    free(d->base_self), free(d->cur_self), free(d->base_total), free(d->cur_total),
+        free(d->base_ftotal);
     mp_hash_free(&d->frames);
     memset(d, 0, sizeof *d);
 }
@@ -303,7 +314,8 @@ diff_change_profile(const struct diff_tree *d)
     uint64_t t[2] = {0, 0};
     for (int side = 0; side < 2; side++)
         for (size_t i = 1; i < d->nn; i++) {
-            double w = side == 0 ? d->cur_self[i] - d->base_self[i] : d->base_self[i] - d->cur_self[i];
+            double w =
+                side == 0 ? d->cur_self[i] - d->base_self[i] : d->base_self[i] - d->cur_self[i];
             if (w < 1000.0)
                 continue; /* under the microsecond the file formats count in */
             profile_add_sample(g, (uint32_t)side, nmap[i], 0, t[side], (uint64_t)w);

@@ -5,11 +5,11 @@
  * Both stack tries are merged into one, functions paired by match.h's rule (files relative to
  * the script's root; the same (name, file, line), then the rest of one name and file in line
  * order: a function whose first line moved between versions still pairs, two blocks of one
- * method stay two). A paired function is one frame of the merged profile, named as in NEW. The merged profile carries the
- * NEW profile's threads and samples, so every view of it is a view of NEW; the base profile is
- * kept as a self weight per merged node. The base is scaled to NEW's total when normalised
- * (the default: runs of different lengths compare, the changes add up to zero) and taken as is
- * when absolute.
+ * method stay two). A paired function is one frame of the merged profile, named as in NEW. The
+ * merged profile carries the NEW profile's threads and samples, so every view of it is a view of
+ * NEW; the base profile is kept as a self weight per merged node. The base is scaled to NEW's total
+ * when normalised (the default: runs of different lengths compare, the changes add up to zero) and
+ * taken as is when absolute.
  *
  * Ownership: diff_build() fills a caller-provided struct released with diff_free(); the merged
  * profile belongs to it.
@@ -23,8 +23,8 @@
 #include "profiler/model/profile.h"
 
 struct diff_tree {
-    struct profile *u; /* merged frames and trie; NEW's threads and samples */
-    size_t nn;         /* nodes of u */
+    struct profile *u;              /* merged frames and trie; NEW's threads and samples */
+    size_t nn;                      /* nodes of u */
     double *base_self, *cur_self;   /* [node] ns (base scaled by `scale`) */
     double *base_total, *cur_total; /* [node] ns, the node and everything under it */
     double base_all, cur_all;       /* ns of all samples (base scaled) */
@@ -46,7 +46,8 @@ double diff_delta_pts(const struct diff_tree *d, uint32_t node);
 
 /* The base's inclusive share (% of the base total) of the function (name, file, line) — string
  * ids of d->u, as in an aggregation row of u — or NAN when the base never ran it. */
-double diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file, int32_t line);
+double diff_base_function_pct(const struct diff_tree *d, uint32_t name, uint32_t file,
+                              int32_t line);
 
 /* The children of every merged node in CSR form (see profile_children): node i's children are
  * list[start[i] .. start[i + 1]). 0 or -ENOMEM; the caller frees both arrays. */

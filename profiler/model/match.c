@@ -61,8 +61,8 @@ has_scheme(const char *f)
     if (!colon || strncmp(f, "file://", 7) == 0)
         return false;
     for (const char *c = f; c < colon; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '+' ||
-              *c == '-' || *c == '.'))
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '+' || *c == '-' || *c == '.'))
             return false;
     return colon > f + 1; /* "node:fs", "http://..." — not "C:" nor "a:b" with a slash first */
 }
@@ -349,7 +349,8 @@ match_distinct(const struct match_key *k, size_t n, uint32_t *id, uint32_t *firs
     return d;
 }
 
-/* --- functions named by the user --------------------------------------------------------------- */
+/* --- functions named by the user ---------------------------------------------------------------
+ */
 
 bool
 match_spec_parse(const char *spec, struct match_spec *s)

@@ -31,8 +31,8 @@ struct match_key {
 /* One profile's file names relative to its script's root, made on demand per string id. */
 struct match_paths {
     const struct profile *p;
-    char *root;      /* normalised root directory; NULL when the profile has none */
-    char **rel;      /* [string id], NULL until asked for */
+    char *root; /* normalised root directory; NULL when the profile has none */
+    char **rel; /* [string id], NULL until asked for */
     size_t n;
 };
 

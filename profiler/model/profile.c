@@ -164,13 +164,15 @@ profile_str(const struct profile *p, uint32_t id)
 static uint64_t
 frame_hash(const struct prof_frame *f)
 {
-    return prof_mix64(((uint64_t)f->name << 32 | f->file) ^ prof_mix64((uint64_t)(uint32_t)f->line << 8 | f->kind));
+    return prof_mix64(((uint64_t)f->name << 32 | f->file) ^
+                      prof_mix64((uint64_t)(uint32_t)f->line << 8 | f->kind));
 }
 
 static bool
 frame_eq(const void *ctx, uint32_t id, const void *key)
 {
-    const struct prof_frame *a = (const struct prof_frame *)((const struct profile *)ctx)->frames.data + id;
+    const struct prof_frame *a =
+        (const struct prof_frame *)((const struct profile *)ctx)->frames.data + id;
     const struct prof_frame *b = key;
     return a->name == b->name && a->file == b->file && a->line == b->line && a->kind == b->kind;
 }
@@ -233,7 +235,8 @@ node_hash(uint32_t parent, uint32_t frame)
 static bool
 node_eq(const void *ctx, uint32_t id, const void *key)
 {
-    const struct prof_node *a = (const struct prof_node *)((const struct profile *)ctx)->nodes.data + id;
+    const struct prof_node *a =
+        (const struct prof_node *)((const struct profile *)ctx)->nodes.data + id;
     const struct prof_node *b = key;
     return a->parent == b->parent && a->frame == b->frame;
 }
@@ -241,7 +244,8 @@ node_eq(const void *ctx, uint32_t id, const void *key)
 static uint64_t
 node_rehash(const void *ctx, uint32_t id)
 {
-    const struct prof_node *n = (const struct prof_node *)((const struct profile *)ctx)->nodes.data + id;
+    const struct prof_node *n =
+        (const struct prof_node *)((const struct profile *)ctx)->nodes.data + id;
     return node_hash(n->parent, n->frame);
 }
 
@@ -343,8 +347,8 @@ profile_graft(struct profile *dst, const struct profile *src, const uint32_t *fm
             return -ENOMEM;
         const struct prof_frame *f = src->frames.data;
         for (size_t i = 0; i < src->frames.len; i++)
-            own[i] = profile_frame_intern(dst, profile_str(src, f[i].name), profile_str(src, f[i].file),
-                                          f[i].line, f[i].kind);
+            own[i] = profile_frame_intern(dst, profile_str(src, f[i].name),
+                                          profile_str(src, f[i].file), f[i].line, f[i].kind);
         fmap = own;
     }
     const struct prof_node *n = src->nodes.data;
@@ -385,10 +389,12 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     double estimated = 0;
     for (size_t i = 0; i < src->allocs.len; i++)
         estimated += a[i].bytes;
-    double scale = estimated > 0 && totals->alloc_bytes ? (double)totals->alloc_bytes / estimated : 1.0;
+    double scale =
+        estimated > 0 && totals->alloc_bytes ? (double)totals->alloc_bytes / estimated : 1.0;
     for (size_t i = 0; i < src->allocs.len; i++)
         if (!live_only || a[i].freed_ns == 0)
-            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns, bytes_weight(a[i].bytes * scale));
+            profile_add_sample(p, a[i].thread, nmap[a[i].node], 0, a[i].t_ns,
+                               bytes_weight(a[i].bytes * scale));
     const struct prof_counter *c = src->counters.data;
     for (size_t i = 0; i < src->counters.len; i++)
         profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);
@@ -508,8 +514,10 @@ profile_validate(const struct profile *p, struct mp_err *e)
     const struct prof_alloc *a = p->allocs.data;
     for (size_t i = 0; i < p->allocs.len && rc == 0; i++)
         if (a[i].thread >= nt || a[i].node >= nn) {
-            mp_errf(e, -EINVAL, "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
-                    i, a[i].thread, a[i].node, nt, nn);
+            mp_errf(
+                e, -EINVAL,
+                "allocation sample %zu refers to thread %u, node %u (%zu threads, %zu nodes exist)",
+                i, a[i].thread, a[i].node, nt, nn);
             rc = -EINVAL;
         }
     return rc;

@@ -89,9 +89,9 @@ struct prof_alloc {
 
 /* What the allocation sampler counted exactly (0 when memory was not profiled). */
 struct profile_heap_meta {
-    uint64_t interval;          /* mean bytes between samples */
+    uint64_t interval;                             /* mean bytes between samples */
     uint64_t alloc_bytes, alloc_count, free_count; /* every allocation and free, counted */
-    double estimated_bytes;     /* the samples' own estimate, before scaling to alloc_bytes */
+    double estimated_bytes; /* the samples' own estimate, before scaling to alloc_bytes */
 };
 
 /* A growable array of fixed-size records. */
@@ -115,7 +115,7 @@ struct profile_meta {
     uint64_t start_ns, end_ns; /* monotonic, ns */
     uint64_t wall_start_ns;    /* CLOCK_REALTIME at start (Unix ns), 0 when unknown */
     uint64_t signals, dropped, truncated;
-    int64_t pid;               /* the recording process's id, 0 when unknown */
+    int64_t pid; /* the recording process's id, 0 when unknown */
     char tool[64];
     struct profile_heap_meta heap;
 };
@@ -123,7 +123,8 @@ struct profile_meta {
 struct profile {
     struct strtab strings;
     struct prof_vec frames, nodes, threads, samples, spans, counters, allocs;
-    struct mp_hash frame_index, node_index; /* frames by their four fields, nodes by (parent, frame) */
+    struct mp_hash frame_index,
+        node_index; /* frames by their four fields, nodes by (parent, frame) */
     struct profile_meta meta;
     uint32_t f_root, f_idle, f_gc, f_program; /* well-known pseudo frames */
     bool oom; /* an allocation failed: the profile is incomplete (see profile_oom) */
@@ -181,21 +182,73 @@ struct profile *profile_heap_view(const struct profile *p, bool live_only,
                                   const struct profile_heap_meta *totals);
 
 /* Whether an allocation failed while p was built (p is then incomplete). */
-static inline bool profile_oom(const struct profile *p) { return p->oom; }
+static inline bool
+profile_oom(const struct profile *p)
+{
+    return p->oom;
+}
 
 /* Table access. */
-static inline size_t profile_nframes(const struct profile *p) { return p->frames.len; }
-static inline size_t profile_nnodes(const struct profile *p) { return p->nodes.len; }
-static inline size_t profile_nthreads(const struct profile *p) { return p->threads.len; }
-static inline size_t profile_nsamples(const struct profile *p) { return p->samples.len; }
-static inline const struct prof_frame *profile_frames(const struct profile *p) { return p->frames.data; }
-static inline const struct prof_node *profile_nodes(const struct profile *p) { return p->nodes.data; }
-static inline const struct prof_thread_info *profile_threads(const struct profile *p) { return p->threads.data; }
-static inline const struct prof_sample *profile_samples(const struct profile *p) { return p->samples.data; }
-static inline const struct prof_span *profile_spans(const struct profile *p) { return p->spans.data; }
-static inline const struct prof_counter *profile_counters(const struct profile *p) { return p->counters.data; }
-static inline size_t profile_nallocs(const struct profile *p) { return p->allocs.len; }
-static inline const struct prof_alloc *profile_allocs(const struct profile *p) { return p->allocs.data; }
+static inline size_t
+profile_nframes(const struct profile *p)
+{
+    return p->frames.len;
+}
+static inline size_t
+profile_nnodes(const struct profile *p)
+{
+    return p->nodes.len;
+}
+static inline size_t
+profile_nthreads(const struct profile *p)
+{
+    return p->threads.len;
+}
+static inline size_t
+profile_nsamples(const struct profile *p)
+{
+    return p->samples.len;
+}
+static inline const struct prof_frame *
+profile_frames(const struct profile *p)
+{
+    return p->frames.data;
+}
+static inline const struct prof_node *
+profile_nodes(const struct profile *p)
+{
+    return p->nodes.data;
+}
+static inline const struct prof_thread_info *
+profile_threads(const struct profile *p)
+{
+    return p->threads.data;
+}
+static inline const struct prof_sample *
+profile_samples(const struct profile *p)
+{
+    return p->samples.data;
+}
+static inline const struct prof_span *
+profile_spans(const struct profile *p)
+{
+    return p->spans.data;
+}
+static inline const struct prof_counter *
+profile_counters(const struct profile *p)
+{
+    return p->counters.data;
+}
+static inline size_t
+profile_nallocs(const struct profile *p)
+{
+    return p->allocs.len;
+}
+static inline const struct prof_alloc *
+profile_allocs(const struct profile *p)
+{
+    return p->allocs.data;
+}
 
 /* Checks every invariant (ids in range, parent < child, per-thread timestamps monotonic).
  * Returns 0, or -EINVAL with a message naming the first violation in e (-ENOMEM: out of

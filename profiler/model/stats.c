@@ -120,7 +120,8 @@ mwu_p_greater(const double *a, size_t na, const double *b, size_t nb)
     }
     free(all);
     double mean = (double)na * (double)nb / 2.0;
-    double var = (double)na * (double)nb / 12.0 * (((double)n + 1.0) - ties / ((double)n * ((double)n - 1.0)));
+    double var = (double)na * (double)nb / 12.0 *
+                 (((double)n + 1.0) - ties / ((double)n * ((double)n - 1.0)));
     if (var <= 0)
         return 1.0;
     double z = (u - mean - 0.5) / sqrt(var);
@@ -172,7 +173,8 @@ hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double le
     } else {
         /* normal approximation of the same order statistic */
         double z = normal_upper_quantile(alpha2);
-        double c = (double)np / 2.0 - z * sqrt((double)na * (double)nb * (double)(na + nb + 1) / 12.0);
+        double c =
+            (double)np / 2.0 - z * sqrt((double)na * (double)nb * (double)(na + nb + 1) / 12.0);
         k = c < 0 ? 0 : (size_t)floor(c);
     }
     if (k == 0) { /* too few runs for this level: the interval is everything observed */

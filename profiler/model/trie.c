@@ -30,7 +30,8 @@ profile_used_nodes(const struct profile *p, int thread)
 }
 
 int
-profile_children(const struct profile *p, const uint8_t *used, uint32_t **start_out, uint32_t **list_out)
+profile_children(const struct profile *p, const uint8_t *used, uint32_t **start_out,
+                 uint32_t **list_out)
 {
     size_t nn = profile_nnodes(p);
     const struct prof_node *n = profile_nodes(p);

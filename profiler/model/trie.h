@@ -18,7 +18,8 @@
 uint8_t *profile_used_nodes(const struct profile *p, int thread);
 /* The used nodes' children in CSR form: node k's are (*list)[(*start)[k] .. (*start)[k + 1]),
  * in increasing id. 0 or -ENOMEM; the caller frees both. */
-int profile_children(const struct profile *p, const uint8_t *used, uint32_t **start, uint32_t **list);
+int profile_children(const struct profile *p, const uint8_t *used, uint32_t **start,
+                     uint32_t **list);
 /* The deepest stack's length in frames (at least 1; 0 when out of memory). */
 size_t profile_max_depth(const struct profile *p);
 /* node's path from the root's child down to node into path[0..cap): its length. */

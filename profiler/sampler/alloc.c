@@ -194,7 +194,8 @@ static inline void
 add_relaxed(_Atomic uint64_t *c, uint64_t v)
 {
     /* One writer (this thread): a load and a store, no locked instruction. */
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
 }
 
 void

@@ -57,7 +57,8 @@ prof__counters_tick(struct prof_thread *t)
         profile_add_counter(p, "GC cycles", now, (double)t->gc_cycles);
         profile_add_counter(p, "allocated bytes", now,
                             (double)atomic_load_explicit(&t->heap_bytes, memory_order_relaxed));
-        profile_add_counter(p, "in-use bytes (sampled)", now, t->heap_in_use > 0 ? t->heap_in_use : 0);
+        profile_add_counter(p, "in-use bytes (sampled)", now,
+                            t->heap_in_use > 0 ? t->heap_in_use : 0);
     }
     pthread_mutex_unlock(&s->lock);
 }

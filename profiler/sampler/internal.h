@@ -89,7 +89,7 @@
 #include "profiler/base/hash.h"
 #include "profiler/sampler/sampler.h"
 
-#define PROF_MAX_DEPTH 512      /* frames kept per sample; deeper stacks are truncated */
+#define PROF_MAX_DEPTH 512         /* frames kept per sample; deeper stacks are truncated */
 #define PROF_RING_WORDS (1u << 20) /* 8 MiB ring per thread */
 #define PROF_FRAME_WORDS 4
 
@@ -127,8 +127,8 @@ struct prof_thread {
     const volatile sig_atomic_t *main_done;  /* 1 once the main script returned */
     struct prof_session *session;
     timer_t timer;
-    _Atomic bool timer_armed;  /* cleared (by any thread) before the thread is retired */
-    _Atomic int in_handler;    /* 1 while the signal handler runs on this thread */
+    _Atomic bool timer_armed; /* cleared (by any thread) before the thread is retired */
+    _Atomic int in_handler;   /* 1 while the signal handler runs on this thread */
 
     /* The ring: written only by this thread's signal handler (head), read by one drainer at a
      * time (tail). Each index is published with a release store. */
@@ -163,12 +163,12 @@ struct prof_thread {
 
     /* The allocation sampler (prof_heap_note), used on this thread only, except the totals
      * (one writer, read by prof_stop). */
-    int64_t heap_until;        /* bytes to allocate before the next sample */
+    int64_t heap_until; /* bytes to allocate before the next sample */
     uint64_t heap_rng;
-    uintptr_t *live_keys;      /* sampled blocks still live: address -> allocation index */
+    uintptr_t *live_keys; /* sampled blocks still live: address -> allocation index */
     size_t *live_vals, live_cap, live_n;
     size_t *pending, npending, cap_pending; /* frees met while this thread held the lock */
-    double heap_in_use;        /* estimated bytes of the live sampled blocks */
+    double heap_in_use;                     /* estimated bytes of the live sampled blocks */
     _Atomic uint64_t heap_bytes, heap_count, heap_frees;
     uint32_t counter_countdown;
     uint64_t next_counter_ns, gc_cycles;
@@ -187,13 +187,13 @@ struct prof_session {
     struct raw_frame *raws;
     size_t nraws, capraws;
     struct mp_hash raw_index; /* ids into raws */
-    uint32_t unnamed;    /* string id of "?" */
+    uint32_t unnamed;         /* string id of "?" */
 
     pthread_t collector;
     bool collector_started;
     _Atomic int stopping;
-    bool stopped;      /* under lock: prof_stop ran; the profile belongs to its caller now */
-    _Atomic int refs;  /* prof_stop's own + one per attached thread; freed at zero */
+    bool stopped;     /* under lock: prof_stop ran; the profile belongs to its caller now */
+    _Atomic int refs; /* prof_stop's own + one per attached thread; freed at zero */
     _Atomic uint64_t heap_interval; /* mean bytes between allocation samples; 0: off */
 };
 

@@ -371,8 +371,10 @@ listen_tcp(struct prof_live *l, const char *spec, char *err, size_t errlen)
     if (live_parse_tcp(spec, host, sizeof host, &port, err, errlen) != 0)
         return -1;
     if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
-        snprintf(err, errlen, "the live profile is served on loopback only, not on '%s' "
-                 "(use 127.0.0.1 or ::1)", host);
+        snprintf(err, errlen,
+                 "the live profile is served on loopback only, not on '%s' "
+                 "(use 127.0.0.1 or ::1)",
+                 host);
         return -1;
     }
     struct sockaddr_storage ss;
@@ -399,8 +401,8 @@ listen_tcp(struct prof_live *l, const char *spec, char *err, size_t errlen)
     uv_tcp_getsockname(&l->server.tcp, (struct sockaddr *)&ss, &len);
     int bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                : ((struct sockaddr_in *)&ss)->sin_port);
-    fprintf(stderr, "mrun: live profile at tcp:%s%s%s:%d token %s\n",
-            strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", bound, l->token);
+    fprintf(stderr, "mrun: live profile at tcp:%s%s%s:%d token %s\n", strchr(host, ':') ? "[" : "",
+            host, strchr(host, ':') ? "]" : "", bound, l->token);
     return 0;
 }
 
@@ -482,8 +484,7 @@ prof_live_start(const char *addr, char *err, size_t errlen)
     } else if (!addr || !*addr || strncmp(addr, "unix:", 5) == 0) {
         rc = listen_unix(l, addr && *addr ? addr + 5 : NULL, err, errlen);
     } else {
-        snprintf(err, errlen, "'%s' is not a live address (unix:PATH or tcp:127.0.0.1:PORT)",
-                 addr);
+        snprintf(err, errlen, "'%s' is not a live address (unix:PATH or tcp:127.0.0.1:PORT)", addr);
         rc = -1;
     }
     l->server.handle.data = l;

@@ -83,8 +83,9 @@ raw_hash(const struct raw_frame *r)
 static bool
 raw_same(const struct raw_frame *a, const struct raw_frame *b)
 {
-    return raw_code_key(a) == raw_code_key(b) && a->cls == b->cls && a->mid == b->mid && a->kind == b->kind &&
-           a->file_sym == b->file_sym && a->fn_line == b->fn_line && a->mrb == b->mrb;
+    return raw_code_key(a) == raw_code_key(b) && a->cls == b->cls && a->mid == b->mid &&
+           a->kind == b->kind && a->file_sym == b->file_sym && a->fn_line == b->fn_line &&
+           a->mrb == b->mrb;
 }
 
 /* The raw-frame index is profiler/base/hash.h's table of ids into s->raws. */
@@ -142,7 +143,7 @@ raw_intern(struct prof_session *s, const struct raw_frame *key)
  * record's flags. Caller holds the session lock. */
 uint32_t
 prof__stack_node(struct prof_session *s, struct prof_thread *t, const uint64_t *words, uint64_t pos,
-           uint64_t mask, uint32_t n, uint32_t flags)
+                 uint64_t mask, uint32_t n, uint32_t flags)
 {
     struct profile *p = s->profile;
     uint32_t frames[PROF_MAX_DEPTH];
@@ -267,7 +268,8 @@ prof__name_frames(struct prof_session *s, mrb_state *mrb)
         if (c && (c->tt == MRB_TT_CLASS || c->tt == MRB_TT_MODULE || c->tt == MRB_TT_SCLASS ||
                   c->tt == MRB_TT_ICLASS)) {
             if (c->tt == MRB_TT_SCLASS) {
-                mrb_value att = mrb_obj_iv_get(mrb, (struct RObject *)c, mrb_intern_lit(mrb, "__attached__"));
+                mrb_value att =
+                    mrb_obj_iv_get(mrb, (struct RObject *)c, mrb_intern_lit(mrb, "__attached__"));
                 if (mrb_class_p(att) || mrb_module_p(att)) {
                     c = mrb_class_ptr(att);
                     sep = '.';
@@ -298,7 +300,8 @@ prof__name_frames(struct prof_session *s, mrb_state *mrb)
             if (r->mid)
                 snprintf(buf, sizeof buf, "%s%s", owner, method);
             else
-                snprintf(buf, sizeof buf, "(anonymous %s)", r->kind == RAW_CFUNC ? "C function" : "proc");
+                snprintf(buf, sizeof buf, "(anonymous %s)",
+                         r->kind == RAW_CFUNC ? "C function" : "proc");
             break;
         }
         const char *file = file_sym ? mrb_sym_name(mrb, file_sym) : NULL;

@@ -37,13 +37,13 @@ extern void (*prof_interrupt_hook)(mrb_state *mrb);
 /*
  * The session API. One session at a time per process.
  *
- * prof_start() begins a session (rate hz, 1..10000; 0: no CPU sampling, for memory alone) and its collector thread; nothing is sampled
- * until a thread attaches. prof_attach() must be called on the VM's own thread: it arms a timer
- * that signals only that thread. prof_safe_point() drains this thread's samples and names new
- * frames; call it where the VM is between instructions (the runtime calls it once per loop
- * iteration). prof_detach() (on the same thread) stops sampling it and names its frames.
- * prof_stop() ends the session and returns the profile, which the caller then owns; every
- * thread must have detached, except the caller's own, which prof_stop detaches.
+ * prof_start() begins a session (rate hz, 1..10000; 0: no CPU sampling, for memory alone) and its
+ * collector thread; nothing is sampled until a thread attaches. prof_attach() must be called on the
+ * VM's own thread: it arms a timer that signals only that thread. prof_safe_point() drains this
+ * thread's samples and names new frames; call it where the VM is between instructions (the runtime
+ * calls it once per loop iteration). prof_detach() (on the same thread) stops sampling it and names
+ * its frames. prof_stop() ends the session and returns the profile, which the caller then owns;
+ * every thread must have detached, except the caller's own, which prof_stop detaches.
  */
 struct prof_session *prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen);
 /* For threads that come and go on their own (Deferred workers): call at the thread's safe

@@ -170,18 +170,32 @@ static int
 operator_of(uint8_t op)
 {
     switch (op) {
-    case OP_ADD: case OP_ADDI: return 2;
-    case OP_SUB: case OP_SUBI: return 3;
-    case OP_MUL: return 4;
-    case OP_DIV: return 5;
-    case OP_EQ: return 6;
-    case OP_LT: return 7;
-    case OP_LE: return 8;
-    case OP_GT: return 9;
-    case OP_GE: return 10;
-    case OP_GETIDX: return 11;
-    case OP_SETIDX: return 12;
-    default: return -1;
+    case OP_ADD:
+    case OP_ADDI:
+        return 2;
+    case OP_SUB:
+    case OP_SUBI:
+        return 3;
+    case OP_MUL:
+        return 4;
+    case OP_DIV:
+        return 5;
+    case OP_EQ:
+        return 6;
+    case OP_LT:
+        return 7;
+    case OP_LE:
+        return 8;
+    case OP_GT:
+        return 9;
+    case OP_GE:
+        return 10;
+    case OP_GETIDX:
+        return 11;
+    case OP_SETIDX:
+        return 12;
+    default:
+        return -1;
     }
 }
 
@@ -250,9 +264,9 @@ pending_send(const uint32_t *known, const mrb_callinfo *ci, mrb_sym leaf_mid, mr
  * instruction that fell back to a send is read from its register the same way.
  */
 static bool
-check_leaf(mrb_state *mrb, const uint32_t *known, const mrb_callinfo *ci, const mrb_callinfo *caller,
-           uintptr_t *code, uintptr_t *cls, uint32_t *mid, uint8_t *kind, uint32_t *file_sym,
-           int32_t *fn_line)
+check_leaf(mrb_state *mrb, const uint32_t *known, const mrb_callinfo *ci,
+           const mrb_callinfo *caller, uintptr_t *code, uintptr_t *cls, uint32_t *mid,
+           uint8_t *kind, uint32_t *file_sym, int32_t *fn_line)
 {
     mrb_sym want;
     const mrb_value *recv;
@@ -304,8 +318,8 @@ check_leaf(mrb_state *mrb, const uint32_t *known, const mrb_callinfo *ci, const 
  * on the VM's thread at any instruction (the allocation sampler calls it from the allocator).
  */
 static uint32_t
-walk_stack(const struct prof_thread *t, bool skip_base, uint32_t depth, uint64_t *dst,
-           uint64_t pos, uint64_t mask, int32_t *top_line)
+walk_stack(const struct prof_thread *t, bool skip_base, uint32_t depth, uint64_t *dst, uint64_t pos,
+           uint64_t mask, int32_t *top_line)
 {
     mrb_state *mrb = t->mrb;
     uint32_t n = 0;
@@ -428,8 +442,9 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     }
     int32_t top_line;
     uint32_t n = walk_stack(t, skip_base, depth, t->ring, head + HDR_WORDS, RING_MASK, &top_line);
-    ring_put(t->ring, head, RING_MASK, (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 |
-                                           (uint64_t)(uint16_t)top_line << 16 | n);
+    ring_put(t->ring, head, RING_MASK,
+             (uint64_t)REC_MAGIC << 48 | (uint64_t)flags << 32 |
+                 (uint64_t)(uint16_t)top_line << 16 | n);
     ring_put(t->ring, head + 1, RING_MASK, now);
     ring_put(t->ring, head + 2, RING_MASK, weight);
     atomic_store_explicit(&t->head, head + HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS,

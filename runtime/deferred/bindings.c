@@ -139,12 +139,13 @@ deferred_set_pool_size(mrb_state *mrb, mrb_value self)
     mrb_int n;
     mrb_get_args(mrb, "i", &n);
     if (n < 1 || n > MAX_WORKERS)
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Deferred.pool_size must be 1 to %d, not %i",
-                   MAX_WORKERS, n);
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "Deferred.pool_size must be 1 to %d, not %i", MAX_WORKERS,
+                   n);
     if (pl->nworkers && n != pl->nworkers)
         mrb_raisef(mrb, E_ARGUMENT_ERROR,
                    "the Deferred pool already runs %d workers: set Deferred.pool_size before "
-                   "the first Deferred.new", pl->nworkers);
+                   "the first Deferred.new",
+                   pl->nworkers);
     pl->size = (int)n;
     return mrb_int_value(mrb, n);
 }
@@ -184,7 +185,8 @@ deferred_run_once(mrb_state *mrb, mrb_value self)
     if (pl->wait_depth >= MAX_WAIT_DEPTH)
         mrb_raisef(mrb, E_RUNTIME_ERROR,
                    "Deferred#value is nested %d deep (a callback run while waiting waits "
-                   "again): chain with #then instead", MAX_WAIT_DEPTH);
+                   "again): chain with #then instead",
+                   MAX_WAIT_DEPTH);
     /*
      * libuv's documentation calls uv_run non-reentrant; within a callback this runs it nested.
      * What makes that hold here: uv_run's phases re-read the loop's queues (timers by heap
@@ -197,8 +199,8 @@ deferred_run_once(mrb_state *mrb, mrb_value self)
     pl->wait_depth--;
     if (rt->exiting) {
         /* exit() or an uncaught error in a callback: unwind this wait quietly as well */
-        mrb_value exc = mrb_funcall(mrb, mrb_obj_value(mrb_class_get(mrb, "SystemExit")), "new",
-                                    1, mrb_int_value(mrb, rt->exit_code));
+        mrb_value exc = mrb_funcall(mrb, mrb_obj_value(mrb_class_get(mrb, "SystemExit")), "new", 1,
+                                    mrb_int_value(mrb, rt->exit_code));
         mrb_exc_raise(mrb, exc);
     }
     return mrb_bool_value(alive != 0 || uv_loop_alive(&rt->loop));

@@ -223,7 +223,8 @@ deferred__check_block(mrb_state *mrb, mrb_value blk, const char *what)
     if (MRB_PROC_CFUNC_P(proc) || !proc->body.irep)
         mrb_raisef(mrb, E_ARGUMENT_ERROR,
                    "%s needs a block written in Ruby (a method or Symbol#to_proc cannot be "
-                   "shipped to a worker)", what);
+                   "shipped to a worker)",
+                   what);
     struct capture_check cc = {.mrb = mrb, .proc = proc};
     check_irep(&cc, proc->body.irep, 0);
     char site[300];
@@ -232,7 +233,8 @@ deferred__check_block(mrb_state *mrb, mrb_value blk, const char *what)
         mrb_raisef(mrb, E_ARGUMENT_ERROR,
                    "the block of %s at %s uses %s from outside it; a Deferred block runs in "
                    "a worker's own VM and cannot see them: pass values as arguments, "
-                   "e.g. Deferred.new(x) { |x| ... }", what, site, cc.names);
+                   "e.g. Deferred.new(x) { |x| ... }",
+                   what, site, cc.names);
     /* self is the worker's top-level object: fine for a block written at the top level, not
      * for one written where self is something else (a method's receiver; Symbol#to_proc). */
     const struct REnv *env = MRB_PROC_ENV(proc);

@@ -71,13 +71,13 @@ struct setup {
 
 struct worker {
     struct deferred_pool *pool;
-    size_t heap_used;  /* bytes this worker's VM holds (its own thread only) */
+    size_t heap_used;     /* bytes this worker's VM holds (its own thread only) */
     size_t heap_after_gc; /* heap_used after the last full GC (or the VM's opening) */
-    size_t heap_limit; /* 0: none */
-    bool in_reserve;   /* mruby raised NoMemoryError: allocating from the reserve */
+    size_t heap_limit;    /* 0: none */
+    bool in_reserve;      /* mruby raised NoMemoryError: allocating from the reserve */
     pthread_t thread;
     bool started;
-    bool busy; /* under the pool mutex: running a task */
+    bool busy;                  /* under the pool mutex: running a task */
     volatile sig_atomic_t idle; /* waiting for work (read by the profiler's handler) */
     char name[32];
 };
@@ -94,18 +94,18 @@ struct deferred_pool {
     struct setup *setups, **setups_tail;
     size_t nsetups;
     bool stopping;
-    bool abandoned; /* exit() while workers were busy: the pool outlives the runtime */
-    int nworkers; /* 0 until the first task starts the pool */
-    int size;     /* wanted: Deferred.pool_size, mrun --workers, or the number of cores */
+    bool abandoned;    /* exit() while workers were busy: the pool outlives the runtime */
+    int nworkers;      /* 0 until the first task starts the pool */
+    int size;          /* wanted: Deferred.pool_size, mrun --workers, or the number of cores */
     size_t heap_limit; /* Deferred.heap_limit: bytes per worker VM, 0 for none */
     struct worker *workers;
 
     /* Main thread only. */
     uv_async_t async;
     mrb_int next_id;
-    size_t pending;  /* submitted and not settled yet */
+    size_t pending;          /* submitted and not settled yet */
     size_t payload_since_gc; /* argument and result bytes copied since the last full GC */
-    mrb_value tasks; /* Hash id => Deferred, rooted */
+    mrb_value tasks;         /* Hash id => Deferred, rooted */
     int wait_depth;
 };
 

@@ -151,9 +151,10 @@ describe_exc_body(mrb_state *mrb, void *ud)
     const char *cls = mrb_obj_classname(mrb, exc);
     if (strcmp(cls, "NoMethodError") == 0 || strcmp(cls, "NameError") == 0) {
         msg = mrb_str_dup(mrb, msg);
-        mrb_str_cat_lit(mrb, msg, " (in a Deferred worker's VM, where your program's methods "
-                                  "and constants exist only if Deferred.load or Deferred.setup "
-                                  "defined them)");
+        mrb_str_cat_lit(mrb, msg,
+                        " (in a Deferred worker's VM, where your program's methods "
+                        "and constants exist only if Deferred.load or Deferred.setup "
+                        "defined them)");
     }
     mrb_value bt = mrb_funcall(mrb, exc, "backtrace", 0);
     mrb_value lines = mrb_ary_new(mrb);
@@ -202,9 +203,8 @@ run_block_body(mrb_state *mrb, void *ud)
     struct run_args *ra = ud;
     mrb_value args = copy_decode(mrb, ra->task->args.data, ra->task->args.len);
     mrb_int argc = mrb_array_p(args) ? RARRAY_LEN(args) : 0;
-    return mrb_yield_with_class(mrb, mrb_obj_value(ra->proc), argc,
-                                argc ? RARRAY_PTR(args) : NULL, mrb_top_self(mrb),
-                                mrb->object_class);
+    return mrb_yield_with_class(mrb, mrb_obj_value(ra->proc), argc, argc ? RARRAY_PTR(args) : NULL,
+                                mrb_top_self(mrb), mrb->object_class);
 }
 
 static mrb_value
@@ -316,7 +316,11 @@ run_task_body(mrb_state *mrb, void *ud)
         tr->nomem = is_nomem(mrb, v);
         fail_with_exception(mrb, t, v);
     } else if ((rc = copy_encode(mrb, v, "result", &t->result, err, sizeof err)) != COPY_OK) {
-        fail_with(mrb, t, rc == COPY_CYCLE ? "ArgumentError" : rc == COPY_NOMEM ? "NoMemoryError" : "TypeError", err);
+        fail_with(mrb, t,
+                  rc == COPY_CYCLE   ? "ArgumentError"
+                  : rc == COPY_NOMEM ? "NoMemoryError"
+                                     : "TypeError",
+                  err);
     } else {
         t->ok = true;
     }

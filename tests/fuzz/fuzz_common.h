@@ -42,7 +42,8 @@ fuzz_copy(const uint8_t *data, size_t size)
  * written in every format when valid. */
 static inline void
 fuzz_json_reader(const uint8_t *data, size_t size,
-                 int (*reader)(struct profile *, const struct json_val *, const char *, struct fmt_err *))
+                 int (*reader)(struct profile *, const struct json_val *, const char *,
+                               struct fmt_err *))
 {
     char *buf = fuzz_copy(data, size);
     struct json_doc doc;

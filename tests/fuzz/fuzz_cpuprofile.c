@@ -1,4 +1,5 @@
-/* fuzz_cpuprofile.c — the .cpuprofile readers: DevTools' "nodes" form and the legacy "head" form. */
+/* fuzz_cpuprofile.c — the .cpuprofile readers: DevTools' "nodes" form and the legacy "head" form.
+ */
 #include "tests/fuzz/fuzz_common.h"
 
 static int

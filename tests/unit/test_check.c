@@ -106,7 +106,8 @@ Test(baseline, what_is_not_a_baseline_is_refused, .init = cr_redirect_stderr)
         "{\"runs\": 3}",
         "{\"mrprof_baseline\": 1, \"runs\": []}",
         "{\"mrprof_baseline\": 1, \"runs\": [{\"total_ms\": 1}]}",
-        "{\"mrprof_baseline\": 1, \"runs\": [{\"total_ms\": 1, \"functions\": {\"f\\tx.rb\\t1\": \"1\"}}]}",
+        "{\"mrprof_baseline\": 1, \"runs\": [{\"total_ms\": 1, \"functions\": {\"f\\tx.rb\\t1\": "
+        "\"1\"}}]}",
         "{\"mrprof_baseline\": 1, \"runs\": [7]}",
         "[1, 2]",
         "{\"mrprof_baseline\": 1, \"runs\": [{\"total_ms\": 1, \"functions\": {}}]",
@@ -163,13 +164,15 @@ Test(budget, specs_and_did_you_mean, .init = cr_redirect_stderr)
 /* --- the three paths of check meet functions alike ------------------------------------------ */
 
 /* A profile of /srv/app/main.rb whose <main> calls `helper` of lib/a/util.rb (na samples),
- * `helper` of lib/b/util.rb (nb samples), both at line 2, and `other` of main.rb (100), 1 ms each. */
+ * `helper` of lib/b/util.rb (nb samples), both at line 2, and `other` of main.rb (100), 1 ms each.
+ */
 static struct profile *
 two_helpers(int na, int nb)
 {
     struct profile *p = profile_new();
     uint32_t th = profile_add_thread(p, 1, "main");
-    uint32_t mainn = profile_node(p, 0, profile_frame_intern(p, "<main>", "/srv/app/main.rb", 1, FRAME_RUBY));
+    uint32_t mainn =
+        profile_node(p, 0, profile_frame_intern(p, "<main>", "/srv/app/main.rb", 1, FRAME_RUBY));
     const struct {
         const char *name, *file;
         int line, n;
@@ -178,8 +181,8 @@ two_helpers(int na, int nb)
                {"other", "/srv/app/main.rb", 20, 100}};
     uint64_t t = 0;
     for (size_t i = 0; i < 3; i++) {
-        uint32_t node = profile_node(p, mainn, profile_frame_intern(p, fns[i].name, fns[i].file, fns[i].line,
-                                                                    FRAME_RUBY));
+        uint32_t node = profile_node(
+            p, mainn, profile_frame_intern(p, fns[i].name, fns[i].file, fns[i].line, FRAME_RUBY));
         for (int k = 0; k < fns[i].n; k++)
             profile_add_sample(p, th, node, 0, t += 1000000, 1000000);
     }
@@ -197,7 +200,8 @@ helper_in(const struct verdicts *vs, const char *file)
     for (size_t i = 0; i < vs->n; i++) {
         const char *n = vs->v[i].name;
         size_t len = strlen(n);
-        if (strncmp(n, "helper (", 8) == 0 && len >= strlen(end) && strcmp(n + len - strlen(end), end) == 0) {
+        if (strncmp(n, "helper (", 8) == 0 && len >= strlen(end) &&
+            strcmp(n + len - strlen(end), end) == 0) {
             cr_assert_null(found, "two verdicts for helper in %s", file);
             found = &vs->v[i];
         }
@@ -225,7 +229,8 @@ Test(paths, baseline_runs_and_budgets_keep_two_helpers_of_one_base_name_apart)
     struct verdicts vs = {0};
     cr_assert_eq(compare_profiles(5.0, a, b, &vs), 0);
     name_apart(&vs);
-    const struct verdict *va = helper_in(&vs, "/lib/a/util.rb"), *vb = helper_in(&vs, "/lib/b/util.rb");
+    const struct verdict *va = helper_in(&vs, "/lib/a/util.rb"),
+                         *vb = helper_in(&vs, "/lib/b/util.rb");
     cr_assert(va && vb);
     cr_assert_float_eq(va->base, 60.0, 1e-9);
     cr_assert_float_eq(va->cur, 100.0 * 900 / 1300, 1e-9);

@@ -92,7 +92,8 @@ make_in(const char *script, const char *file, const struct fn *fns, int n)
     uint32_t mainn = profile_node(p, 0, profile_frame_intern(p, "<main>", script, 1, FRAME_RUBY));
     uint64_t t = 0;
     for (int i = 0; i < n; i++) {
-        uint32_t f = profile_frame_intern(p, fns[i].name, file ? file : script, fns[i].line, FRAME_BLOCK);
+        uint32_t f =
+            profile_frame_intern(p, fns[i].name, file ? file : script, fns[i].line, FRAME_BLOCK);
         uint32_t node = profile_node(p, mainn, f);
         for (int k = 0; k < fns[i].count; k++)
             profile_add_sample(p, th, node, 0, t += 1000000, 1000000);
@@ -118,7 +119,8 @@ Test(compare, blocks_that_differ_by_line_stay_apart_in_one_profile)
     int seen = 0;
     for (size_t i = 0; i < t.n; i++)
         if (strcmp(profile_str(a, t.rows[i].name), "block in <main>") == 0) {
-            cr_assert(t.rows[i].line == 67 ? t.rows[i].self_n == 30 : t.rows[i].line == 80 && t.rows[i].self_n == 10);
+            cr_assert(t.rows[i].line == 67 ? t.rows[i].self_n == 30
+                                           : t.rows[i].line == 80 && t.rows[i].self_n == 10);
             seen++;
         }
     cr_assert_eq(seen, 2);
@@ -130,14 +132,19 @@ Test(compare, two_directories_meet_and_moved_functions_pair_in_line_order)
 {
     /* The base from one checkout, the new one from another with every line 3 further down and
      * the script given as a relative path: the same functions, none new or gone. */
-    const struct fn base[] = {{"block in <main>", 67, 30}, {"block in <main>", 80, 10}, {"Store#get", 12, 20}};
-    const struct fn cur[] = {{"block in <main>", 70, 10}, {"block in <main>", 83, 30}, {"Store#get", 15, 20}};
-    struct profile *a = make_in("/ci/main/srv/app.rb", NULL, base, 3), *b = make_in("srv/app.rb", NULL, cur, 3);
+    const struct fn base[] = {
+        {"block in <main>", 67, 30}, {"block in <main>", 80, 10}, {"Store#get", 12, 20}};
+    const struct fn cur[] = {
+        {"block in <main>", 70, 10}, {"block in <main>", 83, 30}, {"Store#get", 15, 20}};
+    struct profile *a = make_in("/ci/main/srv/app.rb", NULL, base, 3),
+                   *b = make_in("srv/app.rb", NULL, cur, 3);
     struct cmp_table t;
     cr_assert_eq(cmp_compute(a, b, AGG_FUNCTION, &t), 0);
     for (size_t i = 0; i < t.n; i++)
-        cr_assert_eq(t.rows[i].status, CMP_BOTH, "%s:%d is %d", t.rows[i].name, t.rows[i].line, t.rows[i].status);
-    const struct cmp_row *r70 = find_at(&t, "block in <main>", 70), *r83 = find_at(&t, "block in <main>", 83);
+        cr_assert_eq(t.rows[i].status, CMP_BOTH, "%s:%d is %d", t.rows[i].name, t.rows[i].line,
+                     t.rows[i].status);
+    const struct cmp_row *r70 = find_at(&t, "block in <main>", 70),
+                         *r83 = find_at(&t, "block in <main>", 83);
     const struct cmp_row *get = find_at(&t, "Store#get", 15);
     cr_assert(r70 && r83 && get);
     cr_assert_eq(r70->base_line, 67); /* in line order: 67 -> 70, 80 -> 83 */
@@ -153,8 +160,10 @@ Test(compare, the_same_line_pairs_first_and_the_rest_is_new_or_gone)
 {
     /* base: blocks at 10, 20, 30; new: 20 kept, 10 and 30 gone, 25 and 40 added. 20 pairs with
      * 20, then the rest in line order: 10 with 25, 30 with 40. Other files never pair. */
-    struct match_key ka[] = {{"b", "app.rb", 10}, {"b", "app.rb", 20}, {"b", "app.rb", 30}, {"b", "lib.rb", 7}};
-    struct match_key kb[] = {{"b", "app.rb", 20}, {"b", "app.rb", 25}, {"b", "app.rb", 40}, {"b", "x.rb", 7}};
+    struct match_key ka[] = {
+        {"b", "app.rb", 10}, {"b", "app.rb", 20}, {"b", "app.rb", 30}, {"b", "lib.rb", 7}};
+    struct match_key kb[] = {
+        {"b", "app.rb", 20}, {"b", "app.rb", 25}, {"b", "app.rb", 40}, {"b", "x.rb", 7}};
     long m[4];
     cr_assert_eq(match_pair(ka, 4, kb, 4, m), 0);
     cr_assert_eq(m[0], 1);
@@ -174,8 +183,8 @@ Test(compare, files_relative_to_the_script_root)
         {"srv", "srv/app.rb", "app.rb"},
         {"../main/srv", "../main/srv/app.rb", "app.rb"},
         {"", "app.rb", "app.rb"},
-        {"srv", "/abs/lib/x.rb", "x.rb"},           /* absolute against a relative root */
-        {"../main/srv", "lib/x.rb", "x.rb"},        /* over "..": no lexical answer */
+        {"srv", "/abs/lib/x.rb", "x.rb"},    /* absolute against a relative root */
+        {"../main/srv", "lib/x.rb", "x.rb"}, /* over "..": no lexical answer */
         {"/ci/a", "node:internal/main", "node:internal/main"},
         {"/ci/a", "https://h/app.js", "https://h/app.js"},
         {"/ci/a", "", ""},
@@ -204,8 +213,10 @@ Test(compare, the_root_is_the_entry_script_or_the_common_directory)
     /* No <main> (Node, Chrome): the common directory of the absolute paths. */
     struct profile *n = profile_new();
     uint32_t th = profile_add_thread(n, 1, "main");
-    uint32_t x = profile_node(n, 0, profile_frame_intern(n, "(anonymous)", "file:///w/app/index.js", 1, FRAME_RUBY));
-    uint32_t y = profile_node(n, x, profile_frame_intern(n, "route", "file:///w/app/lib/r.js", 3, FRAME_RUBY));
+    uint32_t x = profile_node(
+        n, 0, profile_frame_intern(n, "(anonymous)", "file:///w/app/index.js", 1, FRAME_RUBY));
+    uint32_t y = profile_node(
+        n, x, profile_frame_intern(n, "route", "file:///w/app/lib/r.js", 3, FRAME_RUBY));
     profile_node(n, x, profile_frame_intern(n, "readFile", "node:fs", 9, FRAME_RUBY));
     profile_add_sample(n, th, y, 0, 1000, 1000);
     cr_assert_eq(match_paths_init(&m, n), 0);

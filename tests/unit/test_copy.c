@@ -81,7 +81,8 @@ Test(copy, shared_references_stay_shared)
     copy_buf_free(&b);
     mrb_value *e = RARRAY_PTR(c);
     cr_expect(mrb_obj_equal(to, e[0], e[1]));
-    cr_expect(mrb_obj_equal(to, e[2], mrb_funcall(to, e[3], "[]", 1, mrb_symbol_value(mrb_intern_lit(to, "k")))));
+    cr_expect(mrb_obj_equal(
+        to, e[2], mrb_funcall(to, e[3], "[]", 1, mrb_symbol_value(mrb_intern_lit(to, "k")))));
 }
 
 Test(copy, deep_nesting_uses_no_c_recursion)
@@ -129,7 +130,8 @@ Test(copy, a_cycle_is_an_error_not_a_loop)
 
 Test(copy, malformed_bytes_decode_to_nil)
 {
-    static const uint8_t junk[][4] = {{'Q'}, {'A', 5, 0, 0}, {'S', 0xff, 0xff, 0xff}, {'R', 3, 0, 0}};
+    static const uint8_t junk[][4] = {
+        {'Q'}, {'A', 5, 0, 0}, {'S', 0xff, 0xff, 0xff}, {'R', 3, 0, 0}};
     for (size_t i = 0; i < 4; i++)
         cr_expect(mrb_nil_p(copy_decode(to, junk[i], sizeof junk[i])), "case %zu", i);
     cr_expect(mrb_nil_p(copy_decode(to, (const uint8_t *)"", 0)));

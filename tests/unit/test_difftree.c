@@ -17,7 +17,8 @@ stack(struct profile *p, const char *const *names, int depth, int line_shift, in
     uint32_t th = profile_nthreads(p) ? 0 : profile_add_thread(p, 1, "main");
     uint32_t node = 0;
     for (int i = 0; i < depth; i++)
-        node = profile_node(p, node, profile_frame_intern(p, names[i], "app.rb", 10 * i + line_shift, FRAME_RUBY));
+        node = profile_node(
+            p, node, profile_frame_intern(p, names[i], "app.rb", 10 * i + line_shift, FRAME_RUBY));
     uint64_t t = profile_nsamples(p) ? profile_samples(p)[profile_nsamples(p) - 1].t_ns : 0;
     for (int k = 0; k < n; k++)
         profile_add_sample(p, th, node, 0, t += 1000000, 1000000);
@@ -33,7 +34,8 @@ find(const struct diff_tree *d, const char *const *names, int depth)
         uint32_t next = UINT32_MAX;
         for (uint32_t k = 1; k < profile_nnodes(u); k++) {
             const struct prof_node *n = &profile_nodes(u)[k];
-            if (n->parent == node && strcmp(profile_str(u, profile_frames(u)[n->frame].name), names[i]) == 0)
+            if (n->parent == node &&
+                strcmp(profile_str(u, profile_frames(u)[n->frame].name), names[i]) == 0)
                 next = k;
         }
         if (next == UINT32_MAX)
@@ -61,13 +63,14 @@ Test(difftree, merges_paths_by_name_and_file_and_scales_the_base)
     cr_assert_eq(diff_build(a, b, true, &d), 0);
     cr_assert_float_eq(d.scale, 2.5, 1e-9);
     cr_assert_float_eq(d.base_all, 250e6, 1);
-    uint32_t parse = find(&d, main_parse, 2), store = find(&d, main_store, 2), cache = find(&d, main_cache, 2);
+    uint32_t parse = find(&d, main_parse, 2), store = find(&d, main_store, 2),
+             cache = find(&d, main_cache, 2);
     cr_assert(parse != UINT32_MAX && store != UINT32_MAX && cache != UINT32_MAX);
     /* one merged node per path although the lines moved */
     cr_assert_eq(profile_nnodes(d.u), 1 + 1 + 4);
-    cr_assert_float_eq(diff_delta_pts(&d, parse), 0.0, 1e-9);     /* 50 % -> 50 % */
-    cr_assert_float_eq(diff_delta_pts(&d, store), -20.0, 1e-9);   /* gone */
-    cr_assert_float_eq(diff_delta_pts(&d, cache), 20.0, 1e-9);    /* new */
+    cr_assert_float_eq(diff_delta_pts(&d, parse), 0.0, 1e-9);   /* 50 % -> 50 % */
+    cr_assert_float_eq(diff_delta_pts(&d, store), -20.0, 1e-9); /* gone */
+    cr_assert_float_eq(diff_delta_pts(&d, cache), 20.0, 1e-9);  /* new */
     cr_assert_float_eq(diff_delta_pts(&d, find(&d, main_parse, 1)), 0.0, 1e-9);
     /* NEW's samples are the merged profile's */
     cr_assert_eq(profile_nsamples(d.u), 250);
@@ -105,7 +108,8 @@ Test(difftree, function_totals_count_recursion_once)
     cr_assert_eq(diff_build(a, b, true, &d), 0);
     uint32_t walk = profile_intern(d.u, "walk"), file = profile_intern(d.u, "app.rb");
     cr_assert_float_eq(diff_base_function_pct(&d, walk, file, 10), 40.0, 1e-9);
-    cr_assert_float_eq(diff_base_function_pct(&d, profile_intern(d.u, "main"), file, 0), 100.0, 1e-9);
+    cr_assert_float_eq(diff_base_function_pct(&d, profile_intern(d.u, "main"), file, 0), 100.0,
+                       1e-9);
     cr_assert(isnan(diff_base_function_pct(&d, walk, file, 20)));
     cr_assert(isnan(diff_base_function_pct(&d, profile_intern(d.u, "nowhere"), file, 0)));
     diff_free(&d);
@@ -114,7 +118,8 @@ Test(difftree, function_totals_count_recursion_once)
 
 /* Base: main > parse and main > render, 50 ms each; new: parse and render with these counts. */
 static void
-parse_render(int parse_ms, int render_ms, struct profile **a, struct profile **b, struct diff_tree *d)
+parse_render(int parse_ms, int render_ms, struct profile **a, struct profile **b,
+             struct diff_tree *d)
 {
     *a = profile_new(), *b = profile_new();
     stack(*a, main_parse, 2, 0, 50);
@@ -138,7 +143,8 @@ Test(difftree, the_change_profile_holds_what_grew_and_what_shrank)
     cr_assert_eq(profile_total_weight(g, 1), 20000000u); /* render shrank by 20 ms */
     const struct prof_sample *s = profile_samples(g);
     for (size_t i = 0; i < profile_nsamples(g); i++) {
-        const char *name = profile_str(g, profile_frames(g)[profile_nodes(g)[s[i].node].frame].name);
+        const char *name =
+            profile_str(g, profile_frames(g)[profile_nodes(g)[s[i].node].frame].name);
         cr_assert_str_eq(name, s[i].thread == 0 ? "parse" : "render");
     }
     profile_free(g);
@@ -187,7 +193,8 @@ block_at(struct profile *p, const char *script, int line, int n)
 {
     uint32_t th = profile_nthreads(p) ? 0 : profile_add_thread(p, 1, "main");
     uint32_t m = profile_node(p, 0, profile_frame_intern(p, "<main>", script, 1, FRAME_RUBY));
-    uint32_t node = profile_node(p, m, profile_frame_intern(p, "block in <main>", script, line, FRAME_BLOCK));
+    uint32_t node =
+        profile_node(p, m, profile_frame_intern(p, "block in <main>", script, line, FRAME_BLOCK));
     uint64_t t = profile_nsamples(p) ? profile_samples(p)[profile_nsamples(p) - 1].t_ns : 0;
     for (int k = 0; k < n; k++)
         profile_add_sample(p, th, node, 0, t += 1000000, 1000000);

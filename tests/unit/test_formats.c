@@ -78,8 +78,10 @@ Test(formats, cpuprofile_cpu_mode_time_deltas_are_the_weights)
     char *json = write_to_string(p, "cpuprofile", &len);
     cr_assert(strstr(json, "\"startTime\":1000,\"endTime\":2000,"), "%s", json);
     cr_assert(strstr(json, "\"timeDeltas\":[0,300,0]"), "%s", json);
-    cr_assert(strstr(json, "\"wallStartTime\":1000,\"wallEndTime\":7000,\"wallTimeDeltas\":[1000,1000,3000]"),
-              "%s", json);
+    cr_assert(
+        strstr(json,
+               "\"wallStartTime\":1000,\"wallEndTime\":7000,\"wallTimeDeltas\":[1000,1000,3000]"),
+        "%s", json);
     struct fmt_err e;
     struct profile *q = fmt_read_buffer(json, len, "mem", &e);
     cr_assert_not_null(q, "%s", e.msg);
@@ -165,19 +167,22 @@ self_of(const struct profile *p, const char *name, size_t *count, const char **p
         w += s->weight_ns;
         (*count)++;
         if (parent_name)
-            *parent_name = profile_str(p, profile_frames(p)[profile_nodes(p)[n->parent].frame].name);
+            *parent_name =
+                profile_str(p, profile_frames(p)[profile_nodes(p)[n->parent].frame].name);
     }
     return w;
 }
 
 Test(formats, legacy_head_form_with_timestamps_in_seconds_and_us)
 {
-    struct profile *p = read_str(
-        "{\"head\":{\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":0,\"id\":1,\"hitCount\":0,\"children\":["
-        "{\"functionName\":\"main\",\"url\":\"a.js\",\"lineNumber\":3,\"id\":2,\"hitCount\":1,\"children\":["
-        "{\"functionName\":\"work\",\"url\":\"a.js\",\"lineNumber\":10,\"id\":3,\"hitCount\":3}]}]},"
-        "\"startTime\":100.0,\"endTime\":100.004,\"samples\":[2,3,3,3],"
-        "\"timestamps\":[100000000,100001000,100002000,100003000]}");
+    struct profile *p = read_str("{\"head\":{\"functionName\":\"(root)\",\"url\":\"\","
+                                 "\"lineNumber\":0,\"id\":1,\"hitCount\":0,\"children\":["
+                                 "{\"functionName\":\"main\",\"url\":\"a.js\",\"lineNumber\":3,"
+                                 "\"id\":2,\"hitCount\":1,\"children\":["
+                                 "{\"functionName\":\"work\",\"url\":\"a.js\",\"lineNumber\":10,"
+                                 "\"id\":3,\"hitCount\":3}]}]},"
+                                 "\"startTime\":100.0,\"endTime\":100.004,\"samples\":[2,3,3,3],"
+                                 "\"timestamps\":[100000000,100001000,100002000,100003000]}");
     size_t n;
     const char *parent = NULL;
     cr_assert_eq(profile_nsamples(p), 4);
@@ -190,26 +195,34 @@ Test(formats, legacy_head_form_with_timestamps_in_seconds_and_us)
     profile_free(p);
 
     /* No samples: hitCounts spread over the duration (startTime == endTime: 1 ms a hit). */
-    p = read_str("{\"head\":{\"functionName\":\"(root)\",\"id\":1,\"hitCount\":0,\"children\":["
-                 "{\"functionName\":\"main\",\"url\":\"a.js\",\"lineNumber\":3,\"id\":2,\"hitCount\":4}]},"
-                 "\"startTime\":5,\"endTime\":5}");
+    p = read_str(
+        "{\"head\":{\"functionName\":\"(root)\",\"id\":1,\"hitCount\":0,\"children\":["
+        "{\"functionName\":\"main\",\"url\":\"a.js\",\"lineNumber\":3,\"id\":2,\"hitCount\":4}]},"
+        "\"startTime\":5,\"endTime\":5}");
     cr_assert_eq(self_of(p, "main", &n, NULL), 4000000);
     profile_free(p);
 }
 
 Test(formats, trace_array_form_chunks_before_profile_on_another_tid_empty_args)
 {
-    struct profile *p = read_str(
-        "[{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":7,\"args\":{\"name\":\"Worker\"}},"
-        "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,\"id\":\"0x2\",\"ts\":1000,\"args\":{\"data\":"
-        "{\"cpuProfile\":{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":-1}},"
-        "{\"id\":2,\"parent\":1,\"callFrame\":{\"functionName\":\"f\",\"url\":\"w.js\",\"lineNumber\":4}},"
-        "{\"id\":3,\"parent\":99,\"callFrame\":{\"functionName\":\"orphan\",\"url\":\"w.js\",\"lineNumber\":8}}],"
-        "\"samples\":[2,2,3]},\"timeDeltas\":[10,1000,1000]}}},"
-        "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,\"id\":\"0x2\",\"ts\":1500,\"args\":{}},"
-        "{\"ph\":\"P\",\"name\":\"Profile\",\"pid\":1,\"tid\":7,\"id\":\"0x2\",\"ts\":900,\"args\":{\"data\":{\"startTime\":1000}}},"
-        "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,\"id\":\"0x2\",\"ts\":3000,\"args\":{\"data\":"
-        "{\"cpuProfile\":{\"samples\":[2]},\"timeDeltas\":[1000]}}}]");
+    struct profile *p = read_str("[{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":7,"
+                                 "\"args\":{\"name\":\"Worker\"}},"
+                                 "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,"
+                                 "\"id\":\"0x2\",\"ts\":1000,\"args\":{\"data\":"
+                                 "{\"cpuProfile\":{\"nodes\":[{\"id\":1,\"callFrame\":{"
+                                 "\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":-1}},"
+                                 "{\"id\":2,\"parent\":1,\"callFrame\":{\"functionName\":\"f\","
+                                 "\"url\":\"w.js\",\"lineNumber\":4}},"
+                                 "{\"id\":3,\"parent\":99,\"callFrame\":{\"functionName\":"
+                                 "\"orphan\",\"url\":\"w.js\",\"lineNumber\":8}}],"
+                                 "\"samples\":[2,2,3]},\"timeDeltas\":[10,1000,1000]}}},"
+                                 "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,"
+                                 "\"id\":\"0x2\",\"ts\":1500,\"args\":{}},"
+                                 "{\"ph\":\"P\",\"name\":\"Profile\",\"pid\":1,\"tid\":7,\"id\":"
+                                 "\"0x2\",\"ts\":900,\"args\":{\"data\":{\"startTime\":1000}}},"
+                                 "{\"ph\":\"P\",\"name\":\"ProfileChunk\",\"pid\":1,\"tid\":9,"
+                                 "\"id\":\"0x2\",\"ts\":3000,\"args\":{\"data\":"
+                                 "{\"cpuProfile\":{\"samples\":[2]},\"timeDeltas\":[1000]}}}]");
     cr_assert_eq(profile_nthreads(p), 1);
     cr_assert_eq(profile_threads(p)[0].tid, 7, "the Profile event's tid names the thread");
     cr_assert_str_eq(profile_str(p, profile_threads(p)[0].name), "Worker");
@@ -228,7 +241,8 @@ Test(formats, trace_array_form_chunks_before_profile_on_another_tid_empty_args)
 Test(formats, trace_object_form_cpuprofile_event_and_mrun_round_trip)
 {
     struct profile *p = read_str(
-        "{\"traceEvents\":[{\"ph\":\"I\",\"name\":\"CpuProfile\",\"pid\":3,\"tid\":4,\"ts\":0,\"args\":{\"data\":"
+        "{\"traceEvents\":[{\"ph\":\"I\",\"name\":\"CpuProfile\",\"pid\":3,\"tid\":4,\"ts\":0,"
+        "\"args\":{\"data\":"
         "{\"cpuProfile\":{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"(root)\"}},"
         "{\"id\":2,\"parent\":1,\"callFrame\":{\"functionName\":\"g\",\"url\":\"g.js\"}}],"
         "\"samples\":[2,2],\"timeDeltas\":[0,500],\"startTime\":0,\"endTime\":1000}}}}]}");
@@ -244,7 +258,8 @@ Test(formats, trace_object_form_cpuprofile_event_and_mrun_round_trip)
     cr_assert_not_null(p, "%s", e.msg);
     cr_assert_eq(profile_nsamples(p), 100);
     cr_assert_eq(p->meta.mode, PROFILE_CPU);
-    cr_assert_eq(profile_total_weight(p, -1), profile_total_weight(orig, -1), "CPU weights survive");
+    cr_assert_eq(profile_total_weight(p, -1), profile_total_weight(orig, -1),
+                 "CPU weights survive");
     cr_assert_eq(self_of(p, "block in A#run", &n, NULL), 75 * 900000);
     free(json);
     profile_free(p);
@@ -253,12 +268,16 @@ Test(formats, trace_object_form_cpuprofile_event_and_mrun_round_trip)
 
 Test(formats, heapprofile_samples_and_tree)
 {
-    const char *tree =
-        "{\"head\":{\"callFrame\":{\"functionName\":\"(root)\",\"url\":\"\",\"lineNumber\":-1},\"selfSize\":0,"
-        "\"id\":1,\"children\":[{\"callFrame\":{\"functionName\":\"alloc\",\"url\":\"h.js\",\"lineNumber\":2},"
-        "\"selfSize\":4096,\"id\":2,\"children\":[]}]}";
+    const char *tree = "{\"head\":{\"callFrame\":{\"functionName\":\"(root)\",\"url\":\"\","
+                       "\"lineNumber\":-1},\"selfSize\":0,"
+                       "\"id\":1,\"children\":[{\"callFrame\":{\"functionName\":\"alloc\",\"url\":"
+                       "\"h.js\",\"lineNumber\":2},"
+                       "\"selfSize\":4096,\"id\":2,\"children\":[]}]}";
     char *with = malloc(strlen(tree) + 200), *without = malloc(strlen(tree) + 4);
-    sprintf(with, "%s,\"samples\":[{\"size\":1024,\"nodeId\":2,\"ordinal\":1},{\"size\":3072,\"nodeId\":2,\"ordinal\":2}]}", tree);
+    sprintf(with,
+            "%s,\"samples\":[{\"size\":1024,\"nodeId\":2,\"ordinal\":1},{\"size\":3072,\"nodeId\":"
+            "2,\"ordinal\":2}]}",
+            tree);
     sprintf(without, "%s}", tree);
     struct profile *p = read_str(with);
     size_t n;
@@ -274,19 +293,24 @@ Test(formats, heapprofile_samples_and_tree)
 
 Test(formats, reader_errors_name_format_and_place)
 {
-    cr_assert(strstr(read_err("{\"traceEvents\":[{\"ph\":\"X\",\"name\":\"a\"}]}"), "no CPU profile"));
-    cr_assert(strstr(read_err("[{\"name\":\"ProfileChunk\",\"id\":\"1\",\"args\":{\"data\":{\"cpuProfile\":"
-                              "{\"nodes\":[{\"id\":1,\"parent\":2,\"callFrame\":{}},{\"id\":2,\"parent\":1,"
-                              "\"callFrame\":{}}],\"samples\":[1]},\"timeDeltas\":[1]}}}]"),
-                     "cycle"));
-    cr_assert(strstr(read_err("{\"head\":{\"id\":1,\"children\":[{\"id\":1}]},\"startTime\":1,\"endTime\":2}"),
-                     "share the id"));
-    cr_assert(strstr(read_err("{\"head\":{\"callFrame\":{},\"selfSize\":0,\"id\":1},\"samples\":{}}"),
-                     "looks like a .heapprofile, but \"samples\" is not an array"));
+    cr_assert(
+        strstr(read_err("{\"traceEvents\":[{\"ph\":\"X\",\"name\":\"a\"}]}"), "no CPU profile"));
+    cr_assert(strstr(
+        read_err("[{\"name\":\"ProfileChunk\",\"id\":\"1\",\"args\":{\"data\":{\"cpuProfile\":"
+                 "{\"nodes\":[{\"id\":1,\"parent\":2,\"callFrame\":{}},{\"id\":2,\"parent\":1,"
+                 "\"callFrame\":{}}],\"samples\":[1]},\"timeDeltas\":[1]}}}]"),
+        "cycle"));
+    cr_assert(strstr(
+        read_err("{\"head\":{\"id\":1,\"children\":[{\"id\":1}]},\"startTime\":1,\"endTime\":2}"),
+        "share the id"));
+    cr_assert(
+        strstr(read_err("{\"head\":{\"callFrame\":{},\"selfSize\":0,\"id\":1},\"samples\":{}}"),
+               "looks like a .heapprofile, but \"samples\" is not an array"));
     const char *m = read_err("{\n  \"nodes\": [1,,2]}");
     cr_assert(strstr(m, "line 2, column 15"), "%s", m);
-    cr_assert(strstr(read_err("{\"nodes\":[{\"id\":1,\"callFrame\":{}}],\"samples\":[1],\"timeDeltas\":[-5]}"),
-                     "negative"));
+    cr_assert(strstr(
+        read_err("{\"nodes\":[{\"id\":1,\"callFrame\":{}}],\"samples\":[1],\"timeDeltas\":[-5]}"),
+        "negative"));
 }
 
 /* A memory profile written as .heapprofile and read back: the same bytes per stack, the hook's
@@ -300,7 +324,8 @@ Test(formats, heapprofile_round_trip_and_refusal)
     uint32_t na = profile_node(p, 0, fa), ns = profile_node(p, na, fs);
     for (int i = 0; i < 10; i++)
         profile_add_alloc(p, t, i % 2 ? ns : na, (uint64_t)i, 64, 640.0, 10.0);
-    p->meta.heap = (struct profile_heap_meta){.interval = 512, .alloc_bytes = 6400, .alloc_count = 100};
+    p->meta.heap =
+        (struct profile_heap_meta){.interval = 512, .alloc_bytes = 6400, .alloc_count = 100};
     size_t len;
     char *json = write_to_string(p, "heapprofile", &len);
     struct fmt_err e;
@@ -457,7 +482,8 @@ Test(formats, speedscope_round_trip_keeps_threads_weights_frames_and_mode)
     cr_assert_str_eq(profile_str(q, profile_threads(q)[1].name), "Deferred worker 1");
     cr_assert_eq(profile_total_weight(q, 0), profile_total_weight(p, 0));
     cr_assert_eq(profile_total_weight(q, 1), 5 * 700000ull);
-    cr_assert_eq(profile_nsamples(q), 105, "the samples of each stretch come back (\"$mrprof\".samples)");
+    cr_assert_eq(profile_nsamples(q), 105,
+                 "the samples of each stretch come back (\"$mrprof\".samples)");
     cr_assert_eq(q->meta.mode, PROFILE_CPU);
     cr_assert_eq(q->meta.hz, 1000);
     const struct prof_frame *fb = frame_named(q, "block in A#run");
@@ -474,13 +500,18 @@ Test(formats, speedscope_round_trip_keeps_threads_weights_frames_and_mode)
 Test(formats, speedscope_sampled_and_evented_in_one_file)
 {
     const char *s =
-        "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"shared\":{\"frames\":["
-        "{\"name\":\"main\",\"file\":\"a.rb\",\"line\":1},{\"name\":\"f\",\"file\":\"a.rb\",\"line\":5,\"col\":3},"
+        "{\"$schema\":\"https://www.speedscope.app/"
+        "file-format-schema.json\",\"shared\":{\"frames\":["
+        "{\"name\":\"main\",\"file\":\"a.rb\",\"line\":1},{\"name\":\"f\",\"file\":\"a.rb\","
+        "\"line\":5,\"col\":3},"
         "{\"name\":\"g\"}]},\"profiles\":["
-        "{\"type\":\"sampled\",\"name\":\"t1\",\"unit\":\"milliseconds\",\"startValue\":0,\"endValue\":10,"
+        "{\"type\":\"sampled\",\"name\":\"t1\",\"unit\":\"milliseconds\",\"startValue\":0,"
+        "\"endValue\":10,"
         "\"samples\":[[0,1],[0,1,2],[0],[]],\"weights\":[2,3,4,1]},"
-        "{\"type\":\"evented\",\"name\":\"t2\",\"unit\":\"microseconds\",\"startValue\":100,\"endValue\":200,"
-        "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":100},{\"type\":\"O\",\"frame\":2,\"at\":110},"
+        "{\"type\":\"evented\",\"name\":\"t2\",\"unit\":\"microseconds\",\"startValue\":100,"
+        "\"endValue\":200,"
+        "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":100},{\"type\":\"O\",\"frame\":2,\"at\":"
+        "110},"
         "{\"type\":\"C\",\"frame\":2,\"at\":150},{\"type\":\"C\",\"frame\":0,\"at\":190}]}]}";
     struct fmt_err e;
     struct profile *p = read_text(s, &e);
@@ -490,7 +521,8 @@ Test(formats, speedscope_sampled_and_evented_in_one_file)
     cr_assert_eq(profile_total_weight(p, 1), 90000ull);
     uint64_t g = 0;
     for (size_t i = 0; i < profile_nsamples(p); i++)
-        if (profile_nodes(p)[profile_samples(p)[i].node].frame == (uint32_t)(frame_named(p, "g") - profile_frames(p)))
+        if (profile_nodes(p)[profile_samples(p)[i].node].frame ==
+            (uint32_t)(frame_named(p, "g") - profile_frames(p)))
             g += profile_samples(p)[i].weight_ns;
     cr_assert_eq(g, 3000000ull + 40000ull);
     cr_assert_eq(p->meta.mode, PROFILE_WALL);
@@ -500,29 +532,39 @@ Test(formats, speedscope_sampled_and_evented_in_one_file)
 Test(formats, speedscope_errors_name_profile_and_event)
 {
     struct fmt_err e;
-    const char *head = "{\"shared\":{\"frames\":[{\"name\":\"a\"},{\"name\":\"b\"}]},\"profiles\":[";
+    const char *head =
+        "{\"shared\":{\"frames\":[{\"name\":\"a\"},{\"name\":\"b\"}]},\"profiles\":[";
     struct {
         const char *profile, *want;
     } bad[] = {
-        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
-         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},{\"type\":\"C\",\"frame\":1,\"at\":5}]}",
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+         "\"endValue\":9,"
+         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},{\"type\":\"C\",\"frame\":1,\"at\":5}]"
+         "}",
          "profiles[0].events[1] closes frame 1, but another frame is open"},
-        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+         "\"endValue\":9,"
          "\"events\":[{\"type\":\"O\",\"frame\":7,\"at\":0}]}",
          "profiles[0].events[0].frame is not an index"},
-        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
-         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":5},{\"type\":\"C\",\"frame\":0,\"at\":2}]}",
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+         "\"endValue\":9,"
+         "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":5},{\"type\":\"C\",\"frame\":0,\"at\":2}]"
+         "}",
          "profiles[0].events[1].at is before"},
-        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":9,"
+        {"{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+         "\"endValue\":9,"
          "\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":1e300}]}",
          "profiles[0].events[0].at is out of range"},
-        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,\"endValue\":9,"
+        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,\"endValue\":"
+         "9,"
          "\"samples\":[[0],[1]],\"weights\":[1]}",
          "profiles[0] has 2 samples but 1 weights"},
-        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,\"endValue\":9,"
+        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"seconds\",\"startValue\":0,\"endValue\":"
+         "9,"
          "\"samples\":[[0]],\"weights\":[-1]}",
          "profiles[0].weights[0] is not a weight"},
-        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"parsecs\",\"startValue\":0,\"endValue\":9,"
+        {"{\"type\":\"sampled\",\"name\":\"x\",\"unit\":\"parsecs\",\"startValue\":0,\"endValue\":"
+         "9,"
          "\"samples\":[],\"weights\":[]}",
          "profiles[0].unit \"parsecs\""},
     };
@@ -530,17 +572,21 @@ Test(formats, speedscope_errors_name_profile_and_event)
         char doc[1024];
         snprintf(doc, sizeof doc, "%s%s]}", head, bad[i].profile);
         cr_assert_null(read_text(doc, &e), "%zu", i);
-        cr_assert(strstr(e.msg, "looks like a speedscope file") && strstr(e.msg, bad[i].want), "%zu: %s", i,
-                  e.msg);
+        cr_assert(strstr(e.msg, "looks like a speedscope file") && strstr(e.msg, bad[i].want),
+                  "%zu: %s", i, e.msg);
     }
     /* mrprof's sample counts per stretch must match the stretches and fit their weight. */
-    const char *ev = "{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
-                     "\"endValue\":9,\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},"
-                     "{\"type\":\"C\",\"frame\":0,\"at\":9}]}";
+    const char *ev =
+        "{\"type\":\"evented\",\"name\":\"x\",\"unit\":\"nanoseconds\",\"startValue\":0,"
+        "\"endValue\":9,\"events\":[{\"type\":\"O\",\"frame\":0,\"at\":0},"
+        "{\"type\":\"C\",\"frame\":0,\"at\":9}]}";
     const struct {
         const char *runs, *want;
-    } runs[] = {{"[[3]]", NULL}, {"[[10]]", "does not fit"}, {"[[]]", "fewer counts"},
-                {"[[1,1]]", "more counts"}, {"[[0]]", "does not fit"}};
+    } runs[] = {{"[[3]]", NULL},
+                {"[[10]]", "does not fit"},
+                {"[[]]", "fewer counts"},
+                {"[[1,1]]", "more counts"},
+                {"[[0]]", "does not fit"}};
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         char doc[1024];
         snprintf(doc, sizeof doc, "%s%s],\"$mrprof\":{\"samples\":%s}}", head, ev, runs[i].runs);
@@ -585,13 +631,16 @@ Test(formats, speedscope_and_pprof_leave_idle_out_unless_asked)
             cr_assert_not_null(q, "%s: %s", fmts[k], e.msg);
             uint64_t idle_w = 0;
             for (size_t i = 0; i < profile_nsamples(q); i++) {
-                const struct prof_frame *fr = &profile_frames(q)[profile_nodes(q)[profile_samples(q)[i].node].frame];
-                if (strcmp(profile_str(q, fr->name), "(idle)") == 0) /* pprof reads it as a function */
+                const struct prof_frame *fr =
+                    &profile_frames(q)[profile_nodes(q)[profile_samples(q)[i].node].frame];
+                if (strcmp(profile_str(q, fr->name), "(idle)") ==
+                    0) /* pprof reads it as a function */
                     idle_w += profile_samples(q)[i].weight_ns;
             }
             cr_assert_eq(idle_w, keep ? 10000000ull : 0, "%s idle=%d: %llu", fmts[k], keep,
                          (unsigned long long)idle_w);
-            cr_assert_eq(profile_total_weight(q, -1), 100 * 900000ull + (keep ? 10000000ull : 0), "%s", fmts[k]);
+            cr_assert_eq(profile_total_weight(q, -1), 100 * 900000ull + (keep ? 10000000ull : 0),
+                         "%s", fmts[k]);
             free(buf), profile_free(q);
         }
     }

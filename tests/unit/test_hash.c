@@ -157,7 +157,8 @@ Test(hash, integer_keys_use_the_u64_helpers)
     struct mp_hash h = {0};
     for (uint32_t i = 0; i < 100; i++) {
         keys[i] = (uint64_t)i << 40 | 0xbeef;
-        cr_assert_eq(mp_hash_find(&h, mp_mix64(keys[i]), mp_hash_u64_eq, keys, &keys[i]), UINT32_MAX);
+        cr_assert_eq(mp_hash_find(&h, mp_mix64(keys[i]), mp_hash_u64_eq, keys, &keys[i]),
+                     UINT32_MAX);
         cr_assert_eq(mp_hash_insert(&h, mp_mix64(keys[i]), i, mp_hash_u64_rehash, keys), 0);
     }
     for (uint32_t i = 0; i < 100; i++) {

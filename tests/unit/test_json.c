@@ -42,7 +42,8 @@ TestSuite(json, .fini = teardown);
 
 Test(json, values_members_and_siblings)
 {
-    const struct json_val *r = parse(" {\"a\": [1, -2.5e3, true, false, null, \"x\"], \"b\": {}, \"c\": [[], [7]]} ");
+    const struct json_val *r =
+        parse(" {\"a\": [1, -2.5e3, true, false, null, \"x\"], \"b\": {}, \"c\": [[], [7]]} ");
     cr_assert(json_is_obj(r));
     cr_assert_eq(r->len, 3);
     cr_assert_eq(r->size, doc.n);
@@ -50,7 +51,8 @@ Test(json, values_members_and_siblings)
     cr_assert_eq(json_len(a), 6);
     double want[] = {1, -2500};
     int i = 0;
-    JSON_EACH(v, a) {
+    JSON_EACH(v, a)
+    {
         if (i < 2)
             cr_assert_float_eq(v->num, want[i], 1e-9);
         i++;
@@ -64,7 +66,7 @@ Test(json, values_members_and_siblings)
     cr_assert_eq(json_len(json_get(r, "b")), 0);
     const struct json_val *c = json_get(r, "c");
     cr_assert_eq(json_len(c), 2);
-    cr_assert_eq(json_first(c)->size, 1);                     /* [] */
+    cr_assert_eq(json_first(c)->size, 1);                    /* [] */
     cr_assert_float_eq((json_first(c) + 1)[1].num, 7, 1e-9); /* [7] */
     cr_assert_null(json_get(r, "zz"));
     cr_assert_null(json_get(a, "a"));

@@ -36,14 +36,15 @@ static const struct opt table[] = {
     {OPTION_INT("top", 0, &v.top, 0, 1000000, "N", "rows")},
     {OPTION_ENUM("mode", 0, &v.mode, modes, "cpu or wall")},
     {OPTION_DOUBLE("threshold", 0, &v.pct, 0, 1000, "T", "percent"), .flags = OPTF_PERCENT},
-    {OPTION_DOUBLE("alpha", 0, &v.alpha, 0, 1, "A", "level"), .flags = OPTF_MIN_EXCL | OPTF_MAX_EXCL},
+    {OPTION_DOUBLE("alpha", 0, &v.alpha, 0, 1, "A", "level"),
+     .flags = OPTF_MIN_EXCL | OPTF_MAX_EXCL},
     {OPTION_PATH("output", 'o', &v.out, "PATH", "the file\nsecond line")},
     {OPTION_STRING("token", 0, &v.token, "T", NULL)},
     {OPTION_CALLBACK("live", 0, live_cb, &v, "[ADDR]", "live"), .flags = OPTF_NO_VALUE},
     {0},
 };
-static const struct opt_cmd cmd = {"prog x", "usage: prog x [options] FILE\n", "About.\n", "Footer.\n",
-                                   table, 0, 0};
+static const struct opt_cmd cmd = {
+    "prog x", "usage: prog x [options] FILE\n", "About.\n", "Footer.\n", table, 0, 0};
 
 /* Parses a space-separated command line (writable copies, as a real argv). */
 static int
@@ -180,13 +181,14 @@ Test(options, messages_of_one_shape, .init = cr_redirect_stderr)
     cr_assert_eq(parse(&cmd, "x --output=", &a), OPT_ERROR);
     cr_assert_eq(parse(&cmd, "x --alpha 2", &a), OPT_ERROR);
     fflush(stderr);
-    cr_assert_stderr_eq_str("prog x: --mode must be cpu or wall, not 'fast'\nTry 'prog x --help'.\n"
-                            "prog x: unknown option '--frob'\nTry 'prog x --help'.\n"
-                            "prog x: unknown option '-z'\nTry 'prog x --help'.\n"
-                            "prog x: --hz needs a value (N: 1..10000)\nTry 'prog x --help'.\n"
-                            "prog x: --tree takes no value (not '1')\nTry 'prog x --help'.\n"
-                            "prog x: --output needs a value (PATH), not ''\nTry 'prog x --help'.\n"
-                            "prog x: --alpha must be over 0 and under 1, not '2'\nTry 'prog x --help'.\n");
+    cr_assert_stderr_eq_str(
+        "prog x: --mode must be cpu or wall, not 'fast'\nTry 'prog x --help'.\n"
+        "prog x: unknown option '--frob'\nTry 'prog x --help'.\n"
+        "prog x: unknown option '-z'\nTry 'prog x --help'.\n"
+        "prog x: --hz needs a value (N: 1..10000)\nTry 'prog x --help'.\n"
+        "prog x: --tree takes no value (not '1')\nTry 'prog x --help'.\n"
+        "prog x: --output needs a value (PATH), not ''\nTry 'prog x --help'.\n"
+        "prog x: --alpha must be over 0 and under 1, not '2'\nTry 'prog x --help'.\n");
 }
 
 Test(options, help_is_generated_from_the_table, .init = cr_redirect_stdout)

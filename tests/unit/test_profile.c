@@ -9,8 +9,16 @@
 #include "profiler/model/profile.h"
 
 static struct profile *p;
-static void setup(void) { p = profile_new(); }
-static void teardown(void) { profile_free(p); }
+static void
+setup(void)
+{
+    p = profile_new();
+}
+static void
+teardown(void)
+{
+    profile_free(p);
+}
 TestSuite(profile, .init = setup, .fini = teardown);
 
 Test(profile, strings_are_interned_once)
@@ -63,7 +71,8 @@ Test(profile, totals_count_recursion_once)
     uint32_t fm = profile_frame_intern(p, "main", "m.rb", 1, FRAME_RUBY);
     uint32_t fr = profile_frame_intern(p, "rec", "m.rb", 3, FRAME_RUBY);
     uint32_t fl = profile_frame_intern(p, "leaf", "m.rb", 9, FRAME_RUBY);
-    uint32_t nm = profile_node(p, 0, fm), nr = profile_node(p, nm, fr), nr2 = profile_node(p, nr, fr);
+    uint32_t nm = profile_node(p, 0, fm), nr = profile_node(p, nm, fr),
+             nr2 = profile_node(p, nr, fr);
     uint32_t nl = profile_node(p, nr2, fl);
     profile_add_sample(p, t, nl, 10, 0, 3);
     profile_add_sample(p, t, nr2, 4, 1, 1);
@@ -116,7 +125,8 @@ Test(profile, heap_view_scales_to_counted_bytes_and_filters_live)
     cr_assert_eq(profile_find_str(h, "not there"), UINT32_MAX);
     cr_assert_eq(h->strings.offs.len, nstrings, "a lookup adds nothing");
 
-    struct profile *all = profile_heap_view(h, false, NULL), *live = profile_heap_view(h, true, NULL);
+    struct profile *all = profile_heap_view(h, false, NULL),
+                   *live = profile_heap_view(h, true, NULL);
     cr_assert_eq(all->meta.mode, PROFILE_HEAP);
     cr_assert_eq(profile_nsamples(all), 4);
     cr_assert_eq(profile_total_weight(all, -1), 8000, "scaled to the counted bytes");

@@ -41,8 +41,9 @@ Test(rt, timers_fire_in_delay_order_after_immediates)
     /* Delays of 100 ms and more: a timer already due when the loop starts (a stall on a loaded
      * machine) runs before the immediates, and a stall between the two set_timeout calls moves
      * the second one later. */
-    const char *out = run("$out = ''; set_timeout(200) { $out << '2' }; set_timeout(100) { $out << '1' };"
-                          "set_immediate { $out << '0' }");
+    const char *out =
+        run("$out = ''; set_timeout(200) { $out << '2' }; set_timeout(100) { $out << '1' };"
+            "set_immediate { $out << '0' }");
     cr_assert_str_eq(out, "012");
     cr_assert_eq(rt->exit_code, 0);
 }
@@ -56,7 +57,8 @@ Test(rt, interval_runs_until_cleared)
 
 Test(rt, uncaught_exception_sets_status_1_and_stops_loop)
 {
-    const char *out = run("$out = ''; set_timeout(1) { raise 'x' }; set_timeout(30) { $out << 'late' }");
+    const char *out =
+        run("$out = ''; set_timeout(1) { raise 'x' }; set_timeout(30) { $out << 'late' }");
     cr_assert_str_eq(out, "");
     cr_assert_eq(rt->exit_code, 1);
     cr_assert(rt->exiting);
@@ -94,9 +96,10 @@ Test(rt, roots_are_released_when_timers_finish)
 
 Test(rt, event_emitter_once_and_off)
 {
-    const char *out = run("$out = ''; class E; include EventEmitter; end; e = E.new;"
-                          "e.once(:a) { $out << 'o' }; h = proc { $out << 'h' }; e.on(:a, h);"
-                          "e.emit(:a); e.off(:a, h); e.emit(:a); $out << e.listener_count(:a).to_s");
+    const char *out =
+        run("$out = ''; class E; include EventEmitter; end; e = E.new;"
+            "e.once(:a) { $out << 'o' }; h = proc { $out << 'h' }; e.on(:a, h);"
+            "e.emit(:a); e.off(:a, h); e.emit(:a); $out << e.listener_count(:a).to_s");
     cr_assert_str_eq(out, "oh0");
 }
 

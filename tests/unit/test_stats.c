@@ -30,7 +30,7 @@ Test(stats, mwu_normal_approximation_agrees_with_exact_on_large_samples)
 {
     double a[30], b[30];
     for (int i = 0; i < 30; i++)
-        a[i] = i, b[i] = i + 5; /* a shift of 5 on 0..29 */
+        a[i] = i, b[i] = i + 5;             /* a shift of 5 on 0..29 */
     double p = mwu_p_greater(a, 30, b, 30); /* 900 pairs: normal approximation */
     cr_assert(p > 0.01 && p < 0.2, "p = %g", p);
 }
@@ -49,7 +49,7 @@ Test(stats, two_proportion_z)
 {
     cr_assert_float_eq(two_prop_z(50, 100, 50, 100), 0.0, 1e-12);
     cr_assert_gt(two_prop_z(5000, 10000, 6000, 11000), 3.0); /* 50 % -> 54.5 % on 10 000 samples */
-    cr_assert_lt(two_prop_z(5, 10, 6, 11), 1.0);              /* the same on 10 samples: noise */
+    cr_assert_lt(two_prop_z(5, 10, 6, 11), 1.0);             /* the same on 10 samples: noise */
     cr_assert_float_eq(two_prop_z(1, 0, 1, 10), 0.0, 1e-12);
 }
 

@@ -15,8 +15,10 @@ three_threads(void)
     struct profile *p = profile_new();
     p->meta.mode = PROFILE_CPU;
     p->meta.hz = 1000;
-    uint32_t th[4] = {profile_add_thread(p, 1, "main"), profile_add_thread(p, 2, "Deferred worker 2"),
-                      profile_add_thread(p, 3, "Deferred worker 1"), profile_add_thread(p, 4, "Deferred worker 3")};
+    uint32_t th[4] = {profile_add_thread(p, 1, "main"),
+                      profile_add_thread(p, 2, "Deferred worker 2"),
+                      profile_add_thread(p, 3, "Deferred worker 1"),
+                      profile_add_thread(p, 4, "Deferred worker 3")};
     uint32_t f = profile_frame_intern(p, "spin", "a.rb", 3, FRAME_RUBY);
     uint32_t n = profile_node(p, 0, f);
     int counts[3] = {10, 20, 30};
@@ -67,7 +69,8 @@ Test(threads, cpuprofile_one_file_per_thread_numbered_by_worker, .init = setup, 
     struct fmt_err e = {0};
     struct fmt_written *w;
     size_t n;
-    cr_assert_eq(fmt_write_threads(p, path, fmt_by_name("cpuprofile"), &o, &w, &n, &e), 0, "%s", e.msg);
+    cr_assert_eq(fmt_write_threads(p, path, fmt_by_name("cpuprofile"), &o, &w, &n, &e), 0, "%s",
+                 e.msg);
     cr_assert_eq(n, 3, "files: %zu (the idle worker 3 gets none)", n);
     cr_assert_str_eq(w[0].path, path);
     expect_file(w[0].path, "main", 10);
@@ -110,7 +113,8 @@ Test(threads, clashing_worker_numbers_use_indices, .init = setup, .fini = teardo
 {
     struct profile *p = profile_new();
     p->meta.mode = PROFILE_CPU;
-    uint32_t a = profile_add_thread(p, 1, "main"), b = profile_add_thread(p, 2, "Deferred worker 1"),
+    uint32_t a = profile_add_thread(p, 1, "main"),
+             b = profile_add_thread(p, 2, "Deferred worker 1"),
              c = profile_add_thread(p, 3, "Deferred worker 1");
     uint32_t n = profile_node(p, 0, profile_frame_intern(p, "f", "a.rb", 1, FRAME_RUBY));
     profile_add_sample(p, a, n, 1, 1000, 1000);
@@ -122,9 +126,11 @@ Test(threads, clashing_worker_numbers_use_indices, .init = setup, .fini = teardo
     struct fmt_err e = {0};
     struct fmt_written *w;
     size_t k;
-    cr_assert_eq(fmt_write_threads(p, path, fmt_by_name("cpuprofile"), &o, &w, &k, &e), 0, "%s", e.msg);
+    cr_assert_eq(fmt_write_threads(p, path, fmt_by_name("cpuprofile"), &o, &w, &k, &e), 0, "%s",
+                 e.msg);
     cr_assert_eq(k, 3);
-    cr_assert(strstr(w[1].path, "y.thread-1.cpuprofile") && strstr(w[2].path, "y.thread-2.cpuprofile"),
+    cr_assert(strstr(w[1].path, "y.thread-1.cpuprofile") &&
+                  strstr(w[2].path, "y.thread-2.cpuprofile"),
               "%s %s", w[1].path, w[2].path);
     free(w);
     profile_free(p);

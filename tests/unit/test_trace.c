@@ -25,8 +25,11 @@ waiting_profile(void)
     uint32_t na = profile_node(p, 0, fa), nw = profile_node(p, na, fw);
     uint32_t ni = profile_node(p, nw, p->f_idle), ng = profile_node(p, na, p->f_gc);
     for (int i = 0; i < 30; i++)
-        profile_add_sample(p, t, i < 10 ? na : i < 25 ? ni : ng, 4, 2000000 + (uint64_t)i * 1000000,
-                           1000000);
+        profile_add_sample(p, t,
+                           i < 10   ? na
+                           : i < 25 ? ni
+                                    : ng,
+                           4, 2000000 + (uint64_t)i * 1000000, 1000000);
     return p;
 }
 
@@ -71,7 +74,8 @@ weight_at(const struct profile *p, const char *const *path, int depth)
         uint32_t found = UINT32_MAX;
         for (size_t n = 1; n < profile_nnodes(p) && found == UINT32_MAX; n++) {
             const struct prof_node *pn = &profile_nodes(p)[n];
-            if (pn->parent == node && strcmp(profile_str(p, profile_frames(p)[pn->frame].name), path[d]) == 0)
+            if (pn->parent == node &&
+                strcmp(profile_str(p, profile_frames(p)[pn->frame].name), path[d]) == 0)
                 found = (uint32_t)n;
         }
         if (found == UINT32_MAX)
@@ -97,10 +101,13 @@ Test(trace, devtools_flavour_one_track_per_thread_real_pid_no_slice)
     cr_assert_null(strstr(json, "mrprof thread"));
     cr_assert_eq(count(json, "\"ph\":\"I\""), 2, "instants keep the thread and set the time axis");
     /* (idle) and (garbage collector) are declared under (root) (node 1) for DevTools. */
-    cr_assert(strstr(json, "\"functionName\":\"(idle)\",\"scriptId\":0,\"url\":\"\",\"lineNumber\":-1,"
-                           "\"columnNumber\":-1},\"parent\":1}"), "%s", json);
+    cr_assert(strstr(json,
+                     "\"functionName\":\"(idle)\",\"scriptId\":0,\"url\":\"\",\"lineNumber\":-1,"
+                     "\"columnNumber\":-1},\"parent\":1}"),
+              "%s", json);
     cr_assert(strstr(json, "\"functionName\":\"(garbage collector)\",\"scriptId\":0,\"url\":\"\","
-                           "\"lineNumber\":-1,\"columnNumber\":-1},\"parent\":1}"), "%s", json);
+                           "\"lineNumber\":-1,\"columnNumber\":-1},\"parent\":1}"),
+              "%s", json);
     free(json);
     profile_free(p);
 }
@@ -112,8 +119,10 @@ Test(trace, devtools_flavour_one_idle_node_under_root)
     struct profile *p = waiting_profile_idle_at_top();
     size_t len;
     char *json = write_str(p, "trace", &len);
-    cr_assert_eq(count(json, "\"functionName\":\"(idle)\",\"scriptId\":0,\"url\":\"\",\"lineNumber\":-1,"
-                             "\"columnNumber\":-1},\"parent\":1}"), 1, "%s", json);
+    cr_assert_eq(count(json,
+                       "\"functionName\":\"(idle)\",\"scriptId\":0,\"url\":\"\",\"lineNumber\":-1,"
+                       "\"columnNumber\":-1},\"parent\":1}"),
+                 1, "%s", json);
     struct fmt_err e;
     struct profile *q = fmt_read_buffer(json, len, "mem", &e);
     cr_assert_not_null(q, "%s", e.msg);
@@ -128,7 +137,8 @@ Test(trace, devtools_flavour_one_idle_node_under_root)
 Test(trace, both_flavours_read_back_to_the_same_stacks_and_pid)
 {
     struct profile *p = waiting_profile();
-    const char *const idle[] = {"A#run", "A#wait", "(idle)"}, *const gc[] = {"A#run", "(garbage collector)"};
+    const char *const idle[] = {"A#run", "A#wait", "(idle)"}, *const gc[] = {"A#run",
+                                                                             "(garbage collector)"};
     const char *const top_idle[] = {"(idle)"};
     const char *fmts[] = {"trace", "perfetto"};
     for (int f = 0; f < 2; f++) {
@@ -154,8 +164,10 @@ Test(trace, perfetto_flavour_nests_slices_on_the_thread_itself)
     size_t len;
     char *json = write_str(p, "perfetto", &len);
     cr_assert_eq(count(json, "\"name\":\"thread_name\""), 1, "no companion track");
-    cr_assert_eq(count(json, "\"cat\":\"mrprof.stack\""), 4, "A#run, A#wait, (idle), (garbage collector): %s", json);
-    cr_assert_eq(count(json, "\"tid\":77") + 1, count(json, "\"tid\":"), "all but process_name on the thread's tid");
+    cr_assert_eq(count(json, "\"cat\":\"mrprof.stack\""), 4,
+                 "A#run, A#wait, (idle), (garbage collector): %s", json);
+    cr_assert_eq(count(json, "\"tid\":77") + 1, count(json, "\"tid\":"),
+                 "all but process_name on the thread's tid");
     cr_assert_str_eq(fmt_by_path("x.perfetto.json")->name, "perfetto");
     cr_assert_str_eq(fmt_by_path("x.json")->name, "trace");
     free(json);

@@ -140,7 +140,8 @@ Test(tv, flame_boxes_are_as_wide_as_their_time_and_zoom)
     int main_w = -1, job_w = -1, parse_w = -1;
     const struct prof_node *nodes = profile_nodes(f.p);
     for (size_t i = 0; i < f.v.nboxes; i++) {
-        const char *name = profile_str(f.p, profile_frames(f.p)[nodes[f.v.boxes[i].node].frame].name);
+        const char *name =
+            profile_str(f.p, profile_frames(f.p)[nodes[f.v.boxes[i].node].frame].name);
         int w = f.v.boxes[i].x1 - f.v.boxes[i].x0;
         if (!strcmp(name, "main"))
             main_w = w;
@@ -236,8 +237,9 @@ Test(tv, long_names_are_clipped_keeping_the_method)
 {
     struct profile *p = profile_new();
     uint32_t th = profile_add_thread(p, 1, "main");
-    uint32_t f = profile_frame_intern(p, "Very::Long::Namespace::Of::Classes::Widget#render_everything",
-                                      "lib/a/very/deep/path/to/widget.rb", 120, FRAME_RUBY);
+    uint32_t f =
+        profile_frame_intern(p, "Very::Long::Namespace::Of::Classes::Widget#render_everything",
+                             "lib/a/very/deep/path/to/widget.rb", 120, FRAME_RUBY);
     profile_add_sample(p, th, profile_node(p, 0, f), 0, 1000, 1000);
     struct tv v;
     tv_init(&v, p, "t", false);
@@ -304,7 +306,8 @@ Test(tv, threads_view_click_selects_the_row_drawn_there_when_scrolled)
     const char *first = row(&g, 3);
     cr_assert(strstr(first, "t15"), "scrolled: the first row is thread 15: %s", first);
     tv_click(&v, 10, 3, 0);
-    cr_assert_eq(v.th_sel, 16, "the click selects the row drawn at y 3 (thread 15), not %d", v.th_sel);
+    cr_assert_eq(v.th_sel, 16, "the click selects the row drawn at y 3 (thread 15), not %d",
+                 v.th_sel);
     tv_draw(&v, &g); /* the list scrolls by what it shows now: thread 11 on y 4 */
     cr_assert(strstr(row(&g, 4), "t11"), "%s", row(&g, 4));
     tv_click(&v, 10, 4, 0);
@@ -323,7 +326,8 @@ Test(tv, views_derived_data_follows_new_samples_and_filters)
     tv_key(&f.v, '5', 26);
     tv_draw(&f.v, &f.g);
     int y = find_row(&f.g, "worker");
-    cr_assert(y >= 0 && strstr(row(&f.g, y), " 50 "), "50 worker samples: %s", y >= 0 ? row(&f.g, y) : "");
+    cr_assert(y >= 0 && strstr(row(&f.g, y), " 50 "), "50 worker samples: %s",
+              y >= 0 ? row(&f.g, y) : "");
     uint32_t nj = profile_samples(f.p)[149].node;
     for (int i = 0; i < 25; i++)
         profile_add_sample(f.p, 1, nj, 0, f.p->meta.end_ns + 1000000 * (uint64_t)(i + 1), 1000000);
@@ -348,7 +352,8 @@ Test(tv, views_are_named_by_the_table)
     cr_assert_str_eq(tv_view_names(), "top, tree, flame, timeline, threads, memory");
     struct fixture f;
     open_view(&f, 100, 30);
-    cr_assert(strstr(row(&f.g, 1), "1 Top       2 Tree      3 Flame     4 Timeline  5 Threads   6 Memory"),
+    cr_assert(strstr(row(&f.g, 1),
+                     "1 Top       2 Tree      3 Flame     4 Timeline  5 Threads   6 Memory"),
               "tabs: %s", row(&f.g, 1));
     close_view(&f);
 }

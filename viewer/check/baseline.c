@@ -245,10 +245,12 @@ parse_runs(struct run_set *r, const char *text, size_t len, const char *path)
     const struct json_val *root = json_parse(buf, len, &doc, &jerr) == 0 ? json_root(&doc) : NULL;
     const struct json_val *runs = json_get(root, "runs");
     int rc = -1;
-    if (!json_is_obj(root) || !json_is_num(json_get(root, "mrprof_baseline")) || !json_is_arr(runs) ||
-        json_len(runs) < 1) {
-        fprintf(stderr, "mrprof check: %s is not a baseline written by 'mrprof check --save-baseline' "
-                        "(expected an object with \"mrprof_baseline\" and a non-empty \"runs\" array)\n", path);
+    if (!json_is_obj(root) || !json_is_num(json_get(root, "mrprof_baseline")) ||
+        !json_is_arr(runs) || json_len(runs) < 1) {
+        fprintf(stderr,
+                "mrprof check: %s is not a baseline written by 'mrprof check --save-baseline' "
+                "(expected an object with \"mrprof_baseline\" and a non-empty \"runs\" array)\n",
+                path);
         goto done;
     }
     if (run_set_init(r, json_len(runs)) != 0) {
@@ -256,17 +258,19 @@ parse_runs(struct run_set *r, const char *text, size_t len, const char *path)
         goto done;
     }
     size_t i = 0;
-    JSON_EACH(run, runs) {
+    JSON_EACH(run, runs)
+    {
         const struct json_val *tot = json_get(run, "total_ms"), *fns = json_get(run, "functions");
         if (!json_is_num(tot) || !json_is_obj(fns)) {
             fprintf(stderr, "mrprof check: %s: run %zu lacks total_ms or functions\n", path, i + 1);
             goto done;
         }
         r->total[i] = tot->num;
-        JSON_EACH(fn, fns) {
+        JSON_EACH(fn, fns)
+        {
             if (!json_is_num(fn)) {
-                fprintf(stderr, "mrprof check: %s: run %zu: the time of '%s' is not a number\n", path, i + 1,
-                        fn->key);
+                fprintf(stderr, "mrprof check: %s: run %zu: the time of '%s' is not a number\n",
+                        path, i + 1, fn->key);
                 goto done;
             }
             long k = key_index(r, fn->key, true);

@@ -28,10 +28,10 @@
 
 struct run_set {
     size_t nruns, nkeys;
-    double *total;     /* [run] total CPU ms */
-    char **keys;       /* function keys "name\tfile\tline", the file as match_file gives it */
-    double *ms;        /* [key * nruns + run] total (inclusive) ms */
-    size_t kcap;       /* keys (and ms rows) allocated */
+    double *total;        /* [run] total CPU ms */
+    char **keys;          /* function keys "name\tfile\tline", the file as match_file gives it */
+    double *ms;           /* [key * nruns + run] total (inclusive) ms */
+    size_t kcap;          /* keys (and ms rows) allocated */
     struct mp_hash index; /* key -> its index in keys */
 };
 

@@ -24,8 +24,10 @@ parse_budget(const char *spec, struct budget *b, const char *where)
     double v = op ? strtod(op + 2, &end) : 0;
     if (!op || op == spec || end == op + 2 || (*end && strcmp(end, "%") != 0) || v < 0 || v > 100 ||
         (size_t)(op - spec) >= sizeof b->name) {
-        fprintf(stderr, "mrprof check: %s: a budget is NAME<=PERCENT%% (e.g. 'Parser#parse<=30%%'), not '%s'\n",
-                where, spec);
+        fprintf(
+            stderr,
+            "mrprof check: %s: a budget is NAME<=PERCENT%% (e.g. 'Parser#parse<=30%%'), not '%s'\n",
+            where, spec);
         return false;
     }
     memcpy(b->name, spec, (size_t)(op - spec));
@@ -33,8 +35,10 @@ parse_budget(const char *spec, struct budget *b, const char *where)
     b->max_pct = v;
     struct match_spec ms;
     if (!match_spec_parse(b->name, &ms)) {
-        fprintf(stderr, "mrprof check: %s: a budget names a function as NAME, NAME@FILE or NAME@FILE:LINE, "
-                        "not '%s'\n", where, b->name);
+        fprintf(stderr,
+                "mrprof check: %s: a budget names a function as NAME, NAME@FILE or NAME@FILE:LINE, "
+                "not '%s'\n",
+                where, b->name);
         return false;
     }
     return true;
@@ -130,8 +134,8 @@ no_such_function(const struct budget *b, const struct profile *p)
             best = name, best_d = d;
     }
     size_t len = strlen(b->name);
-    fprintf(stderr, "mrprof check: budget '%s<=%g%%': the profile has no function named '%s'", b->name,
-            b->max_pct, b->name);
+    fprintf(stderr, "mrprof check: budget '%s<=%g%%': the profile has no function named '%s'",
+            b->name, b->max_pct, b->name);
     if (best && best_d <= (len / 3 > 2 ? len / 3 : 2))
         fprintf(stderr, " (did you mean '%s'?)", best);
     fputc('\n', stderr);
@@ -162,8 +166,8 @@ check_budgets(const struct budget *budgets, int n, const struct profile *p, stru
         v->judged = true;
         v->failed = share > b->max_pct;
         char why[sizeof v->why + sizeof b->name]; /* whole, then cut to v->why as it always was */
-        snprintf(why, sizeof why, "%s takes %.1f%% of the time (total, inclusive); budget %g%%", b->name, share,
-                 b->max_pct);
+        snprintf(why, sizeof why, "%s takes %.1f%% of the time (total, inclusive); budget %g%%",
+                 b->name, share, b->max_pct);
         snprintf(v->why, sizeof v->why, "%.*s", (int)sizeof v->why - 1, why);
     }
     return 0;

@@ -20,7 +20,8 @@
 #define CHECK_MAX_BUDGETS 64
 
 struct opts {
-    const char *base_path, *new_path, *save_path, *baseline_json, *markdown, *junit, *mrun, *against;
+    const char *base_path, *new_path, *save_path, *baseline_json, *markdown, *junit, *mrun,
+        *against;
     double threshold, alpha;
     unsigned long runs, hz;
     bool budget_file;

@@ -35,8 +35,10 @@ print_table(FILE *out, const struct verdicts *vs, bool markdown)
     const char *unit = vs->runs ? "median ms" : "share %";
     char ch[32], ci[48];
     if (markdown)
-        fprintf(out, "| | function | base (%s) | new (%s) | change | 95%% CI | note |\n"
-                     "|---|---|---:|---:|---:|---:|---|\n", unit, unit);
+        fprintf(out,
+                "| | function | base (%s) | new (%s) | change | 95%% CI | note |\n"
+                "|---|---|---:|---:|---:|---:|---|\n",
+                unit, unit);
     else
         fprintf(out, "%-6s %-40s %12s %12s %9s %22s\n", "", "function", "base", "new", "change",
                 "95% CI");
@@ -51,14 +53,18 @@ print_table(FILE *out, const struct verdicts *vs, bool markdown)
                 fputs(*c == '|' ? "\\|" : *c == '`' ? "'" : (char[2]){*c, 0}, out);
             fprintf(out, "` | %.1f | %.1f | %s | %s | %s |\n", v->base, v->cur, ch, ci, v->why);
         } else {
-            fprintf(out, "%-6s %-40s %12.1f %12.1f %9s %22s\n", mark, v->name, v->base, v->cur, ch, ci);
+            fprintf(out, "%-6s %-40s %12.1f %12.1f %9s %22s\n", mark, v->name, v->base, v->cur, ch,
+                    ci);
         }
     }
     if (vs->runs)
-        fprintf(out, "%sbase and new: median ms of the runs. A function's change and interval are of its time "
-                     "against the rest of each run, so machine speed cancels (when one function grows, the "
-                     "others read smaller); the total's are of the CPU time itself.\n",
-                markdown ? "\n" : "");
+        fprintf(
+            out,
+            "%sbase and new: median ms of the runs. A function's change and interval are of its "
+            "time "
+            "against the rest of each run, so machine speed cancels (when one function grows, the "
+            "others read smaller); the total's are of the CPU time itself.\n",
+            markdown ? "\n" : "");
 }
 
 static void
@@ -66,10 +72,18 @@ xml_text(FILE *out, const char *s)
 {
     for (; *s; s++)
         switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
         default:
             if ((unsigned char)*s >= 0x20 || *s == '\t')
                 putc(*s, out);
@@ -92,8 +106,10 @@ write_report_file(const char *path, const struct verdicts *vs, bool junit, size_
         size_t tests = 0;
         for (size_t i = 0; i < vs->n; i++)
             tests += vs->v[i].judged;
-        fprintf(a.fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n"
-                      "  <testsuite name=\"mrprof check\" tests=\"%zu\" failures=\"%zu\">\n",
+        fprintf(a.fp,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" "
+                "failures=\"%zu\">\n"
+                "  <testsuite name=\"mrprof check\" tests=\"%zu\" failures=\"%zu\">\n",
                 tests, failures, tests, failures);
         for (size_t i = 0; i < vs->n; i++) {
             const struct verdict *v = &vs->v[i];

@@ -36,8 +36,8 @@ add_verdict(struct verdicts *vs)
 
 /* --- form 1: two profiles ------------------------------------------------------------------- */
 
-#define Z_NOISE 3.0      /* two-proportion z beyond which a change is not sampling noise */
-#define MIN_SHARE 0.5    /* % of the time under which a function is shown, not judged */
+#define Z_NOISE 3.0   /* two-proportion z beyond which a change is not sampling noise */
+#define MIN_SHARE 0.5 /* % of the time under which a function is shown, not judged */
 
 int
 compare_profiles(double threshold, const struct profile *a, const struct profile *b,
@@ -53,7 +53,8 @@ compare_profiles(double threshold, const struct profile *a, const struct profile
         tot->change = t.base_ms > 0 ? 100.0 * (t.cur_ms / t.base_ms - 1.0) : NAN;
         tot->judged = true; /* a test case, but one profile per side cannot judge time: */
         snprintf(tot->why, sizeof tot->why,
-                 "%.1f ms -> %.1f ms; not judged from one profile per side (use --runs)", t.base_ms, t.cur_ms);
+                 "%.1f ms -> %.1f ms; not judged from one profile per side (use --runs)", t.base_ms,
+                 t.cur_ms);
     }
     for (size_t i = 0; i < t.n; i++) {
         const struct cmp_row *r = &t.rows[i];
@@ -68,16 +69,16 @@ compare_profiles(double threshold, const struct profile *a, const struct profile
         v->base = pb;
         v->cur = pc;
         v->change = r->status == CMP_NEW ? INFINITY : 100.0 * (pc / pb - 1.0);
-        v->stat = two_prop_z(pb / 100.0 * (double)t.base_n, (double)t.base_n, pc / 100.0 * (double)t.cur_n,
-                             (double)t.cur_n);
+        v->stat = two_prop_z(pb / 100.0 * (double)t.base_n, (double)t.base_n,
+                             pc / 100.0 * (double)t.cur_n, (double)t.cur_n);
         v->judged = true;
         bool grew = r->status == CMP_NEW ? pc >= 1.0 : v->change > threshold;
         v->failed = grew && v->stat > Z_NOISE;
         if (r->status == CMP_NEW)
             snprintf(v->why, sizeof v->why, "new: %.1f%% of the time (z %.1f)", pc, v->stat);
         else
-            snprintf(v->why, sizeof v->why, "share %.1f%% -> %.1f%% (%+.1f%%, z %.1f)", pb, pc, v->change,
-                     v->stat);
+            snprintf(v->why, sizeof v->why, "share %.1f%% -> %.1f%% (%+.1f%%, z %.1f)", pb, pc,
+                     v->change, v->stat);
     }
     cmp_free(&t);
     return 0;
@@ -117,17 +118,21 @@ judge_series(double threshold, struct verdict *v, const double *a, size_t na, co
     v->failed = v->change > threshold;
     if (norm_a)
         snprintf(v->why, sizeof v->why,
-                 "median %.1f ms -> %.1f ms; against the rest of each run %+.1f%% (95%% CI %+.1f%%..%+.1f%%), "
-                 "p = %.2g", ma, mb, v->change, v->lo, v->hi, v->stat);
-    else
-        snprintf(v->why, sizeof v->why, "median %.1f ms -> %.1f ms (%+.1f%%, 95%% CI %+.1f%%..%+.1f%%), p = %.2g",
+                 "median %.1f ms -> %.1f ms; against the rest of each run %+.1f%% (95%% CI "
+                 "%+.1f%%..%+.1f%%), "
+                 "p = %.2g",
                  ma, mb, v->change, v->lo, v->hi, v->stat);
+    else
+        snprintf(v->why, sizeof v->why,
+                 "median %.1f ms -> %.1f ms (%+.1f%%, 95%% CI %+.1f%%..%+.1f%%), p = %.2g", ma, mb,
+                 v->change, v->lo, v->hi, v->stat);
 }
 
 static int
 by_p(const void *x, const void *y)
 {
-    const struct verdict *a = *(const struct verdict *const *)x, *b = *(const struct verdict *const *)y;
+    const struct verdict *a = *(const struct verdict *const *)x,
+                         *b = *(const struct verdict *const *)y;
     return (a->stat > b->stat) - (a->stat < b->stat);
 }
 
@@ -257,6 +262,7 @@ by_verdict(const void *x, const void *y)
     const struct verdict *a = x, *b = y;
     if (a->failed != b->failed)
         return a->failed ? -1 : 1;
-    double ca = isfinite(a->change) ? a->change : 1e300, cb = isfinite(b->change) ? b->change : 1e300;
+    double ca = isfinite(a->change) ? a->change : 1e300,
+           cb = isfinite(b->change) ? b->change : 1e300;
     return (ca < cb) - (ca > cb);
 }

@@ -23,12 +23,12 @@
 
 struct verdict {
     char name[300];
-    char where[200];    /* the function's file:line, added to the name when two share a name */
-    double base, cur;   /* shares in % (profiles) or median ms (runs) */
-    double change;      /* relative change, % */
-    double lo, hi;      /* 95 % interval of the change, % (NAN when not computed) */
-    double stat;        /* z (profiles) or p (runs) */
-    bool judged;        /* a test case (false: shown only) */
+    char where[200];  /* the function's file:line, added to the name when two share a name */
+    double base, cur; /* shares in % (profiles) or median ms (runs) */
+    double change;    /* relative change, % */
+    double lo, hi;    /* 95 % interval of the change, % (NAN when not computed) */
+    double stat;      /* z (profiles) or p (runs) */
+    bool judged;      /* a test case (false: shown only) */
     bool failed;
     char why[200];
 };
@@ -48,8 +48,8 @@ int compare_profiles(double threshold, const struct profile *a, const struct pro
                      struct verdicts *vs);
 /* Form 2: the run set cur against base (alpha: the significance level of the tests). Sets
  * vs->runs. Returns 0 or -ENOMEM. */
-int compare_runs(double threshold, double alpha, const struct run_set *base, const struct run_set *cur,
-                 struct verdicts *vs);
+int compare_runs(double threshold, double alpha, const struct run_set *base,
+                 const struct run_set *cur, struct verdicts *vs);
 
 /* Functions that share a name get their location added to it. */
 void name_apart(struct verdicts *vs);

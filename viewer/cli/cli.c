@@ -52,7 +52,8 @@ int
 cli_format_opt(struct opt_state *st, const struct opt *o, const char *value)
 {
     if (!fmt_by_name(value))
-        return opt_error(st->cmd, "%s must be one of %s, not '%s'", st->spelled, fmt_names(), value);
+        return opt_error(st->cmd, "%s must be one of %s, not '%s'", st->spelled, fmt_names(),
+                         value);
     *(const char **)o->dst = value;
     return 0;
 }
@@ -70,7 +71,6 @@ cli_self_dir(void)
         *slash = '\0';
     return dir;
 }
-
 
 struct profile *
 cli_read_profile(const char *cmd, const char *path)

@@ -46,14 +46,22 @@ extern const char *const cli_mode_names[]; /* cpu, wall: mrun's --prof-mode */
 int cli_format_opt(struct opt_state *st, const struct opt *o, const char *value);
 
 /* The rows of options that mean the same in every command that takes them. */
-#define CLI_OPT_BY(dst) \
-    {OPTION_ENUM("by", 0, (dst), cli_by_names, "group by function (default), line or file"), .arg = "KEY"}
+#define CLI_OPT_BY(dst)                                                                            \
+    {                                                                                              \
+        OPTION_ENUM("by", 0, (dst), cli_by_names, "group by function (default), line or file"),    \
+            .arg = "KEY"                                                                           \
+    }
 /* --output-format text|tsv (the text's shape); --format is its old spelling, kept working. */
-#define CLI_OPT_OUTPUT_FORMAT(d, g, h)                                                 \
-    {OPTION_ENUM("output-format", 0, (d), cli_text_names, h), .arg = "F", .given = (g)}, \
-    {OPTION_ENUM("format", 0, (d), cli_text_names, NULL), .arg = "F", .given = (g)}
-#define CLI_OPT_MRUN(dst) \
-    {OPTION_PATH("mrun", 0, (dst), "PATH", "the mrun binary (default: $MRUN, else the one beside mrprof)")}
+#define CLI_OPT_OUTPUT_FORMAT(d, g, h)                                                             \
+    {OPTION_ENUM("output-format", 0, (d), cli_text_names, h), .arg = "F", .given = (g)},           \
+    {                                                                                              \
+        OPTION_ENUM("format", 0, (d), cli_text_names, NULL), .arg = "F", .given = (g)              \
+    }
+#define CLI_OPT_MRUN(dst)                                                                          \
+    {                                                                                              \
+        OPTION_PATH("mrun", 0, (dst), "PATH",                                                      \
+                    "the mrun binary (default: $MRUN, else the one beside mrprof)")                \
+    }
 
 /* The display options `view` and `top` share (--once, --view, --size, --thread, --search). */
 struct tv;
@@ -69,17 +77,20 @@ int cli_view_name_opt(struct opt_state *st, const struct opt *o, const char *val
 int cli_view_size_opt(struct opt_state *st, const struct opt *o, const char *value);
 /* Their rows, for a command's table (o: a struct view_opts *). */
 #define CLI_VIEW_OPTIONS(o)                                                                        \
-    {OPTION_FLAG("once", 0, &(o)->once, "print the view as text and exit (what happens anyway\n"  \
-                                        "when stdout is not a terminal)")},                        \
-    {OPTION_CALLBACK("view", 0, cli_view_name_opt, &(o)->view, "V",                                \
-                     "the view to open or print: top (default), tree, flame, timeline,\n"         \
-                     "threads, memory; with --once also all")},                                    \
-    {OPTION_CALLBACK("size", 0, cli_view_size_opt, (o), "WxH",                                     \
-                     "the text size for --once (default: the terminal's, else 100x30)")},          \
-    {OPTION_INT("thread", 0, &(o)->thread, 0, 1000000, "N",                                        \
-                "show only thread N (as numbered in the threads view, from 0)")},                  \
-    {OPTION_STRING("search", 0, &(o)->search, "TEXT",                                              \
-                   "start with a search (function or file names containing TEXT)")}
+    {OPTION_FLAG("once", 0, &(o)->once,                                                            \
+                 "print the view as text and exit (what happens anyway\n"                          \
+                 "when stdout is not a terminal)")},                                               \
+        {OPTION_CALLBACK("view", 0, cli_view_name_opt, &(o)->view, "V",                            \
+                         "the view to open or print: top (default), tree, flame, timeline,\n"      \
+                         "threads, memory; with --once also all")},                                \
+        {OPTION_CALLBACK("size", 0, cli_view_size_opt, (o), "WxH",                                 \
+                         "the text size for --once (default: the terminal's, else 100x30)")},      \
+        {OPTION_INT("thread", 0, &(o)->thread, 0, 1000000, "N",                                    \
+                    "show only thread N (as numbered in the threads view, from 0)")},              \
+    {                                                                                              \
+        OPTION_STRING("search", 0, &(o)->search, "TEXT",                                           \
+                      "start with a search (function or file names containing TEXT)")              \
+    }
 void cli_view_apply(const struct view_opts *o, struct tv *v);
 /* Interactive unless --once or stdin/stdout is not a terminal. */
 bool cli_view_interactive(const struct view_opts *o);

@@ -62,17 +62,22 @@ run_once(const char *mrun, const char *hz, char **script_argv, int script_argc, 
     char **argv = cli_mrun_argv(mrun, out, NULL, hz, NULL, NULL, NULL, script_argv, script_argc);
     if (!argv)
         return NULL;
-    const struct spawn_opts so = {.cmd = "check", .hint = " (build it with `make`, or pass --mrun)",
-                                  .out_path = "/dev/null"};
+    const struct spawn_opts so = {
+        .cmd = "check", .hint = " (build it with `make`, or pass --mrun)", .out_path = "/dev/null"};
     pid_t pid = spawn_mrun(argv, &so);
     int err = errno;
     free(argv);
     struct spawn_end end = {0};
     if (pid < 0 || spawn_wait(pid, 0, &end) != 1 || end.signo || end.code != 0) {
         unlink(out);
-        fprintf(stderr, "%smrprof check: run %zu of %s%s failed (%s %d); no verdict\n", tty ? "\n" : "", run,
-                tag, script_argv[0], pid < 0 ? "fork" : end.signo ? "signal" : "exit status",
-                pid < 0 ? err : end.signo ? end.signo : end.code);
+        fprintf(stderr, "%smrprof check: run %zu of %s%s failed (%s %d); no verdict\n",
+                tty ? "\n" : "", run, tag, script_argv[0],
+                pid < 0     ? "fork"
+                : end.signo ? "signal"
+                            : "exit status",
+                pid < 0     ? err
+                : end.signo ? end.signo
+                            : end.code);
         return NULL;
     }
     struct profile *p = cli_read_profile("check", out);
@@ -117,8 +122,9 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
         for (int side = 0; side < (base_argv ? 2 : 1) && rc == 0; side++) {
             bool is_base = base_argv && (side == 0) == (i % 2 == 0);
             snprintf(out, sizeof out, "%s/run-%zu-%d.cpuprofile", dir, i, side);
-            struct profile *p = is_base ? run_once(mrun, hz, base_argv, base_argc, out, "base ", i + 1, tty)
-                                        : run_once(mrun, hz, script_argv, script_argc, out, "", i + 1, tty);
+            struct profile *p =
+                is_base ? run_once(mrun, hz, base_argv, base_argc, out, "base ", i + 1, tty)
+                        : run_once(mrun, hz, script_argv, script_argc, out, "", i + 1, tty);
             if (!p || add_run(is_base ? base : cur, i, p) != 0) {
                 profile_free(p);
                 rc = CLI_SCRIPT_FAILED;
@@ -177,22 +183,28 @@ cmd_check(int argc, char **argv)
                        "with --runs: also run the base script (split at spaces), base\n"
                        "and new in turn (AB BA AB ...), and compare with those runs: a\n"
                        "machine that slows down mid-check slows both sides alike")},
-        {OPTION_PATH("save-baseline", 0, &o.save_path, "P", "with --runs: store the runs as the baseline and exit 0")},
-        {OPTION_PATH("baseline-json", 0, &o.baseline_json, "P", "with --runs: the stored baseline to compare with")},
-        {OPTION_DOUBLE("threshold", 0, &o.threshold, 0, 1000, "T", "smallest change that counts, in % (default 5%)"),
+        {OPTION_PATH("save-baseline", 0, &o.save_path, "P",
+                     "with --runs: store the runs as the baseline and exit 0")},
+        {OPTION_PATH("baseline-json", 0, &o.baseline_json, "P",
+                     "with --runs: the stored baseline to compare with")},
+        {OPTION_DOUBLE("threshold", 0, &o.threshold, 0, 1000, "T",
+                       "smallest change that counts, in % (default 5%)"),
          .flags = OPTF_PERCENT, .given = &threshold_opt},
-        {OPTION_DOUBLE("alpha", 0, &o.alpha, 0, 1, "A", "significance level of the --runs tests (default 0.01)"),
+        {OPTION_DOUBLE("alpha", 0, &o.alpha, 0, 1, "A",
+                       "significance level of the --runs tests (default 0.01)"),
          .flags = OPTF_MIN_EXCL | OPTF_MAX_EXCL, .given = &alpha_opt},
         {OPTION_CALLBACK("budget", 0, budget_opt, &o, "'F<=P%'",
                          "F's total (inclusive) share must stay at or under P% (repeatable);\n"
                          "F is NAME, NAME@FILE or NAME@FILE:LINE (one of several functions\n"
                          "of a name); lines of the same form in ./mrprof.budget are read too")},
         {OPTION_FLAG("no-budget-file", 0, &no_budget_file, "ignore ./mrprof.budget")},
-        {OPTION_PATH("markdown", 0, &o.markdown, "PATH", "also write the table as Markdown (for a CI job summary)")},
+        {OPTION_PATH("markdown", 0, &o.markdown, "PATH",
+                     "also write the table as Markdown (for a CI job summary)")},
         {OPTION_PATH("junit", 0, &o.junit, "PATH",
                      "also write JUnit XML: one test case per checked function, one for\n"
                      "the total")},
-        {OPTION_UINT("hz", 0, &o.hz, 1, 10000, "N", "sampling rate for --runs, 1..10000 (default 4000)"),
+        {OPTION_UINT("hz", 0, &o.hz, 1, 10000, "N",
+                     "sampling rate for --runs, 1..10000 (default 4000)"),
          .given = &hz_opt},
         CLI_OPT_MRUN(&o.mrun),
         {0},
@@ -214,11 +226,15 @@ cmd_check(int argc, char **argv)
         return CLI_USAGE;
     /* Options that would do nothing are refused, not ignored. */
     if (runs_only && !runs_mode)
-        return cli_usage_error("check", "%s sets how --runs records and judges; two profiles are judged by a "
-                                        "z test on their samples", runs_only);
+        return cli_usage_error(
+            "check",
+            "%s sets how --runs records and judges; two profiles are judged by a "
+            "z test on their samples",
+            runs_only);
     if (threshold_opt && !runs_mode && !o.base_path)
-        return cli_usage_error("check", "--threshold applies to a comparison (--baseline BASE NEW or --runs); "
-                                        "a budget is its own limit");
+        return cli_usage_error(
+            "check", "--threshold applies to a comparison (--baseline BASE NEW or --runs); "
+                     "a budget is its own limit");
 
     struct verdicts vs = {0};
     struct profile *a = NULL, *b = NULL;
@@ -226,12 +242,14 @@ cmd_check(int argc, char **argv)
     int rc = CLI_OK;
     if (runs_mode) {
         if (nargs == 0)
-            return cli_usage_error("check", "--runs needs a script: mrprof check --runs N ... -- SCRIPT [ARGS]");
+            return cli_usage_error(
+                "check", "--runs needs a script: mrprof check --runs N ... -- SCRIPT [ARGS]");
         if (!o.baseline_json + !o.against + !o.save_path != 2)
             return cli_usage_error("check", "--runs needs one of --against 'BASE_SCRIPT [ARGS]', "
                                             "--save-baseline PATH or --baseline-json PATH");
         if (o.against && !o.against[strspn(o.against, " \t")])
-            return cli_usage_error("check", "--against needs the base command, e.g. --against '../main/bench.rb'");
+            return cli_usage_error(
+                "check", "--against needs the base command, e.g. --against '../main/bench.rb'");
         if (o.baseline_json && load_runs(&base, o.baseline_json) != 0) {
             run_set_free(&base);
             return CLI_USAGE;
@@ -240,17 +258,19 @@ cmd_check(int argc, char **argv)
         if (rc == 0 && o.save_path) {
             rc = save_runs(&cur, o.save_path, argv[0]) == 0 ? CLI_OK : CLI_USAGE;
             if (rc == CLI_OK)
-                printf("mrprof check: saved %lu runs of %s to %s (median CPU %.1f ms)\n", o.runs, argv[0],
-                       o.save_path, stats_median(cur.total, cur.nruns));
+                printf("mrprof check: saved %lu runs of %s to %s (median CPU %.1f ms)\n", o.runs,
+                       argv[0], o.save_path, stats_median(cur.total, cur.nruns));
             goto done;
         }
         if (rc == 0 && compare_runs(o.threshold, o.alpha, &base, &cur, &vs) != 0)
             rc = CLI_USAGE;
     } else {
         if (o.base_path && nfiles != 1)
-            return cli_usage_error("check", "--baseline BASE takes one NEW profile (got %d)", nfiles);
+            return cli_usage_error("check", "--baseline BASE takes one NEW profile (got %d)",
+                                   nfiles);
         if (!o.base_path && (nfiles != 1 || o.nbudgets == 0))
-            return cli_usage_error("check", "compare with --baseline BASE NEW, or give budgets for one profile");
+            return cli_usage_error(
+                "check", "compare with --baseline BASE NEW, or give budgets for one profile");
         if (o.base_path && !(a = cli_read_profile("check", o.base_path)))
             return CLI_USAGE;
         if (!(b = cli_read_profile("check", files[0]))) {
@@ -258,9 +278,12 @@ cmd_check(int argc, char **argv)
             return CLI_USAGE;
         }
         if (a && profile_nsamples(a) == 0)
-            fprintf(stderr, "mrprof check: %s has no samples; nothing to compare with\n", o.base_path), rc = CLI_USAGE;
+            fprintf(stderr, "mrprof check: %s has no samples; nothing to compare with\n",
+                    o.base_path),
+                rc = CLI_USAGE;
         else if (profile_nsamples(b) == 0)
-            fprintf(stderr, "mrprof check: %s has no samples; nothing to check\n", files[0]), rc = CLI_USAGE;
+            fprintf(stderr, "mrprof check: %s has no samples; nothing to check\n", files[0]),
+                rc = CLI_USAGE;
         else if (a && compare_profiles(o.threshold, a, b, &vs) != 0)
             rc = CLI_USAGE;
     }

@@ -32,15 +32,17 @@ cmd_convert(int argc, char **argv)
     unsigned long thread = 0;
     bool idle = false;
     char format_help[320];
-    snprintf(format_help, sizeof format_help, "the format of OUT: %s\n(default: from OUT's extension)", fmt_names());
+    snprintf(format_help, sizeof format_help,
+             "the format of OUT: %s\n(default: from OUT's extension)", fmt_names());
     const struct opt opts[] = {
         {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F", format_help)},
         {OPTION_UINT("thread", 0, &thread, 0, 1000000, "N", "only thread N (into a .cpuprofile)"),
          .given = &thread_opt},
-        {OPTION_FLAG("idle", 0, &idle, "keep (idle) in folded stacks, speedscope and pprof. By default they\n"
-                                       "leave it out (speedscope keeps its time as a gap), so no flame graph\n"
-                                       "draws waiting as the hottest function; .cpuprofile and trace always\n"
-                                       "keep it, as DevTools shows (idle) apart")},
+        {OPTION_FLAG("idle", 0, &idle,
+                     "keep (idle) in folded stacks, speedscope and pprof. By default they\n"
+                     "leave it out (speedscope keeps its time as a gap), so no flame graph\n"
+                     "draws waiting as the hottest function; .cpuprofile and trace always\n"
+                     "keep it, as DevTools shows (idle) apart")},
         {0},
     };
     const struct opt_cmd cmd = {"mrprof convert", usage, about, NULL, opts, 21, 0};
@@ -53,8 +55,10 @@ cmd_convert(int argc, char **argv)
         return cli_usage_error("convert", "needs an input and an output file");
     const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
     if (!f)
-        return cli_usage_error("convert", "cannot tell the format of '%s' from its extension; "
-                               "pass -f (%s)", out, fmt_names());
+        return cli_usage_error("convert",
+                               "cannot tell the format of '%s' from its extension; "
+                               "pass -f (%s)",
+                               out, fmt_names());
     struct fmt_err e;
     struct profile *p = fmt_read_path(in, &e);
     if (!p) {
@@ -68,8 +72,10 @@ cmd_convert(int argc, char **argv)
         return CLI_USAGE;
     }
     if (thread_set && f->write != cpuprofile_write) {
-        fprintf(stderr, "mrprof convert: --thread picks the one thread a .cpuprofile holds; %s holds every "
-                        "thread\n", f->name);
+        fprintf(stderr,
+                "mrprof convert: --thread picks the one thread a .cpuprofile holds; %s holds every "
+                "thread\n",
+                f->name);
         profile_free(p);
         return CLI_USAGE;
     }
@@ -83,7 +89,8 @@ cmd_convert(int argc, char **argv)
         if (n > 1) {
             char files[2048];
             fmt_written_describe(p, w, n, files, sizeof files);
-            fprintf(stderr, "mrprof convert: a %s holds one thread; wrote %zu files: %s\n", f->ext, n, files);
+            fprintf(stderr, "mrprof convert: a %s holds one thread; wrote %zu files: %s\n", f->ext,
+                    n, files);
         }
         free(w);
     }

@@ -30,14 +30,16 @@ static const char about[] =
     "matches; the base's line is shown when it moved). Then the call tree of the change: every\n"
     "call path whose inclusive time moved, largest change first. Reads any profile mrprof\n"
     "reads (see `mrprof convert --help`).\n";
-static const char footer[] = "mrprof view --diff BASE NEW shows the same change in the terminal viewer.\n";
+static const char footer[] =
+    "mrprof view --diff BASE NEW shows the same change in the terminal viewer.\n";
 
 /* -o FILE: a format must be known from the extension. */
 static int
 change_path_opt(struct opt_state *st, const struct opt *o, const char *value)
 {
     if (!fmt_by_path(value))
-        return opt_error(st->cmd, "cannot tell the format of '%s' from its extension (%s)", value, fmt_names());
+        return opt_error(st->cmd, "cannot tell the format of '%s' from its extension (%s)", value,
+                         fmt_names());
     *(const char **)o->dst = value;
     return 0;
 }
@@ -72,7 +74,8 @@ diff_outputs(const struct profile *base, const struct profile *cur, bool absolut
     }
     int rc = CLI_OK;
     if (tree_min >= 0) {
-        printf("\nCall tree of the change: paths whose inclusive time moved by %.1f points or more%s:\n",
+        printf("\nCall tree of the change: paths whose inclusive time moved by %.1f points or "
+               "more%s:\n",
                tree_min, absolute ? "" : " (base scaled to the new total)");
         diff_print_tree(&d, tree_min, stdout);
     }
@@ -135,7 +138,8 @@ cmd_diff(int argc, char **argv)
         return cli_usage_error("diff", "--tree-min sets the call tree, which %s%s leaves out",
                                tsv ? shape_opt : "--no-tree", tsv ? " tsv" : "");
     if (absolute && (tsv || !tree) && !out_path)
-        return cli_usage_error("diff", "--absolute scales the call tree and -o, and %s%s prints neither",
+        return cli_usage_error("diff",
+                               "--absolute scales the call tree and -o, and %s%s prints neither",
                                tsv ? shape_opt : "--no-tree", tsv ? " tsv" : "");
     struct profile *base = cli_read_profile("diff", paths[0]);
     if (!base)
@@ -154,30 +158,37 @@ cmd_diff(int argc, char **argv)
     char loc[512];
     if (tsv) {
         printf("status\tbase_self_pct\tnew_self_pct\tdelta_pts\tbase_self_ms\tnew_self_ms\t"
-               "base_total_pct\tnew_total_pct\tname\tlocation\tbase_total_ms\tnew_total_ms\tdelta_total_pts\n");
+               "base_total_pct\tnew_total_pct\tname\tlocation\tbase_total_ms\tnew_total_ms\tdelta_"
+               "total_pts\n");
     } else {
-        printf("Base: %s  (%llu samples, %.1f ms)\n", paths[0], (unsigned long long)t.base_n, t.base_ms);
-        printf("New:  %s  (%llu samples, %.1f ms)\n", paths[1], (unsigned long long)t.cur_n, t.cur_ms);
+        printf("Base: %s  (%llu samples, %.1f ms)\n", paths[0], (unsigned long long)t.base_n,
+               t.base_ms);
+        printf("New:  %s  (%llu samples, %.1f ms)\n", paths[1], (unsigned long long)t.cur_n,
+               t.cur_ms);
         if (t.base_ms > 0)
-            printf("Time in the new profile: %+.1f%% against the base\n", 100.0 * (t.cur_ms / t.base_ms - 1.0));
-        printf("\nPer function, largest change first. Shares are of each profile's own total; ms as measured.\n");
+            printf("Time in the new profile: %+.1f%% against the base\n",
+                   100.0 * (t.cur_ms / t.base_ms - 1.0));
+        printf("\nPer function, largest change first. Shares are of each profile's own total; ms "
+               "as measured.\n");
         printf("  ----- self %% -----  ----- total %% -----  ----- total ms (inclusive) -----\n");
-        printf("   base    new change   base    new change     base      new   change  function  location\n");
+        printf("   base    new change   base    new change     base      new   change  function  "
+               "location\n");
     }
     for (size_t i = 0; i < t.n && (top == 0 || (int)i < top); i++) {
         const struct cmp_row *r = &t.rows[i];
         report_location_str(r->file, by == AGG_FILE ? 0 : r->line, loc, sizeof loc);
         if (tsv) {
             static const char *st[] = {"both", "new", "gone"};
-            printf("%s\t%.2f\t%.2f\t%+.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%.3f\t%.3f\t%+.2f\n", st[r->status],
-                   r->base.self_pct, r->cur.self_pct, r->delta_pts, r->base.self_ms, r->cur.self_ms,
-                   r->base.total_pct, r->cur.total_pct, r->name, by == AGG_FILE ? "" : loc, r->base.total_ms,
-                   r->cur.total_ms, r->delta_total_pts);
+            printf("%s\t%.2f\t%.2f\t%+.2f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t%s\t%.3f\t%.3f\t%+.2f\n",
+                   st[r->status], r->base.self_pct, r->cur.self_pct, r->delta_pts, r->base.self_ms,
+                   r->cur.self_ms, r->base.total_pct, r->cur.total_pct, r->name,
+                   by == AGG_FILE ? "" : loc, r->base.total_ms, r->cur.total_ms,
+                   r->delta_total_pts);
             continue;
         }
-        printf("%7.1f %6.1f %+6.1f %6.1f %6.1f %+6.1f %8.1f %8.1f ", r->base.self_pct, r->cur.self_pct,
-               r->delta_pts, r->base.total_pct, r->cur.total_pct, r->delta_total_pts, r->base.total_ms,
-               r->cur.total_ms);
+        printf("%7.1f %6.1f %+6.1f %6.1f %6.1f %+6.1f %8.1f %8.1f ", r->base.self_pct,
+               r->cur.self_pct, r->delta_pts, r->base.total_pct, r->cur.total_pct,
+               r->delta_total_pts, r->base.total_ms, r->cur.total_ms);
         print_change(stdout, r);
         printf("  %s  %s", r->name, by == AGG_FILE ? "" : loc);
         if (by != AGG_FILE && r->status == CMP_BOTH && r->base_line != r->line)

@@ -28,7 +28,8 @@ cmd_record(int argc, char **argv)
     int mode_i = 0;
     bool memory = false, memory_all = false, idle = false;
     char format_help[320];
-    snprintf(format_help, sizeof format_help, "%s;\ndefault from PATH's extension, else cpuprofile", fmt_names());
+    snprintf(format_help, sizeof format_help, "%s;\ndefault from PATH's extension, else cpuprofile",
+             fmt_names());
     const struct opt opts[] = {
         {OPTION_PATH("output", 'o', &out, "PATH",
                      "profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)")},
@@ -36,12 +37,15 @@ cmd_record(int argc, char **argv)
         {OPTION_UINT("hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)")},
         {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names,
                      "cpu (default): on-CPU time; wall: also time spent waiting, as (idle)")},
-        {OPTION_FLAG("idle", 0, &idle, "keep (idle) in collapsed, speedscope and pprof files, which leave it\n"
-                                       "out by default (see `mrprof convert --help`)")},
-        {OPTION_FLAG("memory", 0, &memory, "also sample allocations: PATH's name with .heapprofile holds the\n"
-                                           "blocks still live at exit, and a trace (-f trace) gets the memory\n"
-                                           "counters (RSS, live objects, GC cycles, bytes allocated)")},
-        {OPTION_FLAG("memory-all", 0, &memory_all, "--memory, with every allocation in the .heapprofile")},
+        {OPTION_FLAG("idle", 0, &idle,
+                     "keep (idle) in collapsed, speedscope and pprof files, which leave it\n"
+                     "out by default (see `mrprof convert --help`)")},
+        {OPTION_FLAG("memory", 0, &memory,
+                     "also sample allocations: PATH's name with .heapprofile holds the\n"
+                     "blocks still live at exit, and a trace (-f trace) gets the memory\n"
+                     "counters (RSS, live objects, GC cycles, bytes allocated)")},
+        {OPTION_FLAG("memory-all", 0, &memory_all,
+                     "--memory, with every allocation in the .heapprofile")},
         {OPTION_UINT("memory-interval", 0, &interval, 1, 1099511627776.0, "N",
                      "mean bytes between allocation samples (default 524288)"),
          .given = &interval_opt},
@@ -82,12 +86,17 @@ cmd_record(int argc, char **argv)
     if (memory) {
         const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
         size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - out) : strlen(out);
-        if (stem > 16 && strcmp(out + stem - 16, ".speedscope.json") == 0 && dot == out + strlen(out) - 5)
+        if (stem > 16 && strcmp(out + stem - 16, ".speedscope.json") == 0 &&
+            dot == out + strlen(out) - 5)
             stem -= 11;
         snprintf(heap_buf, sizeof heap_buf, "%.*s.heapprofile", (int)stem, out);
         snprintf(interval_buf, sizeof interval_buf, "%lu", interval ? interval : 524288ul);
-        const char *e[] = {memory_all ? "--heap-prof-all" : "--heap-prof", "--heap-prof-out", heap_buf,
-                           "--heap-prof-interval", interval_buf, NULL};
+        const char *e[] = {memory_all ? "--heap-prof-all" : "--heap-prof",
+                           "--heap-prof-out",
+                           heap_buf,
+                           "--heap-prof-interval",
+                           interval_buf,
+                           NULL};
         memcpy(extra, e, sizeof e);
     }
     if (idle) { /* after the memory options, if any */
@@ -100,7 +109,8 @@ cmd_record(int argc, char **argv)
     char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, extra, argv, nargs);
     if (!cargv)
         return CLI_SCRIPT_FAILED;
-    const struct spawn_opts so = {.cmd = "record", .hint = " (build it with `make`, or pass --mrun)"};
+    const struct spawn_opts so = {.cmd = "record",
+                                  .hint = " (build it with `make`, or pass --mrun)"};
     pid_t pid = spawn_mrun(cargv, &so);
     free(cargv);
     if (pid < 0) {
@@ -115,7 +125,8 @@ cmd_record(int argc, char **argv)
         return CLI_SCRIPT_FAILED;
     }
     if (end.signo) {
-        fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n", end.signo);
+        fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n",
+                end.signo);
         return CLI_SCRIPT_FAILED;
     }
     int code = end.code;
@@ -123,12 +134,16 @@ cmd_record(int argc, char **argv)
         return CLI_SCRIPT_FAILED;
     const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
     if (memory && access(heap_buf, R_OK) == 0)
-        fprintf(stderr, "mrprof record: wrote %s (memory; open it in DevTools' Memory panel)\n", heap_buf);
+        fprintf(stderr, "mrprof record: wrote %s (memory; open it in DevTools' Memory panel)\n",
+                heap_buf);
     if (access(out, R_OK) == 0 && (!f || f->readable))
-        fprintf(stderr, "mrprof record: wrote %s (script exit status %d); see it with: "
-                        "mrprof report %s\n", out, code, out);
+        fprintf(stderr,
+                "mrprof record: wrote %s (script exit status %d); see it with: "
+                "mrprof report %s\n",
+                out, code, out);
     else if (access(out, R_OK) == 0)
-        fprintf(stderr, "mrprof record: wrote %s (script exit status %d) for %s\n", out, code, f->about);
+        fprintf(stderr, "mrprof record: wrote %s (script exit status %d) for %s\n", out, code,
+                f->about);
     else
         fprintf(stderr, "mrprof record: no profile was written (script exit status %d)\n", code);
     return code;

@@ -26,7 +26,8 @@ cmd_report(int argc, char **argv)
     int by = AGG_FUNCTION, shape = 0;
     const char *min_pct_opt = NULL, *shape_opt = NULL;
     const struct opt opts[] = {
-        {OPTION_INT("top", 0, &o.top, 0, 1000000, "N", "rows in the top table (default 20; 0 = all)")},
+        {OPTION_INT("top", 0, &o.top, 0, 1000000, "N",
+                    "rows in the top table (default 20; 0 = all)")},
         {OPTION_FLAG("tree", 0, &o.tree, "also print the call tree")},
         CLI_OPT_BY(&by),
         {OPTION_INT("thread", 0, &o.thread, 0, 1000000, "N",
@@ -52,7 +53,8 @@ cmd_report(int argc, char **argv)
         return cli_usage_error("report", "which profile? (mrprof report FILE)");
     /* Options that would do nothing are refused, not ignored. */
     if (o.tsv && (o.tree || min_pct_given))
-        return cli_usage_error("report", "%s: %s tsv prints the top table alone, without a call tree",
+        return cli_usage_error("report",
+                               "%s: %s tsv prints the top table alone, without a call tree",
                                o.tree ? "--tree" : "--min-pct", shape_opt);
     if (min_pct_given && !o.tree)
         return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");

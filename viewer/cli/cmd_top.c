@@ -126,18 +126,24 @@ cmd_top(int argc, char **argv)
 {
     struct view_opts o;
     cli_view_defaults(&o);
-    const char *attach = NULL, *out = NULL, *out_opt = NULL, *mrun_opt = NULL, *hz_opt = NULL, *mode_opt = NULL;
+    const char *attach = NULL, *out = NULL, *out_opt = NULL, *mrun_opt = NULL, *hz_opt = NULL,
+               *mode_opt = NULL;
     const char *token = getenv("MRPROF_LIVE_TOKEN"), *token_opt = NULL, *for_opt = NULL;
     unsigned long hz_n = 1000;
     int mode_i = 0;
     double for_secs = 0;
     const struct opt opts[] = {
-        {OPTION_UINT("hz", 0, &hz_n, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)"), .given = &hz_opt},
-        {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names, "cpu (default) or wall"), .arg = "M", .given = &mode_opt},
-        {OPTION_PATH("output", 'o', &out, "PATH", "also write the final profile to PATH (format from the extension)"),
+        {OPTION_UINT("hz", 0, &hz_n, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)"),
+         .given = &hz_opt},
+        {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names, "cpu (default) or wall"), .arg = "M",
+         .given = &mode_opt},
+        {OPTION_PATH("output", 'o', &out, "PATH",
+                     "also write the final profile to PATH (format from the extension)"),
          .given = &out_opt},
-        {OPTION_PATH("attach", 0, &attach, "ADDR", "unix:PATH, or tcp:127.0.0.1:PORT / tcp:[::1]:PORT")},
-        {OPTION_STRING("token", 0, &token, "T", "the token mrun printed for a TCP address (or $MRPROF_LIVE_TOKEN)"),
+        {OPTION_PATH("attach", 0, &attach, "ADDR",
+                     "unix:PATH, or tcp:127.0.0.1:PORT / tcp:[::1]:PORT")},
+        {OPTION_STRING("token", 0, &token, "T",
+                       "the token mrun printed for a TCP address (or $MRPROF_LIVE_TOKEN)"),
          .given = &token_opt},
         {OPTION_DOUBLE("for", 0, &for_secs, 0, 86400, "SECONDS",
                        "with --once and --attach: print the profile after SECONDS instead of\n"
@@ -145,7 +151,9 @@ cmd_top(int argc, char **argv)
          .flags = OPTF_MIN_EXCL, .given = &for_opt},
         CLI_OPT_MRUN(&mrun_opt),
         CLI_VIEW_OPTIONS(&o),
-        {.sname = 'e', .kind = OPT_FLAG, .flags = OPTF_ARG_START}, /* mrun's -e CODE is the script */
+        {.sname = 'e',
+         .kind = OPT_FLAG,
+         .flags = OPTF_ARG_START}, /* mrun's -e CODE is the script */
         {0},
     };
     const struct opt_cmd cmd = {"mrprof top", usage, about, footer, opts, 18, OPT_STOP_AT_ARG};
@@ -158,22 +166,29 @@ cmd_top(int argc, char **argv)
     if (attach && nscript > 0)
         return cli_usage_error("top", "--attach watches a running program; give no script");
     if (!attach && nscript <= 0)
-        return cli_usage_error("top", "what to run? (mrprof top -- SCRIPT [ARGS], or --attach ADDR)");
+        return cli_usage_error("top",
+                               "what to run? (mrprof top -- SCRIPT [ARGS], or --attach ADDR)");
     if (attach && strncmp(attach, "tcp:", 4) == 0 && (!token || !*token))
         return cli_usage_error("top", "a TCP address needs the token mrun printed (--token T)");
     bool interactive = cli_view_interactive(&o);
     /* Options that would do nothing are refused, not ignored. */
     if (attach && (hz_opt || mode_opt || out_opt || mrun_opt))
-        return cli_usage_error("top", "%s: with --attach the program runs already, under its own mrun options "
-                                      "(its --prof-out writes the file)",
-                               hz_opt ? hz_opt : mode_opt ? mode_opt : out_opt ? out_opt : "--mrun");
+        return cli_usage_error(
+            "top",
+            "%s: with --attach the program runs already, under its own mrun options "
+            "(its --prof-out writes the file)",
+            hz_opt     ? hz_opt
+            : mode_opt ? mode_opt
+            : out_opt  ? out_opt
+                       : "--mrun");
     if (!attach && (for_opt || token_opt))
         return cli_usage_error("top", "%s is for --attach (a script's profile shows until it ends)",
                                for_opt ? "--for" : "--token");
     if (cli_view_check("top", &o) != CLI_OK)
         return CLI_USAGE;
     if (for_secs > 0 && interactive)
-        return cli_usage_error("top", "--for prints the profile after SECONDS: with --once, or without a terminal");
+        return cli_usage_error(
+            "top", "--for prints the profile after SECONDS: with --once, or without a terminal");
 
     char dir[64] = "", addr[128], sock[96] = "", outlog[96] = "", errlog[96] = "";
     pid_t child = -1;

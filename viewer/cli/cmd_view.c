@@ -29,7 +29,8 @@ cli_view_name_opt(struct opt_state *st, const struct opt *o, const char *value)
 {
     int view = tv_view_by_name(value);
     if (view == -2)
-        return opt_error(st->cmd, "%s must be %s or all, not '%s'", st->spelled, tv_view_names(), value);
+        return opt_error(st->cmd, "%s must be %s or all, not '%s'", st->spelled, tv_view_names(),
+                         value);
     *(int *)o->dst = view;
     return 0;
 }
@@ -41,8 +42,8 @@ cli_view_size_opt(struct opt_state *st, const struct opt *o, const char *value)
     int w, h;
     char extra;
     if (sscanf(value, "%dx%d%c", &w, &h, &extra) != 2 || w < 40 || h < 8 || w > 1000 || h > 1000)
-        return opt_error(st->cmd, "%s must be WIDTHxHEIGHT from 40x8 to 1000x1000, not '%s'", st->spelled,
-                         value);
+        return opt_error(st->cmd, "%s must be WIDTHxHEIGHT from 40x8 to 1000x1000, not '%s'",
+                         st->spelled, value);
     vo->w = w;
     vo->h = h;
     return 0;
@@ -87,8 +88,9 @@ int
 cli_view_check(const char *cmd, const struct view_opts *o)
 {
     if (o->w && cli_view_interactive(o))
-        return cli_usage_error(cmd, "--size sets the text of --once; on a terminal the view takes the "
-                                    "terminal's size (add --once)");
+        return cli_usage_error(cmd,
+                               "--size sets the text of --once; on a terminal the view takes the "
+                               "terminal's size (add --once)");
     return CLI_OK;
 }
 
@@ -113,12 +115,13 @@ cmd_view(int argc, char **argv)
     cli_view_defaults(&o);
     const struct opt opts[] = {
         CLI_VIEW_OPTIONS(&o),
-        {OPTION_CALLBACK("diff", 0, diff_base_opt, &base_path, "BASE",
-                         "(then NEW) show NEW against BASE: the flame graph coloured by the change\n"
-                         "of each call path (red grew, blue shrank, by half a point of the total\n"
-                         "and 5 % of its own time or more; the change in points is in the label),\n"
-                         "the tree with a CHANGE column, the top view with each function's base\n"
-                         "share and change. The base is scaled to NEW's total unless --absolute.")},
+        {OPTION_CALLBACK(
+            "diff", 0, diff_base_opt, &base_path, "BASE",
+            "(then NEW) show NEW against BASE: the flame graph coloured by the change\n"
+            "of each call path (red grew, blue shrank, by half a point of the total\n"
+            "and 5 % of its own time or more; the change in points is in the label),\n"
+            "the tree with a CHANGE column, the top view with each function's base\n"
+            "share and change. The base is scaled to NEW's total unless --absolute.")},
         {OPTION_FLAG("absolute", 0, &absolute, "with --diff: compare time as measured")},
         {0},
     };
@@ -128,7 +131,8 @@ cmd_view(int argc, char **argv)
         return rc;
     const char *path = nargs ? argv[0] : NULL;
     if (!path && base_path)
-        return cli_usage_error("view", "--diff compares two profiles: mrprof view --diff BASE NEW (got one file)");
+        return cli_usage_error(
+            "view", "--diff compares two profiles: mrprof view --diff BASE NEW (got one file)");
     if (!path)
         return cli_usage_error("view", "which profile? (mrprof view FILE)");
     if (o.view == -1 && !o.once && cli_view_interactive(&o))

@@ -43,14 +43,15 @@ main(int argc, char **argv)
     size_t k = 0;
     k += (size_t)snprintf(about, sizeof about, "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0] && k < sizeof about; i++)
-        k += (size_t)snprintf(about + k, sizeof about - k, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        k += (size_t)snprintf(about + k, sizeof about - k, "  %-9s %s\n", commands[i].name,
+                              commands[i].summary);
     bool version = false;
     const struct opt opts[] = {
         {OPTION_FLAG("version", 0, &version, "print the version and exit")},
         {0},
     };
-    const struct opt_cmd cmd = {"mrprof", "usage: mrprof COMMAND [ARGS...]\n", about, exit_text, opts, 14,
-                                OPT_STOP_AT_ARG};
+    const struct opt_cmd cmd = {
+        "mrprof", "usage: mrprof COMMAND [ARGS...]\n", about, exit_text, opts, 14, OPT_STOP_AT_ARG};
     if (argc < 2) {
         opt_usage(&cmd, stderr);
         return CLI_USAGE;

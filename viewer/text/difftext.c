@@ -63,4 +63,3 @@ diff_print_tree(const struct diff_tree *d, double min_pts, FILE *out)
 out:
     free(reach), free(start), free(list), free(stack), free(depth);
 }
-

@@ -63,7 +63,8 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     if (m->mode == PROFILE_HEAP) {
         fprintf(out, "\n  %zu allocation samples", profile_nsamples(p));
         if (m->heap.interval)
-            fprintf(out, ", one per %llu bytes allocated on average", (unsigned long long)m->heap.interval);
+            fprintf(out, ", one per %llu bytes allocated on average",
+                    (unsigned long long)m->heap.interval);
         if (m->heap.alloc_count)
             fprintf(out, "\n  counted while profiling: %.1f KiB allocated in %llu allocations",
                     (double)m->heap.alloc_bytes / 1024.0, (unsigned long long)m->heap.alloc_count);
@@ -74,7 +75,8 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     double nthreads = profile_nthreads(p) ? (double)profile_nthreads(p) : 1.0;
     fprintf(out, "\n  duration %.3f s, %zu samples", secs, profile_nsamples(p));
     if (secs > 0)
-        fprintf(out, ", %.0f Hz achieved per thread", (double)profile_nsamples(p) / secs / nthreads);
+        fprintf(out, ", %.0f Hz achieved per thread",
+                (double)profile_nsamples(p) / secs / nthreads);
     /* Of the samples this file holds: the session's signal count covers every thread it
      * sampled, and a one-thread file of a run with workers would read several times 100 %. */
     if (m->hz && secs > 0)
@@ -88,8 +90,11 @@ threads:
         fprintf(out, " [%zu] %s", t, profile_str(p, profile_threads(p)[t].name));
     struct unit u = unit_of(p);
     fprintf(out, "\n  %s %s in this report: %.1f %s over %llu samples%s\n",
-            m->mode == PROFILE_CPU ? "CPU" : m->mode == PROFILE_HEAP ? "memory" : "wall", u.what,
-            in_unit(&u, all_w), u.label, (unsigned long long)all_n, o->thread >= 0 ? " (one thread)" : "");
+            m->mode == PROFILE_CPU    ? "CPU"
+            : m->mode == PROFILE_HEAP ? "memory"
+                                      : "wall",
+            u.what, in_unit(&u, all_w), u.label, (unsigned long long)all_n,
+            o->thread >= 0 ? " (one thread)" : "");
 }
 
 static void
@@ -142,7 +147,8 @@ print_tsv(FILE *out, const struct profile *p, const struct report_opts *o,
 {
     char loc[512];
     struct unit u = unit_of(p);
-    fprintf(out, "self_pct\ttotal_pct\tself_%s\ttotal_%s\tself_samples\t%s\tlocation\n", u.tsv, u.tsv, key);
+    fprintf(out, "self_pct\ttotal_pct\tself_%s\ttotal_%s\tself_samples\t%s\tlocation\n", u.tsv,
+            u.tsv, key);
     for (size_t i = 0; i < t->n && (o->top == 0 || (int)i < o->top); i++) {
         const struct agg_row *r = &t->rows[i];
         report_location(p, o->by == AGG_FILE ? 0 : r->file, r->line, loc, sizeof loc);
@@ -170,8 +176,10 @@ report_print(FILE *out, const struct profile *p, const char *title, const struct
     }
     print_header(out, p, title, o, t.total_w, t.total_n);
     struct unit u = unit_of(p);
-    fprintf(out, "\nTop %s by self %s:\n", by_name[o->by], p->meta.mode == PROFILE_HEAP ? "memory" : "time");
-    fprintf(out, "  %8s  self%%  %9s total%%  %-40s %s\n", p->meta.mode == PROFILE_HEAP ? "self KiB" : "self ms",
+    fprintf(out, "\nTop %s by self %s:\n", by_name[o->by],
+            p->meta.mode == PROFILE_HEAP ? "memory" : "time");
+    fprintf(out, "  %8s  self%%  %9s total%%  %-40s %s\n",
+            p->meta.mode == PROFILE_HEAP ? "self KiB" : "self ms",
             p->meta.mode == PROFILE_HEAP ? "total KiB" : "total ms", by_name[o->by], "location");
     char loc[512];
     for (size_t i = 0; i < t.n && (o->top == 0 || (int)i < o->top); i++) {

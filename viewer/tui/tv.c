@@ -242,8 +242,7 @@ tv_key(struct tv *v, int key, int rows)
         if (v->live && !v->ended) {
             v->paused = !v->paused;
             snprintf(v->status, sizeof v->status, "%s",
-                     v->paused ? "paused: the program runs on; p resumes the view"
-                               : "resumed");
+                     v->paused ? "paused: the program runs on; p resumes the view" : "resumed");
         }
         return TV_REDRAW;
     case 's': {
@@ -342,8 +341,9 @@ tv_save(struct tv *v, const char *path)
     else if (n == 1)
         snprintf(v->status, sizeof v->status, "saved %.900s", files);
     else
-        snprintf(v->status, sizeof v->status, "saved %zu samples in %zu files (a %s holds one thread): %.900s",
-                 total, n, f->ext, files);
+        snprintf(v->status, sizeof v->status,
+                 "saved %zu samples in %zu files (a %s holds one thread): %.900s", total, n, f->ext,
+                 files);
     free(w);
     return rc == 0;
 }

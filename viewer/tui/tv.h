@@ -34,20 +34,20 @@ enum {
 };
 enum tv_color {
     TV_C_DEFAULT = 0,
-    TV_C_HEADER,   /* the title line */
-    TV_C_TAB,      /* the current view's tab */
-    TV_C_BAR,      /* bars in the top and threads views */
-    TV_C_MATCH,    /* search matches */
-    TV_C_SELECT,   /* the selected row or box */
-    TV_C_SPARK,    /* timeline sparklines */
-    TV_C_RANGE,    /* the selected time range */
-    TV_C_STATUS,   /* LIVE / PAUSED / ENDED */
-    TV_C_FLAME0,   /* flame boxes: TV_C_FLAME0 .. TV_C_FLAME0 + TV_FLAME_COLORS - 1 */
+    TV_C_HEADER, /* the title line */
+    TV_C_TAB,    /* the current view's tab */
+    TV_C_BAR,    /* bars in the top and threads views */
+    TV_C_MATCH,  /* search matches */
+    TV_C_SELECT, /* the selected row or box */
+    TV_C_SPARK,  /* timeline sparklines */
+    TV_C_RANGE,  /* the selected time range */
+    TV_C_STATUS, /* LIVE / PAUSED / ENDED */
+    TV_C_FLAME0, /* flame boxes: TV_C_FLAME0 .. TV_C_FLAME0 + TV_FLAME_COLORS - 1 */
     TV_FLAME_COLORS = 6,
     TV_C_PSEUDO = TV_C_FLAME0 + TV_FLAME_COLORS, /* (idle), (program), ... boxes */
-    TV_C_GREW,     /* diff: took more of the time than in the base */
-    TV_C_SHRANK,   /* diff: took less */
-    TV_C_SAME,     /* diff: about the same */
+    TV_C_GREW,                                   /* diff: took more of the time than in the base */
+    TV_C_SHRANK,                                 /* diff: took less */
+    TV_C_SAME,                                   /* diff: about the same */
     TV_NCOLORS
 };
 #define TV_TAB_WIDTH 12 /* columns per tab on row 1 */
@@ -79,9 +79,9 @@ enum tv_action { TV_CONTINUE = 0, TV_QUIT, TV_REDRAW };
 /* What the last draw put where: clicks read it (drawing changes nothing else in the model). */
 struct tv_layout {
     enum tv_view view; /* the view drawn */
-    int body_y; /* the grid row where the view's body starts */
-    int list_y; /* the grid row of a list view's first row (-1: the view has no rows) */
-    int scroll; /* the list's row shown at list_y */
+    int body_y;        /* the grid row where the view's body starts */
+    int list_y;        /* the grid row of a list view's first row (-1: the view has no rows) */
+    int scroll;        /* the list's row shown at list_y */
 };
 
 struct diff_tree;
@@ -91,12 +91,12 @@ struct tv {
     const char *title;
     const struct diff_tree *diff; /* borrowed; set: p is its merged profile and the views show
                                      each function's change against the base */
-    bool utf8;     /* block and box characters (else ASCII) */
-    bool live;     /* a live source feeds p */
-    bool paused;   /* live: the view holds still */
-    bool ended;    /* live: the program exited */
-    int exit_code; /* live, once ended */
-    char status[1024]; /* one-off message for the footer ("saved to ...") */
+    bool utf8;                    /* block and box characters (else ASCII) */
+    bool live;                    /* a live source feeds p */
+    bool paused;                  /* live: the view holds still */
+    bool ended;                   /* live: the program exited */
+    int exit_code;                /* live, once ended */
+    char status[1024];            /* one-off message for the footer ("saved to ...") */
 
     enum tv_view view; /* an index into tv_views[] */
     bool help;
@@ -125,8 +125,8 @@ struct tv {
     struct agg_tree tree;
     uint32_t *top_rows; /* indices into top.rows that pass the search */
     size_t ntop_rows;
-    uint8_t *expanded;  /* per node */
-    uint8_t *match;     /* per frame: name or file contains the search */
+    uint8_t *expanded; /* per node */
+    uint8_t *match;    /* per frame: name or file contains the search */
     size_t cap_nodes, cap_frames;
     uint32_t *tree_rows; /* visible tree rows: node ids */
     int *tree_depth;

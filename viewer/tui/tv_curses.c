@@ -135,23 +135,36 @@ static int
 map_key(int ch)
 {
     switch (ch) {
-    case KEY_UP: return TV_KEY_UP;
-    case KEY_DOWN: return TV_KEY_DOWN;
-    case KEY_LEFT: return TV_KEY_LEFT;
-    case KEY_RIGHT: return TV_KEY_RIGHT;
-    case KEY_PPAGE: return TV_KEY_PGUP;
-    case KEY_NPAGE: return TV_KEY_PGDN;
-    case KEY_HOME: return TV_KEY_HOME;
-    case KEY_END: return TV_KEY_END;
+    case KEY_UP:
+        return TV_KEY_UP;
+    case KEY_DOWN:
+        return TV_KEY_DOWN;
+    case KEY_LEFT:
+        return TV_KEY_LEFT;
+    case KEY_RIGHT:
+        return TV_KEY_RIGHT;
+    case KEY_PPAGE:
+        return TV_KEY_PGUP;
+    case KEY_NPAGE:
+        return TV_KEY_PGDN;
+    case KEY_HOME:
+        return TV_KEY_HOME;
+    case KEY_END:
+        return TV_KEY_END;
     case KEY_ENTER:
     case '\n':
-    case '\r': return TV_KEY_ENTER;
-    case 27: return TV_KEY_ESC;
+    case '\r':
+        return TV_KEY_ENTER;
+    case 27:
+        return TV_KEY_ESC;
     case KEY_BACKSPACE:
     case 127:
-    case 8: return TV_KEY_BACKSPACE;
-    case '\t': return TV_KEY_TAB;
-    default: return ch;
+    case 8:
+        return TV_KEY_BACKSPACE;
+    case '\t':
+        return TV_KEY_TAB;
+    default:
+        return ch;
     }
 }
 

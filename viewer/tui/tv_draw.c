@@ -88,7 +88,11 @@ next_cp(const char **s)
 {
     const unsigned char *p = (const unsigned char *)*s;
     uint32_t c = p[0];
-    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    int n = c < 0x80             ? 0
+            : (c & 0xE0) == 0xC0 ? 1
+            : (c & 0xF0) == 0xE0 ? 2
+            : (c & 0xF8) == 0xF0 ? 3
+                                 : -1;
     if (n < 0) {
         *s += 1;
         return '?';
@@ -274,7 +278,8 @@ draw_header(const struct tv *v, struct tv_grid *g)
         snprintf(thread, sizeof thread, "thread %s", profile_str(p, t->name));
     }
     if (v->filter.from_ns || v->filter.to_ns)
-        snprintf(range, sizeof range, " | %.2f-%.2f s", (double)(v->filter.from_ns - v->t_first) / 1e9,
+        snprintf(range, sizeof range, " | %.2f-%.2f s",
+                 (double)(v->filter.from_ns - v->t_first) / 1e9,
                  (double)(v->filter.to_ns - v->t_first) / 1e9);
     double secs = (double)profile_duration_ns(p) / 1e9;
     int mode = p->meta.mode >= 0 && p->meta.mode <= 2 ? p->meta.mode : 0;
@@ -282,7 +287,7 @@ draw_header(const struct tv *v, struct tv_grid *g)
     if (p->meta.hz && mode != PROFILE_HEAP)
         snprintf(hz, sizeof hz, " %u Hz", p->meta.hz);
     tv__textf(g, 0, 0, g->w, a, " mrprof | %s | %zu samples | %.2f s | %s%s | %s%s", v->title,
-          v->tree.all_n, secs, modes[mode], hz, thread, range);
+              v->tree.all_n, secs, modes[mode], hz, thread, range);
 }
 
 static void
@@ -290,7 +295,8 @@ draw_tabs(const struct tv *v, struct tv_grid *g)
 {
     for (int i = 0; i < TV_NVIEWS; i++) {
         uint16_t a = i == (int)v->view ? TV_ATTR(TV_REVERSE | TV_BOLD, TV_C_TAB) : TV_ATTR(0, 0);
-        tv__textf(g, 1 + i * TV_TAB_WIDTH, 1, TV_TAB_WIDTH - 1, a, " %c %-8s", tv_views[i]->hotkey, tv_views[i]->label);
+        tv__textf(g, 1 + i * TV_TAB_WIDTH, 1, TV_TAB_WIDTH - 1, a, " %c %-8s", tv_views[i]->hotkey,
+                  tv_views[i]->label);
     }
     if (!v->live)
         return;

@@ -12,12 +12,9 @@
 #include <string.h>
 
 const struct tv_view_ops *const tv_views[TV_NVIEWS] = {
-    [TV_TOP] = &tv__view_top,
-    [TV_TREE] = &tv__view_tree,
-    [TV_FLAME] = &tv__view_flame,
-    [TV_TIMELINE] = &tv__view_timeline,
-    [TV_THREADS] = &tv__view_threads,
-    [TV_MEMORY] = &tv__view_memory,
+    [TV_TOP] = &tv__view_top,         [TV_TREE] = &tv__view_tree,
+    [TV_FLAME] = &tv__view_flame,     [TV_TIMELINE] = &tv__view_timeline,
+    [TV_THREADS] = &tv__view_threads, [TV_MEMORY] = &tv__view_memory,
 };
 
 int

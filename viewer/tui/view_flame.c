@@ -108,7 +108,8 @@ draw_flame(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_la
         const struct tv_box *b = &v->boxes[i];
         uint32_t frame = nodes[b->node].frame;
         int y = y0 + b->depth, w = b->x1 - b->x0;
-        uint16_t a = TV_ATTR(0, v->diff ? tv__change_color(tv__change_sign(v, b->node)) : flame_color(v, frame));
+        uint16_t a = TV_ATTR(0, v->diff ? tv__change_color(tv__change_sign(v, b->node))
+                                        : flame_color(v, frame));
         if (tv_frame_matches(v, frame))
             a = TV_ATTR(TV_BOLD, TV_C_MATCH);
         if (b == sel)
@@ -117,8 +118,10 @@ draw_flame(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_la
         tv__put(g, b->x0, y, v->utf8 ? 0x258F : '|', a);
         char clipped[512], label[512];
         const char *name = b->node == 0 ? "all" : tv__frame_name(v, frame);
-        if (v->diff && tv__change_sign(v, b->node)) /* the change in points, for colourless screens */
-            snprintf(label, sizeof label, "%s %+.1f", name, diff_delta_pts(v->diff, b->node)), name = label;
+        if (v->diff &&
+            tv__change_sign(v, b->node)) /* the change in points, for colourless screens */
+            snprintf(label, sizeof label, "%s %+.1f", name, diff_delta_pts(v->diff, b->node)),
+                name = label;
         tv__clip_name(name, w - 1, v->utf8, clipped, sizeof clipped);
         tv__text(g, b->x0 + 1, y, w - 1, clipped, a);
     }
@@ -129,16 +132,20 @@ draw_flame(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_la
         char was[64] = "";
         if (v->diff)
             snprintf(was, sizeof was, ", base %.1f%%, %+.1f pts",
-                     v->diff->base_all > 0 ? 100.0 * v->diff->base_total[sel->node] / v->diff->base_all : 0.0,
-                     fabs(diff_delta_pts(v->diff, sel->node)) < 0.05 ? 0.0 : diff_delta_pts(v->diff, sel->node));
+                     v->diff->base_all > 0
+                         ? 100.0 * v->diff->base_total[sel->node] / v->diff->base_all
+                         : 0.0,
+                     fabs(diff_delta_pts(v->diff, sel->node)) < 0.05
+                         ? 0.0
+                         : diff_delta_pts(v->diff, sel->node));
         tv__textf(g, 0, y0 + rows - 1, g->w, TV_ATTR(TV_BOLD, 0),
-              "%s%s  total %.1f%% (%.1f %s%s)  self %.1f%%  %s",
-              v->flame_zoom ? "[zoomed] " : "", sel->node == 0 ? "all" : tv__frame_name(v, frame),
-              tv__pct(t->total_w[sel->node], t->all_w), tv__in_unit(v, t->total_w[sel->node]),
-              tv__unit_name(v), was, tv__pct(t->self_w[sel->node], t->all_w), loc);
+                  "%s%s  total %.1f%% (%.1f %s%s)  self %.1f%%  %s",
+                  v->flame_zoom ? "[zoomed] " : "",
+                  sel->node == 0 ? "all" : tv__frame_name(v, frame),
+                  tv__pct(t->total_w[sel->node], t->all_w), tv__in_unit(v, t->total_w[sel->node]),
+                  tv__unit_name(v), was, tv__pct(t->self_w[sel->node], t->all_w), loc);
     }
 }
-
 
 static void
 key_flame(struct tv *v, int key)

@@ -45,7 +45,7 @@ struct counter_line {
 struct memory_state {
     struct tv_stamp counters_stamp, sites_stamp;
     struct counter_line counter[NCOUNTERS];
-    bool sites_ok;         /* false: out of memory */
+    bool sites_ok;          /* false: out of memory */
     struct agg_site *sites; /* by bytes, largest first */
     size_t nsites;
     double all; /* bytes of every site */
@@ -99,7 +99,8 @@ find_sites(const struct tv *v, struct memory_state *st)
     st->nsites = 0;
     st->all = 0;
     size_t nn = profile_nnodes(p);
-    double *alloc = calloc(nn ? nn : 1, sizeof *alloc), *live = calloc(nn ? nn : 1, sizeof *live), all = 0;
+    double *alloc = calloc(nn ? nn : 1, sizeof *alloc), *live = calloc(nn ? nn : 1, sizeof *live),
+           all = 0;
     st->sites_ok = alloc && live;
     if (!alloc || !live) {
         free(alloc), free(live);
@@ -149,13 +150,15 @@ draw_counter(const struct tv *v, struct tv_grid *g, int y, const struct counter_
     human(lv, sizeof lv, last, bytes);
     human(pv, sizeof pv, peak, bytes);
     tv__textf(g, 1, y, x0 - 1, 0, "%-16.16s %7s %7s", label, lv, pv);
-    static const uint32_t blocks[] = {0x2581, 0x2582, 0x2583, 0x2584, 0x2585, 0x2586, 0x2587, 0x2588};
+    static const uint32_t blocks[] = {0x2581, 0x2582, 0x2583, 0x2584,
+                                      0x2585, 0x2586, 0x2587, 0x2588};
     static const char ascii[] = "_.:-=+*#";
     double held = 0; /* a column with no reading repeats the one before */
     for (int c = 0; c < cols; c++) {
         held = col[c] > 0 ? col[c] : held;
         int level = peak > 0 ? (int)(held * 7.999 / peak) : 0;
-        tv__put(g, x0 + c, y, v->utf8 ? blocks[level] : (uint32_t)ascii[level], TV_ATTR(0, TV_C_SPARK));
+        tv__put(g, x0 + c, y, v->utf8 ? blocks[level] : (uint32_t)ascii[level],
+                TV_ATTR(0, TV_C_SPARK));
     }
 }
 
@@ -169,18 +172,21 @@ draw_memory(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_l
     int y = y0;
     uint16_t head = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     tv__fill(g, 0, y, g->w, ' ', head);
-    tv__textf(g, 0, y++, g->w, head, " %-16s %7s %7s  %s", "COUNTER", "LAST", "PEAK", "OVER THE RUN");
+    tv__textf(g, 0, y++, g->w, head, " %-16s %7s %7s  %s", "COUNTER", "LAST", "PEAK",
+              "OVER THE RUN");
     int drawn = 0;
     for (size_t i = 0; i < NCOUNTERS && y < y0 + rows; i++)
         if (st->counter[i].shown) {
-            draw_counter(v, g, y, &st->counter[i], memory_counters[i].label, memory_counters[i].bytes);
+            draw_counter(v, g, y, &st->counter[i], memory_counters[i].label,
+                         memory_counters[i].bytes);
             y++, drawn++;
         }
     if (!drawn)
         tv__text(g, 1, y++, g->w - 1,
-             v->live ? "no memory counters yet"
-                     : "no memory counters in this file (a trace holds them: mrprof record --memory -f trace)",
-             TV_ATTR(TV_DIM, 0));
+                 v->live ? "no memory counters yet"
+                         : "no memory counters in this file (a trace holds them: mrprof record "
+                           "--memory -f trace)",
+                 TV_ATTR(TV_DIM, 0));
     y++;
     if (!st->sites_ok || y >= y0 + rows)
         return;
@@ -189,14 +195,16 @@ draw_memory(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_l
     double all = st->all;
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     tv__fill(g, 0, y, g->w, ' ', hdr);
-    tv__textf(g, 0, y++, g->w, hdr, " %10s %6s %10s  %s", tv__is_heap(v) ? "BYTES" : "ALLOCATED", "SHARE",
-          tv__is_heap(v) ? "" : "NOT FREED", "ALLOCATION SITE (Ruby code, and what allocated)");
+    tv__textf(g, 0, y++, g->w, hdr, " %10s %6s %10s  %s", tv__is_heap(v) ? "BYTES" : "ALLOCATED",
+              "SHARE", tv__is_heap(v) ? "" : "NOT FREED",
+              "ALLOCATION SITE (Ruby code, and what allocated)");
     if (!n) {
         tv__text(g, 1, y, g->w - 1,
-             v->live ? "no allocation samples yet"
-                     : "no allocation samples in this file (record --memory and mrun --heap-prof write them "
-                       "to a .heapprofile: open that)",
-             TV_ATTR(TV_DIM, 0));
+                 v->live ? "no allocation samples yet"
+                         : "no allocation samples in this file (record --memory and mrun "
+                           "--heap-prof write them "
+                           "to a .heapprofile: open that)",
+                 TV_ATTR(TV_DIM, 0));
         return;
     }
     for (size_t i = 0; i < n && y < y0 + rows; i++, y++) {
@@ -207,16 +215,18 @@ draw_memory(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_l
         if (sites[i].code == sites[i].leaf)
             snprintf(site, sizeof site, "%s", tv__frame_name(v, sites[i].code));
         else
-            snprintf(site, sizeof site, "%s (%s)", tv__frame_name(v, sites[i].code), tv__frame_name(v, sites[i].leaf));
-        int x = tv__textf(g, 0, y, g->w, 0, " %10s %5.1f%% %10s  ", a, all > 0 ? 100.0 * sites[i].allocated / all : 0.0, l);
+            snprintf(site, sizeof site, "%s (%s)", tv__frame_name(v, sites[i].code),
+                     tv__frame_name(v, sites[i].leaf));
+        int x = tv__textf(g, 0, y, g->w, 0, " %10s %5.1f%% %10s  ", a,
+                          all > 0 ? 100.0 * sites[i].allocated / all : 0.0, l);
         char loc[256];
         tv__frame_location(v, sites[i].code, loc, sizeof loc);
-        x += tv__text(g, x, y, g->w - x, site, tv_frame_matches(v, sites[i].code) ? TV_ATTR(TV_BOLD, TV_C_MATCH) : 0);
+        x += tv__text(g, x, y, g->w - x, site,
+                      tv_frame_matches(v, sites[i].code) ? TV_ATTR(TV_BOLD, TV_C_MATCH) : 0);
         if (*loc && x + 2 < g->w)
             tv__text_tail(g, x + 2, y, g->w - x - 2, loc, v->utf8, TV_ATTR(TV_DIM, 0));
     }
 }
-
 
 static void
 free_memory(void *state)

@@ -30,7 +30,8 @@ refresh_threads(struct tv *v, int w, int rows)
         return 0;
     free(st->wt);
     free(st->cnt);
-    uint64_t *wt = st->wt = calloc(nt + 1, sizeof *wt), *cnt = st->cnt = calloc(nt + 1, sizeof *cnt);
+    uint64_t *wt = st->wt = calloc(nt + 1, sizeof *wt),
+             *cnt = st->cnt = calloc(nt + 1, sizeof *cnt);
     if (!wt || !cnt) {
         free(wt);
         free(cnt);
@@ -63,7 +64,10 @@ draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     tv__fill(g, 0, y0, g->w, ' ', hdr);
     tv__textf(g, 0, y0, g->w, hdr, "   %-26s %8s %9s %10s %7s", "THREAD", "TID", "SAMPLES",
-          tv__is_heap(v) ? "KiB" : v->p->meta.mode == PROFILE_CPU ? "CPU ms" : "wall ms", "SHARE");
+              tv__is_heap(v)                   ? "KiB"
+              : v->p->meta.mode == PROFILE_CPU ? "CPU ms"
+                                               : "wall ms",
+              "SHARE");
     int n = (int)nt + 1;
     int scroll = 0, th_sel = v->th_sel;
     tv__scrolled(&th_sel, &scroll, n, rows - 1);
@@ -84,15 +88,15 @@ draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_
             snprintf(name, sizeof name, "%s", profile_str(p, ti->name));
             snprintf(tid, sizeof tid, "%lld", (long long)ti->tid);
         }
-        int x = tv__textf(g, 0, y, g->w, a, " %s %-26.26s %8s %9llu %10.1f %6.1f%% ", picked ? "*" : " ",
-                      name, tid, (unsigned long long)cnt[k], tv__in_unit(v, wt[k]), tv__pct(wt[k], wt[nt]));
+        int x = tv__textf(g, 0, y, g->w, a, " %s %-26.26s %8s %9llu %10.1f %6.1f%% ",
+                          picked ? "*" : " ", name, tid, (unsigned long long)cnt[k],
+                          tv__in_unit(v, wt[k]), tv__pct(wt[k], wt[nt]));
         if (x < g->w - 2)
-            tv__bar(g, x, y, g->w - x - 1 < 20 ? g->w - x - 1 : 20, wt[nt] ? (double)wt[k] / (double)wt[nt] : 0,
-                v->utf8, sel ? a : TV_ATTR(0, TV_C_BAR));
+            tv__bar(g, x, y, g->w - x - 1 < 20 ? g->w - x - 1 : 20,
+                    wt[nt] ? (double)wt[k] / (double)wt[nt] : 0, v->utf8,
+                    sel ? a : TV_ATTR(0, TV_C_BAR));
     }
 }
-
-
 
 static int *
 cursor_threads(struct tv *v, int *n)

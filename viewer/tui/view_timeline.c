@@ -50,7 +50,8 @@ refresh_timeline(struct tv *v, int w, int rows)
     const struct prof_sample *s = profile_samples(p);
     for (size_t i = 0; i < ns; i++) {
         size_t c = (size_t)((s[i].t_ns - v->t_first) * (unsigned __int128)cols / span);
-        bw[s[i].thread * (size_t)cols + (c < (size_t)cols ? c : (size_t)cols - 1)] += s[i].weight_ns;
+        bw[s[i].thread * (size_t)cols + (c < (size_t)cols ? c : (size_t)cols - 1)] +=
+            s[i].weight_ns;
         count[s[i].thread]++;
     }
     /* Full scale: the bucket's duration (100 % on CPU), or the fullest bucket if it is more
@@ -83,7 +84,8 @@ draw_timeline(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv
         return;
     const uint64_t *w = st->w, *count = st->count, full = st->full;
     uint64_t span = v->t_last - v->t_first + 1;
-    static const uint32_t blocks[] = {' ', 0x2581, 0x2582, 0x2583, 0x2584, 0x2585, 0x2586, 0x2587, 0x2588};
+    static const uint32_t blocks[] = {' ',    0x2581, 0x2582, 0x2583, 0x2584,
+                                      0x2585, 0x2586, 0x2587, 0x2588};
     static const char ascii[] = " .:-=+*##";
     int lo = v->tl_mark < 0 ? -1 : v->tl_mark < v->tl_cursor ? v->tl_mark : v->tl_cursor;
     int hi = v->tl_mark < 0 ? -1 : v->tl_mark < v->tl_cursor ? v->tl_cursor : v->tl_mark;
@@ -91,16 +93,17 @@ draw_timeline(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv
     for (size_t t = 0; t < nt && y + 1 < y0 + rows - 2; t++) {
         const struct prof_thread_info *ti = &profile_threads(p)[t];
         bool picked = v->filter.thread == (int)t;
-        tv__textf(g, 1, y++, g->w - 1, TV_ATTR(picked ? TV_BOLD : 0, 0), "%s %s (tid %lld): %llu samples",
-              picked ? "*" : " ", profile_str(p, ti->name), (long long)ti->tid,
-              (unsigned long long)count[t]);
+        tv__textf(g, 1, y++, g->w - 1, TV_ATTR(picked ? TV_BOLD : 0, 0),
+                  "%s %s (tid %lld): %llu samples", picked ? "*" : " ", profile_str(p, ti->name),
+                  (long long)ti->tid, (unsigned long long)count[t]);
         for (int c = 0; c < cols; c++) {
             uint64_t x = w[t * (size_t)cols + (size_t)c];
             int level = full ? (int)((x * 8 + full - 1) / full) : 0;
             if (level > 8)
                 level = 8;
             uint64_t t0 = tv_col_time(v, c), t1 = tv_col_time(v, c + 1);
-            bool in_range = (v->filter.from_ns || v->filter.to_ns) && t0 < (v->filter.to_ns ? v->filter.to_ns : UINT64_MAX) &&
+            bool in_range = (v->filter.from_ns || v->filter.to_ns) &&
+                            t0 < (v->filter.to_ns ? v->filter.to_ns : UINT64_MAX) &&
                             t1 > v->filter.from_ns;
             uint16_t a = TV_ATTR(0, TV_C_SPARK);
             if (in_range)
@@ -127,9 +130,8 @@ draw_timeline(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv
     y++;
     if (v->tl_mark >= 0)
         tv__text(g, 1, y, g->w - 1, "marking a range: move, then Space or Enter to apply",
-             TV_ATTR(TV_BOLD, 0));
+                 TV_ATTR(TV_BOLD, 0));
 }
-
 
 /* Timeline columns map to time by the width the last refresh used (tl_cols). */
 uint64_t

@@ -27,18 +27,21 @@ draw_top(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_layo
     int barw = g->w >= 100 || v->diff ? 12 : 8;
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     tv__fill(g, 0, y0, g->w, ' ', hdr);
-    tv__textf(g, 0, y0, g->w, hdr, "%7s %9s %7s %9s %-*s %s", "SELF%", u[0] == 'm' ? "SELF ms" : "SELF KiB",
-          "TOTAL%", u[0] == 'm' ? "TOTAL ms" : "TOTAL KiB", barw,
-          v->diff ? "BASE% CHG" : v->sort_total ? "[total]" : "[self]",
-          v->search[0] ? "FUNCTION (filtered by search)" : "FUNCTION");
+    tv__textf(g, 0, y0, g->w, hdr, "%7s %9s %7s %9s %-*s %s", "SELF%",
+              u[0] == 'm' ? "SELF ms" : "SELF KiB", "TOTAL%",
+              u[0] == 'm' ? "TOTAL ms" : "TOTAL KiB", barw,
+              v->diff         ? "BASE% CHG"
+              : v->sort_total ? "[total]"
+                              : "[self]",
+              v->search[0] ? "FUNCTION (filtered by search)" : "FUNCTION");
     rows--;
     int n = (int)v->ntop_rows;
     lay->list_y = y0 + 1;
     lay->scroll = v->top_scroll;
     if (!n) {
         tv__text(g, 2, y0 + 1, g->w - 2,
-             v->search[0] ? "no function matches the search (Esc clears it)" : "no samples yet",
-             TV_ATTR(TV_DIM, 0));
+                 v->search[0] ? "no function matches the search (Esc clears it)" : "no samples yet",
+                 TV_ATTR(TV_DIM, 0));
         return;
     }
     for (int i = 0; i < rows && v->top_scroll + i < n; i++) {
@@ -48,9 +51,9 @@ draw_top(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_layo
         uint16_t a = sel ? TV_ATTR(TV_REVERSE, TV_C_SELECT) : 0;
         if (sel)
             tv__fill(g, 0, y, g->w, ' ', a);
-        int x = tv__textf(g, 0, y, g->w, a, "%6.1f%% %9.1f %6.1f%% %9.1f ", tv__pct(row->self_w, v->top.total_w),
-                      tv__in_unit(v, row->self_w), tv__pct(row->total_w, v->top.total_w),
-                      tv__in_unit(v, row->total_w));
+        int x = tv__textf(g, 0, y, g->w, a, "%6.1f%% %9.1f %6.1f%% %9.1f ",
+                          tv__pct(row->self_w, v->top.total_w), tv__in_unit(v, row->self_w),
+                          tv__pct(row->total_w, v->top.total_w), tv__in_unit(v, row->total_w));
         if (v->diff) { /* total share in the base, and the change in points (new = no base) */
             double was = diff_base_function_pct(v->diff, row->name, row->file, row->line);
             double now = tv__pct(row->total_w, v->top.total_w), d = now - (isnan(was) ? 0 : was);
@@ -62,8 +65,8 @@ draw_top(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_layo
                 tv__textf(g, x, y, barw, ca, "%5.1f %+5.1f", was, d);
         } else {
             uint64_t key = v->sort_total ? row->total_w : row->self_w;
-            tv__bar(g, x, y, barw, v->top.total_w ? (double)key / (double)v->top.total_w : 0, v->utf8,
-                sel ? a : TV_ATTR(0, TV_C_BAR));
+            tv__bar(g, x, y, barw, v->top.total_w ? (double)key / (double)v->top.total_w : 0,
+                    v->utf8, sel ? a : TV_ATTR(0, TV_C_BAR));
         }
         x += barw + 1;
         const char *name = profile_str(v->p, row->name);
@@ -76,7 +79,6 @@ draw_top(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_layo
             tv__text_tail(g, x + 2, y, g->w - x - 2, loc, v->utf8, sel ? a : TV_ATTR(TV_DIM, 0));
     }
 }
-
 
 static int *
 cursor_top(struct tv *v, int *n)

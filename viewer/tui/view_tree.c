@@ -155,12 +155,12 @@ draw_tree(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_lay
     tv__fill(g, 0, y0, g->w, ' ', hdr);
     const char *change = v->diff ? "  CHANGE" : "";
     if (v->tree_focus)
-        tv__textf(g, 0, y0, g->w, hdr, "%7s %7s %9s%s  CALL TREE (focused on %s; b goes back)", "TOTAL%",
-              "SELF%", tv__is_heap(v) ? "TOTAL KiB" : "TOTAL ms", change,
-              tv__frame_name(v, profile_nodes(v->p)[v->tree_focus].frame));
+        tv__textf(g, 0, y0, g->w, hdr, "%7s %7s %9s%s  CALL TREE (focused on %s; b goes back)",
+                  "TOTAL%", "SELF%", tv__is_heap(v) ? "TOTAL KiB" : "TOTAL ms", change,
+                  tv__frame_name(v, profile_nodes(v->p)[v->tree_focus].frame));
     else
         tv__textf(g, 0, y0, g->w, hdr, "%7s %7s %9s%s  CALL TREE", "TOTAL%", "SELF%",
-              tv__is_heap(v) ? "TOTAL KiB" : "TOTAL ms", change);
+                  tv__is_heap(v) ? "TOTAL KiB" : "TOTAL ms", change);
     rows--;
     int n = (int)v->ntree_rows;
     lay->list_y = y0 + 1;
@@ -178,12 +178,14 @@ draw_tree(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_lay
         uint16_t a = sel ? TV_ATTR(TV_REVERSE, TV_C_SELECT) : 0;
         if (sel)
             tv__fill(g, 0, y, g->w, ' ', a);
-        int x = tv__textf(g, 0, y, g->w, a, "%6.1f%% %6.1f%% %9.1f  ", tv__pct(t->total_w[node], t->all_w),
-                      tv__pct(t->self_w[node], t->all_w), tv__in_unit(v, t->total_w[node]));
+        int x = tv__textf(g, 0, y, g->w, a, "%6.1f%% %6.1f%% %9.1f  ",
+                          tv__pct(t->total_w[node], t->all_w), tv__pct(t->self_w[node], t->all_w),
+                          tv__in_unit(v, t->total_w[node]));
         if (v->diff) { /* the change of the node's inclusive time against the base */
             int sign = tv__change_sign(v, node);
-            x += tv__textf(g, x, y, g->w - x, sel || !sign ? a : TV_ATTR(TV_BOLD, tv__change_color(sign)), "%+6.1f",
-                       diff_delta_pts(v->diff, node));
+            x += tv__textf(g, x, y, g->w - x,
+                           sel || !sign ? a : TV_ATTR(TV_BOLD, tv__change_color(sign)), "%+6.1f",
+                           diff_delta_pts(v->diff, node));
             x += tv__text(g, x, y, g->w - x, "  ", a);
         }
         int depth = v->tree_depth[r], room = g->w - x;
@@ -194,8 +196,9 @@ draw_tree(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_lay
         }
         x += indent;
         bool kids = t->child_start[node] != t->child_start[node + 1];
-        const char *mark = !kids ? "  " : v->expanded[node] ? (v->utf8 ? "\xe2\x96\xbe " : "- ")
-                                                            : (v->utf8 ? "\xe2\x96\xb8 " : "+ ");
+        const char *mark = !kids               ? "  "
+                           : v->expanded[node] ? (v->utf8 ? "\xe2\x96\xbe " : "- ")
+                                               : (v->utf8 ? "\xe2\x96\xb8 " : "+ ");
         x += tv__text(g, x, y, g->w - x, mark, a);
         uint32_t frame = nodes[node].frame;
         char clipped[512], loc[256];
@@ -207,7 +210,6 @@ draw_tree(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_lay
             tv__text_tail(g, x + 2, y, g->w - x - 2, loc, v->utf8, sel ? a : TV_ATTR(TV_DIM, 0));
     }
 }
-
 
 static int *
 cursor_tree(struct tv *v, int *n)
