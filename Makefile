@@ -9,7 +9,7 @@
 #   make flaky      deps + builds, then the suite ROUNDS times (default 10) under CPU load (LOAD
 #                   busy loops, default one per core), with the failure rate of each test that
 #                   failed; narrow it with ONLY=pattern and SUITES="plain asan tsan valgrind"
-#   make fmt / fmt-check   clang-format the C sources (not part of `make test`)
+#   make fmt / fmt-check   clang-format the C sources (`make test` runs fmt-check and arrows first)
 #   make arrows     check that #includes run only down the layers (tools/arrows.sh)
 #   make fuzz       build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan+UBSan) into
 #                   build/fuzz/ and run each for FUZZ_SECONDS (default 60); crashes are saved
@@ -24,6 +24,8 @@ BUILD   ?= build
 CC      ?= cc
 WERROR  ?= -Werror
 SAN     ?=
+# Parallel jobs for the builds `make test` runs (the machine's cores).
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 MRUBY_DEFS := $(filter -D%,$(shell mruby-config --cflags 2>/dev/null))
 PKGS       := libuv ncursesw libprotobuf-c zlib
@@ -172,10 +174,11 @@ demo: deps
 
 # The whole suite: the plain build, then the same tests under ASan+UBSan, then valgrind.
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
-	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/mrun
-	@$(MAKE) --no-print-directory fuzz-targets
+	@$(MAKE) --no-print-directory fmt-check arrows
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/asan SAN=1 all unit-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/tsan SAN=thread build/tsan/mrun
+	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-targets
 	@sh tests/run.sh
 
 check: deps
@@ -224,6 +227,8 @@ C_FILES = $(wildcard runtime/*.[ch] runtime/*/*.[ch] net/*.[ch] profiler/*/*.[ch
 fmt:
 	clang-format -i $(C_FILES)
 fmt-check:
-	clang-format --dry-run --Werror $(C_FILES)
+	@clang-format --dry-run --Werror $(C_FILES) || \
+		{ echo "make fmt-check: the C sources are not clang-formatted (run make fmt)" >&2; exit 1; }
+	@echo "  FMT     $(words $(C_FILES)) files clang-formatted"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
