@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
+static int __attribute__((format(printf, 2, 0)))
 verror(const char *prog, const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", prog);
