@@ -20,7 +20,7 @@
 #include <mruby/hash.h>
 #include <mruby/string.h>
 
-#include "profiler/model/profile.h" /* prof_mix64 */
+#include "profiler/base/hash.h"
 
 /* --- the byte buffer ------------------------------------------------------------------------ */
 
@@ -75,6 +75,8 @@ copy_buf_free(struct copy_buf *b)
 
 /* --- objects seen so far: pointer -> index, and whether it is still being written ----------- */
 
+/* The records are numbered as the objects are met (a record's id is the object's index in the
+ * encoding); profiler/base/hash.h finds a pointer's record. */
 struct seen {
     struct seen_slot {
         const void *obj;
@@ -82,53 +84,59 @@ struct seen {
         bool open;
     } * slots;
     size_t cap, count;
+    struct mp_hash ids;
 };
 
-static size_t
-ptr_hash(const void *p, size_t cap)
+static uint64_t
+ptr_hash(const void *p)
 {
-    return (size_t)prof_mix64((uint64_t)(uintptr_t)p) & (cap - 1);
+    return mp_mix64((uint64_t)(uintptr_t)p);
+}
+
+static bool
+seen_eq(const void *ctx, uint32_t id, const void *key)
+{
+    return ((const struct seen *)ctx)->slots[id].obj == key;
+}
+
+static uint64_t
+seen_rehash(const void *ctx, uint32_t id)
+{
+    return ptr_hash(((const struct seen *)ctx)->slots[id].obj);
 }
 
 static struct seen_slot *
 seen_find(struct seen *s, const void *obj)
 {
-    if (!s->cap)
-        return NULL;
-    for (size_t i = ptr_hash(obj, s->cap);; i = (i + 1) & (s->cap - 1)) {
-        if (!s->slots[i].obj)
-            return NULL;
-        if (s->slots[i].obj == obj)
-            return &s->slots[i];
-    }
+    uint32_t id = mp_hash_find(&s->ids, ptr_hash(obj), seen_eq, s, obj);
+    return id == UINT32_MAX ? NULL : &s->slots[id];
 }
 
+/* Adds obj (absent) as the next record; NULL when out of memory or past 2^32 - 1 objects. */
 static struct seen_slot *
 seen_add(struct seen *s, const void *obj, uint64_t index, bool open)
 {
-    if ((s->count + 1) * 2 > s->cap) {
+    if (s->count >= UINT32_MAX - 1)
+        return NULL;
+    if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        struct seen_slot *slots = calloc(cap, sizeof *slots);
+        struct seen_slot *slots = realloc(s->slots, cap * sizeof *slots);
         if (!slots)
             return NULL;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i].obj)
-                continue;
-            size_t j = ptr_hash(s->slots[i].obj, cap);
-            while (slots[j].obj)
-                j = (j + 1) & (cap - 1);
-            slots[j] = s->slots[i];
-        }
-        free(s->slots);
         s->slots = slots;
         s->cap = cap;
     }
-    size_t i = ptr_hash(obj, s->cap);
-    while (s->slots[i].obj)
-        i = (i + 1) & (s->cap - 1);
-    s->slots[i] = (struct seen_slot){obj, index, open};
-    s->count++;
-    return &s->slots[i];
+    s->slots[s->count] = (struct seen_slot){obj, index, open};
+    if (mp_hash_insert(&s->ids, ptr_hash(obj), (uint32_t)s->count, seen_rehash, s) != 0)
+        return NULL;
+    return &s->slots[s->count++];
+}
+
+static void
+seen_free(struct seen *s)
+{
+    free(s->slots);
+    mp_hash_free(&s->ids);
 }
 
 /* --- encoding ------------------------------------------------------------------------------- */
@@ -362,7 +370,7 @@ copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
     if (raised)
         mrb->exc = NULL;
     free(e.stack);
-    free(e.seen.slots);
+    seen_free(&e.seen);
     mrb_gc_arena_restore(mrb, ai);
     if (rc != COPY_OK) {
         out->len = start;
