@@ -69,22 +69,23 @@ deferred_load(mrb_state *mrb, mrb_value self)
 {
     const char *path;
     mrb_get_args(mrb, "z", &path);
-    char err[512], alt[4096];
+    struct mp_err err;
+    char alt[4096];
     size_t len = 0;
     const char *used = path;
-    char *src = fio_read_file(path, &len, err, sizeof err);
+    char *src = fio_read_file(path, &len, &err);
     if (!src && path[0] != '/') {
         const char *caller = rt_caller_file(mrb, 0);
         const char *slash = caller ? strrchr(caller, '/') : NULL;
         if (slash) {
             snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - caller), caller, path);
-            char err2[512];
-            if ((src = fio_read_file(alt, &len, err2, sizeof err2)) != NULL)
+            struct mp_err err2;
+            if ((src = fio_read_file(alt, &len, &err2)) != NULL)
                 used = alt;
         }
     }
     if (!src)
-        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "Deferred.load: %s", err);
+        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "Deferred.load: %s", err.msg);
     mrbc_context *cxt = mrbc_context_new(mrb);
     mrbc_filename(mrb, cxt, used);
     cxt->capture_errors = TRUE;
