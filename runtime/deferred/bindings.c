@@ -34,15 +34,15 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     deferred__check_block(mrb, blk, "Deferred.new");
     struct copy_buf code = {0}, enc = {0};
     deferred__dump_block(mrb, blk, &code);
-    char err[512];
-    enum copy_error rc = copy_encode(mrb, args, "args", &enc, err, sizeof err);
+    struct mp_err err;
+    enum copy_error rc = copy_encode(mrb, args, "args", &enc, &err);
     struct task *t = rc == COPY_OK ? calloc(1, sizeof *t) : NULL;
     if (!t) {
         copy_buf_free(&code);
         copy_buf_free(&enc);
         if (rc == COPY_OK)
             mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
-        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err);
+        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err.msg);
     }
     t->args = enc;
     t->code = code;
