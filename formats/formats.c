@@ -85,15 +85,15 @@ fmt_write_path(const struct profile *p, const char *path, const struct fmt_ops *
                  "%s: out of memory (the profile is incomplete; not written)", path);
         return e->code = -ENOMEM;
     }
-    int rc = fio_begin(&a, path, e->msg, sizeof e->msg);
+    int rc = fio_begin(&a, path, e);
     if (rc)
-        return e->code = rc;
+        return rc;
     rc = f->write(p, a.fp, o, e);
     if (rc) {
         fio_abort(&a);
         return rc;
     }
-    rc = fio_commit(&a, e->msg, sizeof e->msg);
+    rc = fio_commit(&a, e);
     return e->code = rc;
 }
 
@@ -299,7 +299,7 @@ fmt_read_buffer(const char *buf, size_t len, const char *name, struct mp_err *e)
 /* The first bytes of an input: pprof's gzip or raw profile.proto, or text (every other format
  * is). Anything else (/dev/zero, an executable, an image) is refused before it is read whole. */
 static int
-sniff_profile(const char *head, size_t n, const char *path, char *err, size_t errlen)
+sniff_profile(const char *head, size_t n, const char *path, struct mp_err *e)
 {
     const unsigned char *h = (const unsigned char *)head;
     if ((n >= 2 && h[0] == 0x1f && h[1] == 0x8b) || h[0] == 0x0a)
@@ -307,11 +307,10 @@ sniff_profile(const char *head, size_t n, const char *path, char *err, size_t er
     for (size_t i = 0; i < n && i < 512; i++)
         if (h[i] == 0 || h[i] == 0x7f ||
             (h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\r')) {
-            snprintf(err, errlen,
-                     "%s: not a profile: byte %zu is 0x%02x, but profiles are text (JSON) or "
-                     "pprof's gzip or protobuf",
-                     path, i, h[i]);
-            return -1;
+            return mp_errf(e, -EINVAL,
+                           "%s: not a profile: byte %zu is 0x%02x, but profiles are text (JSON) "
+                           "or pprof's gzip or protobuf",
+                           path, i, h[i]);
         }
     return 0;
 }
@@ -320,9 +319,9 @@ struct profile *
 fmt_read_path(const char *path, struct mp_err *e)
 {
     size_t len;
-    char *buf = fio_read_input(path, sniff_profile, &len, e->msg, sizeof e->msg);
+    char *buf = fio_read_input(path, sniff_profile, &len, e);
     if (!buf) {
-        e->code = -EIO;
+        e->code = -EIO; /* what callers have always seen for an input that could not be read */
         return NULL;
     }
     struct profile *p = read_mutable(buf, len, strcmp(path, "-") == 0 ? "stdin" : path, e);

@@ -326,34 +326,34 @@ live_encode_end(struct live_buf *b, int exit_status)
 }
 
 int
-live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used, char *why,
-                 size_t whylen)
+live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used,
+                 struct mp_err *why)
 {
     if (len < 4)
         return 0;
     uint32_t body = (uint32_t)get_le(buf, 4);
     size_t magic = sizeof LIVE_MAGIC - 1;
     if (body < 1 + magic + 2 || body > LIVE_MAX_HELLO) {
-        snprintf(why, whylen, "not a hello (a %u-byte message)", body);
+        mp_errf(why, -EPROTO, "not a hello (a %u-byte message)", body);
         return -1;
     }
     if (len < 4 + (size_t)body)
         return 0;
     const uint8_t *m = buf + 4;
     if (m[0] != LIVE_HELLO || memcmp(m + 1, LIVE_MAGIC, magic) != 0) {
-        snprintf(why, whylen, "not a hello (does not start with %s)", LIVE_MAGIC);
+        mp_errf(why, -EPROTO, "not a hello (does not start with %s)", LIVE_MAGIC);
         return -1;
     }
     unsigned version = (unsigned)get_le(m + 1 + magic, 2);
     if (version != LIVE_VERSION) {
-        snprintf(why, whylen, "protocol version %u (this runtime speaks %d)", version,
-                 LIVE_VERSION);
+        mp_errf(why, -EPROTO, "protocol version %u (this runtime speaks %d)", version,
+                LIVE_VERSION);
         return -1;
     }
     size_t tl = body - 1 - magic - 2;
     const char *given = (const char *)m + 1 + magic + 2;
     if (token && (tl != strlen(token) || memcmp(given, token, tl) != 0)) {
-        snprintf(why, whylen, "%s", tl ? "wrong token" : "no token (TCP needs the token)");
+        mp_errf(why, -EPROTO, "%s", tl ? "wrong token" : "no token (TCP needs the token)");
         return -1;
     }
     *used = 4 + (size_t)body;
@@ -361,7 +361,7 @@ live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used
 }
 
 int
-live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, char *err, size_t errlen)
+live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, struct mp_err *e)
 {
     const char *colon = strrchr(spec, ':'), *port_s = colon ? colon + 1 : spec;
     snprintf(host, hostlen, "127.0.0.1");
@@ -377,7 +377,7 @@ live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, char *e
     char *end;
     *port = strtol(port_s, &end, 10);
     if (!*port_s || *end || *port < 0 || *port > 65535) {
-        snprintf(err, errlen, "bad TCP port '%s' (0 to 65535)", port_s);
+        mp_errf(e, -EINVAL, "bad TCP port '%s' (0 to 65535)", port_s);
         return -1;
     }
     return 0;

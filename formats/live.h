@@ -79,15 +79,14 @@ int live_encode_reset(struct live_buf *b);
 int live_encode_end(struct live_buf *b, int exit_status);
 
 /* The runtime's check of a viewer's hello in buf[0..len): 1 when it is a good one (*used bytes),
- * 0 when more bytes are needed, -1 when it is not (why says what was wrong). */
-int live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used, char *why,
-                     size_t whylen);
+ * 0 when more bytes are needed, -1 when it is not (why filled: -EPROTO and what was wrong). */
+int live_check_hello(const uint8_t *buf, size_t len, const char *token, size_t *used,
+                     struct mp_err *why);
 
 /* Parses the part after "tcp:" — PORT, HOST:PORT or [V6]:PORT — into host (127.0.0.1 when
- * absent; "localhost" becomes 127.0.0.1) and port. Returns 0, or -1 with err filled. Loopback
- * checks are the caller's. */
-int live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, char *err,
-                   size_t errlen);
+ * absent; "localhost" becomes 127.0.0.1) and port. Returns 0, or -1 with e filled (-EINVAL).
+ * Loopback checks are the caller's. */
+int live_parse_tcp(const char *spec, char *host, size_t hostlen, long *port, struct mp_err *e);
 
 struct live_decoder {
     struct profile *p; /* owned; replaced on a reset */

@@ -225,7 +225,7 @@ enc_push(struct enc *e, mrb_value obj, mrb_value keys, mrb_int n)
 
 /* Writes one value; an Array or Hash is opened (its elements follow from the stack). */
 static enum copy_error
-enc_value(struct enc *e, mrb_value v, char *err, size_t errlen)
+enc_value(struct enc *e, mrb_value v, struct mp_err *err)
 {
     mrb_state *mrb = e->mrb;
     struct copy_buf *b = e->out;
@@ -266,10 +266,10 @@ enc_value(struct enc *e, mrb_value v, char *err, size_t errlen)
     if (!is_str && !is_ary && !is_hash) {
         char path[256];
         enc_path(e, path, sizeof path);
-        snprintf(err, errlen,
-                 "cannot copy an object of class %s (found at %s) to another VM: a Deferred "
-                 "copies only nil, true, false, Integer, Float, String, Symbol, Array and Hash",
-                 mrb_obj_classname(mrb, v), path);
+        mp_errf(err, -EINVAL,
+                "cannot copy an object of class %s (found at %s) to another VM: a Deferred "
+                "copies only nil, true, false, Integer, Float, String, Symbol, Array and Hash",
+                mrb_obj_classname(mrb, v), path);
         return COPY_UNSUPPORTED;
     }
     struct seen_slot *slot = seen_find(&e->seen, mrb_ptr(v));
@@ -277,7 +277,7 @@ enc_value(struct enc *e, mrb_value v, char *err, size_t errlen)
         char path[256], where[256];
         enc_path(e, path, sizeof path);
         enc_path_of_open(e, v, where, sizeof where);
-        snprintf(err, errlen, "cannot copy a cyclic structure: %s is %s itself", path, where);
+        mp_errf(err, -ELOOP, "cannot copy a cyclic structure: %s is %s itself", path, where);
         return COPY_CYCLE;
     }
     if (slot)
@@ -311,8 +311,7 @@ enc_close(struct enc *e, mrb_value obj)
 struct enc_run {
     struct enc *e;
     mrb_value v;
-    char *err;
-    size_t errlen;
+    struct mp_err *err;
     enum copy_error rc;
 };
 
@@ -321,9 +320,7 @@ enc_walk(mrb_state *mrb, void *ud)
 {
     struct enc_run *r = ud;
     struct enc *e = r->e;
-    char *err = r->err;
-    size_t errlen = r->errlen;
-    enum copy_error rc = enc_value(e, r->v, err, errlen);
+    enum copy_error rc = enc_value(e, r->v, r->err);
     /* A frame is back on top when the value it last opened is finished. */
     while (rc == COPY_OK && e->depth > 0) {
         struct enc_frame *f = &e->stack[e->depth - 1];
@@ -347,15 +344,14 @@ enc_walk(mrb_state *mrb, void *ud)
             f->phase = IN_KEY;
             next = RARRAY_PTR(f->keys)[f->next++];
         }
-        rc = enc_value(e, next, err, errlen);
+        rc = enc_value(e, next, r->err);
     }
     r->rc = rc;
     return mrb_nil_value();
 }
 
 enum copy_error
-copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out, char *err,
-            size_t errlen)
+copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out, struct mp_err *err)
 {
     struct enc e = {.mrb = mrb, .out = out, .root = root};
     size_t start = out->len;
@@ -363,7 +359,7 @@ copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
     /* The walk allocates Ruby objects (a Hash's keys), which can raise NoMemoryError in a worker
      * past Deferred.heap_limit: it runs protected, so that this function never raises and its
      * own buffers are freed whatever happens. */
-    struct enc_run r = {&e, v, err, errlen, COPY_NOMEM};
+    struct enc_run r = {&e, v, err, COPY_NOMEM};
     mrb_bool raised = FALSE;
     mrb_protect_error(mrb, enc_walk, &r, &raised);
     enum copy_error rc = raised ? COPY_NOMEM : r.rc;
@@ -375,7 +371,7 @@ copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
     if (rc != COPY_OK) {
         out->len = start;
         if (rc == COPY_NOMEM)
-            snprintf(err, errlen, "out of memory while copying %s", root);
+            mp_errf(err, -ENOMEM, "out of memory while copying %s", root);
     }
     return rc;
 }

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <mruby.h>
 
+#include "profiler/base/err.h"
+
 struct copy_buf {
     uint8_t *data;
     size_t len, cap;
@@ -31,11 +33,12 @@ enum copy_error {
 
 /*
  * Appends the encoding of v to out. `root` names v in messages ("args", "result"). On failure
- * returns the kind of error and writes a message naming the class and the path into err; out is
+ * returns the kind of error and fills e (err.h) with a message naming the class and the path
+ * (code -EINVAL for COPY_UNSUPPORTED, -ELOOP for COPY_CYCLE, -ENOMEM for COPY_NOMEM); out is
  * left as it was. Never raises: it may run where no exception handler is set up.
  */
 enum copy_error copy_encode(mrb_state *mrb, mrb_value v, const char *root, struct copy_buf *out,
-                            char *err, size_t errlen);
+                            struct mp_err *e);
 
 /* Replaces out's contents with the encoding of the Hash {"class" => cls, "message" => msg,
  * "backtrace" => []}, written without the VM: for a worker whose VM cannot allocate any more.

@@ -71,10 +71,10 @@ static mrb_value
 load_file(mrb_state *mrb, const char *path)
 {
     size_t len;
-    char err[512];
-    char *src = fio_read_file(path, &len, err, sizeof err);
+    struct mp_err err;
+    char *src = fio_read_file(path, &len, &err);
     if (!src)
-        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "%s", err);
+        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "%s", err.msg);
     mrbc_context *cxt = mrbc_context_new(mrb);
     mrbc_filename(mrb, cxt, path);
     cxt->capture_errors = TRUE;

@@ -80,14 +80,14 @@ vm_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_n
 }
 
 static int
-start_session(struct rt *rt, enum prof_mode mode, unsigned hz, char *err, size_t errlen)
+start_session(struct rt *rt, enum prof_mode mode, unsigned hz, struct mp_err *e)
 {
-    struct prof_session *s = prof_start(mode, hz, err, errlen);
+    struct prof_session *s = prof_start(mode, hz, e);
     if (!s)
         return -1;
     int rc = prof_attach(s, rt->mrb, "main", &rt->loop_state, &rt->main_done);
     if (rc) {
-        snprintf(err, errlen, "cannot start the sampling timer: %s", strerror(-rc));
+        mp_errf(e, rc, "cannot start the sampling timer: %s", strerror(-rc));
         profile_free(prof_stop(s));
         return -1;
     }
@@ -110,9 +110,9 @@ profiler_start(mrb_state *mrb, mrb_value self)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "mode must be :cpu or :wall, not :%s", mode);
     if (hz < 1 || hz > 10000)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "hz must be between 1 and 10000, not %i", hz);
-    char err[256];
-    if (start_session(rt_from_mrb(mrb), m, (unsigned)hz, err, sizeof err) != 0)
-        mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start profiling: %s", err);
+    struct mp_err err;
+    if (start_session(rt_from_mrb(mrb), m, (unsigned)hz, &err) != 0)
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start profiling: %s", err.msg);
     return mrb_true_value();
 }
 
@@ -289,10 +289,10 @@ profiler_start_memory(mrb_state *mrb, mrb_value self)
     struct prof_session *s = prof_current();
     if (s && prof_heap_interval(s))
         mrb_raise(mrb, E_RUNTIME_ERROR, "memory profiling is already running");
-    char err[256];
+    struct mp_err err;
     if (!s) {
-        if (start_session(rt_from_mrb(mrb), PROF_MODE_CPU, 0, err, sizeof err) != 0)
-            mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start memory profiling: %s", err);
+        if (start_session(rt_from_mrb(mrb), PROF_MODE_CPU, 0, &err) != 0)
+            mrb_raisef(mrb, E_RUNTIME_ERROR, "cannot start memory profiling: %s", err.msg);
         s = prof_current();
     }
     g_mem_owns_session = prof_session_hz(s) == 0;
@@ -600,18 +600,18 @@ static struct prof_live *g_live;
 int
 rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 {
-    char err[512];
+    struct mp_err err;
     /* --heap-prof alone samples no CPU (rate 0): only allocations. */
     unsigned hz = o->cpu_prof || o->live ? o->hz : 0;
-    if (start_session(rt, o->mode, hz, err, sizeof err) != 0) {
-        fprintf(stderr, "mrun: cannot start profiling: %s\n", err);
+    if (start_session(rt, o->mode, hz, &err) != 0) {
+        fprintf(stderr, "mrun: cannot start profiling: %s\n", err.msg);
         return -1;
     }
     if (o->heap_prof || o->heap_interval) /* the interval alone: sampled for live viewers */
         prof_set_heap_interval(prof_current(),
                                o->heap_interval ? o->heap_interval : PROF_HEAP_DEFAULT_INTERVAL);
-    if (o->live && !(g_live = prof_live_start(o->live_addr, err, sizeof err))) {
-        fprintf(stderr, "mrun: --prof-live: %s\n", err);
+    if (o->live && !(g_live = prof_live_start(o->live_addr, &err))) {
+        fprintf(stderr, "mrun: --prof-live: %s\n", err.msg);
         profile_free(prof_stop(prof_current()));
         return -1;
     }

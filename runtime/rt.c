@@ -424,10 +424,10 @@ int
 rt_run_main_file(struct rt *rt, const char *path)
 {
     size_t len;
-    char err[256];
-    char *src = fio_read_file(path, &len, err, sizeof err);
+    struct mp_err err;
+    char *src = fio_read_file(path, &len, &err);
     if (!src) {
-        fprintf(stderr, "mrun: %s\n", err);
+        fprintf(stderr, "mrun: %s\n", err.msg);
         return rt->exit_code = RT_EXIT_USAGE;
     }
     int r = run_source(rt, src, len, path);

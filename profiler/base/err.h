@@ -15,9 +15,10 @@
  * now, in viewer/, runtime/ and the tests); profile_validate() fills one instead of a
  * (char *, size_t) buffer; the JSON reader keeps its position (line, column, byte) in struct
  * json_error and its message in an mp_err there (json_error.what); the live decoder keeps one
- * in its state (live_decoder.err, -EPROTO for a protocol error). Still (char *err, size_t
- * errlen), to change at the merge: fileio.h (runtime/ calls it, and another helper is editing
- * runtime/) and live_parse_tcp (its caller is in viewer/cli/).
+ * in its state (live_decoder.err, -EPROTO for a protocol error); fileio.h, live_parse_tcp and
+ * live_check_hello, the live agent (prof_live_start) and its client (attach_open), prof_start and
+ * Deferred's copy_encode fill one too (copy_encode and live_check_hello keep their own return
+ * values, the struct carries the message). No (char *err, size_t errlen) parameter is left.
  *
  * Out of memory, the policy: nothing below viewer/ and runtime/ aborts or prints. A failed
  * allocation returns -ENOMEM (or NULL) with the message "out of memory" (mp_err_oom; prefixed

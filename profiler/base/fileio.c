@@ -3,6 +3,8 @@
  */
 #include "profiler/base/fileio.h"
 
+#include "profiler/base/err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,24 +41,25 @@ fio_max_input(void)
 
 /* Reads fd to the end (at most the input limit), checking the first bytes with sniff. */
 static char *
-read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_t errlen)
+read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, struct mp_err *e)
 {
     struct stat st;
     size_t max = fio_max_input();
     if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "cannot read %s: %s", name, strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "cannot read %s: %s", name, strerror(en));
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s is a directory, not a file", name);
+        mp_errf(e, -EISDIR, "%s is a directory, not a file", name);
         return NULL;
     }
     bool regular = S_ISREG(st.st_mode);
     if (regular && (unsigned long long)st.st_size > max) {
-        snprintf(err, errlen,
-                 "%s is %lld bytes, more than the input limit of %zu bytes "
-                 "(MRPROF_MAX_INPUT raises it)",
-                 name, (long long)st.st_size, max);
+        mp_errf(e, -EFBIG,
+                "%s is %lld bytes, more than the input limit of %zu bytes "
+                "(MRPROF_MAX_INPUT raises it)",
+                name, (long long)st.st_size, max);
         return NULL;
     }
     /* A regular file's size is known (it may still grow: the loop below allows for that);
@@ -66,24 +69,24 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
         cap = max + 1;
     char *buf = malloc(cap + 1);
     if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", name);
+        mp_err_oom(e, name);
         return NULL;
     }
     bool sniffed = !sniff;
     for (;;) {
         if (n == cap) {
             if (cap > max) {
-                snprintf(err, errlen,
-                         "%s holds more than the input limit of %zu bytes "
-                         "(MRPROF_MAX_INPUT raises it)",
-                         name, max);
+                mp_errf(e, -EFBIG,
+                        "%s holds more than the input limit of %zu bytes "
+                        "(MRPROF_MAX_INPUT raises it)",
+                        name, max);
                 free(buf);
                 return NULL;
             }
             size_t bigger_cap = cap > max / 2 ? max + 1 : cap * 2;
             char *bigger = realloc(buf, bigger_cap + 1);
             if (!bigger) {
-                snprintf(err, errlen, "%s: out of memory", name);
+                mp_err_oom(e, name);
                 free(buf);
                 return NULL;
             }
@@ -93,7 +96,8 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            snprintf(err, errlen, "cannot read %s: %s", name, strerror(errno));
+            int en = errno;
+            mp_errf(e, -en, "cannot read %s: %s", name, strerror(en));
             free(buf);
             return NULL;
         }
@@ -102,7 +106,7 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
          * binary file is refused at once, not when memory runs out. */
         if (!sniffed && n > 0 && (n >= 64 || got == 0)) {
             sniffed = true;
-            if (sniff(buf, n, name, err, errlen) != 0) {
+            if (sniff(buf, n, name, e) != 0) {
                 free(buf);
                 return NULL;
             }
@@ -116,31 +120,31 @@ read_fd(int fd, const char *name, fio_sniff sniff, size_t *len, char *err, size_
 }
 
 static char *
-read_path(const char *path, const char *name, fio_sniff sniff, size_t *len, char *err,
-          size_t errlen)
+read_path(const char *path, const char *name, fio_sniff sniff, size_t *len, struct mp_err *e)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", name, strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "cannot open %s: %s", name, strerror(en));
         return NULL;
     }
-    char *buf = read_fd(fd, name, sniff, len, err, errlen);
+    char *buf = read_fd(fd, name, sniff, len, e);
     close(fd);
     return buf;
 }
 
 char *
-fio_read_file(const char *path, size_t *len, char *err, size_t errlen)
+fio_read_file(const char *path, size_t *len, struct mp_err *e)
 {
-    return read_path(path, path, NULL, len, err, errlen);
+    return read_path(path, path, NULL, len, e);
 }
 
 char *
-fio_read_input(const char *path, fio_sniff sniff, size_t *len, char *err, size_t errlen)
+fio_read_input(const char *path, fio_sniff sniff, size_t *len, struct mp_err *e)
 {
     if (strcmp(path, "-") == 0)
-        return read_fd(STDIN_FILENO, "stdin", sniff, len, err, errlen);
-    return read_path(path, path, sniff, len, err, errlen);
+        return read_fd(STDIN_FILENO, "stdin", sniff, len, e);
+    return read_path(path, path, sniff, len, e);
 }
 
 /* --- removing temporary files on fatal signals ---------------------------------------------- */
@@ -229,7 +233,7 @@ slot_release(int s)
 /* --- writes --------------------------------------------------------------------------------- */
 
 int
-fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
+fio_begin(struct fio_atomic *a, const char *path, struct mp_err *e)
 {
     memset(a, 0, sizeof *a);
     a->slot = -1;
@@ -237,8 +241,7 @@ fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
         a->fp = stdout, a->direct = 2;
         a->final_path = strdup("stdout");
         if (!a->final_path) {
-            snprintf(err, errlen, "out of memory");
-            return -ENOMEM;
+            return mp_err_oom(e, NULL);
         }
         return 0;
     }
@@ -254,15 +257,13 @@ fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
     const char *real = target ? target : path;
     bool exists = stat(real, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "cannot write %s: it is a directory", path);
         free(target);
-        return -EISDIR;
+        return mp_errf(e, -EISDIR, "cannot write %s: it is a directory", path);
     }
     a->final_path = strdup(real);
     free(target);
     if (!a->final_path) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
+        return mp_err_oom(e, NULL);
     }
     if (dangling || (exists && !S_ISREG(st.st_mode)) || strncmp(path, "/dev/", 5) == 0 ||
         strncmp(path, "/proc/", 6) == 0) {
@@ -271,10 +272,9 @@ fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
         a->direct = 1;
         a->fp = fopen(a->final_path, "wb");
         if (!a->fp) {
-            int e = errno;
-            snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+            int en = errno;
             fio_abort(a);
-            return -e;
+            return mp_errf(e, -en, "cannot write %s: %s", path, strerror(en));
         }
         setvbuf(a->fp, NULL, _IOFBF, 1 << 16);
         return 0;
@@ -283,8 +283,7 @@ fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
     a->tmp_path = malloc(n);
     if (!a->tmp_path) {
         fio_abort(a);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
+        return mp_err_oom(e, NULL);
     }
     snprintf(a->tmp_path, n, "%s.tmp.%ld", a->final_path, (long)getpid());
     a->slot = slot_claim(a->tmp_path); /* before the file exists, so a signal finds it */
@@ -296,13 +295,12 @@ fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
         (void)fchmod(fd, st.st_mode & 07777); /* the replaced file's permissions */
     a->fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!a->fp) {
-        int e = errno;
+        int en = errno;
         if (fd >= 0)
             close(fd), unlink(a->tmp_path);
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
         free(a->tmp_path), a->tmp_path = NULL; /* nothing of ours to remove */
         fio_abort(a);
-        return -e;
+        return mp_errf(e, -en, "cannot write %s: %s", path, strerror(en));
     }
     /* A large buffer: the writers emit many small pieces. */
     setvbuf(a->fp, NULL, _IOFBF, 1 << 16);
@@ -310,25 +308,25 @@ fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen)
 }
 
 int
-fio_commit(struct fio_atomic *a, char *err, size_t errlen)
+fio_commit(struct fio_atomic *a, struct mp_err *e)
 {
-    int e = 0;
+    int en = 0;
     errno = 0;
     if (fflush(a->fp) != 0 || ferror(a->fp))
-        e = errno ? errno : EIO;
+        en = errno ? errno : EIO;
     if (a->direct == 2) {
         a->fp = NULL; /* stdout stays open */
     } else {
-        if (fclose(a->fp) != 0 && !e)
-            e = errno;
+        if (fclose(a->fp) != 0 && !en)
+            en = errno;
         a->fp = NULL;
     }
-    if (!e && a->tmp_path && rename(a->tmp_path, a->final_path) != 0)
-        e = errno;
-    if (e) {
-        snprintf(err, errlen, "cannot write %s: %s", a->final_path, strerror(e));
+    if (!en && a->tmp_path && rename(a->tmp_path, a->final_path) != 0)
+        en = errno;
+    if (en) {
+        mp_errf(e, -en, "cannot write %s: %s", a->final_path, strerror(en));
         fio_abort(a);
-        return -e;
+        return -en;
     }
     slot_release(a->slot);
     free(a->final_path);

@@ -7,7 +7,8 @@
  * K, M or G suffix). Directories are refused.
  *
  * fio_read_file() returns a malloc'd, NUL-terminated buffer the caller frees. On failure it
- * returns NULL and writes a one-line message naming the path and the reason into err.
+ * returns NULL and fills e (err.h: code -errno, -EISDIR, -EFBIG past the limit or -ENOMEM, and a
+ * one-line message naming the path and the reason).
  */
 #ifndef MRPROF_FILEIO_H
 #define MRPROF_FILEIO_H
@@ -15,16 +16,18 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "profiler/base/err.h"
+
 /* The most bytes any read (or a decompression) may produce. */
 size_t fio_max_input(void);
 
-char *fio_read_file(const char *path, size_t *len, char *err, size_t errlen);
+char *fio_read_file(const char *path, size_t *len, struct mp_err *e);
 
 /* Looks at the first bytes of an input (n >= 1, fewer only when the input is that short) before
- * the rest is read: 0 to go on, or -1 with a message in err (which names path). */
-typedef int (*fio_sniff)(const char *head, size_t n, const char *path, char *err, size_t errlen);
+ * the rest is read: 0 to go on, or a negative errno with e filled (its message names path). */
+typedef int (*fio_sniff)(const char *head, size_t n, const char *path, struct mp_err *e);
 /* fio_read_file with a first-bytes check; path "-" reads standard input (named "stdin"). */
-char *fio_read_input(const char *path, fio_sniff sniff, size_t *len, char *err, size_t errlen);
+char *fio_read_input(const char *path, fio_sniff sniff, size_t *len, struct mp_err *e);
 
 /*
  * Output. fio_begin() picks how path is written:
@@ -45,10 +48,11 @@ struct fio_atomic {
     int slot;         /* the signal cleanup slot, -1 if none */
     int direct;       /* 1: a device or stream; 2: standard output (not closed) */
 };
-int fio_begin(struct fio_atomic *a, const char *path, char *err, size_t errlen);
+/* Returns 0 or -errno (-ENOMEM, -EISDIR, ...), with e filled. */
+int fio_begin(struct fio_atomic *a, const char *path, struct mp_err *e);
 /* Flushes, checks for write errors, fsyncs nothing (profiles are not databases), renames.
- * Returns 0 or -errno, with a message in err. */
-int fio_commit(struct fio_atomic *a, char *err, size_t errlen);
+ * Returns 0 or -errno, with e filled. */
+int fio_commit(struct fio_atomic *a, struct mp_err *e);
 /* Discards the temporary file. Safe after a failed commit. */
 void fio_abort(struct fio_atomic *a);
 

@@ -188,11 +188,10 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     memcpy(c->hello + c->nhello, buf->base, (size_t)n);
     c->nhello += (size_t)n;
     size_t used;
-    char why[128];
-    int r = live_check_hello(c->hello, c->nhello, c->l->tcp ? c->l->token : NULL, &used, why,
-                             sizeof why);
+    struct mp_err why;
+    int r = live_check_hello(c->hello, c->nhello, c->l->tcp ? c->l->token : NULL, &used, &why);
     if (r < 0) {
-        drop_client(c, why);
+        drop_client(c, why.msg);
     } else if (r > 0) {
         if (used != c->nhello)
             drop_client(c, "it sent data after its hello");
@@ -364,17 +363,17 @@ agent_main(void *arg)
 /* --- starting ------------------------------------------------------------------------------ */
 
 static int
-listen_tcp(struct prof_live *l, const char *spec, char *err, size_t errlen)
+listen_tcp(struct prof_live *l, const char *spec, struct mp_err *e)
 {
     char host[64];
     long port;
-    if (live_parse_tcp(spec, host, sizeof host, &port, err, errlen) != 0)
+    if (live_parse_tcp(spec, host, sizeof host, &port, e) != 0)
         return -1;
     if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0) {
-        snprintf(err, errlen,
-                 "the live profile is served on loopback only, not on '%s' "
-                 "(use 127.0.0.1 or ::1)",
-                 host);
+        mp_errf(e, -EINVAL,
+                "the live profile is served on loopback only, not on '%s' "
+                "(use 127.0.0.1 or ::1)",
+                host);
         return -1;
     }
     struct sockaddr_storage ss;
@@ -387,12 +386,13 @@ listen_tcp(struct prof_live *l, const char *spec, char *err, size_t errlen)
     if (!rc)
         rc = uv_listen(&l->server.stream, 16, on_connection);
     if (rc) {
-        snprintf(err, errlen, "cannot listen on %s port %ld: %s", host, port, uv_strerror(rc));
+        mp_errf(e, rc, "cannot listen on %s port %ld: %s", host, port, uv_strerror(rc));
         return -1;
     }
     uint8_t raw[LIVE_TOKEN_LEN / 2];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
-        snprintf(err, errlen, "no random bytes for the token: %s", strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "no random bytes for the token: %s", strerror(en));
         return -1;
     }
     for (size_t i = 0; i < sizeof raw; i++)
@@ -407,18 +407,20 @@ listen_tcp(struct prof_live *l, const char *spec, char *err, size_t errlen)
 }
 
 static int
-listen_unix(struct prof_live *l, const char *path, char *err, size_t errlen)
+listen_unix(struct prof_live *l, const char *path, struct mp_err *e)
 {
     if (!path || !*path) {
         snprintf(l->dir, sizeof l->dir, "/tmp/mrprof-live-XXXXXX");
         if (!mkdtemp(l->dir)) { /* 0700: only this user can reach the socket */
-            snprintf(err, errlen, "cannot make a private directory: %s", strerror(errno));
+            int en = errno;
+            mp_errf(e, -en, "cannot make a private directory: %s", strerror(en));
             l->dir[0] = '\0';
             return -1;
         }
         snprintf(l->path, sizeof l->path, "%s/live.sock", l->dir);
     } else if (strlen(path) >= 100) { /* sun_path */
-        snprintf(err, errlen, "the socket path is too long (%zu bytes; at most 99)", strlen(path));
+        mp_errf(e, -ENAMETOOLONG, "the socket path is too long (%zu bytes; at most 99)",
+                strlen(path));
         return -1;
     } else {
         snprintf(l->path, sizeof l->path, "%s", path);
@@ -433,8 +435,8 @@ listen_unix(struct prof_live *l, const char *path, char *err, size_t errlen)
     if (!rc)
         rc = uv_listen(&l->server.stream, 16, on_connection);
     if (rc) {
-        snprintf(err, errlen, "cannot listen on %s: %s%s", l->path, uv_strerror(rc),
-                 rc == UV_EADDRINUSE ? " (remove the old socket, or pick another path)" : "");
+        mp_errf(e, rc, "cannot listen on %s: %s%s", l->path, uv_strerror(rc),
+                rc == UV_EADDRINUSE ? " (remove the old socket, or pick another path)" : "");
         if (rc != UV_EADDRINUSE)
             unlink(l->path);
         l->path[0] = '\0';
@@ -467,11 +469,11 @@ close_all(uv_handle_t *h, void *arg)
 }
 
 struct prof_live *
-prof_live_start(const char *addr, char *err, size_t errlen)
+prof_live_start(const char *addr, struct mp_err *e)
 {
     struct prof_live *l = calloc(1, sizeof *l);
     if (!l || uv_loop_init(&l->loop) != 0) {
-        snprintf(err, errlen, "out of memory");
+        mp_err_oom(e, NULL);
         free(l);
         return NULL;
     }
@@ -480,11 +482,11 @@ prof_live_start(const char *addr, char *err, size_t errlen)
     int rc;
     if (addr && strncmp(addr, "tcp:", 4) == 0) {
         l->tcp = true;
-        rc = listen_tcp(l, addr + 4, err, errlen);
+        rc = listen_tcp(l, addr + 4, e);
     } else if (!addr || !*addr || strncmp(addr, "unix:", 5) == 0) {
-        rc = listen_unix(l, addr && *addr ? addr + 5 : NULL, err, errlen);
+        rc = listen_unix(l, addr && *addr ? addr + 5 : NULL, e);
     } else {
-        snprintf(err, errlen, "'%s' is not a live address (unix:PATH or tcp:127.0.0.1:PORT)", addr);
+        mp_errf(e, -EINVAL, "'%s' is not a live address (unix:PATH or tcp:127.0.0.1:PORT)", addr);
         rc = -1;
     }
     l->server.handle.data = l;
@@ -503,7 +505,7 @@ prof_live_start(const char *addr, char *err, size_t errlen)
         rc = uv_thread_create(&l->thread, agent_main, l);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (rc) {
-            snprintf(err, errlen, "cannot start the live agent thread: %s", uv_strerror(rc));
+            mp_errf(e, rc, "cannot start the live agent thread: %s", uv_strerror(rc));
             rc = -1;
         }
     }

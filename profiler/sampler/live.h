@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "profiler/base/err.h"
 #include "profiler/model/profile.h"
 
 struct prof_live;
@@ -17,8 +18,9 @@ struct prof_live;
  *   unix:PATH             a Unix socket at PATH (0600)
  *   tcp:PORT, tcp:HOST:PORT   TCP on loopback only (127.0.0.1, ::1, [::1], localhost), with a
  *                         token the viewer must present; port 0 picks a free port
- * Prints "mrun: live profile at ADDR" (and the token) on stderr. NULL with err on failure. */
-struct prof_live *prof_live_start(const char *addr, char *err, size_t errlen);
+ * Prints "mrun: live profile at ADDR" (and the token) on stderr. NULL with e filled on failure
+ * (-EINVAL for an address that is not one, -ENOMEM, or the system's -errno). */
+struct prof_live *prof_live_start(const char *addr, struct mp_err *e);
 
 /* Waits until a viewer has said hello, at most timeout_ms. Returns true when one has. */
 bool prof_live_wait_viewer(struct prof_live *l, int timeout_ms);

@@ -23,6 +23,8 @@
 #include <sys/types.h>
 #include <mruby.h>
 
+#include "profiler/base/err.h"
+
 struct profile;
 struct profile_heap_meta;
 struct prof_session;
@@ -44,8 +46,10 @@ extern void (*prof_interrupt_hook)(mrb_state *mrb);
  * calls it once per loop iteration). prof_detach() (on the same thread) stops sampling it and names
  * its frames. prof_stop() ends the session and returns the profile, which the caller then owns;
  * every thread must have detached, except the caller's own, which prof_stop detaches.
+ * prof_start() returns NULL with e filled on failure (-EBUSY: a session is running; -EINVAL: hz
+ * out of range; -ENOMEM; the -errno of sigaction).
  */
-struct prof_session *prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen);
+struct prof_session *prof_start(enum prof_mode mode, unsigned hz, struct mp_err *e);
 /* For threads that come and go on their own (Deferred workers): call at the thread's safe
  * points on its own VM. Joins the running session (as thread `name`, idle while *idle is
  * non-zero), names this thread's frames, and lets go of a session that stopped meanwhile.

@@ -58,25 +58,25 @@ prof_current(void)
 }
 
 struct prof_session *
-prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
+prof_start(enum prof_mode mode, unsigned hz, struct mp_err *e)
 {
     if (g_session) {
-        snprintf(err, errlen, "the profiler is already running");
+        mp_errf(e, -EBUSY, "the profiler is already running");
         return NULL;
     }
     if (hz > 10000) {
-        snprintf(err, errlen, "sampling rate %u Hz is out of range (1 to 10000)", hz);
+        mp_errf(e, -EINVAL, "sampling rate %u Hz is out of range (1 to 10000)", hz);
         return NULL;
     }
     struct prof_session *s = calloc(1, sizeof *s);
     if (!s) {
-        snprintf(err, errlen, "out of memory");
+        mp_err_oom(e, NULL);
         return NULL;
     }
     s->profile = profile_new();
     if (!s->profile) {
         free(s);
-        snprintf(err, errlen, "out of memory");
+        mp_err_oom(e, NULL);
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
@@ -98,7 +98,8 @@ prof_start(enum prof_mode mode, unsigned hz, char *err, size_t errlen)
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGPROF, &sa, &g_old_action) != 0) {
-        snprintf(err, errlen, "cannot install the SIGPROF handler: %s", strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "cannot install the SIGPROF handler: %s", strerror(en));
         profile_free(s->profile);
         free(s);
         return NULL;

@@ -34,15 +34,15 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     deferred__check_block(mrb, blk, "Deferred.new");
     struct copy_buf code = {0}, enc = {0};
     deferred__dump_block(mrb, blk, &code);
-    char err[512];
-    enum copy_error rc = copy_encode(mrb, args, "args", &enc, err, sizeof err);
+    struct mp_err err;
+    enum copy_error rc = copy_encode(mrb, args, "args", &enc, &err);
     struct task *t = rc == COPY_OK ? calloc(1, sizeof *t) : NULL;
     if (!t) {
         copy_buf_free(&code);
         copy_buf_free(&enc);
         if (rc == COPY_OK)
             mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
-        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err);
+        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err.msg);
     }
     t->args = enc;
     t->code = code;
@@ -69,22 +69,23 @@ deferred_load(mrb_state *mrb, mrb_value self)
 {
     const char *path;
     mrb_get_args(mrb, "z", &path);
-    char err[512], alt[4096];
+    struct mp_err err;
+    char alt[4096];
     size_t len = 0;
     const char *used = path;
-    char *src = fio_read_file(path, &len, err, sizeof err);
+    char *src = fio_read_file(path, &len, &err);
     if (!src && path[0] != '/') {
         const char *caller = rt_caller_file(mrb, 0);
         const char *slash = caller ? strrchr(caller, '/') : NULL;
         if (slash) {
             snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - caller), caller, path);
-            char err2[512];
-            if ((src = fio_read_file(alt, &len, err2, sizeof err2)) != NULL)
+            struct mp_err err2;
+            if ((src = fio_read_file(alt, &len, &err2)) != NULL)
                 used = alt;
         }
     }
     if (!src)
-        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "Deferred.load: %s", err);
+        mrb_raisef(mrb, mrb_class_get(mrb, "LoadError"), "Deferred.load: %s", err.msg);
     mrbc_context *cxt = mrbc_context_new(mrb);
     mrbc_filename(mrb, cxt, used);
     cxt->capture_errors = TRUE;

@@ -133,10 +133,10 @@ make_error_hash(mrb_state *mrb, const char *cls, mrb_value msg, mrb_value bt)
 static void
 store_error(mrb_state *mrb, struct task *t, mrb_value h)
 {
-    char err[512];
+    struct mp_err err;
     t->ok = false;
     t->result.len = 0;
-    if (copy_encode(mrb, h, "error", &t->result, err, sizeof err) != COPY_OK &&
+    if (copy_encode(mrb, h, "error", &t->result, &err) != COPY_OK &&
         !copy_encode_error(&t->result, "NoMemoryError", "out of memory while copying the error"))
         t->result.len = 0; /* decoded as nil: the main side reports an unknown failure */
 }
@@ -310,17 +310,17 @@ run_task_body(mrb_state *mrb, void *ud)
     }
     mrb_bool failed = FALSE;
     mrb_value v = mrb_protect_error(mrb, run_block_body, &ra, &failed);
-    char err[512];
+    struct mp_err err;
     enum copy_error rc;
     if (failed) {
         tr->nomem = is_nomem(mrb, v);
         fail_with_exception(mrb, t, v);
-    } else if ((rc = copy_encode(mrb, v, "result", &t->result, err, sizeof err)) != COPY_OK) {
+    } else if ((rc = copy_encode(mrb, v, "result", &t->result, &err)) != COPY_OK) {
         fail_with(mrb, t,
                   rc == COPY_CYCLE   ? "ArgumentError"
                   : rc == COPY_NOMEM ? "NoMemoryError"
                                      : "TypeError",
-                  err);
+                  err.msg);
     } else {
         t->ok = true;
     }

@@ -24,8 +24,8 @@ decode_twice(mrb_state *mrb, void *ud)
     if (mrb_nil_p(v))
         return v;
     struct copy_buf b = {0};
-    char err[256];
-    if (copy_encode(mrb, v, "args", &b, err, sizeof err) == COPY_OK) {
+    struct mp_err err;
+    if (copy_encode(mrb, v, "args", &b, &err) == COPY_OK) {
         mrb_value w = copy_decode(mrb, b.data, b.len);
         if (mrb_nil_p(w))
             abort(); /* what copy_encode wrote must decode */

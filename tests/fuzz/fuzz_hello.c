@@ -13,14 +13,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char token[] = "0123456789abcdef0123456789abcdef";
     size_t used = 0;
-    char why[256];
-    live_check_hello(data, size, token, &used, why, sizeof why);
-    live_check_hello(data, size, NULL, &used, why, sizeof why);
-    char spec[256], host[128], err[256];
+    struct mp_err why, err;
+    live_check_hello(data, size, token, &used, &why);
+    live_check_hello(data, size, NULL, &used, &why);
+    char spec[256], host[128];
     size_t n = size < sizeof spec - 1 ? size : sizeof spec - 1;
     memcpy(spec, data, n);
     spec[n] = 0;
     long port;
-    live_parse_tcp(spec, host, sizeof host, &port, err, sizeof err);
+    live_parse_tcp(spec, host, sizeof host, &port, &err);
     return 0;
 }

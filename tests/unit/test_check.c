@@ -55,9 +55,9 @@ Test(baseline, a_file_written_by_the_cjson_code_loads)
 Test(baseline, read_and_written_again_the_file_is_byte_for_byte_the_same)
 {
     size_t len, len2;
-    char err[256];
-    char *old = fio_read_file(OLD_BASELINE, &len, err, sizeof err);
-    cr_assert(old, "%s", err);
+    struct mp_err err;
+    char *old = fio_read_file(OLD_BASELINE, &len, &err);
+    cr_assert(old, "%s", err.msg);
     struct run_set r = {0};
     cr_assert_eq(parse_runs(&r, old, len, OLD_BASELINE), 0);
     char path[] = "/tmp/mrprof-test-check.XXXXXX";
@@ -65,9 +65,9 @@ Test(baseline, read_and_written_again_the_file_is_byte_for_byte_the_same)
     cr_assert_geq(fd, 0);
     close(fd);
     cr_assert_eq(save_runs(&r, path, OLD_SCRIPT), 0);
-    char *again = fio_read_file(path, &len2, err, sizeof err);
+    char *again = fio_read_file(path, &len2, &err);
     unlink(path);
-    cr_assert(again, "%s", err);
+    cr_assert(again, "%s", err.msg);
     cr_assert_eq(len2, len);
     cr_assert(memcmp(old, again, len) == 0, "rewritten:\n%s", again);
     free(old), free(again);
@@ -79,9 +79,9 @@ Test(baseline, keys_without_a_line_from_older_releases_load_as_line_0)
     /* the fuzz seed is a baseline of a release that keyed "name\tfile" (its first byte picks the
      * fuzz target's parser) */
     size_t len;
-    char err[256];
-    char *text = fio_read_file("tests/fuzz/corpus/check/seed-baseline.json", &len, err, sizeof err);
-    cr_assert(text, "%s", err);
+    struct mp_err err;
+    char *text = fio_read_file("tests/fuzz/corpus/check/seed-baseline.json", &len, &err);
+    cr_assert(text, "%s", err.msg);
     struct run_set r = {0};
     cr_assert_eq(parse_runs(&r, text + 1, len - 1, "seed"), 0);
     cr_assert_eq(r.nruns, 2);

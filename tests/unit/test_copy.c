@@ -42,9 +42,9 @@ static const char *
 round_trip(const char *code, char *out, size_t len)
 {
     struct copy_buf b = {0};
-    char err[300] = "";
-    cr_assert_eq(copy_encode(from, eval(from, code), "args", &b, err, sizeof err), COPY_OK,
-                 "%s: %s", code, err);
+    struct mp_err err = {0};
+    cr_assert_eq(copy_encode(from, eval(from, code), "args", &b, &err), COPY_OK, "%s: %s", code,
+                 err.msg);
     mrb_value v = copy_decode(to, b.data, b.len);
     copy_buf_free(&b);
     mrb_value s = mrb_inspect(to, v);
@@ -74,9 +74,9 @@ Test(copy, every_supported_type_comes_back_equal)
 Test(copy, shared_references_stay_shared)
 {
     struct copy_buf b = {0};
-    char err[300];
+    struct mp_err err = {0};
     mrb_value v = eval(from, "s = 'x'; a = [1]; [s, s, a, {k: a}]");
-    cr_assert_eq(copy_encode(from, v, "args", &b, err, sizeof err), COPY_OK);
+    cr_assert_eq(copy_encode(from, v, "args", &b, &err), COPY_OK);
     mrb_value c = copy_decode(to, b.data, b.len);
     copy_buf_free(&b);
     mrb_value *e = RARRAY_PTR(c);
@@ -89,8 +89,8 @@ Test(copy, deep_nesting_uses_no_c_recursion)
 {
     mrb_value v = eval(from, "d = []; c = d; 200_000.times { n = []; c << n; c = n }; d");
     struct copy_buf b = {0};
-    char err[300];
-    cr_assert_eq(copy_encode(from, v, "args", &b, err, sizeof err), COPY_OK);
+    struct mp_err err = {0};
+    cr_assert_eq(copy_encode(from, v, "args", &b, &err), COPY_OK);
     mrb_value c = copy_decode(to, b.data, b.len);
     copy_buf_free(&b);
     int depth = 0;
@@ -104,27 +104,27 @@ Test(copy, deep_nesting_uses_no_c_recursion)
 Test(copy, unsupported_value_names_class_and_path)
 {
     struct copy_buf b = {0};
-    char err[300] = "";
+    struct mp_err err = {0};
     mrb_value v = eval(from, "class Conn; end; [1, {list: [0, Conn.new]}]");
-    cr_assert_eq(copy_encode(from, v, "result", &b, err, sizeof err), COPY_UNSUPPORTED);
-    cr_expect(strstr(err, "class Conn (found at result[1][:list][1])"), "%s", err);
+    cr_assert_eq(copy_encode(from, v, "result", &b, &err), COPY_UNSUPPORTED);
+    cr_expect(strstr(err.msg, "class Conn (found at result[1][:list][1])"), "%s", err.msg);
     cr_expect_eq(b.len, 0);
     v = eval(from, "class L < Array; end; {\"k\" => L.new}");
-    cr_assert_eq(copy_encode(from, v, "args", &b, err, sizeof err), COPY_UNSUPPORTED);
-    cr_expect(strstr(err, "class L (found at args[\"k\"])"), "%s", err);
+    cr_assert_eq(copy_encode(from, v, "args", &b, &err), COPY_UNSUPPORTED);
+    cr_expect(strstr(err.msg, "class L (found at args[\"k\"])"), "%s", err.msg);
     v = eval(from, "{Object.new => 1}");
-    cr_assert_eq(copy_encode(from, v, "args", &b, err, sizeof err), COPY_UNSUPPORTED);
-    cr_expect(strstr(err, "(a Hash key)"), "%s", err);
+    cr_assert_eq(copy_encode(from, v, "args", &b, &err), COPY_UNSUPPORTED);
+    cr_expect(strstr(err.msg, "(a Hash key)"), "%s", err.msg);
     copy_buf_free(&b);
 }
 
 Test(copy, a_cycle_is_an_error_not_a_loop)
 {
     struct copy_buf b = {0};
-    char err[300] = "";
+    struct mp_err err = {0};
     mrb_value v = eval(from, "h = {a: [1]}; h[:a] << h; [h]");
-    cr_assert_eq(copy_encode(from, v, "args", &b, err, sizeof err), COPY_CYCLE);
-    cr_expect(strstr(err, "args[0][:a][1] is args[0] itself"), "%s", err);
+    cr_assert_eq(copy_encode(from, v, "args", &b, &err), COPY_CYCLE);
+    cr_expect(strstr(err.msg, "args[0][:a][1] is args[0] itself"), "%s", err.msg);
     copy_buf_free(&b);
 }
 
@@ -142,11 +142,11 @@ Test(copy, malformed_bytes_decode_to_nil)
 Test(copy, error_written_without_the_vm_matches_copy_encode)
 {
     struct copy_buf raw = {0}, enc = {0};
-    char err[300] = "";
+    struct mp_err err = {0};
     cr_assert(copy_encode_error(&raw, "NoMemoryError", "out of memory"));
     mrb_value h = eval(from, "{\"class\" => \"NoMemoryError\", \"message\" => \"out of memory\", "
                              "\"backtrace\" => []}");
-    cr_assert_eq(copy_encode(from, h, "error", &enc, err, sizeof err), COPY_OK);
+    cr_assert_eq(copy_encode(from, h, "error", &enc, &err), COPY_OK);
     cr_assert_eq(raw.len, enc.len);
     cr_expect_eq(memcmp(raw.data, enc.data, raw.len), 0);
     /* It replaces what the buffer held (a half-written result). */
@@ -182,12 +182,12 @@ Test(copy, out_of_memory_while_encoding_is_an_error_not_a_raise)
     int ai = mrb_gc_arena_save(mrb);
     mrb_gc_protect(mrb, v);
     struct copy_buf b = {0};
-    char err[300] = "";
+    struct mp_err err = {0};
     refuse_growth = true;
-    enum copy_error rc = copy_encode(mrb, v, "result", &b, err, sizeof err);
+    enum copy_error rc = copy_encode(mrb, v, "result", &b, &err);
     refuse_growth = false;
     cr_expect_eq(rc, COPY_NOMEM);
-    cr_expect(strstr(err, "out of memory while copying result"), "%s", err);
+    cr_expect(strstr(err.msg, "out of memory while copying result"), "%s", err.msg);
     cr_expect_null(mrb->exc);
     cr_expect_eq(b.len, 0);
     copy_buf_free(&b);

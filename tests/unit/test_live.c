@@ -126,7 +126,7 @@ Test(live, deltas_rebuild_the_growing_profile_and_late_names)
 }
 
 static int
-decode_bytes(const void *bytes, size_t n, char *err, size_t errlen)
+decode_bytes(const void *bytes, size_t n, struct mp_err *e)
 {
     struct live_decoder d;
     live_decoder_init(&d);
@@ -137,7 +137,7 @@ decode_bytes(const void *bytes, size_t n, char *err, size_t errlen)
     int r = live_decode(&d, b.data, b.len);
     if (r >= 0)
         r = live_decode(&d, bytes, n);
-    snprintf(err, errlen, "%.255s", d.err.msg);
+    *e = d.err;
     live_decoder_free(&d);
     live_buf_free(&b);
     return r;
@@ -145,23 +145,23 @@ decode_bytes(const void *bytes, size_t n, char *err, size_t errlen)
 
 Test(live, the_decoder_rejects_what_does_not_fit)
 {
-    char err[256];
+    struct mp_err err;
     /* A length beyond the limit. */
     uint8_t huge[] = {0xff, 0xff, 0xff, 0x7f, 'X'};
-    cr_assert_eq(decode_bytes(huge, sizeof huge, err, sizeof err), -1);
-    cr_assert(strstr(err, "not 1 to"), "%s", err);
+    cr_assert_eq(decode_bytes(huge, sizeof huge, &err), -1);
+    cr_assert(strstr(err.msg, "not 1 to"), "%s", err.msg);
     /* A sample naming a node that does not exist. */
     uint8_t sample[4 + 1 + 28] = {29, 0, 0, 0, 'X', 0, 0, 0, 0, 99};
-    cr_assert_eq(decode_bytes(sample, sizeof sample, err, sizeof err), -1);
-    cr_assert(strstr(err, "a sample of thread 0, node 99"), "%s", err);
+    cr_assert_eq(decode_bytes(sample, sizeof sample, &err), -1);
+    cr_assert(strstr(err.msg, "a sample of thread 0, node 99"), "%s", err.msg);
     /* Frames that start past the end of the viewer's table. */
     uint8_t frames[4 + 1 + 4] = {5, 0, 0, 0, 'F', 200, 0, 0, 0};
-    cr_assert_eq(decode_bytes(frames, sizeof frames, err, sizeof err), -1);
-    cr_assert(strstr(err, "frames start at 200"), "%s", err);
+    cr_assert_eq(decode_bytes(frames, sizeof frames, &err), -1);
+    cr_assert(strstr(err.msg, "frames start at 200"), "%s", err.msg);
     /* An unknown type. */
     uint8_t unk[] = {1, 0, 0, 0, 'q'};
-    cr_assert_eq(decode_bytes(unk, sizeof unk, err, sizeof err), -1);
-    cr_assert(strstr(err, "unknown message type"), "%s", err);
+    cr_assert_eq(decode_bytes(unk, sizeof unk, &err), -1);
+    cr_assert(strstr(err.msg, "unknown message type"), "%s", err.msg);
     /* A stream that does not start with a welcome. */
     struct live_decoder d;
     live_decoder_init(&d);
@@ -175,7 +175,7 @@ Test(live, the_decoder_rejects_what_does_not_fit)
         uint8_t junk[512];
         for (size_t i = 0; i < sizeof junk; i++)
             junk[i] = (uint8_t)rand();
-        decode_bytes(junk, sizeof junk, err, sizeof err);
+        decode_bytes(junk, sizeof junk, &err);
     }
 }
 
@@ -183,39 +183,40 @@ Test(live, hello_is_checked_with_and_without_a_token)
 {
     struct live_buf b = {0};
     size_t used;
-    char why[128];
+    struct mp_err why;
     live_encode_hello(&b, NULL);
-    cr_assert_eq(live_check_hello(b.data, 3, NULL, &used, why, sizeof why), 0); /* need more */
-    cr_assert_eq(live_check_hello(b.data, b.len, NULL, &used, why, sizeof why), 1);
+    cr_assert_eq(live_check_hello(b.data, 3, NULL, &used, &why), 0); /* need more */
+    cr_assert_eq(live_check_hello(b.data, b.len, NULL, &used, &why), 1);
     cr_assert_eq(used, b.len);
-    cr_assert_eq(live_check_hello(b.data, b.len, "abc", &used, why, sizeof why), -1);
-    cr_assert(strstr(why, "token"));
+    cr_assert_eq(live_check_hello(b.data, b.len, "abc", &used, &why), -1);
+    cr_assert(strstr(why.msg, "token"));
     b.len = 0;
     live_encode_hello(&b, "abc");
-    cr_assert_eq(live_check_hello(b.data, b.len, "abc", &used, why, sizeof why), 1);
-    cr_assert_eq(live_check_hello(b.data, b.len, "abd", &used, why, sizeof why), -1);
-    cr_assert_str_eq(why, "wrong token");
+    cr_assert_eq(live_check_hello(b.data, b.len, "abc", &used, &why), 1);
+    cr_assert_eq(live_check_hello(b.data, b.len, "abd", &used, &why), -1);
+    cr_assert_str_eq(why.msg, "wrong token");
     uint8_t http[] = "GET / HTTP/1.1\r\n\r\n";
-    cr_assert_eq(live_check_hello(http, sizeof http - 1, NULL, &used, why, sizeof why), -1);
-    cr_assert(strstr(why, "not a hello"), "%s", why);
+    cr_assert_eq(live_check_hello(http, sizeof http - 1, NULL, &used, &why), -1);
+    cr_assert(strstr(why.msg, "not a hello"), "%s", why.msg);
     live_buf_free(&b);
 }
 
 Test(live, tcp_addresses_parse_one_way_for_both_sides)
 {
-    char host[64], err[128];
+    char host[64];
+    struct mp_err err;
     long port;
-    cr_assert_eq(live_parse_tcp("[::1]:7", host, sizeof host, &port, err, sizeof err), 0);
+    cr_assert_eq(live_parse_tcp("[::1]:7", host, sizeof host, &port, &err), 0);
     cr_assert_str_eq(host, "::1");
     cr_assert_eq(port, 7);
-    cr_assert_eq(live_parse_tcp("localhost:9", host, sizeof host, &port, err, sizeof err), 0);
+    cr_assert_eq(live_parse_tcp("localhost:9", host, sizeof host, &port, &err), 0);
     cr_assert_str_eq(host, "127.0.0.1");
-    cr_assert_eq(live_parse_tcp("0", host, sizeof host, &port, err, sizeof err), 0);
+    cr_assert_eq(live_parse_tcp("0", host, sizeof host, &port, &err), 0);
     cr_assert_str_eq(host, "127.0.0.1");
     cr_assert_eq(port, 0);
-    cr_assert_eq(live_parse_tcp("127.0.0.1:70000", host, sizeof host, &port, err, sizeof err), -1);
-    cr_assert(strstr(err, "70000"));
-    cr_assert_eq(live_parse_tcp("host:", host, sizeof host, &port, err, sizeof err), -1);
+    cr_assert_eq(live_parse_tcp("127.0.0.1:70000", host, sizeof host, &port, &err), -1);
+    cr_assert(strstr(err.msg, "70000"));
+    cr_assert_eq(live_parse_tcp("host:", host, sizeof host, &port, &err), -1);
 }
 
 /* Memory counters and allocation samples travel too, in order, as they were when sent. */

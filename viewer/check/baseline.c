@@ -218,14 +218,14 @@ int
 save_runs(const struct run_set *r, const char *path, const char *script)
 {
     struct fio_atomic a;
-    char err[256];
-    int rc = fio_begin(&a, path, err, sizeof err);
+    struct mp_err err;
+    int rc = fio_begin(&a, path, &err);
     if (rc == 0) {
         put_runs(a.fp, r, script);
-        rc = fio_commit(&a, err, sizeof err);
+        rc = fio_commit(&a, &err);
     }
     if (rc)
-        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err);
+        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err.msg);
     return rc;
 }
 
@@ -293,10 +293,10 @@ int
 load_runs(struct run_set *r, const char *path)
 {
     size_t len;
-    char err[256];
-    char *text = fio_read_file(path, &len, err, sizeof err);
+    struct mp_err err;
+    char *text = fio_read_file(path, &len, &err);
     if (!text) {
-        fprintf(stderr, "mrprof check: %s\n", err);
+        fprintf(stderr, "mrprof check: %s\n", err.msg);
         return -1;
     }
     int rc = parse_runs(r, text, len, path);

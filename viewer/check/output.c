@@ -94,9 +94,9 @@ int
 write_report_file(const char *path, const struct verdicts *vs, bool junit, size_t failures)
 {
     struct fio_atomic a;
-    char err[256];
-    if (fio_begin(&a, path, err, sizeof err) != 0) {
-        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err);
+    struct mp_err err;
+    if (fio_begin(&a, path, &err) != 0) {
+        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err.msg);
         return -1;
     }
     if (!junit) {
@@ -129,8 +129,8 @@ write_report_file(const char *path, const struct verdicts *vs, bool junit, size_
         }
         fputs("  </testsuite>\n</testsuites>\n", a.fp);
     }
-    if (fio_commit(&a, err, sizeof err) != 0) {
-        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err);
+    if (fio_commit(&a, &err) != 0) {
+        fprintf(stderr, "mrprof check: cannot write %s: %s\n", path, err.msg);
         return -1;
     }
     return 0;

@@ -17,17 +17,18 @@
 #include "formats/live.h"
 
 static int
-connect_unix(const char *path, char *err, size_t errlen)
+connect_unix(const char *path, struct mp_err *e)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path) {
-        snprintf(err, errlen, "socket path too long: %s", path);
+        mp_errf(e, -ENAMETOOLONG, "socket path too long: %s", path);
         return -1;
     }
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        snprintf(err, errlen, "cannot connect to unix:%s: %s", path, strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "cannot connect to unix:%s: %s", path, strerror(en));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -36,15 +37,15 @@ connect_unix(const char *path, char *err, size_t errlen)
 }
 
 static int
-connect_tcp(const char *spec, char *err, size_t errlen)
+connect_tcp(const char *spec, struct mp_err *e)
 {
     char host[64];
     long port;
-    if (live_parse_tcp(spec, host, sizeof host, &port, err, errlen) != 0)
+    if (live_parse_tcp(spec, host, sizeof host, &port, e) != 0)
         return -1;
     if (port == 0) {
-        snprintf(err, errlen, "tcp:%s: port 0 is what mrun was asked for; give the port it printed",
-                 spec);
+        mp_errf(e, -EINVAL, "tcp:%s: port 0 is what mrun was asked for; give the port it printed",
+                spec);
         return -1;
     }
     struct sockaddr_storage ss = {0};
@@ -65,12 +66,13 @@ connect_tcp(const char *spec, char *err, size_t errlen)
             len = 0;
     }
     if (!len) {
-        snprintf(err, errlen, "'%s' is not an IP address (the live profile is on loopback)", host);
+        mp_errf(e, -EINVAL, "'%s' is not an IP address (the live profile is on loopback)", host);
         return -1;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) != 0) {
-        snprintf(err, errlen, "cannot connect to tcp:%s: %s", spec, strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "cannot connect to tcp:%s: %s", spec, strerror(en));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -79,15 +81,15 @@ connect_tcp(const char *spec, char *err, size_t errlen)
 }
 
 int
-attach_open(const char *addr, const char *token, char *err, size_t errlen)
+attach_open(const char *addr, const char *token, struct mp_err *e)
 {
     int fd;
     if (strncmp(addr, "unix:", 5) == 0)
-        fd = connect_unix(addr + 5, err, errlen);
+        fd = connect_unix(addr + 5, e);
     else if (strncmp(addr, "tcp:", 4) == 0)
-        fd = connect_tcp(addr + 4, err, errlen);
+        fd = connect_tcp(addr + 4, e);
     else {
-        snprintf(err, errlen, "'%s' is not a live address (unix:PATH or tcp:HOST:PORT)", addr);
+        mp_errf(e, -EINVAL, "'%s' is not a live address (unix:PATH or tcp:HOST:PORT)", addr);
         return -1;
     }
     if (fd < 0)
@@ -96,7 +98,8 @@ attach_open(const char *addr, const char *token, char *err, size_t errlen)
     /* send with MSG_NOSIGNAL: an agent that closed at once is an error here, not a SIGPIPE. */
     if (live_encode_hello(&b, token) != 0 ||
         send(fd, b.data, b.len, MSG_NOSIGNAL) != (ssize_t)b.len) {
-        snprintf(err, errlen, "cannot send the hello to %s: %s", addr, strerror(errno));
+        int en = errno;
+        mp_errf(e, -en, "cannot send the hello to %s: %s", addr, strerror(en));
         live_buf_free(&b);
         close(fd);
         return -1;

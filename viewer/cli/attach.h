@@ -6,10 +6,11 @@
 #ifndef MRPROF_ATTACH_H
 #define MRPROF_ATTACH_H
 
-#include <stddef.h>
+#include "profiler/base/err.h"
 
 /* Connects to addr and sends the hello (with token, for TCP; may be NULL). Returns the
- * descriptor, left non-blocking and owned by the caller, or -1 with the reason in err. */
-int attach_open(const char *addr, const char *token, char *err, size_t errlen);
+ * descriptor, left non-blocking and owned by the caller, or -1 with e filled (-errno, or -EINVAL
+ * for an address that is not one). */
+int attach_open(const char *addr, const char *token, struct mp_err *e);
 
 #endif

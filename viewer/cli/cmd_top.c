@@ -230,10 +230,10 @@ cmd_top(int argc, char **argv)
     }
 
     /* Connect: a script's agent needs a moment to listen; an attach target is there or not. */
-    char err[512] = "";
+    struct mp_err err = {0};
     struct stream s = {.fd = -1};
     for (int tries = 0; s.fd < 0; tries++) {
-        s.fd = attach_open(addr, token, err, sizeof err);
+        s.fd = attach_open(addr, token, &err);
         if (s.fd >= 0 || attach || tries > 100)
             break;
         if (spawn_wait(child, SPAWN_NOHANG, &end) == 1) { /* it ended before serving */
@@ -246,7 +246,8 @@ cmd_top(int argc, char **argv)
     rc = CLI_OK;
     if (s.fd < 0) {
         if (attach) {
-            fprintf(stderr, "mrprof top: %s\n(is mrun running with --prof-live %s?)\n", err, addr);
+            fprintf(stderr, "mrprof top: %s\n(is mrun running with --prof-live %s?)\n", err.msg,
+                    addr);
             return CLI_USAGE;
         }
         if (!child_reaped) { /* never served: stop it */
@@ -256,7 +257,7 @@ cmd_top(int argc, char **argv)
         copy_file(outlog, stdout);
         copy_file(errlog, stderr);
         fprintf(stderr, "mrprof top: the script ended before the live view could connect (%s)\n",
-                err);
+                err.msg);
         rc = end.signo || end.code == 0 ? CLI_SCRIPT_FAILED : end.code;
     } else {
         live_decoder_init(&s.dec);
