@@ -7,6 +7,8 @@
  * the model. mrun adds a "$mrprof" object (ignored by DevTools and speedscope) carrying the mode,
  * the requested rate, the sampler's counters and, in CPU mode, each sample's CPU weight; without
  * it (Node, Chrome) a sample weighs the time until the next sample, as DevTools computes it.
+ * In CPU mode the timeDeltas are the CPU weights end to end and a last (root) sample at endTime
+ * ("$mrprof".endSample) ends the real last one for DevTools; mrprof's reader drops that mark.
  */
 #include <errno.h>
 #include <math.h>
@@ -84,6 +86,35 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             qsort(ticks + tick_start[i], tick_start[i + 1] - tick_start[i], sizeof *ticks,
                   line_cmp);
 
+    uint64_t start = p->meta.start_ns ? p->meta.start_ns : first_t;
+    uint64_t end = p->meta.end_ns > last_t ? p->meta.end_ns : last_t + last_w;
+    if (nthread && start > first_t)
+        start = first_t;
+    /* DevTools' Performance panel draws nothing of a profile whose startTime is 0 (a diff's
+     * change starts there): such a profile starts at 1 µs; the deltas are relative anyway. */
+    uint64_t origin = us(start) ? 0 : 1;
+    /* CPU mode: DevTools weighs a sample by the time to the next one (timeDeltas) and knows
+     * nothing of "$mrprof".weights, so the deltas it reads are the samples' CPU weights laid end
+     * to end from startTime (a sample lasts its weight until the next), endTime their end: it
+     * then shows the CPU time and shares mrprof shows. The recording's own clock (wall times)
+     * goes to "$mrprof" for mrprof's reader. */
+    uint64_t total_w = 0;
+    for (size_t i = 0; p->meta.mode == PROFILE_CPU && i < ns; i++)
+        if (s[i].thread == (uint32_t)th)
+            total_w += s[i].weight_ns;
+    /* (A thread that used no CPU keeps the wall axis: an empty CPU axis DevTools cannot draw.) */
+    bool cpu_axis = p->meta.mode == PROFILE_CPU && us(total_w) > 0;
+    /* DevTools ignores endTime for the last sample: CPUProfileDataModel.normalizeTimestamps
+     * gives it the mean interval, (last - first) / (n - 1), and the Bottom-up table clips that
+     * to endTime. A last sample heavier than the mean lost the difference (fib.rb under load:
+     * DevTools fib 68 %, mrprof 75 %). So the CPU axis ends with one more sample, of the (root)
+     * node (DevTools draws no call for it) at endTime, weight 0: the real last sample then lasts
+     * its weight, and the mark's own mean interval falls past endTime. "$mrprof".endSample says
+     * the mark is there; mrprof's reader drops it. */
+    bool end_mark = cpu_axis && used[0];
+    if (end_mark)
+        hits[0]++;
+
     fputs("{\"nodes\":[", out);
     bool first = true;
     for (size_t i = 0; i < nn; i++) {
@@ -121,24 +152,6 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         }
         putc('}', out);
     }
-    uint64_t start = p->meta.start_ns ? p->meta.start_ns : first_t;
-    uint64_t end = p->meta.end_ns > last_t ? p->meta.end_ns : last_t + last_w;
-    if (nthread && start > first_t)
-        start = first_t;
-    /* DevTools' Performance panel draws nothing of a profile whose startTime is 0 (a diff's
-     * change starts there): such a profile starts at 1 µs; the deltas are relative anyway. */
-    uint64_t origin = us(start) ? 0 : 1;
-    /* CPU mode: DevTools weighs a sample by the time to the next one (timeDeltas) and knows
-     * nothing of "$mrprof".weights, so the deltas it reads are the samples' CPU weights laid end
-     * to end from startTime (a sample lasts its weight until the next), endTime their end: it
-     * then shows the CPU time and shares mrprof shows. The recording's own clock (wall times)
-     * goes to "$mrprof" for mrprof's reader. */
-    uint64_t total_w = 0;
-    for (size_t i = 0; p->meta.mode == PROFILE_CPU && i < ns; i++)
-        if (s[i].thread == (uint32_t)th)
-            total_w += s[i].weight_ns;
-    /* (A thread that used no CPU keeps the wall axis: an empty CPU axis DevTools cannot draw.) */
-    bool cpu_axis = p->meta.mode == PROFILE_CPU && us(total_w) > 0;
     fputs("],\n\"startTime\":", out);
     json_u64(out, us(start) + origin);
     fputs(",\"endTime\":", out);
@@ -151,6 +164,8 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
                 putc(',', out);
             json_u64(out, s[i].node + 1);
         }
+    if (end_mark)
+        fputs(",1", out); /* the (root) node: node 0 is written as id 1 */
     fputs("],\n\"timeDeltas\":[", out);
     if (cpu_axis) {
         uint64_t cum = 0, prev = 0; /* ns of CPU before the sample; its µs written before */
@@ -163,6 +178,10 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
                 prev = us(cum);
                 cum += s[i].weight_ns;
             }
+        if (end_mark) {
+            putc(',', out);
+            json_u64(out, us(cum) - prev);
+        }
         fputs("],\n\"$mrprof\":{\"version\":1,\"wallStartTime\":", out);
         json_u64(out, us(start) + origin);
         fputs(",\"wallEndTime\":", out);
@@ -179,8 +198,12 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
             json_u64(out, t - prev);
             prev = t;
         }
+    if (end_mark) {
+        putc(',', out);
+        json_u64(out, us(end) - prev);
+    }
     if (cpu_axis)
-        fputs("],", out);
+        fputs(end_mark ? "],\"endSample\":1," : "],", out);
     else
         fputs("],\n\"$mrprof\":{\"version\":1,", out);
     fmt__put_sampler_meta(out, p);
@@ -208,6 +231,8 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
                 putc(',', out);
             json_u64(out, s[i].weight_ns);
         }
+    if (end_mark)
+        fputs(",0", out);
     fputs("]}}\n", out);
     free(used), free(hits), free(child_start), free(child_list), free(tick_start), free(ticks);
     return 0;
@@ -554,6 +579,9 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
     const struct json_val *jweights = meta ? json_get(meta, "weights") : NULL;
     if ((int)json_len(jweights) != nsamp)
         jweights = NULL;
+    /* mrun's CPU axis ends with a (root) sample at endTime that only ends the sample before it
+     * for DevTools (see the writer): no sample of the recording. */
+    bool end_mark = nsamp > 0 && json_num(json_get(meta, "endSample"), 0) == 1;
     /* V8 numbers nodes 1..n: a direct table then replaces the binary search per sample. */
     int64_t max_id = map[nn - 1].id;
     if (map[0].id >= 0 && max_id < 4 * (int64_t)nn + 64)
@@ -582,6 +610,8 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
             rc = bad(e, name, "samples[%d] names node %g, which does not exist", k, js->num);
             goto done;
         }
+        if (end_mark && k == nsamp - 1 && model[idx] == 0)
+            break;
         /* Chrome and Node write negative deltas (samples of one profile out of order); DevTools'
          * CPUProfileDataModel sums them as they are and then sorts the samples by time, which
          * fmt__weigh_by_gaps (or, with recorded weights, the final sort) does here. */

@@ -3,11 +3,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "formats/formats.h"
+#include "formats/json.h"
 
 static struct profile *
 sample_profile(void)
@@ -77,10 +79,13 @@ Test(formats, cpuprofile_cpu_mode_time_deltas_are_the_weights)
     size_t len;
     char *json = write_to_string(p, "cpuprofile", &len);
     cr_assert(strstr(json, "\"startTime\":1000,\"endTime\":2000,"), "%s", json);
-    cr_assert(strstr(json, "\"timeDeltas\":[0,300,0]"), "%s", json);
+    /* ... and a (root) sample at endTime ends the last one (see the next test). */
+    cr_assert(strstr(json, "\"samples\":[2,2,2,1]"), "%s", json);
+    cr_assert(strstr(json, "\"timeDeltas\":[0,300,0,700]"), "%s", json);
     cr_assert(
-        strstr(json,
-               "\"wallStartTime\":1000,\"wallEndTime\":7000,\"wallTimeDeltas\":[1000,1000,3000]"),
+        strstr(
+            json,
+            "\"wallStartTime\":1000,\"wallEndTime\":7000,\"wallTimeDeltas\":[1000,1000,3000,1000]"),
         "%s", json);
     struct fmt_err e;
     struct profile *q = fmt_read_buffer(json, len, "mem", &e);
@@ -91,6 +96,100 @@ Test(formats, cpuprofile_cpu_mode_time_deltas_are_the_weights)
     cr_assert_eq(profile_samples(q)[2].weight_ns, 700000);
     cr_assert_eq(q->meta.start_ns, 1000000);
     cr_assert_eq(q->meta.end_ns, 7000000);
+    free(json);
+    profile_free(p);
+    profile_free(q);
+}
+
+/* DevTools' rule on a .cpuprofile (CPUProfileDataModel, then the Performance panel's Bottom-up
+ * table): samples sorted by time, each lasting until the next; the last lasts the mean interval
+ * (last - first) / (n - 1), whatever endTime says, clipped to [startTime, endTime]; a sample of the
+ * (root) node is no call. Returns each node id's self time in µs in self[id]. */
+static void
+devtools_self_us(const char *json, size_t len, double *self, size_t nself)
+{
+    char *buf = malloc(len + 1);
+    memcpy(buf, json, len);
+    struct json_doc doc = {0};
+    struct json_error err;
+    cr_assert_eq(json_parse(buf, len, &doc, &err), 0, "%s", err.what.msg);
+    const struct json_val *r = json_root(&doc), *js = json_get(r, "samples"),
+                          *jd = json_get(r, "timeDeltas");
+    double start = json_num(json_get(r, "startTime"), -1),
+           end = json_num(json_get(r, "endTime"), -1);
+    size_t n = json_len(js);
+    cr_assert(n >= 2 && n == json_len(jd) && n < 64);
+    double t[64];
+    int id[64];
+    const struct json_val *a = json_first(js), *d = json_first(jd);
+    for (size_t i = 0; i < n; i++, a += a->size, d += d->size) {
+        t[i] = (i ? t[i - 1] : start) + d->num;
+        id[i] = (int)a->num;
+        cr_assert(i == 0 || t[i] >= t[i - 1], "the samples are in time order");
+    }
+    double mean = (t[n - 1] - t[0]) / (double)(n - 1);
+    for (size_t i = 0; i < nself; i++)
+        self[i] = 0;
+    for (size_t i = 0; i < n; i++) {
+        double from = t[i] > start ? t[i] : start, to = i + 1 < n ? t[i + 1] : t[i] + mean;
+        if (to > end)
+            to = end;
+        cr_assert(id[i] >= 1 && (size_t)id[i] < nself);
+        if (id[i] != 1 && to > from) /* id 1 is (root) */
+            self[id[i]] += to - from;
+    }
+    json_free(&doc);
+    free(buf);
+}
+
+/* CPU mode under load: uneven weights, waiting samples weighing 0, µs rounding, and a last sample
+ * far heavier than the mean interval (DevTools gave it the mean: fib 68 % where mrprof said 75 %).
+ * Under DevTools' rule the written file gives every function the self time of its weights. */
+Test(formats, cpuprofile_cpu_mode_devtools_self_times_are_the_weights)
+{
+    struct profile *p = profile_new();
+    p->meta.mode = PROFILE_CPU;
+    p->meta.hz = 1000;
+    uint32_t t = profile_add_thread(p, 42, "main");
+    uint32_t nmain = profile_node(p, 0, profile_frame_intern(p, "<main>", "fib.rb", 1, FRAME_RUBY));
+    uint32_t nfib = profile_node(p, nmain, profile_frame_intern(p, "fib", "fib.rb", 3, FRAME_RUBY));
+    uint32_t nsleep =
+        profile_node(p, nmain, profile_frame_intern(p, "Kernel#sleep", "", 0, FRAME_CFUNC));
+    static const struct {
+        int which;     /* 0 <main>, 1 fib, 2 sleep */
+        uint64_t w_ns; /* CPU weight */
+    } run[] = {{0, 2400000}, {1, 1000400}, {1, 999600}, {2, 0},      {2, 0},      {1, 1000000},
+               {1, 300},     {1, 1200700}, {2, 0},      {1, 650000}, {1, 999999}, {1, 7300000}};
+    uint64_t want[3] = {0}, at = 2000000;
+    uint32_t node[3] = {nmain, nfib, nsleep};
+    for (size_t i = 0; i < sizeof run / sizeof run[0]; i++) {
+        profile_add_sample(p, t, node[run[i].which], 0, at, run[i].w_ns);
+        want[run[i].which] += run[i].w_ns;
+        at += 1500000 +
+              1000000 * (i % 3); /* wall time: longer than the CPU time (a loaded machine) */
+    }
+    p->meta.start_ns = 1000000;
+    p->meta.end_ns = at + 5000000;
+    size_t len;
+    char *json = write_to_string(p, "cpuprofile", &len);
+    double self[8];
+    devtools_self_us(json, len, self, 8);
+    for (int k = 0; k < 3; k++) /* node k's id is its index + 1; µs rounding: 1 µs a sample */
+        cr_assert(fabs(self[node[k] + 1] - (double)want[k] / 1000) <= 12,
+                  "%s: DevTools %g µs, weights %g µs\n%s",
+                  k == 0   ? "<main>"
+                  : k == 1 ? "fib"
+                           : "sleep",
+                  self[node[k] + 1], (double)want[k] / 1000, json);
+    /* mrprof reads back the recording: twelve samples, the same weights and times. */
+    struct fmt_err e;
+    struct profile *q = fmt_read_buffer(json, len, "mem", &e);
+    cr_assert_not_null(q, "%s", e.msg);
+    cr_assert_eq(profile_nsamples(q), 12);
+    cr_assert_eq(profile_total_weight(q, -1), profile_total_weight(p, -1));
+    cr_assert_eq(profile_samples(q)[11].weight_ns, 7300000);
+    cr_assert_eq(profile_samples(q)[11].t_ns, profile_samples(p)[11].t_ns);
+    cr_assert_eq(q->meta.end_ns, p->meta.end_ns);
     free(json);
     profile_free(p);
     profile_free(q);
