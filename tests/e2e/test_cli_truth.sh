@@ -131,6 +131,9 @@ t_docs_name_six_views() {
     done
     run $MRPROF view --help
     expect_out_has "memory"
+    expect_out_has "keys 1-6"
+    printf '%s\n' "$out" | grep -qE '[Kk]eys 1[–-]5' && fail "view --help still names keys 1-5"
+    return 0
 }
 
 # 18.13: make install puts mrun, mrprof and the docs under DESTDIR/PREFIX, and the installed

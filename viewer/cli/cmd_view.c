@@ -19,8 +19,8 @@ static const char usage[] =
     "usage: mrprof view FILE [--once] [--view V] [--size WxH] [--thread N] [--search TEXT]\n"
     "       mrprof view --diff BASE NEW [--absolute] [options]\n";
 static const char about[] =
-    "Opens a profile in the terminal: top functions, call tree, flame graph, timeline and\n"
-    "threads, switched with the keys 1-5 (? shows every key). Reads any profile mrprof reads:\n"
+    "Opens a profile in the terminal: top functions, call tree, flame graph, timeline, threads\n"
+    "and memory, switched with the keys 1-6 (? shows every key). Reads any profile mrprof reads:\n"
     ".cpuprofile (mrun's, Node's, Chrome's), Trace Event JSON, .heapprofile, pprof, speedscope,\n"
     "folded stacks.\n";
 
