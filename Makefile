@@ -63,10 +63,12 @@ PRELUDE_RB  := runtime/prelude/kernel.rb runtime/prelude/event_emitter.rb \
                runtime/prelude/timers.rb $(sort $(filter-out runtime/prelude/kernel.rb \
                runtime/prelude/event_emitter.rb runtime/prelude/timers.rb, \
                $(wildcard runtime/prelude/*.rb)))
+# Loaded into every VM, the main one and each Deferred worker's (rt_vm_init): no loop, no rt.
+VM_PRELUDE_RB := $(sort $(wildcard runtime/prelude/vm/*.rb))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 MODEL_OBJ   := $(call obj,$(MODEL_SRC)) $(BUILD)/obj/gen/profile.pb-c.o
-RT_OBJ      := $(call obj,$(RT_SRC)) $(BUILD)/obj/gen/prelude.o
+RT_OBJ      := $(call obj,$(RT_SRC)) $(BUILD)/obj/gen/prelude.o $(BUILD)/obj/gen/vm_prelude.o
 VIEWER_OBJ  := $(call obj,$(VIEWER_SRC))
 TEST_SRC    := $(wildcard tests/unit/test_*.c)
 TEST_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -79,7 +81,16 @@ $(BUILD)/gen/prelude.c: $(PRELUDE_RB)
 	@echo "  MRBC    $@"
 	@mrbc -g -Bmrun_prelude -o $@ $(PRELUDE_RB)
 
+$(BUILD)/gen/vm_prelude.c: $(VM_PRELUDE_RB)
+	@mkdir -p $(dir $@)
+	@echo "  MRBC    $@"
+	@mrbc -g -Bmrun_vm_prelude -o $@ $(VM_PRELUDE_RB)
+
 $(BUILD)/obj/gen/prelude.o: $(BUILD)/gen/prelude.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -c $< -o $@
+
+$(BUILD)/obj/gen/vm_prelude.o: $(BUILD)/gen/vm_prelude.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -c $< -o $@
 

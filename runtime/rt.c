@@ -33,6 +33,17 @@
 #include "profiler/base/fileio.h"
 
 extern const uint8_t mrun_prelude[];
+extern const uint8_t mrun_vm_prelude[];
+
+bool
+rt_vm_init(mrb_state *mrb)
+{
+    for (const struct rt_module *const *m = rt_modules; *m; m++)
+        if ((*m)->vm_init)
+            (*m)->vm_init(mrb);
+    mrb_load_irep(mrb, mrun_vm_prelude);
+    return mrb->exc == NULL;
+}
 
 struct rt *
 rt_from_mrb(mrb_state *mrb)
@@ -502,8 +513,15 @@ rt_new(int argc, char **argv)
     struct RClass *k = mrb->kernel_module;
     mrb_define_method(mrb, k, "__immediate_enqueue", immediate_enqueue, MRB_ARGS_REQ(1));
 
+    if (!rt_vm_init(mrb)) {
+        rt_report_exception(mrb, mrb_obj_value(mrb->exc));
+        fprintf(stderr, "mrun: the built-in VM prelude failed to load (a bug in mrun)\n");
+        rt_free(rt);
+        return NULL;
+    }
     for (const struct rt_module *const *m = rt_modules; *m; m++)
-        (*m)->init(rt);
+        if ((*m)->init)
+            (*m)->init(rt);
     /* The memory profiler's allocator (realloc and free, as mruby's default, plus its hook)
      * from now on: before any Ruby code runs, so it sees every allocation scripts make. */
     if (rt->hooks.allocf)

@@ -158,16 +158,19 @@ void rt_owned_dfree(mrb_state *mrb, void *p);
  * Runtime modules (timers, Kernel's C half, Net, Deferred, the Profiler...), each one file that
  * defines a `const struct rt_module rt_module_NAME` and one row of the table in
  * runtime/modules.c (as mruby's gem_init.c lists each gem's initialiser). Every function is
- * called with the runtime, once, in the table's order:
- *   init    rt_new, after the VM and the loop are open and before the prelude loads (the Ruby
- *           halves in runtime/prelude/ call the C methods init defines)
- *   finish  rt_finish, after the loop ran dry (not after an uncaught error or exit())
- *   stop    rt_free, before the loop's handles are closed (e.g. join threads that use them)
- *   free    rt_free, after the loop is closed, before the VM is
- * All but init are optional (NULL).
+ * called in the table's order:
+ *   vm_init every VM, the main one and each Deferred worker's, on that VM's thread, before the
+ *           VM prelude (the files of runtime/prelude/vm/) loads: the pieces that need no loop and
+ * no struct rt (JSON, Regexp, core methods), so tasks on the pool have them too init    rt_new,
+ * once, after the VM and the loop are open, every vm_init has run, and before the prelude loads
+ * (the Ruby halves in runtime/prelude/ call the C methods init defines) finish  rt_finish, after
+ * the loop ran dry (not after an uncaught error or exit()) stop    rt_free, before the loop's
+ * handles are closed (e.g. join threads that use them) free    rt_free, after the loop is closed,
+ * before the VM is Every function is optional (NULL).
  */
 struct rt_module {
     const char *name;
+    void (*vm_init)(mrb_state *mrb);
     void (*init)(struct rt *rt);
     void (*finish)(struct rt *rt);
     void (*stop)(struct rt *rt);
@@ -176,6 +179,11 @@ struct rt_module {
 
 /* The table, NULL-terminated (runtime/modules.c). */
 extern const struct rt_module *const rt_modules[];
+
+/* Makes a fresh VM a runtime VM: every module's vm_init, then the VM prelude. Returns false
+ * with the exception in mrb->exc when the prelude raised (a bug in mrun). The main VM and each
+ * Deferred worker's VM go through it. */
+bool rt_vm_init(mrb_state *mrb);
 
 /* After the loop ran dry: each module's finish (Deferred reports the rejections nobody
  * handled, status 1, as Node). */

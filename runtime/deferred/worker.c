@@ -95,6 +95,11 @@ worker_open(struct worker *w)
     mrb->ud = NULL; /* not a runtime: rt_from_mrb() is NULL in workers */
     mrb_define_method(mrb, mrb->kernel_module, "exit", worker_exit, MRB_ARGS_ANY());
     mrb_define_method(mrb, mrb->kernel_module, "exit!", worker_exit, MRB_ARGS_ANY());
+    /* The modules' worker-safe halves (JSON, Regexp, core methods) and the VM prelude. */
+    if (!rt_vm_init(mrb)) {
+        mrb_close(mrb);
+        return NULL;
+    }
     w->heap_after_gc = w->heap_used;
     return mrb;
 }
