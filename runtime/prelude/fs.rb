@@ -353,6 +353,10 @@ class Dir
     rescue FS::Error
       return
     end
+    # "." (never "..") is an entry for a pattern that may match a leading dot, as CRuby 3.1.
+    if pos.any? { |i| i >= 0 && (dotmatch || segs[i].start_with?(".")) }
+      names = (names + ["."]).sort
+    end
     names.each do |name|
       path = dir == "." && prefix.empty? ? name : File.join(dir, name)
       hidden = name.start_with?(".")
@@ -373,6 +377,7 @@ class Dir
         end
       end
       out << prefix + name if emit
+      next if name == "."
       __glob_walk(path, prefix + name + "/", segs, nexts, flags, out) unless nexts.empty?
     end
   end
