@@ -234,8 +234,8 @@ rt_uv_error_new(mrb_state *mrb, struct RClass *cls, int err, const char *syscall
 mrb_noreturn void
 rt_raise_uv(mrb_state *mrb, int err, const char *syscall)
 {
-    mrb_exc_raise(mrb, rt_uv_error_new(mrb, mrb_class_get(mrb, "SystemCallError"), err, syscall,
-                                       NULL, NULL));
+    mrb_exc_raise(
+        mrb, rt_uv_error_new(mrb, mrb_class_get(mrb, "SystemCallError"), err, syscall, NULL, NULL));
 }
 
 /* --- calling Ruby from C -------------------------------------------------------------------- */
