@@ -314,4 +314,13 @@ true
 false'
 }
 
+t_sample_file_cache_runs() {
+    run $MRUN samples/file_cache.rb "$T/cache"
+    expect_rc 0
+    expect_order "the loop is free while the files load" "index: 3 entries" \
+        "missing: ENOENT: no such file or directory, stat '$T/cache/pages/missing.txt'" "cleaned up: true"
+    expect_out_has "page2.txt: 3 line(s)"
+    [ ! -e "$T/cache" ] || fail "the sample left its directory"
+}
+
 [ "${1:-}" = --lib ] || run_tests
