@@ -76,7 +76,7 @@ struct fs_op {
     char *tmp;   /* write_file's temporary file (atomic) */
     uv_file fd;  /* -1 when not open */
     int mode;
-    bool atomic, do_fsync, append, keep_mode, recursive;
+    bool atomic, do_fsync, append, keep_mode, recursive, with_types;
     size_t mk_end, mk_len; /* recursive mkdir: the prefix being made, the whole length */
     int mk_steps;
     char *mk_first; /* the first directory recursive mkdir created */
@@ -93,6 +93,7 @@ struct fs_op {
 static uint64_t read_since_gc; /* bytes read_file returned since it last ran the GC */
 static struct RClass *fs_error_class;
 static struct RClass *fs_stat_class;
+static struct RClass *fs_dirent_class;
 static mrb_sym sym_call;
 
 static void on_fs(uv_fs_t *req);
@@ -167,6 +168,25 @@ stat_value(mrb_state *mrb, const uv_stat_t *st)
     SET("birthtime_sec", (mrb_int)st->st_birthtim.tv_sec);
     SET("birthtime_nsec", (mrb_int)st->st_birthtim.tv_nsec);
 #undef SET
+    return o;
+}
+
+/* An FS::Dirent: @name and @type, a Symbol (:file, :directory, :symlink, :fifo, :socket,
+ * :char_device, :block_device, or :unknown when the file system does not say). */
+static mrb_value
+dirent_value(mrb_state *mrb, mrb_value name, uv_dirent_type_t type)
+{
+    static const char *const types[] = {
+        [UV_DIRENT_UNKNOWN] = "unknown",  [UV_DIRENT_FILE] = "file",
+        [UV_DIRENT_DIR] = "directory",    [UV_DIRENT_LINK] = "symlink",
+        [UV_DIRENT_FIFO] = "fifo",        [UV_DIRENT_SOCKET] = "socket",
+        [UV_DIRENT_CHAR] = "char_device", [UV_DIRENT_BLOCK] = "block_device",
+    };
+    const char *t =
+        (unsigned)type < sizeof types / sizeof types[0] && types[type] ? types[type] : "unknown";
+    mrb_value o = mrb_obj_value(mrb_obj_alloc(mrb, MRB_TT_OBJECT, fs_dirent_class));
+    mrb_iv_set(mrb, o, mrb_intern_lit(mrb, "@name"), name);
+    mrb_iv_set(mrb, o, mrb_intern_lit(mrb, "@type"), mrb_symbol_value(mrb_intern_cstr(mrb, t)));
     return o;
 }
 
@@ -593,7 +613,10 @@ step_single(struct fs_op *op, ssize_t res)
         uv_dirent_t ent;
         int ai = mrb_gc_arena_save(mrb);
         while (uv_fs_scandir_next(&op->req, &ent) != UV_EOF) {
-            mrb_ary_push(mrb, names_ary, mrb_str_new_cstr(mrb, ent.name));
+            mrb_value name = mrb_str_new_cstr(mrb, ent.name);
+            if (op->with_types)
+                name = dirent_value(mrb, name, ent.type);
+            mrb_ary_push(mrb, names_ary, name);
             mrb_gc_arena_restore(mrb, ai);
         }
     }
@@ -855,10 +878,38 @@ fs_simple(mrb_state *mrb, enum op_kind kind, bool sync)
     }
 SIMPLE(stat, OP_STAT)
 SIMPLE(lstat, OP_LSTAT)
-SIMPLE(readdir, OP_READDIR)
 SIMPLE(rmdir, OP_RMDIR)
 SIMPLE(unlink, OP_UNLINK)
 #undef SIMPLE
+
+/* readdir(path, with_file_types: false): names, or FS::Dirent objects (Node's withFileTypes). */
+static mrb_value
+fs_readdir_common(mrb_state *mrb, bool sync)
+{
+    const char *path;
+    mrb_value block = mrb_nil_value();
+    mrb_value kwv[1];
+    mrb_sym kwn[1] = {mrb_intern_lit(mrb, "with_file_types")};
+    mrb_kwargs kw = {1, 0, kwn, kwv, NULL};
+    mrb_get_args(mrb, "z:&", &path, &kw, &block);
+    if (!sync)
+        block_arg(mrb, block);
+    struct fs_op *op = op_new(mrb, OP_READDIR, path, NULL, block, sync);
+    op->with_types = !mrb_undef_p(kwv[0]) && mrb_test(kwv[0]);
+    return op_run(mrb, op);
+}
+
+static mrb_value
+fs_readdir(mrb_state *mrb, mrb_value self)
+{
+    return fs_readdir_common(mrb, false);
+}
+
+static mrb_value
+fs_readdir_sync(mrb_state *mrb, mrb_value self)
+{
+    return fs_readdir_common(mrb, true);
+}
 
 static mrb_value
 fs_rename_common(mrb_state *mrb, bool sync)
@@ -1007,6 +1058,7 @@ fs_init(struct rt *rt)
         mrb_define_class(mrb, "SystemCallError", mrb->eStandardError_class);
     fs_error_class = mrb_define_class_under(mrb, fs, "Error", syscall_error);
     fs_stat_class = mrb_define_class_under(mrb, fs, "Stat", mrb->object_class);
+    fs_dirent_class = mrb_define_class_under(mrb, fs, "Dirent", mrb->object_class);
 #define DEF(name, fn, args) mrb_define_module_function(mrb, fs, name, fn, args)
     DEF("read_file", fs_read_file, MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());
     DEF("read_file_sync", fs_read_file_sync, MRB_ARGS_REQ(1));
@@ -1018,8 +1070,8 @@ fs_init(struct rt *rt)
     DEF("stat_sync", fs_stat_sync, MRB_ARGS_REQ(1));
     DEF("lstat", fs_lstat, MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());
     DEF("lstat_sync", fs_lstat_sync, MRB_ARGS_REQ(1));
-    DEF("readdir", fs_readdir, MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());
-    DEF("readdir_sync", fs_readdir_sync, MRB_ARGS_REQ(1));
+    DEF("readdir", fs_readdir, MRB_ARGS_REQ(1) | MRB_ARGS_KEY(1, 0) | MRB_ARGS_BLOCK());
+    DEF("readdir_sync", fs_readdir_sync, MRB_ARGS_REQ(1) | MRB_ARGS_KEY(1, 0));
     DEF("mkdir", fs_mkdir, MRB_ARGS_REQ(1) | MRB_ARGS_KEY(2, 0) | MRB_ARGS_BLOCK());
     DEF("mkdir_sync", fs_mkdir_sync, MRB_ARGS_REQ(1) | MRB_ARGS_KEY(2, 0));
     DEF("rmdir", fs_rmdir, MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());

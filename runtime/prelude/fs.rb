@@ -89,6 +89,28 @@ module FS
     end
   end
 
+  # An entry of readdir(path, with_file_types: true), as Node's fs.Dirent: the name and what
+  # the directory says it is, with no stat.
+  class Dirent
+    attr_reader :name, :type
+
+    def file?
+      @type == :file
+    end
+
+    def directory?
+      @type == :directory
+    end
+
+    def symlink?
+      @type == :symlink
+    end
+
+    def inspect
+      "#<FS::Dirent #{@name} #{@type}>"
+    end
+  end
+
   # rm as Node's fs.rm: a file or a symlink is unlinked; a directory needs recursive: true
   # (then its content goes first, depth first; symlinks are removed, never followed); a path that
   # does not exist is ENOENT unless force: true.
@@ -130,31 +152,34 @@ module FS
   # Removes the directory path and everything under it; the entries of one directory are
   # removed concurrently (each on the pool), then the directory. The first error is reported.
   def self.__rm_tree(path, done)
-    readdir(path) do |err, names|
+    readdir(path, with_file_types: true) do |err, entries|
       next done.call(err) if err
-      next rmdir(path, &done) if names.empty?
-      left = names.size
+      next rmdir(path, &done) if entries.empty?
+      left = entries.size
       failed = false
-      names.each do |name|
-        child = File.join(path, name)
-        lstat(child) do |e, st|
-          finish = proc do |e2|
-            if failed
-              nil
-            elsif e2
-              failed = true
-              done.call(e2)
-            elsif (left -= 1) == 0
-              rmdir(path, &done)
+      finish = proc do |e2|
+        if failed
+          nil
+        elsif e2
+          failed = true
+          done.call(e2)
+        elsif (left -= 1) == 0
+          rmdir(path, &done)
+        end
+      end
+      entries.each do |ent|
+        child = File.join(path, ent.name)
+        if ent.type == :unknown # the file system did not say: ask
+          lstat(child) do |e, st|
+            if e then finish.call(e)
+            elsif st.directory? then __rm_tree(child, finish)
+            else unlink(child, &finish)
             end
           end
-          if e
-            finish.call(e)
-          elsif st.directory?
-            __rm_tree(child, finish)
-          else
-            unlink(child, &finish)
-          end
+        elsif ent.directory?
+          __rm_tree(child, finish)
+        else
+          unlink(child, &finish)
         end
       end
     end

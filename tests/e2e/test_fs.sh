@@ -73,6 +73,18 @@ t_readdir_sorted_like_node() {
     fi
 }
 
+t_readdir_with_file_types_like_node() {
+    mkdir -p "$T/d/sub"; : >"$T/d/f"; ln -s f "$T/d/l"; mkfifo "$T/d/p"
+    run $MRUN -e 'FS.readdir(ARGV[0], with_file_types: true) { |err, es| es.each { |e| puts [e.name, e.file?, e.directory?, e.symlink?, e.type].join(" ") } }' "$T/d"
+    expect_rc 0; expect_out "f true false false file
+l false false true symlink
+p false false false fifo
+sub false true false directory"
+    command -v node >/dev/null || { echo "SKIP node comparison: node is missing"; return; }
+    node_out=$(node -e 'for (const e of require("fs").readdirSync(process.argv[1], {withFileTypes: true})) console.log([e.name, e.isFile(), e.isDirectory(), e.isSymbolicLink()].join(" "))' "$T/d")
+    [ "$(printf '%s\n' "$out" | cut -d' ' -f1-4)" = "$node_out" ] || fail "Node says [$node_out]"
+}
+
 # The same failures through FS and through Node's fs: code, syscall and message.
 export FS_ERR_CASES='
 [["read_file_sync", "/nope/x"], ["readdir_sync", "/etc/hostname"], ["mkdir_sync", "/tmp"],
