@@ -384,6 +384,12 @@ step_write_file(struct fs_op *op, ssize_t res)
 {
     switch (op->stage) {
     case WF_START:
+        /* /dev/stdout, /dev/fd/N, /proc/self/fd/N name an open file: resolving them and
+         * renaming over the result would replace a file the process writes to. */
+        if (!strncmp(op->path, "/dev/", 5) || !strncmp(op->path, "/proc/", 6)) {
+            op->atomic = false;
+            op->do_fsync = false;
+        }
         if (!op->atomic)
             return write_open(op);
         op->stage = WF_REALPATH;
@@ -404,6 +410,13 @@ step_write_file(struct fs_op *op, ssize_t res)
             if (S_ISDIR(op->req.statbuf.st_mode)) {
                 fail(op, UV_EISDIR, "open", op->path, NULL);
                 return STEP_DONE;
+            }
+            if (!S_ISREG(op->req.statbuf.st_mode)) {
+                /* A device, a FIFO, a socket (/dev/null, /dev/stdout): renaming a file over it
+                 * would replace the node itself; write into it, as Node does. */
+                op->atomic = false;
+                op->do_fsync = false;
+                return write_open(op);
             }
             if (op->keep_mode)
                 op->mode = (int)(op->req.statbuf.st_mode & 07777);

@@ -197,6 +197,25 @@ t_atomic_write_keeps_mode_and_writes_through_symlinks() {
     [ "$(ls -A "$T/w" | wc -l)" = 3 ] || fail "files left: $(ls -A "$T/w")"
 }
 
+t_write_file_to_a_device_or_pipe_writes_into_it() {
+    # An atomic write would rename a temporary file over a device; it writes in place instead.
+    # (A null device of our own, not /dev/null: a regression must not break the machine's.)
+    run bash -c "'$(realpath "$MRUN")' -e 'FS.write_file_sync(\"/dev/stdout\", \"through the pipe\n\")' | cat"
+    expect_rc 0; expect_out "through the pipe"
+    if mknod "$T/null" c 1 3 2>/dev/null; then
+        run $MRUN -e 'FS.write_file_sync(ARGV[0], "x"); FS.write_file(ARGV[0], "y") { |e| p e }' "$T/null"
+        expect_rc 0; expect_out nil
+        [ -c "$T/null" ] || fail "the device node was replaced"
+    else
+        echo "SKIP the device part: mknod is not allowed"
+    fi
+    mkfifo "$T/fifo"
+    run $MRUN -e 'FS.read_file(ARGV[0]) { |e, d| p d }; FS.write_file(ARGV[0], "into the fifo") { |e| p e }' "$T/fifo"
+    expect_rc 0; expect_lines '"into the fifo"
+nil'
+    [ -p "$T/fifo" ] || fail "the FIFO was replaced"
+}
+
 t_failed_write_leaves_no_temp_file() {
     mkdir "$T/m"
     if ! mount -t tmpfs -o size=64k tmpfs "$T/m" 2>/dev/null; then
