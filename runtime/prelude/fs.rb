@@ -374,37 +374,43 @@ class Dir
       return
     end
     begin
-      names = FS.readdir_sync(dir)
+      entries = FS.readdir_sync(dir, with_file_types: true)
     rescue FS::Error
       return
     end
     # "." (never "..") is an entry for a pattern that may match a leading dot, as CRuby 3.1.
     if pos.any? { |i| i >= 0 && (dotmatch || segs[i].start_with?(".")) }
-      names = (names + ["."]).sort
+      entries = (entries.map { |e| [e.name, e.type] } + [[".", :dot]]).sort
+    else
+      entries = entries.map { |e| [e.name, e.type] }
     end
-    names.each do |name|
-      path = dir == "." && prefix.empty? ? name : File.join(dir, name)
+    entries.each do |name, type|
       hidden = name.start_with?(".")
-      nexts = []
+      nexts = nil
       emit = false
-      is_dir = nil
       pos.each do |i|
         if i < 0
           # "**/": descend into every directory (not hidden ones unless FNM_DOTMATCH; symlinks
           # to directories are not followed, as CRuby).
-          nexts << -i - 1 if (!hidden || dotmatch) && __lstat_dir?(path)
+          next if hidden && !dotmatch
+          next unless type == :directory || (type == :unknown && __lstat_dir?(__path(dir, prefix, name)))
+          (nexts ||= []) << -i - 1
         elsif File.fnmatch(segs[i], name, fflags)
           if i == last
             emit = true
-          elsif (is_dir = is_dir.nil? ? File.directory?(path) : is_dir)
-            nexts << i + 1
+          elsif type == :directory || ((type == :symlink || type == :unknown) && File.directory?(__path(dir, prefix, name)))
+            (nexts ||= []) << i + 1
           end
         end
       end
       out << prefix + name if emit
-      next if name == "."
-      __glob_walk(path, prefix + name + "/", segs, nexts, flags, out) unless nexts.empty?
+      next if nexts.nil? || type == :dot
+      __glob_walk(__path(dir, prefix, name), prefix + name + "/", segs, nexts, flags, out)
     end
+  end
+
+  def self.__path(dir, prefix, name)
+    dir == "." && prefix.empty? ? name : File.join(dir, name)
   end
 end
 
