@@ -41,6 +41,9 @@
 #include "runtime/rt.h"
 
 #define FS_CHUNK (512 * 1024)
+/* The largest file read_file returns (Node's limit too): a bigger one is EFBIG before any memory
+ * is taken, rather than an allocation failure inside a loop callback. */
+#define FS_MAX_READ ((size_t)2 << 30)
 
 enum op_kind {
     OP_READ_FILE,
@@ -210,7 +213,13 @@ read_next(struct fs_op *op)
     mrb_value data = data_of(op);
     if (op->off == op->len) {
         /* Full (the file grew, or its size was unknown): make room for another chunk. */
+        if (op->len >= FS_MAX_READ) {
+            fail(op, UV_EFBIG, "read", op->path, NULL);
+            return close_fd(op, RF_CLOSED);
+        }
         op->len += op->len < FS_CHUNK ? FS_CHUNK : op->len / 2;
+        if (op->len > FS_MAX_READ)
+            op->len = FS_MAX_READ;
         mrb_str_resize(mrb, data, (mrb_int)op->len);
     }
     size_t n = op->len - op->off;
@@ -248,6 +257,10 @@ step_read_file(struct fs_op *op, ssize_t res)
             return close_fd(op, RF_CLOSED);
         }
         op->size = (int64_t)op->req.statbuf.st_size;
+        if ((uint64_t)op->size > FS_MAX_READ) {
+            fail(op, UV_EFBIG, "read", op->path, NULL);
+            return close_fd(op, RF_CLOSED);
+        }
         /* mruby's collector counts objects, not bytes: after READ_GC_BYTES of file data,
          * collect in full before the next big String, so that read files the script dropped do
          * not pile up (as Deferred does with its payloads; 200 reads of a 3 MB file took 4.5 s

@@ -280,6 +280,14 @@ t_loop_runs_while_a_read_waits_between_chunks() {
     expect_rc 0; expect_out '[nil, 50006, "abc", "xyz"]'
 }
 
+t_file_over_2_gib_is_efbig_not_a_crash() {
+    truncate -s 3G "$T/sparse" || { echo "SKIP: truncate failed"; return; }
+    run $MRUN -e 'begin; FS.read_file_sync(ARGV[0]); rescue FS::Error => e; puts e.message; end
+      FS.read_file(ARGV[0]) { |err, d| p [err.code, d] }' "$T/sparse"
+    expect_rc 0; expect_out "EFBIG: file too large, read '$T/sparse'
+[\"EFBIG\", nil]"
+}
+
 t_proc_file_with_no_size_is_read_to_the_end() {
     run $MRUN -e 'FS.read_file("/proc/self/status") { |err, d| puts d.lines.first.split(":").first, d.include?("VmRSS") }'
     expect_rc 0; expect_out "$(printf 'Name\ntrue')"
