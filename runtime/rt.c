@@ -204,15 +204,38 @@ rt_uncaught(struct rt *rt, mrb_value exc)
     uv_stop(&rt->loop);
 }
 
+mrb_value
+rt_uv_error_new(mrb_state *mrb, struct RClass *cls, int err, const char *syscall, const char *path,
+                const char *dest)
+{
+    mrb_value msg = mrb_format(mrb, "%s: %s, %s", uv_err_name(err), uv_strerror(err), syscall);
+    if (path) {
+        mrb_str_cat_lit(mrb, msg, " '");
+        mrb_str_cat_cstr(mrb, msg, path);
+        mrb_str_cat_lit(mrb, msg, "'");
+    }
+    if (dest) {
+        mrb_str_cat_lit(mrb, msg, " -> '");
+        mrb_str_cat_cstr(mrb, msg, dest);
+        mrb_str_cat_lit(mrb, msg, "'");
+    }
+    mrb_value exc = mrb_exc_new_str(mrb, cls, msg);
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@code"), mrb_str_new_cstr(mrb, uv_err_name(err)));
+    /* libuv's codes are negative errno values on Unix; Ruby's errno is the positive one. */
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@errno"), mrb_fixnum_value(-err));
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@syscall"), mrb_str_new_cstr(mrb, syscall));
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@path"),
+               path ? mrb_str_new_cstr(mrb, path) : mrb_nil_value());
+    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@dest"),
+               dest ? mrb_str_new_cstr(mrb, dest) : mrb_nil_value());
+    return exc;
+}
+
 mrb_noreturn void
 rt_raise_uv(mrb_state *mrb, int err, const char *syscall)
 {
-    struct RClass *cls = mrb_class_get(mrb, "SystemCallError");
-    mrb_value exc = mrb_exc_new_str(
-        mrb, cls, mrb_format(mrb, "%s: %s (%s)", syscall, uv_strerror(err), uv_err_name(err)));
-    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@code"), mrb_str_new_cstr(mrb, uv_err_name(err)));
-    mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@syscall"), mrb_str_new_cstr(mrb, syscall));
-    mrb_exc_raise(mrb, exc);
+    mrb_exc_raise(
+        mrb, rt_uv_error_new(mrb, mrb_class_get(mrb, "SystemCallError"), err, syscall, NULL, NULL));
 }
 
 /* --- calling Ruby from C -------------------------------------------------------------------- */

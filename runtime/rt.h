@@ -118,7 +118,15 @@ void rt_unroot(struct rt *rt, mrb_value obj);
  * backtrace frame on a line of its own. */
 void rt_report_exception(mrb_state *mrb, mrb_value exc);
 
-/* Raises a Ruby exception for a libuv error code, naming the syscall: code is uv_err_name(err). */
+/*
+ * A SystemCallError (or a subclass: cls, e.g. FS::Error) for a libuv error code, the one builder
+ * of such errors: @code "ENOENT" (uv_err_name), @errno 2 (positive, as Ruby's), @syscall,
+ * @path and @dest (nil when NULL), and Node's message "ENOENT: no such file or directory, open
+ * '/x'" (with " -> '/y'" for a dest). Returns the exception; the caller raises it or passes it on.
+ */
+mrb_value rt_uv_error_new(mrb_state *mrb, struct RClass *cls, int err, const char *syscall,
+                          const char *path, const char *dest);
+/* Raises rt_uv_error_new(SystemCallError, err, syscall) with no path. */
 mrb_noreturn void rt_raise_uv(mrb_state *mrb, int err, const char *syscall);
 
 /* The file name of the Ruby frame `up` levels above the current C function (0 = its caller),
