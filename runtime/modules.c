@@ -18,6 +18,8 @@
     X(timers)                                                                                      \
     X(net)                                                                                         \
     X(deferred)                                                                                    \
+    X(process)                                                                                     \
+    X(child)                                                                                       \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;
