@@ -105,7 +105,7 @@ proc_signal_number(mrb_state *mrb, mrb_value sig)
     for (size_t i = 0; i < N_SIGNAMES; i++)
         if ((mrb_int)strlen(sig_names[i].name) == n && memcmp(sig_names[i].name, s, n) == 0)
             return sig_names[i].no;
-    mrb_raisef(mrb, E_ARGUMENT_ERROR, "unsupported signal 'SIG%s'", mrb_str_new(mrb, s, n));
+    mrb_raisef(mrb, E_ARGUMENT_ERROR, "unsupported signal 'SIG%l'", s, (size_t)n);
 }
 
 /* Raises Errno::NAME (a SystemCallError with code, syscall and errno) for errno err. */
@@ -120,8 +120,8 @@ proc_raise_errno(mrb_state *mrb, int err, const char *syscall, const char *detai
         if (mrb_const_defined(mrb, mrb_obj_value(errno_mod), csym))
             cls = mrb_class_ptr(mrb_const_get(mrb, mrb_obj_value(errno_mod), csym));
     }
-    mrb_value msg = detail ? mrb_format(mrb, "%s - %s(%s)", strerror(err), syscall, detail)
-                           : mrb_format(mrb, "%s - %s", strerror(err), syscall);
+    mrb_value msg = detail ? mrb_format(mrb, "%s - %s", strerror(err), detail)
+                           : mrb_str_new_cstr(mrb, strerror(err));
     mrb_value exc = mrb_exc_new_str(mrb, cls, msg);
     mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@code"), mrb_str_new_cstr(mrb, code));
     mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, "@syscall"), mrb_str_new_cstr(mrb, syscall));
@@ -423,24 +423,72 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
     return pid;
 }
 
-/* Process.__run(env, args, capture) → [pid, wait status, output or nil], or nil when the
- * program could not be started ($? then says exit 127, as CRuby). */
+/* Sets $? to Process::Status.new(pid, status) and returns it. */
 static mrb_value
-p_run(mrb_state *mrb, mrb_value self)
+set_last_status(mrb_state *mrb, pid_t pid, int status)
 {
-    mrb_value env, args;
-    mrb_bool capture;
-    mrb_get_args(mrb, "oAb", &env, &args, &capture);
-    mrb_value out = mrb_nil_value();
+    struct RClass *cls = mrb_class_get_under(mrb, mrb_module_get(mrb, "Process"), "Status");
+    mrb_value v[2] = {mrb_fixnum_value(pid), mrb_fixnum_value(status)};
+    mrb_value st = mrb_obj_new(mrb, cls, 2, v);
+    mrb_gv_set(mrb, mrb_intern_lit(mrb, "$?"), st);
+    return st;
+}
+
+/*
+ * Kernel#system([env,] command [, args...] [, exception: false]): runs the command to its end,
+ * blocking (the event loop waits too), as CRuby: true when it exited 0, false otherwise, nil
+ * when it could not be run ($? then says exit 127). In C so that a profile shows the wait as
+ * Kernel#system.
+ */
+static mrb_value
+k_system(mrb_state *mrb, mrb_value self)
+{
+    const mrb_value *argv;
+    mrb_int argc;
+    mrb_get_args(mrb, "*", &argv, &argc);
+    mrb_value env = mrb_nil_value(), opts = mrb_nil_value();
+    if (argc > 0 && mrb_hash_p(argv[0]))
+        env = argv[0], argv++, argc--;
+    if (argc > 1 && mrb_hash_p(argv[argc - 1]))
+        opts = argv[argc - 1], argc--;
+    bool exception = mrb_hash_p(opts) &&
+                     mrb_test(mrb_hash_get(mrb, opts, mrb_symbol_value(mrb_intern_lit(mrb, "exception"))));
+    mrb_value args = mrb_ary_new_from_values(mrb, argc, argv);
     int status = 0;
-    pid_t pid = run_command(mrb, env, args, capture ? &out : NULL, &status);
+    pid_t pid = run_command(mrb, env, args, NULL, &status);
     if (pid < 0) {
-        if (capture) /* `missing`: Errno::ENOENT, as CRuby's backticks */
+        set_last_status(mrb, 0, 127 << 8);
+        if (exception)
             proc_raise_errno(mrb, -pid, "spawn", RSTRING_CSTR(mrb, RARRAY_PTR(args)[0]));
         return mrb_nil_value();
     }
-    mrb_value v[3] = {mrb_fixnum_value(pid), mrb_fixnum_value(status), out};
-    return mrb_ary_new_from_values(mrb, 3, v);
+    set_last_status(mrb, pid, status);
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok && exception) {
+        if (WIFSIGNALED(status))
+            mrb_raisef(mrb, E_RUNTIME_ERROR, "Command failed with signal %d: %v", WTERMSIG(status),
+                       mrb_ary_join(mrb, args, mrb_str_new_lit(mrb, " ")));
+        mrb_raisef(mrb, E_RUNTIME_ERROR, "Command failed with exit %d: %v", WEXITSTATUS(status),
+                   mrb_ary_join(mrb, args, mrb_str_new_lit(mrb, " ")));
+    }
+    return mrb_bool_value(ok);
+}
+
+/* Kernel#`(command): its standard output, blocking, as CRuby; sets $?. A program that cannot
+ * be started raises Errno::ENOENT. */
+static mrb_value
+k_backtick(mrb_state *mrb, mrb_value self)
+{
+    mrb_value cmd;
+    mrb_get_args(mrb, "S", &cmd);
+    mrb_value args = mrb_ary_new_from_values(mrb, 1, &cmd);
+    mrb_value out = mrb_nil_value();
+    int status = 0;
+    pid_t pid = run_command(mrb, mrb_nil_value(), args, &out, &status);
+    if (pid < 0)
+        proc_raise_errno(mrb, -pid, "spawn", RSTRING_CSTR(mrb, cmd));
+    set_last_status(mrb, pid, status);
+    return out;
 }
 
 /* --- memory ---------------------------------------------------------------------------------- */
@@ -546,9 +594,7 @@ p_signal_start(mrb_state *mrb, mrb_value self)
     const char *why = refused((int)signo);
     if (why)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "cannot handle SIG%s: %s",
-                   mrb_str_new_cstr(mrb, proc_signal_name((int)signo) ? proc_signal_name((int)signo)
-                                                                      : "?"),
-                   mrb_str_new_cstr(mrb, why));
+                   proc_signal_name((int)signo) ? proc_signal_name((int)signo) : "?", why);
     struct sig_watch *w = watches[signo];
     if (w && w->started)
         return mrb_nil_value();
@@ -655,11 +701,12 @@ process_vm_init(mrb_state *mrb)
     mrb_define_module_function(mrb, p, "kill", p_kill, MRB_ARGS_ANY());
     mrb_define_module_function(mrb, p, "memory_usage", p_memory_usage, MRB_ARGS_NONE());
     mrb_define_module_function(mrb, p, "__signo", p_signo, MRB_ARGS_REQ(1));
-    mrb_define_module_function(mrb, p, "__run", p_run, MRB_ARGS_REQ(3));
     struct RClass *s = mrb_define_module(mrb, "Signal");
     mrb_define_module_function(mrb, s, "list", sig_list, MRB_ARGS_NONE());
     mrb_define_module_function(mrb, s, "signame", sig_signame, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, mrb->kernel_module, "sleep", k_sleep, MRB_ARGS_OPT(1));
+    mrb_define_method(mrb, mrb->kernel_module, "system", k_system, MRB_ARGS_ANY());
+    mrb_define_method(mrb, mrb->kernel_module, "`", k_backtick, MRB_ARGS_REQ(1));
     mrb_gv_set(mrb, mrb_intern_lit(mrb, "$$"), mrb_fixnum_value(getpid()));
 }
 

@@ -13,7 +13,7 @@ const char *proc_signal_name(int signo);
  * raises ArgumentError naming an unknown one. */
 int proc_signal_number(mrb_state *mrb, mrb_value sig);
 /* Raises Errno::CODE (when the prelude defined it, else SystemCallError) for errno err, with
- * code ("ESRCH"), syscall and errno set; the message is strerror's, then " - syscall". */
+ * code ("ESRCH"), syscall and errno set; the message is strerror's, then " - detail" as CRuby's. */
 mrb_noreturn void proc_raise_errno(mrb_state *mrb, int err, const char *syscall,
                                    const char *detail);
 

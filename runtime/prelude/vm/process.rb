@@ -77,35 +77,3 @@ module Process
     $?
   end
 end
-
-module Kernel
-  # system([env,] command [, args...] [, exception: false]): runs the command to its end,
-  # blocking (the event loop waits too), as CRuby: true when it exited 0, false otherwise, nil
-  # when it could not be run. One String with shell metacharacters runs through /bin/sh -c.
-  # Sets $? to a Process::Status.
-  def system(*args)
-    env = args[0].is_a?(Hash) ? args.shift : nil
-    opts = args.size > 1 && args[-1].is_a?(Hash) ? args.pop : nil
-    raise ArgumentError, "wrong number of arguments (given 0, expected 1+)" if args.empty?
-    r = Process.__run(env, args, false)
-    if r.nil?
-      $? = Process::Status.new(0, 127 << 8)
-      raise Errno::ENOENT, "No such file or directory - #{args[0]}" if opts && opts[:exception]
-      return nil
-    end
-    $? = Process::Status.new(r[0], r[1])
-    ok = $?.success? ? true : false
-    if !ok && opts && opts[:exception]
-      raise RuntimeError, "Command failed with #{$?.signaled? ? "signal #{$?.termsig}" : "exit #{$?.exitstatus}"}: #{args.join(" ")}"
-    end
-    ok
-  end
-
-  # `command`: its standard output as a String, blocking, as CRuby; sets $?. A program that
-  # cannot be run raises Errno::ENOENT.
-  def `(cmd)
-    r = Process.__run(nil, [cmd.to_s], true)
-    $? = Process::Status.new(r[0], r[1])
-    r[2]
-  end
-end
