@@ -105,7 +105,7 @@ proc_signal_number(mrb_state *mrb, mrb_value sig)
     for (size_t i = 0; i < N_SIGNAMES; i++)
         if ((mrb_int)strlen(sig_names[i].name) == n && memcmp(sig_names[i].name, s, n) == 0)
             return sig_names[i].no;
-    mrb_raisef(mrb, E_ARGUMENT_ERROR, "unsupported signal 'SIG%l'", s, (size_t)n);
+    mrb_raisef(mrb, E_ARGUMENT_ERROR, "unsupported signal `SIG%l'", s, (size_t)n);
 }
 
 /* Raises Errno::NAME (a SystemCallError with code, syscall and errno) for errno err. */
@@ -226,15 +226,15 @@ p_signo(mrb_state *mrb, mrb_value self)
 /* --- sleep ----------------------------------------------------------------------------------- */
 
 /* Kernel#sleep(seconds = forever): blocks the thread (and so the loop), as Ruby; returns the
- * seconds slept, rounded. The profiler's signals interrupt nanosleep: it resumes with what is
+ * whole seconds slept as CRuby counts them (the difference of time(2) before and after, so
+ * sleep(0.6) is 0 or 1). The profiler's signals interrupt nanosleep: it resumes with what is
  * left. */
 static mrb_value
 k_sleep(mrb_state *mrb, mrb_value self)
 {
     mrb_value arg = mrb_nil_value();
     mrb_get_args(mrb, "|o", &arg);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    time_t t0 = time(NULL);
     if (mrb_nil_p(arg)) {
         for (;;)
             pause(); /* for ever, as Ruby's sleep without an argument; a signal may end us */
@@ -259,9 +259,7 @@ k_sleep(mrb_state *mrb, mrb_value self)
     struct timespec rem;
     while (nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double slept = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    return mrb_fixnum_value((mrb_int)(slept + 0.5));
+    return mrb_fixnum_value((mrb_int)(time(NULL) - t0));
 }
 
 /* --- system and backticks -------------------------------------------------------------------- */
