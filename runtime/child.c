@@ -68,11 +68,10 @@ on_exit_cb(uv_process_t *p, int64_t exit_status, int term_signal)
     if (!mrb_nil_p(self)) {
         mrb_gc_protect(mrb, self);
         const char *name = term_signal ? proc_signal_name(term_signal) : NULL;
-        mrb_value args[2] = {
-            term_signal ? mrb_nil_value() : mrb_fixnum_value((mrb_int)exit_status),
-            term_signal ? (name ? mrb_format(mrb, "SIG%s", name)
-                                : mrb_format(mrb, "%d", term_signal))
-                        : mrb_nil_value()};
+        mrb_value args[2] = {term_signal ? mrb_nil_value() : mrb_fixnum_value((mrb_int)exit_status),
+                             term_signal ? (name ? mrb_format(mrb, "SIG%s", name)
+                                                 : mrb_format(mrb, "%d", term_signal))
+                                         : mrb_nil_value()};
         rt_call(rt, self, sym_on_exit, 2, args);
     }
     mrb_gc_arena_restore(mrb, ai);
@@ -90,8 +89,7 @@ cstr_vector(mrb_state *mrb, mrb_value ary, mrb_value keep)
     for (mrb_int i = 0; i < n; i++) {
         mrb_value s = RARRAY_PTR(ary)[i];
         if (!mrb_string_p(s))
-            mrb_raisef(mrb, E_TYPE_ERROR, "expected a String, not %s",
-                       mrb_obj_classname(mrb, s));
+            mrb_raisef(mrb, E_TYPE_ERROR, "expected a String, not %s", mrb_obj_classname(mrb, s));
         v[i] = (char *)mrb_string_value_cstr(mrb, &s); /* raises on a NUL byte */
         mrb_ary_push(mrb, keep, s);
     }

@@ -58,14 +58,14 @@ static const struct {
     const char *name; /* without "SIG" */
     int no;
 } sig_names[] = {
-    {"HUP", SIGHUP},       {"INT", SIGINT},     {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},   {"IOT", SIGIOT},     {"BUS", SIGBUS},
-    {"FPE", SIGFPE},       {"KILL", SIGKILL},   {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CLD", SIGCHLD},    {"CONT", SIGCONT},
-    {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},
-    {"URG", SIGURG},       {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM},
-    {"PROF", SIGPROF},     {"WINCH", SIGWINCH}, {"IO", SIGIO},       {"POLL", SIGPOLL},
+    {"HUP", SIGHUP},       {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},   {"IOT", SIGIOT},   {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL},   {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CLD", SIGCHLD},  {"CONT", SIGCONT},
+    {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+    {"URG", SIGURG},       {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
+    {"PROF", SIGPROF},     {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"POLL", SIGPOLL},
     {"PWR", SIGPWR},       {"SYS", SIGSYS},
 };
 #define N_SIGNAMES (sizeof sig_names / sizeof sig_names[0])
@@ -272,11 +272,11 @@ needs_shell(const char *cmd)
 {
     if (strpbrk(cmd, "*?{}[]<>()~&|\\$;'`\"\n#=%"))
         return true;
-    static const char *const words[] = {
-        "case", "do",   "done",     "elif",  "else",   "esac",     "fi",     "for", "if",
-        "in",   "then", "until",    "while", "!",      ".",        ":",      "break",
-        "continue",     "eval",     "exec",  "exit",   "export",   "readonly",
-        "return",       "set",      "shift", "times",  "trap",     "unset",  NULL};
+    static const char *const words[] = {"case",  "do",    "done",  "elif",   "else",     "esac",
+                                        "fi",    "for",   "if",    "in",     "then",     "until",
+                                        "while", "!",     ".",     ":",      "break",    "continue",
+                                        "eval",  "exec",  "exit",  "export", "readonly", "return",
+                                        "set",   "shift", "times", "trap",   "unset",    NULL};
     while (*cmd == ' ' || *cmd == '\t')
         cmd++;
     size_t n = strcspn(cmd, " \t");
@@ -449,8 +449,9 @@ k_system(mrb_state *mrb, mrb_value self)
         env = argv[0], argv++, argc--;
     if (argc > 1 && mrb_hash_p(argv[argc - 1]))
         opts = argv[argc - 1], argc--;
-    bool exception = mrb_hash_p(opts) &&
-                     mrb_test(mrb_hash_get(mrb, opts, mrb_symbol_value(mrb_intern_lit(mrb, "exception"))));
+    bool exception =
+        mrb_hash_p(opts) &&
+        mrb_test(mrb_hash_get(mrb, opts, mrb_symbol_value(mrb_intern_lit(mrb, "exception"))));
     mrb_value args = mrb_ary_new_from_values(mrb, argc, argv);
     int status = 0;
     pid_t pid = run_command(mrb, env, args, NULL, &status);
