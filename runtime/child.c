@@ -77,15 +77,24 @@ on_exit_cb(uv_process_t *p, int64_t exit_status, int term_signal)
     mrb_gc_arena_restore(mrb, ai);
 }
 
-/* Copies an Array of Strings into a NULL-terminated vector inside a Ruby String (freed by the
- * GC, so a raise leaks nothing). */
+/* Room for n pointers inside a Ruby String kept in keep (freed by the GC, so a raise leaks
+ * nothing). A String's bytes may sit inside its object, unaligned: the vector starts at the
+ * next pointer boundary of a buffer one pointer longer. */
+static char **
+ptr_vector(mrb_state *mrb, mrb_value keep, mrb_int n)
+{
+    mrb_value buf = mrb_str_new(mrb, NULL, (size_t)(n + 1) * sizeof(char *));
+    mrb_ary_push(mrb, keep, buf);
+    uintptr_t p = (uintptr_t)RSTRING_PTR(buf);
+    return (char **)((p + sizeof(char *) - 1) & ~(uintptr_t)(sizeof(char *) - 1));
+}
+
+/* Copies an Array of Strings into a NULL-terminated vector (see ptr_vector). */
 static char **
 cstr_vector(mrb_state *mrb, mrb_value ary, mrb_value keep)
 {
     mrb_int n = RARRAY_LEN(ary);
-    mrb_value buf = mrb_str_new(mrb, NULL, (size_t)(n + 1) * sizeof(char *));
-    mrb_ary_push(mrb, keep, buf);
-    char **v = (char **)RSTRING_PTR(buf);
+    char **v = ptr_vector(mrb, keep, n + 1);
     for (mrb_int i = 0; i < n; i++) {
         mrb_value s = RARRAY_PTR(ary)[i];
         if (!mrb_string_p(s))

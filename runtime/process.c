@@ -286,6 +286,18 @@ needs_shell(const char *cmd)
     return false;
 }
 
+/* Room for n pointers inside a Ruby String kept in keep (freed by the GC if anything raises).
+ * A String's bytes may sit inside its object, unaligned: the vector starts at the next pointer
+ * boundary of a buffer one pointer longer. */
+static char **
+ptr_vector(mrb_state *mrb, mrb_value keep, size_t n)
+{
+    mrb_value buf = mrb_str_new(mrb, NULL, (n + 1) * sizeof(char *));
+    mrb_ary_push(mrb, keep, buf);
+    uintptr_t p = (uintptr_t)RSTRING_PTR(buf);
+    return (char **)((p + sizeof(char *) - 1) & ~(uintptr_t)(sizeof(char *) - 1));
+}
+
 /*
  * Runs a command to its end. argv: the Ruby Array of Strings (one String: a command line, see
  * needs_shell), env: nil or a Hash merged into the environment (nil values unset), as Ruby's
@@ -311,10 +323,8 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
     bool shell = argc == 1 && needs_shell(cmd0);
     char **argv = NULL;
     char **envp = environ;
-    mrb_value argv_buf, env_buf = mrb_nil_value();
     if (shell) {
-        argv_buf = mrb_str_new(mrb, NULL, 4 * sizeof(char *));
-        argv = (char **)RSTRING_PTR(argv_buf);
+        argv = ptr_vector(mrb, keep, 4);
         argv[0] = "sh", argv[1] = "-c", argv[2] = (char *)cmd0, argv[3] = NULL;
     } else if (argc == 1) {
         /* Split on blanks, as CRuby does for a command line without metacharacters. */
@@ -322,21 +332,21 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
         mrb_ary_push(mrb, keep, copy);
         char *p = RSTRING_PTR(copy);
         size_t words = 0;
-        argv_buf = mrb_str_new(mrb, NULL, (strlen(p) / 2 + 2) * sizeof(char *));
-        argv = (char **)RSTRING_PTR(argv_buf);
+        argv = ptr_vector(mrb, keep, strlen(p) / 2 + 2);
         for (char *tok = strtok(p, " \t"); tok; tok = strtok(NULL, " \t"))
             argv[words++] = tok;
         argv[words] = NULL;
         if (words == 0)
             return -ENOENT;
     } else {
-        argv_buf = mrb_str_new(mrb, NULL, (size_t)(argc + 1) * sizeof(char *));
-        argv = (char **)RSTRING_PTR(argv_buf);
-        for (mrb_int i = 0; i < argc; i++)
-            argv[i] = RSTRING_PTR(RARRAY_PTR(args)[i]);
+        argv = ptr_vector(mrb, keep, (size_t)argc + 1);
+        for (mrb_int i = 0; i < argc; i++) {
+            mrb_value a = RARRAY_PTR(args)[i];
+            argv[i] = (char *)mrb_string_value_cstr(mrb, &a); /* may be a terminated copy */
+            mrb_ary_push(mrb, keep, a);
+        }
         argv[argc] = NULL;
     }
-    mrb_ary_push(mrb, keep, argv_buf);
     if (mrb_hash_p(env)) {
         /* The current environment with env's entries merged in (nil unsets). */
         mrb_value merged = mrb_hash_new(mrb);
@@ -367,9 +377,7 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
         mrb_value vals = mrb_hash_values(mrb, merged);
         mrb_ary_push(mrb, keep, vals);
         mrb_int n = RARRAY_LEN(vals);
-        env_buf = mrb_str_new(mrb, NULL, (size_t)(n + 1) * sizeof(char *));
-        mrb_ary_push(mrb, keep, env_buf);
-        envp = (char **)RSTRING_PTR(env_buf);
+        envp = ptr_vector(mrb, keep, (size_t)n + 1);
         for (mrb_int i = 0; i < n; i++)
             envp[i] = RSTRING_PTR(RARRAY_PTR(vals)[i]);
         envp[n] = NULL;
