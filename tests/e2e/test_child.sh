@@ -123,6 +123,16 @@ t_exec_env_and_cwd() {
     expect_rc 0; expect_out '[nil, "/tmp\nbar\n"]'
 }
 
+# The same cases under Node's child_process and mrun's ChildProcess (tests/scripts/process/
+# peer.js and peer.rb): exit statuses, signal names, kill's results, the ENOENT error's fields,
+# exec's errors (failure, timeout, maxBuffer) print the same.
+t_statuses_and_errors_match_node() {
+    command -v node >/dev/null || fail "node is not installed: the comparison with Node cannot run (tools/deps.sh installs it)"
+    want=$(node tests/scripts/process/peer.js 2>&1) || fail "node failed: $want"
+    run $MRUN tests/scripts/process/peer.rb
+    expect_rc 0; expect_out "$want"
+}
+
 # A running child keeps the loop alive (the process waits for :exit); unref lets it go.
 t_child_keeps_loop_alive_unless_unref() {
     run $MRUN -e 'c = ChildProcess.spawn("sh", ["-c", "exit 0"], stdio: :ignore); c.on(:exit) { puts "exited" }'
