@@ -670,11 +670,18 @@ p_signal_stop(mrb_state *mrb, mrb_value self)
 /* Runs the at_exit blocks (Process's @__at_exit, last registered first), after the loop ended
  * for whatever reason: ran dry, exit(), an uncaught exception, Ctrl-C under --cpu-prof. As in
  * CRuby, an exception in one is reported and the others still run; exit(n) in one sets the
- * status. No loop runs afterwards: timers they set never fire. */
+ * status. No loop runs afterwards: timers they set never fire, and signal listeners are
+ * switched off first. */
 static void
 process_finish(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
+    /* No loop runs from now on, so no listener could run: a signal gets what it had before
+     * (its default, or the profiler's Ctrl-C handling while the profile is written) instead of
+     * a libuv handler nobody reads. */
+    for (int i = 0; i < NSIG; i++)
+        if (watches[i])
+            watch_stop(watches[i], true);
     int ai = mrb_gc_arena_save(mrb);
     mrb_value mod = mrb_obj_value(mrb_module_get(mrb, "Process"));
     mrb_value list = mrb_iv_get(mrb, mod, mrb_intern_lit(mrb, "@__at_exit"));
@@ -727,9 +734,9 @@ process_init(struct rt *rt)
     mrb_define_module_function(mrb, p, "__signal_stop", p_signal_stop, MRB_ARGS_REQ(1));
 }
 
-/* rt_free, before the loop's handles close: stop every watch. At exit the old actions are not
- * put back (the profiler's Ctrl-C handler is gone by now): libuv's SIG_DFL stays, but SIGPIPE
- * goes back to ignored. */
+/* rt_free, before the loop's handles close: stop every watch (finish did already, unless the
+ * runtime ends without it). The old actions are not put back here (the profiler's Ctrl-C
+ * handler is gone by now): libuv's SIG_DFL stays, but SIGPIPE goes back to ignored. */
 static void
 process_stop(struct rt *rt)
 {

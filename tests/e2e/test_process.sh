@@ -181,6 +181,15 @@ t_at_exit_runs_after_the_loop_and_after_an_uncaught_error() {
     expect_rc 1; expect_out "bye"; expect_err_has "late (RuntimeError)"
 }
 
+# Once the loop ended no listener can run: in at_exit a signal gets the action it had before
+# the listener (the default; under --cpu-prof the profiler's Interrupt, profile written).
+t_signal_after_the_loop_gets_the_previous_action() {
+    run $MRUN -e 'Process.on(:SIGINT) { puts "listener" }; at_exit { Process.kill(:INT, $$); sleep 1; puts "survived" }'
+    expect_rc 130; expect_out ""
+    run $MRUN --cpu-prof --prof-out "$T/x.cpuprofile" -e 'Process.on(:SIGINT) { puts "listener" }; at_exit { Process.kill(:INT, $$); x = 0; 100_000.times { x += 1 }; puts "survived" }'
+    expect_rc 130; expect_out ""; expect_err_has "stopped by Ctrl-C"; expect_file "$T/x.cpuprofile"
+}
+
 # Blocking calls are named in profiles: the time inside sleep and system is that C method's.
 t_blocking_calls_are_named_in_profiles() {
     run $MRUN --cpu-prof --prof-mode wall --prof-out "$T/w.cpuprofile" -e 'sleep(0.3); system("sleep 0.3")'
