@@ -54,17 +54,20 @@ m2 = Process.memory_usage; p m2[:heap_used] > m[:heap_used] + 200_000 * 40, m2[:
 }
 
 t_signal_to_self_reaches_handler() {
-    run $MRUN -e 'Process.on(:SIGUSR1) { |s| puts "got #{s}" }; Process.on("SIGUSR2") { |s| puts "two #{s}" }
-Process.kill(:SIGUSR1, Process.pid); Process.kill("USR2", $$); Process.kill(Signal.list["USR1"], $$)
-set_timeout(50) { puts "end" }'
+    # The interval keeps the loop alive (a listener does not) until all three arrived.
+    run $MRUN -e 'keep = set_interval(60_000) { }; seen = 0
+done = proc { seen += 1; if seen == 3; clear_interval(keep); puts "end"; end }
+Process.on(:SIGUSR1) { |s| puts "got #{s}"; done.call }; Process.on("SIGUSR2") { |s| puts "two #{s}"; done.call }
+Process.kill(:SIGUSR1, Process.pid); Process.kill("USR2", $$); Process.kill(Signal.list["USR1"], $$)'
     expect_rc 0; expect_lines "$(printf 'got SIGUSR1\ngot SIGUSR1\ntwo SIGUSR2\nend')"
 }
 
 t_every_listener_runs_and_once_runs_once() {
-    run $MRUN -e 'Process.on(:SIGHUP) { puts "a" }; Process.once(:SIGHUP) { puts "b" }
-Process.kill(:HUP, $$)
-set_timeout(30) { p Process.listener_count(:SIGHUP); Process.kill(:HUP, $$); set_timeout(30) { puts "end" } }'
-    expect_rc 0; expect_out "$(printf 'a\nb\n1\na\nend')"
+    run $MRUN -e 'keep = set_interval(60_000) { }; n = 0
+Process.on(:SIGHUP) { puts "a"; n += 1; n == 1 ? set_immediate { p Process.listener_count(:SIGHUP); Process.kill(:HUP, $$) } : clear_interval(keep) }
+Process.once(:SIGHUP) { puts "b" }
+Process.kill(:HUP, $$)'
+    expect_rc 0; expect_out "$(printf 'a\nb\n1\na')"
 }
 
 t_default_action_without_handler_kills() {
@@ -73,15 +76,17 @@ t_default_action_without_handler_kills() {
 }
 
 t_default_action_comes_back_after_off() {
-    run $MRUN -e 'l = proc { |s| puts "handled #{s}" }
-Process.on(:SIGTERM, l); Process.kill(:TERM, $$)
-set_timeout(30) { Process.off(:SIGTERM, l); Process.kill(:TERM, $$); set_timeout(2000) { puts "survived" } }'
+    run $MRUN -e 'set_interval(60_000) { }
+l = proc { |s| puts "handled #{s}"; Process.off(:SIGTERM, l); Process.kill(:TERM, $$); puts "survived" }
+Process.on(:SIGTERM, l); Process.kill(:TERM, $$)'
     expect_rc 143; expect_out "handled SIGTERM"
 }
 
 t_remove_all_listeners_restores_default() {
-    run $MRUN -e 'Process.on(:SIGINT) { puts "one" }; Process.on(:SIGINT) { puts "two" }; Process.kill(:INT, $$)
-set_timeout(30) { Process.remove_all_listeners(:SIGINT); p Process.listener_count(:SIGINT); Process.kill(:INT, $$); set_timeout(2000) { puts "survived" } }'
+    run $MRUN -e 'set_interval(60_000) { }
+Process.on(:SIGINT) { puts "one" }
+Process.on(:SIGINT) { puts "two"; Process.remove_all_listeners(:SIGINT); p Process.listener_count(:SIGINT); Process.kill(:INT, $$); puts "survived" }
+Process.kill(:INT, $$)'
     expect_rc 130; expect_out "$(printf 'one\ntwo\n0')"
 }
 
@@ -93,8 +98,9 @@ t_signal_listener_does_not_keep_process_alive() {
 }
 
 t_sigpipe_stays_ignored_after_a_handler_left() {
-    run $MRUN -e 'Process.on(:SIGPIPE) { puts "pipe" }; Process.kill(:PIPE, $$)
-set_timeout(30) { Process.remove_all_listeners(:SIGPIPE); Process.kill(:PIPE, $$); set_timeout(30) { puts "alive" } }'
+    run $MRUN -e 'keep = set_interval(60_000) { }
+Process.on(:SIGPIPE) { puts "pipe"; Process.remove_all_listeners(:SIGPIPE); Process.kill(:PIPE, $$); puts "alive"; clear_interval(keep) }
+Process.kill(:PIPE, $$)'
     expect_rc 0; expect_out "$(printf 'pipe\nalive')"
 }
 
@@ -118,15 +124,17 @@ t_process_is_an_event_emitter_for_other_events_too() {
 # the profile is whole, and once the SIGINT handler is gone Ctrl-C is the profiler's again
 # (Interrupt, 130, profile written).
 t_handlers_beside_cpu_prof() {
-    run $MRUN --cpu-prof --prof-out "$T/a.cpuprofile" -e 'Process.on(:SIGUSR1) { puts "usr1" }; Process.on(:SIGINT) { puts "int" }
-Process.kill(:USR1, $$); Process.kill(:INT, $$)
-set_timeout(30) { x = 0; 200_000.times { x += 1 }; puts "end" }'
+    run $MRUN --cpu-prof --prof-out "$T/a.cpuprofile" -e 'keep = set_interval(60_000) { }; seen = 0
+work = proc { seen += 1; next unless seen == 2; x = 0; 200_000.times { x += 1 }; clear_interval(keep); puts "end" }
+Process.on(:SIGUSR1) { puts "usr1"; work.call }; Process.on(:SIGINT) { puts "int"; work.call }
+Process.kill(:USR1, $$); Process.kill(:INT, $$)'
     expect_rc 0; expect_lines "$(printf 'usr1\nint\nend')"
     expect_file "$T/a.cpuprofile"
     run $MRPROF report "$T/a.cpuprofile"
     expect_rc 0; expect_out_has "Integer#times"
-    run $MRUN --cpu-prof --prof-out "$T/b.cpuprofile" -e 'Process.on(:SIGINT) { puts "int" }; Process.kill(:INT, $$)
-set_timeout(30) { Process.remove_all_listeners(:SIGINT); Process.kill(:INT, $$); set_interval(5) { } }'
+    run $MRUN --cpu-prof --prof-out "$T/b.cpuprofile" -e 'set_interval(5) { }
+Process.on(:SIGINT) { puts "int"; Process.remove_all_listeners(:SIGINT); Process.kill(:INT, $$) }
+Process.kill(:INT, $$)'
     expect_rc 130; expect_out "int"; expect_err_has "stopped by Ctrl-C"
     expect_file "$T/b.cpuprofile"
 }
