@@ -35,6 +35,7 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
+#include "net/net.h"
 #include "runtime/rt.h"
 
 struct net_stream {
@@ -162,6 +163,16 @@ stream_init(mrb_state *mrb, mrb_value self, bool pipe, bool server)
     rt_root(rt, self);
     s->rooted = true;
     return s;
+}
+
+uv_stream_t *
+net_socket_pipe(mrb_state *mrb, mrb_value sock)
+{
+    struct RClass *cls = mrb_class_get_under(mrb, mrb_module_get(mrb, "Net"), "Socket");
+    if (!mrb_obj_is_kind_of(mrb, sock, cls))
+        mrb_raisef(mrb, E_TYPE_ERROR, "expected a Net::Socket, not %s",
+                   mrb_obj_classname(mrb, sock));
+    return stream_of(stream_init(mrb, sock, true, false));
 }
 
 /* --- addresses ------------------------------------------------------------------------------ */

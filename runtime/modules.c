@@ -18,6 +18,8 @@
     X(timers)                                                                                      \
     X(net)                                                                                         \
     X(deferred)                                                                                    \
+    X(process)                                                                                     \
+    X(child)                                                                                       \
     X(fs)                                                                                          \
     X(profiling)
 

@@ -31,12 +31,6 @@ class Interrupt < SignalException
   end
 end
 
-# A failed system call, built in C by rt_uv_error_new (runtime/rt.c): code "ENOENT", errno 2,
-# syscall "open", path and dest (nil when the call had none). FS::Error is one.
-class SystemCallError < StandardError
-  attr_reader :code, :errno, :syscall, :path, :dest
-end
-
 class LoadError < ScriptError; end unless Object.const_defined?(:LoadError)
 
 module Kernel

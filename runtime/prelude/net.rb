@@ -245,6 +245,22 @@ module Net
       __read_start
     end
 
+    # A child process's stdio (runtime/child.c gave it its pipe): open already, and one way
+    # only. Its stdout or stderr reads until the child closes it (then it closes); writing to
+    # it is a "write after end" error. Its stdin writes, and closes after end's FIN is out.
+    def __attach_stdio(name, readable)
+      @path = name
+      @state = :open
+      if readable
+        @write_ended = true
+        @shutdown_done = true
+        __read_start unless @paused
+      else
+        @read_ended = true
+      end
+      self
+    end
+
     def __on_connect(err)
       return if @destroyed
       if err
