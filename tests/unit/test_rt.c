@@ -107,7 +107,7 @@ Test(rt, event_emitter_once_and_off)
  * last (it installs the hooks once the others are set up). */
 Test(rt, module_table_lists_each_module_once)
 {
-    const char *want[] = {"kernel", "timers", "net", "deferred", "process", "child", "profiling"};
+    const char *want[] = {"kernel", "timers", "net", "deferred", "process", "child", "fs", "profiling"};
     size_t n = 0;
     for (const struct rt_module *const *m = rt_modules; *m; m++, n++) {
         cr_assert_lt(n, sizeof want / sizeof *want);
