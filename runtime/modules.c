@@ -18,6 +18,7 @@
     X(timers)                                                                                      \
     X(net)                                                                                         \
     X(deferred)                                                                                    \
+    X(regexp)                                                                                      \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;
