@@ -985,8 +985,11 @@ group_arg(mrb_state *mrb, struct rx_match *m, mrb_value idx, bool negative_ok)
 {
     if (mrb_integer_p(idx)) {
         mrb_int i = mrb_integer(idx);
-        if (i < 0 && negative_ok)
+        if (i < 0 && negative_ok) {
             i += m->nregs;
+            if (i <= 0) /* as CRuby: a negative index never reaches the whole match */
+                return -1;
+        }
         return i >= 0 && i < m->nregs ? (int)i : -1;
     }
     mrb_value name = idx;

@@ -456,8 +456,7 @@ str_split(mrb_state *mrb, mrb_value self)
         mrb_int end = r->beg[0];
         if (start == end && r->beg[0] == r->end[0]) {
             if (last_null) {
-                mrb_int cl = rx_char_len(rx, s + start, s + len);
-                mrb_ary_push(mrb, result, mrb_str_substr(mrb, src, beg, start - beg + cl));
+                mrb_ary_push(mrb, result, mrb_str_substr(mrb, src, beg, start - beg));
                 beg = start;
             } else {
                 start += start == len ? 1 : rx_char_len(rx, s + start, s + len);
