@@ -85,7 +85,7 @@ t_catastrophic_backtracking_is_an_error_not_a_hang() {
       end
       p "aab" =~ /(a+)+b/, $~[0]'
     expect_rc 0
-    local l='Regexp::TimeoutError true regexp match gave up (retry-limit-in-match over'
+    local l='Regexp::TimeoutError true regexp match gave up (retry-limit-in-match over)'
     expect_out "$(printf '%s\n%s\n%s\n%s\n0\n"aab"' "$l" "$l" "$l" "$l")"
 }
 
