@@ -56,7 +56,7 @@ struct rx_vm {
     mrb_value cache;     /* Hash source => Regexp for literals (rooted on the Regexp class) */
     /* String's own methods that ours replace, for non-Regexp arguments (C functions called
      * with the same arguments; NULL: call the alias __str_NAME instead). */
-    mrb_func_t str_split, str_index, str_rindex, str_aref, str_start_with;
+    mrb_func_t str_split, str_index, str_rindex, str_aref, str_aset, str_start_with;
 };
 
 /* The VM's state (created by the module's vm_init). */

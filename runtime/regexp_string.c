@@ -1,6 +1,6 @@
 /*
  * regexp_string.c — the String methods that take a Regexp: =~, match, match?, sub, gsub, sub!,
- * gsub!, scan, split, index, rindex, [] / slice, start_with?.
+ * gsub!, scan, split, index, rindex, [] / slice, start_with?, []=, slice!, partition, rpartition.
  *
  * Each replaces String's own method and keeps it for everything else: given anything but a
  * Regexp, the method calls the original (the C function directly, with the call's own
@@ -578,6 +578,120 @@ str_start_with(mrb_state *mrb, mrb_value self)
     return mrb_false_value();
 }
 
+/* ---- []=, slice!, partition, rpartition ------------------------------------------------ */
+
+/* The bounds of group cap (an Integer or a name) of md; raises IndexError as CRuby when the
+ * group did not take part in the match. */
+static void
+group_bounds(mrb_state *mrb, mrb_value md, mrb_value cap, mrb_int *b, mrb_int *e)
+{
+    mrb_value off = mrb_funcall(mrb, md, "offset", 1, cap);
+    mrb_value beg = RARRAY_PTR(off)[0];
+    if (mrb_nil_p(beg))
+        mrb_raisef(mrb, E_INDEX_ERROR, "regexp group %v not matched", cap);
+    *b = mrb_integer(beg);
+    *e = mrb_integer(RARRAY_PTR(off)[1]);
+}
+
+/* Replaces bytes [b, e) of self with val (self is not frozen: checked by the caller). */
+static void
+splice(mrb_state *mrb, mrb_value self, mrb_int b, mrb_int e, mrb_value val)
+{
+    mrb_int len = RSTRING_LEN(self);
+    mrb_value out = mrb_str_new_capa(mrb, (size_t)(len - (e - b) + RSTRING_LEN(val)));
+    mrb_str_cat(mrb, out, RSTRING_PTR(self), (size_t)b);
+    mrb_str_cat(mrb, out, RSTRING_PTR(val), (size_t)RSTRING_LEN(val));
+    mrb_str_cat(mrb, out, RSTRING_PTR(self) + e, (size_t)(len - e));
+    mrb_funcall(mrb, self, "replace", 1, out);
+}
+
+/* String#[]=(regexp, [capture,] value): replaces the match (or the group). */
+static mrb_value
+str_aset(mrb_state *mrb, mrb_value self)
+{
+    if (!first_arg_is_regexp(mrb))
+        return call_original(mrb, self, rx_vm(mrb)->str_aset, "__str_aset");
+    mrb_value pat, a, b;
+    mrb_int argc = mrb_get_args(mrb, "oo|o", &pat, &a, &b);
+    mrb_value cap = argc == 3 ? a : mrb_fixnum_value(0);
+    mrb_value val = mrb_ensure_string_type(mrb, argc == 3 ? b : a);
+    mrb_check_frozen(mrb, mrb_basic_ptr(self));
+    mrb_value md = rx_match_at(mrb, pat, self, 0, true);
+    if (mrb_nil_p(md))
+        mrb_raise(mrb, E_INDEX_ERROR, "regexp not matched");
+    mrb_int gb, ge;
+    group_bounds(mrb, md, cap, &gb, &ge);
+    splice(mrb, self, gb, ge, val);
+    return val;
+}
+
+/* String#slice!(regexp, capture = 0): removes the match (or the group) and returns it. */
+static mrb_value
+str_slice_bang(mrb_state *mrb, mrb_value self)
+{
+    if (!first_arg_is_regexp(mrb))
+        return call_original(mrb, self, NULL, "__str_slice!");
+    mrb_value pat, cap = mrb_fixnum_value(0);
+    mrb_get_args(mrb, "o|o", &pat, &cap);
+    mrb_check_frozen(mrb, mrb_basic_ptr(self));
+    mrb_value md = rx_match_at(mrb, pat, self, 0, true);
+    if (mrb_nil_p(md))
+        return md;
+    mrb_value off = mrb_funcall(mrb, md, "offset", 1, cap);
+    if (mrb_nil_p(RARRAY_PTR(off)[0]))
+        return mrb_nil_value();
+    mrb_int gb = mrb_integer(RARRAY_PTR(off)[0]), ge = mrb_integer(RARRAY_PTR(off)[1]);
+    mrb_value cut = mrb_str_substr(mrb, self, gb, ge - gb);
+    splice(mrb, self, gb, ge, mrb_str_new(mrb, NULL, 0));
+    return cut;
+}
+
+static mrb_value
+three(mrb_state *mrb, mrb_value s, mrb_int b, mrb_int e)
+{
+    mrb_value t[3] = {mrb_str_substr(mrb, s, 0, b), mrb_str_substr(mrb, s, b, e - b),
+                      mrb_str_substr(mrb, s, e, RSTRING_LEN(s) - e)};
+    return mrb_ary_new_from_values(mrb, 3, t);
+}
+
+/* String#partition(regexp): [before, match, after] of the first match. */
+static mrb_value
+str_partition(mrb_state *mrb, mrb_value self)
+{
+    if (!first_arg_is_regexp(mrb))
+        return call_original(mrb, self, NULL, "__str_partition");
+    mrb_value md = rx_match_at(mrb, mrb_get_arg1(mrb), self, 0, true);
+    if (mrb_nil_p(md)) {
+        mrb_value t[3] = {mrb_str_dup(mrb, self), mrb_str_new(mrb, NULL, 0),
+                          mrb_str_new(mrb, NULL, 0)};
+        return mrb_ary_new_from_values(mrb, 3, t);
+    }
+    struct rx_match *m = rx_match_get(mrb, md);
+    return three(mrb, self, m->regs[0], m->regs[1]);
+}
+
+/* String#rpartition(regexp): the same around the last match (searching backwards). */
+static mrb_value
+str_rpartition(mrb_state *mrb, mrb_value self)
+{
+    if (!first_arg_is_regexp(mrb))
+        return call_original(mrb, self, NULL, "__str_rpartition");
+    struct rx_vm *vm = rx_vm(mrb);
+    struct rx *rx = rx_get(mrb, mrb_get_arg1(mrb));
+    mrb_int len = RSTRING_LEN(self);
+    rx_check_subject(mrb, rx, RSTRING_PTR(self), len);
+    if (rx_search(mrb, vm, rx, RSTRING_PTR(self), len, len, 0, false) < 0) {
+        rx_set_last_match(mrb, vm, mrb_nil_value());
+        mrb_value t[3] = {mrb_str_new(mrb, NULL, 0), mrb_str_new(mrb, NULL, 0),
+                          mrb_str_dup(mrb, self)};
+        return mrb_ary_new_from_values(mrb, 3, t);
+    }
+    mrb_value md = rx_match_new(mrb, vm, rx, rx_frozen_subject(mrb, self));
+    rx_set_last_match(mrb, vm, md);
+    struct rx_match *m = rx_match_get(mrb, md);
+    return three(mrb, self, m->regs[0], m->regs[1]);
+}
+
 /* ---- definition ------------------------------------------------------------------------- */
 
 /* Keeps String's own NAME as __str_NAME and returns its C function, if it is one. */
@@ -604,11 +718,15 @@ rx_string_init(mrb_state *mrb)
     vm->str_index = keep_original(mrb, str, "index", "__str_index");
     vm->str_rindex = keep_original(mrb, str, "rindex", "__str_rindex");
     vm->str_aref = keep_original(mrb, str, "[]", "__str_aref");
+    vm->str_aset = keep_original(mrb, str, "[]=", "__str_aset");
     vm->str_start_with = keep_original(mrb, str, "start_with?", "__str_start_with?");
     keep_original(mrb, str, "sub", "__str_sub");
     keep_original(mrb, str, "gsub", "__str_gsub");
     keep_original(mrb, str, "sub!", "__str_sub!");
     keep_original(mrb, str, "gsub!", "__str_gsub!");
+    keep_original(mrb, str, "slice!", "__str_slice!");
+    keep_original(mrb, str, "partition", "__str_partition");
+    keep_original(mrb, str, "rpartition", "__str_rpartition");
 
     /* clang-format off */
     mrb_define_method(mrb, str, "=~",          str_match_op,   MRB_ARGS_REQ(1));
@@ -625,5 +743,9 @@ rx_string_init(mrb_state *mrb)
     mrb_define_method(mrb, str, "[]",          str_aref,       MRB_ARGS_ANY());
     mrb_define_method(mrb, str, "slice",       str_aref,       MRB_ARGS_ANY());
     mrb_define_method(mrb, str, "start_with?", str_start_with, MRB_ARGS_REST());
+    mrb_define_method(mrb, str, "[]=",         str_aset,       MRB_ARGS_ANY());
+    mrb_define_method(mrb, str, "slice!",      str_slice_bang, MRB_ARGS_ANY());
+    mrb_define_method(mrb, str, "partition",   str_partition,  MRB_ARGS_REQ(1));
+    mrb_define_method(mrb, str, "rpartition",  str_rpartition, MRB_ARGS_REQ(1));
     /* clang-format on */
 }

@@ -88,3 +88,23 @@ class MatchData
     s << ">"
   end
 end
+
+class Symbol
+  # As CRuby: a Symbol matches as its name.
+  def =~(other)
+    to_s =~ other
+  end
+
+  def match(*args, &block)
+    to_s.match(*args, &block)
+  end
+
+  def match?(*args)
+    to_s.match?(*args)
+  end
+
+  def [](*args)
+    to_s[*args]
+  end
+  alias slice []
+end

@@ -8,3 +8,5 @@ t = s.dup
 p t.sub!(",", "|"), t, t.gsub!(",", "|"), t, t.sub!("qq", "z"), t.gsub!("qq", "z")
 p s.start_with?("a,"), s.start_with?("b"), s.start_with?("x", "a"), "abc".sub("b", "\\0\\0"), "abc".gsub("b", "[\\&]")
 p (begin; "a".start_with?(1); rescue TypeError => e; e.class; end)
+u = "abcdef"; u[1] = "X"; u[0, 2] = "Y"; u["de"] = "D"
+p u, u.slice!(0), u.slice!(1, 2), u, "a-b".partition("-"), "a-b-c".rpartition("-"), "abc".partition("z")

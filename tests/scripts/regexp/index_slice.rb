@@ -16,3 +16,12 @@ s.start_with?(/he(l)/)
 p $~, $1
 s.start_with?(/zz/)
 p $~
+# []=, slice!, partition, rpartition with a Regexp; Symbol matching.
+s = "hello world"; s[/o/] = "0"; p s; s[/(w)(o)/, 2] = "O"; p s; s[/(?<x>h)/, "x"] = "J"; p s
+p((begin; s[/z/] = "x"; rescue IndexError => e; e.message; end), (begin; s[/(z)?w/, 1] = "x"; rescue IndexError => e; e.message; end))
+t = "hello"
+p t.slice!(/l+/), t.slice!(/z/), t.slice!(/(h)(e)/, 2), t
+p "a-b-c".partition(/-/), "a-b-c".rpartition(/-/), "abc".partition(/z/), "abc".rpartition(/z/), "aXXbXXc".rpartition(/X+/)
+"k=v".partition(/(=)/)
+p $~, $1
+p :abc =~ /b/, :abc.match(/c/), :abc.match?(/d/), :abc[/b./]
