@@ -156,6 +156,14 @@ t_many_matches_with_gc_keep_memory_flat() {
     expect_out "flat"
 }
 
+t_error_and_cleanup_paths() {
+    # Bad patterns, exceptions and break out of blocks mid-gsub, the retry limit, invalid UTF-8,
+    # more dynamic patterns than the cache holds, a worker's VM: under ASan, leaks fail this.
+    run $MRUN $R/stress.rb
+    expect_rc 0
+    expect_out "$(printf 'ok 1303\nworker [["a", "b", "c"], "x2", "err"]')"
+}
+
 t_matching_in_deferred_workers() {
     run $MRUN --workers 2 $R/workers.rb 40
     expect_rc 0
