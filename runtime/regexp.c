@@ -154,8 +154,8 @@ static OnigOptionType
 onig_options(int flags)
 {
     /* Ruby's \w, \d, \s (and so \b) are ASCII-only; its [[:alpha:]] and \p{...} are not. */
-    OnigOptionType o = ONIG_OPTION_WORD_IS_ASCII | ONIG_OPTION_DIGIT_IS_ASCII |
-                       ONIG_OPTION_SPACE_IS_ASCII;
+    OnigOptionType o =
+        ONIG_OPTION_WORD_IS_ASCII | ONIG_OPTION_DIGIT_IS_ASCII | ONIG_OPTION_SPACE_IS_ASCII;
     if (flags & RX_IGNORECASE)
         o |= ONIG_OPTION_IGNORECASE;
     if (flags & RX_EXTENDED)
@@ -336,8 +336,7 @@ regexp_wrap(mrb_state *mrb, struct RClass *cls, struct rx *rx)
 
 /* ---- per-VM state ----------------------------------------------------------------------- */
 
-static void
-vm_dfree(mrb_state *mrb, void *p);
+static void vm_dfree(mrb_state *mrb, void *p);
 static const struct mrb_data_type vm_type = {"Regexp state", vm_dfree};
 
 /* The state of the VM this thread runs, cached: a thread runs one VM at a time, and vm_dfree
@@ -497,8 +496,8 @@ rx_match_new(mrb_state *mrb, struct rx_vm *vm, struct rx *rx, mrb_value subject)
 }
 
 mrb_value
-rx_match_from(mrb_state *mrb, struct rx_vm *vm, struct rx *rx, mrb_value subject,
-              const int *pairs, int n)
+rx_match_from(mrb_state *mrb, struct rx_vm *vm, struct rx *rx, mrb_value subject, const int *pairs,
+              int n)
 {
     struct rx_match *m;
     mrb_value md = match_alloc(mrb, vm, rx, subject, n, &m);
@@ -676,8 +675,22 @@ cat_escaped(mrb_state *mrb, mrb_value out, const char *s, mrb_int len)
         const char *rep = NULL;
         char buf[2];
         switch (c) {
-        case '.': case '*': case '?': case '+': case '^': case '$': case '|': case '\\':
-        case '(': case ')': case '[': case ']': case '{': case '}': case '-': case '#':
+        case '.':
+        case '*':
+        case '?':
+        case '+':
+        case '^':
+        case '$':
+        case '|':
+        case '\\':
+        case '(':
+        case ')':
+        case '[':
+        case ']':
+        case '{':
+        case '}':
+        case '-':
+        case '#':
             buf[0] = '\\';
             buf[1] = (char)c;
             mrb_str_cat(mrb, out, s + from, (size_t)(i - from));
@@ -733,7 +746,8 @@ rx_from_string(mrb_state *mrb, mrb_value str, bool quote)
         src = mrb_str_new_capa(mrb, (size_t)RSTRING_LEN(str) + 8);
         cat_escaped(mrb, src, RSTRING_PTR(str), RSTRING_LEN(str));
     }
-    return regexp_wrap(mrb, vm->regexp_class, rx_compile(mrb, RSTRING_PTR(src), RSTRING_LEN(src), 0));
+    return regexp_wrap(mrb, vm->regexp_class,
+                       rx_compile(mrb, RSTRING_PTR(src), RSTRING_LEN(src), 0));
 }
 
 /* Regexp.last_match / last_match(n): $~, or its group n. */

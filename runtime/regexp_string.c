@@ -169,7 +169,15 @@ cat_replacement(mrb_state *mrb, mrb_value out, const char *repl, mrb_int rlen, s
         case '&':
             g = 0;
             break;
-        case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        case '8':
+        case '9':
             /* Numbered groups do not capture once a pattern names groups (Ruby syntax). */
             g = numbered ? c - '0' : -1;
             break;
@@ -485,7 +493,8 @@ str_split(mrb_state *mrb, mrb_value self)
     if (len > 0 && (limited || len > beg || lim < 0))
         mrb_ary_push(mrb, result, mrb_str_substr(mrb, src, beg, len - beg));
     if (!limited && lim == 0) {
-        while (RARRAY_LEN(result) > 0 && RSTRING_LEN(RARRAY_PTR(result)[RARRAY_LEN(result) - 1]) == 0)
+        while (RARRAY_LEN(result) > 0 &&
+               RSTRING_LEN(RARRAY_PTR(result)[RARRAY_LEN(result) - 1]) == 0)
             mrb_ary_pop(mrb, result);
     }
     return result;
