@@ -170,6 +170,15 @@ t_matching_in_deferred_workers() {
     expect_out "40 tasks in workers agree with the main VM"
 }
 
+t_sample_log_report() {
+    run $MRUN --workers 2 samples/log_report.rb
+    expect_rc 0
+    expect_out "$(printf '%s\n' '20000 lines (0 not in combined format), 49990000 bytes sent' \
+        'status: 200=8000 304=4000 404=4000 500=4000' 'top routes:' '    2668  GET /login' \
+        '    2667  GET /' '    2667  GET /api/v1/users/:id' '    2666  GET /api/v1/orders/:id' \
+        '    2666  GET /search' 'busiest hour: 00:00 (834 requests)' '1757 clients, e.g. 10.0.x.x, 10.0.x.x, 10.0.x.x')"
+}
+
 t_profile_names_the_regexp_c_methods() {
     cat >"$T/w.rb" <<'EOF'
 s = ("GET /api/v1/users/123 HTTP/1.1 200\n" * 20000)
