@@ -638,8 +638,46 @@ regexp_initialize(mrb_state *mrb, mrb_value self)
     return self;
 }
 
+/* dup and clone: mruby copies a Data object's instance variables, not its pointer. */
+static mrb_value
+regexp_init_copy(mrb_state *mrb, mrb_value self)
+{
+    mrb_value src = mrb_get_arg1(mrb);
+    if (mrb_obj_equal(mrb, self, src))
+        return self;
+    struct rx *rx = rx_get(mrb, src);
+    struct rx *old = DATA_PTR(self);
+    mrb_data_init(self, rx, &regexp_type);
+    rx->refs++;
+    rx_unref(mrb, old);
+    return self;
+}
+
+static mrb_value
+match_init_copy(mrb_state *mrb, mrb_value self)
+{
+    mrb_value src = mrb_get_arg1(mrb);
+    if (mrb_obj_equal(mrb, self, src))
+        return self;
+    struct rx_match *from = rx_match_get(mrb, src);
+    size_t size = sizeof *from + 2 * (size_t)from->nregs * sizeof(int);
+    struct rx_match *m = mrb_malloc(mrb, size);
+    memcpy(m, from, size);
+    m->rx->refs++;
+    match_dfree(mrb, DATA_PTR(self));
+    mrb_data_init(self, m, &match_type);
+    mrb_iv_set(mrb, self, rx_vm(mrb)->sym_string, rx_match_subject(mrb, src));
+    return self;
+}
+
 /* Regexp.compile: what a literal calls each time it runs. Patterns with a String or nil option
  * (the literal forms) come from a per-VM cache, frozen; others are compiled afresh. */
+static bool
+cached_flags_match(mrb_state *mrb, mrb_value re, int flags)
+{
+    return rx_is_regexp(mrb, re) && ((rx_get(mrb, re)->flags ^ flags) & ~RX_FIXEDENCODING) == 0;
+}
+
 static mrb_value
 regexp_s_compile(mrb_state *mrb, mrb_value klass)
 {
@@ -648,20 +686,36 @@ regexp_s_compile(mrb_state *mrb, mrb_value klass)
     struct rx_vm *vm = rx_vm(mrb);
     bool cacheable = mrb_string_p(src) && (mrb_nil_p(opt) || mrb_string_p(opt)) &&
                      mrb_class_ptr(klass) == vm->regexp_class;
-    int flags = 0;
+    mrb_value hit = mrb_nil_value();
     if (cacheable) {
-        flags = options_arg(mrb, opt) | (argc > 2 ? encoding_arg(mrb, enc) : 0);
-        mrb_value hit = mrb_hash_fetch(mrb, vm->cache, src, mrb_nil_value());
-        if (!mrb_nil_p(hit) && (rx_get(mrb, hit)->flags & ~RX_FIXEDENCODING) == flags)
+        /* The cache maps a source to its Regexp, or to an Array of them when the same source
+         * comes with different options (/a/ and /a/i). */
+        int flags = options_arg(mrb, opt) | (argc > 2 ? encoding_arg(mrb, enc) : 0);
+        hit = mrb_hash_fetch(mrb, vm->cache, src, mrb_nil_value());
+        if (cached_flags_match(mrb, hit, flags))
             return hit;
+        if (mrb_array_p(hit))
+            for (mrb_int i = 0; i < RARRAY_LEN(hit); i++)
+                if (cached_flags_match(mrb, RARRAY_PTR(hit)[i], flags))
+                    return RARRAY_PTR(hit)[i];
     }
     struct rx *rx = rx_from_args(mrb, src, opt, enc, argc);
     mrb_value re = regexp_wrap(mrb, mrb_class_ptr(klass), rx);
     if (cacheable) {
         mrb_obj_freeze(mrb, re);
+        if (mrb_array_p(hit) && RARRAY_LEN(hit) < 8) {
+            mrb_ary_push(mrb, hit, re);
+            return re;
+        }
         if (mrb_hash_size(mrb, vm->cache) >= RX_CACHE_MAX)
             mrb_hash_clear(mrb, vm->cache);
-        mrb_hash_set(mrb, vm->cache, src, re);
+        mrb_value val = re;
+        if (rx_is_regexp(mrb, hit)) {
+            mrb_value both[2] = {hit, re};
+            val = mrb_ary_new_from_values(mrb, 2, both);
+        }
+        /* The key is a frozen copy (sharing the bytes): the caller may change src later. */
+        mrb_hash_set(mrb, vm->cache, mrb_obj_freeze(mrb, mrb_str_dup(mrb, src)), val);
     }
     return re;
 }
@@ -1201,6 +1255,7 @@ regexp_vm_init(mrb_state *mrb)
     mrb_define_class_method(mrb, re, "quote",       regexp_s_escape,     MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, re, "last_match",  regexp_s_last_match, MRB_ARGS_OPT(1));
     mrb_define_method(mrb, re, "initialize",        regexp_initialize,   MRB_ARGS_ARG(1, 2));
+    mrb_define_method(mrb, re, "initialize_copy",   regexp_init_copy,    MRB_ARGS_REQ(1));
     mrb_define_method(mrb, re, "source",            regexp_source,       MRB_ARGS_NONE());
     mrb_define_method(mrb, re, "options",           regexp_options,      MRB_ARGS_NONE());
     mrb_define_method(mrb, re, "casefold?",         regexp_casefold_p,   MRB_ARGS_NONE());
@@ -1216,6 +1271,8 @@ regexp_vm_init(mrb_state *mrb)
     mrb_define_method(mrb, re, "__names",           regexp_names_groups, MRB_ARGS_NONE());
 
     mrb_undef_class_method(mrb, md, "new");
+    mrb_undef_class_method(mrb, md, "allocate");
+    mrb_define_method(mrb, md, "initialize_copy",   match_init_copy,     MRB_ARGS_REQ(1));
     mrb_define_method(mrb, md, "[]",                match_aref,          MRB_ARGS_ARG(1, 1));
     mrb_define_method(mrb, md, "begin",             match_begin,         MRB_ARGS_REQ(1));
     mrb_define_method(mrb, md, "end",               match_end,           MRB_ARGS_REQ(1));

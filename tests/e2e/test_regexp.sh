@@ -103,9 +103,12 @@ t_literals_compile_once_and_are_frozen() {
       x = "q"
       dyn = (1..3).map { /#{x}/i.object_id }.uniq.size
       p ids, dyn, /a/.frozen?, Regexp.new("a").frozen?, Regexp.compile("a", "i") == /a/i
+      flags = (1..3).map { [/a/.object_id, /a/i.object_id, /a/m.object_id] }.uniq
+      s = "ab"; r = Regexp.compile(s); s << "c"
+      p flags.size, flags[0].uniq.size, Regexp.compile("ab").equal?(r), Regexp.compile("abc").source
       r = Regexp.new("a"); begin; r.send(:initialize, "b"); rescue TypeError => e; puts e.message; end'
     expect_rc 0
-    expect_out "$(printf '1\n1\ntrue\nfalse\ntrue\nalready initialized regexp')"
+    expect_out "$(printf '1\n1\ntrue\nfalse\ntrue\n1\n3\ntrue\n"abc"\nalready initialized regexp')"
 }
 
 t_match_data_keeps_its_string_after_the_subject_changes() {

@@ -29,3 +29,4 @@ p(/\h+/.match("xx1fz")[0], /(?i)ABC/ =~ "xabc", /a(?=b)/ =~ "cab", /(?<!x)b/ =~ 
 p(/(?<q>["']).*?\k<q>/.match(%q(say "hi" 'x'))[0], /\Gab/ =~ "abab")
 p(/é+/i =~ "xÉé", /caf./ =~ "café", /caf./ =~ "cafe")
 puts "naïve".match(/ï(.)/)[1], /[à-ÿ]+/.match("abcàéz")[0], "xÉé"[/é+/i], "日本語テキスト".scan(/\p{Han}/).join("|")
+p(/a(b)/.dup, /a/i.clone =~ "xA", /a(b)/.match("ab").dup[1], /a(b)/.match("ab").clone.pre_match, Regexp.new("q").dup.source)
