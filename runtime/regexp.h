@@ -102,7 +102,16 @@ struct rx_match {
 struct rx_match *rx_match_get(mrb_state *mrb, mrb_value md);
 mrb_value rx_match_subject(mrb_state *mrb, mrb_value md);
 
-/* The String methods (runtime/regexp_string.c), defined by the module's vm_init. */
+/* Group i of regs over subject as a String (nil when it did not match). */
+mrb_value rx_group_str(mrb_state *mrb, mrb_value subject, const int *regs, int i);
+/* Drops a reference to rx (freed with the last). */
+void rx_unref(mrb_state *mrb, struct rx *rx);
+/* A Regexp object of class cls for rx (takes a reference). */
+mrb_value rx_wrap(mrb_state *mrb, struct RClass *cls, struct rx *rx);
+
+/* MatchData's methods (runtime/regexp_match.c) and the String methods (runtime/regexp_string.c),
+ * defined by the module's vm_init. */
+void rx_match_init(mrb_state *mrb, struct RClass *md);
 void rx_string_init(mrb_state *mrb);
 
 #endif
