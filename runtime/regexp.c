@@ -592,28 +592,52 @@ regexp_s_compile(mrb_state *mrb, mrb_value klass)
     bool cacheable = mrb_string_p(src) && (mrb_nil_p(opt) || mrb_string_p(opt)) &&
                      mrb_class_ptr(klass) == vm->regexp_class;
     mrb_value hit = mrb_nil_value();
+    struct rx_lit *slot = NULL;
     if (cacheable) {
+        int flags = options_arg(mrb, opt) | (argc > 2 ? encoding_arg(mrb, enc) : 0);
+        /* First a direct-mapped table of the last literals seen (no Ruby Hash machinery):
+         * its Regexps are also in the Hash below, which keeps them alive. */
+        const char *p = RSTRING_PTR(src);
+        mrb_int len = RSTRING_LEN(src);
+        uint32_t h = 2166136261u ^ (uint32_t)flags;
+        for (mrb_int i = 0; i < len; i++)
+            h = (h ^ (unsigned char)p[i]) * 16777619u;
+        slot = &vm->lit[h % RX_LIT_SLOTS];
+        if (slot->hash == h && slot->flags == flags && !mrb_nil_p(slot->re)) {
+            struct rx *rx = rx_get(mrb, slot->re);
+            if (rx->srclen == len && memcmp(rx->src, p, (size_t)len) == 0)
+                return slot->re;
+        }
+        slot->hash = h;
+        slot->flags = flags;
+        slot->re = mrb_nil_value();
         /* The cache maps a source to its Regexp, or to an Array of them when the same source
          * comes with different options (/a/ and /a/i). */
-        int flags = options_arg(mrb, opt) | (argc > 2 ? encoding_arg(mrb, enc) : 0);
         hit = mrb_hash_fetch(mrb, vm->cache, src, mrb_nil_value());
         if (cached_flags_match(mrb, hit, flags))
-            return hit;
+            return slot->re = hit;
         if (mrb_array_p(hit))
             for (mrb_int i = 0; i < RARRAY_LEN(hit); i++)
                 if (cached_flags_match(mrb, RARRAY_PTR(hit)[i], flags))
-                    return RARRAY_PTR(hit)[i];
+                    return slot->re = RARRAY_PTR(hit)[i];
     }
     struct rx *rx = rx_from_args(mrb, src, opt, enc, argc);
     mrb_value re = rx_wrap(mrb, mrb_class_ptr(klass), rx);
     if (cacheable) {
         mrb_obj_freeze(mrb, re);
-        if (mrb_array_p(hit) && RARRAY_LEN(hit) < 8) {
+        if (mrb_array_p(hit)) {
+            /* Eight variants of one source are plenty: more are compiled each time (the
+             * table's slots point only at Regexps the Hash keeps). */
+            if (RARRAY_LEN(hit) >= 8)
+                return re;
             mrb_ary_push(mrb, hit, re);
-            return re;
+            return slot->re = re;
         }
-        if (mrb_hash_size(mrb, vm->cache) >= RX_CACHE_MAX)
+        if (mrb_hash_size(mrb, vm->cache) >= RX_CACHE_MAX) {
             mrb_hash_clear(mrb, vm->cache);
+            for (int i = 0; i < RX_LIT_SLOTS; i++)
+                vm->lit[i].re = mrb_nil_value();
+        }
         mrb_value val = re;
         if (rx_is_regexp(mrb, hit)) {
             mrb_value both[2] = {hit, re};
@@ -621,6 +645,7 @@ regexp_s_compile(mrb_state *mrb, mrb_value klass)
         }
         /* The key is a frozen copy (sharing the bytes): the caller may change src later. */
         mrb_hash_set(mrb, vm->cache, mrb_obj_freeze(mrb, mrb_str_dup(mrb, src)), val);
+        slot->re = re;
     }
     return re;
 }
@@ -942,6 +967,8 @@ regexp_vm_init(mrb_state *mrb)
     vm->sym_string = mrb_intern_lit(mrb, "__string");
     vm->sym_tilde = mrb_intern_lit(mrb, "$~");
     vm->cache = mrb_hash_new(mrb);
+    for (int i = 0; i < RX_LIT_SLOTS; i++)
+        vm->lit[i].re = mrb_nil_value();
     mrb_obj_iv_set(mrb, (struct RObject *)re, mrb_intern_lit(mrb, "__cache"), vm->cache);
     refresh_gv(mrb, vm);
     vm->gv_clear = true;

@@ -14,6 +14,7 @@
 #define MRPROF_RUNTIME_REGEXP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <mruby.h>
 #include <oniguruma.h>
@@ -38,6 +39,14 @@ struct rx {
     char src[];
 };
 
+/* A slot of the per-VM table of recent literals (struct rx_vm). */
+#define RX_LIT_SLOTS 256
+struct rx_lit {
+    uint32_t hash; /* FNV-1a of the source, with the flags */
+    int flags;
+    mrb_value re; /* nil, or a Regexp that vm->cache also holds */
+};
+
 /* The per-VM state. The region is scratch: it is valid only between a search and the copy of
  * its offsets into a MatchData (no Ruby code runs in between, so nested matches from blocks
  * cannot clobber it). */
@@ -54,6 +63,7 @@ struct rx_vm {
     mrb_sym symidx_seen; /* mrb->symidx when gv[] was last completed */
     bool gv_clear;       /* the gated globals all hold nil */
     mrb_value cache;     /* Hash source => Regexp for literals (rooted on the Regexp class) */
+    struct rx_lit lit[RX_LIT_SLOTS]; /* in front of cache; emptied with it */
     /* String's own methods that ours replace, for non-Regexp arguments (C functions called
      * with the same arguments; NULL: call the alias __str_NAME instead). */
     mrb_func_t str_split, str_index, str_rindex, str_aref, str_aset, str_start_with;

@@ -106,9 +106,15 @@ t_literals_compile_once_and_are_frozen() {
       flags = (1..3).map { [/a/.object_id, /a/i.object_id, /a/m.object_id] }.uniq
       s = "ab"; r = Regexp.compile(s); s << "c"
       p flags.size, flags[0].uniq.size, Regexp.compile("ab").equal?(r), Regexp.compile("abc").source
-      r = Regexp.new("a"); begin; r.send(:initialize, "b"); rescue TypeError => e; puts e.message; end'
+      r = Regexp.new("a"); begin; r.send(:initialize, "b"); rescue TypeError => e; puts e.message; end
+      # More patterns than the cache holds, more option variants than it keeps, GC between.
+      v = (0..20).map { |i| Regexp.compile("a", ["", "i", "m", "x", "im", "ix", "mx", "imx"][i % 8]) }
+      r = (0..2000).map { |i| /v#{i}/ }; GC.start
+      p v.map(&:options).uniq.size, (/v5/ =~ "v5"), (0..2000).map { |i| /v#{i}/.source }.uniq.size
+      y = (0..3).map { [/k/, /k/i, /k/m, /k/x, /k/mi, /k/xi, /k/mx, /k/mix, /k/n] }; GC.start
+      p y.flatten.map(&:inspect).uniq.size, r.map(&:source).uniq.size'
     expect_rc 0
-    expect_out "$(printf '1\n1\ntrue\nfalse\ntrue\n1\n3\ntrue\n"abc"\nalready initialized regexp')"
+    expect_out "$(printf '1\n1\ntrue\nfalse\ntrue\n1\n3\ntrue\n"abc"\nalready initialized regexp\n8\n0\n2001\n9\n2001')"
 }
 
 t_match_data_keeps_its_string_after_the_subject_changes() {
