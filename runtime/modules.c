@@ -21,6 +21,7 @@
     X(process)                                                                                     \
     X(child)                                                                                       \
     X(fs)                                                                                          \
+    X(regexp)                                                                                      \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;

@@ -148,7 +148,9 @@ for suite in $SUITES; do
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
         tsan) SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
                 TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0" \
-                sh -c 'bash tests/e2e/test_deferred.sh; ONLY="workers\|together" bash tests/e2e/test_memory.sh; ONLY="deferred_workers" bash tests/e2e/test_process.sh' |
+                sh -c 'bash tests/e2e/test_deferred.sh; ONLY="workers\|together" bash tests/e2e/test_memory.sh
+                       ONLY="deferred_workers" bash tests/e2e/test_process.sh
+                       ONLY="deferred_workers" bash tests/e2e/test_regexp.sh' |
                 sed "s/^\(not ok\|ok\) - /\1 - tsan /" | tally ;;
         valgrind) valgrind_suite | tally ;;
         # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).

@@ -9,7 +9,7 @@
 # `npm ci`, once, when node_modules is missing or older than the lock file.
 set -u
 want=${1:-test}
-build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
+build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libonig-dev"
 # Go and pprof's Debian source build Google's pprof, the consumer of `mrprof convert -f pprof`;
 # chromium serves its own DevTools front end, in which tests/e2e/test_devtools.sh opens traces.
 # clang and its runtime (libFuzzer, ASan, UBSan) build the fuzz targets (make fuzz-targets).
