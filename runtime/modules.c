@@ -17,7 +17,7 @@
     X(kernel)                                                                                      \
     X(timers)                                                                                      \
     X(net)                                                                                         \
-    X(json)                                                                                          \
+    X(json)                                                                                        \
     X(deferred)                                                                                    \
     X(profiling)
 
