@@ -30,6 +30,8 @@ static const uint8_t str_class[256] = {
     [0x80 ... 0xff] = 4,
 };
 
+static int failv(struct parser *ps, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static int
 failv(struct parser *ps, const char *fmt, va_list ap)
 {
