@@ -137,6 +137,7 @@ Test(json, deep_nesting_is_an_error_not_a_crash)
 static const struct json_val *
 parse_strict(const char *s, size_t len, unsigned flags, struct json_error *e)
 {
+    json_free(&doc);
     free(text);
     text = malloc(len + 1);
     memcpy(text, s, len);
