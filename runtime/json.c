@@ -117,13 +117,63 @@ raise_parse_error(mrb_state *mrb, const char *text, const struct json_error *e, 
     mrb_raisef(mrb, json_class(mrb, "ParserError"), "%s %s", what, where);
 }
 
-/* The parsed document as Ruby objects, in one pass over the flat array with an explicit stack
- * (*stackp, malloc'd: the caller frees it, also when an allocation here raises). */
+/*
+ * Object keys repeat (an array of records has the same few names thousands of times): one
+ * frozen String per distinct short key is made and shared by every Hash that has it, as CRuby
+ * shares frozen keys. A direct-mapped cache of KEY_SLOTS entries; the Strings it made are also
+ * kept in an Array (keep) so that one the Hashes no longer hold (a duplicate key) stays alive
+ * while a slot still points at it.
+ */
+#define KEY_SLOTS 1024
+#define KEY_MAX_LEN 64
+#define KEY_MAX_KEPT 65536
+
+struct key_slot {
+    const char *p; /* the decoded key in the parser's buffer */
+    uint32_t len;
+    mrb_value str;
+};
+
+/* What build_loop allocates with malloc, freed by build even when a Ruby allocation raises. */
+struct build_mem {
+    struct parse_frame *stack;
+    struct key_slot *keys;
+};
+
 static mrb_value
-build_loop(mrb_state *mrb, const struct json_doc *doc, bool symbolize, struct parse_frame **stackp)
+key_string(mrb_state *mrb, struct build_mem *m, mrb_value keep, const char *p, uint32_t len)
+{
+    if (len <= KEY_MAX_LEN && m->keys && RARRAY_LEN(keep) < KEY_MAX_KEPT) {
+        uint32_t h = 2166136261u;
+        for (uint32_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)p[i]) * 16777619u;
+        struct key_slot *s = &m->keys[h & (KEY_SLOTS - 1)];
+        if (s->p && s->len == len && memcmp(s->p, p, len) == 0)
+            return s->str;
+        mrb_value k = mrb_str_new(mrb, p, len);
+        MRB_SET_FROZEN_FLAG(mrb_obj_ptr(k));
+        mrb_ary_push(mrb, keep, k);
+        s->p = p;
+        s->len = len;
+        s->str = k;
+        return k;
+    }
+    /* Frozen already, so Hash#[]= keeps it instead of copying it. */
+    mrb_value k = mrb_str_new(mrb, p, len);
+    MRB_SET_FROZEN_FLAG(mrb_obj_ptr(k));
+    return k;
+}
+
+/* The parsed document as Ruby objects, in one pass over the flat array with an explicit stack
+ * (m->stack, grown here). */
+static mrb_value
+build_loop(mrb_state *mrb, const struct json_doc *doc, bool symbolize, struct build_mem *m)
 {
     const struct json_val *v = doc->v, *end = doc->v + doc->n;
     size_t depth = 0, cap = 0;
+    mrb_value keep = mrb_ary_new(mrb); /* in the arena below ai: lives through the loop */
+    if (!symbolize)
+        m->keys = calloc(KEY_SLOTS, sizeof *m->keys); /* NULL: no sharing, still correct */
     mrb_value root = mrb_nil_value();
     int ai = mrb_gc_arena_save(mrb);
     while (v < end) {
@@ -156,16 +206,10 @@ build_loop(mrb_state *mrb, const struct json_doc *doc, bool symbolize, struct pa
             root = val;
             ai = mrb_gc_arena_save(mrb); /* root stays in the arena; all else hangs off it */
         } else {
-            mrb_value c = (*stackp)[depth - 1].c;
+            mrb_value c = m->stack[depth - 1].c;
             if (mrb_hash_p(c)) {
-                mrb_value k;
-                if (symbolize) {
-                    k = mrb_symbol_value(mrb_intern(mrb, v->key, v->key_len));
-                } else {
-                    /* Frozen already, so Hash#[]= keeps it instead of copying it. */
-                    k = mrb_str_new(mrb, v->key, v->key_len);
-                    MRB_SET_FROZEN_FLAG(mrb_obj_ptr(k));
-                }
+                mrb_value k = symbolize ? mrb_symbol_value(mrb_intern(mrb, v->key, v->key_len))
+                                        : key_string(mrb, m, keep, v->key, v->key_len);
                 mrb_hash_set(mrb, c, k, val);
             } else {
                 mrb_ary_push(mrb, c, val);
@@ -174,48 +218,50 @@ build_loop(mrb_state *mrb, const struct json_doc *doc, bool symbolize, struct pa
         if ((v->type == JSON_ARRAY || v->type == JSON_OBJECT) && v->len) {
             if (depth == cap) {
                 size_t ncap = cap ? cap * 2 : 32;
-                struct parse_frame *st = realloc(*stackp, ncap * sizeof *st);
+                struct parse_frame *st = realloc(m->stack, ncap * sizeof *st);
                 if (!st)
                     mrb_raise(mrb, E_RUNTIME_ERROR, "JSON.parse: out of memory");
-                *stackp = st;
+                m->stack = st;
                 cap = ncap;
             }
-            (*stackp)[depth].c = val;
-            (*stackp)[depth].end = v + v->size;
+            m->stack[depth].c = val;
+            m->stack[depth].end = v + v->size;
             depth++;
         }
         v++;
-        while (depth && v >= (*stackp)[depth - 1].end)
+        while (depth && v >= m->stack[depth - 1].end)
             depth--;
         mrb_gc_arena_restore(mrb, ai);
     }
     return root;
 }
 
-/* build_loop, then frees buf, doc and the stack, also when it raised. */
+/* build_loop, then frees buf, doc and what build_loop allocated, also when it raised. */
 static mrb_value
 build(mrb_state *mrb, char *buf, struct json_doc *doc, bool symbolize)
 {
-    struct parse_frame *stack[1] = {NULL}; /* in memory: build_loop grows it */
+    struct build_mem m = {NULL, NULL}; /* in memory (its address is taken): kept by longjmp */
     mrb_value root = mrb_nil_value();
     struct mrb_jmpbuf *prev_jmp = mrb->jmp;
     struct mrb_jmpbuf c_jmp;
     MRB_TRY(&c_jmp)
     {
         mrb->jmp = &c_jmp;
-        root = build_loop(mrb, doc, symbolize, stack);
+        root = build_loop(mrb, doc, symbolize, &m);
         mrb->jmp = prev_jmp;
     }
     MRB_CATCH(&c_jmp)
     {
         mrb->jmp = prev_jmp;
-        free(stack[0]);
+        free(m.stack);
+        free(m.keys);
         json_free(doc);
         free(buf);
         MRB_THROW(mrb->jmp);
     }
     MRB_END_EXC(&c_jmp);
-    free(stack[0]);
+    free(m.stack);
+    free(m.keys);
     json_free(doc);
     free(buf);
     return root;
