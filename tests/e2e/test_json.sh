@@ -197,6 +197,23 @@ t_parsing_the_same_document_100_times_does_not_grow() {
     expect_out_has "rss flat"; expect_out_has "live flat"
 }
 
+t_gc_runs_during_parse_and_generate() {
+    # The collector runs many times inside each call (interval 10 %): values the builder keeps
+    # only in its own stack or key cache, and the generator's String, must survive it.
+    run $MRUN -e '
+      GC.interval_ratio = 10
+      GC.step_ratio = 100
+      doc = JSON.generate((1..3000).map { |i| {"id" => i, "name" => "n#{i}" * 3, "k#{i % 50}" => [i, {"x" => "y" * 30}], "f" => i / 4.0} })
+      20.times do |r|
+        v = JSON.parse(doc)
+        w = JSON.parse(doc, symbolize_names: true)
+        raise "mismatch #{r}" unless JSON.generate(v) == doc && JSON.generate(w) == doc
+        raise "pretty" unless JSON.parse(JSON.pretty_generate(v)) == v
+      end
+      puts "same"'
+    expect_rc 0; expect_out "same"
+}
+
 if [ -z "$RUBY" ] && [ "${1:-}" != --lib ]; then
     echo "ok - test_json: output_and_errors_match_cruby # SKIP ruby (CRuby, the reference) is not installed (tools/deps.sh test installs it)"
     unset -f t_output_and_errors_match_cruby
