@@ -310,6 +310,7 @@ struct gen {
     size_t len, cap;
     bool pretty, allow_nan;
     size_t max_nesting;
+    uint64_t ruby_calls; /* calls into Ruby code (to_json, to_s) so far: it may change anything */
     mrb_sym to_json, to_s;
 };
 
@@ -574,6 +575,8 @@ struct hash_walk {
     struct gen *g;
     size_t depth;
     bool first;
+    mrb_int done;   /* members written */
+    uint64_t calls; /* g->ruby_calls when the walk began */
 };
 
 static int
@@ -594,6 +597,7 @@ gen_member(mrb_state *mrb, mrb_value key, mrb_value val, void *data)
         const char *s = mrb_sym_name_len(mrb, mrb_symbol(key), &n);
         gen_string(g, s, (size_t)n);
     } else {
+        g->ruby_calls++;
         gen_str_value(g, mrb_obj_as_string(mrb, key));
     }
     if (g->pretty)
@@ -602,7 +606,10 @@ gen_member(mrb_state *mrb, mrb_value key, mrb_value val, void *data)
         gen_putc(g, ':');
     gen_value(g, val, hw->depth + 1);
     mrb_gc_arena_restore(mrb, ai);
-    return 0;
+    hw->done++;
+    /* Ruby code ran (a to_json or to_s): it may have changed this Hash, whose entry table
+     * mrb_hash_foreach holds; stop walking it (gen_hash goes on from a copy). */
+    return g->ruby_calls != hw->calls;
 }
 
 static void
@@ -617,6 +624,7 @@ static void
 gen_array(struct gen *g, mrb_value a, size_t depth)
 {
     check_depth(g, depth);
+    mrb_gc_protect(g->mrb, a); /* alive while written, even if Ruby code drops it */
     gen_putc(g, '[');
     /* RARRAY_LEN is read each time: a to_json called on an element may change the array. */
     for (mrb_int i = 0; i < RARRAY_LEN(a); i++) {
@@ -637,9 +645,21 @@ static void
 gen_hash(struct gen *g, mrb_value h, size_t depth)
 {
     check_depth(g, depth);
+    mrb_gc_protect(g->mrb, h); /* alive while written, even if Ruby code drops it */
     gen_putc(g, '{');
-    struct hash_walk hw = {g, depth, true};
+    struct hash_walk hw = {g, depth, true, 0, g->ruby_calls};
     mrb_hash_foreach(g->mrb, mrb_hash_ptr(h), gen_member, &hw);
+    if (g->ruby_calls != hw.calls) {
+        /* Walking on after Ruby code ran: the members after those written, in the Hash as it is
+         * now, from copies of its keys and values (in the arena: kept alive whatever the code
+         * does to the Hash). CRuby raises when a key is added during generation; this goes on. */
+        mrb_value keys = mrb_hash_keys(g->mrb, h);
+        mrb_value vals = mrb_hash_values(g->mrb, h);
+        for (mrb_int i = hw.done; i < RARRAY_LEN(keys) && i < RARRAY_LEN(vals); i++) {
+            hw.calls = g->ruby_calls;
+            gen_member(g->mrb, RARRAY_PTR(keys)[i], RARRAY_PTR(vals)[i], &hw);
+        }
+    }
     if (g->pretty && !hw.first)
         gen_newline(g, depth);
     gen_putc(g, '}');
@@ -704,6 +724,7 @@ gen_value(struct gen *g, mrb_value v, size_t depth)
             argc = 0;
         }
         check_depth(g, depth);
+        g->ruby_calls++;
         mrb_value nil = mrb_nil_value();
         mrb_value r = mrb_funcall_argv(mrb, v, g->to_json, argc, &nil);
         if (!mrb_string_p(r))
@@ -724,6 +745,7 @@ gen_value(struct gen *g, mrb_value v, size_t depth)
         gen_hash(g, v, depth);
         return;
     default:
+        g->ruby_calls++;
         gen_str_value(g, mrb_obj_as_string(mrb, v));
         return;
     }

@@ -143,6 +143,23 @@ t_to_json_of_other_objects() {
     expect_out "$(printf '%s\n' '[{"x":1},1,"named!",{"k":3},[1],"1..2"]' '{"x":3}' '"named!"' 'Bad#to_json returned Integer, not a String')"
 }
 
+t_to_json_that_changes_what_is_being_written_is_safe() {
+    # A to_json or to_s that adds to, clears or drops (then collects) the Array or Hash being
+    # written: no crash, no freed memory read (the asan suite checks), the output follows the
+    # container as it is when the generator comes back to it.
+    run $MRUN -e '
+      class Adder; def initialize(h) = @h = h; def to_json(*) = (200.times { |i| @h["k#{i}"] = i }; GC.start; "1"); end
+      class Clearer; def initialize(c) = @c = c; def to_json(*) = (@c.clear; 5.times { GC.start }; "2"); end
+      class KeyS; def initialize(h) = @h = h; def to_s = (@h.clear; GC.start; "s"); end
+      h = {}; h["a"] = Adder.new(h); h["z"] = 0; p JSON.parse(JSON.generate(h)).size
+      a = []; a << Clearer.new(a) << [1] << "x"; puts JSON.generate(a)
+      h2 = {}; h2["a"] = Clearer.new(h2); h2["b"] = "x" * 100; puts JSON.generate(h2)
+      o = {"in" => [1, {"deep" => nil}]}; o["in"][1]["deep"] = Clearer.new(o); puts JSON.generate([o, 5])
+      h3 = {}; h3[KeyS.new(h3)] = 1; h3["b"] = 2; puts JSON.generate(h3)'
+    expect_rc 0
+    expect_out "$(printf '%s\n' 202 '[2]' '{"a":2}' '[{"in":[1,{"deep":2}]},5]' '{"s":1}')"
+}
+
 t_bad_arguments_are_clear_errors() {
     run $MRUN -e '
       [-> { JSON.parse(nil) }, -> { JSON.parse(5) }, -> { JSON.parse("[]", max_nesting: "x") },
