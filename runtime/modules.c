@@ -17,6 +17,7 @@
     X(kernel)                                                                                      \
     X(timers)                                                                                      \
     X(net)                                                                                         \
+    X(json)                                                                                        \
     X(deferred)                                                                                    \
     X(process)                                                                                     \
     X(child)                                                                                       \

@@ -3,8 +3,8 @@
 #   1. mrun vs Debian's mruby on CPU-bound workloads (goal: ratio 1.00)
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
 #      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
-#   then net (tests/bench/net.sh), Deferred vs worker_threads (deferred.sh), ChildProcess.spawn
-#   vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), check's rates,
+#   then net (tests/bench/net.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
+#   (deferred.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), check's rates,
 #   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
@@ -81,6 +81,9 @@ printf '%-40s %8s s\n' "mrprof report on the pprof (.pb.gz)" "$(wall_of build/mr
 
 echo
 bash tests/bench/net.sh
+
+echo
+bash tests/bench/json.sh
 
 echo
 bash tests/bench/deferred.sh
