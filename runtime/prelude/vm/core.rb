@@ -52,3 +52,246 @@ class Integer
     out
   end
 end
+
+class Integer
+  def even?
+    self % 2 == 0
+  end
+
+  def odd?
+    self % 2 != 0
+  end
+
+  def pred
+    self - 1
+  end
+
+  # CRuby's Integer#pow(b) and pow(b, m): modular exponentiation by squaring; the result has the
+  # sign of m, as Integer#% does.
+  def pow(b, m = nil)
+    return self**b if m.nil?
+    raise TypeError, "Integer#pow() 2nd argument not allowed unless a 1st argument is integer" unless b.is_a?(Integer)
+    raise RangeError, "Integer#pow() 1st argument cannot be negative when 2nd argument specified" if b < 0
+    raise TypeError, "Integer#pow() 2nd argument not allowed unless all arguments are integers" unless m.is_a?(Integer)
+    raise ZeroDivisionError, "divided by 0" if m == 0
+    result = 1 % m
+    base = self % m
+    while b > 0
+      result = (result * base) % m if b.odd?
+      base = (base * base) % m
+      b >>= 1
+    end
+    result
+  end
+
+  def gcd(other)
+    raise TypeError, "not an integer" unless other.is_a?(Integer)
+    a = abs
+    b = other.abs
+    a, b = b, a % b while b != 0
+    a
+  end
+
+  def lcm(other)
+    raise TypeError, "not an integer" unless other.is_a?(Integer)
+    return 0 if self == 0 || other == 0
+    (self * other).abs / gcd(other)
+  end
+
+  def bit_length
+    n = self < 0 ? ~self : self
+    len = 0
+    while n > 0
+      n >>= 1
+      len += 1
+    end
+    len
+  end
+
+  def self.sqrt(n)
+    n = Integer(n)
+    raise Math::DomainError, 'Numerical argument is out of domain - "isqrt"' if n < 0
+    return n if n < 2
+    x = Math.sqrt(n).to_i
+    x -= 1 while x * x > n
+    x += 1 while (x + 1) * (x + 1) <= n
+    x
+  end
+end
+
+# catch/throw as CRuby's: throw unwinds (running ensure clauses) to the innermost catch with the
+# same tag (identity, as CRuby compares) and makes it return the value; a throw with no such
+# catch raises UncaughtThrowError where it is thrown. The unwinding is an exception that is not a
+# StandardError, so `rescue => e` between the two does not stop it (`rescue Exception` would:
+# the one place where it differs from CRuby, whose throw is no exception).
+class UncaughtThrowError < ArgumentError
+  attr_reader :tag, :value
+
+  def initialize(tag, value = nil, msg = "uncaught throw %p")
+    @tag = tag
+    @value = value
+    super(format(msg, tag))
+  end
+end
+
+module Kernel
+  class ThrowUnwind < Exception # :nodoc: the unwinding of a throw to its catch
+    attr_reader :tag, :value
+
+    def initialize(tag, value)
+      @tag = tag
+      @value = value
+      super("throw")
+    end
+  end
+
+  CATCH_TAGS = [] # :nodoc: the tags of the active catch blocks, innermost last (one VM, one list)
+
+  def catch(tag = Object.new, &block)
+    raise LocalJumpError, "no block given" unless block
+    CATCH_TAGS.push(tag)
+    begin
+      block.call(tag)
+    rescue ThrowUnwind => t
+      raise t unless t.tag.equal?(tag)
+      t.value
+    ensure
+      CATCH_TAGS.pop
+    end
+  end
+
+  def throw(tag, value = nil)
+    raise UncaughtThrowError.new(tag, value) unless CATCH_TAGS.any? { |t| t.equal?(tag) }
+    raise ThrowUnwind.new(tag, value)
+  end
+
+  # Object#public_send: __send__, except that a private or protected method is an error.
+  def public_send(name, *args, **kw, &block)
+    if !respond_to?(name) && respond_to?(name, true)
+      raise NoMethodError.new("private method '#{name}' called for #{inspect}", name)
+    end
+    kw.empty? ? __send__(name, *args, &block) : __send__(name, *args, **kw, &block)
+  end
+end
+
+# Struct: CRuby's keyword_init: true (and #keyword_init?), Enumerable, to_h with a block.
+class Struct
+  include Enumerable
+
+  module KeywordInit # :nodoc: initialize of a keyword_init struct (below a block's initialize)
+    def initialize(*args, **kw)
+      # new is C in mruby 3.1 (mrb_instance_new) and hands the keywords on as one Hash.
+      kw = args.pop if kw.empty? && args.size == 1 && args[0].is_a?(Hash)
+      unless args.empty?
+        raise ArgumentError, "wrong number of arguments (given #{args.size}, expected 0)"
+      end
+      names = self.class.members
+      unknown = kw.keys.reject { |k| names.include?(k.to_sym) }
+      raise ArgumentError, "unknown keywords: #{unknown.join(', ')}" unless unknown.empty?
+      super(*names.map { |m| kw.key?(m) ? kw[m] : kw[m.to_s] })
+    end
+  end
+
+  class << self
+    alias_method :__mrun_new, :new
+
+    def new(*names, keyword_init: nil, &block)
+      members = names[0].is_a?(String) ? names[1..-1] : names
+      seen = {}
+      members.each do |m|
+        raise ArgumentError, "duplicate member: #{m}" if seen[m.to_s]
+        seen[m.to_s] = true
+      end
+      klass = __mrun_new(*names, &block)
+      klass.instance_variable_set(:@__keyword_init, keyword_init)
+      if keyword_init
+        klass.include(KeywordInit)
+        # The generated class's new is C, which hands keywords on as a Hash: this one passes
+        # them as keywords, so an initialize(**kw) of the block's gets them.
+        class << klass
+          def new(*args, **kw, &block)
+            o = allocate
+            if kw.empty?
+              o.__send__(:initialize, *args, &block)
+            else
+              o.__send__(:initialize, *args, **kw, &block)
+            end
+            o
+          end
+          alias_method :[], :new
+        end
+      end
+      klass
+    end
+
+    def keyword_init?
+      @__keyword_init
+    end
+
+    def inspect
+      s = super
+      @__keyword_init ? "#{s}(keyword_init: true)" : s
+    end
+  end
+
+  def deconstruct
+    to_a
+  end
+
+  def to_h(&block)
+    h = {}
+    members.each_with_index do |m, i|
+      if block
+        pair = block.call(m, self[i])
+        raise TypeError, "wrong element type #{pair.class} (expected array)" unless pair.is_a?(Array)
+        raise ArgumentError, "element has wrong array length (expected 2, was #{pair.size})" unless pair.size == 2
+        h[pair[0]] = pair[1]
+      else
+        h[m] = self[i]
+      end
+    end
+    h
+  end
+end
+
+class Time
+  # CRuby's Time#xmlschema / iso8601 (require "time"): "2024-01-02T03:04:05Z" for a UTC time,
+  # the offset ("+01:00") otherwise; n fraction digits.
+  def xmlschema(fraction_digits = 0)
+    n = fraction_digits.to_i
+    s = strftime("%FT%T")
+    s << strftime(".%#{n}N") if n > 0
+    s << (utc? ? "Z" : strftime("%:z"))
+  end
+  alias iso8601 xmlschema
+
+  alias gmt_offset utc_offset
+  alias gmtoff utc_offset
+  alias tv_sec to_i
+  alias tv_usec usec
+
+  def nsec
+    usec * 1000
+  end
+  alias tv_nsec nsec
+end
+
+# The implicit conversions CRuby's core types answer to (libraries test respond_to?(:to_ary)).
+class Array
+  def to_ary
+    self
+  end
+end
+
+class Hash
+  def to_hash
+    self
+  end
+end
+
+module Kernel
+  # pp as p (returns its argument(s)); CRuby's pp also wraps structures wider than 80 columns.
+  def pp(*args)
+    p(*args)
+  end
+end
