@@ -2,36 +2,116 @@
 # VM (the main one and each Deferred worker's: rt_vm_init), so tasks on the pool have them too.
 # Behaviour follows CRuby's; docs/script-api.md lists what is here and what is still missing.
 
-module Enumerable
-  # CRuby's Enumerable#sum: init + each element (or the block's value for it), with +.
-  def sum(init = 0, &block)
-    acc = init
-    if block
-      each { |*x| acc += block.call(*x) }
-    else
-      each { |x| acc += x }
+# Array#sum and Enumerable#sum as CRuby's (array.c rb_ary_sum, enum.c enum_sum): integers (and
+# rationals) are added exactly; from the first Float on, Kahan-Babuska compensated summation
+# ([0.1] * 10 sums to 1.0, [1e100, 1.0, -1e100] to 1.0); anything else goes through +.
+module Kernel
+  module SumOf # :nodoc:
+    # values: what to add, in order; init: the start; float_init: Enumerable#sum's rule that a
+    # Float init starts the compensated sum (Array#sum adds with + after a Float init).
+    def self.sum(values, init, float_init)
+      v = init
+      i = 0
+      n = values.size
+      if float_init && v.is_a?(Float)
+        return kahan(values, 0, v)
+      end
+      unless v.is_a?(Integer) || (defined_rational? && v.is_a?(Rational))
+        while i < n
+          v += values[i]
+          i += 1
+        end
+        return v
+      end
+      while i < n
+        e = values[i]
+        if e.is_a?(Integer) || (defined_rational? && e.is_a?(Rational))
+          v += e
+        elsif e.is_a?(Float)
+          return kahan(values, i, v.to_f)
+        else
+          while i < n
+            v += values[i]
+            i += 1
+          end
+          return v
+        end
+        i += 1
+      end
+      v
     end
-    acc
+
+    def self.kahan(values, i, f)
+      c = 0.0
+      n = values.size
+      while i < n
+        e = values[i]
+        if e.is_a?(Float) || e.is_a?(Integer) || (defined_rational? && e.is_a?(Rational))
+          x = e.to_f
+        else
+          v = f # CRuby drops the compensation here
+          while i < n
+            v += values[i]
+            i += 1
+          end
+          return v
+        end
+        i += 1
+        next if f.nan?
+        if x.nan?
+          f = x
+          next
+        end
+        if x.infinite?
+          f = f.infinite? && (x < 0) != (f < 0) ? Float::NAN : x
+          next
+        end
+        next if f.infinite?
+        t = f + x
+        if f.abs >= x.abs
+          c += ((f - t) + x)
+        else
+          c += ((x - t) + f)
+        end
+        f = t
+      end
+      f + c
+    end
+
+    def self.defined_rational?
+      Object.const_defined?(:Rational)
+    end
+  end
+end
+
+module Enumerable
+  def sum(init = 0, &block)
+    values = []
+    if block
+      each { |*x| values << block.call(*x) }
+    else
+      each { |x| values << x }
+    end
+    Kernel::SumOf.sum(values, init, true)
   end
 end
 
 class Array
   def sum(init = 0, &block)
-    acc = init
-    i = 0
-    n = size
-    if block
-      while i < n
-        acc += block.call(self[i])
-        i += 1
-      end
-    else
-      while i < n
-        acc += self[i]
-        i += 1
-      end
+    return init if empty?
+    Kernel::SumOf.sum(block ? map(&block) : self, init, false)
+  end
+end
+
+class Range
+  # CRuby sums an Integer range without a block by formula.
+  def sum(init = 0, &block)
+    if !block && first.is_a?(Integer) && last.is_a?(Integer) && init.is_a?(Integer)
+      hi = exclude_end? ? last - 1 : last
+      return init if hi < first
+      return init + (first + hi) * (hi - first + 1) / 2
     end
-    acc
+    super
   end
 end
 
@@ -293,5 +373,156 @@ module Kernel
   # pp as p (returns its argument(s)); CRuby's pp also wraps structures wider than 80 columns.
   def pp(*args)
     p(*args)
+  end
+end
+
+module Kernel
+  alias_method :__mrun_Integer, :Integer
+  alias_method :__mrun_Float, :Float
+
+  # Integer() and Float() with CRuby's exception: false (nil instead of an error).
+  def Integer(arg, base = nil, exception: true)
+    return(base ? __mrun_Integer(arg, base) : __mrun_Integer(arg)) if exception
+    begin
+      base ? __mrun_Integer(arg, base) : __mrun_Integer(arg)
+    rescue ArgumentError, TypeError, RangeError
+      nil
+    end
+  end
+
+  def Float(arg, exception: true)
+    return __mrun_Float(arg) if exception
+    begin
+      __mrun_Float(arg)
+    rescue ArgumentError, TypeError, RangeError
+      nil
+    end
+  end
+end
+
+module Kernel
+  # The base case CRuby has, so that a respond_to_missing? of a script's can call super.
+  def respond_to_missing?(name, include_private = false)
+    false
+  end
+  private :respond_to_missing?
+end
+
+class Module
+  # mruby 3.1 keeps visibility on methods but does not report it (instance_methods and
+  # method_defined? list private ones too): this is method_defined?, the best it can tell.
+  def public_method_defined?(name, inherit = true)
+    method_defined?(name)
+  end
+
+  def private_class_method(*names)
+    singleton_class.__send__(:private, *names.flatten)
+    nil
+  end
+
+  def public_class_method(*names)
+    singleton_class.__send__(:public, *names.flatten)
+    nil
+  end
+
+  # Accepted and ignored: mruby 3.1 has no private constants (Foo::BAR stays reachable).
+  def private_constant(*names)
+    nil
+  end
+end
+
+class Symbol
+  def start_with?(*prefixes)
+    to_s.start_with?(*prefixes)
+  end
+
+  def end_with?(*suffixes)
+    to_s.end_with?(*suffixes)
+  end
+
+  def [](*args)
+    to_s[*args]
+  end
+  alias slice []
+
+  def succ
+    to_s.succ.to_sym
+  end
+  alias next succ
+end
+
+# min(n), max(n), min_by(n), max_by(n): CRuby's forms with a count (the n smallest or largest,
+# in order); without n, mruby's own methods.
+module Enumerable
+  alias_method :__mrun_min, :min
+  alias_method :__mrun_max, :max
+  alias_method :__mrun_min_by, :min_by
+  alias_method :__mrun_max_by, :max_by
+
+  def min(n = nil, &block)
+    return __mrun_min(&block) if n.nil?
+    raise ArgumentError, "negative size (#{n})" if n < 0
+    (block ? sort(&block) : sort).first(n)
+  end
+
+  def max(n = nil, &block)
+    return __mrun_max(&block) if n.nil?
+    raise ArgumentError, "negative size (#{n})" if n < 0
+    (block ? sort { |a, b| block.call(b, a) } : sort { |a, b| b <=> a }).first(n)
+  end
+
+  def min_by(n = nil, &block)
+    return __mrun_min_by(&block) if n.nil? || !block
+    raise ArgumentError, "negative size (#{n})" if n < 0
+    sort_by(&block).first(n)
+  end
+
+  def max_by(n = nil, &block)
+    return __mrun_max_by(&block) if n.nil? || !block
+    raise ArgumentError, "negative size (#{n})" if n < 0
+    sort_by(&block).reverse.first(n)
+  end
+end
+
+class Range
+  alias_method :__mrun_range_min, :min
+  alias_method :__mrun_range_max, :max
+
+  def min(n = nil, &block)
+    n.nil? ? __mrun_range_min(&block) : super
+  end
+
+  def max(n = nil, &block)
+    n.nil? ? __mrun_range_max(&block) : super
+  end
+end
+
+class Integer
+  def fdiv(other)
+    to_f / other
+  end
+end
+
+class Float
+  def fdiv(other)
+    self / other
+  end
+end
+
+module Comparable
+  alias_method :__mrun_clamp, :clamp
+
+  # clamp(min, max) and CRuby's clamp(range) (an endless or beginless range clamps one side).
+  def clamp(min, max = (no_max = true; nil))
+    return __mrun_clamp(min, max) unless no_max
+    raise TypeError, "wrong argument type #{min.class} (expected Range)" unless min.is_a?(Range)
+    range = min
+    raise ArgumentError, "cannot clamp with an exclusive range" if range.exclude_end? && !range.end.nil?
+    lo = range.begin
+    hi = range.end
+    raise ArgumentError, "min argument must be less than or equal to max argument" if lo && hi && (lo <=> hi) > 0
+    return lo if lo && (self <=> lo) < 0
+    return hi if hi && (self <=> hi) > 0
+    self
   end
 end
