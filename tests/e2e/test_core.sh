@@ -20,6 +20,7 @@ like_ruby() {
 t_like_ruby_sum() { like_ruby $CASES/sum.rb; }
 t_like_ruby_catch_throw() { like_ruby $CASES/catch_throw.rb; }
 t_like_ruby_struct() { like_ruby $CASES/struct.rb; }
+t_like_ruby_defined() { like_ruby $CASES/defined.rb; }
 t_like_ruby_set() { like_ruby $CASES/set.rb; }
 t_like_ruby_uri_cgi_escaping() { like_ruby $CASES/escape.rb; }
 t_like_ruby_integer_comparable_kernel_symbol() { like_ruby $CASES/misc.rb Europe/Paris; }
@@ -43,7 +44,8 @@ t_like_ruby_in_a_deferred_worker() {
        CGI.escapeHTML("<a href=\"x\">"), CGI.unescape("a+%2B"),
        Time.at(1_700_000_000).utc.strftime("%F %T %z %a %^b %-d %j %L"), Time.at(0).utc.iso8601,
        3.pow(200, 1000), 10.even?, Integer("12", exception: false), 5.clamp(..3), [4, 1, 3].max(2),
-       (begin; throw :nope; rescue UncaughtThrowError => e; e.message; end)]'
+       (begin; throw :nope; rescue UncaughtThrowError => e; e.message; end),
+       defined?(String), defined?(NoSuchThing), defined?(zzz), defined?(kw.a), defined?(s.nope)]'
     printf 'require "set"; require "uri"; require "cgi"; require "time"\np(begin\n%s\nend)\n' "$body" >"$T/plain.rb"
     printf 'Deferred.new { %s }.then { |v| p v }\n' "$body" >"$T/worker.rb"
     ruby "$T/plain.rb" >"$T/ruby.out" 2>&1 || fail "ruby: $(cat "$T/ruby.out")"
@@ -83,6 +85,20 @@ t_large_strings_escape_and_unescape_round_trip() {
 t_uncaught_throw_reaches_the_top_as_an_error() {
     run $MRUN -e 'catch(:a) { throw :b, 1 }'
     expect_rc 1; expect_err_has "uncaught throw :b (UncaughtThrowError)"
+}
+
+# The defined? rewrite (runtime/defined.c) on real code: the standard library's files that use
+# it compile (the leading exit stops them before they run), under whatever build $MRUN is.
+t_like_ruby_defined_rewrite_compiles_the_stdlib_files_that_use_it() {
+    local n=0 f
+    for f in $(grep -rl 'defined?' /usr/lib/ruby/3.1.0 2>/dev/null | grep '\.rb$' | head -60); do
+        { echo "exit 0"; cat "$f"; } >"$T/x.rb"
+        run $MRUN "$T/x.rb"
+        case $err in *SyntaxError*) continue ;; esac
+        [ "$rc" = 0 ] || fail "$f: exit $rc: $(printf '%s' "$err" | head -c 600)"
+        n=$((n + 1))
+    done
+    [ $n -ge 20 ] || fail "only $n standard library files compiled (is ruby's stdlib in /usr/lib/ruby/3.1.0?)"
 }
 
 t_require_of_a_builtin_library_succeeds_once() {

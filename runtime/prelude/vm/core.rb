@@ -526,3 +526,57 @@ module Comparable
     self
   end
 end
+
+# The questions `defined?` asks at run time, once runtime/defined.c has rewritten it (mruby 3.1
+# parses defined?(x) as a method call). Each answers true or false for the caller's self.
+module Kernel
+  def __mrun_method_defined?(name)
+    respond_to?(name, true)
+  end
+
+  def __mrun_responds?(recv, name)
+    recv.respond_to?(name)
+  end
+
+  def __mrun_gvar_defined?(name)
+    global_variables.include?(name)
+  end
+
+  def __mrun_cvar_defined?(name)
+    mod = is_a?(Module) ? self : self.class
+    mod.class_variable_defined?(name)
+  end
+
+  # Lexical scope approximated by the enclosing module's name: Foo::Bar looks in Foo::Bar (and
+  # its ancestors), Foo and Object.
+  def __mrun_const_defined?(name)
+    mod = is_a?(Module) ? self : self.class
+    return true if mod.const_defined?(name)
+    scope = Object
+    return true if scope.const_defined?(name)
+    (mod.name || "").split("::").each do |part|
+      break unless scope.const_defined?(part)
+      scope = scope.const_get(part)
+      break unless scope.is_a?(Module)
+      return true if scope.const_defined?(name)
+    end
+    false
+  end
+
+  def __mrun_const_in?(scope, name)
+    scope = Object if scope.nil?
+    scope.is_a?(Module) && scope.const_defined?(name)
+  end
+
+  def __mrun_super_defined?(name)
+    return false unless name
+    owners = (is_a?(Module) ? singleton_class : self.class).ancestors
+    found = false
+    owners.each do |m|
+      next unless m.instance_methods(false).include?(name)
+      return true if found
+      found = true
+    end
+    false
+  end
+end
