@@ -5,12 +5,14 @@
  *   URI.encode_www_form_component / decode_www_form_component, CGI.escape / unescape /
  *   escapeHTML / unescapeHTML: byte loops, byte-exact with CRuby 3.1 (uri/common.rb and the
  *   cgi/escape extension), one pass to size the result and one to fill it.
+ *   Kernel::SumOf.sum: Array#sum and Enumerable#sum's loop (CRuby's exact-then-Kahan summation).
  *   Time#strftime, #utc_offset, #zone: strftime_l(3) in the C locale for the directives it
  *   shares with CRuby, and CRuby's own ones (%L %N %:z %::z %s %+ %v) here.
  *
  * Everything is a vm_init: it needs no loop, so Deferred workers' VMs have it too.
  */
 #include <locale.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 
 #include <mruby.h>
+#include <mruby/array.h>
 #include <mruby/class.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
@@ -625,6 +628,106 @@ time_zone(mrb_state *mrb, mrb_value self)
     return mrb_str_new_cstr(mrb, p.tm.tm_zone ? p.tm.tm_zone : "");
 }
 
+/* ---- sums ---------------------------------------------------------------------------------- */
+
+static bool
+is_exact(mrb_state *mrb, mrb_value v, struct RClass *rational)
+{
+    return mrb_integer_p(v) || (rational && mrb_obj_is_kind_of(mrb, v, rational));
+}
+
+/* v + e through Ruby's + (any type; Integer overflow raises as mruby does). */
+static mrb_value
+plus(mrb_state *mrb, mrb_value v, mrb_value e)
+{
+    if (mrb_integer_p(v) && mrb_integer_p(e)) {
+        mrb_int r;
+        if (!__builtin_add_overflow(mrb_integer(v), mrb_integer(e), &r))
+            return mrb_int_value(mrb, r);
+    }
+    return mrb_funcall_id(mrb, v, mrb_intern_lit(mrb, "+"), 1, e);
+}
+
+/*
+ * Kernel::SumOf.sum(values, init, float_init): CRuby's summation (array.c rb_ary_sum, enum.c
+ * enum_sum) over an Array of values: Integers (and Rationals) added exactly while init is
+ * exact, then from the first Float on Kahan-Babuska compensated summation; any other value
+ * goes through +. float_init: a Float init starts the compensated sum (Enumerable#sum; Array#sum
+ * adds to a Float init with +).
+ */
+static mrb_value
+sum_of(mrb_state *mrb, mrb_value self)
+{
+    mrb_value values, v;
+    mrb_bool float_init;
+    mrb_get_args(mrb, "Aob", &values, &v, &float_init);
+    struct RClass *rational =
+        mrb_class_defined(mrb, "Rational") ? mrb_class_get(mrb, "Rational") : NULL;
+    mrb_int n = RARRAY_LEN(values), i = 0;
+    int ai = mrb_gc_arena_save(mrb);
+    double f = 0, c = 0;
+    if (float_init && mrb_float_p(v)) {
+        f = mrb_float(v);
+        goto kahan;
+    }
+    if (!is_exact(mrb, v, rational))
+        goto generic;
+    for (; i < n; i++) {
+        mrb_value e = RARRAY_PTR(values)[i];
+        if (mrb_float_p(e)) {
+            f = mrb_float(mrb_funcall_id(mrb, v, mrb_intern_lit(mrb, "to_f"), 0));
+            goto kahan;
+        }
+        if (!is_exact(mrb, e, rational))
+            goto generic;
+        v = plus(mrb, v, e);
+        mrb_gc_arena_restore(mrb, ai);
+        mrb_gc_protect(mrb, v);
+    }
+    return v;
+kahan:
+    for (; i < n; i++) {
+        mrb_value e = RARRAY_PTR(values)[i];
+        double x;
+        if (mrb_float_p(e))
+            x = mrb_float(e);
+        else if (mrb_integer_p(e))
+            x = (double)mrb_integer(e);
+        else if (rational && mrb_obj_is_kind_of(mrb, e, rational))
+            x = mrb_float(mrb_funcall_id(mrb, e, mrb_intern_lit(mrb, "to_f"), 0));
+        else {
+            v = mrb_float_value(mrb, f); /* CRuby drops the compensation here */
+            goto generic;
+        }
+        if (isnan(f))
+            continue;
+        if (isnan(x)) {
+            f = x;
+            continue;
+        }
+        if (isinf(x)) {
+            f = (isinf(f) && signbit(x) != signbit(f)) ? NAN : x;
+            continue;
+        }
+        if (isinf(f))
+            continue;
+        double t = f + x;
+        if (fabs(f) >= fabs(x))
+            c += ((f - t) + x);
+        else
+            c += ((x - t) + f);
+        f = t;
+    }
+    return mrb_float_value(mrb, f + c);
+generic:
+    for (; i < n; i++) {
+        v = mrb_funcall_id(mrb, v, mrb_intern_lit(mrb, "+"), 1, RARRAY_PTR(values)[i]);
+        mrb_gc_arena_restore(mrb, ai);
+        mrb_gc_protect(mrb, v);
+    }
+    return v;
+}
+
 static void
 core_vm_init(mrb_state *mrb)
 {
@@ -643,6 +746,9 @@ core_vm_init(mrb_state *mrb)
     mrb_define_method(mrb, tc, "strftime", time_strftime, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, tc, "utc_offset", time_utc_offset, MRB_ARGS_NONE());
     mrb_define_method(mrb, tc, "zone", time_zone, MRB_ARGS_NONE());
+
+    struct RClass *sum = mrb_define_module_under(mrb, mrb->kernel_module, "SumOf");
+    mrb_define_class_method(mrb, sum, "sum", sum_of, MRB_ARGS_REQ(3));
 }
 
 const struct rt_module rt_module_core = {.name = "core", .vm_init = core_vm_init};

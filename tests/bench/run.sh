@@ -3,7 +3,8 @@
 #   1. mrun vs Debian's mruby on CPU-bound workloads (goal: ratio 1.00)
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
 #      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
-#   then net (tests/bench/net.sh), Deferred vs worker_threads (deferred.sh), check's rates,
+#   then net (tests/bench/net.sh), Deferred vs worker_threads (deferred.sh), the core additions
+#   vs CRuby (core.sh), check's rates,
 #   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
@@ -83,6 +84,9 @@ bash tests/bench/net.sh
 
 echo
 bash tests/bench/deferred.sh
+
+echo
+bash tests/bench/core.sh
 
 echo
 bash tests/bench/check_rates.sh

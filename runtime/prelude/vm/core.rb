@@ -2,88 +2,9 @@
 # VM (the main one and each Deferred worker's: rt_vm_init), so tasks on the pool have them too.
 # Behaviour follows CRuby's; docs/script-api.md lists what is here and what is still missing.
 
-# Array#sum and Enumerable#sum as CRuby's (array.c rb_ary_sum, enum.c enum_sum): integers (and
+# Array#sum and Enumerable#sum as CRuby's (the loop is C: Kernel::SumOf.sum, runtime/core.c) (array.c rb_ary_sum, enum.c enum_sum): integers (and
 # rationals) are added exactly; from the first Float on, Kahan-Babuska compensated summation
 # ([0.1] * 10 sums to 1.0, [1e100, 1.0, -1e100] to 1.0); anything else goes through +.
-module Kernel
-  module SumOf # :nodoc:
-    # values: what to add, in order; init: the start; float_init: Enumerable#sum's rule that a
-    # Float init starts the compensated sum (Array#sum adds with + after a Float init).
-    def self.sum(values, init, float_init)
-      v = init
-      i = 0
-      n = values.size
-      if float_init && v.is_a?(Float)
-        return kahan(values, 0, v)
-      end
-      unless v.is_a?(Integer) || (defined_rational? && v.is_a?(Rational))
-        while i < n
-          v += values[i]
-          i += 1
-        end
-        return v
-      end
-      while i < n
-        e = values[i]
-        if e.is_a?(Integer) || (defined_rational? && e.is_a?(Rational))
-          v += e
-        elsif e.is_a?(Float)
-          return kahan(values, i, v.to_f)
-        else
-          while i < n
-            v += values[i]
-            i += 1
-          end
-          return v
-        end
-        i += 1
-      end
-      v
-    end
-
-    def self.kahan(values, i, f)
-      c = 0.0
-      n = values.size
-      while i < n
-        e = values[i]
-        if e.is_a?(Float) || e.is_a?(Integer) || (defined_rational? && e.is_a?(Rational))
-          x = e.to_f
-        else
-          v = f # CRuby drops the compensation here
-          while i < n
-            v += values[i]
-            i += 1
-          end
-          return v
-        end
-        i += 1
-        next if f.nan?
-        if x.nan?
-          f = x
-          next
-        end
-        if x.infinite?
-          f = f.infinite? && (x < 0) != (f < 0) ? Float::NAN : x
-          next
-        end
-        next if f.infinite?
-        t = f + x
-        if f.abs >= x.abs
-          c += ((f - t) + x)
-        else
-          c += ((x - t) + f)
-        end
-        f = t
-      end
-      f + c
-    end
-
-    def self.defined_rational?
-      Object.const_defined?(:Rational)
-    end
-  end
-end
-
 module Enumerable
   def sum(init = 0, &block)
     values = []
