@@ -501,3 +501,51 @@ module Kernel
     false
   end
 end
+
+class Array
+  def sort_by!(&block)
+    return to_enum(:sort_by!) unless block
+    replace(sort_by(&block))
+  end
+end
+
+module Enumerable
+  # Splits between neighbours a, b where the block says so (slice_when) or does not
+  # (chunk_while); returns the groups as an Array (CRuby returns an Enumerator of them).
+  def slice_when(&block)
+    __mrun_split_between(true, &block)
+  end
+
+  def chunk_while(&block)
+    __mrun_split_between(false, &block)
+  end
+
+  def grep_v(pattern, &block)
+    out = []
+    each { |x| out << (block ? block.call(x) : x) unless pattern === x }
+    out
+  end
+
+  def compact
+    to_a.compact
+  end
+
+  def __mrun_split_between(split_on)
+    out = []
+    cur = nil
+    prev = nil
+    each do |x|
+      if cur.nil?
+        cur = [x]
+      elsif (yield(prev, x) ? true : false) == split_on
+        out << cur
+        cur = [x]
+      else
+        cur << x
+      end
+      prev = x
+    end
+    out << cur if cur
+    out.each
+  end
+end

@@ -15,3 +15,6 @@ p Q.new.respond_to?(:q_x), Q.new.respond_to?(:z), Q.new.q_y, Q.new.public_send(:
 p [1, [2, 3]].to_ary, {a: 1}.to_hash
 x = pp({k: [1, 2]}); p x
 p Time.at(0).utc.iso8601, Time.at(1_700_000_000, 123_456).utc.iso8601(3), Time.at(1_700_000_000, 5).utc.xmlschema(6), Time.at(0).utc.utc_offset, Time.at(0).utc.zone, Time.at(5, 7).utc.nsec
+p [1, 2, 4, 5, 7].slice_when { |a, b| b != a + 1 }.to_a, [1, 2, 4, 9, 10].chunk_while { |a, b| b == a + 1 }.to_a, [].slice_when { true }.to_a
+a = [3, 1, 2]; a.sort_by! { |x| -x }; p a, (1..6).grep_v(2..4), (1..3).grep_v(2) { |x| x * 10 }, [1, nil, 2].each.compact
+p [1, 2, 4].slice_when { |a, b| b > a + 1 }.map(&:sum)
