@@ -549,3 +549,43 @@ module Enumerable
     out.each
   end
 end
+
+class Integer
+  # floor/ceil/round to a negative number of digits (1234.round(-2) == 1200): mruby 3.1 ignores
+  # the argument. round's ties go away from zero unless half: :even or :down.
+  def floor(ndigits = 0)
+    return self if ndigits >= 0
+    return 0 if -ndigits > 18
+    m = 10**-ndigits
+    (self / m) * m
+  end
+
+  def ceil(ndigits = 0)
+    return self if ndigits >= 0
+    return 0 if -ndigits > 18
+    m = 10**-ndigits
+    -((-self) / m) * m
+  end
+
+  def round(ndigits = 0, half: :up)
+    return self if ndigits >= 0
+    return 0 if -ndigits > 18
+    m = 10**-ndigits
+    r = self % m
+    base = self - r
+    twice = r * 2
+    return base if twice < m
+    return base + m if twice > m
+    case half
+    when :even then (base / m).even? ? base : base + m
+    when :down, :to_zero then self > 0 ? base : base + m
+    when :up, nil then self > 0 ? base + m : base
+    else raise ArgumentError, "invalid rounding mode: #{half}"
+    end
+  end
+
+  def truncate(ndigits = 0)
+    return self if ndigits >= 0
+    self < 0 ? ceil(ndigits) : floor(ndigits)
+  end
+end

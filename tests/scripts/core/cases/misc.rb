@@ -18,3 +18,5 @@ p Time.at(0).utc.iso8601, Time.at(1_700_000_000, 123_456).utc.iso8601(3), Time.a
 p [1, 2, 4, 5, 7].slice_when { |a, b| b != a + 1 }.to_a, [1, 2, 4, 9, 10].chunk_while { |a, b| b == a + 1 }.to_a, [].slice_when { true }.to_a
 a = [3, 1, 2]; a.sort_by! { |x| -x }; p a, (1..6).grep_v(2..4), (1..3).grep_v(2) { |x| x * 10 }, [1, nil, 2].each.compact
 p [1, 2, 4].slice_when { |a, b| b > a + 1 }.map(&:sum)
+p [1234, -1234, 1250, -1250, 1350, 50, 49, -50, 0, 999].map { |x| [x.floor(-2), x.ceil(-2), x.round(-2), x.round(-2, half: :even), x.round(-2, half: :down), x.truncate(-2), x.round(-1), x.round, x.floor(1)] }
+p 5.round(-1, half: :even), 15.round(-1, half: :even), 25.round(-1, half: :even), 1234.round(-20)
