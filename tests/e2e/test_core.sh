@@ -54,6 +54,14 @@ t_like_ruby_in_a_deferred_worker() {
     expect_out "$(cat "$T/ruby.out")"
 }
 
+# Eight tasks at once on the pool use the C additions side by side (strftime's shared C locale,
+# the escapers): the same answers from each (and, under the TSan build, no race).
+t_core_additions_in_parallel_workers() {
+    run $MRUN -e 'ds = 8.times.map { |i| Deferred.new(i) { |i| s = "a b<&>" * 1000; r = nil; 50.times { r = [Time.at(i).utc.strftime("%F %T %:z %a"), CGI.unescapeHTML(CGI.escapeHTML(URI.decode_www_form_component(URI.encode_www_form_component(s)))) == s] }; r + [Set[1, i].size, catch(:x) { throw :x, defined?(String) }, ([0.1] * 10).sum] } }; Deferred.all(ds).then { |v| puts v.map(&:inspect) }'
+    expect_rc 0
+    expect_lines "$(for i in 0 1 2 3 4 5 6 7; do printf '["1970-01-01 00:00:0%d +00:00 Thu", true, %d, "constant", 1.0]\n' $i $([ $i = 1 ] && echo 1 || echo 2); done)"
+}
+
 t_sum_of_strings_without_init_is_type_error() {
     run $MRUN -e 'begin; ["a"].sum; rescue TypeError => e; puts "TypeError"; end'
     expect_rc 0; expect_out "TypeError"
