@@ -87,6 +87,8 @@ enum {
     N_DSTR = 53,
     N_DXSTR = 55,
     N_DREGX = 57,
+    N_ARGS_TAIL = 60,
+    N_KW_ARG = 61,
     N_SPLAT = 63,
     N_BLOCK_ARG = 66,
     N_DEF = 67,
@@ -226,8 +228,11 @@ answer(struct rw *w, node *e)
         return if_str(w,
                       call(w, NULL, "__mrun_method_defined?", list1(w, sym(w, SYM(b->cdr->car)))),
                       "method");
-    case N_CALL:
-    case N_SCALL: { /* recv.foo: recv defined, then it responds to foo (publicly) */
+    case N_SCALL: /* recv&.foo: CRuby says "expression" */
+        return str(w, "expression");
+    case N_NEGATE: /* -x: the method -@ of x */
+        return if_str(w, answer(w, b), "method");
+    case N_CALL: { /* recv.foo: recv defined, then it responds to foo (publicly) */
         node *recv = b->car;
         node *inner = answer(w, recv);
         node *responds =
@@ -247,6 +252,7 @@ answer(struct rw *w, node *e)
 }
 
 static void walk(struct rw *w, node *t);
+static void walk_args(struct rw *w, node *n);
 
 static void
 walk_list(struct rw *w, node *l)
@@ -266,6 +272,24 @@ walk_callargs(struct rw *w, node *a)
         walk(w, a->cdr->car);
         walk(w, a->cdr->cdr);
     }
+}
+
+/* A parameter list (mandatory optional rest post . tail): the default values of the optional
+ * and keyword parameters are expressions. */
+static void
+walk_args(struct rw *w, node *n)
+{
+    if (!n || !(n = n->cdr))
+        return;
+    for (node *o = n->car; o; o = o->cdr)
+        walk(w, o->car->cdr);
+    if (!(n = n->cdr) || !(n = n->cdr) || !(n = n->cdr))
+        return;
+    if (TYPE(n) != N_ARGS_TAIL)
+        return;
+    for (node *k = n->cdr->car; k; k = k->cdr)
+        if (k->car && TYPE(k->car) == N_KW_ARG)
+            walk(w, k->car->cdr->cdr->car);
 }
 
 static void
@@ -300,6 +324,7 @@ walk(struct rw *w, node *t)
         break;
     case N_BLOCK:
     case N_LAMBDA:
+        walk_args(w, b->cdr->car);
         walk(w, b->cdr->cdr->car);
         break;
     case N_BEGIN:
@@ -389,10 +414,12 @@ walk(struct rw *w, node *t)
         walk(w, b->car);
         break;
     case N_DEF:
+        walk_args(w, b->cdr->cdr->car);
         walk(w, b->cdr->cdr->cdr->car);
         break;
     case N_SDEF:
         walk(w, b->car);
+        walk_args(w, b->cdr->cdr->cdr->car);
         walk(w, b->cdr->cdr->cdr->cdr->car);
         break;
     case N_CLASS:
