@@ -3,7 +3,7 @@
 # runtime/prelude/vm/): each checked against what CRuby 3.1 prints for the same script, in the main
 # VM and in a Deferred worker's VM. tests/scripts/core/cases/*.rb are one script per addition,
 # tests/scripts/core/*.rb realistic programs (a log report, a config loader, a state machine, an
-# invoice) whose output must match CRuby's byte for byte.
+# invoice, a gradebook) whose output must match CRuby's byte for byte.
 source "$(dirname "$0")/lib.sh"
 
 export CASES=tests/scripts/core/cases
@@ -32,6 +32,7 @@ t_like_ruby_log_report() { like_ruby tests/scripts/core/log_report.rb; }
 t_like_ruby_config_loader() { like_ruby tests/scripts/core/config_loader.rb; }
 t_like_ruby_state_machine() { like_ruby tests/scripts/core/state_machine.rb; }
 t_like_ruby_invoice() { like_ruby tests/scripts/core/invoice.rb; }
+t_like_ruby_grades() { like_ruby tests/scripts/core/grades.rb; }
 
 # The same body run by CRuby and by a Deferred worker's VM (which has only what vm_init and
 # runtime/prelude/vm/ give it) returns the same value.

@@ -589,3 +589,30 @@ class Integer
     self < 0 ? ceil(ndigits) : floor(ndigits)
   end
 end
+
+class Range
+  # (1..10).step(3) { } / .to_a: every n-th value from begin (numeric ranges by addition, others
+  # by position, as CRuby). Without a block, an Enumerator.
+  def step(n = 1, &block)
+    return to_enum(:step, n) unless block
+    b = self.begin
+    e = self.end
+    if b.is_a?(Numeric)
+      raise ArgumentError, "step can't be negative" if n < 0
+      raise ArgumentError, "step can't be 0" if n == 0
+      i = 0
+      loop do
+        x = b + i * n
+        break if e && (exclude_end? ? x >= e : x > e)
+        yield x
+        i += 1
+      end
+    else
+      raise ArgumentError, "step can't be negative" if n < 0
+      raise ArgumentError, "step can't be 0" if n == 0
+      each_with_index { |x, i| yield x if i % n == 0 }
+    end
+    self
+  end
+  alias % step
+end
