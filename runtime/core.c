@@ -5,6 +5,7 @@
  *   URI.encode_www_form_component / decode_www_form_component, CGI.escape / unescape /
  *   escapeHTML / unescapeHTML: byte loops, byte-exact with CRuby 3.1 (uri/common.rb and the
  *   cgi/escape extension), one pass to size the result and one to fill it.
+ *   Kernel#format / sprintf: float directives by snprintf (mruby's drops digits, rounds ties up).
  *   Kernel::SumOf.sum: Array#sum and Enumerable#sum's loop (CRuby's exact-then-Kahan summation).
  *   Time#strftime, #utc_offset, #zone: strftime_l(3) in the C locale for the directives it
  *   shares with CRuby, and CRuby's own ones (%L %N %:z %::z %s %+ %v) here.
@@ -23,6 +24,7 @@
 #include <mruby.h>
 #include <mruby/array.h>
 #include <mruby/class.h>
+#include <mruby/hash.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
 
@@ -728,6 +730,167 @@ generic:
     return v;
 }
 
+/* ---- format ---------------------------------------------------------------------------------- */
+
+/* One directive of a format string, fmt[start, end). */
+struct fdir {
+    size_t start, end;
+    char conv;
+    bool zero, minus, complex; /* complex: N$, {name} or '*' */
+    size_t name, name_len;     /* <name>: its place in fmt, or name_len 0 */
+};
+
+static size_t
+fdir_parse(const char *f, size_t n, size_t i, struct fdir *d)
+{
+    memset(d, 0, sizeof *d);
+    d->start = i++;
+    bool digits = false; /* a width or precision digit seen: a '0' is no flag after it */
+    for (; i < n; i++) {
+        char c = f[i];
+        if (c == '0' && !digits)
+            d->zero = true;
+        else if (c >= '0' && c <= '9')
+            digits = true;
+        else if (c == '-')
+            d->minus = true;
+        else if (c == ' ' || c == '+' || c == '#')
+            ;
+        else if (c == '.')
+            digits = true;
+        else if (c == '*' || c == '$')
+            d->complex = true;
+        else if (c == '<' || c == '{') { /* a name: up to its closing bracket */
+            char close = c == '<' ? '>' : '}';
+            size_t open = i;
+            while (i < n && f[i] != close)
+                i++;
+            if (close == '>') {
+                d->name = open + 1;
+                d->name_len = i - open - 1;
+            } else {
+                d->complex = true;
+                if (i < n)
+                    i++;
+                break; /* %{name} has no conversion letter */
+            }
+        } else
+            break;
+    }
+    d->conv = i < n ? f[i] : '\0';
+    d->end = i < n ? i + 1 : n;
+    if (d->complex && i <= n && i > 0 && f[i - 1] == '}') { /* %{name}: it ends at the brace */
+        d->conv = 's';
+        d->end = i;
+    }
+    return d->end;
+}
+
+static bool
+fdir_fixable(const struct fdir *d)
+{
+    return !d->complex && d->conv && strchr("feEgG", d->conv);
+}
+
+/*
+ * Kernel#format / sprintf (and so String#%): mruby-sprintf's, except that the float directives
+ * (%f %e %E %g %G) are C's printf, which prints what CRuby does: mruby 3.1's drops the last digit
+ * when the 0 flag meets a sign ("%08.3f" % -3.5 gave "-003.50") and rounds ties away from zero
+ * ("%.1f" % 0.25 gave "0.3", CRuby "0.2"). A format without float directives, or with
+ * positional (1$), %{name} or '*' arguments, goes to mruby's whole; otherwise each directive is
+ * done on its own, in order, by mruby's (one argument each) or by snprintf.
+ */
+static mrb_value
+format_fixed(mrb_state *mrb, mrb_value self)
+{
+    mrb_value fmt, *argv;
+    mrb_int argc;
+    mrb_get_args(mrb, "S*", &fmt, &argv, &argc);
+    mrb_sym orig = mrb_intern_lit(mrb, "__mrun_sprintf");
+    const char *f = RSTRING_PTR(fmt);
+    size_t n = (size_t)RSTRING_LEN(fmt);
+    bool fixable = false, complex = false;
+    for (size_t i = 0; i < n;) {
+        if (f[i] != '%') {
+            i++;
+            continue;
+        }
+        struct fdir d;
+        i = fdir_parse(f, n, i, &d);
+        fixable |= fdir_fixable(&d);
+        complex |= d.complex;
+    }
+    if (!fixable || complex) {
+        mrb_value all = mrb_ary_new_capa(mrb, argc + 1);
+        mrb_ary_push(mrb, all, fmt);
+        for (mrb_int k = 0; k < argc; k++)
+            mrb_ary_push(mrb, all, argv[k]);
+        return mrb_funcall_argv(mrb, self, orig, RARRAY_LEN(all), RARRAY_PTR(all));
+    }
+    fmt = mrb_str_dup(mrb, fmt); /* the pieces below must not see the caller change it */
+    mrb_value out = mrb_str_new_capa(mrb, n + 16);
+    mrb_int argi = 0;
+    int ai = mrb_gc_arena_save(mrb);
+    for (size_t i = 0; i < (size_t)RSTRING_LEN(fmt);) {
+        f = RSTRING_PTR(fmt);
+        n = (size_t)RSTRING_LEN(fmt);
+        if (f[i] != '%') {
+            size_t j = i;
+            while (j < n && f[j] != '%')
+                j++;
+            mrb_str_cat(mrb, out, f + i, j - i);
+            i = j;
+            continue;
+        }
+        struct fdir d;
+        i = fdir_parse(f, n, i, &d);
+        mrb_value arg = argi < argc ? argv[argi] : mrb_undef_value();
+        mrb_value value = arg; /* what the directive prints */
+        if (d.name_len) {      /* %<name>: from the one Hash argument, which stays */
+            arg = argc > 0 ? argv[0] : mrb_undef_value();
+            value = mrb_hash_p(arg)
+                        ? mrb_hash_get(mrb, arg,
+                                       mrb_symbol_value(mrb_intern(mrb, f + d.name, d.name_len)))
+                        : mrb_undef_value();
+        } else if (d.conv != '%') {
+            argi++;
+        }
+        if (fdir_fixable(&d) && (mrb_float_p(value) || mrb_integer_p(value))) {
+            double x = mrb_float_p(value) ? mrb_float(value) : (double)mrb_integer(value);
+            if (isfinite(x)) {
+                char spec[64];
+                size_t sl = d.end - d.start;
+                if (sl < sizeof spec) {
+                    memcpy(spec, f + d.start, sl);
+                    spec[sl] = '\0';
+                    if (d.name_len) { /* C's printf has no <name>: cut it out */
+                        size_t from = d.name - 1 - d.start, len = d.name_len + 2;
+                        memmove(spec + from, spec + from + len, sl - from - len + 1);
+                    }
+/* spec is checked: flags " -+0#", digits, '.', and one of "feEgG" (fdir_fixable). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                    int len = snprintf(NULL, 0, spec, x);
+                    if (len >= 0) {
+                        char *buf = mrb_malloc(mrb, (size_t)len + 1);
+                        snprintf(buf, (size_t)len + 1, spec, x);
+#pragma GCC diagnostic pop
+                        mrb_str_cat(mrb, out, buf, (size_t)len);
+                        mrb_free(mrb, buf);
+                        continue;
+                    }
+                }
+            }
+        }
+        mrb_value piece[2] = {mrb_str_new(mrb, f + d.start, (mrb_int)(d.end - d.start)), arg};
+        mrb_value r =
+            mrb_funcall_argv(mrb, self, orig, (d.conv != '%' && !mrb_undef_p(arg)) ? 2 : 1, piece);
+        mrb_str_cat_str(mrb, out, r);
+        mrb_gc_arena_restore(mrb, ai);
+    }
+    return out;
+}
+
 static void
 core_vm_init(mrb_state *mrb)
 {
@@ -746,6 +909,11 @@ core_vm_init(mrb_state *mrb)
     mrb_define_method(mrb, tc, "strftime", time_strftime, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, tc, "utc_offset", time_utc_offset, MRB_ARGS_NONE());
     mrb_define_method(mrb, tc, "zone", time_zone, MRB_ARGS_NONE());
+
+    struct RClass *krn = mrb->kernel_module;
+    mrb_define_alias(mrb, krn, "__mrun_sprintf", "sprintf");
+    mrb_define_module_function(mrb, krn, "sprintf", format_fixed, MRB_ARGS_ANY());
+    mrb_define_module_function(mrb, krn, "format", format_fixed, MRB_ARGS_ANY());
 
     struct RClass *sum = mrb_define_module_under(mrb, mrb->kernel_module, "SumOf");
     mrb_define_class_method(mrb, sum, "sum", sum_of, MRB_ARGS_REQ(3));

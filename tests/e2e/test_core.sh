@@ -22,6 +22,7 @@ t_like_ruby_catch_throw() { like_ruby $CASES/catch_throw.rb; }
 t_like_ruby_struct() { like_ruby $CASES/struct.rb; }
 t_like_ruby_defined() { like_ruby $CASES/defined.rb; }
 t_like_ruby_defined_forms() { like_ruby $CASES/defined_forms.rb; }
+t_like_ruby_format_floats() { like_ruby $CASES/format.rb; }
 t_like_ruby_set() { like_ruby $CASES/set.rb; }
 t_like_ruby_uri_cgi_escaping() { like_ruby $CASES/escape.rb; }
 t_like_ruby_integer_comparable_kernel_symbol() { like_ruby $CASES/misc.rb Europe/Paris; }
