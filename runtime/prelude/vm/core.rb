@@ -142,7 +142,6 @@ module Kernel
     def initialize(tag, value)
       @tag = tag
       @value = value
-      super("throw")
     end
   end
 
@@ -162,7 +161,9 @@ module Kernel
   end
 
   def throw(tag, value = nil)
-    raise UncaughtThrowError.new(tag, value) unless CATCH_TAGS.any? { |t| t.equal?(tag) }
+    i = CATCH_TAGS.size - 1
+    i -= 1 while i >= 0 && !CATCH_TAGS[i].equal?(tag) # innermost first, without a block
+    raise UncaughtThrowError.new(tag, value) if i < 0
     raise ThrowUnwind.new(tag, value)
   end
 
@@ -187,9 +188,21 @@ class Struct
         raise ArgumentError, "wrong number of arguments (given #{args.size}, expected 0)"
       end
       names = self.class.members
-      unknown = kw.keys.reject { |k| names.include?(k.to_sym) }
-      raise ArgumentError, "unknown keywords: #{unknown.join(', ')}" unless unknown.empty?
-      super(*names.map { |m| kw.key?(m) ? kw[m] : kw[m.to_s] })
+      found = 0
+      values = names.map do |m|
+        if kw.key?(m)
+          found += 1
+          kw[m]
+        elsif !kw.empty? && kw.key?(m.to_s) # CRuby takes "a" => 1 too
+          found += 1
+          kw[m.to_s]
+        end
+      end
+      if found < kw.size # some key is no member (the rare case: find which)
+        unknown = kw.keys.reject { |k| names.include?(k.is_a?(String) ? k.to_sym : k) }
+        raise ArgumentError, "unknown keywords: #{unknown.join(', ')}"
+      end
+      super(*values)
     end
   end
 

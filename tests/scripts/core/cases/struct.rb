@@ -29,3 +29,4 @@ p K.new(a: 1, b: 2) == K.new(a: 1, b: 2), K.new(a: 1).to_a
 h = {a: 1, b: 2}; p K.new(**h)
 p P.new(1,2).deconstruct
 p P[5, 6]
+K2 = Struct.new(:a, :b, keyword_init: true); p K2.new("a" => 1, b: 2); begin; K2.new("c" => 1, d: 2); rescue => e; p e.message; end
