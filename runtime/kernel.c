@@ -79,6 +79,7 @@ load_file(mrb_state *mrb, const char *path)
     mrbc_filename(mrb, cxt, path);
     cxt->capture_errors = TRUE;
     struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    rt_rewrite_defined(mrb, p, src, len);
     free(src);
     if (!p) {
         mrbc_context_free(mrb, cxt);

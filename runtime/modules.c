@@ -15,6 +15,7 @@
 
 #define RT_MODULES(X)                                                                              \
     X(kernel)                                                                                      \
+    X(core)                                                                                        \
     X(timers)                                                                                      \
     X(net)                                                                                         \
     X(json)                                                                                        \

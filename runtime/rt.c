@@ -420,6 +420,7 @@ run_source(struct rt *rt, const char *src, size_t len, const char *filename)
      * must not be charged to it (it goes to "(program)"). */
     rt->main_done = 1;
     struct mrb_parser_state *p = mrb_parse_nstring(mrb, src, len, cxt);
+    rt_rewrite_defined(mrb, p, src, len);
     rt->main_done = 0;
     if (!p) {
         fprintf(stderr, "mrun: %s: out of memory while parsing\n", filename);

@@ -99,6 +99,9 @@ int rt_run_main_string(struct rt *rt, const char *code, const char *filename);
 struct mrb_parser_state;
 void rt_parse_error_text(const struct mrb_parser_state *p, const char *filename, char *buf,
                          size_t len);
+/* Gives mruby 3.1 CRuby's `defined?`: rewrites each defined?(expr) of a parsed tree (p may be
+ * NULL or have errors: then nothing happens) before code generation (runtime/defined.c). */
+void rt_rewrite_defined(mrb_state *mrb, struct mrb_parser_state *p, const char *src, size_t len);
 /* Runs the loop until it has nothing left to do or the script asked to exit. */
 int rt_run_loop(struct rt *rt);
 

@@ -4,7 +4,8 @@
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
 #      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
 #   then net (tests/bench/net.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
-#   (deferred.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), check's rates,
+#   (deferred.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), the core
+#   additions vs CRuby (core.sh), check's rates,
 #   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
@@ -91,6 +92,7 @@ bash tests/bench/deferred.sh
 echo
 bash tests/bench/spawn.sh
 bash tests/bench/regexp.sh
+bash tests/bench/core.sh
 
 echo
 bash tests/bench/check_rates.sh
