@@ -37,6 +37,12 @@ section() { awk -v f="$1" '/^file / { on = ($2 == f) } on'; }
 tracks() { sed -n 's/^track //p'; }
 rows() { awk -F'\t' -v t="$1" '$1 == "row " t { print $2 "\t" $3 "\t" $4 }'; }
 top_activity() { rows "$1" | head -n 1 | cut -f3; }
+# The top row that is a function: a worker's "Deferred task N" rows are trace-event spans, whose
+# self time in DevTools is the span's wall time less the samples under it, so a worker that
+# waits for a core inside its task (a loaded machine) shows it there: seen as 50.7 % for the
+# span against 48.8 % for fib in a flaky round. Which one leads is not promised; fib leading
+# the functions is.
+top_function() { rows "$1" | awk -F'\t' '$3 !~ /^Deferred task /' | head -n 1 | cut -f3; }
 
 t_chromium_devtools_shows_what_mrprof_wrote() {
     [ -d "$ROOT/tests/node/node_modules/puppeteer-core" ] ||
@@ -85,7 +91,7 @@ t_chromium_devtools_shows_what_mrprof_wrote() {
             *) fail "$f.json: main's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$main")]" ;;
         esac
         while IFS= read -r w; do
-            case $(printf '%s\n' "$sec" | top_activity "$w") in
+            case $(printf '%s\n' "$sec" | top_function "$w") in
                 "fib "*"deferred_parallel.rb:9:"*) ;;
                 *) fail "$f.json: $w's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$w")]" ;;
             esac
