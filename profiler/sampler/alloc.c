@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <mruby/gc.h>
 
@@ -221,8 +222,9 @@ prof_heap_note(mrb_state *mrb, uintptr_t old, void *new, size_t size)
     t->heap_until -= (int64_t)size;
     if (__builtin_expect(t->heap_until > 0, 1))
         return;
-    if (prof__naming || mrb->gc.iterating)
-        return; /* holding the lock, or inside GC: the next allocation is sampled instead */
+    if (prof__naming || mrb->gc.iterating || prof__moving(t, mrb))
+        return; /* holding the lock, inside GC, or the stack or call-info array is moving
+                   (its pointers are stale): the next allocation is sampled instead */
     while (t->heap_until <= 0)
         t->heap_until += next_gap(t, interval);
     take_alloc_sample(t, new, size, interval);
@@ -233,12 +235,43 @@ prof_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
 {
     (void)ud;
     uintptr_t old = (uintptr_t)p; /* the address alone: the hook never reads the block */
+    /* Moving the current stack or call-info array: the handler must not walk until mruby has
+     * stored the new base (prof__moving). The mark of a previous move is cleared here: mruby
+     * allocates nothing between that realloc and storing the new base, so it is complete. */
+    struct prof_thread *t = prof__tls;
+    bool ours = t && t->mrb == mrb;
+    size_t ci_bytes = 0; /* the call-info array's size before it grows */
+    if (ours) {
+        uintptr_t m = 0;
+        if (p && mrb->c && (p == (void *)mrb->c->stbase || p == (void *)mrb->c->cibase))
+            m = old;
+        if (p && mrb->c && p == (void *)mrb->c->cibase)
+            ci_bytes = (size_t)((char *)mrb->c->ciend - (char *)mrb->c->cibase);
+        t->moving = m;
+        t->moved_lo = t->moved_hi = 0;
+        atomic_signal_fence(memory_order_seq_cst);
+    }
     if (size == 0) {
         free(p);
         prof_heap_note(mrb, old, NULL, 0);
         return NULL;
     }
     void *q = realloc(p, size);
+    /* cipush moves c->ci into the grown part before it writes the slot, so the handler reads
+     * a slot nobody wrote: realloc leaves it as whatever the heap held, and its pointers led
+     * the walk into the wild (a crash at 10 kHz on a deep call in a new Fiber). Zeroed, such
+     * a slot reads as a C function with no code yet, which check_leaf and naming handle. */
+    if (q && ci_bytes && size > ci_bytes)
+        memset((char *)q + ci_bytes, 0, size - ci_bytes);
+    if (q && ci_bytes) {
+        t->moved_hi = (uintptr_t)q + size;
+        t->moved_lo = (uintptr_t)q;
+        atomic_signal_fence(memory_order_seq_cst);
+    }
+    if (q == p && ours) {
+        atomic_signal_fence(memory_order_seq_cst);
+        t->moving = 0; /* grown in place: nothing moved */
+    }
     prof_heap_note(mrb, old, q, size);
     return q;
 }

@@ -137,6 +137,14 @@ struct prof_thread {
 
     /* Flags the handler reads; written by this thread outside the handler. */
     volatile sig_atomic_t in_gc;
+    /* The VM stack or call-info array the allocator is moving (prof_allocf), 0 when none: from
+     * the realloc until mruby points c->stbase / c->cibase at the new block, the frames and
+     * registers the handler would read are in freed memory (see prof__moving). */
+    volatile uintptr_t moving;
+    /* After a call-info array moved: its new block [moved_lo, moved_hi). cipush stores the new
+     * c->cibase before it points c->ci into it: until then c->ci still points into the old
+     * block, and a walk from it down to the new base would cross unrelated memory. */
+    volatile uintptr_t moved_lo, moved_hi;
 
     /* Set by a drain that met frames not named yet; the allocation hook then names them on
      * this thread (a CPU-bound script may not reach the loop's safe point for a long time). */
@@ -206,6 +214,33 @@ struct prof_session {
 #define PROF_TLS __thread __attribute__((tls_model("local-exec")))
 /* The profiled thread of the calling thread, or NULL. Read by the allocation hook. */
 extern PROF_TLS struct prof_thread *prof__tls;
+
+/* What t's VM is moving now (prof_allocf marks the block; mruby's stack_extend and cipush
+ * then realloc it, fix their pointers and only then store the new base): PROF_MOVING_STACK, the
+ * current context's VM stack (the registers the handler would read are in freed memory: a
+ * crash seen under load, check_leaf reading a receiver realloc had freed); PROF_MOVING_CI, its
+ * call-info array (every frame is in freed memory, or c->ci is not in the new block yet); 0,
+ * neither. The handler drops a sample
+ * taken while either moves (counted as dropped; a stack move is short, and its frames could be
+ * walked without the leaf check, but dropping is the simpler rule). Pure reads:
+ * async-signal-safe. */
+enum { PROF_MOVING_STACK = 1, PROF_MOVING_CI = 2 };
+static inline int
+prof__moving(const struct prof_thread *t, const mrb_state *mrb)
+{
+    uintptr_t m = t->moving;
+    const struct mrb_context *c = mrb->c;
+    if (!m || !c)
+        return 0;
+    if (m == (uintptr_t)c->cibase)
+        return PROF_MOVING_CI;
+    if (m == (uintptr_t)c->stbase)
+        return PROF_MOVING_STACK;
+    if (t->moved_lo == (uintptr_t)c->cibase &&
+        ((uintptr_t)c->ci < t->moved_lo || (uintptr_t)c->ci >= t->moved_hi))
+        return PROF_MOVING_CI;
+    return 0;
+}
 /* True while this thread names frames (under the session lock): naming allocates, and the
  * allocation hook must not try to name (and lock) again. */
 extern PROF_TLS bool prof__naming;

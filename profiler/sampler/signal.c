@@ -425,6 +425,10 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     if (t->in_gc)
         flags |= F_GC;
     bool skip_base = t->main_done && *t->main_done;
+    if (prof__moving(t, mrb)) {
+        atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
+        goto out_busy;
+    }
 
     /* Count frames first so the record can be reserved whole. */
     bool truncated;

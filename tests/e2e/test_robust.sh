@@ -208,4 +208,18 @@ t_zero_sample_profile_round_trips_through_a_trace() {
     expect_out_has "threads 1: [0] main"
 }
 
+# The VM's stack and call-info array move (realloc) while the sampler's signal may land: the
+# handler walked the freed blocks, and a new call-info slot nobody had written yet (a crash in
+# a server under load; every run of this script at 10 kHz before the fix). Each Fiber grows both
+# from small many times; CPU mode at 10 kHz, then wall mode with allocation samples.
+t_sampler_survives_stack_and_callinfo_moves() {
+    run $MRUN --cpu-prof --prof-hz 10000 --prof-out "$T/c.cpuprofile" tests/scripts/stack_moves.rb 1
+    expect_rc 0; expect_out_has "sum ok true"
+    run $MRUN --cpu-prof --prof-hz 10000 --prof-mode wall --heap-prof --heap-prof-interval 4096 \
+        --heap-prof-out "$T/h.heapprofile" --prof-out "$T/w.cpuprofile" tests/scripts/stack_moves.rb 1
+    expect_rc 0; expect_out_has "sum ok true"
+    run $MRPROF report --top 1 "$T/c.cpuprofile"
+    expect_rc 0; expect_out_has "deep"
+}
+
 run_tests
