@@ -162,4 +162,28 @@ t_live_view_names_a_never_yielding_hot_loop_within_a_second() {
         fail "unnamed frames hold more than 5 %: $out"
 }
 
+# samples/notes_service.rb (what `make demo` profiles): a JSON service with Regexp routes, a
+# child process, a file cache and a Deferred report, under its own bounded load from 127.0.0.1
+# (samples/notes_load.rb, its child). Every route answers, none with 500, and the wall-mode
+# trace holds the workers' threads, (idle), and the functions each route runs.
+t_notes_service_demo_answers_every_route_and_its_profile_names_them() {
+    run $MRUN --cpu-prof --prof-mode wall --prof-format trace --prof-out "$T/d.json" \
+        samples/notes_service.rb --demo 1
+    expect_rc 0
+    expect_out_has "notes_load: "
+    local r
+    for r in "GET /report" "GET /uptime" "POST /notes" "GET /files/README.md" "GET /notes/:id"; do
+        expect_out_has "  $r "
+    done
+    case $out in *" 500: "*) fail "a route answered 500: $out" ;; esac
+    run $MRPROF report --format tsv --top 0 "$T/d.json"
+    expect_rc 0
+    for r in "(idle)" "JSON.generate" "JSON.parse" "String#scan" "Regexp#match" "block in word_report"; do
+        printf '%s\n' "$out" | awk -F'\t' -v f="$r" '$6 == f { found = 1 } END { exit !found }' ||
+            fail "the report has no row for $r"
+    done
+    run $MRPROF report "$T/d.json"
+    expect_out_has "Deferred worker"
+}
+
 run_tests
