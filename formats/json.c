@@ -138,10 +138,8 @@ put_utf8(char *w, unsigned cp)
     return w;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no encoded
- * surrogates, nothing above U+10FFFF), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t avail)
+size_t
+json_utf8_len(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0];
     size_t n;
@@ -188,7 +186,7 @@ parse_string(struct parser *ps, const char **out, uint32_t *outlen)
                         c);
         }
         if (k & 4) {
-            size_t n = utf8_len((const unsigned char *)b + i, ps->len - i);
+            size_t n = json_utf8_len((const unsigned char *)b + i, ps->len - i);
             if (!n) {
                 ps->pos = i;
                 return fail(ps, "invalid UTF-8 in a string (byte 0x%02x)", c);

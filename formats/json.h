@@ -89,6 +89,11 @@ struct json_opts {
 /* Parses buf[0..len) (modified in place). 0 on success; -1 with err filled. The readers' mode:
  * no flags, depth JSON_MAX_DEPTH; an early end says "the file ends early". */
 int json_parse(char *buf, size_t len, struct json_doc *doc, struct json_error *err);
+
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no encoded
+ * surrogates, nothing above U+10FFFF), or 0: the strict parser's check, which JSON.generate
+ * (runtime/json.c) applies to the Strings it writes. */
+size_t json_utf8_len(const unsigned char *s, size_t avail);
 /* The same with options; under JSON_STRICT err->what.msg always names what was expected (also
  * when the text ends early: err->truncated tells). */
 int json_parse_opts(char *buf, size_t len, const struct json_opts *o, struct json_doc *doc,

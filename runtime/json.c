@@ -468,8 +468,6 @@ static const uint8_t esc_class[256] = {
     [0x80 ... 0xff] = 2,
 };
 
-static size_t utf8_ok(const unsigned char *s, size_t avail);
-
 static void
 gen_string(struct gen *g, const char *s, size_t n)
 {
@@ -489,7 +487,7 @@ gen_string(struct gen *g, const char *s, size_t n)
             continue;
         }
         if (k == 2) {
-            size_t m = utf8_ok(u + i, n - i);
+            size_t m = json_utf8_len(u + i, n - i);
             if (!m) {
                 char byte[8];
                 snprintf(byte, sizeof byte, "0x%02x", c);
@@ -537,29 +535,6 @@ gen_string(struct gen *g, const char *s, size_t n)
     }
     *w++ = '"';
     g->len += (size_t)(w - w0);
-}
-
-/* The length of the well-formed UTF-8 sequence at s, or 0 (RFC 3629, as the parser checks). */
-static size_t
-utf8_ok(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else
-        return 0;
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    return n;
 }
 
 static mrb_value json_to_json(mrb_state *mrb, mrb_value self);
