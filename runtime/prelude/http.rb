@@ -41,4 +41,72 @@ module HTTP
                MKCALENDAR MKCOL MOVE NOTIFY OPTIONS PATCH POST PROPFIND PROPPATCH PURGE PUT
                REBIND REPORT SEARCH SOURCE SUBSCRIBE TRACE UNBIND UNLINK UNLOCK
                UNSUBSCRIBE].freeze
+
+  # What a request (server side) and a response (client side) share: headers, version, the body
+  # as :data events or, when no :data listener takes it, as one String (#body, #read_body). The
+  # server reopens it for method/url/path/query, the client for status/status_message.
+  class IncomingMessage
+    include EventEmitter
+
+    attr_reader :headers, :socket
+
+    def initialize(socket, headers, version_minor)
+      @socket = socket
+      @headers = headers
+      @version_minor = version_minor
+      @complete = false
+      @body = nil
+    end
+
+    def http_version
+      @version_minor == 0 ? "1.0" : "1.1"
+    end
+
+    def complete?
+      @complete
+    end
+
+    # The whole body, once :end came, if no :data listener was attached when it arrived (then
+    # the listener had it, and this is ""). nil before :end.
+    def body
+      @complete ? (@body || "") : nil
+    end
+
+    # Calls the block with the whole body once it is complete (at once if it is).
+    def read_body(&block)
+      if @complete
+        block.call(@body || "")
+      else
+        once(:end) { block.call(@body || "") }
+      end
+      self
+    end
+
+    def pause
+      @socket&.pause
+      self
+    end
+
+    def resume
+      @socket&.resume
+      self
+    end
+
+    # --- called by the server and the client ----------------------------------------------
+
+    def __push(chunk)
+      if listener_count(:data) > 0
+        emit(:data, chunk)
+      elsif @body
+        @body << chunk
+      else
+        @body = chunk.dup
+      end
+    end
+
+    def __finish
+      @complete = true
+      emit(:end)
+    end
+  end
 end
