@@ -480,19 +480,19 @@ module HTTP
     # Called by the first response in the queue once its last bytes are written.
     def __response_done(res)
       @queue.shift
-      @closing = true unless res.keep_alive?
+      last = res
       res.__done
-      while (nxt = @queue[0])
-        if @closing # what was queued behind a "Connection: close" answer never goes out
-          @queue.each(&:__drop)
-          @queue.clear
-          break
-        end
+      while last.keep_alive? && (nxt = @queue[0])
         nxt.__activate
         break unless nxt.finished?
         @queue.shift
-        @closing = true unless nxt.keep_alive?
         nxt.__done
+        last = nxt
+      end
+      unless last.keep_alive? # the connection closes after it: what is queued behind never goes out
+        @closing = true
+        @queue.each(&:__drop)
+        @queue.clear
       end
       if @qp && @queue.size <= MAX_QUEUED / 2
         @qp = false
@@ -878,6 +878,7 @@ module HTTP
         @chunked = true
         framing = "Transfer-Encoding: chunked\r\n"
       end
+      @keep = false if @keep && @conn.server.__closing?
       if conn
         @keep = false if conn.downcase.include?("close")
       elsif @keep
