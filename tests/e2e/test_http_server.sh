@@ -218,6 +218,29 @@ PY
     expect_out "HTTP/1.1 200 OK True False b'chunk 0\\nchunk 1\\n'"
 }
 
+# The heads (status, header names in order, framing, whether the connection stays open) match
+# those of Node's http for the same routes (tests/scripts/http/node_peer.js), but for the cases
+# mrun decides otherwise by choice, checked here one by one.
+t_heads_match_node_http() {
+    need_python
+    command -v node >/dev/null || fail "node is not installed (the peer this test compares with)"
+    node tests/scripts/http/node_peer.js >"$T/n.out" 2>&1 &
+    local np=$! nport=""
+    for _ in $(seq 300); do nport=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$T/n.out"); [ -n "$nport" ] && break; sleep 0.1; done
+    [ -n "$nport" ] || { kill $np; fail "node_peer.js did not start: $(cat "$T/n.out")"; }
+    start_http "$T/s.out"
+    timeout 60 python3 tests/scripts/http/heads.py "$nport" >"$T/node.txt"
+    timeout 60 python3 tests/scripts/http/heads.py "$port" >"$T/mrun.txt"
+    kill $np; stop_http
+    [ "$(wc -l <"$T/mrun.txt")" = 13 ] || fail "answers: $(cat "$T/mrun.txt")"
+    diff <(grep -v '^differs: ' "$T/node.txt") <(grep -v '^differs: ' "$T/mrun.txt") >"$T/diff" ||
+        fail "heads differ from Node's: $(cat "$T/diff")"
+    out=$(grep '^differs: ' "$T/mrun.txt")
+    expect_out "differs: HEAD /hello HTTP/1.1 | HTTP/1.1 200 OK | Content-Type: text/plain | Date | Connection: keep-alive | Keep-Alive: timeout=5 | Content-Length: 12 | b'<open>'
+differs: GET /hello HTTP/1.0 | HTTP/1.1 200 OK | Content-Type: text/plain | Date | Connection: close | Content-Length: 12 | b'Hello World\\n'
+differs: GET /hello HTTP/1.0 | HTTP/1.1 200 OK | Content-Type: text/plain | Date | Connection: keep-alive | Keep-Alive: timeout=5 | Content-Length: 12 | b'Hello World\\n<open>'"
+}
+
 # raw_exchange PORT: sends stdin's bytes (python escapes) and prints the first line of the
 # answer and whether the server closed the connection.
 raw_exchange() {
