@@ -110,16 +110,18 @@ module HTTP
       @headers[name.downcase]
     end
 
+    # :close, once: after the response finished, or when the connection closed.
     def __close
+      return if @closed
+      @closed = true
       emit(:close) if @__events
     end
 
+    # The connection closed: :aborted first if the body was not all in.
     def __abort
-      return if @complete
-      if @__events
-        emit(:aborted)
-        emit(:close)
-      end
+      return if @closed
+      emit(:aborted) if @__events && !@complete
+      __close
     end
   end
 

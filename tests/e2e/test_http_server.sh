@@ -241,6 +241,15 @@ differs: GET /hello HTTP/1.0 | HTTP/1.1 200 OK | Content-Type: text/plain | Date
 differs: GET /hello HTTP/1.0 | HTTP/1.1 200 OK | Content-Type: text/plain | Date | Connection: keep-alive | Keep-Alive: timeout=5 | Content-Length: 12 | b'Hello World\\n<open>'"
 }
 
+# :check_continue, :upgrade, :client_error, :connection, max_requests_per_socket,
+# keep_alive_timeout, close_all_connections, req :data/:end, res :finish/:close (a raw Net client
+# in the same process: tests/scripts/http/events.rb checks itself).
+t_server_events_and_options_from_an_in_process_client() {
+    run $MRUN tests/scripts/http/events.rb
+    [ "$rc" = 0 ] && case $out in *"all passed"*) true ;; *) false ;; esac ||
+        fail "exit $rc; $(printf '%s\n' "$out" | grep -v '^ok ' | head -n 8) $(printf '%s' "$err" | head -c 400)"
+}
+
 # raw_exchange PORT: sends stdin's bytes (python escapes) and prints the first line of the
 # answer and whether the server closed the connection.
 raw_exchange() {
