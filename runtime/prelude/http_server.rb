@@ -214,6 +214,19 @@ module HTTP
       @closing
     end
 
+    # "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n", made again only when
+    # keep_alive_timeout changes.
+    def __keep_alive_lines
+      ka = @keep_alive_timeout
+      return @ka_lines if @ka_for == ka && @ka_lines
+      @ka_for = ka
+      @ka_lines = if ka && ka > 0
+                    "Connection: keep-alive\r\nKeep-Alive: timeout=#{ka / 1000}\r\n".freeze
+                  else
+                    "Connection: keep-alive\r\n".freeze
+                  end
+    end
+
     def __add(conn)
       @conns[conn] = true
     end
@@ -601,15 +614,11 @@ module HTTP
       @head_req = head
       @active = active
       @status_code = 200
-      @status_message = nil
-      @headers = nil   # set_header: {lower-case name => [name, value]}
-      @extra = nil     # write_head's headers, as given
-      @headers_sent = false
-      @finished = false
-      @chunked = false
       @has_body = !head
-      @buf = nil       # output while an earlier response is still going out
-      @dropped = false
+      # Left unset until needed (fewer ivars per response; an unset ivar reads as nil):
+      # @status_message, @headers (set_header's: {lower-case name => [name, value]}), @extra
+      # (write_head's, as given), @headers_sent, @finished, @chunked, @buf (output while an
+      # earlier response is still going out), @dropped
     end
 
     def status_message
@@ -622,11 +631,11 @@ module HTTP
     alias connection socket
 
     def headers_sent?
-      @headers_sent
+      @headers_sent ? true : false
     end
 
     def finished?
-      @finished
+      @finished ? true : false
     end
     alias writable_ended? finished?
 
@@ -884,8 +893,7 @@ module HTTP
       if conn
         @keep = false if conn.downcase.include?("close")
       elsif @keep
-        ka = @conn.server.keep_alive_timeout
-        head << (ka && ka > 0 ? "Connection: keep-alive\r\nKeep-Alive: timeout=#{ka / 1000}\r\n" : "Connection: keep-alive\r\n")
+        head << @conn.server.__keep_alive_lines
       else
         head << "Connection: close\r\n"
       end
