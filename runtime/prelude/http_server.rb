@@ -764,8 +764,6 @@ module HTTP
     end
 
     def __drop
-      @dropped = true
-      @buf = nil
       __aborted
     end
 
@@ -782,9 +780,12 @@ module HTTP
       @req.__close
     end
 
+    # The connection closed (or will, before this response's turn): what it writes is dropped.
     def __aborted
       return if @closed_emitted
       @closed_emitted = true
+      @dropped = true
+      @buf = nil
       emit(:close) if @__events && !@finished
       @req.__abort
     end

@@ -149,4 +149,22 @@ steps << proc do
   end
 end
 
+# 7. the client goes away before the answer: a later res.end is dropped quietly.
+steps << proc do
+  client = nil
+  srv = HTTP.create_server do |_req, res|
+    client.destroy
+    res.on(:close) do
+      set_immediate do
+        res.end("too late")
+        check(res.finished? && srv.connections == 0, "res.end after the client left: dropped")
+        srv.close { run_next.call }
+      end
+    end
+  end
+  srv.listen(0) do
+    client = Net.create_connection(port: srv.address[:port]) { client.write("GET / HTTP/1.1\r\n\r\n") }
+  end
+end
+
 run_next.call
