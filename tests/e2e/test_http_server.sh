@@ -250,6 +250,19 @@ t_server_events_and_options_from_an_in_process_client() {
         fail "exit $rc; $(printf '%s\n' "$out" | grep -v '^ok ' | head -n 8) $(printf '%s' "$err" | head -c 400)"
 }
 
+# req.query's decoding (HTTP.parse_query) is Node's querystring.parse: the same objects for the
+# same strings (repeated keys, '+', bad %-sequences, empty keys and fields, '=' in values).
+t_query_decoding_matches_node_querystring() {
+    command -v node >/dev/null || fail "node is not installed (the peer this test compares with)"
+    local q a b
+    for q in 'a=1&a=2&b&=x&c=%zz' 'x=%E2%9C%93&y=a+b%2Bc&&z=' 'a=1&a=2&a=3&b=%41%42' '&&' \
+             'k=v=w&%3D=%26' 'q=caf%C3%A9+cr%C3%A8me&page=2&page=' '%' 'a[]=1&a[]=2'; do
+        a=$(node -e 'console.log(JSON.stringify(require("querystring").parse(process.argv[1])))' "$q")
+        b=$($MRUN -e 'puts JSON.generate(HTTP.parse_query(ARGV[0]))' "$q")
+        [ "$a" = "$b" ] || fail "query [$q]: node $a, mrun $b"
+    done
+}
+
 # raw_exchange PORT: sends stdin's bytes (python escapes) and prints the first line of the
 # answer and whether the server closed the connection.
 raw_exchange() {
