@@ -300,9 +300,11 @@ opt_size(mrb_state *mrb, mrb_value opts, mrb_sym key, size_t dflt)
 static mrb_value
 parser_initialize(mrb_state *mrb, mrb_value self)
 {
-    mrb_sym kind;
-    mrb_value opts = mrb_nil_value();
-    mrb_get_args(mrb, "n|H", &kind, &opts);
+    mrb_value kv, opts = mrb_nil_value();
+    mrb_get_args(mrb, "o|H", &kv, &opts);
+    if (!mrb_symbol_p(kv))
+        mrb_raisef(mrb, E_TYPE_ERROR, "HTTP::Parser kind must be a Symbol (:request or :response)");
+    mrb_sym kind = mrb_symbol(kv);
     enum hp_kind k;
     if (kind == cache.request)
         k = HP_REQUEST;
