@@ -70,6 +70,10 @@ static const unsigned char tchar[256] = {
     ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
+/* A field value's byte: HTAB, SP, VCHAR, obs-text (a table: the header value loop is the hot
+ * one). */
+static const unsigned char vchar[256] = {['\t'] = 1, [0x20 ... 0x7e] = 1, [0x80 ... 0xff] = 1};
+
 /* A field value's byte: HTAB, SP, VCHAR, obs-text. */
 static inline int
 value_char(unsigned char c)
@@ -292,18 +296,19 @@ parse_header_line(struct hp_parser *p, size_t off, size_t n, int keep)
     size_t name_len = i++;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
-    size_t vs = i, ve = i;
+    size_t vs = i;
     for (; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (!value_char(c)) {
+        if (!vchar[c]) {
             p->error = c == '\r' ? HP_E_LF_EXPECTED : HP_E_INVALID_HEADER;
             p->err_detail = c == '\r' ? "a CR not followed by LF in a header"
                                       : "invalid character in a header value";
             return -1;
         }
-        if (c != ' ' && c != '\t')
-            ve = i + 1;
     }
+    size_t ve = n;
+    while (ve > vs && (s[ve - 1] == ' ' || s[ve - 1] == '\t'))
+        ve--;
     if (!keep)
         return 0;
     if (p->nhdrs == p->hdrs_cap) {
