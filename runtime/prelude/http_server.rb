@@ -815,7 +815,7 @@ module HTTP
 
     def __check_header(name, value)
       n = name.to_s
-      if n.empty? || n.index("\r") || n.index("\n") || n.index(":") || n.index(" ")
+      if n.empty? || n.count("\r\n: ") > 0
         raise ArgumentError, "invalid header name #{n.inspect}"
       end
       if value.is_a?(Array)
@@ -828,7 +828,7 @@ module HTTP
     def __check_value(name, value)
       raise ArgumentError, "header #{name} has no value (nil)" if value.nil?
       v = value.to_s
-      raise ArgumentError, "invalid character (CR or LF) in header #{name}: #{v.inspect}" if v.index("\r") || v.index("\n")
+      raise ArgumentError, "invalid character (CR or LF) in header #{name}: #{v.inspect}" if v.count("\r\n") > 0
     end
 
     def __add_line(head, name, value)
