@@ -13,7 +13,7 @@ timeout -k 5 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indire
 vg=$!
 port=""
 for _ in $(seq 600); do
-    port=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$out"); [ -n "$port" ] && break; sleep 0.1
+    port=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.1
 done
 fail=0
 if [ -z "$port" ]; then
