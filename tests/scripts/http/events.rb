@@ -167,4 +167,38 @@ steps << proc do
   end
 end
 
+# 8. backpressure on the response: write returns false over the mark, :drain follows; 8 MiB
+#    arrive whole (chunked) at a client that reads them.
+steps << proc do
+  drains = 0
+  falses = 0
+  srv = HTTP.create_server do |_req, res|
+    chunk = "z" * 65536
+    left = 128
+    pump = proc do
+      while left > 0
+        left -= 1
+        unless res.write(chunk)
+          falses += 1
+          break
+        end
+      end
+      res.end if left == 0 && !res.finished?
+    end
+    res.on(:drain) { drains += 1; pump.call }
+    pump.call
+  end
+  srv.listen(0) do
+    got = 0
+    buf = ""
+    c = Net.create_connection(port: srv.address[:port]) { c.write("GET /big HTTP/1.1\r\nConnection: close\r\n\r\n") }
+    c.on(:data) { |d| got += d.bytesize; buf << d if buf.bytesize < 200 }
+    c.on(:close) do
+      check(buf.include?("Transfer-Encoding: chunked") && got > 128 * 65536, "8 MiB streamed (#{got} bytes)")
+      check(falses > 0 && drains > 0, "write returned false #{falses} times, :drain came #{drains} times")
+      srv.close { run_next.call }
+    end
+  end
+end
+
 run_next.call
