@@ -50,10 +50,17 @@ struct net_stream {
 struct write_req {
     uv_write_t req;
     struct net_stream *s;
-    bool notify; /* call __on_written when done */
+    bool notify;    /* call __on_written when done */
+    mrb_value keep; /* a large write: a shared copy of the String (rooted), whose bytes are sent */
     size_t len;
-    char data[]; /* the bytes uv_try_write did not take */
+    char data[]; /* a small write: the bytes uv_try_write did not take */
 };
+
+/* Above this, the rest of a write is not copied: the request holds a String sharing the
+ * caller's bytes (mrb_str_dup shares a long String's buffer; a later change to the caller's
+ * String copies it first), rooted until the write completes. A 1 MB response was copied twice
+ * (the head + body concatenation, then here) and memcpy of fresh pages is most of its cost. */
+#define WRITE_COPY_MAX (16 * 1024)
 
 static const struct mrb_data_type stream_type = {"Net::Stream", rt_owned_dfree};
 
@@ -440,6 +447,8 @@ on_write(uv_write_t *req, int status)
     struct write_req *w = (struct write_req *)req;
     struct net_stream *s = w->s;
     bool notify = w->notify;
+    if (!mrb_nil_p(w->keep))
+        rt_unroot(s->base.rt, w->keep);
     free(w);
     if (status == UV_ECANCELED)
         return; /* the socket was closed first */
@@ -482,19 +491,30 @@ socket_write(mrb_state *mrb, mrb_value self)
     s->bytes_written += len;
     if (done == len) /* all of it went at once */
         return mrb_symbol_value(mrb_intern_lit(mrb, "done"));
-    struct write_req *w = malloc(sizeof *w + (len - done));
+    size_t rest = len - done;
+    bool share = rest > WRITE_COPY_MAX;
+    struct write_req *w = malloc(sizeof *w + (share ? 0 : rest));
     if (!w)
         mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
     w->s = s;
     w->notify = notify;
-    w->len = len - done;
-    memcpy(w->data, p + done, len - done);
-    int err = uv_write(&w->req, st, &(uv_buf_t){.base = w->data, .len = w->len}, 1, on_write);
+    w->len = rest;
+    w->keep = mrb_nil_value();
+    char *base = w->data;
+    if (share) {
+        w->keep = mrb_str_dup(mrb, str);
+        base = RSTRING_PTR(w->keep) + done;
+    } else {
+        memcpy(w->data, p + done, rest);
+    }
+    int err = uv_write(&w->req, st, &(uv_buf_t){.base = base, .len = rest}, 1, on_write);
     if (err) {
         free(w);
         report_error(s, err, "write");
         return mrb_false_value();
     }
+    if (share)
+        rt_root(s->base.rt, w->keep);
     if (st->write_queue_size >= (size_t)hwm) {
         s->want_drain = true;
         return mrb_false_value();

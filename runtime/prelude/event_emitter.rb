@@ -19,11 +19,17 @@ module EventEmitter
 
   def off(event, callable = nil, &block)
     listener = callable || block
-    list = __events[event]
+    list = @__events && @__events[event]
     return self unless list
     i = list.index { |entry| entry[0] == listener }
-    list.delete_at(i) if i
-    __events.delete(event) if list.empty?
+    return self unless i
+    if list.size == 1
+      @__events.delete(event)
+    else
+      list = list.dup # never changed in place: an emit may be walking it (see emit)
+      list.delete_at(i)
+      @__events[event] = list
+    end
     self
   end
   alias remove_listener off
@@ -38,19 +44,35 @@ module EventEmitter
   end
 
   # Calls every listener of event in the order they were added; returns whether there was one.
+  # The listeners are those there when the emit began: on/off during an emit take effect from
+  # the next one, as in Node. A listener list is never changed in place (on and off store a new
+  # Array), so emit walks the current one as it is, with no copy: the per-message cost of Net's
+  # :data events.
   def emit(event, *args)
-    list = __events[event]
-    if list.nil? || list.empty?
-      if event == :error
-        err = args[0]
-        raise err if err.is_a?(Exception)
-        raise RuntimeError, "unhandled :error event (#{err.inspect})"
-      end
-      return false
+    list = @__events && @__events[event]
+    return __no_listener(event, args[0]) unless list
+    n = list.size
+    i = 0
+    while i < n
+      entry = list[i]
+      off(event, entry[0]) if entry[1]
+      entry[0].call(*args)
+      i += 1
     end
-    list.dup.each do |listener, once|
-      off(event, listener) if once
-      listener.call(*args)
+    true
+  end
+
+  # emit(event, arg) for one argument without the splats (Net::Socket's :data).
+  def __emit1(event, arg)
+    list = @__events && @__events[event]
+    return __no_listener(event, arg) unless list
+    n = list.size
+    i = 0
+    while i < n
+      entry = list[i]
+      off(event, entry[0]) if entry[1]
+      entry[0].call(arg)
+      i += 1
     end
     true
   end
@@ -77,7 +99,17 @@ module EventEmitter
     unless listener.respond_to?(:call)
       raise ArgumentError, "listener for #{event.inspect} must be a block or respond to #call"
     end
-    (__events[event] ||= []) << [listener, once]
+    events = __events
+    list = events[event]
+    events[event] = list ? list + [[listener, once]] : [[listener, once]]
     self
+  end
+
+  def __no_listener(event, err)
+    if event == :error
+      raise err if err.is_a?(Exception)
+      raise RuntimeError, "unhandled :error event (#{err.inspect})"
+    end
+    false
   end
 end

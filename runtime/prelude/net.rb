@@ -281,7 +281,7 @@ module Net
 
     def __on_data(data)
       __touch if @timeout_ms
-      emit(:data, data)
+      __emit1(:data, data)
     end
 
     def __on_eof

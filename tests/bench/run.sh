@@ -3,7 +3,7 @@
 #   1. mrun vs Debian's mruby on CPU-bound workloads (goal: ratio 1.00)
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
 #      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
-#   then net (tests/bench/net.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
+#   then net (tests/bench/net.sh), HTTP vs Node's http (http.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
 #   (deferred.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), the core
 #   additions vs CRuby (core.sh), check's rates,
 #   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
@@ -82,6 +82,9 @@ printf '%-40s %8s s\n' "mrprof report on the pprof (.pb.gz)" "$(wall_of build/mr
 
 echo
 bash tests/bench/net.sh
+
+echo
+bash tests/bench/http.sh
 
 echo
 bash tests/bench/json.sh

@@ -17,6 +17,7 @@ t_ten_mib_intact_under_backpressure_with_drain() { net_script backpressure; }
 t_refused_busy_bad_arguments_write_after_end_and_reset() { net_script errors; }
 t_server_close_waits_for_open_connections() { net_script server_close; }
 t_gc_in_the_middle_of_traffic_and_no_fd_leak() { net_script gc_traffic 200; }
+t_large_writes_not_copied_stay_intact_when_the_string_changes() { net_script large_write_then_change; }
 
 # listening_port FILE SED-PATTERN: waits up to 30 s (a sanitized mrun on a loaded machine can
 # take seconds to start) for a server to print the port it was given by listen(0).

@@ -142,6 +142,51 @@ p j.event_names'
     expect_out "$(printf '2\non 1\nonce 1\non 2\nfalse\nraised bad\nraised unhandled :error event ("str")\nhandled fine\nfalse\n[:x, :error]')"
 }
 
+# on/off/once during an emit: the listeners are those there when the emit began (emit walks the
+# list without copying it; on and off store a new one). Node's events module gives the same
+# output for the same script (checked against it when node is installed).
+t_event_emitter_mutation_during_emit() {
+    cat >"$T/ee.rb" <<'RB'
+class E; include EventEmitter; end
+log = []
+e = E.new; b = proc { log << "b" }
+e.on(:x) { log << "a"; e.off(:x, b); e.on(:x) { log << "late" } }
+e.on(:x, b); e.once(:x) { log << "once" }
+puts "#{e.emit(:x)} #{log.join(",")}"; log.clear
+puts "#{e.emit(:x)} #{log.join(",")}"; log.clear
+puts e.listener_count(:x)
+f = E.new; c = proc { |v| log << v; f.emit(:y, v + 1) if v < 3 }
+f.once(:y, c); f.on(:y) { |v| log << "on#{v}" }
+f.emit(:y, 1); puts log.join(","); log.clear
+g = E.new; k = proc { log << "k" }; h = proc { log << "h"; g.off(:z, h); g.off(:z, k) }
+g.on(:z, h); g.on(:z, k); g.emit(:z); g.emit(:z); puts "#{log.join(",")} #{g.listener_count(:z)}"
+RB
+    run $MRUN "$T/ee.rb"
+    expect_rc 0
+    expect_out "$(printf 'true a,b,once\ntrue a,late\n3\n1,on2,on1\nh,k 0')"
+    if command -v node >/dev/null; then
+        cat >"$T/ee.js" <<'JS'
+const E = require('events'); const log = [];
+const e = new E(); const b = () => log.push('b');
+e.on('x', () => { log.push('a'); e.off('x', b); e.on('x', () => log.push('late')); });
+e.on('x', b); e.once('x', () => log.push('once'));
+console.log(e.emit('x'), log.join(',')); log.length = 0;
+console.log(e.emit('x'), log.join(',')); log.length = 0;
+console.log(e.listenerCount('x'));
+const f = new E(); const c = (v) => { log.push(v); if (v < 3) f.emit('y', v + 1); };
+f.once('y', c); f.on('y', (v) => log.push('on' + v));
+f.emit('y', 1); console.log(log.join(',')); log.length = 0;
+const g = new E(); const h = () => { log.push('h'); g.off('z', h); g.off('z', k); }; const k = () => log.push('k');
+g.on('z', h); g.on('z', k); g.emit('z'); g.emit('z'); console.log(log.join(','), g.listenerCount('z'));
+JS
+        run node "$T/ee.js"
+        expect_rc 0
+        expect_out "$(printf 'true a,b,once\ntrue a,late\n3\n1,on2,on1\nh,k 0')"
+    else
+        echo "    (node not installed: the Node side of t_event_emitter_mutation_during_emit skipped)"
+    fi
+}
+
 t_many_timers_and_gc() {
     run $MRUN -e 'n = 0; 2000.times { |i| set_timeout(i % 7) { n += 1; "x" * 100 } }; set_timeout(30) { GC.start; puts n }'
     expect_rc 0; expect_out "2000"

@@ -1,11 +1,12 @@
 #!/bin/sh
 # valgrind_net.sh — Net under valgrind's leak checker (run by tests/run.sh's valgrind suite):
-# errors and resets, backpressure (8 MiB), GC during traffic, 200 clients at once.
+# errors and resets, backpressure (8 MiB), GC during traffic, 200 clients at once, large writes
+# sent without a copy (the String changed right after write).
 set -u
 fail=0
 # The scripts' deadlines (10 s to 60 s) are for the plain build; timeout(1) below bounds a hang.
 export MRPROF_DEADLINE_SCALE=10
-for args in "errors" "backpressure 8388608" "gc_traffic 50" "many_clients 200" "half_close"; do
+for args in "errors" "backpressure 8388608" "gc_traffic 50" "many_clients 200" "half_close" "large_write_then_change"; do
     set -- $args
     name=$1; shift
     log=$(mktemp /tmp/mrprof-vg-net.XXXXXX)
