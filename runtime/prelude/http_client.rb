@@ -434,7 +434,10 @@ module HTTP
 
     def set_timeout(ms, &callback)
       raise ArgumentError, "timeout must be a non-negative Integer (ms), not #{ms.inspect}" unless ms.is_a?(Integer) && ms >= 0
-      on(:timeout, callback) if callback
+      if callback
+        on(:timeout, callback)
+        @timeout_block = true
+      end
       @timeout = ms
       @conn.socket.set_timeout(ms) if @conn
       self
@@ -565,10 +568,10 @@ module HTTP
 
     def __on_timeout
       return unless @state == :active
-      handled = listener_count(:timeout) > 0
       emit(:timeout)
-      # a script that listens to :timeout decides itself (Node's way); otherwise it fails
-      __fail(HTTP::Error.new("timeout: no activity on the socket for #{@timeout} ms", "ETIMEDOUT")) unless handled
+      # set_timeout(ms) { } leaves it to the block (Node's way); otherwise the request fails
+      return if @timeout_block || @state != :active
+      __fail(HTTP::Error.new("timeout: no activity on the socket for #{@timeout} ms", "ETIMEDOUT"))
     end
 
     def __on_drain

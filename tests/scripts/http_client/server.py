@@ -3,10 +3,12 @@
 few routes, and raw-socket modes for what http.server cannot send (malformed responses, a
 connection cut in the middle of a body, a server that never answers).
 
-    server.py [--host 127.0.0.1] [--raw MODE] PORTFILE LOGFILE
+    server.py [--host 127.0.0.1 | --unix PATH] [--raw] PORTFILE LOGFILE
 
-It listens on port 0, writes the port to PORTFILE once listening, logs one line per request
-("METHOD PATH CLIENT_PORT") to LOGFILE and runs until killed (the test kills it).
+It listens on port 0 (or PATH), writes the port to PORTFILE once listening, logs one line per
+request ("METHOD PATH CLIENT_PORT") to LOGFILE and runs until killed (the test kills it). Every
+http-mode response carries X-Client-Port: the client's port, so a script sees which connection
+served it (keep-alive reuse).
 
 Routes (http mode):
   GET  /hello            200 "hello world" (Content-Length)
@@ -24,10 +26,10 @@ Routes (http mode):
   GET  /headers          200, the request's headers as "name: value" lines
   POST /continue         reads the body only after sending 100 Continue (http.server does
                          that itself for Expect: 100-continue), echoes it
-Raw modes (each connection): "malformed" answers "HTTP/1.1 200 OK\\r\\nBad Header\\r\\n\\r\\n";
-"badstatus" answers "HTTP/1.1 2x0 OK"; "cut" sends a head with Content-Length: 100 and 10 bytes,
-then closes; "hangup" closes as soon as a request arrives; "silent" reads and never answers;
-"keepclose" answers one keep-alive request per connection and then closes it (a free socket
+Raw mode (--raw; what to do is the request's path): /malformed answers "HTTP/1.1 200 OK\\r\\nBad Header\\r\\n\\r\\n";
+/badstatus answers "HTTP/1.1 2x0 OK"; /cut sends a head with Content-Length: 100 and 10 bytes,
+then closes; /hangup closes as soon as a request arrives; /silent reads and never answers;
+/keepclose answers one keep-alive request per connection and then closes it (a free socket
 the server closed).
 """
 import http.server
@@ -40,23 +42,27 @@ import threading
 def main():
     args = sys.argv[1:]
     host = "127.0.0.1"
-    raw = None
+    raw = False
+    unix = None
     while args and args[0].startswith("--"):
         if args[0] == "--host":
             host = args[1]
             args = args[2:]
-        elif args[0] == "--raw":
-            raw = args[1]
+        elif args[0] == "--unix":
+            unix = args[1]
             args = args[2:]
+        elif args[0] == "--raw":
+            raw = True
+            args = args[1:]
         else:
             sys.exit("unknown option " + args[0])
     portfile, logfile = args
     log = open(logfile, "a", buffering=1)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     if raw:
-        serve_raw(host, family, raw, portfile, log)
+        serve_raw(host, family, portfile, log)
     else:
-        serve_http(host, family, portfile, log)
+        serve_http(host, family, unix, portfile, log)
 
 
 def write_port(portfile, port):
@@ -73,8 +79,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def client_port(self):
+        addr = self.client_address
+        return addr[1] if isinstance(addr, tuple) else 0
+
     def note(self):
-        Handler.log.write("%s %s %d\n" % (self.command, self.path, self.client_address[1]))
+        Handler.log.write("%s %s %d\n" % (self.command, self.path, self.client_port()))
+
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        if code >= 200:
+            self.send_header("X-Client-Port", str(self.client_port()))
 
     def send(self, status, body=b"", headers=(), length=True):
         self.send_response(status)
@@ -165,11 +180,25 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 
 
-def serve_http(host, family, portfile, log):
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+class UnixHandler(Handler):
+    def setup(self):
+        self.client_address = ("unix", 0)
+        super().setup()
+
+
+def serve_http(host, family, unix, portfile, log):
     Handler.log = log
-    Server.address_family = family
-    srv = Server((host, 0), Handler)
-    write_port(portfile, srv.server_address[1])
+    if unix:
+        srv = UnixServer(unix, UnixHandler)
+        write_port(portfile, 0)
+    else:
+        Server.address_family = family
+        srv = Server((host, 0), Handler)
+        write_port(portfile, srv.server_address[1])
     srv.serve_forever()
 
 
@@ -183,7 +212,7 @@ def read_head(conn):
     return data
 
 
-def raw_conn(conn, mode, log):
+def raw_conn(conn, log):
     try:
         while True:
             head = read_head(conn)
@@ -191,6 +220,8 @@ def raw_conn(conn, mode, log):
                 return
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             log.write("%s %d\n" % (line, conn.getpeername()[1]))
+            parts = line.split(" ")
+            mode = parts[1].lstrip("/").partition("?")[0] if len(parts) > 1 else ""
             if mode == "malformed":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n")
             elif mode == "badstatus":
@@ -207,11 +238,13 @@ def raw_conn(conn, mode, log):
             elif mode == "keepclose":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
                 return
+            else:
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
     finally:
         conn.close()
 
 
-def serve_raw(host, family, mode, portfile, log):
+def serve_raw(host, family, portfile, log):
     srv = socket.socket(family, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, 0))
@@ -219,7 +252,7 @@ def serve_raw(host, family, mode, portfile, log):
     write_port(portfile, srv.getsockname()[1])
     while True:
         conn, _ = srv.accept()
-        threading.Thread(target=raw_conn, args=(conn, mode, log), daemon=True).start()
+        threading.Thread(target=raw_conn, args=(conn, log), daemon=True).start()
 
 
 if __name__ == "__main__":
