@@ -113,13 +113,22 @@ steps([
   ["a free socket closed by the server while idle", proc do |done|
     agent = HTTP::Agent.new
     fetch({ port: RAW, path: "/keepclose", agent: agent }) do |res, body|
-      # give the FIN time to arrive: the pool drops the socket on its own
-      t = set_timeout(200) do
-        check(agent.free_sockets.empty?, "the closed free socket left the pool: #{agent.free_sockets}")
-        fetch({ port: RAW, path: "/keepclose", agent: agent }) do |r2, b2|
-          check(b2 == "ok", "the next request opens a new connection")
-          agent.destroy
-          done.call
+      set_immediate do
+        pooled = agent.free_sockets["127.0.0.1:#{RAW}"]
+        check(pooled&.size == 1, "the socket went to the pool")
+        # when the server's FIN arrives, the pool drops the socket on its own (the pooled
+        # socket is unref'd: an interval keeps mrun running until then)
+        keeper = set_interval(1000) { }
+        pooled[0].on(:close) do
+          keeper.clear
+          set_immediate do
+            check(agent.free_sockets.empty?, "the closed free socket left the pool: #{agent.free_sockets}")
+            fetch({ port: RAW, path: "/keepclose", agent: agent }) do |r2, b2|
+              check(b2 == "ok" && !r2.socket.equal?(pooled[0]), "the next request opens a new connection")
+              agent.destroy
+              done.call
+            end
+          end
         end
       end
     end
