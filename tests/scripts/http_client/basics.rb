@@ -54,6 +54,30 @@ steps([
     req.write("")
     req.end("tail")
   end],
+  ["a 2 MiB upload written with backpressure", proc do |done|
+    chunk = "y" * 16384
+    sent = 0
+    saw_false = false
+    req = HTTP.request(method: "POST", host: HOST, port: PORT, path: "/echo") do |res|
+      res.read_body do |body|
+        check(body.size == 128 * 16384 && body.count("y") == body.size, "2 MiB echoed intact (#{body.size})")
+        check(saw_false, "write returned false at least once")
+        done.call
+      end
+    end
+    pump = proc do
+      while sent < 128
+        sent += 1
+        unless req.write(chunk)
+          saw_false = true
+          break
+        end
+      end
+      req.end if sent == 128
+    end
+    req.on(:drain) { pump.call if sent < 128 }
+    pump.call
+  end],
   ["POST with an empty body sends Content-Length: 0", proc do |done|
     fetch({ url: "#{BASE}/echo", method: "POST" }) do |res, body|
       check(res.headers["x-content-length"] == "0" && body == "", "empty POST: Content-Length #{res.headers["x-content-length"]}")
