@@ -157,6 +157,17 @@ steps([
       check(e.code == "ERR_HTTP_HEADERS_SENT", "set_header after the head went out: #{e.code}")
     end
   end],
+  ["103 Early Hints before the response", proc do |done|
+    hints = []
+    req = HTTP.get(url: "#{BASE}/early") do |res|
+      res.read_body do |body|
+        check(hints == [[103, "</a.css>; rel=preload"]], ":information for the 103: #{hints}")
+        check(res.status == 200 && body == "after hints", "then the response: #{res.status} #{body.inspect}")
+        done.call
+      end
+    end
+    req.on(:information) { |info| hints << [info.status, info.headers["link"]] }
+  end],
   ["Expect: 100-continue", proc do |done|
     continued = false
     req = HTTP.request(url: "#{BASE}/continue", method: "POST", headers: { "Expect" => "100-continue" }) do |res|

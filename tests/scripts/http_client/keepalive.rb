@@ -55,6 +55,30 @@ steps([
       end
     end
   end],
+  ["a response with Connection: close is not pooled", proc do |done|
+    agent = HTTP::Agent.new
+    fetch(port: PORT, path: "/close", agent: agent) do |r1, b1|
+      check(b1 == "bye" && r1.headers["connection"] == "close", "Connection: close response")
+      set_immediate do
+        check(agent.free_sockets.empty?, "nothing pooled after Connection: close")
+        fetch(port: PORT, path: "/hello", agent: agent) do |r2, _|
+          check(port_of(r2) != port_of(r1), "the next request has a new connection")
+          agent.destroy
+          done.call
+        end
+      end
+    end
+  end],
+  ["an HTTP/1.0 response read until close", proc do |done|
+    agent = HTTP::Agent.new
+    fetch(port: RAW, path: "/http10", agent: agent) do |res, body|
+      check(res.http_version == "1.0" && res.status == 200 && body == "old style", "HTTP/1.0 response: #{res.http_version} #{body.inspect}")
+      set_immediate do
+        check(agent.free_sockets.empty?, "an HTTP/1.0 connection is not pooled")
+        done.call
+      end
+    end
+  end],
   ["max_sockets: 1 queues", proc do |done|
     agent = HTTP::Agent.new(max_sockets: 1)
     ports = []

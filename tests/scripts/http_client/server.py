@@ -24,13 +24,14 @@ Routes (http mode):
   GET  /close            200 "bye" with Connection: close
   GET  /until-close      HTTP/1.0-style body read until the server closes
   GET  /headers          200, the request's headers as "name: value" lines
+  GET  /early            103 Early Hints (Link: </a.css>), then 200 "after hints"
   POST /continue         reads the body only after sending 100 Continue (http.server does
                          that itself for Expect: 100-continue), echoes it
 Raw mode (--raw; what to do is the request's path): /malformed answers "HTTP/1.1 200 OK\\r\\nBad Header\\r\\n\\r\\n";
 /badstatus answers "HTTP/1.1 2x0 OK"; /cut sends a head with Content-Length: 100 and 10 bytes,
 then closes; /hangup closes as soon as a request arrives; /silent reads and never answers;
 /keepclose answers one keep-alive request per connection and then closes it (a free socket
-the server closed).
+the server closed); /http10 answers "HTTP/1.0 200 OK" with a body read until it closes.
 """
 import http.server
 import socket
@@ -168,6 +169,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.wfile.write(b"until close")
             return
+        if path == "/early":
+            self.send_response_only(103)
+            self.send_header("Link", "</a.css>; rel=preload")
+            self.end_headers()
+            self.wfile.flush()
+            return self.send(200, b"after hints")
         if path == "/headers":
             body = "".join("%s: %s\n" % (k.lower(), v) for k, v in self.headers.items())
             return self.send(200, body.encode())
@@ -237,6 +244,9 @@ def raw_conn(conn, log):
                 return
             elif mode == "keepclose":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+                return
+            elif mode == "http10":
+                conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold style")
                 return
             else:
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
