@@ -518,7 +518,7 @@ module HTTP
     end
 
     def __on_head(head)
-      status, reason, headers, minor, keep_alive = head
+      status, reason, headers, minor, keep_alive, length, chunked = head
       if status >= 100 && status < 200 && status != 101
         @interim = true
         info = HTTP::IncomingMessage.new(@conn.socket, headers, minor)
@@ -537,6 +537,8 @@ module HTTP
       # a final response that came before the 100 we waited for: the held body is never sent,
       # so the connection cannot carry another request
       @keep = keep_alive && !(@expect && !@continued) && status != 101
+      # a body delimited by the server's close leaves nothing to reuse (whatever the flag says)
+      @keep = false if length.nil? && !chunked && @method != "HEAD" && status != 204 && status != 304
       @held = nil
       res = HTTP::IncomingMessage.new(@conn.socket, headers, minor)
       res.__set_status(status, reason, __url)
