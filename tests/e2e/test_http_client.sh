@@ -96,4 +96,16 @@ t_body_matches_what_python_urllib_reads() {
     expect_out "$py"
 }
 
+t_request_framing_matches_nodes_http_client() {
+    command -v node >/dev/null || fail "node is not installed: cannot compare with Node's http client"
+    start_peer http
+    local node_out
+    node_out=$(node tests/scripts/http_client/compare_node.js "$peer_port") || { stop_peers; fail "node failed"; }
+    run $MRUN tests/scripts/http_client/compare_node.rb "$peer_port"
+    stop_peers
+    expect_rc 0
+    [ "$(printf '%s\n' "$node_out" | wc -l)" = 8 ] || fail "node's output: $node_out"
+    expect_out "$node_out"
+}
+
 [ "${1:-}" = --lib ] || run_tests

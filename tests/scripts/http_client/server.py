@@ -24,6 +24,9 @@ Routes (http mode):
   GET  /close            200 "bye" with Connection: close
   GET  /until-close      HTTP/1.0-style body read until the server closes
   GET  /headers          200, the request's headers as "name: value" lines
+  *    /capture          200, a line saying how the request was framed: "METHOD PATH
+                         cl=Content-Length te=Transfer-Encoding conn=Connection host=ok|bad
+                         body=BODY" (compare_node.* send the same requests as Node)
   GET  /early            103 Early Hints (Link: </a.css>), then 200 "after hints"
   POST /continue         reads the body only after sending 100 Continue (http.server does
                          that itself for Expect: 100-continue), echoes it
@@ -169,6 +172,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.wfile.write(b"until close")
             return
+        if path == "/capture":
+            body = self.read_body()
+            host = self.headers.get("Host", "")
+            line = "%s %s cl=%s te=%s conn=%s host=%s body=%s" % (
+                self.command, self.path, self.headers.get("Content-Length", "-"),
+                self.headers.get("Transfer-Encoding", "-"), self.headers.get("Connection", "-"),
+                "ok" if host.endswith(":%d" % self.server.server_address[1]) else "bad:" + host,
+                body.decode("latin-1"))
+            return self.send(200, line.encode())
         if path == "/early":
             self.send_response_only(103)
             self.send_header("Link", "</a.css>; rel=preload")
