@@ -148,7 +148,11 @@ module HTTP
         raise ArgumentError, "follow_redirects must be true, false or an Integer >= 0, not #{fr.inspect}"
       end
       @redirect_count = 0
-      @parser_opts = opts[:parser] || {}
+      @parser_opts = {}
+      if (mhs = opts[:max_header_size])
+        raise ArgumentError, "max_header_size must be a positive Integer, not #{mhs.inspect}" unless mhs.is_a?(Integer) && mhs > 0
+        @parser_opts[:max_header_size] = mhs
+      end
       @state = :new        # :new, :queued, :active, :done
       @head_sent = false
       @ended = false       # end called
