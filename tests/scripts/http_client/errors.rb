@@ -88,6 +88,14 @@ steps([
   ["a malformed status", proc do |done|
     expect_error({ port: RAW, path: "/badstatus" }, proc { |c| c.to_s.start_with?("HPE_") }, "status 2x0") { done.call }
   end],
+  ["a response head over max_header_size", proc do |done|
+    expect_error({ port: RAW, path: "/bighead" }, "HPE_HEADER_OVERFLOW", "20 000 bytes of headers (limit 16 KiB)") do
+      fetch({ port: RAW, path: "/bighead", max_header_size: 32768 }) do |res, body|
+        check(!res.is_a?(Exception) && res.status == 200 && body == "ok" && res.headers.size >= 200, "max_header_size: 32768 lets it through")
+        done.call
+      end
+    end
+  end],
   ["cut in the middle of the body", proc do |done|
     got = ""
     aborted = false

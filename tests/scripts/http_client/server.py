@@ -34,7 +34,7 @@ Raw mode (--raw; what to do is the request's path): /malformed answers "HTTP/1.1
 /badstatus answers "HTTP/1.1 2x0 OK"; /cut sends a head with Content-Length: 100 and 10 bytes,
 then closes; /hangup closes as soon as a request arrives; /silent reads and never answers;
 /keepclose answers one keep-alive request per connection and then closes it (a free socket
-the server closed); /http10 answers "HTTP/1.0 200 OK" with a body read until it closes.
+the server closed); /bighead answers with 20 000 bytes of headers; /http10 answers "HTTP/1.0 200 OK" with a body read until it closes.
 """
 import http.server
 import socket
@@ -257,6 +257,10 @@ def raw_conn(conn, log):
             elif mode == "keepclose":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
                 return
+            elif mode == "bighead":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" +
+                             b"".join(b"X-Pad-%03d: %s\r\n" % (i, b"p" * 88) for i in range(200)) +
+                             b"\r\nok")
             elif mode == "http10":
                 conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold style")
                 return
