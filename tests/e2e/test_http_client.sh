@@ -68,6 +68,12 @@ t_refused_timeout_malformed_cut_hangup_and_caller_errors() {
     client_script errors "$port" "$peer_port"
 }
 
+t_two_hundred_requests_at_once_and_fds_back_to_the_start() {
+    ulimit -n 4096 2>/dev/null
+    start_peer http
+    client_script fds "$peer_port" 200
+}
+
 t_an_error_nobody_listens_to_ends_the_program() {
     run $MRUN -e 'p = Net.create_server; p.listen(0) { port = p.address[:port]; p.close { HTTP.get("http://127.0.0.1:#{port}/") } }'
     expect_rc 1

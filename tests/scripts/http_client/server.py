@@ -197,10 +197,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # socketserver's 5 drops the SYNs of a burst of connections
 
 
 class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = 256
 
 
 class UnixHandler(Handler):
@@ -274,7 +276,7 @@ def serve_raw(host, family, portfile, log):
     srv = socket.socket(family, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, 0))
-    srv.listen(64)
+    srv.listen(256)
     write_port(portfile, srv.getsockname()[1])
     while True:
         conn, _ = srv.accept()
