@@ -319,6 +319,7 @@ module HTTP
       @parser = HTTP::Parser.new(:response, parser_opts)
       @parser.no_body! if @method == "HEAD"
       conn.socket.set_timeout(@timeout || 0)
+      conn.socket.resume if conn.socket.paused? # a response paused as it ended
       emit(:socket, conn.socket)
       return if @state == :done
       pending = @out
