@@ -242,15 +242,21 @@ on_body(void *ud, const char *data, size_t len)
     struct feed_ctx *c = ud;
     mrb_state *mrb = c->mrb;
     mrb_value s;
-    if (mrb_string_p(c->input))
-        s = mrb_str_byte_subseq(mrb, c->input, (mrb_int)(data - RSTRING_PTR(c->input)),
-                                (mrb_int)len);
-    else
+    int ret = 0;
+    if (mrb_string_p(c->input)) {
+        /* Shares the fed String's bytes (no copy of a large body). Making the String shared
+         * may move its bytes (mruby shrinks the buffer to its length first), so hp_feed is
+         * paused here and parser_feed resumes it from the String's current address. */
+        mrb_int off = (mrb_int)(data - RSTRING_PTR(c->input));
+        s = mrb_str_byte_subseq(mrb, c->input, off, (mrb_int)len);
+        ret = HP_PAUSE;
+    } else {
         s = mrb_str_new(mrb, data, len);
+    }
     mrb_ary_push(mrb, c->ev, mrb_symbol_value(cache.body));
     mrb_ary_push(mrb, c->ev, s);
     mrb_gc_arena_restore(mrb, c->ai);
-    return 0;
+    return ret;
 }
 
 static int
@@ -351,7 +357,10 @@ parser_feed(mrb_state *mrb, mrb_value self)
         return ev;
     struct feed_ctx c = {mrb, po, ev, str, mrb_gc_arena_save(mrb)};
     size_t n = (size_t)RSTRING_LEN(str);
-    size_t used = hp_feed(&po->p, RSTRING_PTR(str), n, &callbacks, &c);
+    size_t used = 0;
+    do /* resumed after each body span (on_body pauses) */
+        used += hp_feed(&po->p, RSTRING_PTR(str) + used, n - used, &callbacks, &c);
+    while (used < n && !po->p.error && !hp_upgraded(&po->p));
     if (po->p.error) {
         push_error(mrb, po, ev);
     } else if (hp_upgraded(&po->p)) {

@@ -246,6 +246,28 @@ true
 :end'
 }
 
+# Body Strings share the fed String's bytes; making it shared can move them (mruby shrinks a
+# grown buffer): the parser must not read the old address (ASan saw a use-after-free once).
+t_body_from_grown_string() {
+    script <<'EOF'
+buf = String.new
+3.times { |i| buf << "POST /#{i} HTTP/1.1\r\nContent-Length: 100\r\n\r\n" << (i.to_s * 100) }
+buf << "GET /last HTTP/1.1\r\n\r\n"
+ev = HTTP::Parser.new(:request).feed(buf)
+bodies = []
+ev.each_with_index { |e, i| bodies << ev[i + 1] if e == :body }
+p bodies.map { |b| [b.size, b.squeeze] }, ev.count(:end)
+buf << "x"
+buf.replace("")
+p bodies.map(&:size)
+EOF
+    run $MRUN "$T/s.rb"
+    expect_rc 0
+    expect_out '[[100, "0"], [100, "1"], [100, "2"]]
+4
+[100, 100, 100]'
+}
+
 t_bad_arguments() {
     script <<'EOF'
 [-> { HTTP::Parser.new(:foo) }, -> { HTTP::Parser.new("request") },
