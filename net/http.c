@@ -152,7 +152,7 @@ name_string(mrb_state *mrb, const char *lname, size_t n)
                 memcmp(common_names[i], lname, n) == 0)
                 return cache.names[i];
     }
-    return mrb_str_new(mrb, lname, n);
+    return mrb_obj_freeze(mrb, mrb_str_new(mrb, lname, n)); /* keys are frozen, as CRuby's */
 }
 
 static mrb_value

@@ -156,7 +156,7 @@ h = HTTP::Parser.new(:request).feed(s)[1][2]
 h.each { |k, v| puts "#{k}=#{v.inspect}" }
 one = HTTP::Parser.new(:request).feed("GET / HTTP/1.1\r\nSet-Cookie: only\r\n\r\n")[1][2]
 p one
-p h.keys.all? { |k| k.frozen? || !k.frozen? }
+p h.keys.all?(&:frozen?)
 EOF
     run $MRUN "$T/s.rb"
     expect_rc 0
