@@ -709,7 +709,8 @@ hp_feed(struct hp_parser *p, const char *data, size_t len, const struct hp_callb
                 int rr = cb->on_head(ud, &hd);
                 if (rr < 0)
                     return fail(p, HP_E_CALLBACK, "a callback failed", i);
-                if (rr & HP_SKIP_BODY)
+                if ((rr & HP_SKIP_BODY) &&
+                    p->kind == HP_RESPONSE) /* a request's body is framed by its headers alone */
                     p->flags |= F_SKIP;
                 if (rr & HP_PAUSE)
                     stop = 1;

@@ -774,3 +774,25 @@ Test(http_parser, error_codes_and_names)
     cr_assert(!hp_name_is(&h, "content-typ"));
     cr_assert(!hp_name_is(&h, "content-types"));
 }
+
+static int
+skip_always(void *ud, const struct hp_head *h)
+{
+    (void)ud;
+    (void)h;
+    return HP_SKIP_BODY;
+}
+
+Test(http_parser, skip_body_ignored_for_requests)
+{
+    /* a request's body is framed by its own headers: HP_SKIP_BODY cannot turn it into a
+     * smuggled second request */
+    struct hp_callbacks cb = {skip_always, NULL, NULL};
+    struct hp_parser p;
+    hp_init(&p, HP_REQUEST, NULL);
+    const char *in = "POST / HTTP/1.1\r\nContent-Length: 18\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    cr_assert_eq(hp_feed(&p, in, strlen(in), &cb, NULL), strlen(in));
+    cr_assert(hp_idle(&p));
+    cr_assert_eq(p.error, HP_OK);
+    hp_free(&p);
+}
