@@ -376,10 +376,10 @@ parser_feed(mrb_state *mrb, mrb_value self)
         return ev;
     struct feed_ctx c = {mrb, po, ev, str, mrb_gc_arena_save(mrb)};
     size_t n = (size_t)RSTRING_LEN(str);
-    size_t used = 0;
+    size_t used = 0, step;
     do /* resumed after each body span (on_body pauses) */
-        used += hp_feed(&po->p, RSTRING_PTR(str) + used, n - used, &callbacks, &c);
-    while (used < n && !po->p.error && !hp_upgraded(&po->p));
+        used += step = hp_feed(&po->p, RSTRING_PTR(str) + used, n - used, &callbacks, &c);
+    while (step && used < n && !po->p.error && !hp_upgraded(&po->p));
     if (po->p.error) {
         push_error(mrb, po, ev);
     } else if (hp_upgraded(&po->p)) {
