@@ -363,7 +363,7 @@ Test(http_parser, chunked_extensions_and_trailers)
     expect(&req,
            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
            "5;name=val;x\r\nhello\r\n"
-           "6 ; a=\"b c\"\r\n world\r\n"
+           "6;a=\"b c\"\r\n world\r\n"
            "A\r\n0123456789\r\n"
            "0;last\r\nX-Trailer: 1\r\nY: two\r\n\r\n"
            "GET /next HTTP/1.1\r\n\r\n",
@@ -393,6 +393,7 @@ Test(http_parser, refused_start_line)
     refused(&req, "GET  / HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
     refused(&req, "GET /a\x01 HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
     refused(&req, "GET /\x7f HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
+    refused(&req, "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
     refused(&req, "GET / HTTX/1.1\r\n\r\n", "HPE_INVALID_VERSION", 400);
     refused(&req, "GET / HTTP/1.1 \r\n\r\n", "HPE_INVALID_VERSION", 400);
     refused(&req, "GET / HTTP/11\r\n\r\n", "HPE_INVALID_VERSION", 400);
@@ -494,6 +495,8 @@ Test(http_parser, refused_chunks)
     refused(&req, TE "-1\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "5 x\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "5 \r\n", "HPE_INVALID_CHUNK_SIZE", 400);
+    refused(&req, TE "5 ;a\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
+    refused(&req, TE "5\t;a\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "10000000000000000\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "5\nhello\r\n0\r\n\r\n", "HPE_LF_EXPECTED", 400);
     refused(&req, TE "5\rhello\r\n0\r\n\r\n", "HPE_LF_EXPECTED", 400);
