@@ -90,7 +90,7 @@ struct hp_head {
     int version_major, version_minor; /* 1.0 or 1.1 */
     const struct hp_header *headers;
     size_t nheaders;
-    int64_t content_length; /* -1 when absent */
+    int64_t content_length;       /* -1 when absent */
     unsigned chunked : 1;         /* Transfer-Encoding ends in chunked */
     unsigned keep_alive : 1;      /* 1.1 without "Connection: close", 1.0 with "keep-alive" */
     unsigned upgrade : 1;         /* "Connection: upgrade" with an Upgrade header, or CONNECT */
@@ -100,7 +100,7 @@ struct hp_head {
 /* Callbacks return 0 to go on, HP_PAUSE to stop hp_feed after this event (the event's bytes
  * are consumed), or a negative value to fail with HP_E_CALLBACK. on_head may also return
  * HP_SKIP_BODY: the message has no body whatever its headers say (a response to HEAD, a 1xx,
- * 204 or 304 — the parser already knows 1xx/204/304 itself). */
+ * 204 or 304 — the parser already knows 1xx/204/304 itself); it is ignored for a request. */
 #define HP_PAUSE 1
 #define HP_SKIP_BODY 2
 
@@ -139,6 +139,9 @@ size_t hp_feed(struct hp_parser *p, const char *data, size_t len, const struct h
 int hp_finish(struct hp_parser *p, const struct hp_callbacks *cb, void *ud);
 /* True between messages (nothing of a next message read yet). */
 int hp_idle(const struct hp_parser *p);
+/* True once parsing stopped for an upgrade: after a request head with upgrade set, or after the
+ * end of a 101 response with upgrade set; the bytes after the returned offset are not HTTP. */
+int hp_upgraded(const struct hp_parser *p);
 
 int hp_status(const struct hp_parser *p); /* 400, 413, 414, 431, 505; 0 when no error */
 const char *hp_error_code(enum hp_error e);
