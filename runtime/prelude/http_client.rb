@@ -452,7 +452,7 @@ module HTTP
     def __write_body(chunk, callback)
       if chunk.nil?
         data = @chunked ? "0\r\n\r\n" : nil
-        cb = proc { emit(:finish) }
+        cb = proc { __emit_finish }
         if data.nil?
           if @conn
             set_immediate { cb.call }
@@ -570,6 +570,7 @@ module HTTP
       if @redirect_to
         __redirect
       else
+        __emit_finish if @ended # the write's callback may still be queued: :finish comes first
         res.__finish
         res.emit(:close)
         emit(:close)
@@ -624,6 +625,7 @@ module HTTP
       @out = []
       @held = nil
       @continued = false
+      @finish_emitted = false
       @keep = false
       @retried = false
       @body_copy = nil
@@ -696,6 +698,12 @@ module HTTP
       end
       __emit_error(error) if error
       emit(:close)
+    end
+
+    def __emit_finish
+      return if @finish_emitted
+      @finish_emitted = true
+      emit(:finish)
     end
 
     def __emit_error(error)
