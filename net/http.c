@@ -24,6 +24,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <mruby.h>
@@ -96,6 +97,7 @@ static struct {
     mrb_state *mrb;
     mrb_value methods[NMETHODS];
     mrb_value names[NNAMES];
+    size_t name_len[NNAMES];
     mrb_sym head, body, end, error, rest, request, response;
     mrb_sym max_line, max_header_size, max_headers, max_body;
 } cache;
@@ -148,11 +150,25 @@ name_string(mrb_state *mrb, const char *lname, size_t n)
 {
     if (cache.mrb == mrb) {
         for (size_t i = 0; i < NNAMES; i++)
-            if (lname[0] == common_names[i][0] && strlen(common_names[i]) == n &&
+            if (lname[0] == common_names[i][0] && cache.name_len[i] == n &&
                 memcmp(common_names[i], lname, n) == 0)
                 return cache.names[i];
     }
-    return mrb_str_new(mrb, lname, n);
+    return mrb_obj_freeze(mrb, mrb_str_new(mrb, lname, n)); /* keys are frozen, as CRuby's */
+}
+
+/* Does header i repeat the name of an earlier one? (Case-insensitive; without touching the Hash,
+ * whose lookups compare Ruby Strings: repeats are rare.) */
+static bool
+repeats_earlier(const struct hp_head *hd, size_t i)
+{
+    const struct hp_header *x = &hd->headers[i];
+    for (size_t j = 0; j < i; j++) {
+        const struct hp_header *y = &hd->headers[j];
+        if (y->name_len == x->name_len && strncasecmp(y->name, x->name, x->name_len) == 0)
+            return true;
+    }
+    return false;
 }
 
 static mrb_value
@@ -168,14 +184,17 @@ headers_hash(mrb_state *mrb, const struct hp_head *hd)
             lname[k] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
         }
         mrb_value key = name_string(mrb, lname, x->name_len);
-        int rule = repeat_rule(lname, x->name_len);
+        /* past 32 headers the Hash answers (the pairwise check would be quadratic) */
+        mrb_value old = mrb_undef_value();
+        if (hd->nheaders > 32 || repeats_earlier(hd, i))
+            old = mrb_hash_fetch(mrb, h, key, mrb_undef_value());
+        int rule = mrb_undef_p(old) ? REP_JOIN : repeat_rule(lname, x->name_len);
         if (lname != small)
             mrb_free(mrb, lname);
-        mrb_value old = mrb_hash_fetch(mrb, h, key, mrb_undef_value());
-        mrb_value val = mrb_str_new(mrb, x->value, x->value_len);
         if (mrb_undef_p(old)) {
-            mrb_hash_set(mrb, h, key, val);
+            mrb_hash_set(mrb, h, key, mrb_str_new(mrb, x->value, x->value_len));
         } else if (rule == REP_ARRAY) {
+            mrb_value val = mrb_str_new(mrb, x->value, x->value_len);
             if (mrb_array_p(old)) {
                 mrb_ary_push(mrb, old, val);
             } else {
@@ -242,15 +261,21 @@ on_body(void *ud, const char *data, size_t len)
     struct feed_ctx *c = ud;
     mrb_state *mrb = c->mrb;
     mrb_value s;
-    if (mrb_string_p(c->input))
-        s = mrb_str_byte_subseq(mrb, c->input, (mrb_int)(data - RSTRING_PTR(c->input)),
-                                (mrb_int)len);
-    else
+    int ret = 0;
+    if (mrb_string_p(c->input)) {
+        /* Shares the fed String's bytes (no copy of a large body). Making the String shared
+         * may move its bytes (mruby shrinks the buffer to its length first), so hp_feed is
+         * paused here and parser_feed resumes it from the String's current address. */
+        mrb_int off = (mrb_int)(data - RSTRING_PTR(c->input));
+        s = mrb_str_byte_subseq(mrb, c->input, off, (mrb_int)len);
+        ret = HP_PAUSE;
+    } else {
         s = mrb_str_new(mrb, data, len);
+    }
     mrb_ary_push(mrb, c->ev, mrb_symbol_value(cache.body));
     mrb_ary_push(mrb, c->ev, s);
     mrb_gc_arena_restore(mrb, c->ai);
-    return 0;
+    return ret;
 }
 
 static int
@@ -351,7 +376,10 @@ parser_feed(mrb_state *mrb, mrb_value self)
         return ev;
     struct feed_ctx c = {mrb, po, ev, str, mrb_gc_arena_save(mrb)};
     size_t n = (size_t)RSTRING_LEN(str);
-    size_t used = hp_feed(&po->p, RSTRING_PTR(str), n, &callbacks, &c);
+    size_t used = 0, step;
+    do /* resumed after each body span (on_body pauses) */
+        used += step = hp_feed(&po->p, RSTRING_PTR(str) + used, n - used, &callbacks, &c);
+    while (step && used < n && !po->p.error && !hp_upgraded(&po->p));
     if (po->p.error) {
         push_error(mrb, po, ev);
     } else if (hp_upgraded(&po->p)) {
@@ -460,6 +488,7 @@ http_init(struct rt *rt)
     }
     for (size_t i = 0; i < NNAMES; i++) {
         cache.names[i] = mrb_str_new_cstr_frozen(mrb, common_names[i]);
+        cache.name_len[i] = strlen(common_names[i]);
         mrb_ary_push(mrb, keep, cache.names[i]);
     }
     cache.mrb = mrb;

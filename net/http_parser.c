@@ -15,7 +15,9 @@
  * out as spans of the caller's input. Chunked framing (size lines, the CRLF after data) is
  * parsed byte by byte in small states; trailers go through the head's line machinery and are
  * dropped. Choices where the RFC leaves room:
- *   - a head accepts a bare LF as a line end (RFC 9112 2.2); chunked framing wants CRLF;
+ *   - a head accepts a bare LF as a line end (RFC 9112 2.2; llhttp refuses it); chunked framing
+ *     wants CRLF, and no white space after a chunk size (llhttp's rule, though RFC 9112 has BWS);
+ *   - a request target is ASCII (VCHAR) only, as llhttp;
  *   - empty lines before a request line are skipped (RFC 9112 2.2), not before a status line;
  *   - any token is a method (HTTP::METHODS is not enforced here);
  *   - Transfer-Encoding in an HTTP/1.0 request is refused (400);
@@ -51,7 +53,6 @@ enum {
 #define F_CHUNKED 0x04u  /* the message's body is chunked */
 #define F_EOF_BODY 0x08u /* a response read until close */
 #define F_UPGRADE 0x10u  /* stop after this message's head (or end, for a 101) */
-#define F_EXT_WS 0x20u   /* S_CHUNK_EXT: only white space so far (no ';' yet) */
 
 #define MAX_CHUNK_LINE 4096 /* bytes of a chunk size line: digits and extensions */
 #define INIT_CAP 1024
@@ -74,18 +75,12 @@ static const unsigned char tchar[256] = {
  * one). */
 static const unsigned char vchar[256] = {['\t'] = 1, [0x20 ... 0x7e] = 1, [0x80 ... 0xff] = 1};
 
-/* A field value's byte: HTAB, SP, VCHAR, obs-text. */
-static inline int
-value_char(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-/* A request target's byte: VCHAR or obs-text (no space, no control). */
+/* A request target's byte: VCHAR (no space, no control, no raw non-ASCII: llhttp refuses
+ * them too; a URI percent-encodes them). */
 static inline int
 target_char(unsigned char c)
 {
-    return c > 0x20 && c != 0x7f;
+    return c > 0x20 && c < 0x7f;
 }
 
 static inline unsigned char
@@ -264,7 +259,7 @@ parse_status_line(struct hp_parser *p, const char *s, size_t n)
             return -1;
         }
         for (size_t k = 13; k < n; k++)
-            if (!value_char((unsigned char)s[k])) {
+            if (!vchar[(unsigned char)s[k]]) {
                 p->error = HP_E_INVALID_STATUS;
                 p->err_detail = "invalid character in the reason phrase";
                 return -1;
@@ -709,7 +704,8 @@ hp_feed(struct hp_parser *p, const char *data, size_t len, const struct hp_callb
                 int rr = cb->on_head(ud, &hd);
                 if (rr < 0)
                     return fail(p, HP_E_CALLBACK, "a callback failed", i);
-                if (rr & HP_SKIP_BODY)
+                if ((rr & HP_SKIP_BODY) &&
+                    p->kind == HP_RESPONSE) /* a request's body is framed by its headers alone */
                     p->flags |= F_SKIP;
                 if (rr & HP_PAUSE)
                     stop = 1;
@@ -800,12 +796,8 @@ hp_feed(struct hp_parser *p, const char *data, size_t len, const struct hp_callb
                 i++;
                 break;
             }
-            if (c == ';' || c == ' ' || c == '\t') {
+            if (c == ';') { /* no white space before it, as llhttp (RFC 9112 allows BWS) */
                 p->state = S_CHUNK_EXT;
-                if (c == ';')
-                    p->flags &= ~F_EXT_WS;
-                else
-                    p->flags |= F_EXT_WS;
                 p->line_start++;
                 i++;
                 break;
@@ -815,17 +807,12 @@ hp_feed(struct hp_parser *p, const char *data, size_t len, const struct hp_callb
             return fail(p, HP_E_INVALID_CHUNK_SIZE, "invalid chunk size", i);
         }
         case S_CHUNK_EXT: {
-            /* skip to the CR: BWS before ';', then extension bytes (no control characters) */
+            /* skip to the CR: extension bytes (no control characters) */
             while (i < len) {
                 unsigned char c = (unsigned char)data[i];
                 if (c == '\r')
                     break;
-                if (p->flags & F_EXT_WS) {
-                    if (c == ';')
-                        p->flags &= ~F_EXT_WS;
-                    else if (c != ' ' && c != '\t')
-                        return fail(p, HP_E_INVALID_CHUNK_SIZE, "invalid chunk size", i);
-                } else if (!value_char(c)) {
+                if (!vchar[c]) {
                     return fail(p, c == '\n' ? HP_E_LF_EXPECTED : HP_E_INVALID_CHUNK_SIZE,
                                 c == '\n' ? "a chunk size line must end in CRLF"
                                           : "invalid character in a chunk extension",
@@ -836,8 +823,6 @@ hp_feed(struct hp_parser *p, const char *data, size_t len, const struct hp_callb
                 i++;
             }
             if (i < len) {
-                if (p->flags & F_EXT_WS) /* "5 \r\n": white space without an extension */
-                    return fail(p, HP_E_INVALID_CHUNK_SIZE, "invalid chunk size", i);
                 p->state = S_CHUNK_SIZE_LF;
                 i++;
             }
@@ -848,7 +833,7 @@ hp_feed(struct hp_parser *p, const char *data, size_t len, const struct hp_callb
                 return fail(p, HP_E_LF_EXPECTED, "a CR not followed by LF", i);
             i++;
             p->line_start = 0;
-            p->flags &= ~(F_DIGITS | F_EXT_WS);
+            p->flags &= ~F_DIGITS;
             if (p->body_left == 0) {
                 p->state = S_TRAILERS;
                 p->len = 0;

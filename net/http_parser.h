@@ -100,7 +100,7 @@ struct hp_head {
 /* Callbacks return 0 to go on, HP_PAUSE to stop hp_feed after this event (the event's bytes
  * are consumed), or a negative value to fail with HP_E_CALLBACK. on_head may also return
  * HP_SKIP_BODY: the message has no body whatever its headers say (a response to HEAD, a 1xx,
- * 204 or 304 — the parser already knows 1xx/204/304 itself). */
+ * 204 or 304 — the parser already knows 1xx/204/304 itself); it is ignored for a request. */
 #define HP_PAUSE 1
 #define HP_SKIP_BODY 2
 

@@ -363,7 +363,7 @@ Test(http_parser, chunked_extensions_and_trailers)
     expect(&req,
            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
            "5;name=val;x\r\nhello\r\n"
-           "6 ; a=\"b c\"\r\n world\r\n"
+           "6;a=\"b c\"\r\n world\r\n"
            "A\r\n0123456789\r\n"
            "0;last\r\nX-Trailer: 1\r\nY: two\r\n\r\n"
            "GET /next HTTP/1.1\r\n\r\n",
@@ -393,6 +393,7 @@ Test(http_parser, refused_start_line)
     refused(&req, "GET  / HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
     refused(&req, "GET /a\x01 HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
     refused(&req, "GET /\x7f HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
+    refused(&req, "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", "HPE_INVALID_URL", 400);
     refused(&req, "GET / HTTX/1.1\r\n\r\n", "HPE_INVALID_VERSION", 400);
     refused(&req, "GET / HTTP/1.1 \r\n\r\n", "HPE_INVALID_VERSION", 400);
     refused(&req, "GET / HTTP/11\r\n\r\n", "HPE_INVALID_VERSION", 400);
@@ -494,6 +495,8 @@ Test(http_parser, refused_chunks)
     refused(&req, TE "-1\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "5 x\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "5 \r\n", "HPE_INVALID_CHUNK_SIZE", 400);
+    refused(&req, TE "5 ;a\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
+    refused(&req, TE "5\t;a\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "10000000000000000\r\n", "HPE_INVALID_CHUNK_SIZE", 400);
     refused(&req, TE "5\nhello\r\n0\r\n\r\n", "HPE_LF_EXPECTED", 400);
     refused(&req, TE "5\rhello\r\n0\r\n\r\n", "HPE_LF_EXPECTED", 400);
@@ -773,4 +776,26 @@ Test(http_parser, error_codes_and_names)
     cr_assert(hp_name_is(&h, "content-type"));
     cr_assert(!hp_name_is(&h, "content-typ"));
     cr_assert(!hp_name_is(&h, "content-types"));
+}
+
+static int
+skip_always(void *ud, const struct hp_head *h)
+{
+    (void)ud;
+    (void)h;
+    return HP_SKIP_BODY;
+}
+
+Test(http_parser, skip_body_ignored_for_requests)
+{
+    /* a request's body is framed by its own headers: HP_SKIP_BODY cannot turn it into a
+     * smuggled second request */
+    struct hp_callbacks cb = {skip_always, NULL, NULL};
+    struct hp_parser p;
+    hp_init(&p, HP_REQUEST, NULL);
+    const char *in = "POST / HTTP/1.1\r\nContent-Length: 18\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    cr_assert_eq(hp_feed(&p, in, strlen(in), &cb, NULL), strlen(in));
+    cr_assert(hp_idle(&p));
+    cr_assert_eq(p.error, HP_OK);
+    hp_free(&p);
 }
