@@ -741,7 +741,12 @@ module HTTP
       body = body.to_s if body && !body.is_a?(String)
       if !@headers_sent
         data = __head(body ? body.bytesize : 0)
-        data << body if body && @has_body && !body.empty?
+        if body && @has_body && body.bytesize > 16384 && @active
+          __out(data) # a large body goes as its own write: joining it to the head copies it
+          data = body
+        elsif body && @has_body && !body.empty?
+          data << body
+        end
       elsif @chunked
         data = body && !body.empty? ? "#{body.bytesize.to_s(16)}\r\n#{body}\r\n0\r\n\r\n" : "0\r\n\r\n"
       elsif body && @has_body && !body.empty?

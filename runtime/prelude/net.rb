@@ -289,7 +289,7 @@ module Net
       emit(:end)
       if @shutdown_done
         destroy
-      elsif !@allow_half_open && !@write_ended
+      elsif !@allow_half_open && !@write_ended && !@destroyed # an :end listener may destroy it
         self.end # our FIN goes out after the queued writes; __on_shutdown then closes
       end
     end
