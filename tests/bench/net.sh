@@ -2,7 +2,7 @@
 # Net benchmark (called by tests/bench/run.sh): mrun's samples against the same servers written
 # with Node's net module, under the same load on 127.0.0.1, side by side. The server runs on
 # CPU 0 and the load generator on CPU 1 (taskset); each figure is the best of NET_RUNS runs.
-#   HTTP: wrk -t1 -c50 keep-alive on samples/http_hello.rb vs tests/bench/node/http_hello.js
+#   HTTP: wrk -t1 -c50 keep-alive on samples/http_hello.rb (the HTTP module) vs Node's http (tests/bench/node/http_server.js)
 #   echo: build/bench/echoload, 50 connections, 64 B and 16 KiB messages, on
 #         samples/echo_server.rb vs tests/bench/node/echo_server.js
 set -u
@@ -52,7 +52,7 @@ trap 'kill $pids 2>/dev/null; rm -rf "$tmp"' EXIT
 echo "== Net: mrun vs Node's net, same load, server on CPU 0 and load on CPU 1 (best of $RUNS x ${SECS}s)"
 if ! command -v wrk >/dev/null; then echo "wrk is not installed (make deps installs it)"; exit 1; fi
 a=$(start_server "$tmp/mrun_http" build/mrun samples/http_hello.rb 0); pids="$pids $a"
-b=$(start_server "$tmp/node_http" node tests/bench/node/http_hello.js 0); pids="$pids $b"
+b=$(start_server "$tmp/node_http" node tests/bench/node/http_server.js 0); pids="$pids $b"
 read -r m_rps m_p99 <<<"$(best_http "$(port_of "$tmp/mrun_http")")"
 read -r n_rps n_p99 <<<"$(best_http "$(port_of "$tmp/node_http")")"
 kill $a $b 2>/dev/null
