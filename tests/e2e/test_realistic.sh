@@ -12,7 +12,7 @@ near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d
 # loopback connections, then asks it to quit; leaves the profile in $T/s.cpuprofile.
 serve_under_load() {
     command -v wrk >/dev/null || fail "wrk is not installed"
-    $MRUN --cpu-prof --prof-out "$T/s.cpuprofile" "$@" $R/kv_server.rb 0 >"$T/srv.out" 2>"$T/srv.err" &
+    $MRUN --cpu-prof --prof-out "$T/s.cpuprofile" "$@" $R/kv_server.rb 0 ${KV_MODE:-} >"$T/srv.out" 2>"$T/srv.err" &
     local pid=$! port="" i
     for i in $(seq 100); do
         port=$(awk '/^listening/ { print $2 }' "$T/srv.out")
@@ -35,6 +35,21 @@ self_pct() { $MRPROF report --format tsv --top 0 "$1" | awk -F'\t' -v f="$2" '$6
 total_pct() { $MRPROF report --format tsv --top 0 "$1" | awk -F'\t' -v f="$2" '$6 == f { p = $2 } END { print p + 0 }'; }
 
 t_server_cpu_mode_the_handler_leads_and_idle_is_small() {
+    server_cpu_mode_checks
+}
+
+# The same service on the HTTP module: the handler still leads, and the HTTP work is named.
+t_http_server_cpu_mode_the_handler_leads_and_http_work_is_named() {
+    KV_MODE=http server_cpu_mode_checks
+    $MRPROF report --format tsv --top 0 "$T/s.cpuprofile" | awk -F'\t' '$6 == "HTTP::Parser#feed" { f = 1 } END { exit !f }' ||
+        fail "HTTP::Parser#feed is not in the profile: $($MRPROF report "$T/s.cpuprofile" --top 12)"
+}
+
+t_http_server_wall_mode_the_handler_leads_and_idle_is_never_under_a_handler() {
+    KV_MODE=http server_wall_mode_checks
+}
+
+server_cpu_mode_checks() {
     serve_under_load
     local top idle
     top=$($MRPROF report --format tsv --top 1 "$T/s.cpuprofile" | awk -F'\t' 'NR == 2 { print $6 }')
@@ -52,6 +67,10 @@ t_server_cpu_mode_the_handler_leads_and_idle_is_small() {
 }
 
 t_server_wall_mode_the_handler_leads_and_idle_is_never_under_a_handler() {
+    server_wall_mode_checks
+}
+
+server_wall_mode_checks() {
     serve_under_load --prof-mode wall
     local top
     top=$($MRPROF report --format tsv --top 0 "$T/s.cpuprofile" | awk -F'\t' 'NR > 1 && $6 !~ /^\(/ { print $6; exit }')

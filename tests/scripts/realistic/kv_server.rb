@@ -1,7 +1,8 @@
 # kv_server.rb — a small HTTP key-value service on Net, as a user would write one: request
 # parsing, a router, an LRU cache in front of a "store", and one CPU-heavy endpoint.
 #
-#   mrun kv_server.rb [PORT]     (0: the system chooses; the port is printed on stdout)
+#   mrun kv_server.rb [PORT] [http]   (0: the system chooses; the port is printed on stdout;
+#                                      "http": the same service on the HTTP module, no hand parsing)
 #
 # Routes:  GET /get/KEY (cached)   GET /set/KEY/VALUE   GET /report/N (Report#checksum of N
 # rounds: the hot method)   GET /quit (answers, then closes the server so the process ends).
@@ -118,18 +119,26 @@ router.on("quit") do
   [200, "bye #{cache.stats}\n"]
 end
 
-server = Net.create_server do |sock|
-  pending = ""
-  sock.on(:data) do |data|
-    pending += data
-    while (i = pending.index("\r\n\r\n"))
-      head = pending[0, i]
-      pending = pending[(i + 4)..-1]
-      status, body = router.call(Request.parse(head))
-      respond(sock, status, body)
-    end
+server = if ARGV[1] == "http"
+  HTTP.create_server do |req, res|
+    status, body = router.call(Request.new(req.method, req.path))
+    res.write_head(status, "Content-Type" => "text/plain")
+    res.end(body)
   end
-  sock.on(:error) { |e| } # a client that resets is not the server's problem
+else
+  Net.create_server do |sock|
+    pending = ""
+    sock.on(:data) do |data|
+      pending += data
+      while (i = pending.index("\r\n\r\n"))
+        head = pending[0, i]
+        pending = pending[(i + 4)..-1]
+        status, body = router.call(Request.parse(head))
+        respond(sock, status, body)
+      end
+    end
+    sock.on(:error) { |e| } # a client that resets is not the server's problem
+  end
 end
 server.on(:error) do |e|
   warn "kv_server: #{e.message}"
