@@ -60,18 +60,21 @@ t_echo_server_keeps_memory_and_fds_flat_under_resets() {
     # glibc's arenas and mruby's heap pages grow for the first few thousand connections and then
     # level off (6.8 -> 12.3 MB once over a 1 000-connection warm-up); the old leak (~2 KB a
     # connection that ended in an error) grew by the same amount at every step. So: a warm-up,
-    # then two equal steps, and the second step must not grow.
+    # then equal steps, and the steps after the first must not both grow (a server that falls
+    # behind under a loaded machine holds more connections at once and can raise its RSS once, by
+    # 10 MB in one CI run; a leak grows at every step).
     "$T/churn" reset "$port" 3000 >/dev/null || { stop_server; fail "warm-up churn failed"; }
-    local r0 f0 r1 r2 f1 c=0 o="" step
+    local r0 f0 r1 r2 r3 f1 c=0 o="" step
     f0=$(fds_settle $srv 13); r0=$(rss_kb $srv)
-    for step in 1 2; do
+    for step in 1 2 3; do
         run "$T/churn" reset "$port" 3000
         [ "$rc" = 0 ] || { c=$rc; o=$out; }
         run "$T/churn" halfclose "$port" 1000
         [ "$rc" = 0 ] || { c=$rc; o=$out; }
         [ $step = 1 ] && r1=$(rss_kb $srv)
+        [ $step = 2 ] && r2=$(rss_kb $srv)
     done
-    f1=$(fds_settle $srv "$f0"); r2=$(rss_kb $srv)
+    f1=$(fds_settle $srv "$f0"); r3=$(rss_kb $srv)
     run $MRUN tests/scripts/robust/echo_check.rb "$port"
     stop_server
     [ "$c" = 0 ] || fail "churn: $o"
@@ -81,8 +84,8 @@ t_echo_server_keeps_memory_and_fds_flat_under_resets() {
     # ASan's allocator moves RSS by ±10 MB here whatever the code does (18 -> 33 -> 23 MB over
     # 3 000-connection steps): the leak itself is the immediates test's, in every suite.
     [ "${SUITE:-plain}" = asan ] && return 0
-    [ $((r2 - r1)) -lt 4096 ] ||
-        fail "RSS grew from $r1 kB to $r2 kB over the second 4 000 connections (warm: $r0 kB)"
+    [ $((r2 - r1)) -lt 4096 ] || [ $((r3 - r2)) -lt 4096 ] ||
+        fail "RSS grew at every step: $r1 -> $r2 -> $r3 kB over two steps of 4 000 connections (warm: $r0 kB)"
 }
 
 # 19.7: SIGPIPE was not ignored: the first client that sent and closed without reading killed a
