@@ -28,7 +28,7 @@ SAN     ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 MRUBY_DEFS := $(filter -D%,$(shell mruby-config --cflags 2>/dev/null))
-PKGS       := libuv ncursesw libprotobuf-c zlib oniguruma
+PKGS       := libuv ncursesw libprotobuf-c zlib oniguruma openssl
 
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter $(WERROR) \

@@ -9,12 +9,12 @@
 # `npm ci`, once, when node_modules is missing or older than the lock file.
 set -u
 want=${1:-test}
-build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libonig-dev"
+build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libonig-dev libssl-dev"
 # Go and pprof's Debian source build Google's pprof, the consumer of `mrprof convert -f pprof`;
 # chromium serves its own DevTools front end, in which tests/e2e/test_devtools.sh opens traces.
 # clang and its runtime (libFuzzer, ASan, UBSan) build the fuzz targets (make fuzz-targets).
 # ruby (CRuby 3.1 and its json) is the reference test_json compares against and bench json races.
-test_pkgs="libcriterion-dev clang-format tmux valgrind golang-go golang-github-google-pprof-dev chromium clang libclang-rt-14-dev ruby python3 curl"
+test_pkgs="libcriterion-dev clang-format tmux valgrind golang-go golang-github-google-pprof-dev chromium clang libclang-rt-14-dev ruby python3 curl openssl"
 bench_pkgs="wrk"
 case $want in
   build) pkgs=$build_pkgs ;;
