@@ -20,6 +20,7 @@
     X(net)                                                                                         \
     X(http)                                                                                        \
     X(json)                                                                                        \
+    X(crypto)                                                                                      \
     X(deferred)                                                                                    \
     X(process)                                                                                     \
     X(child)                                                                                       \
