@@ -141,7 +141,7 @@ opts_check(mrb_state *mrb, mrb_value opts, const char *method, const char *const
         for (const char *const *n = names; *n && !known; n++)
             known = mrb_symbol_p(k) && strcmp(mrb_sym_name(mrb, mrb_symbol(k)), *n) == 0;
         if (!known)
-            mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s: unknown option %v", method, k);
+            mrb_raisef(mrb, E_ARGUMENT_ERROR, "%s: unknown option %v", method, mrb_inspect(mrb, k));
     }
 }
 
@@ -1006,6 +1006,10 @@ crypto_scrypt(mrb_state *mrb, mrb_value self)
     if (p * r > ((uint64_t)1 << 30) - 1)
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "scrypt: p * r must be less than 2**30, not %i",
                    (mrb_int)(p * r));
+    if (r < 4 && n >> (16 * r)) /* (r >= 4: any n that fits in 64 bits) */
+        mrb_raisef(mrb, E_ARGUMENT_ERROR,
+                   "scrypt: n must be less than 2**(16 * r) (RFC 7914), not %i with r: %i",
+                   (mrb_int)n, (mrb_int)r);
     /* What OpenSSL allocates (EVP_PBE_scrypt_ex): B = 128 r p bytes, V = 128 r (n + 2). The
      * check is made here, with the sizes in the message, before OpenSSL's own; past the
      * machine's memory it is refused whatever maxmem allows. */
