@@ -6,8 +6,7 @@
 #   then net (tests/bench/net.sh), HTTP vs Node's http (http.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
 #   (deferred.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), the core
 #   additions vs CRuby (core.sh), check's rates,
-#   the viewer (viewer.sh), the soak with hostile clients (soak.sh), and sha256 vs Node, CRuby
-#   and openssl speed (crypto.sh)
+#   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
 cd "$(dirname "$0")/../.."
