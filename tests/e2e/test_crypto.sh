@@ -339,6 +339,20 @@ t_deferred_workers_compute_the_same() {
     expect_out "$(printf '%s\n' true true true true "unknown digest 'nope'" "Crypto.pbkdf2 with a block runs on the Defer")"
 }
 
+t_workers_fetch_the_digests_at_once() {
+    # Four workers start together on digests no VM has used yet: each digest's first fetch
+    # races in the shared table (md_cache) and every worker gets the same answers (the tsan
+    # suite runs this too).
+    run $MRUN --workers 4 -e '
+      names = %w[sha1 sha224 sha256 sha384 sha512 sha512-224 sha512-256 sha3-224 sha3-256 sha3-384 sha3-512 md5 blake2b512 blake2s256 shake128 shake256 ripemd160 sm3 md5-sha1]
+      tasks = (1..8).map { |i| Deferred.new(names, i) { |ns, k| ns.shuffle.map { |n| [n, Crypto.hexdigest(n, "x" * k), Crypto::Hash.new(n).update("x" * k).hexdigest] }.sort } }
+      res = Deferred.all(tasks).value
+      p res.each_with_index.all? { |r, i| r.all? { |n, a, b| a == b && a == Crypto.hexdigest(n, "x" * (i + 1)) } }
+      p res.map(&:size).uniq'
+    expect_rc 0
+    expect_out "$(printf 'true\n[19]')"
+}
+
 t_kdf_block_forms_run_on_the_pool() {
     # Node's callback forms: pbkdf2/scrypt/hkdf with a block return nil at once, the work runs
     # on a worker and the block gets (nil, key) on the main thread; a bad argument raises at
