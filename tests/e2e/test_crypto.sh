@@ -334,9 +334,10 @@ t_deferred_workers_compute_the_same() {
       p Deferred.new { Crypto.hex(Crypto.scrypt("pw", "salt", 32, n: 1024)) }.value == Crypto.hex(Crypto.scrypt("pw", "salt", 32, n: 1024))
       p Deferred.new { [Crypto.random_bytes(32).size, Crypto.hashes.size] }.value == [32, Crypto.hashes.size]
       begin; Deferred.new { Crypto.digest("nope", "x") }.value; rescue ArgumentError => e; puts e.message[0, 21]; end
-      begin; Deferred.new { Crypto.pbkdf2("p", "s", 1, 1, "sha1") { |e, k| } }.value; rescue NotImplementedError => e; puts e.message[0, 44]; end'
+      begin; Deferred.new { Crypto.pbkdf2("p", "s", 1, 1, "sha1") { |e, k| } }.value; rescue NotImplementedError => e; puts e.message[0, 44]; end
+      begin; Deferred.new { h = Crypto::Hash.new("md5"); h.digest; h.update("x") }.value; rescue Crypto::Error => e; puts e.code; end'
     expect_rc 0
-    expect_out "$(printf '%s\n' true true true true "unknown digest 'nope'" "Crypto.pbkdf2 with a block runs on the Defer")"
+    expect_out "$(printf '%s\n' true true true true "unknown digest 'nope'" "Crypto.pbkdf2 with a block runs on the Defer" ERR_CRYPTO_HASH_FINALIZED)"
 }
 
 t_workers_fetch_the_digests_at_once() {

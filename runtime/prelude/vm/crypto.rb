@@ -4,7 +4,11 @@ module Crypto
   # An operation OpenSSL refused or a finished Hash used again; code is Node's
   # ("ERR_CRYPTO_HASH_FINALIZED", "ERR_CRYPTO_OPERATION_FAILED").
   class Error < StandardError
-    attr_reader :code
+    # Set by the C half; an error that crossed from a Deferred worker arrives with its class and
+    # message only, and the message tells the code again.
+    def code
+      @code ||= message.start_with?("Digest already called") ? "ERR_CRYPTO_HASH_FINALIZED" : "ERR_CRYPTO_OPERATION_FAILED"
+    end
   end
 
   class Hash
