@@ -4,12 +4,14 @@
 #   small: 64-byte messages hashed per second with Crypto.digest (the script's loop included)
 # against Node's crypto (createHash), CRuby's OpenSSL::Digest, and `openssl speed -evp sha256`
 # (-bytes 1048576 and -bytes 64: the library alone, the ceiling). Each figure is the best of
-# CRYPTO_ROUNDS rounds in one process (tests/bench/crypto/bench.rb, bench.js, bench_cruby.rb).
+# CRYPTO_ROUNDS rounds in one process (tests/bench/crypto/bench.rb, bench.js, bench_cruby.rb),
+# over the process's CPU time (user + system), which is what `openssl speed` counts by default:
+# on a shared, loaded machine wall time would measure the neighbours.
 set -u
 cd "$(dirname "$0")/../.."
 ROUNDS=${CRYPTO_ROUNDS:-5}
 
-echo "== Crypto: sha256, best of $ROUNDS rounds (bulk: MB/s over 1 MiB chunks; small: 64-byte messages/s)"
+echo "== Crypto: sha256, best of $ROUNDS rounds of CPU time (bulk: MB/s over 1 MiB chunks; small: 64-byte messages/s)"
 read -r mb ms < <(build/mrun tests/bench/crypto/bench.rb "$ROUNDS")
 nb=""; ns=""; rb=""; rs=""; ob=""; os=""
 command -v node >/dev/null && read -r nb ns < <(node tests/bench/crypto/bench.js "$ROUNDS")
