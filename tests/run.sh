@@ -5,7 +5,7 @@
 # Suites (MRPROF_SUITES, default "plain asan tsan valgrind fuzz"):
 #   plain     Criterion unit tests and end-to-end tests against build/
 #   asan      the same against build/asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
-#   tsan      the Deferred end-to-end tests (and JSON in a worker) against build/tsan/mrun (ThreadSanitizer: any
+#   tsan      the Deferred end-to-end tests (and JSON and Crypto in a worker) against build/tsan/mrun (ThreadSanitizer: any
 #             reported race fails the test through its exit code)
 #   valgrind  sample scripts under valgrind's leak checker, with build/mrun
 #   fuzz      every libFuzzer target in build/fuzz/ (make fuzz-targets) over its seed corpus
@@ -177,7 +177,8 @@ for suite in $SUITES; do
                 sh -c 'bash tests/e2e/test_deferred.sh; ONLY="workers\|together" bash tests/e2e/test_memory.sh
                        ONLY="deferred_workers" bash tests/e2e/test_process.sh
                        ONLY="deferred_workers" bash tests/e2e/test_regexp.sh
-                       ONLY=deferred bash tests/e2e/test_json.sh' |
+                       ONLY=deferred bash tests/e2e/test_json.sh
+                       ONLY="deferred_workers\|workers_fetch\|block_forms" bash tests/e2e/test_crypto.sh' |
                 sed "s/^\(not ok\|ok\) - /\1 - tsan /" | tally ;;
         valgrind) valgrind_suite | tally ;;
         # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).
