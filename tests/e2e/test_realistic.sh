@@ -186,7 +186,7 @@ t_live_view_names_a_never_yielding_hot_loop_within_a_second() {
 # (samples/notes_load.rb, its child). Every route answers, none with 500, and the wall-mode
 # trace holds the workers' threads, (idle), and the functions each route runs.
 t_notes_service_demo_answers_every_route_and_its_profile_names_them() {
-    run $MRUN --cpu-prof --prof-mode wall --prof-format trace --prof-out "$T/d.json" \
+    run $MRUN --cpu-prof --prof-mode wall --prof-hz 5000 --prof-format trace --prof-out "$T/d.json" \
         samples/notes_service.rb --demo 1
     expect_rc 0
     expect_out_has "notes_load: "
@@ -197,7 +197,10 @@ t_notes_service_demo_answers_every_route_and_its_profile_names_them() {
     case $out in *" 500: "*) fail "a route answered 500: $out" ;; esac
     run $MRPROF report --format tsv --top 0 "$T/d.json"
     expect_rc 0
-    for r in "(idle)" "JSON.generate" "JSON.parse" "String#scan" "Regexp#match" "block in word_report"; do
+    # Functions with milliseconds of the run. JSON.parse is not asked for: about 75 small POST
+    # bodies make 1 ms of it in the whole second (0.03 %), which a sampler misses at random on a
+    # loaded machine (issue 28: one run in a flaky round had no sample of it).
+    for r in "(idle)" "JSON.generate" "String#scan" "Regexp#match" "block in word_report"; do
         printf '%s\n' "$out" | awk -F'\t' -v f="$r" '$6 == f { found = 1 } END { exit !found }' ||
             fail "the report has no row for $r"
     done
