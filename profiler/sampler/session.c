@@ -274,19 +274,26 @@ scale_to_cpu(struct prof_session *s, const struct prof_thread *t)
     struct profile *p = s->profile;
     struct prof_sample *smp = p->samples.data;
     const struct prof_node *nodes = p->nodes.data;
-    size_t nidle = 0;
+    size_t nidle = 0, nrun = 0;
     for (size_t i = t->first_sample; i < p->samples.len; i++)
-        if (smp[i].thread == t->model_thread && nodes[smp[i].node].frame == p->f_idle)
-            nidle++;
+        if (smp[i].thread == t->model_thread) {
+            if (nodes[smp[i].node].frame == p->f_idle)
+                nidle++;
+            else
+                nrun++;
+        }
     uint64_t wait_cpu = nidle && t->wait_cpu_sum < t->cpu_sum ? t->wait_cpu_sum : 0;
-    double f = t->weight_sum ? (double)(t->cpu_sum - wait_cpu) / (double)t->weight_sum : 0;
+    uint64_t run_cpu = t->cpu_sum - wait_cpu;
+    double f = t->weight_sum ? (double)run_cpu / (double)t->weight_sum : 0;
     for (size_t i = t->first_sample; i < p->samples.len; i++) {
         if (smp[i].thread != t->model_thread)
             continue;
         if (nodes[smp[i].node].frame == p->f_idle)
             smp[i].weight_ns = wait_cpu / nidle;
-        else
+        else if (t->weight_sum)
             smp[i].weight_ns = (uint64_t)((double)smp[i].weight_ns * f + 0.5);
+        else /* every running sample came late (weight 0): share the CPU out equally */
+            smp[i].weight_ns = run_cpu / nrun;
     }
 }
 

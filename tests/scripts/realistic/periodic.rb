@@ -16,12 +16,12 @@ class Job
   end
 
   def spin(ms)
-    w0 = Time.now
     t0 = Profiler.thread_cpu_time
+    w0 = Time.now
     x = 0
     x += 1 while (Profiler.thread_cpu_time - t0) * 1000 < ms
-    @cpu += Profiler.thread_cpu_time - t0
     @wall += Time.now - w0
+    @cpu += Profiler.thread_cpu_time - t0
     x
   end
 end
