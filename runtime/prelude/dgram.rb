@@ -117,7 +117,13 @@ module Dgram
       elsif !port.nil? || !host.nil?
         raise Net::Error.new("ERR_SOCKET_DGRAM_IS_CONNECTED", "send", nil, nil, "the socket is connected: send(data) without a port")
       end
-      bind if @state == :unbound
+      if @state == :unbound
+        # a bad address must fail before the implicit bind (later sends find out in C)
+        if @family == 4 && Net.ip_family(host) == 6
+          raise ArgumentError, "a udp4 socket cannot reach the IPv6 address #{host}"
+        end
+        bind
+      end
       if @state == :binding || @connect_state == :connecting
         (@after_bind ||= []) << proc { __send_now(data, port, host, callback) }
       else
@@ -135,6 +141,9 @@ module Dgram
         raise ArgumentError, "port must be an Integer from 1 to 65535, not #{port.inspect}"
       end
       host = host.nil? ? (@family == 6 ? "::1" : "127.0.0.1") : Net.__check_host(host)
+      if @family == 4 && Net.ip_family(host) == 6
+        raise ArgumentError, "a udp4 socket cannot reach the IPv6 address #{host}"
+      end
       bind if @state == :unbound
       @connect_state = :connecting
       @connect_callback = callback
