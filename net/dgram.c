@@ -458,74 +458,66 @@ dgram_remote_address(mrb_state *mrb, mrb_value self)
 
 enum opt { OPT_BROADCAST, OPT_TTL, OPT_MULTICAST_TTL, OPT_MULTICAST_LOOP };
 
-/* Socket#__set(opt, value) → nil or [code, message]: libuv's setters, which check the range
- * (a TTL of 1 to 255) and apply the option of the socket's family. */
+/* The level and name of an option for the socket's family. libuv's setters pick IPv4 or IPv6 by
+ * whether the handle was bound to an IPv6 address, so a udp6 socket not bound yet would get the
+ * IPv4 option: this file sets them itself, by the family the socket was made with. */
+static bool
+opt_name(struct dgram *d, mrb_int opt, int *level, int *name)
+{
+    bool v6 = d->family == 6;
+    *level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+    switch (opt) {
+    case OPT_BROADCAST:
+        *level = SOL_SOCKET;
+        *name = SO_BROADCAST;
+        return true;
+    case OPT_TTL:
+        *name = v6 ? IPV6_UNICAST_HOPS : IP_TTL;
+        return true;
+    case OPT_MULTICAST_TTL:
+        *name = v6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL;
+        return true;
+    case OPT_MULTICAST_LOOP:
+        *name = v6 ? IPV6_MULTICAST_LOOP : IP_MULTICAST_LOOP;
+        return true;
+    }
+    return false;
+}
+
+/* Socket#__set(opt, value) / #__get(opt): the option as an int (Linux takes and gives an int for
+ * each of them, IPv4's one-byte multicast options included) → nil / the value, or [code,
+ * message]. The Ruby half checks the ranges (a TTL of 1 to 255...). */
 static mrb_value
 dgram_set(mrb_state *mrb, mrb_value self)
 {
     mrb_int opt, value;
     mrb_get_args(mrb, "ii", &opt, &value);
     struct dgram *d = get_dgram(mrb, self);
-    int err;
-    switch (opt) {
-    case OPT_BROADCAST:
-        err = uv_udp_set_broadcast(udp_of(d), value != 0);
-        break;
-    case OPT_TTL:
-        err = uv_udp_set_ttl(udp_of(d), (int)value);
-        break;
-    case OPT_MULTICAST_TTL:
-        err = uv_udp_set_multicast_ttl(udp_of(d), (int)value);
-        break;
-    case OPT_MULTICAST_LOOP:
-        err = uv_udp_set_multicast_loop(udp_of(d), value != 0);
-        break;
-    default:
+    int level, name, v = (int)value;
+    if (!opt_name(d, opt, &level, &name))
         mrb_raisef(mrb, E_ARGUMENT_ERROR, "unknown option %i", opt);
-    }
+    uv_os_fd_t fd;
+    int err = uv_fileno(&d->base.u.handle, &fd);
+    if (!err && setsockopt(fd, level, name, &v, sizeof v))
+        err = -errno;
     return err ? err_pair(mrb, err) : mrb_nil_value();
 }
 
-/* Socket#__get(opt) → Integer or [code, message]: getsockopt of what __set sets (libuv has no
- * getters), with the option of the socket's family. */
 static mrb_value
 dgram_get(mrb_state *mrb, mrb_value self)
 {
     mrb_int opt;
     mrb_get_args(mrb, "i", &opt);
     struct dgram *d = get_dgram(mrb, self);
+    int level, name, v = 0;
+    if (!opt_name(d, opt, &level, &name))
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "unknown option %i", opt);
     uv_os_fd_t fd;
     int err = uv_fileno(&d->base.u.handle, &fd);
-    if (err)
-        return err_pair(mrb, err);
-    bool v6 = d->family == 6;
-    int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, name;
-    switch (opt) {
-    case OPT_BROADCAST:
-        level = SOL_SOCKET;
-        name = SO_BROADCAST;
-        break;
-    case OPT_TTL:
-        name = v6 ? IPV6_UNICAST_HOPS : IP_TTL;
-        break;
-    case OPT_MULTICAST_TTL:
-        name = v6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL;
-        break;
-    case OPT_MULTICAST_LOOP:
-        name = v6 ? IPV6_MULTICAST_LOOP : IP_MULTICAST_LOOP;
-        break;
-    default:
-        mrb_raisef(mrb, E_ARGUMENT_ERROR, "unknown option %i", opt);
-    }
-    /* IPv4's multicast TTL and loop are one byte wide; the others an int. */
-    union {
-        int i;
-        unsigned char c;
-    } v = {0};
-    socklen_t len = sizeof v.i;
-    if (getsockopt(fd, level, name, &v, &len))
-        return err_pair(mrb, -errno);
-    return mrb_fixnum_value(len == 1 ? v.c : v.i);
+    socklen_t len = sizeof v;
+    if (!err && getsockopt(fd, level, name, &v, &len))
+        err = -errno;
+    return err ? err_pair(mrb, err) : mrb_fixnum_value(v);
 }
 
 /* Socket#__membership(group, iface or nil, join) → nil or [code, message] */

@@ -276,11 +276,11 @@ module Dgram
     end
 
     def add_membership(group, interface = nil)
-      __membership(group, interface, true, "add_membership")
+      __change_membership(group, interface, true, "add_membership")
     end
 
     def drop_membership(group, interface = nil)
-      __membership(group, interface, false, "drop_membership")
+      __change_membership(group, interface, false, "drop_membership")
     end
 
     # SO_RCVBUF / SO_SNDBUF in bytes. Linux reports twice what was set (its bookkeeping).
@@ -395,7 +395,7 @@ module Dgram
       v
     end
 
-    def __membership(group, interface, join, what)
+    def __change_membership(group, interface, join, what)
       __check_running(what)
       __check_string(group, "multicast group")
       __check_string(interface, "interface") unless interface.nil?
