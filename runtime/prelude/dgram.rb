@@ -106,16 +106,27 @@ module Dgram
     # send(data) { |err, bytes| }. data is a String or an Array of Strings (one datagram). An
     # unbound socket binds first (port 0, any address). Without a block a failure is an :error
     # event; with one it is the block's first argument.
+    #
+    # The per-datagram path: symbols are compared with equal? (Symbol#== goes through
+    # Comparable in mruby 3.1) and the checks are inline.
     def send(data, port = nil, host = nil, &callback)
-      data = __datagram(data)
-      __check_running("send")
-      if @connect_state == :none
+      data = __datagram(data) unless data.is_a?(String)
+      __check_running("send") if @closed || @closing
+      if @connect_state.equal?(:none)
         unless port.is_a?(Integer) && port > 0 && port <= 65535
           raise ArgumentError, "port must be an Integer from 1 to 65535, not #{port.inspect}"
         end
-        host = host.nil? ? (@family == 6 ? "::1" : "127.0.0.1") : Net.__check_host(host)
+        if host.nil?
+          host = @family == 6 ? "::1" : "127.0.0.1"
+        elsif !host.is_a?(String) || host.empty?
+          Net.__check_host(host)
+        end
       elsif !port.nil? || !host.nil?
         raise Net::Error.new("ERR_SOCKET_DGRAM_IS_CONNECTED", "send", nil, nil, "the socket is connected: send(data) without a port")
+      end
+      if @state.equal?(:bound) && !@connect_state.equal?(:connecting)
+        __send_now(data, port, host, callback)
+        return self
       end
       if @state == :unbound
         # a bad address must fail before the implicit bind (later sends find out in C)
@@ -463,9 +474,9 @@ module Dgram
       r = __send(data, host, port || 0)
       if r.is_a?(Integer)
         set_immediate { callback.call(nil, r) } if callback
-      elsif r == :queued
+      elsif r.equal?(:queued)
         @sent << [callback, host, port]
-      elsif r == :lookup
+      elsif r.equal?(:lookup)
         Net.__lookup(host, @family) do |err, ip, _family|
           if err
             __send_failed(err, "getaddrinfo", host, port, callback)
