@@ -100,6 +100,19 @@ t_python_datagram_larger_than_the_buffer_is_truncated() {
     grep -qx '1000 1000 true' "$T/out" || fail "expected '1000 1000 true': $(cat "$T/out")"
 }
 
+# The same scenario under Node's dgram and Dgram prints the same lines: EADDRINUSE from bind,
+# EMSGSIZE from send (to its block), :listening after an implicit bind, an empty datagram's
+# rinfo (keys, family, size), ECONNREFUSED (recvmsg) on a connected socket.
+t_codes_events_and_rinfo_match_node() {
+    command -v node >/dev/null || { skip "node is not installed: nothing to compare with"; return 0; }
+    run node tests/scripts/dgram/same_as_node.js
+    [ "$rc" = 0 ] && [ -n "$out" ] || fail "node: exit $rc: $out $err"
+    local want=$out
+    run $MRUN tests/scripts/dgram/same_as_node.rb
+    expect_rc 0
+    expect_out "$want"
+}
+
 t_exit_when_unbound_unreffed_or_closed() {
     run $MRUN -e 's = Dgram.create_socket(:udp4); s.set_ttl(9); puts "unbound"'
     expect_rc 0; expect_out unbound
