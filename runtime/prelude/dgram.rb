@@ -134,6 +134,7 @@ module Dgram
           raise ArgumentError, "a udp4 socket cannot reach the IPv6 address #{host}"
         end
         bind
+        return self if @state.equal?(:unbound) # the bind failed: its :error is on the way
       end
       if @state == :binding || @connect_state == :connecting
         (@after_bind ||= []) << proc { __send_now(data, port, host, callback) }
@@ -155,7 +156,10 @@ module Dgram
       if @family == 4 && Net.ip_family(host) == 6
         raise ArgumentError, "a udp4 socket cannot reach the IPv6 address #{host}"
       end
-      bind if @state == :unbound
+      if @state == :unbound
+        bind
+        return self if @state.equal?(:unbound) # the bind failed: its :error is on the way
+      end
       @connect_state = :connecting
       @connect_callback = callback
       go = proc do
