@@ -69,6 +69,9 @@ static const struct mrb_data_type dgram_type = {"Dgram::Socket", rt_owned_dfree}
 /* The receive buffer of every socket (see the top of the file). */
 static char recv_buf[CHUNK * RECV_CHUNKS];
 
+/* "IPv4" and "IPv6", frozen, shared by every rinfo (registered with the GC at init). */
+static mrb_value family_names[2];
+
 static struct {
     mrb_sym on_message, on_error, on_sent, on_close, address, family, port, size, truncated;
 } sym;
@@ -135,25 +138,35 @@ on_handle_closed(struct rt_owned *o)
     mrb_gc_arena_restore(rt->mrb, ai);
 }
 
+/* The address (into ip) and port of a socket address; returns its family, 4 or 6, or 0 for
+ * another kind. */
+static int
+addr_parts(const struct sockaddr *sa, char ip[64], int *port)
+{
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(a, ip, 64);
+        *port = ntohs(a->sin6_port);
+        return 6;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        uv_ip4_name(a, ip, 64);
+        *port = ntohs(a->sin_port);
+        return 4;
+    }
+    return 0;
+}
+
 /* [address, port, family] of a socket address, or nil for another family. */
 static mrb_value
 addr_value(mrb_state *mrb, const struct sockaddr *sa)
 {
     char ip[64];
-    int port;
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-        uv_ip6_name(a, ip, sizeof ip);
-        port = ntohs(a->sin6_port);
-    } else if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-        uv_ip4_name(a, ip, sizeof ip);
-        port = ntohs(a->sin_port);
-    } else {
+    int port, family = addr_parts(sa, ip, &port);
+    if (!family)
         return mrb_nil_value();
-    }
-    mrb_value v[3] = {mrb_str_new_cstr(mrb, ip), mrb_fixnum_value(port),
-                      mrb_fixnum_value(sa->sa_family == AF_INET6 ? 6 : 4)};
+    mrb_value v[3] = {mrb_str_new_cstr(mrb, ip), mrb_fixnum_value(port), mrb_fixnum_value(family)};
     return mrb_ary_new_from_values(mrb, 3, v);
 }
 
@@ -221,14 +234,16 @@ on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *
                           mrb_str_new_lit(mrb, "recvmsg")};
         call(d, sym.on_error, 3, v);
     } else if (addr) {
-        mrb_value name = addr_value(mrb, addr);
-        if (!mrb_nil_p(name)) {
+        char ip[64];
+        int port, family = addr_parts(addr, ip, &port);
+        if (family) {
+            /* Three objects per datagram: the message, the Hash and the address String (the
+             * family is one frozen String per family). */
             mrb_value rinfo = mrb_hash_new_capa(mrb, 5);
-            mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.address), RARRAY_PTR(name)[0]);
+            mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.address), mrb_str_new_cstr(mrb, ip));
             mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.family),
-                         mrb_fixnum(RARRAY_PTR(name)[2]) == 6 ? mrb_str_new_lit(mrb, "IPv6")
-                                                              : mrb_str_new_lit(mrb, "IPv4"));
-            mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.port), RARRAY_PTR(name)[1]);
+                         family == 6 ? family_names[1] : family_names[0]);
+            mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.port), mrb_fixnum_value(port));
             mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.size), mrb_fixnum_value(nread));
             if (flags & UV_UDP_PARTIAL)
                 mrb_hash_set(mrb, rinfo, mrb_symbol_value(sym.truncated), mrb_true_value());
@@ -577,6 +592,12 @@ dgram_init(struct rt *rt)
     sym.port = mrb_intern_lit(mrb, "port");
     sym.size = mrb_intern_lit(mrb, "size");
     sym.truncated = mrb_intern_lit(mrb, "truncated");
+    family_names[0] = mrb_str_new_lit(mrb, "IPv4");
+    family_names[1] = mrb_str_new_lit(mrb, "IPv6");
+    for (int i = 0; i < 2; i++) {
+        mrb_obj_freeze(mrb, family_names[i]);
+        mrb_gc_register(mrb, family_names[i]);
+    }
 
     struct RClass *mod = mrb_define_module(mrb, "Dgram");
     struct RClass *c = mrb_define_class_under(mrb, mod, "Socket", mrb->object_class);
