@@ -84,6 +84,7 @@ t_broadcast_ttl_buffer_sizes_and_multicast_ipv4() { dgram_script options; }
 t_broadcast_ttl_buffer_sizes_and_multicast_ipv6() { has_v6 || return 0; dgram_script options v6; }
 t_datagrams_larger_than_the_buffers() { dgram_script truncation; }
 t_gc_between_events_and_fd_count_back_to_the_start() { dgram_script lifetime 200; }
+t_a_datagram_costs_three_objects_and_a_send_none() { dgram_script allocations; }
 
 # A datagram from Python's socket larger than a socket's max_message_size is cut, and says so.
 t_python_datagram_larger_than_the_buffer_is_truncated() {
