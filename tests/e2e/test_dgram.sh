@@ -85,6 +85,7 @@ t_broadcast_ttl_buffer_sizes_and_multicast_ipv6() { has_v6 || return 0; dgram_sc
 t_datagrams_larger_than_the_buffers() { dgram_script truncation; }
 t_gc_between_events_and_fd_count_back_to_the_start() { dgram_script lifetime 200; }
 t_a_datagram_costs_three_objects_and_a_send_none() { dgram_script allocations; }
+t_close_in_the_middle_of_a_recvmmsg_batch() { dgram_script close_in_batch; }
 
 # A datagram from Python's socket larger than a socket's max_message_size is cut, and says so.
 t_python_datagram_larger_than_the_buffer_is_truncated() {

@@ -1,12 +1,13 @@
 #!/bin/sh
 # valgrind_dgram.sh — Dgram under valgrind's leak checker (run by tests/run.sh's valgrind suite):
 # errors (EADDRINUSE, EMSGSIZE, ECONNREFUSED, getaddrinfo, bad arguments), connected sockets,
-# options, truncated datagrams, and 50 sockets with GC between events (the fd count checked).
+# options, truncated datagrams, 50 sockets with GC between events (the fd count checked), and a
+# socket closed by its listener in the middle of a recvmmsg batch.
 set -u
 fail=0
 # The scripts' deadlines (20 s, 30 s) are for the plain build; timeout(1) below bounds a hang.
 export MRPROF_DEADLINE_SCALE=10
-for args in "errors" "connected" "options" "truncation" "lifetime 50"; do
+for args in "errors" "connected" "options" "truncation" "lifetime 50" "close_in_batch"; do
     set -- $args
     name=$1; shift
     log=$(mktemp /tmp/mrprof-vg-dgram.XXXXXX)
