@@ -1,6 +1,7 @@
 # options.rb [v6] — socket options: broadcast (without it a send to the broadcast address is
 # EACCES), TTL, multicast TTL and loopback, buffer sizes (set at creation or later), multicast
-# membership on the loopback interface (prints "skip: ..." when the kernel refuses it).
+# membership on the loopback interface (prints "skip: ..." when the kernel refuses it); with v6
+# also ipv6_only and the largest IPv6 datagram.
 require_relative "../net/helper"
 deadline(20_000)
 v6 = ARGV[0] == "v6"
@@ -49,6 +50,38 @@ unless v6
         rx.close; tx.close
         next_step.call
       end
+    end
+  end
+end
+
+if v6
+  # ipv6_only: a dual-stack udp6 socket reaches 127.0.0.1; an IPv6-only one cannot
+  steps << proc do
+    rx = Dgram.create_socket(:udp4)
+    dual = Dgram.create_socket(:udp6)
+    only = Dgram.create_socket(:udp6, ipv6_only: true)
+    rx.bind(0, "127.0.0.1") do
+      port = rx.address[:port]
+      only.bind(0, "::") do
+        only.send("from v6 only", port, "127.0.0.1") do |err, _|
+          check(err && err.code == "ENETUNREACH", "an ipv6_only socket cannot send to 127.0.0.1 (#{err && err.message})")
+          dual.send("from dual stack", port, "127.0.0.1")
+        end
+      end
+      rx.on(:message) do |m, r|
+        check(m == "from dual stack" && r[:family] == "IPv4", "a dual-stack udp6 socket reaches 127.0.0.1 (#{m})")
+        [rx, dual, only].each(&:close)
+        next_step.call
+      end
+    end
+  end
+  # the largest IPv6 datagram is 65527 bytes
+  steps << proc do
+    big = Dgram.create_socket(:udp6)
+    big.send("x" * 65528, 9, "::1") do |err, _|
+      check(err && err.code == "EMSGSIZE", "65528 bytes over IPv6: EMSGSIZE (#{err && err.message})")
+      big.close
+      next_step.call
     end
   end
 end
