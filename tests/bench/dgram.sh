@@ -6,7 +6,7 @@
 # server runs on CPU 0 and the load on CPU 1 (taskset); each figure is the best of DGRAM_RUNS
 # runs. The window shrinks with the size: a 16 KiB datagram takes 32 KiB of the server's
 # default receive queue (208 KiB), so more than 6 in flight overflow it, and a lost datagram
-# costs the generator a 50 ms wait (it prints how many it lost).
+# costs the generator a 200 ms wait (it prints how many it lost).
 set -u
 cd "$(dirname "$0")/../.."
 RUNS=${DGRAM_RUNS:-3}
