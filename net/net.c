@@ -194,6 +194,12 @@ parse_ip(const char *host, int port, struct sockaddr_storage *ss)
     return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0;
 }
 
+bool
+net_parse_ip(const char *host, int port, struct sockaddr_storage *ss)
+{
+    return parse_ip(host, port, ss);
+}
+
 /* [address, port, family] for a TCP name, or the path of a pipe. */
 static mrb_value
 name_value(mrb_state *mrb, struct net_stream *s, bool peer)
@@ -298,7 +304,8 @@ on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     mrb_gc_arena_restore(mrb, ai);
 }
 
-/* Net.__lookup(host) { |err, address, family| } */
+/* Net.__lookup(host, family = 0) { |err, address, family| }: family 4 or 6 asks for that
+ * family only (Dgram's udp4 and udp6 sockets); 0 takes either, IPv4 first. */
 static mrb_value
 net_lookup(mrb_state *mrb, mrb_value self)
 {
@@ -306,14 +313,15 @@ net_lookup(mrb_state *mrb, mrb_value self)
     struct rt *rt = rt_from_mrb(mrb);
     const char *host;
     mrb_value block;
-    mrb_get_args(mrb, "z&!", &host, &block);
+    mrb_int family = 0;
+    mrb_get_args(mrb, "z|i&!", &host, &family, &block);
     struct lookup_req *l = calloc(1, sizeof *l);
     if (!l)
         mrb_raise(mrb, E_RUNTIME_ERROR, "out of memory");
     l->rt = rt;
     l->block = block;
     struct addrinfo hints = {0};
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     int err = uv_getaddrinfo(&rt->loop, &l->req, on_lookup, host, NULL, &hints);
     if (err) {
@@ -721,7 +729,7 @@ net_init(struct rt *rt)
 
     struct RClass *net = mrb_define_module(mrb, "Net");
     mrb_define_module_function(mrb, net, "__lookup", net_lookup,
-                               MRB_ARGS_REQ(1) | MRB_ARGS_BLOCK());
+                               MRB_ARGS_REQ(1) | MRB_ARGS_OPT(1) | MRB_ARGS_BLOCK());
     mrb_define_module_function(mrb, net, "__ip_family", net_ip_family, MRB_ARGS_REQ(1));
 
     struct RClass *sock = mrb_define_class_under(mrb, net, "Socket", mrb->object_class);

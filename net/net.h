@@ -7,6 +7,7 @@
 #ifndef MRPROF_NET_H
 #define MRPROF_NET_H
 
+#include <stdbool.h>
 #include <mruby.h>
 #include <uv.h>
 
@@ -15,5 +16,9 @@
  * closed, as any open socket; the Ruby half then calls Socket#__attach_stdio. Raises when sock
  * is not a Net::Socket or is already open. */
 uv_stream_t *net_socket_pipe(mrb_state *mrb, mrb_value sock);
+
+/* Parses a literal IPv4 or IPv6 address with a port into ss; false when host is not one
+ * (Dgram's sends and binds, net/dgram.c). */
+bool net_parse_ip(const char *host, int port, struct sockaddr_storage *ss);
 
 #endif

@@ -18,6 +18,7 @@
     X(core)                                                                                        \
     X(timers)                                                                                      \
     X(net)                                                                                         \
+    X(dgram)                                                                                       \
     X(http)                                                                                        \
     X(json)                                                                                        \
     X(crypto)                                                                                      \

@@ -148,6 +148,7 @@ struct rt_owned {
         uv_timer_t timer;
         uv_tcp_t tcp;
         uv_pipe_t pipe;
+        uv_udp_t udp;
     } u;
     int refs; /* 2 at birth: one for the Ruby object, one for the open handle */
     struct rt *rt;

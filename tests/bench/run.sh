@@ -108,3 +108,6 @@ bash tests/bench/soak.sh
 
 echo
 bash tests/bench/crypto.sh
+
+echo
+bash tests/bench/dgram.sh
