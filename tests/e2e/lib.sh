@@ -10,6 +10,15 @@
 : "${ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MRUN:=$ROOT/build/mrun}" "${MRPROF:=$ROOT/build/mrprof}"
 export ROOT MRUN MRPROF
+# The peers' Python is Debian's (tools/deps.sh installs python3). When another python3 comes
+# first on PATH (a version manager's shim: pyenv's took 2-5 s to start on a loaded machine,
+# and the HTTP tests start dozens), a private bin directory puts Debian's first.
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ] &&
+    mkdir -p "$ROOT/build/.pybin" 2>/dev/null &&
+    ln -sf /usr/bin/python3 "$ROOT/build/.pybin/python3" 2>/dev/null; then
+    PATH="$ROOT/build/.pybin:$PATH"
+    export PATH
+fi
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 # long_test NAME SECONDS: NAME's own time limit (when more than TEST_TIMEOUT), for a test whose
 # work is long by design (dozens of profiled runs): the limit catches a hang, and a loaded
