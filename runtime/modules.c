@@ -19,6 +19,7 @@
     X(timers)                                                                                      \
     X(net)                                                                                         \
     X(http)                                                                                        \
+    X(tls)                                                                                         \
     X(json)                                                                                        \
     X(deferred)                                                                                    \
     X(process)                                                                                     \

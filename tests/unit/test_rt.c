@@ -108,7 +108,7 @@ Test(rt, event_emitter_once_and_off)
  * others are set up). */
 Test(rt, module_table_lists_each_module_once)
 {
-    const char *want[] = {"kernel",   "core",    "timers", "net", "http",   "json",
+    const char *want[] = {"kernel",   "core",    "timers", "net", "http",   "tls",      "json",
                           "deferred", "process", "child",  "fs",  "regexp", "profiling"};
     size_t n = 0;
     for (const struct rt_module *const *m = rt_modules; *m; m++, n++) {
