@@ -40,6 +40,10 @@
  * keeps its Context object in an instance variable, and a Context its SNI Contexts, because
  * OpenSSL's callbacks get the C struct of the context they were set on.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,7 +239,12 @@ opt_path(mrb_state *mrb, mrb_value h, mrb_sym key)
     if (!mrb_string_p(v))
         mrb_raisef(mrb, E_TYPE_ERROR, "TLS option %n must be a PEM file path (String), not %T", key,
                    v);
-    return mrb_string_value_cstr(mrb, &v);
+    const char *path = mrb_string_value_cstr(mrb, &v);
+    FILE *f = fopen(path, "r"); /* OpenSSL's own report of this is "system lib" */
+    if (!f)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "TLS %n '%s': %s", key, path, strerror(errno));
+    fclose(f);
+    return path;
 }
 
 static int
