@@ -402,7 +402,6 @@ ctx_initialize(mrb_state *mrb, mrb_value self)
     SSL_CTX *ctx = c->ctx;
     SSL_CTX_set_min_proto_version(ctx, minv);
     SSL_CTX_set_max_proto_version(ctx, maxv);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     if (cert) {
         if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
