@@ -280,9 +280,11 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const un
     (void)ssl;
     struct tls_ctx *c = arg;
     unsigned char *o;
+    /* No name in common: refused with a no_application_protocol alert, as Node's server does
+     * (RFC 7301 3.2). A client that offers no ALPN at all never gets here. */
     if (SSL_select_next_proto(&o, outlen, c->alpn, (unsigned)c->alpn_len, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_NOACK;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
     *out = o;
     return SSL_TLSEXT_ERR_OK;
 }

@@ -198,16 +198,15 @@ t_server_tls12_tls13_alpn_and_close_notify_with_s_client() {
     expect_out_has "New, TLSv1.2, Cipher is ECDHE-ECDSA"
     expect_out_has "ALPN protocol: h2"
     expect_out_has "echo:hi12"
-    # no common protocol: no ALPN (the server does not insist), the connection still works
+    # no protocol in common: refused with no_application_protocol, as Node's server does
     s_client "x" -alpn spdy/3
-    expect_out_has "No ALPN negotiated"
-    expect_out_has "echo:x"
+    expect_out_has "no application protocol"
     wait_exit $spid
     out=$(cat "$T/server.out")
     expect_out_has "secure protocol=TLSv1.3 alpn=\"h2\" servername=\"localhost\" authorized=false peer=none reused=false encrypted=true"
     expect_out_has "secure protocol=TLSv1.2 alpn=\"h2\" servername=nil"
-    expect_out_has "secure protocol=TLSv1.3 alpn=nil"
-    [ "$(grep -c '^end$' "$T/server.out")" = 3 ] || fail "each s_client's answer to our close_notify should be a clean :end: $out"
+    expect_out_has "client_error ERR_SSL_NO_APPLICATION_PROTOCOL no application protocol destroyed=true"
+    [ "$(grep -c '^end$' "$T/server.out")" = 2 ] || fail "each s_client's answer to our close_notify should be a clean :end: $out"
 }
 
 t_server_ends_with_close_notify_that_s_client_sees() {
