@@ -62,6 +62,7 @@ module TLS
     alias __net_do_write __do_write
     alias __net_start_shutdown __start_shutdown
     alias __net_on_eof __on_eof
+    # (Without an engine, i.e. connected by Net's own connect, a TLS::Socket is plain TCP.)
 
     def initialize(opts = {})
       super
@@ -157,6 +158,7 @@ module TLS
     end
 
     def __on_data(data)
+      return super unless @engine # a TLS::Socket connected with Net's connect: plain TCP
       __touch if @timeout_ms
       __tls_process(@engine.feed(data))
     end
@@ -165,6 +167,7 @@ module TLS
     # after a close_notify it is expected; otherwise (a peer that skips close_notify) it ends
     # the stream as Node does.
     def __on_eof
+      return __net_on_eof unless @engine
       unless @secure
         return __tls_fail(["ECONNRESET", "the peer closed the connection before the TLS handshake completed",
                            "handshake"])
@@ -225,6 +228,11 @@ module TLS
       end
     end
 
+    def __closed
+      __tls_clear_timer
+      super
+    end
+
     def __tls_start_timer
       return if @handshake_timeout == 0 || @secure
       @handshake_timer = Timer.new(@handshake_timeout, false, [], proc {
@@ -242,6 +250,7 @@ module TLS
 
     # Plaintext in, ciphertext out; before the handshake completes, writes wait in order.
     def __do_write(data, callback)
+      return __net_do_write(data, callback) unless @engine
       unless @secure
         (@tls_queue ||= []) << [data, callback]
         return true
@@ -262,6 +271,7 @@ module TLS
     # end(): close_notify, then FIN (once the handshake is done: the writes queued before it
     # go out first).
     def __start_shutdown
+      return __net_start_shutdown unless @engine
       return if @shutdown_started
       return unless @secure
       out = @engine.close_notify
