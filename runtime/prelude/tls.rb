@@ -48,6 +48,27 @@ module TLS
     ms
   end
 
+  # The client context for these options, made once and then shared by every TLS.connect with
+  # the same ones: loading the system's store (a bundle of ~150 CAs) costs tens of ms, more
+  # than a handshake. Files are read when a context is first made (as Node reads its CA bundle
+  # once); at most CLIENT_CONTEXTS are kept (then the cache starts over).
+  CLIENT_CONTEXTS = 64
+
+  def self.__client_context(opts)
+    verify = opts.key?(:verify) ? (opts[:verify] ? true : false) : true
+    min = opts[:min_version] || DEFAULT_MIN_VERSION
+    max = opts[:max_version] || DEFAULT_MAX_VERSION
+    key = [opts[:ca], opts[:cert], opts[:key], verify, opts[:alpn_protocols], min, max]
+    cache = (@client_contexts ||= {})
+    ctx = cache[key]
+    return ctx if ctx
+    ctx = Context.new(server: false, ca: opts[:ca], cert: opts[:cert], key: opts[:key], verify: verify,
+                      alpn_protocols: opts[:alpn_protocols], min_version: min, max_version: max)
+    cache.clear if cache.size >= CLIENT_CONTEXTS
+    cache[key.map { |v| v.is_a?(String) || v.is_a?(Array) ? v.dup.freeze : v }] = ctx
+    ctx
+  end
+
   def self.__server_context(opts)
     Context.new(server: true, cert: opts[:cert], key: opts[:key], ca: opts[:ca],
                 request_cert: opts[:request_cert] ? true : false,
@@ -82,10 +103,7 @@ module TLS
       end
       @verify = opts.key?(:verify) ? (opts[:verify] ? true : false) : true
       @handshake_timeout = TLS.__timeout_ms(opts)
-      ctx = Context.new(server: false, ca: opts[:ca], cert: opts[:cert], key: opts[:key], verify: @verify,
-                        alpn_protocols: opts[:alpn_protocols],
-                        min_version: opts[:min_version] || DEFAULT_MIN_VERSION,
-                        max_version: opts[:max_version] || DEFAULT_MAX_VERSION)
+      ctx = TLS.__client_context(opts)
       # The name the certificate must match: the SNI name, else the host (a name or an IP).
       check = opts[:path] ? @servername : (@servername || host)
       @engine = Engine.new(ctx, @servername, check, opts[:session])
