@@ -302,6 +302,7 @@ t_server_echoes_megabytes_to_s_client() {
 t_bulk_both_ways_with_backpressure_and_no_fd_leak() { script bulk 16 backpressure; }
 t_garbage_http_hangup_and_stalled_clients_while_another_is_served() { script bad_clients; }
 t_bad_arguments_timeouts_refusals_and_write_after_end() { script errors; }
+t_sni_alpn_accessors_sessions_and_client_certs_between_mrun_peers() { script features; }
 
 t_profile_names_the_tls_engine() {
     certs
