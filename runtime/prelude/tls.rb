@@ -178,7 +178,9 @@ module TLS
     def __on_data(data)
       return super unless @engine # a TLS::Socket connected with Net's connect: plain TCP
       __touch if @timeout_ms
-      __tls_process(@engine.feed(data))
+      r = @engine.feed(data)
+      data.clear # (see __release)
+      __tls_process(r)
     end
 
     # The TCP stream ended. Before the handshake completed, that is a reset as Node reports it;
@@ -203,7 +205,10 @@ module TLS
       plain = r[0]
       out = r[1]
       flags = r[2]
-      __net_do_write(out, nil) if out && !@destroyed
+      if out && !@destroyed
+        __net_do_write(out, nil)
+        out.clear
+      end
       return __tls_fail(r[3]) if r[3]
       __tls_secured if flags & Engine::SECURE != 0
       emit(:session, @engine.session) if flags & Engine::SESSION != 0 && !@destroyed
@@ -283,8 +288,16 @@ module TLS
         set_immediate { callback.call } if callback
         return true
       end
-      __net_do_write(cipher, callback)
+      r = __net_do_write(cipher, callback)
+      cipher.clear # (see below)
+      r
     end
+
+    # The ciphertext Strings (what was read, what was written) are ours alone and garbage as
+    # soon as used: clear frees their buffers now. mruby's GC runs by object count, so 64 KiB
+    # Strings made at every read and write otherwise pile up between collections (hundreds of
+    # MB in a bulk transfer) and every new one lands on fresh pages. A write still queued keeps
+    # its bytes: Net's __write copied them or holds a shared copy, which clear leaves alone.
 
     # end(): close_notify, then FIN (once the handshake is done: the writes queued before it
     # go out first).
