@@ -70,7 +70,7 @@ static char read_buf[64 * 1024];
 
 static struct {
     mrb_sym on_connect, on_data, on_eof, on_error, on_written, on_drain, on_shutdown, on_connection,
-        on_close;
+        on_close, socket_class;
 } sym;
 
 static uv_stream_t *
@@ -660,7 +660,16 @@ on_connection(uv_stream_t *server, int status)
     if (mrb_nil_p(srv->base.self) || rt->exiting)
         return;
     int ai = mrb_gc_arena_save(mrb);
+    /* A server's @socket_class (a subclass of Net::Socket: TLS::Server's TLS::Socket) makes
+     * its accepted sockets; by default they are Net::Sockets. */
     struct RClass *cls = mrb_class_get_under(mrb, mrb_module_get(mrb, "Net"), "Socket");
+    mrb_value chosen = mrb_iv_get(mrb, srv->base.self, sym.socket_class);
+    if (mrb_class_p(chosen))
+        for (struct RClass *c = mrb_class_ptr(chosen); c; c = c->super)
+            if (c == cls) {
+                cls = mrb_class_ptr(chosen);
+                break;
+            }
     mrb_value sock = mrb_obj_new(mrb, cls, 0, NULL);
     struct net_stream *s = stream_init(mrb, sock, srv->is_pipe, false);
     int err = uv_accept(server, stream_of(s));
@@ -726,6 +735,7 @@ net_init(struct rt *rt)
     sym.on_shutdown = mrb_intern_lit(mrb, "__on_shutdown");
     sym.on_connection = mrb_intern_lit(mrb, "__on_connection");
     sym.on_close = mrb_intern_lit(mrb, "__on_close");
+    sym.socket_class = mrb_intern_lit(mrb, "@socket_class");
 
     struct RClass *net = mrb_define_module(mrb, "Net");
     mrb_define_module_function(mrb, net, "__lookup", net_lookup,

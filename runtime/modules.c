@@ -20,6 +20,7 @@
     X(net)                                                                                         \
     X(dgram)                                                                                       \
     X(http)                                                                                        \
+    X(tls)                                                                                         \
     X(json)                                                                                        \
     X(crypto)                                                                                      \
     X(deferred)                                                                                    \

@@ -111,3 +111,6 @@ bash tests/bench/crypto.sh
 
 echo
 bash tests/bench/dgram.sh
+
+echo
+bash tests/bench/tls.sh
