@@ -154,8 +154,11 @@ t_waiting_for_a_child_is_idle_in_wall_mode() {
     expect_rc 0; expect_out "done"
     run $MRPROF report "$T/w.cpuprofile"
     expect_rc 0
-    idle=$(printf '%s\n' "$out" | awk '$NF == "(idle)" || $5 == "(idle)" { print int($2) }' | head -1)
-    [ -n "$idle" ] && [ "$idle" -ge 60 ] || fail "(idle) share under 60 %: $(printf '%s' "$out" | head -20)"
+    # The child sleeps 0.4 s after its exec, which uv_spawn waits for: at least 0.3 s of the
+    # run is the loop waiting, whatever the spawn itself costs (asan under load: 290 ms of a
+    # 1 s run, so a share of the run, asked for before, is not what is promised).
+    idle=$(printf '%s\n' "$out" | awk '$NF == "(idle)" || $5 == "(idle)" { print int($1) }' | head -1)
+    [ -n "$idle" ] && [ "$idle" -ge 300 ] || fail "(idle) under 300 ms: $(printf '%s' "$out" | head -20)"
     expect_out_has "ChildProcess#__spawn"
 }
 
