@@ -125,6 +125,9 @@ module HTTP
       end
     end
 
+    # Checks a request's connection options at the call (HTTPS::Agent: its TLS options).
+    def __check_options(_opts); end
+
     # key => [Net::Socket] in use / idle, as Node's agent.sockets and agent.freeSockets.
     def sockets
       __sockets(@busy)

@@ -148,6 +148,7 @@ module HTTP
       end
       @agent_opt = opts.key?(:agent) ? opts[:agent] : nil
       @agent = __agent_for(@protocol, @agent_opt)
+      @agent.__check_options(__conn_opts)
       @timeout = opts[:timeout]
       unless @timeout.nil? || (@timeout.is_a?(Integer) && @timeout >= 0)
         raise ArgumentError, "timeout must be a non-negative Integer (ms), not #{@timeout.inspect}"
@@ -727,7 +728,7 @@ module HTTP
     end
 
     def __http_error(err)
-      return err if defined?(TLS::Error) && err.is_a?(TLS::Error) # its code, syscall and reason as they are
+      return err if err.is_a?(TLS::Error) # its code, syscall and reason as they are
       code = err.respond_to?(:code) ? err.code : nil
       code = "ENOTFOUND" if err.is_a?(Net::Error) && err.syscall == "getaddrinfo" && %w[EAI_NONAME EAI_NODATA EAI_AGAIN EAI_FAIL].include?(code)
       message = code == "ENOTFOUND" ? "getaddrinfo ENOTFOUND #{@host}" : err.message

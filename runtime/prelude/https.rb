@@ -85,6 +85,7 @@ module HTTPS
       super(**opts)
       @max_cached_sessions = max_cached_sessions
       @sessions = {} # pool key => session (insertion order: the oldest first)
+      @checked = {}  # pool keys whose TLS options made a context
     end
 
     def protocol
@@ -107,6 +108,24 @@ module HTTPS
       sock.on(:session) { |s| __cache_session(key, s) }
       sock.on(:error) { |_e| @sessions.delete(key) if offered && @sessions[key].equal?(offered) }
       sock
+    end
+
+    # ClientRequest's check at the call: bad TLS options (a missing or bad PEM file, an unknown
+    # version) raise there, not at connect on a later turn. The context made here is only a
+    # check; each pool key is checked once.
+    def __check_options(opts)
+      key = get_name(opts)
+      return if @checked[key]
+      sn = opts[:servername]
+      raise ArgumentError, "servername must be a non-empty String or nil, not #{sn.inspect}" unless sn.nil? || (sn.is_a?(String) && !sn.empty?)
+      TLS.__timeout_ms(opts)
+      TLS::Context.new(server: false, ca: opts[:ca], cert: opts[:cert], key: opts[:key],
+                       verify: opts.key?(:verify) ? (opts[:verify] ? true : false) : true,
+                       alpn_protocols: opts.key?(:alpn_protocols) ? opts[:alpn_protocols] : ALPN,
+                       min_version: opts[:min_version] || TLS::DEFAULT_MIN_VERSION,
+                       max_version: opts[:max_version] || TLS::DEFAULT_MAX_VERSION)
+      @checked.clear if @checked.size >= 1000
+      @checked[key] = true
     end
 
     # The TLS session kept for a pool key (nil when none): what the next connection offers.
