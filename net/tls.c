@@ -40,6 +40,10 @@
  * keeps its Context object in an instance variable, and a Context its SNI Contexts, because
  * OpenSSL's callbacks get the C struct of the context they were set on.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,7 +239,12 @@ opt_path(mrb_state *mrb, mrb_value h, mrb_sym key)
     if (!mrb_string_p(v))
         mrb_raisef(mrb, E_TYPE_ERROR, "TLS option %n must be a PEM file path (String), not %T", key,
                    v);
-    return mrb_string_value_cstr(mrb, &v);
+    const char *path = mrb_string_value_cstr(mrb, &v);
+    FILE *f = fopen(path, "r"); /* OpenSSL's own report of this is "system lib" */
+    if (!f)
+        mrb_raisef(mrb, E_ARGUMENT_ERROR, "TLS %n '%s': %s", key, path, strerror(errno));
+    fclose(f);
+    return path;
 }
 
 static int
@@ -271,9 +280,11 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const un
     (void)ssl;
     struct tls_ctx *c = arg;
     unsigned char *o;
+    /* No name in common: refused with a no_application_protocol alert, as Node's server does
+     * (RFC 7301 3.2). A client that offers no ALPN at all never gets here. */
     if (SSL_select_next_proto(&o, outlen, c->alpn, (unsigned)c->alpn_len, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_NOACK;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
     *out = o;
     return SSL_TLSEXT_ERR_OK;
 }
@@ -393,7 +404,6 @@ ctx_initialize(mrb_state *mrb, mrb_value self)
     SSL_CTX *ctx = c->ctx;
     SSL_CTX_set_min_proto_version(ctx, minv);
     SSL_CTX_set_max_proto_version(ctx, maxv);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     if (cert) {
         if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)

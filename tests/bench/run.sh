@@ -105,3 +105,4 @@ bash tests/bench/viewer.sh
 
 echo
 bash tests/bench/soak.sh
+bash tests/bench/tls.sh
