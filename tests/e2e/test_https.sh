@@ -92,7 +92,7 @@ t_curl_refuses_an_unknown_ca_an_expired_and_a_wrong_host_certificate() {
     run curl -sS --cacert "$T/pki/ca.pem" "https://localhost:$port/info"
     expect_rc 60
     expect_err_has "localhost"
-    stop_server
+    kill $spid; wait $spid 2>/dev/null; true   # /quit cannot reach it: curl trusts no other.pem
 }
 
 t_curl_client_certificate_reaches_req_socket() {
