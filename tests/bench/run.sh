@@ -106,3 +106,4 @@ bash tests/bench/viewer.sh
 echo
 bash tests/bench/soak.sh
 bash tests/bench/tls.sh
+bash tests/bench/https.sh
