@@ -16,11 +16,22 @@ def get(url, opts = {}, &cb)
   req
 end
 
+# get, where an error is a failed check and the script stops (the steps after need the answer).
+def get!(url, opts = {}, &cb)
+  get(url, opts) do |res, body|
+    if body.nil?
+      check(false, "GET #{url}: #{res.class} #{res.message}")
+      finish
+    end
+    cb.call(res, body)
+  end
+end
+
 agent = HTTPS::Agent.new
 first_socket = nil
 steps([
   ["GET over TLS with ca:", proc do |done|
-    get("#{GOOD}/hello", ca: CA, agent: agent) do |res, body|
+    get!("#{GOOD}/hello", ca: CA, agent: agent) do |res, body|
       check(res.is_a?(HTTP::IncomingMessage) && res.status == 200 && body == "hello world", "GET /hello: #{res.inspect[0, 200]} #{body.inspect}")
       s = res.socket
       first_socket = s
@@ -34,9 +45,9 @@ steps([
     end
   end],
   ["keep-alive: the next request reuses the TLS connection", proc do |done|
-    get("#{GOOD}/conn", ca: CA, agent: agent) do |res, body|
+    get!("#{GOOD}/conn", ca: CA, agent: agent) do |res, body|
       check(res.socket.equal?(first_socket), "same TLS::Socket for the second request")
-      get("#{GOOD}/conn", ca: CA, agent: agent) do |res2, body2|
+      get!("#{GOOD}/conn", ca: CA, agent: agent) do |res2, body2|
         check(body2 == body && res2.status == 200, "same client port at the server: #{body} #{body2}")
         check(agent.free_sockets.values.flatten.size == 1, "one free socket in the pool: #{agent.free_sockets.keys}")
         done.call
@@ -59,7 +70,7 @@ steps([
     check(!key.nil? && !agent.session_for(key).nil?, "the agent kept a session for #{key.inspect}")
     agent.free_sockets.values.flatten.each(&:destroy)
     set_timeout(10) do
-      get("#{GOOD}/tls", ca: CA, agent: agent) do |res, body|
+      get!("#{GOOD}/tls", ca: CA, agent: agent) do |res, body|
         check(!res.socket.equal?(first_socket), "a new connection")
         check(res.socket.session_reused?, "session_reused? on the new connection")
         check(body.to_s.end_with?("reused=True"), "the server resumed it too: #{body.inspect}")
@@ -79,7 +90,7 @@ steps([
     req.on(:error) { |e| check(false, "HTTP.get https: #{e.message}"); done.call }
   end],
   ["127.0.0.1 by IP: the certificate's IP SAN", proc do |done|
-    get("https://127.0.0.1:#{PORTS["good"]}/hello", ca: CA, agent: false) do |res, body|
+    get!("https://127.0.0.1:#{PORTS["good"]}/hello", ca: CA, agent: false) do |res, body|
       check(body == "hello world" && res.socket.servername.nil?, "by IP: #{body.inspect} sni #{res.socket.servername.inspect}")
       done.call
     end
@@ -109,7 +120,7 @@ steps([
     end
   end],
   ["verify: false connects anyway, authorized? false", proc do |done|
-    get("https://localhost:#{PORTS["self"]}/hello", verify: false, agent: false) do |res, body|
+    get!("https://localhost:#{PORTS["self"]}/hello", verify: false, agent: false) do |res, body|
       check(body == "hello world", "verify: false body #{body.inspect} #{res.inspect[0, 120]}")
       check(res.respond_to?(:socket) && !res.socket.authorized? && res.socket.authorization_error == "DEPTH_ZERO_SELF_SIGNED_CERT",
             "authorized? false, authorization_error #{res.respond_to?(:socket) ? res.socket.authorization_error.inspect : ""}")
@@ -122,8 +133,8 @@ steps([
     k2 = a.get_name(host: "localhost", port: 1, verify: false)
     k3 = HTTP::Agent.new.get_name(host: "localhost", port: 1)
     check(k1 != k2 && k1.start_with?("localhost:1:") && k3 == "localhost:1", "keys #{k1} | #{k2} | #{k3}")
-    get("#{GOOD}/hello", ca: CA, agent: a) do
-      get("#{GOOD}/hello", verify: false, agent: a) do
+    get!("#{GOOD}/hello", ca: CA, agent: a) do
+      get!("#{GOOD}/hello", verify: false, agent: a) do
         check(a.free_sockets.size == 2, "two pools for two TLS configurations: #{a.free_sockets.size}")
         a.destroy
         done.call

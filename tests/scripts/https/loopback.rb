@@ -15,7 +15,8 @@ end
 fds = nil # counted once both servers listen (libuv's first listen opens a spare fd for EMFILE)
 client_errors = []
 server = HTTPS.create_server(cert: "#{PKI}/server.pem", key: "#{PKI}/server.key", ca: CA, request_cert: true,
-                             reject_unauthorized: false, handshake_timeout: 2000) do |req, res|
+                             reject_unauthorized: false, handshake_timeout: 2000,
+                             keep_alive_timeout: 120_000) do |req, res| # slow runs (valgrind) keep the pool alive
   s = req.socket
   case req.path
   when "/down"
@@ -163,7 +164,11 @@ server.listen(0) do
               end
             end
           end
-          req.on(:error) { |e| check(false, "request #{i}: #{e.message}") }
+          req.on(:error) do |e|
+            check(false, "request #{i}: #{e.message}")
+            left -= 1
+            done.call if left == 0
+          end
           req.end("x" * (i * 100))
         end
       end],

@@ -6,7 +6,7 @@
 Writes "good=P other=P expired=P self=P" to PORTFILE once all listen. ALPN "http/1.1".
 Routes: GET /hello -> "hello world"; POST /echo -> the body; GET /conn -> the client's
 "host:port" (a reused connection shows the same); GET /tls -> the TLS version and whether the
-session was resumed ("TLSv1.3 reused=True"). Exits when stdin closes or after 300 s.
+session was resumed ("TLSv1.3 reused=True"). Exits when stdin closes or after 30 min.
 """
 import http.server
 import os
@@ -64,7 +64,7 @@ def main():
     os.rename(portfile + ".tmp", portfile)
     t = threading.Thread(target=lambda: sys.stdin.read(), daemon=True)
     t.start()
-    t.join(300)
+    t.join(1800)
 
 
 if __name__ == "__main__":
