@@ -48,6 +48,27 @@ module TLS
     ms
   end
 
+  # The client context for these options, made once and then shared by every TLS.connect with
+  # the same ones: loading the system's store (a bundle of ~150 CAs) costs tens of ms, more
+  # than a handshake. Files are read when a context is first made (as Node reads its CA bundle
+  # once); at most CLIENT_CONTEXTS are kept (then the cache starts over).
+  CLIENT_CONTEXTS = 64
+
+  def self.__client_context(opts)
+    verify = opts.key?(:verify) ? (opts[:verify] ? true : false) : true
+    min = opts[:min_version] || DEFAULT_MIN_VERSION
+    max = opts[:max_version] || DEFAULT_MAX_VERSION
+    key = [opts[:ca], opts[:cert], opts[:key], verify, opts[:alpn_protocols], min, max]
+    cache = (@client_contexts ||= {})
+    ctx = cache[key]
+    return ctx if ctx
+    ctx = Context.new(server: false, ca: opts[:ca], cert: opts[:cert], key: opts[:key], verify: verify,
+                      alpn_protocols: opts[:alpn_protocols], min_version: min, max_version: max)
+    cache.clear if cache.size >= CLIENT_CONTEXTS
+    cache[key.map { |v| v.is_a?(String) || v.is_a?(Array) ? v.dup.freeze : v }] = ctx
+    ctx
+  end
+
   def self.__server_context(opts)
     Context.new(server: true, cert: opts[:cert], key: opts[:key], ca: opts[:ca],
                 request_cert: opts[:request_cert] ? true : false,
@@ -62,6 +83,7 @@ module TLS
     alias __net_do_write __do_write
     alias __net_start_shutdown __start_shutdown
     alias __net_on_eof __on_eof
+    # (Without an engine, i.e. connected by Net's own connect, a TLS::Socket is plain TCP.)
 
     def initialize(opts = {})
       super
@@ -81,10 +103,7 @@ module TLS
       end
       @verify = opts.key?(:verify) ? (opts[:verify] ? true : false) : true
       @handshake_timeout = TLS.__timeout_ms(opts)
-      ctx = Context.new(server: false, ca: opts[:ca], cert: opts[:cert], key: opts[:key], verify: @verify,
-                        alpn_protocols: opts[:alpn_protocols],
-                        min_version: opts[:min_version] || DEFAULT_MIN_VERSION,
-                        max_version: opts[:max_version] || DEFAULT_MAX_VERSION)
+      ctx = TLS.__client_context(opts)
       # The name the certificate must match: the SNI name, else the host (a name or an IP).
       check = opts[:path] ? @servername : (@servername || host)
       @engine = Engine.new(ctx, @servername, check, opts[:session])
@@ -157,6 +176,7 @@ module TLS
     end
 
     def __on_data(data)
+      return super unless @engine # a TLS::Socket connected with Net's connect: plain TCP
       __touch if @timeout_ms
       __tls_process(@engine.feed(data))
     end
@@ -165,6 +185,7 @@ module TLS
     # after a close_notify it is expected; otherwise (a peer that skips close_notify) it ends
     # the stream as Node does.
     def __on_eof
+      return __net_on_eof unless @engine
       unless @secure
         return __tls_fail(["ECONNRESET", "the peer closed the connection before the TLS handshake completed",
                            "handshake"])
@@ -225,6 +246,11 @@ module TLS
       end
     end
 
+    def __closed
+      __tls_clear_timer
+      super
+    end
+
     def __tls_start_timer
       return if @handshake_timeout == 0 || @secure
       @handshake_timer = Timer.new(@handshake_timeout, false, [], proc {
@@ -242,6 +268,7 @@ module TLS
 
     # Plaintext in, ciphertext out; before the handshake completes, writes wait in order.
     def __do_write(data, callback)
+      return __net_do_write(data, callback) unless @engine
       unless @secure
         (@tls_queue ||= []) << [data, callback]
         return true
@@ -262,6 +289,7 @@ module TLS
     # end(): close_notify, then FIN (once the handshake is done: the writes queued before it
     # go out first).
     def __start_shutdown
+      return __net_start_shutdown unless @engine
       return if @shutdown_started
       return unless @secure
       out = @engine.close_notify

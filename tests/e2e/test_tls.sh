@@ -22,10 +22,20 @@ listening_port() {
     printf '%s' "$p"
 }
 
-# wait_exit PID: waits up to 30 s for a background process to end; fails if it does not.
+# wait_exit PID: waits up to 30 s for a background process to end (its status in $wrc);
+# fails if it does not.
 wait_exit() {
-    for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }; sleep 0.1; done
+    for _ in $(seq 300); do
+        kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; wrc=$?; return 0; }
+        sleep 0.1
+    done
     kill "$1" 2>/dev/null; fail "process $1 did not finish"
+}
+
+# wait_server: server.rb ($spid) must exit 0 (a sanitizer's report would make it 1 or abort).
+wait_server() {
+    wait_exit $spid
+    [ "$wrc" = 0 ] || fail "server.rb exited $wrc: $(tail -n 20 "$T/server.out")"
 }
 
 # s_server ARGS...: openssl s_server on 127.0.0.1, a port of its own; sets $sspid, $ssport.
@@ -201,7 +211,7 @@ t_server_tls12_tls13_alpn_and_close_notify_with_s_client() {
     # no protocol in common: refused with no_application_protocol, as Node's server does
     s_client "x" -alpn spdy/3
     expect_out_has "no application protocol"
-    wait_exit $spid
+    wait_server
     out=$(cat "$T/server.out")
     expect_out_has "secure protocol=TLSv1.3 alpn=\"h2\" servername=\"localhost\" authorized=false peer=none reused=false encrypted=true"
     expect_out_has "secure protocol=TLSv1.2 alpn=\"h2\" servername=nil"
@@ -213,7 +223,7 @@ t_server_ends_with_close_notify_that_s_client_sees() {
     certs
     mrun_server count=1 expect=5
     s_client "12345" -verify_return_error
-    wait_exit $spid
+    wait_server
     # s_client prints "closed" for a close_notify (SSL_ERROR_ZERO_RETURN), not for a bare FIN
     expect_out_has "12345"
     expect_out_has "closed"
@@ -230,7 +240,7 @@ t_server_picks_the_certificate_by_sni() {
     expect_out_has "Verify return code: 0 (ok)"
     s_client "c" -servername x.wild.test
     expect_out_has "subject=CN = other.test"
-    wait_exit $spid
+    wait_server
     out=$(cat "$T/server.out")
     expect_out_has 'servername="other.test"'
     expect_out_has 'servername="localhost"'
@@ -243,7 +253,7 @@ t_server_asks_for_a_client_certificate() {
     s_client "a" -cert "$T/pki/client.pem" -key "$T/pki/client.key"
     expect_out_has "echo:a"
     s_client "b"
-    wait_exit $spid
+    wait_server
     out=$(cat "$T/server.out")
     expect_out_has "authorized=true peer=test-client"
     expect_out_has "client_error ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE peer did not return a certificate destroyed=true"
@@ -253,7 +263,7 @@ t_server_asks_for_a_client_certificate() {
     expect_out_has "echo:c"
     s_client "d" -cert "$T/pki/self.pem" -key "$T/pki/self.key"
     expect_out_has "echo:d"
-    wait_exit $spid
+    wait_server
     out=$(cat "$T/server.out")
     expect_out_has "authorized=false peer=none"
     expect_out_has "authorized=false peer=localhost"
@@ -268,7 +278,7 @@ t_server_resumes_sessions_for_s_client() {
         expect_out_has "New, TLSv1"
         s_client "b" -$v -sess_in "$T/sess.$v"
         expect_out_has "Reused, TLSv1"
-        wait_exit $spid
+        wait_server
         out=$(cat "$T/server.out")
         expect_out_has "reused=false"
         expect_out_has "reused=true"
@@ -281,7 +291,7 @@ t_server_echoes_megabytes_to_s_client() {
     mrun_server count=1 expect=6000000
     timeout 60 openssl s_client -connect 127.0.0.1:$port -CAfile "$T/pki/ca.pem" -quiet \
         <"$T/up.bin" >"$T/down.bin" 2>"$T/sc.err"
-    wait_exit $spid
+    wait_server
     out=$(cat "$T/server.out")
     expect_out_has "received 6000000"
     cmp -s "$T/up.bin" "$T/down.bin" || fail "the echo differs: $(wc -c <"$T/down.bin") bytes back; $(head -c 300 "$T/sc.err")"
@@ -292,6 +302,7 @@ t_server_echoes_megabytes_to_s_client() {
 t_bulk_both_ways_with_backpressure_and_no_fd_leak() { script bulk 16 backpressure; }
 t_garbage_http_hangup_and_stalled_clients_while_another_is_served() { script bad_clients; }
 t_bad_arguments_timeouts_refusals_and_write_after_end() { script errors; }
+t_sni_alpn_accessors_sessions_and_client_certs_between_mrun_peers() { script features; }
 
 t_profile_names_the_tls_engine() {
     certs
