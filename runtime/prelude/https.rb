@@ -111,19 +111,17 @@ module HTTPS
     end
 
     # ClientRequest's check at the call: bad TLS options (a missing or bad PEM file, an unknown
-    # version) raise there, not at connect on a later turn. The context made here is only a
-    # check; each pool key is checked once.
+    # version) raise there, not at connect on a later turn. The context is TLS's shared client
+    # context for these options (TLS.__client_context), which the connections then use.
     def __check_options(opts)
       key = get_name(opts)
       return if @checked[key]
       sn = opts[:servername]
       raise ArgumentError, "servername must be a non-empty String or nil, not #{sn.inspect}" unless sn.nil? || (sn.is_a?(String) && !sn.empty?)
       TLS.__timeout_ms(opts)
-      TLS::Context.new(server: false, ca: opts[:ca], cert: opts[:cert], key: opts[:key],
-                       verify: opts.key?(:verify) ? (opts[:verify] ? true : false) : true,
-                       alpn_protocols: opts.key?(:alpn_protocols) ? opts[:alpn_protocols] : ALPN,
-                       min_version: opts[:min_version] || TLS::DEFAULT_MIN_VERSION,
-                       max_version: opts[:max_version] || TLS::DEFAULT_MAX_VERSION)
+      o = opts.dup
+      o[:alpn_protocols] = ALPN unless o.key?(:alpn_protocols)
+      TLS.__client_context(o)
       @checked.clear if @checked.size >= 1000
       @checked[key] = true
     end
