@@ -126,6 +126,17 @@ t_openssl_s_client_negotiates_alpn_http_1_1() {
     stop_server
 }
 
+# Node's https client offers no ALPN by default: alpn=false, and our server answers it all the same.
+t_node_https_client_resumes_its_session_with_the_mrun_server() {
+    need node; pki; start_server
+    run timeout 60 node tests/scripts/https/node_client.js "$port" "$T/pki/ca.pem"
+    expect_rc 0
+    expect_out "200 TLSv1.3  TLS::Socket authorized=false peer=- reused=false alpn=false
+200 TLSv1.3  TLS::Socket authorized=false peer=- reused=true alpn=false
+200 posted by node reused=true alpn=false"
+    stop_server
+}
+
 t_client_against_python_https_server() {
     need python3; pki
     mkfifo "$T/hold"
