@@ -180,6 +180,19 @@ t_https_api_sample_and_its_profile_names_the_handler_and_tls() {
     done
 }
 
+t_ipv6_server_and_client_check_the_ip_san() {
+    pki
+    run timeout 60 $MRUN -e '
+      pki = ARGV[0]
+      s = HTTPS.create_server(cert: "#{pki}/server.pem", key: "#{pki}/server.key") { |req, res| res.end("#{req.socket.remote_address} #{req.headers["host"]}") }
+      s.listen(0, "::1") do
+        r = HTTPS.get("https://[::1]:#{s.address[:port]}/", ca: "#{pki}/ca.pem") { |res| res.read_body { |b| puts b.sub(/:\d+$/, ""); HTTPS.global_agent.destroy; s.close } }
+        r.on(:error) { |e| puts "#{e.code} #{e.message}"; s.close }
+      end' "$T/pki"
+    expect_rc 0
+    expect_out "::1 [::1]"
+}
+
 t_bad_options_raise_at_the_call() {
     pki
     run $MRUN -e 'begin; HTTPS.create_server(cert: "/nonexistent.pem", key: "/nonexistent.key"); rescue => e; puts "#{e.class}: #{e.message}"; end
