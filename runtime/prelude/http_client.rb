@@ -148,7 +148,7 @@ module HTTP
       end
       @agent_opt = opts.key?(:agent) ? opts[:agent] : nil
       @agent = __agent_for(@protocol, @agent_opt)
-      @agent.__check_options(__conn_opts)
+      @agent.__check_options(__conn_opts) if @protocol == "https:"
       @timeout = opts[:timeout]
       unless @timeout.nil? || (@timeout.is_a?(Integer) && @timeout >= 0)
         raise ArgumentError, "timeout must be a non-negative Integer (ms), not #{@timeout.inspect}"
@@ -652,6 +652,11 @@ module HTTP
         end
         @protocol = target[:protocol]
         @agent = __agent_for(@protocol, @agent_opt.is_a?(Agent) ? nil : @agent_opt)
+        begin
+          @agent.__check_options(__conn_opts.merge(host: target[:host], port: target[:port]))
+        rescue StandardError => e # bad TLS options meet their first https hop here
+          return __fail(e)
+        end
       end
       same_origin = target[:same] || (!proto_changed && !@socket_path && @host == target[:host] && @port == target[:port])
       unless target[:same]
