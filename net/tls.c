@@ -599,9 +599,10 @@ engine_feed(mrb_state *mrb, mrb_value self)
         }
     }
     if (e->secure && mrb_nil_p(err)) {
-        size_t cap = BIO_ctrl_pending(e->rbio), len = 0;
-        if (cap < 4096)
-            cap = 4096;
+        /* Room for all the plaintext the ciphertext held plus one record OpenSSL may have kept
+         * from before: the String is made once, never grown (a grown 128 KiB String is a fresh
+         * mmap whose pages all fault in, which cost more than the decryption). */
+        size_t cap = BIO_ctrl_pending(e->rbio) + SSL3_RT_MAX_PLAIN_LENGTH, len = 0;
         char *buf = NULL;
         for (;;) {
             if (!buf) {

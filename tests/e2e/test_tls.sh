@@ -219,6 +219,19 @@ t_server_tls12_tls13_alpn_and_close_notify_with_s_client() {
     [ "$(grep -c '^end$' "$T/server.out")" = 2 ] || fail "each s_client's answer to our close_notify should be a clean :end: $out"
 }
 
+t_server_min_version_refuses_an_older_client() {
+    certs
+    mrun_server count=2 min=TLSv1.3
+    s_client "a" -tls1_2
+    expect_out_has "alert protocol version"
+    s_client "b" -tls1_3
+    expect_out_has "echo:b"
+    wait_server
+    out=$(cat "$T/server.out")
+    expect_out_has "client_error ERR_SSL_UNSUPPORTED_PROTOCOL unsupported protocol destroyed=true"
+    expect_out_has "secure protocol=TLSv1.3"
+}
+
 t_server_ends_with_close_notify_that_s_client_sees() {
     certs
     mrun_server count=1 expect=5
