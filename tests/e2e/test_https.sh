@@ -114,6 +114,42 @@ t_plain_http_client_is_refused_and_the_server_keeps_serving() {
     grep -q "tls_client_error ERR_SSL_HTTP_REQUEST" "$T/srv.err" || fail "server stderr: $(cat "$T/srv.err")"
 }
 
+# A reset (RST) in the middle of the handshake, as wrk's connections end: a read error on a
+# socket no HTTP connection listens to yet. It is a :tls_client_error; the server goes on.
+t_client_reset_mid_handshake_is_a_tls_client_error() {
+    need python3; need curl; pki; start_server
+    run timeout 60 python3 -c '
+import socket, struct, sys
+for _ in range(5):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+print("reset 5")' "$port"
+    expect_out "reset 5"
+    run curl -sS --cacert "$T/pki/ca.pem" "https://localhost:$port/info"
+    expect_rc 0
+    expect_out_has "TLS::Socket"
+    stop_server
+    [ "$(grep -c "tls_client_error ECONNRESET" "$T/srv.err")" = 5 ] || fail "server stderr: $(cat "$T/srv.err")"
+}
+
+# wrk -H "Connection: close" resets its connections in every state when it stops, some after
+# the server's first flight: a read error before :secure, with no HTTP connection listening yet.
+# Before the guard in https.rb it raised (an :error nobody heard) and ended the server.
+t_wrk_resets_mid_handshake_do_not_end_the_server() {
+    need wrk; need curl; pki; start_server
+    local r
+    for r in 1 2 3; do
+        wrk -t1 -c50 -d1s -H "Connection: close" "https://127.0.0.1:$port/info" >"$T/wrk.out" 2>&1
+        kill -0 $spid 2>/dev/null || fail "the server died under wrk: $(grep -v tls_client_error "$T/srv.err" | head -c 800)"
+    done
+    run curl -sS --cacert "$T/pki/ca.pem" "https://localhost:$port/info"
+    expect_rc 0
+    expect_out_has "TLS::Socket"
+    stop_server
+}
+
 t_openssl_s_client_negotiates_alpn_http_1_1() {
     need openssl; pki; start_server
     run sh -c "printf 'GET /info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
