@@ -104,6 +104,30 @@ module HTTP
       @destroyed = false
     end
 
+    # The protocol this agent's connections speak (HTTPS::Agent: "https:").
+    def protocol
+      "http:"
+    end
+
+    # The pool key of a connection's options (Node's agent.getName): "host:port" or "unix:PATH";
+    # HTTPS::Agent adds the TLS options, so connections differing in them never mix.
+    def get_name(opts)
+      opts[:path] ? "unix:#{opts[:path]}" : "#{opts[:host]}:#{opts[:port]}"
+    end
+
+    # A new connection for a request (Node's agent.createConnection): the plain TCP (or Unix)
+    # socket here; HTTPS::Agent connects with TLS. A subclass may return any Net::Socket.
+    def create_connection(opts)
+      if opts[:path]
+        Net.create_connection(path: opts[:path])
+      else
+        Net.create_connection(port: opts[:port], host: opts[:host])
+      end
+    end
+
+    # Checks a request's connection options at the call (HTTPS::Agent: its TLS options).
+    def __check_options(_opts); end
+
     # key => [Net::Socket] in use / idle, as Node's agent.sockets and agent.freeSockets.
     def sockets
       __sockets(@busy)

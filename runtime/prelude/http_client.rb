@@ -29,16 +29,16 @@ module HTTP
     true
   end
 
-  # "http://user:pw@host:port/path?q" => {protocol:, host:, port:, path:, auth:}; raises
-  # HTTP::Error ERR_INVALID_URL / ERR_INVALID_PROTOCOL.
+  # "http://user:pw@host:port/path?q" => {protocol:, host:, port:, path:, auth:} ("https://":
+  # protocol "https:", port 443 by default); raises HTTP::Error ERR_INVALID_URL /
+  # ERR_INVALID_PROTOCOL.
   def self.__parse_url(url)
     raise TypeError, "url must be a String, not #{url.class}" unless url.is_a?(String)
     scheme, sep, rest = url.partition("://")
     raise HTTP::Error.new("Invalid URL: #{url}", "ERR_INVALID_URL") if sep.empty? || scheme.empty?
     scheme = scheme.downcase
-    unless scheme == "http"
-      raise HTTP::Error.new("Protocol \"#{scheme}:\" not supported. Expected \"http:\"" \
-                            "#{scheme == "https" ? " (no TLS in this runtime yet)" : ""}",
+    unless scheme == "http" || scheme == "https"
+      raise HTTP::Error.new("Protocol \"#{scheme}:\" not supported. Expected \"http:\" or \"https:\"",
                             "ERR_INVALID_PROTOCOL")
     end
     cut = 0
@@ -63,14 +63,14 @@ module HTTP
       host, _, port_s = authority.partition(":")
     end
     raise HTTP::Error.new("Invalid URL: #{url}", "ERR_INVALID_URL") if host.empty?
-    port = 80
+    port = scheme == "https" ? 443 : 80
     unless port_s.empty?
       unless port_s.bytes.all? { |b| b >= 48 && b <= 57 } && port_s.size <= 5 && port_s.to_i <= 65535
         raise HTTP::Error.new("Invalid URL: #{url}", "ERR_INVALID_URL")
       end
       port = port_s.to_i
     end
-    { protocol: "http:", host: host, port: port, path: path, auth: auth }
+    { protocol: "#{scheme}:", host: host, port: port, path: path, auth: auth }
   end
 
   def self.request(url_or_opts = {}, opts = {}, &on_response)
@@ -106,15 +106,27 @@ module HTTP
     end
   end
 
+  # The options of a request that go to TLS.connect when its protocol is "https:" (HTTPS's
+  # connector, https.rb); they are part of the Agent's pool key.
+  TLS_OPTIONS = %i[ca verify servername cert key alpn_protocols min_version max_version handshake_timeout].freeze
+
   # An outgoing request: Node's http.ClientRequest. Events: :socket(sock), :response(res),
   # :continue, :information(res), :finish, :timeout, :abort, :error(err), :close.
+  #
+  # The protocol ("http:" or "https:") comes from the URL, else from opts[:protocol], else from
+  # the caller (HTTP.request: "http:", HTTPS.request: "https:"). The connection itself is the
+  # Agent's (Agent#create_connection: Net for HTTP::Agent, TLS for HTTPS::Agent): there is one
+  # HTTP code path for both.
   class ClientRequest
     include EventEmitter
 
-    attr_reader :method, :path, :host, :port, :socket_path, :agent, :response, :redirect_count
+    attr_reader :method, :path, :host, :port, :socket_path, :agent, :response, :redirect_count, :protocol
 
-    def initialize(url_or_opts, opts, force_method = nil, &on_response)
-      opts = __merge_opts(url_or_opts, opts)
+    def initialize(url_or_opts, opts, force_method = nil, default_protocol = "http:", &on_response)
+      opts = __merge_opts(url_or_opts, opts, default_protocol)
+      @protocol = opts[:protocol]
+      @tls_opts = {}
+      TLS_OPTIONS.each { |k| @tls_opts[k] = opts[k] if opts.key?(k) }
       @method = (force_method || opts[:method] || "GET").to_s.upcase
       raise HTTP::Error.new("Method must be a valid HTTP token [\"#{@method}\"]", "ERR_INVALID_HTTP_TOKEN") unless HTTP.__token?(@method)
       @socket_path = opts[:socket_path]
@@ -124,7 +136,7 @@ module HTTP
         @host = opts[:hostname] || opts[:host] || "127.0.0.1"
         @host = @host[1...-1] if @host.is_a?(String) && @host.start_with?("[") && @host.end_with?("]")
         Net.__check_host(@host)
-        @port = Net.__check_port(opts[:port] || 80)
+        @port = Net.__check_port(opts[:port] || (@protocol == "https:" ? 443 : 80))
       end
       @path = opts[:path] || "/"
       raise TypeError, "path must be a String, not #{@path.class}" unless @path.is_a?(String)
@@ -134,10 +146,9 @@ module HTTP
       if opts[:auth] && !has_header?("authorization")
         set_header("Authorization", "Basic #{[opts[:auth]].pack("m0")}")
       end
-      agent = opts.key?(:agent) ? opts[:agent] : HTTP.global_agent
-      agent = Agent.new(keep_alive: false) if agent == false
-      raise TypeError, "agent must be an HTTP::Agent or false, not #{agent.class}" unless agent.is_a?(Agent)
-      @agent = agent
+      @agent_opt = opts.key?(:agent) ? opts[:agent] : nil
+      @agent = __agent_for(@protocol, @agent_opt)
+      @agent.__check_options(__conn_opts) if @protocol == "https:"
       @timeout = opts[:timeout]
       unless @timeout.nil? || (@timeout.is_a?(Integer) && @timeout >= 0)
         raise ArgumentError, "timeout must be a non-negative Integer (ms), not #{@timeout.inspect}"
@@ -292,18 +303,23 @@ module HTTP
     # --- called by Agent and ClientConnection ---------------------------------------------
 
     def __key
-      @socket_path ? "unix:#{@socket_path}" : "#{@host}:#{@port}"
+      @key ||= @agent.get_name(__conn_opts)
     end
 
+    # The connection's options for the Agent: where, and for https the TLS options.
+    def __conn_opts
+      o = @socket_path ? { path: @socket_path } : { host: @host, port: @port }
+      o.merge(@tls_opts)
+    end
+
+    # A new connection from the Agent (Net or TLS: the Agent's create_connection decides).
     def __connect
-      if @socket_path
-        Net.create_connection(path: @socket_path)
-      else
-        sock = Net.create_connection(port: @port, host: @host)
+      sock = @agent.create_connection(__conn_opts)
+      unless @socket_path
         sock.set_no_delay(@no_delay.nil? ? true : @no_delay)
         sock.set_keep_alive(true, @agent.keep_alive_msecs) if @agent.keep_alive
-        sock
       end
+      sock
     end
 
     def __assign(conn)
@@ -376,7 +392,7 @@ module HTTP
 
     private
 
-    def __merge_opts(url_or_opts, opts)
+    def __merge_opts(url_or_opts, opts, default_protocol)
       raise TypeError, "options must be a Hash, not #{opts.class}" unless opts.is_a?(Hash)
       base = case url_or_opts
              when String then HTTP.__parse_url(url_or_opts)
@@ -387,10 +403,35 @@ module HTTP
       if (url = merged.delete(:url))
         merged = HTTP.__parse_url(url).merge(merged)
       end
-      if merged[:protocol] && merged[:protocol] != "http:"
-        raise HTTP::Error.new("Protocol \"#{merged[:protocol]}\" not supported. Expected \"http:\"", "ERR_INVALID_PROTOCOL")
+      merged[:protocol] ||= default_protocol
+      unless merged[:protocol] == "http:" || merged[:protocol] == "https:"
+        raise HTTP::Error.new("Protocol \"#{merged[:protocol]}\" not supported. Expected \"http:\" or \"https:\"",
+                              "ERR_INVALID_PROTOCOL")
+      end
+      if default_protocol == "https:" && merged[:protocol] != "https:"
+        raise HTTP::Error.new("Protocol \"#{merged[:protocol]}\" not supported. Expected \"https:\" " \
+                              "(HTTPS.request is TLS only; HTTP.request takes both)", "ERR_INVALID_PROTOCOL")
       end
       merged
+    end
+
+    # The Agent for a protocol: the one given (it must speak it), a one-shot one for
+    # agent: false, else the protocol's global agent.
+    def __agent_for(protocol, given)
+      https = protocol == "https:"
+      if given == false
+        return https ? HTTPS::Agent.new(keep_alive: false) : Agent.new(keep_alive: false)
+      end
+      if given.nil?
+        return https ? HTTPS.global_agent : HTTP.global_agent
+      end
+      raise TypeError, "agent must be an HTTP::Agent, an HTTPS::Agent or false, not #{given.class}" unless given.is_a?(Agent)
+      if given.protocol != protocol
+        raise HTTP::Error.new("Protocol \"#{protocol}\" not supported by this agent. Expected \"#{given.protocol}\" " \
+                              "(#{https ? "an https URL needs an HTTPS::Agent" : "an http URL needs an HTTP::Agent"})",
+                              "ERR_INVALID_PROTOCOL")
+      end
+      given
     end
 
     def __check_path(path)
@@ -410,7 +451,7 @@ module HTTP
     def __host_header
       return "localhost" if @socket_path
       host = @host.include?(":") ? "[#{@host}]" : @host
-      @port == 80 ? host : "#{host}:#{@port}"
+      @port == (@protocol == "https:" ? 443 : 80) ? host : "#{host}:#{@port}"
     end
 
     # Builds and queues the head. whole: end was called with the whole body (or none).
@@ -578,10 +619,11 @@ module HTTP
     end
 
     def __url
+      scheme = @protocol == "https:" ? "https" : "http"
       if @socket_path
-        "http://localhost#{@path}"
+        "#{scheme}://localhost#{@path}"
       else
-        "http://#{__host_header}#{@path}"
+        "#{scheme}://#{__host_header}#{@path}"
       end
     end
 
@@ -600,12 +642,29 @@ module HTTP
       rescue HTTP::Error => e
         return __fail(e)
       end
-      same_origin = target[:same] || (!@socket_path && @host == target[:host] && @port == target[:port])
+      proto_changed = !target[:same] && target[:protocol] != @protocol
+      if proto_changed
+        # http -> https is followed (on the https agent); https -> http would send the request
+        # (and the body of a 307/308) in clear after the server was reached over TLS: refused.
+        if @protocol == "https:"
+          return __fail(HTTP::Error.new("Refusing to follow a redirect from https: to http: (#{location}): " \
+                                        "it would leave TLS", "ERR_INSECURE_REDIRECT"))
+        end
+        @protocol = target[:protocol]
+        @agent = __agent_for(@protocol, @agent_opt.is_a?(Agent) ? nil : @agent_opt)
+        begin
+          @agent.__check_options(__conn_opts.merge(host: target[:host], port: target[:port]))
+        rescue StandardError => e # bad TLS options meet their first https hop here
+          return __fail(e)
+        end
+      end
+      same_origin = target[:same] || (!proto_changed && !@socket_path && @host == target[:host] && @port == target[:port])
       unless target[:same]
         @socket_path = nil
         @host = target[:host]
         @port = target[:port]
       end
+      @key = nil
       @path = target[:path]
       body = @body_copy
       if status == 303 || ((status == 301 || status == 302) && @method == "POST")
@@ -639,7 +698,7 @@ module HTTP
         return HTTP.__parse_url(location)
       end
       if location.start_with?("//")
-        return HTTP.__parse_url("http:#{location}")
+        return HTTP.__parse_url("#{@protocol}#{location}")
       end
       path = if location.start_with?("/")
                location
@@ -674,6 +733,7 @@ module HTTP
     end
 
     def __http_error(err)
+      return err if err.is_a?(TLS::Error) # its code, syscall and reason as they are
       code = err.respond_to?(:code) ? err.code : nil
       code = "ENOTFOUND" if err.is_a?(Net::Error) && err.syscall == "getaddrinfo" && %w[EAI_NONAME EAI_NODATA EAI_AGAIN EAI_FAIL].include?(code)
       message = code == "ENOTFOUND" ? "getaddrinfo ENOTFOUND #{@host}" : err.message

@@ -153,8 +153,10 @@ module HTTP
                        max_body: @max_body_size || 0 }
       @conns = {}
       @closing = false
-      @net = Net::Server.new
-      @net.on(:connection) { |sock| Connection.new(self, sock) }
+      # The listener is pluggable: a Net::Server whose :connection sockets carry HTTP here, a
+      # TLS::Server whose :secure_connection ones do for HTTPS::Server (https.rb).
+      @net = __create_listener
+      @net.on(__connection_event) { |sock| Connection.new(self, sock) }
       @net.on(:listening) { emit(:listening) }
       @net.on(:error) { |e| emit(:error, e) }
       @net.on(:close) { emit(:close) }
@@ -204,6 +206,15 @@ module HTTP
     # Open connections (those still sending requests or waiting for answers).
     def connections
       @conns.size
+    end
+
+    # The listening server and the event that hands it a socket ready for HTTP.
+    def __create_listener
+      Net::Server.new
+    end
+
+    def __connection_event
+      :connection
     end
 
     # --- called by Connection ---------------------------------------------------------------

@@ -114,3 +114,4 @@ bash tests/bench/dgram.sh
 
 echo
 bash tests/bench/tls.sh
+bash tests/bench/https.sh

@@ -32,7 +32,7 @@ def expect_error(opts, code, what, extra = {}, &more)
   req
 end
 
-raises("ERR_INVALID_PROTOCOL", "https:// URL") { HTTP.get("https://127.0.0.1/") }
+raises("ERR_INVALID_PROTOCOL", "ftp:// URL (https:// goes to TLS, tests/e2e/test_https.sh)") { HTTP.get("ftp://127.0.0.1/") }
 raises("ERR_INVALID_URL", "a URL without a scheme") { HTTP.get("127.0.0.1/x") }
 raises("ERR_INVALID_URL", "a URL with a bad port") { HTTP.get("http://127.0.0.1:99999/") }
 raises("ERR_INVALID_CHAR", "CR LF in a header value") { HTTP.request(port: PORT, headers: { "X" => "a\r\nInjected: 1" }) }
