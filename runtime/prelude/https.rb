@@ -63,14 +63,6 @@ module HTTPS
       @tls_opts = nil
       tls.on(:secure_connection) { |sock| emit(:secure_connection, sock) if listener_count(:secure_connection) > 0 }
       tls.on(:tls_client_error) { |err, sock| emit(:tls_client_error, err, sock) if listener_count(:tls_client_error) > 0 }
-      # Between accept and :secure no HTTP::Connection listens on the socket: a TCP error there
-      # (a client's reset mid-handshake, as wrk's at its end) must not go unheard (an :error with
-      # no listener raises and would end the program). It is a :tls_client_error, as Node's.
-      tls.on(:connection) do |sock|
-        sock.on(:error) do |err|
-          emit(:tls_client_error, err, sock) if !sock.secure? && listener_count(:tls_client_error) > 0
-        end
-      end
       tls
     end
 

@@ -199,6 +199,15 @@ module TLS
       __net_on_eof
     end
 
+    # A system error on the TCP stream (a reset as the client gives up). Before :secure on a
+    # server's socket, nobody but the server knows the socket yet: it is the server's
+    # :tls_client_error, as a bad handshake is, never an :error with no listener (which raises
+    # and ended the program: wrk's resets as it stops).
+    def __on_error(code, message, syscall)
+      return super unless @engine && @tls_server && !@secure
+      __tls_fail([code, message, syscall])
+    end
+
     private
 
     def __tls_process(r)
@@ -307,7 +316,9 @@ module TLS
       return unless @secure
       out = @engine.close_notify
       __net_do_write(out, nil) if out
-      __net_start_shutdown
+      # That write can fail at once (the peer is gone: EPIPE), and the failure destroys the
+      # socket: then there is nothing left to shut down.
+      __net_start_shutdown unless @destroyed
     end
   end
 

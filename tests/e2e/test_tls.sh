@@ -310,6 +310,37 @@ t_server_echoes_megabytes_to_s_client() {
     cmp -s "$T/up.bin" "$T/down.bin" || fail "the echo differs: $(wc -c <"$T/down.bin") bytes back; $(head -c 300 "$T/sc.err")"
 }
 
+# A client that resets the TCP connection mid-handshake (RST, as wrk's connections when it
+# stops): before the fix this was an :error on a socket nobody listened to, which raised and
+# ended the server. It is a :tls_client_error; the next client is served.
+t_server_survives_a_reset_mid_handshake() {
+    certs
+    mrun_server count=2
+    # The ClientHello goes out; once the server's answer is there (unread), the client resets.
+    timeout 20 python3 - "$port" <<'PY' || fail "the resetting client failed"
+import select, socket, ssl, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s, do_handshake_on_connect=False)
+t.setblocking(False)
+try:
+    t.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+if not select.select([t], [], [], 15)[0]:
+    sys.exit("the server never answered the ClientHello")
+t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+t.close()
+PY
+    s_client "hello"
+    wait_server
+    out=$(cat "$T/server.out")
+    expect_out_has "client_error ECONNRESET"
+    expect_out_has "secure protocol="
+}
+
 # --- mrun against itself -------------------------------------------------------------------
 
 t_bulk_both_ways_with_backpressure_and_no_fd_leak() { script bulk 16 backpressure; }
