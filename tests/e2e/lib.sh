@@ -50,6 +50,13 @@ expect_order() {
 }
 expect_file() { [ -s "$1" ] || fail "file $1 missing or empty"; }
 
+# E2E_TIMES=1: each test's wall time and CPU time (user+sys of its processes, those that were
+# waited for), to see where a file's time goes.
+cpu_ms() {  # sets $cpu; `times` must run in this shell (a pipe or $(...) is a subshell)
+    times >"$T/.times"
+    cpu=$(awk 'NR == 2 { split($0, f, /[ms]+/); print int((f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000) }' "$T/.times")
+}
+
 run_tests() {
     file=$(basename "$0" .sh)
     # Each test runs in a child bash under `timeout`: export the functions it needs.
@@ -58,11 +65,14 @@ run_tests() {
     for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
         if [ -n "${ONLY:-}" ] && ! printf '%s' "$t" | grep -q -- "$ONLY"; then continue; fi
         T=$(mktemp -d /tmp/mrprof-e2e.XXXXXX)
+        [ -z "${E2E_TIMES:-}" ] || { t0=$(date +%s%N); cpu_ms; c0=$cpu; }
         limit=$(eval "echo \${long_timeout_$t:-0}")
         [ "$limit" -gt "$TEST_TIMEOUT" ] || limit=$TEST_TIMEOUT
         ( cd "$ROOT" && timeout -k 5 "$limit" bash -c "set +e; T='$T'; $t" ) \
             >"$T/.log" 2>&1
         r=$?
+        [ -z "${E2E_TIMES:-}" ] || { cpu_ms
+            echo "# time ${t#t_}: $((($(date +%s%N) - t0) / 1000000)) ms wall, $((cpu - c0)) ms CPU"; }
         if [ $r = 0 ]; then
             echo "ok - $file: ${t#t_}"
         else
