@@ -153,8 +153,12 @@ one() {
     esac
 }
 
+# The end-to-end files, longest first (their times in a CI log: `grep '^# plain test_'`).
 e2e_suite() {  # $1 = build dir, $2 = label
-    in_order e2e "$1" "$2" tests/e2e/test_*.sh
+    local n first=""
+    for n in http_server check devtools tui realistic profiler robust http_client hostile deferred \
+        core regexp readers json; do first="$first tests/e2e/test_$n.sh"; done
+    FIRST=$first in_order e2e "$1" "$2" tests/e2e/test_*.sh
 }
 
 valgrind_one() {  # $1 = a script run under valgrind, or a tests/scripts/valgrind_*.sh
