@@ -219,6 +219,7 @@ fuzz_suite() {
 }
 
 if [ "${1:-}" = --one ]; then  # one item of a suite, for in_order's parallel runs
+    rm -f "$log"  # the tally is the parent's
     shift
     one "$@"
     exit 0
