@@ -188,11 +188,22 @@ demo: deps
 # The whole suite: the plain build, then the same tests under ASan+UBSan, then valgrind.
 test: deps
 	@$(MAKE) --no-print-directory fmt-check arrows
-	@$(MAKE) --no-print-directory -j$(JOBS) all unit-tests
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/asan SAN=1 all unit-tests
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/tsan SAN=thread build/tsan/mrun
-	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-targets
+	@$(MAKE) --no-print-directory -j$(JOBS) test-builds
 	@sh tests/run.sh
+
+# The four builds the suite needs, in one make: they share its JOBS job slots, so the steps of
+# one build that run alone (its preludes before any compile, its last links) overlap with the
+# compiles of another instead of leaving cores idle between four makes run one after the other.
+.PHONY: test-builds test-build-plain test-build-asan test-build-tsan test-build-fuzz
+test-builds: test-build-plain test-build-asan test-build-tsan test-build-fuzz
+test-build-plain:
+	@$(MAKE) --no-print-directory all unit-tests
+test-build-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests
+test-build-tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/mrun
+test-build-fuzz:
+	@$(MAKE) --no-print-directory fuzz-targets
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-tests

@@ -63,6 +63,11 @@ flaky_rounds() {
         }' "$dir"/round-*.log
     ! grep -q '^not ok ' "$dir"/round-*.log
 }
+# Python (a test peer) through a pyenv shim starts `pyenv exec` first, a bash script that costs
+# about 0.5 s of CPU per start: every test gets the interpreter the shim would run, once resolved.
+case $(command -v python3) in
+    */shims/python3) py3=$(pyenv which python3 2>/dev/null) && [ -x "$py3" ] && PATH="${py3%/*}:$PATH" && export PATH ;;
+esac
 SUITES=${MRPROF_SUITES:-plain asan tsan valgrind fuzz}
 passed=0 failed=0
 log=$(mktemp /tmp/mrprof-suite.XXXXXX)
@@ -107,56 +112,117 @@ e2e_one() {  # $1 = build dir, $2 = label, $3 = test file
     echo "# $2 $(basename "$3" .sh): $(($(date +%s) - t0)) s"  # where the suite's time goes
 }
 
-# The end-to-end files run TEST_JOBS at a time (default 2: the tests hold under that much
-# contention, which `make flaky` checks), each into a file of its own; their output is printed
-# in the files' order as each finishes, so the log reads the same as a serial run.
-e2e_suite() {  # $1 = build dir, $2 = label
-    local jobs=${TEST_JOBS:-2} dir f
+# in_order KIND A B ITEM...: `one KIND A B ITEM` for each ITEM, TEST_JOBS at a time (default 2:
+# the tests hold under that much contention, which `make flaky` checks), each into a file of its
+# own; the outputs are printed in the ITEMs' order as each finishes, so the log reads the same as
+# a serial run. The ITEMs named in $FIRST (the longest ones) start first, so that no long one
+# starts last and keeps one core busy alone at the end.
+in_order() {
+    local kind=$1 a=$2 b=$3 jobs=${TEST_JOBS:-2} dir i f
+    shift 3
     if [ "$jobs" -le 1 ]; then
-        for f in tests/e2e/test_*.sh; do e2e_one "$1" "$2" "$f"; done
+        for i in "$@"; do one "$kind" "$a" "$b" "$i"; done
         return
     fi
-    dir=$(mktemp -d /tmp/mrprof-e2e.XXXXXX)
-    for f in tests/e2e/test_*.sh; do
-        printf '%s\n' "$f"
-    done | xargs -P "$jobs" -L 1 sh -c 'sh "$0" --e2e-one "$1" "$2" "$4" >"$3/$(basename "$4").out"; touch "$3/$(basename "$4").done"' \
-        "$ROOT/tests/run.sh" "$1" "$2" "$dir" &
-    for f in tests/e2e/test_*.sh; do
-        while [ ! -e "$dir/$(basename "$f").done" ]; do sleep 1; done
-        cat "$dir/$(basename "$f").out"
+    dir=$(mktemp -d /tmp/mrprof-par.XXXXXX)
+    {
+        for f in ${FIRST:-}; do
+            for i in "$@"; do [ "$i" = "$f" ] && printf '%s\n' "$i"; done
+        done
+        for i in "$@"; do
+            case " ${FIRST:-} " in *" $i "*) ;; *) printf '%s\n' "$i" ;; esac
+        done
+    } | xargs -P "$jobs" -L 1 sh -c 'o="$4/$(printf %s "$5" | tr / _)"; sh "$0" --one "$1" "$2" "$3" "$5" >"$o.out" 2>&1; touch "$o.done"' \
+        "$ROOT/tests/run.sh" "$kind" "$a" "$b" "$dir" &
+    for i in "$@"; do
+        f="$dir/$(printf %s "$i" | tr / _)"
+        while [ ! -e "$f.done" ]; do sleep 1; done
+        cat "$f.out"
     done
     wait
     rm -rf "$dir"
+}
+
+# one KIND A B ITEM: one item of a suite (in_order runs them).
+one() {
+    case $1 in
+        e2e) e2e_one "$2" "$3" "$4" ;;
+        valgrind) valgrind_one "$4" ;;
+        fuzz) FUZZ_MODE=suite ONLY="^fuzz_$4\$" sh tests/fuzz/run.sh ;;
+        tsan) tsan_one "$4" ;;
+    esac
+}
+
+# The end-to-end files, longest first (their times in a CI log: `grep '^# plain test_'`).
+e2e_suite() {  # $1 = build dir, $2 = label
+    local n first=""
+    for n in http_server check devtools tui realistic profiler robust http_client hostile deferred \
+        core regexp readers json; do first="$first tests/e2e/test_$n.sh"; done
+    FIRST=$first in_order e2e "$1" "$2" tests/e2e/test_*.sh
+}
+
+valgrind_one() {  # $1 = a script run under valgrind, or a tests/scripts/valgrind_*.sh
+    case $1 in
+        *.sh)
+            if out=$(MRUN="$ROOT/build/mrun" MRPROF="$ROOT/build/mrprof" timeout -k 5 600 sh "$1" 2>&1); then
+                echo "ok - valgrind $1"
+            else
+                echo "not ok - valgrind $1"; printf '%s\n' "$out" | head -n 30 | sed 's/^/    # /'
+            fi ;;
+        *)
+            vlog=$(mktemp /tmp/mrprof-vg.XXXXXX)
+            if timeout -k 5 600 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+                --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+                build/mrun "$1" 18 >/dev/null 2>"$vlog"; then
+                echo "ok - valgrind $1: no errors, no leaks"
+            else
+                echo "not ok - valgrind $1"; head -n 30 "$vlog" | sed 's/^/    # /'
+            fi
+            rm -f "$vlog" ;;
+    esac
 }
 
 valgrind_suite() {
     if ! command -v valgrind >/dev/null 2>&1; then
         echo "not ok - valgrind: not installed (make deps installs it)"; return
     fi
-    for s in samples/fib.rb samples/timers.rb tests/scripts/gc_stress.rb; do
-        [ -f "$s" ] || continue
-        vlog=$(mktemp /tmp/mrprof-vg.XXXXXX)
-        if timeout -k 5 600 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
-            --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-            build/mrun "$s" 18 >/dev/null 2>"$vlog"; then
-            echo "ok - valgrind $s: no errors, no leaks"
-        else
-            echo "not ok - valgrind $s"; head -n 30 "$vlog" | sed 's/^/    # /'
-        fi
-        rm -f "$vlog"
-    done
-    for s in tests/scripts/valgrind_*.sh; do
-        [ -f "$s" ] || continue
-        if out=$(MRUN="$ROOT/build/mrun" MRPROF="$ROOT/build/mrprof" timeout -k 5 600 sh "$s" 2>&1); then
-            echo "ok - valgrind $s"
-        else
-            echo "not ok - valgrind $s"; printf '%s\n' "$out" | head -n 30 | sed 's/^/    # /'
-        fi
-    done
+    FIRST="tests/scripts/valgrind_net.sh tests/scripts/valgrind_http_client.sh" \
+        in_order valgrind - - $(ls samples/fib.rb samples/timers.rb tests/scripts/gc_stress.rb \
+            tests/scripts/valgrind_*.sh 2>/dev/null)
 }
 
-if [ "${1:-}" = --e2e-one ]; then  # one end-to-end file, for e2e_suite's parallel runs
-    e2e_one "$2" "$3" "$4"
+# The Deferred end-to-end tests (and JSON in a worker) against build/tsan/mrun: any reported race
+# fails the test through its exit code.
+tsan_one() {
+    case $1 in
+        deferred) bash tests/e2e/test_deferred.sh ;;
+        memory) ONLY="workers\|together" bash tests/e2e/test_memory.sh ;;
+        process) ONLY="deferred_workers" bash tests/e2e/test_process.sh ;;
+        regexp) ONLY="deferred_workers" bash tests/e2e/test_regexp.sh ;;
+        json) ONLY=deferred bash tests/e2e/test_json.sh ;;
+        crypto) ONLY="deferred_workers\|workers_fetch\|block_forms" bash tests/e2e/test_crypto.sh ;;
+    esac | sed "s/^\(not ok\|ok\) - /\1 - tsan /"
+}
+
+# Every libFuzzer target (build/fuzz/, make fuzz-targets) over its seed corpus and the
+# reproducers of fixed bugs, then a short fresh run: tests/fuzz/run.sh, one target at a time
+# here, TEST_JOBS targets at once (a fresh run lasts FUZZ_SECONDS of wall time whatever the
+# load). ONLY= filters the targets.
+fuzz_suite() {
+    local src name targets=""
+    for src in tests/fuzz/fuzz_*.c; do
+        name=$(basename "$src" .c)
+        if [ -n "${ONLY:-}" ] && ! echo "$name" | grep -q -- "$ONLY"; then continue; fi
+        targets="$targets ${name#fuzz_}"
+    done
+    [ -n "$targets" ] || { echo "# fuzz: no target matches '${ONLY:-}'"; return; }
+    in_order fuzz - - $targets
+}
+
+if [ "${1:-}" = --one ]; then  # one item of a suite, for in_order's parallel runs
+    rm -f "$log"  # the tally is the parent's
+    shift
+    one "$@"
     exit 0
 fi
 
@@ -172,17 +238,12 @@ for suite in $SUITES; do
     case $suite in
         plain) { unit_suite build plain; e2e_suite build plain; } | tally ;;
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
-        tsan) SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
-                TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0" \
-                sh -c 'bash tests/e2e/test_deferred.sh; ONLY="workers\|together" bash tests/e2e/test_memory.sh
-                       ONLY="deferred_workers" bash tests/e2e/test_process.sh
-                       ONLY="deferred_workers" bash tests/e2e/test_regexp.sh
-                       ONLY=deferred bash tests/e2e/test_json.sh
-                       ONLY="deferred_workers\|workers_fetch\|block_forms" bash tests/e2e/test_crypto.sh' |
-                sed "s/^\(not ok\|ok\) - /\1 - tsan /" | tally ;;
+        tsan) ( export SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
+                    TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0"
+                FIRST=deferred in_order tsan - - deferred memory process regexp json crypto ) | tally ;;
         valgrind) valgrind_suite | tally ;;
         # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).
-        fuzz) FUZZ_MODE=suite sh tests/fuzz/run.sh | tally ;;
+        fuzz) fuzz_suite | tally ;;
         *) echo "not ok - unknown suite '$suite'" | tally ;;
     esac
 done

@@ -10,15 +10,12 @@
 : "${ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MRUN:=$ROOT/build/mrun}" "${MRPROF:=$ROOT/build/mrprof}"
 export ROOT MRUN MRPROF
-# The peers' Python is Debian's (tools/deps.sh installs python3). When another python3 comes
-# first on PATH (a version manager's shim: pyenv's took 2-5 s to start on a loaded machine,
-# and the HTTP tests start dozens), a private bin directory puts Debian's first.
-if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ] &&
-    mkdir -p "$ROOT/build/.pybin" 2>/dev/null &&
-    ln -sf /usr/bin/python3 "$ROOT/build/.pybin/python3" 2>/dev/null; then
-    PATH="$ROOT/build/.pybin:$PATH"
-    export PATH
-fi
+# Python (a test peer) through a pyenv shim starts `pyenv exec` first, a bash script that costs
+# about 0.5 s of CPU per start (10 times the interpreter's own start): run the interpreter the
+# shim would run, once resolved. A machine without pyenv is left as it is.
+case $(command -v python3) in
+    */shims/python3) py3=$(pyenv which python3 2>/dev/null) && [ -x "$py3" ] && PATH="${py3%/*}:$PATH" ;;
+esac
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 # long_test NAME SECONDS: NAME's own time limit (when more than TEST_TIMEOUT), for a test whose
 # work is long by design (dozens of profiled runs): the limit catches a hang, and a loaded
@@ -62,6 +59,13 @@ expect_order() {
 }
 expect_file() { [ -s "$1" ] || fail "file $1 missing or empty"; }
 
+# E2E_TIMES=1: each test's wall time and CPU time (user+sys of its processes, those that were
+# waited for), to see where a file's time goes.
+cpu_ms() {  # sets $cpu; `times` must run in this shell (a pipe or $(...) is a subshell)
+    times >"$T/.times"
+    cpu=$(awk 'NR == 2 { split($0, f, /[ms]+/); print int((f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000) }' "$T/.times")
+}
+
 run_tests() {
     file=$(basename "$0" .sh)
     # Each test runs in a child bash under `timeout`: export the functions it needs.
@@ -70,11 +74,14 @@ run_tests() {
     for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
         if [ -n "${ONLY:-}" ] && ! printf '%s' "$t" | grep -q -- "$ONLY"; then continue; fi
         T=$(mktemp -d /tmp/mrprof-e2e.XXXXXX)
+        [ -z "${E2E_TIMES:-}" ] || { t0=$(date +%s%N); cpu_ms; c0=$cpu; }
         limit=$(eval "echo \${long_timeout_$t:-0}")
         [ "$limit" -gt "$TEST_TIMEOUT" ] || limit=$TEST_TIMEOUT
         ( cd "$ROOT" && timeout -k 5 "$limit" bash -c "set +e; T='$T'; $t" ) \
             >"$T/.log" 2>&1
         r=$?
+        [ -z "${E2E_TIMES:-}" ] || { cpu_ms
+            echo "# time ${t#t_}: $((($(date +%s%N) - t0) / 1000000)) ms wall, $((cpu - c0)) ms CPU"; }
         if [ $r = 0 ] && [ -s "$T/.skip" ]; then
             echo "ok - $file: ${t#t_} # SKIP $(tr '\n' ' ' <"$T/.skip")"
         elif [ $r = 0 ]; then

@@ -229,8 +229,9 @@ t_heads_match_node_http() {
     for _ in $(seq 300); do nport=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$T/n.out"); [ -n "$nport" ] && break; sleep 0.1; done
     [ -n "$nport" ] || { kill $np; fail "node_peer.js did not start: $(cat "$T/n.out")"; }
     start_http "$T/s.out"
-    timeout 60 python3 tests/scripts/http/heads.py "$nport" >"$T/node.txt"
+    timeout 60 python3 tests/scripts/http/heads.py "$nport" >"$T/node.txt" & local hp=$!
     timeout 60 python3 tests/scripts/http/heads.py "$port" >"$T/mrun.txt"
+    wait $hp
     kill $np; stop_http
     [ "$(wc -l <"$T/mrun.txt")" = 13 ] || fail "answers: $(cat "$T/mrun.txt")"
     diff <(grep -v '^differs: ' "$T/node.txt") <(grep -v '^differs: ' "$T/mrun.txt") >"$T/diff" ||

@@ -4,7 +4,7 @@
 # The lines of the requests where mrun differs from Node by choice (docs/script-api.md "## HTTP":
 # a HEAD answer carries GET's Content-Length; an HTTP/1.0 answer whose length is known carries
 # it, and keeps the connection when the client asked for keep-alive) begin with "differs: ".
-import re, socket, sys
+import re, socket, sys, threading
 port = int(sys.argv[1])
 REQS = [
     b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -23,10 +23,12 @@ DIFFERS = [
     b"GET /hello HTTP/1.0\r\n\r\n",
     b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
 ]
-for req in REQS + DIFFERS:
+# Each request on a connection of its own, all at once (threads): an answer's first bytes may take
+# up to 10 s (a loaded machine, a sanitized build), then 0.5 s of silence after what came means
+# the connection stayed open with nothing more to send.
+def exchange(req):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(req)
-    s.settimeout(0.5)  # what follows the answer on a keep-alive connection: nothing
     got = b""
     try:
         while True:
@@ -34,9 +36,21 @@ for req in REQS + DIFFERS:
             if not d:
                 break
             got += d
+            s.settimeout(0.5)  # what follows the answer on a keep-alive connection: nothing
     except socket.timeout:
         got += b"<open>"
     s.close()
+    return got
+ALL = REQS + DIFFERS
+answers = [None] * len(ALL)
+def run(i):
+    answers[i] = exchange(ALL[i])
+threads = [threading.Thread(target=run, args=(i,)) for i in range(len(ALL))]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+for req, got in zip(ALL, answers):
     head, _, body = got.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     out = [lines[0].decode()]
