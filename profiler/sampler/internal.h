@@ -41,16 +41,15 @@
  * not run, so the state at the signal is the state at the deadline. In wall mode that is the
  * weight. In CPU mode a sample taken while the thread waits (the loop's poll, a worker waiting
  * for a task) weighs 0, and one taken while it runs weighs the time from the signal to the
- * next deadline (the lateness is time off the CPU). A running sample whose signal came more
- * than PROF_LATE_NS after its deadline weighs 0 too: the thread was off the CPU at that
+ * next deadline (the lateness is time off the CPU). A running thread whose signal came more
+ * than PROF_LATE_NS after its deadline gives no sample: the thread was off the CPU at that
  * deadline (on it, the signal arrives within tens of µs; off it, after the wait for a CPU,
  * milliseconds), so the deadline saw no CPU work. Counting it charged every preemption to the
  * code that was preempted, and on a loaded machine long CPU-bound stretches took the share of
  * the short bursts around them (a job spinning 0.5 ms every 2 ms: 78.6 % for a true 73.2 %).
  * When the thread retires, its CPU clock is
  * shared out: the CPU time measured inside the loop's waits (prof_wait_begin/end) to its idle
- * samples, the rest to its running samples in proportion to their weights (equally, if every
- * running sample came late). The old rule, "the
+ * samples, the rest to its running samples in proportion to their weights. The old rule, "the
  * CPU time since the previous sample, charged to the stack at this one", charged a burst of
  * work to the idle sample that followed it: a timer callback spinning 0.5 ms every 2 ms came
  * out 85 % idle. pprof's CPU profiles (a SIGPROF per period of CPU used) and py-spy's (samples

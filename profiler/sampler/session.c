@@ -292,7 +292,7 @@ scale_to_cpu(struct prof_session *s, const struct prof_thread *t)
             smp[i].weight_ns = wait_cpu / nidle;
         else if (t->weight_sum)
             smp[i].weight_ns = (uint64_t)((double)smp[i].weight_ns * f + 0.5);
-        else /* every running sample came late (weight 0): share the CPU out equally */
+        else /* running samples of weight 0 (a signal just before the deadline): equal shares */
             smp[i].weight_ns = run_cpu / nrun;
     }
 }

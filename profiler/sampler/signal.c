@@ -426,14 +426,21 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     if (t->loop_state && *t->loop_state)
         flags |= F_POLLING;
     /* The sample's weight (see "Weights" in internal.h). Wall mode: the time from its deadline
-     * to the next one. CPU mode: 0 when the thread is waiting, or when the signal came so late
-     * that the thread was off the CPU at the deadline; else the time from now to the next
+     * to the next one. CPU mode: 0 when the thread is waiting; no sample when the signal came so
+     * late that the thread was off the CPU at the deadline; else the time from now to the next
      * deadline (the time between the deadline and now, the thread was off the CPU), scaled to
      * the thread's CPU clock when it retires. */
     uint64_t weight = t->last_deadline - due;
-    if (t->mode == PROF_MODE_CPU)
-        weight = flags & F_POLLING || now - due > PROF_LATE_NS ? 0 : t->last_deadline - now;
     t->cpu_sum += cpu_d;
+    if (t->mode == PROF_MODE_CPU && !(flags & F_POLLING)) {
+        /* Off the CPU at its deadline: no sample (a CPU profile holds on-CPU stacks only, and a
+         * sample of weight 0 would still count as one in the formats that count samples). */
+        if (now - due > PROF_LATE_NS)
+            goto out_busy;
+        weight = t->last_deadline - now;
+    } else if (t->mode == PROF_MODE_CPU) {
+        weight = 0;
+    }
     if (t->in_gc)
         flags |= F_GC;
     bool skip_base = t->main_done && *t->main_done;
