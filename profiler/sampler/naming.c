@@ -240,6 +240,26 @@ entering_method(mrb_state *mrb, const struct raw_frame *r, uint32_t *file_sym, i
     *kind = FRAME_RUBY;
 }
 
+/*
+ * A Ruby method's frame takes its class from the call info, which cipush writes after the
+ * method's mid and proc (see signal.c's check_leaf): a method called from C (a loop callback, a
+ * worker) can be sampled in between, with the slot's previous class. Such a class does not hold
+ * the method: looking mid up from it finds nothing or another body. The owner is then unknown,
+ * and the name says so rather than something untrue. Runs on mrb's thread.
+ */
+static bool
+method_class_stale(mrb_state *mrb, const struct raw_frame *r)
+{
+    if (r->kind != RAW_METHOD || !r->mid || !r->cls || !r->code)
+        return false;
+    struct RClass *c = (struct RClass *)r->cls;
+    mrb_method_t m = mrb_method_search_vm(mrb, &c, r->mid);
+    if (MRB_METHOD_UNDEF_P(m) || !MRB_METHOD_PROC_P(m))
+        return true;
+    const struct RProc *proc = MRB_METHOD_PROC(m);
+    return !proc || MRB_PROC_CFUNC_P(proc) || (uintptr_t)proc->body.irep != r->code;
+}
+
 /* Names every unnamed frame of mrb. Runs on mrb's own thread; caller holds the session lock. */
 void
 prof__name_frames(struct prof_session *s, mrb_state *mrb)
@@ -263,6 +283,10 @@ prof__name_frames(struct prof_session *s, mrb_state *mrb)
         struct RClass *c = (struct RClass *)r->cls;
         bool unknown = false;
         entering_method(mrb, r, &file_sym, &line, &kind, &c, &unknown);
+        if (method_class_stale(mrb, r)) {
+            c = NULL;
+            unknown = true;
+        }
         if (unknown)
             snprintf(owner, sizeof owner, "?#");
         if (c && (c->tt == MRB_TT_CLASS || c->tt == MRB_TT_MODULE || c->tt == MRB_TT_SCLASS ||
