@@ -235,7 +235,9 @@ k_sleep(mrb_state *mrb, mrb_value self)
     mrb_value arg = mrb_nil_value();
     mrb_get_args(mrb, "|o", &arg);
     time_t t0 = time(NULL);
+    sig_atomic_t blocked;
     if (mrb_nil_p(arg)) {
+        RT_BLOCK_BEGIN(blocked, RT_BLOCK_SLEEP);
         for (;;)
             pause(); /* for ever, as Ruby's sleep without an argument; a signal may end us */
     }
@@ -257,8 +259,10 @@ k_sleep(mrb_state *mrb, mrb_value self)
     if (req.tv_nsec >= 1000000000L)
         req.tv_nsec = 999999999L;
     struct timespec rem;
+    RT_BLOCK_BEGIN(blocked, RT_BLOCK_SLEEP);
     while (nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
+    RT_BLOCK_END(blocked);
     return mrb_fixnum_value((mrb_int)(time(NULL) - t0));
 }
 
@@ -416,7 +420,10 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
         *out = mrb_str_new(mrb, NULL, 0);
         char buf[16384];
         for (;;) {
+            sig_atomic_t blocked;
+            RT_BLOCK_BEGIN(blocked, RT_BLOCK_CHILD);
             ssize_t n = read(fds[0], buf, sizeof buf);
+            RT_BLOCK_END(blocked);
             if (n > 0)
                 mrb_str_cat(mrb, *out, buf, (size_t)n);
             else if (n == 0 || errno != EINTR)
@@ -424,8 +431,11 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
         }
         close(fds[0]);
     }
+    sig_atomic_t blocked;
+    RT_BLOCK_BEGIN(blocked, RT_BLOCK_CHILD);
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
+    RT_BLOCK_END(blocked);
     return pid;
 }
 
