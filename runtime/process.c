@@ -18,8 +18,9 @@
  * or should catch (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL), are refused.
  *
  * Blocking calls. sleep, system and backticks block the thread, as in Ruby: the loop does not
- * run meanwhile, and a profile shows the time in Kernel#sleep / Kernel#system (not (idle): the
- * loop is not polling). Commands start with posix_spawn (vfork-like: cheap even from a big
+ * run meanwhile; the thread's wait mark (rt.h) is set around each wait, so a wall-mode profile
+ * shows "(blocked: sleep)" / "(blocked: child process)" under Kernel#sleep / Kernel#system (not
+ * (idle): the loop is not polling). Commands start with posix_spawn (vfork-like: cheap even from a big
  * process), with every signal's default action and an empty signal mask (mrun ignores SIGPIPE
  * and Deferred workers block signals; a child must not inherit either).
  */
