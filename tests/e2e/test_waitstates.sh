@@ -84,7 +84,8 @@ t_sync_file_read_and_system_show_their_blocked_names() {
 }
 
 t_deferred_value_waits_blocked_and_callbacks_in_the_wait_run() {
-    # A .cpuprofile per thread: d.cpuprofile (main), d.thread-1.cpuprofile (the worker).
+    # A .cpuprofile per thread: d.cpuprofile (main), d.thread-N.cpuprofile (the worker that ran
+    # the task: N is its number, 1 or 2, whichever the pool picked).
     $MRUN --cpu-prof --prof-mode wall --prof-out "$T/d.cpuprofile" "$S/deferred_wait.rb" \
         >"$T/d.out" 2>"$T/d.err" || fail "mrun failed: $(head -c 600 "$T/d.err")"
     [ "$(cat "$T/d.out")" = 42 ] || fail "the script printed [$(cat "$T/d.out")]"
@@ -98,7 +99,9 @@ t_deferred_value_waits_blocked_and_callbacks_in_the_wait_run() {
     [ "$(samples_of "$T/main.folded" 'spin.*\(blocked')" = 0 ] ||
         fail "code run inside Deferred#value's wait is shown as blocked: $(cat "$T/main.folded")"
     # The worker's task sleeps: (blocked: sleep) on the worker's thread, under the task.
-    run $MRPROF convert --idle "$T/d.thread-1.cpuprofile" "$T/worker.folded"
+    local workers=("$T"/d.thread-*.cpuprofile)
+    [ ${#workers[@]} = 1 ] && [ -f "${workers[0]}" ] || fail "not one worker profile: ${workers[*]}"
+    run $MRPROF convert --idle "${workers[0]}" "$T/worker.folded"
     expect_rc 0
     [ "$(samples_of "$T/worker.folded" '^block in <main>;Kernel#sleep;\(blocked: sleep\)$')" -gt 0 ] ||
         fail "no (blocked: sleep) on the worker: $(cat "$T/worker.folded")"
