@@ -154,6 +154,12 @@ t_report_hide_idle_and_the_viewer_agree() {
     # Without the flag, (idle) is there and the shares differ.
     run $MRPROF view "$f" --once --size 120x20
     expect_out_has "(idle)"
+    # A memory profile has no idle time: the flag would do nothing, and is refused.
+    printf 'a = []\n1000.times { a << "x" * 100 }\n' >"$T/h.rb"
+    $MRUN --heap-prof --heap-prof-out "$T/h.heapprofile" "$T/h.rb" 2>/dev/null || fail "mrun --heap-prof failed"
+    run $MRPROF report --hide-idle "$T/h.heapprofile"
+    expect_rc 2
+    expect_err_has "--hide-idle: $T/h.heapprofile is a memory profile, which has no idle time"
 }
 
 t_the_viewer_key_i_hides_idle_as_the_flag_does() {

@@ -65,6 +65,13 @@ cmd_report(int argc, char **argv)
     struct profile *p = cli_read_profile("report", path);
     if (!p)
         return CLI_USAGE;
+    if (o.hide_idle && p->meta.mode == PROFILE_HEAP) {
+        fprintf(stderr,
+                "mrprof report: --hide-idle: %s is a memory profile, which has no idle time\n",
+                path);
+        profile_free(p);
+        return CLI_USAGE;
+    }
     if (o.thread >= 0 && (size_t)o.thread >= profile_nthreads(p)) {
         fprintf(stderr, "mrprof report: %s has %zu thread(s); --thread %d does not exist\n", path,
                 profile_nthreads(p), o.thread);
