@@ -20,8 +20,8 @@
  * Blocking calls. sleep, system and backticks block the thread, as in Ruby: the loop does not
  * run meanwhile; the thread's wait mark (rt.h) is set around each wait, so a wall-mode profile
  * shows "(blocked: sleep)" / "(blocked: child process)" under Kernel#sleep / Kernel#system (not
- * (idle): the loop is not polling). Commands start with posix_spawn (vfork-like: cheap even from a big
- * process), with every signal's default action and an empty signal mask (mrun ignores SIGPIPE
+ * (idle): the loop is not polling). Commands start with posix_spawn (vfork-like: cheap even from a
+ * big process), with every signal's default action and an empty signal mask (mrun ignores SIGPIPE
  * and Deferred workers block signals; a child must not inherit either).
  */
 #include <errno.h>
