@@ -286,9 +286,11 @@ draw_header(const struct tv *v, struct tv_grid *g)
     char hz[32] = "";
     if (p->meta.hz && mode != PROFILE_HEAP)
         snprintf(hz, sizeof hz, " %u Hz", p->meta.hz);
-    tv__textf(g, 0, 0, g->w, a, " mrprof | %s | %zu samples | %.2f s | %s%s | %s%s%s", v->title,
-              v->tree.all_n, secs, modes[mode], hz, thread, range,
-              v->filter.hide_idle ? " | idle hidden" : "");
+    /* "idle hidden" next to the mode, before the parts a long title pushes off a narrow screen:
+     * the shares are then of the rest. */
+    tv__textf(g, 0, 0, g->w, a, " mrprof | %s | %zu samples | %.2f s | %s%s%s | %s%s", v->title,
+              v->tree.all_n, secs, modes[mode], hz, v->filter.hide_idle ? ", idle hidden" : "",
+              thread, range);
 }
 
 static void
