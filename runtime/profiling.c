@@ -71,6 +71,15 @@ wait_end(struct rt *rt, void *data)
     prof_wait_end(rt->mrb);
 }
 
+/* A Deferred worker is about to run a task: the profiler follows it (joins a session that
+ * started meanwhile), and knows where its blocked mark is (rt.h's wait states). */
+static void
+vm_task_begin(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle)
+{
+    prof_block_mark(&rt_blocked);
+    prof_follow(mrb, name, idle);
+}
+
 /* A Deferred worker's task ended: its span, then name its frames while its code is alive. */
 static void
 vm_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns)
@@ -454,7 +463,10 @@ profiling_init(struct rt *rt)
     rt->hooks.wait_begin = wait_begin;
     rt->hooks.wait_end = wait_end;
     rt->hooks.allocf = prof_allocf; /* malloc, seen by the memory profiler */
-    rt->hooks.vm_task_begin = prof_follow;
+    rt->hooks.vm_task_begin = vm_task_begin;
+    /* Wall mode's wait states: "(blocked: NAME)" while a synchronous call holds a thread. */
+    prof_set_block_names(rt_block_names, RT_BLOCK_COUNT);
+    prof_block_mark(&rt_blocked);
     rt->hooks.vm_task_end = vm_task_end;
     rt->hooks.vm_close = prof_detach;
     struct RClass *m = mrb_define_module(mrb, "Profiler");

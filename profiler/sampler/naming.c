@@ -165,7 +165,15 @@ prof__stack_node(struct prof_session *s, struct prof_thread *t, const uint64_t *
     uint32_t node = 0;
     for (uint32_t i = n; i-- > 0;) /* outermost caller first */
         node = profile_node(p, node, frames[i]);
-    if (flags & F_POLLING)
+    uint32_t blocked = (flags & F_BLOCK_MASK) >> F_BLOCK_SHIFT;
+    if (blocked && blocked < prof__nblock_names) {
+        if (!s->block_frame[blocked]) {
+            char name[128];
+            snprintf(name, sizeof name, "(blocked: %s)", prof__block_names[blocked]);
+            s->block_frame[blocked] = profile_frame_intern(p, name, "", 0, FRAME_PSEUDO);
+        }
+        node = profile_node(p, node, s->block_frame[blocked]);
+    } else if (flags & F_POLLING)
         node = profile_node(p, node, p->f_idle);
     else if (n == 0)
         node = profile_node(p, 0, p->f_program);
@@ -192,7 +200,7 @@ prof__drain_thread(struct prof_session *s, struct prof_thread *t)
         uint64_t t_ns = t->ring[(tail + 1) & RING_MASK];
         uint64_t weight = t->ring[(tail + 2) & RING_MASK];
         uint32_t node = prof__stack_node(s, t, t->ring, tail + HDR_WORDS, RING_MASK, n, flags);
-        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING))) ? top_line : 0;
+        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING | F_BLOCK_MASK))) ? top_line : 0;
         profile_add_sample(s->profile, t->model_thread, node, line, t_ns, weight);
         tail += HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS;
     }

@@ -450,6 +450,11 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     }
     if (t->in_gc)
         flags |= F_GC;
+    /* Wall mode: what synchronous call holds the thread, if any (one load). */
+    const volatile sig_atomic_t *mark = prof__block_mark;
+    sig_atomic_t blocked = mark && t->mode == PROF_MODE_WALL ? *mark : 0;
+    if (blocked > 0 && (unsigned)blocked < prof__nblock_names)
+        flags |= (uint32_t)blocked << F_BLOCK_SHIFT;
     bool skip_base = t->main_done && *t->main_done;
     if (prof__moving(t, mrb)) {
         atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);
