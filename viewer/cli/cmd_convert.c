@@ -23,7 +23,10 @@ static const char about[] =
     "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
     "  .pb.gz, .pprof     pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca, Grafana)\n"
     "  .folded            collapsed: folded stacks with sample counts (flamegraph.pl, inferno,\n"
-    "                     speedscope)\n";
+    "                     speedscope)\n"
+    "  .svg               svg: an interactive flame graph in one file (hover, click to zoom,\n"
+    "                     search; every thread, a frame each above \"all\"); image viewers\n"
+    "                     show it still. Frames under 0.1 px are dropped\n";
 
 int
 cmd_convert(int argc, char **argv)
@@ -39,7 +42,7 @@ cmd_convert(int argc, char **argv)
         {OPTION_UINT("thread", 0, &thread, 0, 1000000, "N", "only thread N (into a .cpuprofile)"),
          .given = &thread_opt},
         {OPTION_FLAG("idle", 0, &idle,
-                     "keep (idle) in folded stacks, speedscope and pprof. By default they\n"
+                     "keep (idle) in folded stacks, speedscope, pprof and svg. By default they\n"
                      "leave it out (speedscope keeps its time as a gap), so no flame graph\n"
                      "draws waiting as the hottest function; .cpuprofile and trace always\n"
                      "keep it, as DevTools shows (idle) apart")},

@@ -58,11 +58,20 @@ print_change(FILE *out, const struct cmp_row *r)
         fprintf(out, "%8s", "-");
 }
 
+/* The last component of a path, for titles. */
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
 /* The call tree of the change (unless tree_min < 0) and the -o file. */
 static int
 diff_outputs(const struct profile *base, const struct profile *cur, bool absolute, double tree_min,
-             const char *out_path)
+             const char *out_path, const char *const paths[2])
 {
+    char title[600];
     struct diff_tree d;
     int err = diff_build(base, cur, !absolute, &d);
     if (err == -EINVAL) {
@@ -80,8 +89,22 @@ diff_outputs(const struct profile *base, const struct profile *cur, bool absolut
         diff_print_tree(&d, tree_min, stdout);
     }
     if (out_path) {
-        struct profile *g = diff_change_profile(&d);
+        const struct fmt_ops *f = fmt_by_path(out_path);
+        bool svg = f->write == svg_write;
+        /* An SVG is the differential flame graph of the merged tree itself (widths from NEW,
+         * colours by the change); the other formats get the profile of the change. */
+        struct profile *g = svg ? d.u : diff_change_profile(&d);
         struct fmt_write_opts o = {.thread = 0};
+        if (svg) {
+            snprintf(title, sizeof title, "Differential flame graph: %s against %s",
+                     base_name(paths[1]), base_name(paths[0]));
+            o = (struct fmt_write_opts){.thread = -1,
+                                        .idle = true, /* as the table and tree count it */
+                                        .title = title,
+                                        .diff_base = d.base_total,
+                                        .diff_base_all = d.base_all,
+                                        .diff_absolute = absolute};
+        }
         struct fmt_err e;
         if (!g) {
             fprintf(stderr, "mrprof diff: out of memory\n");
@@ -92,7 +115,8 @@ diff_outputs(const struct profile *base, const struct profile *cur, bool absolut
         } else {
             fprintf(stderr, "mrprof diff: the change written to %s\n", out_path);
         }
-        profile_free(g);
+        if (!svg)
+            profile_free(g);
     }
     diff_free(&d);
     return rc;
@@ -121,7 +145,9 @@ cmd_diff(int argc, char **argv)
         {OPTION_CALLBACK("output", 'o', change_path_opt, &out_path, "FILE",
                          "write the change as a profile, the format from the extension: a\n"
                          ".speedscope.json holds two profiles, 'grew (new - base)' and 'shrank\n"
-                         "(base - new)'; a .cpuprofile (Chrome DevTools) holds what grew")},
+                         "(base - new)'; a .cpuprofile (Chrome DevTools) holds what grew;\n"
+                         "an .svg is a differential flame graph: widths from NEW, red grew,\n"
+                         "blue shrank, each label with its change (+12.3%)")},
         {0},
     };
     const struct opt_cmd cmd = {"mrprof diff", usage, about, footer, opts, 24, 0};
@@ -200,7 +226,7 @@ cmd_diff(int argc, char **argv)
     cmp_free(&t);
     rc = CLI_OK;
     if ((tree && !tsv) || out_path)
-        rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path);
+        rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path, paths);
     profile_free(base), profile_free(cur);
     return rc;
 }
