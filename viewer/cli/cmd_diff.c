@@ -89,27 +89,24 @@ diff_outputs(const struct profile *base, const struct profile *cur, bool absolut
         diff_print_tree(&d, tree_min, stdout);
     }
     if (out_path) {
-        const struct fmt_ops *f = fmt_by_path(out_path);
-        bool svg = f->write == svg_write;
+        bool svg = fmt_by_path(out_path)->write == svg_write;
         /* An SVG is the differential flame graph of the merged tree itself (widths from NEW,
          * colours by the change); the other formats get the profile of the change. */
         struct profile *g = svg ? d.u : diff_change_profile(&d);
         struct fmt_write_opts o = {.thread = 0};
+        struct fmt_err e;
+        int wrc = 0;
         if (svg) {
             snprintf(title, sizeof title, "Differential flame graph: %s against %s",
                      base_name(paths[1]), base_name(paths[0]));
-            o = (struct fmt_write_opts){.thread = -1,
-                                        .idle = true, /* as the table and tree count it */
-                                        .title = title,
-                                        .diff_base = d.base_total,
-                                        .diff_base_all = d.base_all,
-                                        .diff_absolute = absolute};
+            wrc = diff_write_svg(&d, absolute, title, out_path, &e);
+        } else if (g) {
+            wrc = fmt_write_path(g, out_path, fmt_by_path(out_path), &o, &e);
         }
-        struct fmt_err e;
         if (!g) {
             fprintf(stderr, "mrprof diff: out of memory\n");
             rc = CLI_USAGE;
-        } else if (fmt_write_path(g, out_path, fmt_by_path(out_path), &o, &e) != 0) {
+        } else if (wrc != 0) {
             fprintf(stderr, "mrprof diff: %s\n", e.msg);
             rc = CLI_USAGE;
         } else {
