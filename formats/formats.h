@@ -29,6 +29,7 @@ struct fmt_write_opts {
     bool idle;           /* folded, speedscope, pprof: keep the samples of (idle) as a stack (see
                             fmt_skip_idle) */
     const char *title;   /* svg: the graph's title (NULL: "Flame graph") */
+    double min_px;       /* svg: frames narrower than this (px of 1180) are dropped (0: 0.1) */
     /* svg: a differential flame graph (mrprof diff -o OUT.svg) when set: the base's inclusive
      * weight of each node of the profile written (scaled to it), and of all its samples. */
     const double *diff_base;

@@ -473,7 +473,8 @@ write_doc(const struct profile *p, FILE *out, const struct fmt_write_opts *o, co
     for (size_t k = 0; k < nslots; k++)
         for (size_t i = nn; i-- > 1;)
             tot[k * nn + n[i].parent] += tot[k * nn + i];
-    double fw = SVG_WIDTH - 2 * XPAD, minw = all * MIN_PX / fw, scale = all > 0 ? fw / all : 0;
+    double min_px = o && o->min_px > 0 ? o->min_px : MIN_PX;
+    double fw = SVG_WIDTH - 2 * XPAD, minw = all * min_px / fw, scale = all > 0 ? fw / all : 0;
     bool cut = false;
     if (all > 0) {
         rc = push(&fs, (struct frame){.w = all, .base = diff ? base_all : 0, .kind = F_ALL});

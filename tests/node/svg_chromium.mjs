@@ -25,6 +25,8 @@
 //   search_reset TEXT               the matched line after Reset Search ("" when cleared)
 //   search_reset_highlighted N      highlighted frames after Reset Search
 //   error TEXT                      each page error or console error
+// With HOVER '-' it only opens the file and prints load_ms (navigation to the load event and two
+// frames drawn) and frames: the bench's measure (tests/bench/svg.sh).
 // Exit 0 when the page could be driven, 1 otherwise (reason on stderr). Every wait is bounded.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -118,9 +120,16 @@ try {
   ({ sessionId: session } = await send('Target.attachToTarget', { targetId: page.targetId, flatten: true }, null));
   await send('Page.enable');
   await send('Runtime.enable');
-  const loaded = event('Page.loadEventFired');
+  const loaded = event('Page.loadEventFired', 60000);
+  const t0 = process.hrtime.bigint();
   await send('Page.navigate', { url: 'file://' + path.resolve(svg) });
   await loaded;
+  if (hoverName === '-') { // the bench's mode: how long the browser takes to open the file
+    await js(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`);
+    out('load_ms', (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0));
+    out('frames', await js(`FR.length`));
+    throw null;
+  }
   out('frames', await js(`document.querySelectorAll('#frames > g').length`));
   out('loaded', await js(`typeof FR !== 'undefined' && FR.length > 0 ? 1 : 0`));
 
@@ -164,9 +173,11 @@ try {
   out('search_reset', (await js(`document.getElementById('matched').textContent`)).trim());
   out('search_reset_highlighted', await hl());
 } catch (e) {
+  if (e === null) { /* the bench's mode ends here */ } else {
   console.error(`svg_chromium: ${e.message || e}`);
   if (stderr) console.error(`chromium's stderr: ${stderr.slice(-1500)}`);
   status = 1;
+  }
 }
 await send('Browser.close', {}, null).catch(() => {});
 const gone = new Promise(ok => proc.once('exit', ok));
