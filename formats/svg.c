@@ -451,28 +451,37 @@ write_doc(const struct profile *p, FILE *out, const struct fmt_write_opts *o, co
             slot_thread[ns] = (uint32_t)t, slot[t] = (uint32_t)ns++;
     bool split = !diff && ns > 1; /* a frame per thread above "all" */
     size_t nslots = split ? ns : 1;
-    double *tot = calloc(nslots * (nn ? nn : 1), sizeof *tot);
+    /* The kept samples grouped by slot (a counting sort), so that one array of node weights
+     * serves every thread in turn: memory O(nodes + samples), whatever the number of threads. */
+    size_t nsamp = profile_nsamples(p);
+    size_t *first = calloc(nslots + 1, sizeof *first);
+    uint32_t *order = malloc((nsamp ? nsamp : 1) * sizeof *order);
+    double *tot = malloc((nn ? nn : 1) * sizeof *tot);
     uint32_t *start = malloc((nn + 2) * sizeof *start), *list = malloc((nn + 1) * sizeof *list),
              *stack = malloc((nn + 1) * sizeof *stack), *sd = malloc((nn + 1) * sizeof *sd);
     double *sx = malloc((nn + 1) * sizeof *sx);
     struct frames fs = {0};
     int rc = 0;
-    if (!tot || !start || !list || !stack || !sd || !sx) {
+    if (!first || !order || !tot || !start || !list || !stack || !sd || !sx) {
         rc = mp_err_oom(e, NULL);
         goto out;
     }
     double all = 0;
-    for (size_t i = 0; i < profile_nsamples(p); i++) {
+    for (size_t i = 0; i < nsamp; i++) {
         if (s[i].thread >= nt || s[i].node >= nn || fmt_skip_idle(p, o, &s[i]))
             continue;
-        size_t k = split ? slot[s[i].thread] : 0;
-        tot[k * nn + s[i].node] += (double)s[i].weight_ns;
+        first[(split ? slot[s[i].thread] : 0) + 1]++;
         all += (double)s[i].weight_ns;
     }
-    const struct prof_node *n = profile_nodes(p);
     for (size_t k = 0; k < nslots; k++)
-        for (size_t i = nn; i-- > 1;)
-            tot[k * nn + n[i].parent] += tot[k * nn + i];
+        first[k + 1] += first[k];
+    for (size_t i = 0; i < nsamp; i++)
+        if (s[i].thread < nt && s[i].node < nn && !fmt_skip_idle(p, o, &s[i]))
+            order[first[split ? slot[s[i].thread] : 0]++] = (uint32_t)i;
+    for (size_t k = nslots; k > 0; k--) /* first[k] now ends slot k's run: shift back */
+        first[k] = first[k - 1];
+    first[0] = 0;
+    const struct prof_node *n = profile_nodes(p);
     double min_px = o && o->min_px > 0 ? o->min_px : MIN_PX;
     double fw = SVG_WIDTH - 2 * XPAD, minw = all * min_px / fw, scale = all > 0 ? fw / all : 0;
     bool cut = false;
@@ -480,7 +489,14 @@ write_doc(const struct profile *p, FILE *out, const struct fmt_write_opts *o, co
         rc = push(&fs, (struct frame){.w = all, .base = diff ? base_all : 0, .kind = F_ALL});
         double x = 0;
         for (size_t k = 0; rc == 0 && k < nslots; k++) {
-            const double *t = tot + k * nn;
+            /* This slot's inclusive weight per node: self weights, then each node into its
+             * parent (parent < child). */
+            memset(tot, 0, (nn ? nn : 1) * sizeof *tot);
+            for (size_t j = first[k]; j < first[k + 1]; j++)
+                tot[s[order[j]].node] += (double)s[order[j]].weight_ns;
+            for (size_t i = nn; i-- > 1;)
+                tot[n[i].parent] += tot[i];
+            const double *t = tot;
             if (t[0] <= 0)
                 continue;
             uint32_t depth = 1;
@@ -620,8 +636,8 @@ write_doc(const struct profile *p, FILE *out, const struct fmt_write_opts *o, co
     if (ferror(out))
         rc = mp_errf(e, -EIO, "write error");
 out:
-    free(slot), free(slot_thread), free(tot), free(start), free(list), free(stack), free(sd),
-        free(sx), free(fs.v);
+    free(slot), free(slot_thread), free(first), free(order), free(tot), free(start), free(list),
+        free(stack), free(sd), free(sx), free(fs.v);
     return rc;
 }
 
