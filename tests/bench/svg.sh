@@ -43,7 +43,7 @@ rep_cpu=$(cpu_of build/mrprof report "$big")
 fol_cpu=$(cpu_of build/mrprof convert "$big" "$tmp/big.folded")
 svg_cpu=$(cpu_of build/mrprof convert "$big" "$tmp/big.svg")
 printf '%-44s %8s / %s / %s s  (svg / folded: x%s)\n' "CPU seconds: report / .folded / .svg" "$rep_cpu" "$fol_cpu" "$svg_cpu" "$(ratio "$svg_cpu" "$fol_cpu")"
-printf '%-44s %8s s\n' "the SVG's own cost (svg - report)" "$(awk -v a="$svg" -v b="$rep" 'BEGIN { printf "%.3f", a - b }')"
+printf '%-44s %8s s\n' "the SVG's own CPU cost (svg - report)" "$(awk -v a="$svg_cpu" -v b="$rep_cpu" 'BEGIN { printf "%.3f", a - b }')"
 for m in 0.25 0.5 1; do
     t=$(wall_of build/mrprof convert --min-width "$m" "$big" "$tmp/big$m.svg")
     printf '%-44s %8s s  %8s KB  %6s frames\n' "mrprof convert to .svg --min-width $m" "$t" \
