@@ -66,13 +66,15 @@ struct send_req {
 
 static const struct mrb_data_type dgram_type = {"Dgram::Socket", rt_owned_dfree};
 
-/* The receive buffer of every socket (see the top of the file). */
-static char recv_buf[CHUNK * RECV_CHUNKS];
+/* The receive buffer of every socket of this thread's runtime (see the top of the file); one
+ * per thread, as each Worker runs a runtime of its own (runtime/worker.c). */
+#define RECV_BUF_SIZE (CHUNK * RECV_CHUNKS)
+static __thread char *recv_buf;
 
 /* "IPv4" and "IPv6", frozen, shared by every rinfo (registered with the GC at init). */
-static mrb_value family_names[2];
+static __thread mrb_value family_names[2];
 
-static struct {
+static __thread struct {
     mrb_sym on_message, on_error, on_sent, on_close, address, family, port, size, truncated;
 } sym;
 
@@ -189,6 +191,8 @@ dgram_open(mrb_state *mrb, mrb_value self)
     struct rt *rt = rt_from_mrb(mrb);
     if (!rt)
         mrb_raise(mrb, E_RUNTIME_ERROR, "Dgram needs the event loop (not in a Deferred worker)");
+    if (!recv_buf && !(recv_buf = malloc(RECV_BUF_SIZE)))
+        mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
     struct dgram *d = rt_owned_new(rt, sizeof *d);
     bool mmsg = max == CHUNK;
     unsigned flags = (family == 6 ? AF_INET6 : AF_INET) | (mmsg ? UV_UDP_RECVMMSG : 0);
@@ -201,7 +205,7 @@ dgram_open(mrb_state *mrb, mrb_value self)
     d->base.self = self;
     d->base.on_close = on_handle_closed;
     d->family = (int)family;
-    d->max_message = mmsg ? sizeof recv_buf : (size_t)max;
+    d->max_message = mmsg ? RECV_BUF_SIZE : (size_t)max;
     DATA_TYPE(self) = &dgram_type;
     DATA_PTR(self) = d;
     return self;
@@ -623,4 +627,13 @@ dgram_init(struct rt *rt)
     mrb_define_method(mrb, c, "get_send_queue_count", dgram_send_queue_count, MRB_ARGS_NONE());
 }
 
-const struct rt_module rt_module_dgram = {.name = "dgram", .init = dgram_init};
+/* After the loop is closed: the receive buffer of this thread's runtime. */
+static void
+dgram_free(struct rt *rt)
+{
+    (void)rt;
+    free(recv_buf);
+    recv_buf = NULL;
+}
+
+const struct rt_module rt_module_dgram = {.name = "dgram", .init = dgram_init, .free = dgram_free};

@@ -93,7 +93,7 @@ static const char *const common_names[] = {
 };
 #define NNAMES (sizeof common_names / sizeof common_names[0])
 
-static struct {
+static __thread struct {
     mrb_state *mrb;
     mrb_value methods[NMETHODS];
     mrb_value names[NNAMES];

@@ -66,9 +66,9 @@ static const struct mrb_data_type stream_type = {"Net::Stream", rt_owned_dfree};
 
 /* Shared read buffer: the loop is single-threaded, libuv calls on_read right after each
  * on_alloc, and each chunk becomes a String before the next read. */
-static char read_buf[64 * 1024];
+static __thread char read_buf[64 * 1024]; /* one per runtime thread (runtime/worker.c) */
 
-static struct {
+static __thread struct {
     mrb_sym on_connect, on_data, on_eof, on_error, on_written, on_drain, on_shutdown, on_connection,
         on_close, socket_class;
 } sym;

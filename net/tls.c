@@ -121,7 +121,7 @@ engine_dfree(mrb_state *mrb, void *p)
 static const struct mrb_data_type ctx_type = {"TLS::Context", ctx_dfree};
 static const struct mrb_data_type engine_type = {"TLS::Engine", engine_dfree};
 
-static struct {
+static __thread struct {
     mrb_sym server, cert, key, ca, verify, request_cert, reject_unauthorized, min_version,
         max_version, alpn_protocols, session_timeout, ctx_iv, sni_iv, name, standard_name, version;
 } sym;

@@ -38,7 +38,7 @@ _Static_assert(sizeof(uv_process_t) <= sizeof(((struct rt_owned *)0)->u),
                "uv_process_t must fit in rt_owned's handle union");
 
 static const struct mrb_data_type child_type = {"ChildProcess", rt_owned_dfree};
-static mrb_sym sym_on_exit;
+static __thread mrb_sym sym_on_exit; /* per runtime thread (runtime/worker.c) */
 
 static uv_process_t *
 process_of(struct child *c)

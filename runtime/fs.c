@@ -94,11 +94,12 @@ struct fs_op {
 
 #define READ_GC_BYTES (64u << 20)
 
-static uint64_t read_since_gc; /* bytes read_file returned since it last ran the GC */
-static struct RClass *fs_error_class;
-static struct RClass *fs_stat_class;
-static struct RClass *fs_dirent_class;
-static mrb_sym sym_call;
+/* One of each per runtime thread: the main one and each Worker's (runtime/worker.c). */
+static __thread uint64_t read_since_gc; /* bytes read_file returned since it last ran the GC */
+static __thread struct RClass *fs_error_class;
+static __thread struct RClass *fs_stat_class;
+static __thread struct RClass *fs_dirent_class;
+static __thread mrb_sym sym_call;
 
 static void on_fs(uv_fs_t *req);
 

@@ -28,6 +28,7 @@
     X(child)                                                                                       \
     X(fs)                                                                                          \
     X(regexp)                                                                                      \
+    X(worker)                                                                                      \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;

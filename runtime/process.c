@@ -770,6 +770,7 @@ process_free(struct rt *rt)
 
 const struct rt_module rt_module_process = {
     .name = "process",
+    .main_only = true, /* signal handlers are the process's: a Worker's are refused (worker.c) */
     .vm_init = process_vm_init,
     .init = process_init,
     .finish = process_finish,

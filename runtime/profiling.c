@@ -506,6 +506,7 @@ profiling_free(struct rt *rt)
 
 const struct rt_module rt_module_profiling = {
     .name = "profiling",
+    .main_only = true, /* one session per process, driven from the main runtime */
     .init = profiling_init,
     .free = profiling_free,
 };
@@ -559,8 +560,9 @@ signal_exception(mrb_state *mrb)
 static void
 interrupt_in_script(mrb_state *mrb)
 {
-    if (!mrb->ud)
-        return; /* a Deferred worker's VM: the interrupt belongs to the main script */
+    const struct rt *rt = mrb->ud;
+    if (!rt || rt->worker)
+        return; /* a Deferred worker's or a Worker's VM: the interrupt belongs to the main script */
     prof_interrupt_pending = 0;
     mrb_exc_raise(mrb, signal_exception(mrb));
 }

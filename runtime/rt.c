@@ -205,7 +205,10 @@ rt_uncaught(struct rt *rt, mrb_value exc)
         }
         rt->exit_code = 128 + (signo & 0x7f);
     } else {
-        rt_report_exception(mrb, exc);
+        if (rt->on_uncaught)
+            rt->on_uncaught(rt, exc); /* a Worker's: the parent's :error event */
+        else
+            rt_report_exception(mrb, exc);
         rt->exit_code = RT_EXIT_SCRIPT_ERROR;
     }
     rt->exiting = true;
@@ -505,14 +508,23 @@ rt_caller_file(mrb_state *mrb, int up)
 
 /* --- lifetime ------------------------------------------------------------------------------- */
 
-struct rt *
-rt_new(int argc, char **argv)
+bool
+rt_module_enabled(const struct rt *rt, const struct rt_module *m)
+{
+    return !(rt->worker && m->main_only);
+}
+
+static struct rt *
+rt_open(int argc, char **argv, void *worker, const struct rt_hooks *hooks)
 {
     struct rt *rt = calloc(1, sizeof *rt);
     if (!rt)
         return NULL;
     rt->argc = argc;
     rt->argv = argv;
+    rt->worker = worker;
+    if (hooks)
+        rt->hooks = *hooks;
     rt->mrb = mrb_open(); /* malloc; the allocator hook, if any, takes over below */
     if (!rt->mrb) {
         fprintf(stderr, "mrun: cannot open the mruby VM (out of memory)\n");
@@ -556,7 +568,7 @@ rt_new(int argc, char **argv)
         return NULL;
     }
     for (const struct rt_module *const *m = rt_modules; *m; m++)
-        if ((*m)->init)
+        if ((*m)->init && rt_module_enabled(rt, *m))
             (*m)->init(rt);
     /* The memory profiler's allocator (realloc and free, as mruby's default, plus its hook)
      * from now on: before any Ruby code runs, so it sees every allocation scripts make. */
@@ -572,11 +584,23 @@ rt_new(int argc, char **argv)
     return rt;
 }
 
+struct rt *
+rt_new(int argc, char **argv)
+{
+    return rt_open(argc, argv, NULL, NULL);
+}
+
+struct rt *
+rt_new_worker(void *worker, const struct rt_hooks *hooks)
+{
+    return rt_open(0, NULL, worker, hooks);
+}
+
 void
 rt_finish(struct rt *rt)
 {
     for (const struct rt_module *const *m = rt_modules; *m; m++)
-        if ((*m)->finish)
+        if ((*m)->finish && rt_module_enabled(rt, *m))
             (*m)->finish(rt);
 }
 
@@ -600,7 +624,7 @@ rt_free(struct rt *rt)
     /* Close every handle still open and let their close callbacks run; no Ruby runs now. */
     rt->exiting = true;
     for (const struct rt_module *const *m = rt_modules; *m; m++)
-        if ((*m)->stop)
+        if ((*m)->stop && rt_module_enabled(rt, *m))
             (*m)->stop(rt);
     uv_walk(&rt->loop, close_walk, NULL);
     rt->loop.stop_flag = 0; /* an exit() before the loop ever ran left it set */
@@ -609,7 +633,7 @@ rt_free(struct rt *rt)
     if (err)
         fprintf(stderr, "mrun: event loop not fully closed at exit: %s\n", uv_strerror(err));
     for (const struct rt_module *const *m = rt_modules; *m; m++)
-        if ((*m)->free)
+        if ((*m)->free && rt_module_enabled(rt, *m))
             (*m)->free(rt);
     mrb_gc_unregister(rt->mrb, rt->roots);
     mrb_close(rt->mrb);

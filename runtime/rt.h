@@ -104,6 +104,10 @@ struct rt {
     int argc; /* the script's arguments (ARGV), as rt_new got them */
     char **argv;
     struct deferred_pool *deferred; /* runtime/deferred/ */
+    /* Non-NULL in the runtime of a Worker's thread (runtime/worker.c): then the main_only
+     * modules are left out, and an uncaught exception goes to on_uncaught instead of stderr. */
+    void *worker;
+    void (*on_uncaught)(struct rt *rt, mrb_value exc);
     int deferred_workers;           /* mrun --workers N (0: the number of cores) */
 
     /* private */
@@ -118,6 +122,10 @@ struct rt {
 /* Creates a runtime with its VM, its loop and the prelude loaded. argv becomes ARGV.
  * Returns NULL (and prints why) when the VM cannot be opened. */
 struct rt *rt_new(int argc, char **argv);
+/* The runtime of a Worker's thread (runtime/worker.c), made on that thread: as rt_new with no
+ * ARGV, rt->worker = worker, the observer's hooks given (the main runtime's, installed by the
+ * profiling module, which is main_only), and the main_only modules left out. */
+struct rt *rt_new_worker(void *worker, const struct rt_hooks *hooks);
 /* Closes every handle, runs the loop until they are closed, closes the VM, frees rt. */
 void rt_free(struct rt *rt);
 /* The runtime that owns mrb. */
@@ -215,6 +223,9 @@ void rt_owned_dfree(mrb_state *mrb, void *p);
  */
 struct rt_module {
     const char *name;
+    /* Only in the main runtime, not in a Worker's (runtime/worker.c): what is process-wide
+     * (signal handlers, the profiler's session and Ctrl-C). vm_init still runs everywhere. */
+    bool main_only;
     void (*vm_init)(mrb_state *mrb);
     void (*init)(struct rt *rt);
     void (*finish)(struct rt *rt);
@@ -229,6 +240,9 @@ extern const struct rt_module *const rt_modules[];
  * with the exception in mrb->exc when the prelude raised (a bug in mrun). The main VM and each
  * Deferred worker's VM go through it. */
 bool rt_vm_init(mrb_state *mrb);
+
+/* Whether module m runs its init, finish, stop and free in rt. */
+bool rt_module_enabled(const struct rt *rt, const struct rt_module *m);
 
 /* After the loop ran dry: each module's finish (Deferred reports the rejections nobody
  * handled, status 1, as Node). */

@@ -28,6 +28,17 @@ struct RBasic *__wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RC
 
 volatile sig_atomic_t prof_interrupt_pending;
 void (*prof_interrupt_hook)(mrb_state *mrb);
+atomic_int prof_vm_interrupts;
+void (*prof_vm_interrupt_hook)(mrb_state *mrb);
+
+/* A VM's own interrupt (sampler.h): never while the GC walks the heap. */
+static inline void
+vm_interrupt_check(mrb_state *mrb)
+{
+    if (__builtin_expect(atomic_load_explicit(&prof_vm_interrupts, memory_order_relaxed), 0) &&
+        prof_vm_interrupt_hook && !mrb->gc.iterating)
+        prof_vm_interrupt_hook(mrb);
+}
 
 /*
  * Every method lookup of the VM (OP_SEND and friends, mrb_funcall) passes here too
@@ -41,6 +52,7 @@ mrb_method_t __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb
 mrb_method_t
 __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid)
 {
+    vm_interrupt_check(mrb);
     if (__builtin_expect(atomic_load_explicit(&prof__names_pending, memory_order_relaxed), 0)) {
         struct prof_thread *t = prof__tls;
         if (t && t->mrb == mrb && atomic_load_explicit(&t->name_wanted, memory_order_relaxed) &&
@@ -53,6 +65,7 @@ __wrap_mrb_method_search_vm(mrb_state *mrb, struct RClass **cp, mrb_sym mid)
 struct RBasic *
 __wrap_mrb_obj_alloc(mrb_state *mrb, enum mrb_vtype tt, struct RClass *cls)
 {
+    vm_interrupt_check(mrb);
     struct prof_thread *t = prof__tls;
     if (__builtin_expect(t == NULL || t->mrb != mrb, 1))
         return __real_mrb_obj_alloc(mrb, tt, cls);

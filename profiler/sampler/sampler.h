@@ -35,6 +35,12 @@ enum prof_mode { PROF_MODE_CPU = 0, PROF_MODE_WALL = 1 };
  * profiled thread then calls prof_interrupt_hook, which may raise (memhook.c). */
 extern volatile sig_atomic_t prof_interrupt_pending;
 extern void (*prof_interrupt_hook)(mrb_state *mrb);
+/* Non-zero while some VM of the process has an interrupt pending that is not Ctrl-C's (a Worker
+ * being terminated: runtime/worker.c). Every allocation and method lookup of every VM then calls
+ * prof_vm_interrupt_hook(mrb), which raises when the interrupt is mrb's; a hot loop in Ruby
+ * calls methods or allocates, so it is stoppable. One relaxed load otherwise. */
+extern atomic_int prof_vm_interrupts;
+extern void (*prof_vm_interrupt_hook)(mrb_state *mrb);
 
 /*
  * The session API. One session at a time per process.
