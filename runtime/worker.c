@@ -60,7 +60,7 @@ struct wk {
     bool exited; /* under mu: exit_code is final, the thread is about to return */
     int exit_code;
     atomic_int terminate; /* the parent asked the Worker to stop */
-    bool raising;         /* Worker's thread: making Worker::Terminated (it allocates) */
+    int rearm; /* Worker's thread: checks to let pass after raising Worker::Terminated */
 
     /* Set before the thread starts, then read-only. */
     char *path;
@@ -210,21 +210,30 @@ current_wk(mrb_state *mrb)
 
 /*
  * prof_vm_interrupt_hook: raises Worker::Terminated in the VM of a Worker being terminated, at
- * every allocation and method call until the runtime takes it (rt->exiting): a `rescue
- * Exception` or an ensure clause cannot keep the Worker running. Only inside a protected call
- * (mrb->jmp): the runtime's C code between callbacks is not prepared for a raise.
+ * allocations and method calls until the runtime takes it (rt->exiting): a `rescue Exception`
+ * in a loop cannot keep the Worker running. Making and raising the exception allocates (its
+ * backtrace), which comes back here: after a raise, the next REARM checks pass, far more than
+ * one raise makes and far fewer than a loop that rescued it makes before it would be stopped.
+ * Only inside a protected call (mrb->jmp): the runtime's C code between callbacks is not
+ * prepared for a raise.
  */
+#define REARM 4096
+
 static void
 vm_interrupt(mrb_state *mrb)
 {
     struct wk *w = current_wk(mrb);
-    if (!w || w->raising || !mrb->jmp || !w->rt || w->rt->exiting || !atomic_load(&w->terminate))
+    if (!w || !atomic_load(&w->terminate))
         return;
-    w->raising = true; /* the allocations below come back here */
+    if (w->rearm > 0) {
+        w->rearm--;
+        return;
+    }
+    if (!mrb->jmp || !w->rt || w->rt->exiting)
+        return;
+    w->rearm = REARM;
     struct RClass *c = mrb_class_get_under(mrb, mrb_class_get(mrb, "Worker"), "Terminated");
-    mrb_value exc = mrb_exc_new_lit(mrb, c, "the Worker was terminated");
-    w->raising = false;
-    mrb_exc_raise(mrb, exc);
+    mrb_exc_raise(mrb, mrb_exc_new_lit(mrb, c, "the Worker was terminated"));
 }
 
 static void
