@@ -5,7 +5,7 @@
 # Suites (MRPROF_SUITES, default "plain asan tsan valgrind fuzz"):
 #   plain     Criterion unit tests and end-to-end tests against build/
 #   asan      the same against build/asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
-#   tsan      the Deferred end-to-end tests (and JSON and Crypto in a worker) against build/tsan/mrun (ThreadSanitizer: any
+#   tsan      the Deferred and Worker end-to-end tests (and JSON and Crypto in a worker) against build/tsan/mrun (ThreadSanitizer: any
 #             reported race fails the test through its exit code)
 #   valgrind  sample scripts under valgrind's leak checker, with build/mrun
 #   fuzz      every libFuzzer target in build/fuzz/ (make fuzz-targets) over its seed corpus
@@ -202,6 +202,7 @@ tsan_one() {
         json) ONLY=deferred bash tests/e2e/test_json.sh ;;
         crypto) ONLY="deferred_workers\|workers_fetch\|block_forms" bash tests/e2e/test_crypto.sh ;;
         waitstates) ONLY=deferred bash tests/e2e/test_waitstates.sh ;;
+        worker) bash tests/e2e/test_worker.sh ;;
     esac | sed "s/^\(not ok\|ok\) - /\1 - tsan /"
 }
 
@@ -241,7 +242,7 @@ for suite in $SUITES; do
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
         tsan) ( export SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
                     TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0"
-                FIRST=deferred in_order tsan - - deferred memory process regexp json crypto waitstates ) | tally ;;
+                FIRST=deferred in_order tsan - - deferred memory process regexp json crypto waitstates worker ) | tally ;;
         valgrind) valgrind_suite | tally ;;
         # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).
         fuzz) fuzz_suite | tally ;;
