@@ -65,6 +65,18 @@ env_keys(mrb_state *mrb, mrb_value self)
     return keys;
 }
 
+struct load_exec_args {
+    struct mrb_parser_state *p;
+    mrbc_context *cxt;
+};
+
+static mrb_value
+load_exec_body(mrb_state *mrb, void *ud)
+{
+    struct load_exec_args *a = ud;
+    return mrb_load_exec(mrb, a->p, a->cxt); /* frees p */
+}
+
 /* Compiles and runs a file inside the running VM. A syntax error raises SyntaxError with
  * `file:line:col: message`; an exception raised by the file propagates to the caller. */
 static mrb_value
@@ -92,8 +104,14 @@ load_file(mrb_state *mrb, const char *path)
         mrbc_context_free(mrb, cxt);
         mrb_exc_raise(mrb, mrb_exc_new_str(mrb, mrb_class_get(mrb, "SyntaxError"), msg));
     }
-    mrb_value v = mrb_load_exec(mrb, p, cxt);
+    /* An exception in the file unwinds past this function when it runs inside a protected
+     * call (a callback, a Worker's file): catch it to free the context, then raise it on. */
+    struct load_exec_args a = {p, cxt};
+    mrb_bool failed = FALSE;
+    mrb_value v = mrb_protect_error(mrb, load_exec_body, &a, &failed);
     mrbc_context_free(mrb, cxt);
+    if (failed)
+        mrb_exc_raise(mrb, v);
     if (mrb->exc) {
         mrb_value exc = mrb_obj_value(mrb->exc);
         mrb->exc = NULL;

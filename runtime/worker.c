@@ -60,7 +60,7 @@ struct wk {
     bool exited; /* under mu: exit_code is final, the thread is about to return */
     int exit_code;
     atomic_int terminate; /* the parent asked the Worker to stop */
-    int rearm; /* Worker's thread: checks to let pass after raising Worker::Terminated */
+    int rearm;            /* Worker's thread: checks to let pass after raising Worker::Terminated */
 
     /* Set before the thread starts, then read-only. */
     char *path;
@@ -149,6 +149,7 @@ encode_msg(mrb_state *mrb, mrb_value v, const char *root)
     struct mp_err err;
     enum copy_error rc = copy_encode(mrb, v, root, &m->buf, &err);
     if (rc != COPY_OK) {
+        copy_buf_free(&m->buf); /* empty, but its memory may have been reserved */
         free(m);
         mrb_raise(mrb,
                   rc == COPY_CYCLE   ? E_ARGUMENT_ERROR
