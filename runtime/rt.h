@@ -104,11 +104,11 @@ struct rt {
     int argc; /* the script's arguments (ARGV), as rt_new got them */
     char **argv;
     struct deferred_pool *deferred; /* runtime/deferred/ */
+    int deferred_workers;           /* mrun --workers N (0: the number of cores) */
     /* Non-NULL in the runtime of a Worker's thread (runtime/worker.c): then the main_only
      * modules are left out, and an uncaught exception goes to on_uncaught instead of stderr. */
     void *worker;
     void (*on_uncaught)(struct rt *rt, mrb_value exc);
-    int deferred_workers;           /* mrun --workers N (0: the number of cores) */
 
     /* private */
     mrb_value roots;      /* Hash object_id => object: what C code keeps alive */
