@@ -644,7 +644,8 @@ static void
 worker_init(struct rt *rt)
 {
     mrb_state *mrb = rt->mrb;
-    prof_vm_interrupt_hook = vm_interrupt; /* the same function every time: no race */
+    if (!rt->worker) /* the main runtime's, before any Worker's thread starts */
+        prof_vm_interrupt_hook = vm_interrupt;
     struct RClass *c = mrb_define_class(mrb, "Worker", mrb->object_class);
     MRB_SET_INSTANCE_TT(c, MRB_TT_DATA);
     struct RClass *err = mrb_define_class_under(mrb, c, "Error", mrb->eStandardError_class);

@@ -108,18 +108,21 @@ t_profile_has_the_workers_thread_and_its_frames_at_their_lines() {
     expect_rc 0
     expect_file "$T/p.thread-1.cpuprofile"
     expect_err_has "thread Worker 1"
-    run $MRPROF report "$T/p.thread-1.cpuprofile" --by line
+    run $MRPROF report "$T/p.thread-1.cpuprofile" --tree
     expect_rc 0
     expect_out_has "[0] Worker 1"
-    expect_out_has "block in worker_spin"
-    expect_out_has "$W/prof_child.rb:3"
+    # the Worker's methods named with its own file and lines
+    printf '%s\n' "$out" | grep -q "^ *[0-9.]*% .* worker_hot  $PWD/$W/prof_child.rb:7\$" ||
+        fail "no worker_hot at prof_child.rb:7 in the Worker's tree: $(printf '%s' "$out" | head -c 1500)"
+    expect_out_has "block in worker_hot  $PWD/$W/prof_child.rb:9"
     # one file with both threads: --thread 1 is the Worker's
     run $MRUN --cpu-prof --prof-format perfetto --prof-out "$T/p.perfetto" $W/prof_main.rb
     expect_rc 0
-    run $MRPROF report "$T/p.perfetto" --thread 1 --by line
+    run $MRPROF report "$T/p.perfetto" --thread 1
     expect_rc 0
     expect_out_has "threads 2: [0] main [1] Worker 1"
-    expect_out_has "$W/prof_child.rb:3"
+    expect_out_has "worker_hot"
+    expect_out_has "$W/prof_child.rb:7"
 }
 
 [ "${1:-}" = --lib ] || run_tests
