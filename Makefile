@@ -40,6 +40,8 @@ else ifeq ($(SAN),fuzz)
 OPT     = -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else ifeq ($(SAN),thread)
 OPT     = -O1 -fsanitize=thread -fno-omit-frame-pointer
+# runtime/tsan_syscall.c: libuv's syscall(SYS_close) made visible to TSan
+LDFLAGS += -Wl,--export-dynamic-symbol=syscall -ldl
 else
 OPT     = -O2
 endif
