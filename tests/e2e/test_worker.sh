@@ -124,5 +124,11 @@ t_profile_has_the_workers_thread_and_its_frames_at_their_lines() {
     expect_out_has "worker_hot"
     expect_out_has "$W/prof_child.rb:7"
 }
+t_live_view_lists_the_worker_thread() {
+    run env MRUN="$MRUN" $MRPROF top --once --view threads -- $W/prof_main.rb
+    expect_rc 0
+    expect_out_has "result 106658666800000"
+    printf '%s\n' "$out" | grep -q "^ *Worker 1  *[0-9]" || fail "no Worker 1 row in the live threads view: $out"
+}
 
 [ "${1:-}" = --lib ] || run_tests
