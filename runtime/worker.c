@@ -254,6 +254,8 @@ on_child_async(uv_async_t *h)
         stop_terminated(rt);
         return;
     }
+    if (!w->listening)
+        return; /* messages wait for a :message listener, as on Node's parentPort */
     mrb_state *mrb = rt->mrb;
     mrb_value mod = mrb_obj_value(mrb_class_get(mrb, "Worker"));
     deliver(rt, wq_take(w, &w->to_child), mod, mrb_intern_lit(mrb, "__on_message"));
@@ -608,10 +610,13 @@ wk_s_listen(mrb_state *mrb, mrb_value self)
         mrb_raise(mrb, E_RUNTIME_ERROR,
                   "Worker.on(:message) is for the code of a Worker (this is the main thread: "
                   "call on(:message) on a Worker object)");
-    if (on)
+    if (on && !w->listening) {
         uv_ref((uv_handle_t *)&w->child_async_h);
-    else
+        uv_async_send(&w->child_async_h); /* the messages that waited for a listener */
+    } else if (!on && w->listening) {
         uv_unref((uv_handle_t *)&w->child_async_h);
+    }
+    w->listening = on;
     return mrb_nil_value();
 }
 

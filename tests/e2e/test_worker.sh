@@ -31,6 +31,12 @@ shared kept: true
 exit 0
 post after exit: dropped"
 }
+t_messages_wait_for_the_workers_listener() {
+    run $MRUN $W/late_main.rb
+    expect_rc 0
+    expect_out "[0, 1, 2]
+exit 0"
+}
 t_uncaught_errors_are_error_events_with_the_workers_backtrace_then_exit_1() {
     run $MRUN $W/raise_main.rb
     expect_rc 0
