@@ -71,6 +71,23 @@ wait_end(struct rt *rt, void *data)
     prof_wait_end(rt->mrb);
 }
 
+/* The loop-health counters (struct rt_health), one reading per window, when profiling. */
+const char *const rt_prof_loop_counters[RT_PROF_LOOP_COUNTERS] = {
+    "loop lag p50 ms", "loop lag p99 ms", "loop lag max ms", "callbacks/s",
+    "longest callback ms"};
+
+static void
+loop_window(struct rt *rt, void *data, const struct rt_loop_window *w)
+{
+    (void)data;
+    double secs = (double)(w->end_ns - w->start_ns) / 1e9;
+    double v[RT_PROF_LOOP_COUNTERS] = {(double)w->lag_p50_ns / 1e6, (double)w->lag_p99_ns / 1e6,
+                                       (double)w->lag_max_ns / 1e6,
+                                       secs > 0 ? (double)w->callbacks / secs : 0,
+                                       (double)w->longest_callback_ns / 1e6};
+    prof_counters(rt->mrb, rt_prof_loop_counters, v, RT_PROF_LOOP_COUNTERS, w->end_ns);
+}
+
 /* A Deferred worker's task ended: its span, then name its frames while its code is alive. */
 static void
 vm_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns)
@@ -453,6 +470,7 @@ profiling_init(struct rt *rt)
     rt->hooks.safe_point = safe_point;
     rt->hooks.wait_begin = wait_begin;
     rt->hooks.wait_end = wait_end;
+    rt->hooks.loop_window = loop_window;
     rt->hooks.allocf = prof_allocf; /* malloc, seen by the memory profiler */
     rt->hooks.vm_task_begin = prof_follow;
     rt->hooks.vm_task_end = vm_task_end;
@@ -700,6 +718,7 @@ int
 rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
 {
     release_stop_signals();
+    rt_health_flush(rt); /* the last window's counters */
     struct prof_session *s = prof_current();
     if (s && o->heap_prof && prof_heap_interval(s))
         mrb_full_gc(rt->mrb);                       /* "live" is what is reachable at exit */

@@ -10,6 +10,10 @@
 #include "profiler/sampler/sampler.h"
 #include "runtime/rt.h"
 
+/* The names of the loop-health counters a profile gets (one reading per second). */
+#define RT_PROF_LOOP_COUNTERS 5
+extern const char *const rt_prof_loop_counters[RT_PROF_LOOP_COUNTERS];
+
 struct rt_prof_opts {
     bool cpu_prof;         /* --cpu-prof: profile the whole run, write at exit */
     unsigned hz;           /* --prof-hz (default 1000) */

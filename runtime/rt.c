@@ -262,10 +262,12 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
         return false;
     /* Whatever called us, the loop is not waiting now (see wait_for_events). */
     rt->loop_state = RT_LOOP_RUNNING;
+    rt__health_call(rt, true);
     int ai = mrb_gc_arena_save(mrb);
     struct call_args a = {recv, method, argc, argv};
     mrb_bool failed = FALSE;
     mrb_value r = mrb_protect_error(mrb, call_body, &a, &failed);
+    rt__health_call(rt, false);
     if (failed)
         rt_uncaught(rt, r);
     mrb_gc_arena_restore(mrb, ai);
@@ -311,6 +313,7 @@ wait_for_events(struct rt *rt)
     struct pollfd pfd = {.fd = uv_backend_fd(loop), .events = POLLIN};
     if (rt->hooks.wait_begin)
         rt->hooks.wait_begin(rt, rt->hooks.data);
+    rt__health_wait(rt, true);
     rt->loop_state = RT_LOOP_POLLING;
     /* The profiler's signal interrupts poll (never restarted, whatever SA_RESTART says): wait
      * again for what is left of the timeout. */
@@ -320,6 +323,7 @@ wait_for_events(struct rt *rt)
             break;
     }
     rt->loop_state = RT_LOOP_RUNNING;
+    rt__health_wait(rt, false);
     if (rt->hooks.wait_end)
         rt->hooks.wait_end(rt, rt->hooks.data);
     uv_update_time(loop);
@@ -329,6 +333,7 @@ static void
 on_prepare(uv_prepare_t *h)
 {
     struct rt *rt = h->data;
+    rt__health_poll_entry(rt);
     if (rt->hooks.safe_point)
         rt->hooks.safe_point(rt, rt->hooks.data);
     wait_for_events(rt);
@@ -392,6 +397,7 @@ rt_run_loop(struct rt *rt)
     if (rt->exiting)
         return rt->exit_code;
     rt->loop_running = true;
+    rt->health.busy_start_ns = rt_now_ns(); /* the main script is not the loop's lag */
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     rt->loop_running = false;
     rt->loop_state = RT_LOOP_RUNNING;
@@ -522,6 +528,7 @@ rt_new(int argc, char **argv)
     rt->immediates = mrb_ary_new(mrb);
     rt_root(rt, rt->immediates);
     rt->sym_fire = mrb_intern_lit(mrb, "__fire");
+    rt__health_init(rt);
 
     uv_prepare_init(&rt->loop, &rt->prepare);
     rt->prepare.data = rt;
