@@ -28,6 +28,8 @@ struct rt_prof_opts {
     bool heap_all;         /* --heap-prof-all: every allocation, not only the live blocks */
     unsigned long long heap_interval; /* --heap-prof-interval (0: the default) */
     const char *heap_out;             /* --heap-prof-out: file or directory */
+    unsigned long long stall_ms;      /* --prof-stall MS: the stall recorder (0: off) */
+    const char *stall_dir;            /* its directory (--prof-out; NULL: ./stalls.<pid>/) */
 };
 
 /* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why

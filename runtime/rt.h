@@ -68,7 +68,9 @@ struct rt_health {
     /* For the stall watchdog (another thread): since when the loop is held by the callback
      * running now (0: no callback runs, or a nested loop waits), and a number that changes at
      * every such transition. stall_flag is set by the watchdog; the loop's thread then calls
-     * hooks.stall_mark at its next transition. */
+     * hooks.stall_mark at its next transition. mark_ns: when the current transition number
+     * began (the loop's thread only). */
+    uint64_t mark_ns;
     _Atomic uint64_t held_since_ns;
     _Atomic uint64_t held_seq;
     _Atomic int stall_flag;
@@ -101,8 +103,9 @@ struct rt_hooks {
     void (*loop_window)(struct rt *rt, void *data, const struct rt_loop_window *w);
     /* The stall watchdog flagged the loop (health.stall_flag): called on the loop's thread at
      * the next transition (a callback begins or ends, a wait begins), with the transition number
-     * that ends now (health.held_seq before it changes) and the time. */
-    void (*stall_mark)(struct rt *rt, void *data, uint64_t seq, uint64_t now_ns);
+     * that ends now (health.held_seq before it changes), the time, and when that number began. */
+    void (*stall_mark)(struct rt *rt, void *data, uint64_t seq, uint64_t now_ns,
+                       uint64_t seq_start_ns);
 };
 
 struct rt {
