@@ -339,8 +339,8 @@ write_index(struct mp_err *e)
     fprintf(out,
             "{\"format\":\"mrprof-stalls\",\"version\":1,\"pid\":%ld,\"threshold_ms\":%llu,"
             "\"ring_hz\":%d,\"stall_hz\":%d,\"before_ms\":%d,\"lost\":%d,\"stalls\":[",
-            (long)getpid(), (unsigned long long)g.o.threshold_ms, PROF_STALL_RING_HZ,
-            PROF_STALL_HZ, PROF_STALL_BEFORE_MS, g.lost);
+            (long)getpid(), (unsigned long long)g.o.threshold_ms, PROF_STALL_RING_HZ, PROF_STALL_HZ,
+            PROF_STALL_BEFORE_MS, g.lost);
     for (size_t i = 0; i < g.nrecs; i++) {
         const struct stall_rec *r = &g.recs[i];
         fprintf(out, "%s\n{\"n\":%d,\"profile\":", i ? "," : "", r->n);
@@ -417,8 +417,8 @@ write_stall(const struct pending *st)
         return;
     }
     if (!g.o.quiet)
-        fprintf(stderr, "mrun: stall %d: the loop was held %.1f ms by %s (%s:%d) in %s; %s\n",
-                r->n, (double)r->length_ns / 1e6, r->blocking.function, r->blocking.file,
+        fprintf(stderr, "mrun: stall %d: the loop was held %.1f ms by %s (%s:%d) in %s; %s\n", r->n,
+                (double)r->length_ns / 1e6, r->blocking.function, r->blocking.file,
                 (int)r->blocking.line, r->callback.function, path);
 }
 

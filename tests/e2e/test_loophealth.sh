@@ -153,4 +153,163 @@ t_counters_in_live_stream_and_tui() {
     expect_out_has "callbacks/s"
 }
 
+# --- the stall recorder ------------------------------------------------------------------------
+
+# index EXPR: evaluates a JS expression over the index $T/st/index.json (as `ix`).
+index() { node -e 'const ix = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(eval(process.argv[2]))' "$T/st/index.json" "$1"; }
+
+t_stall_exactly_one_profile_naming_method_and_line() {
+    stall_script
+    run $MRUN --prof-stall 150 --prof-out "$T/st" "$T/stall.rb" 3000 1500
+    expect_rc 0
+    local d
+    d=$(printf '%s\n' "$out" | sed -n 's/^stall_ms=//p')
+    [ "$(ls "$T/st" | tr '\n' ' ')" = "index.json stall-1.cpuprofile " ] || fail "directory: $(ls "$T/st")"
+    [ "$(printf '%s\n' "$err" | grep -c '^mrun: stall ')" = 1 ] || fail "not one stall line: $err"
+    expect_err_has "mrun: stall 1: the loop was held "
+    expect_err_has " by block_the_loop ($T/stall.rb:1) in block in <main>; $T/st/stall-1.cpuprofile"
+    [ "$(index 'ix.stalls.length')" = 1 ] || fail "index: $(cat "$T/st/index.json")"
+    [ "$(index 'ix.stalls[0].blocking.function + " " + ix.stalls[0].blocking.file + ":" + ix.stalls[0].blocking.line')" = "block_the_loop $T/stall.rb:1" ] ||
+        fail "blocking: $(cat "$T/st/index.json")"
+    [ "$(index 'ix.stalls[0].leaf.function')" = Process.clock_gettime ] || fail "leaf: $(cat "$T/st/index.json")"
+    [ "$(index 'ix.stalls[0].callback.function + ":" + ix.stalls[0].callback.line')" = "block in <main>:20" ] ||
+        fail "callback: $(cat "$T/st/index.json")"
+    [ "$(index 'ix.stalls[0].stack.join("|")')" = "Immediate#__fire (runtime/prelude/timers.rb:56)|block in <main> ($T/stall.rb:20)|(anonymous proc) ($T/stall.rb:16)|block_the_loop ($T/stall.rb:1)|Process.clock_gettime" ] ||
+        fail "stack: $(index 'ix.stalls[0].stack.join("|")')"
+    # The stall's length is the callback's, within 10 % of the stall's own clock; the
+    # watchdog saw it after the threshold.
+    within10 "$d" "$(index 'ix.stalls[0].length_ms')"
+    awk -v a="$(index 'ix.stalls[0].detected_after_ms')" 'BEGIN { exit !(a >= 150) }' || fail "detected too early"
+    # The profile: a strict .cpuprofile that mrprof reads, its top functions the stall's.
+    node "$ROOT/tests/node/check_cpuprofile.js" "$T/st/stall-1.cpuprofile" >/dev/null || fail "check_cpuprofile failed"
+    run $MRPROF report --format tsv --top 3 "$T/st/stall-1.cpuprofile"
+    expect_rc 0
+    expect_out_has "block_the_loop"
+    expect_out_has "Process.clock_gettime"
+}
+
+t_no_stall_no_file() {
+    stall_script
+    mkdir "$T/cwd"
+    # No stall (stall_at 0): no directory, no file, one line saying so.
+    run sh -c "cd '$T/cwd' && exec $MRUN --prof-stall 150 '$T/stall.rb' 3000 0"
+    expect_rc 0
+    expect_out_has "stall_ms=0"
+    [ -z "$(ls -A "$T/cwd")" ] || fail "files written: $(ls -A "$T/cwd")"
+    expect_err_has "mrun: no stall: the loop was never held over 150 ms by one callback"
+    # The default directory is ./stalls.<pid>/ when something stalls.
+    run sh -c "cd '$T/cwd' && exec $MRUN --prof-stall 150 '$T/stall.rb' 300 100"
+    expect_rc 0
+    ls "$T/cwd"/stalls.*/stall-1.cpuprofile >/dev/null 2>&1 || fail "no ./stalls.<pid>/: $(ls -R "$T/cwd")"
+}
+
+t_stall_in_a_blocking_call_and_at_exit() {
+    # A synchronous C call (sleep) in a timer callback, then a stall the process exits inside.
+    cat >"$T/s.rb" <<'EOF'
+def nap
+  sleep 0.25
+end
+
+def spin_then_exit
+  s = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  x = 0
+  x += 1 while Process.clock_gettime(Process::CLOCK_MONOTONIC) - s < 0.25
+  exit 3
+end
+set_timeout(5) { nap }
+set_timeout(10) { spin_then_exit }
+EOF
+    run $MRUN --prof-stall 100 --prof-out "$T/st" "$T/s.rb"
+    expect_rc 3
+    [ "$(index 'ix.stalls.map(s => s.blocking.function + "/" + s.leaf.function).join(" ")')" = "nap/Kernel#sleep spin_then_exit/Process.clock_gettime" ] ||
+        fail "stalls: $(cat "$T/st/index.json")"
+    [ "$(printf '%s\n' "$err" | grep -c '^mrun: stall ')" = 2 ] || fail "not two stall lines: $err"
+}
+
+t_record_stall_and_report_by_length_and_function() {
+    cat >"$T/s.rb" <<'EOF'
+def slow_a(secs)
+  s = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  nil while Process.clock_gettime(Process::CLOCK_MONOTONIC) - s < secs
+end
+
+def slow_b(secs)
+  s = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  nil while Process.clock_gettime(Process::CLOCK_MONOTONIC) - s < secs
+end
+n = 0
+t = set_interval(1) do
+  n += 1
+  slow_a(0.25) if n == 10
+  slow_b(0.15) if n == 20
+  slow_a(0.2) if n == 30
+  clear_interval(t) if n == 40
+end
+EOF
+    run $MRPROF record --stall 100 -o "$T/st" -- "$T/s.rb"
+    expect_rc 0
+    expect_err_has "mrprof record: stalls in $T/st (script exit status 0); see them with: mrprof report $T/st"
+    run $MRPROF report "$T/st"
+    expect_rc 0
+    expect_out_has "$T/st: 3 stalls over 100 ms"
+    # By length: 250, 200, 150 ms (each stall, timed by its own clock, stops at its target).
+    [ "$(printf '%s\n' "$out" | awk '/^Stalls by length/ { on = 1; getline; next } /^$/ { on = 0 } on { print $1 "," $4 }' | tr '\n' ' ')" = "1,slow_a 3,slow_a 2,slow_b " ] ||
+        fail "by length: $out"
+    [ "$(printf '%s\n' "$out" | awk '/^Stalls by blocking/ { on = 1; getline; next } on { print $1 "," $6 "," $7 }' | tr '\n' ' ')" = "2,slow_a,s.rb:1 1,slow_b,s.rb:6 " ] ||
+        fail "by function: $out"
+    run $MRPROF report --top 1 "$T/st"
+    expect_rc 0
+    [ "$(printf '%s\n' "$out" | grep -c 'stall-[0-9].cpuprofile')" = 1 ] || fail "--top 1: $out"
+}
+
+t_stall_usage_errors() {
+    run $MRUN --prof-stall 100 --cpu-prof -e '1'
+    expect_rc 2
+    expect_err_has "--prof-stall records its own wall-clock ring and cannot be combined with --cpu-prof"
+    run $MRUN --prof-stall 0 -e '1'
+    expect_rc 2
+    expect_err_has "--prof-stall must be 1..3600000"
+    run $MRUN --prof-stall 100 --prof-hz 10 -e '1'
+    expect_rc 2
+    expect_err_has "--prof-hz sets --cpu-prof's sampler"
+    run $MRPROF record --stall 100 --hz 10 -- -e 1
+    expect_rc 2
+    expect_err_has "--stall records stalls with its own sampler"
+    mkdir "$T/bad" && echo '{"format":"x"}' >"$T/bad/index.json"
+    run $MRPROF report "$T/bad"
+    expect_rc 2
+    expect_err_has "$T/bad/index.json is not a stall index"
+    mkdir "$T/trunc" && echo '{"format":"mrprof-stalls","stalls":[' >"$T/trunc/index.json"
+    run $MRPROF report "$T/trunc"
+    expect_rc 2
+    expect_err_has "$T/trunc/index.json:"
+    mkdir "$T/ok" && echo '{"format":"mrprof-stalls","stalls":[]}' >"$T/ok/index.json"
+    run $MRPROF report --tree "$T/ok"
+    expect_rc 2
+    expect_err_has "is a stall directory: only --top applies"
+}
+
+t_stall_recorder_with_deferred_workers() {
+    # Workers join the ring's session (at its rate) while the main thread stalls, then waits
+    # for their values (Deferred#value's wait): the stall is written and names the callback's
+    # method, and nothing breaks (under TSan too: the watchdog is a thread).
+    cat >"$T/s.rb" <<'EOF'
+Deferred.setup { def fib(n) = n < 2 ? n : fib(n - 1) + fib(n - 2) }
+
+def wait_for_workers
+  ds = 2.times.map { Deferred.new(22) { |n| fib(n) } }
+  s = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  x = 0
+  x += 1 while Process.clock_gettime(Process::CLOCK_MONOTONIC) - s < 0.2
+  ds.map(&:value)
+end
+set_timeout(1) { p wait_for_workers }
+EOF
+    run $MRUN --prof-stall 100 --prof-out "$T/st" "$T/s.rb"
+    expect_rc 0
+    expect_out "[17711, 17711]"
+    [ "$(index 'ix.stalls.length >= 1 && ix.stalls[0].blocking.function')" = wait_for_workers ] ||
+        fail "index: $(cat "$T/st/index.json")"
+}
+
 [ "${1:-}" = --lib ] || run_tests
