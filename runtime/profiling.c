@@ -82,18 +82,16 @@ wait_end(struct rt *rt, void *data)
 
 /* The loop-health counters (struct rt_health), one reading per window, when profiling. */
 const char *const rt_prof_loop_counters[RT_PROF_LOOP_COUNTERS] = {
-    "loop lag p50 ms", "loop lag p99 ms", "loop lag max ms", "callbacks/s",
-    "longest callback ms"};
+    "loop lag p50 ms", "loop lag p99 ms", "loop lag max ms", "callbacks/s", "longest callback ms"};
 
 static void
 loop_window(struct rt *rt, void *data, const struct rt_loop_window *w)
 {
     (void)data;
     double secs = (double)(w->end_ns - w->start_ns) / 1e9;
-    double v[RT_PROF_LOOP_COUNTERS] = {(double)w->lag_p50_ns / 1e6, (double)w->lag_p99_ns / 1e6,
-                                       (double)w->lag_max_ns / 1e6,
-                                       secs > 0 ? (double)w->callbacks / secs : 0,
-                                       (double)w->longest_callback_ns / 1e6};
+    double v[RT_PROF_LOOP_COUNTERS] = {
+        (double)w->lag_p50_ns / 1e6, (double)w->lag_p99_ns / 1e6, (double)w->lag_max_ns / 1e6,
+        secs > 0 ? (double)w->callbacks / secs : 0, (double)w->longest_callback_ns / 1e6};
     prof_counters(rt->mrb, rt_prof_loop_counters, v, RT_PROF_LOOP_COUNTERS, w->end_ns);
 }
 

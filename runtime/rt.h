@@ -250,9 +250,9 @@ bool rt_vm_init(mrb_state *mrb);
 /* Loop health (runtime/loophealth.c), called by rt.c on the loop's thread. */
 uint64_t rt_now_ns(void); /* CLOCK_MONOTONIC */
 void rt__health_init(struct rt *rt);
-void rt__health_poll_entry(struct rt *rt);           /* the prepare handle, before any wait */
-void rt__health_wait(struct rt *rt, bool begin);     /* around the wait itself */
-void rt__health_call(struct rt *rt, bool begin);     /* around rt_call */
+void rt__health_poll_entry(struct rt *rt);       /* the prepare handle, before any wait */
+void rt__health_wait(struct rt *rt, bool begin); /* around the wait itself */
+void rt__health_call(struct rt *rt, bool begin); /* around rt_call */
 /* Closes the current window now (at exit, before a profile is written). */
 void rt_health_flush(struct rt *rt);
 /* The last closed window, else the current one so far. */

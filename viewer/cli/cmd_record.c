@@ -70,8 +70,9 @@ record_stalls(const char *mrun, unsigned long ms, const char *dir, bool other, c
     snprintf(def, sizeof def, "stalls.%ld", (long)pid);
     snprintf(index, sizeof index, "%s/index.json", dir ? dir : def);
     if (access(index, R_OK) == 0)
-        fprintf(stderr, "mrprof record: stalls in %s (script exit status %d); see them with: "
-                        "mrprof report %s\n",
+        fprintf(stderr,
+                "mrprof record: stalls in %s (script exit status %d); see them with: "
+                "mrprof report %s\n",
                 dir ? dir : def, end.code, dir ? dir : def);
     return end.code;
 }

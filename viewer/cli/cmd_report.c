@@ -63,8 +63,10 @@ cmd_report(int argc, char **argv)
         return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");
     if (stalls_is_dir(path)) {
         if (o.tree || o.tsv || o.thread >= 0 || by != AGG_FUNCTION)
-            return cli_usage_error("report", "%s is a stall directory: only --top applies (open "
-                                   "one of its profiles for the rest)", path);
+            return cli_usage_error("report",
+                                   "%s is a stall directory: only --top applies (open "
+                                   "one of its profiles for the rest)",
+                                   path);
         struct mp_err e = {0};
         if (stalls_report(stdout, path, o.top, &e) != 0) {
             fprintf(stderr, "mrprof report: %s\n", e.msg);

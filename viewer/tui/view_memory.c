@@ -33,7 +33,10 @@ human(char *buf, size_t len, double v, int unit)
 {
     bool bytes = unit == 1;
     if (unit == 2) { /* milliseconds */
-        snprintf(buf, len, v < 10 ? "%.2fms" : v < 1000 ? "%.0fms" : "%.1fs",
+        snprintf(buf, len,
+                 v < 10     ? "%.2fms"
+                 : v < 1000 ? "%.0fms"
+                            : "%.1fs",
                  v < 1000 ? v : v / 1000);
         return;
     }
