@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,7 +497,13 @@ prof_stall_start(mrb_state *mrb, const struct prof_stall_opts *o, struct mp_err 
     while (n > 1 && g.dir[n - 1] == '/')
         g.dir[--n] = 0;
     atomic_init(&g.stopping, 0);
+    /* The watchdog takes no signal (a script's SIGINT handler, the sampler's SIGPROF go to the
+     * loop's thread): it starts with every signal blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&g.watchdog, NULL, watchdog_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         mp_errf(e, -rc, "cannot start the stall watchdog: %s", strerror(rc));
         return -1;
