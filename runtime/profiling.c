@@ -55,8 +55,10 @@ static void
 safe_point(struct rt *rt, void *data)
 {
     (void)data;
-    prof_safe_point(rt->mrb);
-    prof_stall_safe_point(rt->mrb);
+    if (prof_stall_running()) /* it drains at its own pace (stall.c) */
+        prof_stall_safe_point(rt->mrb);
+    else
+        prof_safe_point(rt->mrb);
 }
 
 static void

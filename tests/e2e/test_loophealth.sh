@@ -144,8 +144,7 @@ console.log(c.filter(e => e.name === "callbacks/s").every(e => e.args.value > 0)
 }
 
 t_counters_in_live_stream_and_tui() {
-    # The TUI's memory view draws the loop counters of a trace (the same rows a live viewer
-    # gets through the live stream's counters message).
+    # The TUI's memory view draws the loop counters of a trace file...
     stall_script
     $MRUN --cpu-prof --prof-mode wall --prof-format trace --prof-out "$T/t.json" "$T/stall.rb" 3000 1500 >/dev/null 2>&1 ||
         fail "record failed"
@@ -153,6 +152,16 @@ t_counters_in_live_stream_and_tui() {
     expect_rc 0
     expect_out_has "loop lag max"
     expect_out_has "callbacks/s"
+    local peak
+    peak=$(printf '%s\n' "$out" | awk '/loop lag max/ { print $5 }')
+    case $peak in *ms) ;; *) fail "the lag's peak reads [$peak]: $out" ;; esac
+    # ... and of a live run: mrprof top runs the script under mrun --prof-live, the counters
+    # come through the live stream.
+    run $MRPROF top --once --view memory --size 120x30 -- "$T/stall.rb" 3000 1500
+    expect_rc 0
+    expect_out_has "ENDED exit 0"
+    expect_out_has "loop lag max"
+    expect_out_has "longest callback"
 }
 
 # --- the stall recorder ------------------------------------------------------------------------
