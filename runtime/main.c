@@ -107,7 +107,8 @@ main(int argc, char **argv)
                      "(into --prof-out DIR; default ./stalls.<pid>/)")},
         {OPTION_PATH("prof-out", 0, &prof.out, "PATH",
                      "output file, or a directory for the default name\n"
-                     "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)")},
+                     "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile); with\n"
+                     "--prof-stall, the stall directory")},
         {OPTION_CALLBACK("prof-format", 0, format_opt, &prof.format, "F", format_help)},
         {OPTION_FLAG("prof-idle", 0, &prof.idle,
                      "keep (idle) in collapsed, speedscope and pprof files (by default\n"

@@ -12,6 +12,10 @@
 #   2. The stall recorder (mrun --prof-stall 100: a 50 Hz wall ring, the watchdog every 25 ms)
 #      against plain mrun, nothing stalling: CPU seconds on fib.rb and imm.rb; on the HTTP
 #      server under wrk, req/s and the server's CPU seconds per request.
+#   3. Instructions (valgrind --tool=callgrind: the same binary on the same input counts the same
+#      instructions whatever the machine's load, which moves the CPU figures above by more than
+#      the costs measured): 100 000 immediates with loop health off, on, and on with
+#      --prof-stall 100, and the instructions each adds per callback.
 # Ratios are new/base: for CPU, above 1 costs; for req/s, below 1 costs.
 set -u
 cd "$(dirname "$0")/../.."
@@ -109,5 +113,24 @@ cpu_pair "imm.rb 500k immediates, CPU s" "build/mrun $tmp/imm.rb" "build/mrun --
 if command -v wrk >/dev/null; then
     http_pair "HTTP hello (wrk -c50 ${SECS}s)" "build/mrun" "build/mrun --prof-stall 100 --prof-out $tmp/st"
 fi
-[ -e "$tmp/st" ] && echo "(a stall was recorded during the bench: $(ls "$tmp/st"))"
+[ -e "$tmp/st" ] && echo "(stalls were recorded during the bench:" && cat "$tmp/st/index.json" && echo ")"
+
+echo
+echo "== instructions (callgrind) of 100 000 immediates: loop health off, on, on + --prof-stall 100"
+if command -v valgrind >/dev/null; then
+    sed 's/500_000/100_000/' "$tmp/imm.rb" >"$tmp/imm100k.rb"
+    ir() {  # ir CMD...: the instructions callgrind counted
+        valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$@" >/dev/null 2>"$tmp/cg.err"
+        sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/cg.out"
+    }
+    off=$(ir "$NOH/mrun" "$tmp/imm100k.rb")
+    on=$(ir build/mrun "$tmp/imm100k.rb")
+    st=$(ir build/mrun --prof-stall 100 --prof-out "$tmp/st2" "$tmp/imm100k.rb")
+    printf '%-34s %14s %8s %14s\n' "" instructions ratio "per callback"
+    printf '%-34s %14s %8s %14s\n' "loop health off" "$off" 1.000 -
+    printf '%-34s %14s %8s %14s\n' "loop health on" "$on" "$(r3 "$on" "$off")" "+$(( (on - off) / 100000 ))"
+    printf '%-34s %14s %8s %14s\n' "on + --prof-stall 100" "$st" "$(r3 "$st" "$on")" "+$(( (st - on) / 100000 ))"
+else
+    echo "valgrind is not installed: no instruction counts"
+fi
 exit 0
