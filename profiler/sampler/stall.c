@@ -26,8 +26,8 @@
  * CPU (preempted) holds the loop too, and a 2-core machine at load 17 showed 100 ms of that
  * inside callbacks that run for microseconds. The kernel counts that time per thread
  * (/proc/self/task/TID/schedstat, its second field: time spent waiting on a run queue); the
- * watchdog reads it at each wake-up, and a callback's held time less the run-queue wait since the
- * watchdog's wake-up before it first saw that callback is what must pass the threshold. A stall's
+ * watchdog reads it at each wake-up, and a callback's held time less its run-queue wait (wait_in)
+ * is what must pass the threshold, checked again when the callback ends. A stall's
  * index entry gives the run-queue wait it contains (runqueue_ms). A kernel without schedstat: no
  * correction.
  */
@@ -93,7 +93,7 @@ static struct {
     _Atomic int stopping;
     /* The stall the watchdog saw: written by it before it raises the flag, read by the loop's
      * thread after it saw the flag, untouched by the watchdog until the flag is down. */
-    uint64_t cur_seq, cur_since, cur_detected, cur_runq_base;
+    uint64_t cur_seq, cur_since, cur_detected, cur_runq_base, cur_base_ns;
     int schedfd; /* the loop thread's /proc/self/task/TID/schedstat, -1: none */
     /* Ended, to be written at the next safe point (the loop's thread only). */
     struct pending pending[MAX_PENDING];
@@ -110,6 +110,17 @@ prof_stall_running(void)
 }
 
 /* --- the watchdog ------------------------------------------------------------------------- */
+
+/* The run-queue wait inside a callback that began at since: the wait counted since base (read at
+ * base_ns, before the callback began) less what can have come before since (at most the time
+ * from base_ns to since). A lower bound: a callback that was preempted is sometimes counted as
+ * held by itself, one that worked is never counted as preempted. */
+static uint64_t
+wait_in(uint64_t runq, uint64_t base, uint64_t base_ns, uint64_t since)
+{
+    uint64_t d = runq > base ? runq - base : 0, pre = since > base_ns ? since - base_ns : 0;
+    return d > pre ? d - pre : 0;
+}
 
 /* The loop thread's time waiting on a run queue so far (ns), or 0 without schedstat. */
 static uint64_t
@@ -139,6 +150,7 @@ watchdog_main(void *arg)
         period = 50000000;
     struct timespec ts = {(time_t)(period / 1000000000u), (long)(period % 1000000000u)};
     uint64_t seen_seq = UINT64_MAX, runq_base = 0, runq_last = runq_ns();
+    uint64_t base_ns = 0, last_ns = clock_ns(CLOCK_MONOTONIC);
     while (!atomic_load_explicit(&g.stopping, memory_order_acquire)) {
         nanosleep(&ts, NULL);
         if (atomic_load_explicit(g.o.stall_flag, memory_order_acquire))
@@ -147,18 +159,20 @@ watchdog_main(void *arg)
         uint64_t since = atomic_load_explicit(g.o.held_since_ns, memory_order_relaxed);
         uint64_t runq = runq_ns(), now = clock_ns(CLOCK_MONOTONIC);
         /* A new callback (or none): its run-queue wait counts from the previous wake-up, which
-         * was before it began. Not from now: the watchdog waits for a CPU too, and on a loaded
-         * machine its first look at a callback can come 150 ms late, after the loop's thread
-         * waited as long (a false stall seen in the bench). Counting from earlier can only
-         * count more wait, so fewer stalls, never more. */
+         * was before it began (less what can have come before it: wait_in). Not from now: the
+         * watchdog waits for a CPU too, and on a loaded machine its first look at a callback
+         * can come 150 ms late, after the loop's thread waited as long (a false stall seen in
+         * the bench). */
         if (seq != seen_seq) {
             seen_seq = seq;
             runq_base = runq_last;
+            base_ns = last_ns;
         }
         runq_last = runq;
+        last_ns = now;
         if (!since || now < since)
             continue;
-        uint64_t held = now - since, waited = runq > runq_base ? runq - runq_base : 0;
+        uint64_t held = now - since, waited = wait_in(runq, runq_base, base_ns, since);
         if (held <= g.threshold_ns || held - (waited < held ? waited : held) <= g.threshold_ns)
             continue;
         if (atomic_load_explicit(g.o.held_seq, memory_order_acquire) != seq)
@@ -167,6 +181,7 @@ watchdog_main(void *arg)
         g.cur_since = since;
         g.cur_detected = now;
         g.cur_runq_base = runq_base;
+        g.cur_base_ns = base_ns;
         atomic_store_explicit(&g.t->interval_want, g.stall_interval, memory_order_relaxed);
         atomic_store_explicit(g.o.stall_flag, 1, memory_order_release);
     }
@@ -184,11 +199,9 @@ prof_stall_mark(mrb_state *mrb, uint64_t seq, uint64_t now_ns, uint64_t seq_star
         end = g.cur_since;
     /* The kernel adds a wait on the run queue to schedstat only when the thread gets the CPU
      * back, so the watchdog could not see a wait still going on: the decision is made again
-     * here, on the loop's thread (running, so every wait of the stall is counted). The base
-     * was read before the callback began, so the figure can include a little wait from before
-     * it (fewer stalls, never more); the index shows it capped at the stall's length. */
+     * here, on the loop's thread (running, so every wait of the stall is counted). */
     uint64_t runq = runq_ns(), len = end - g.cur_since;
-    uint64_t waited = runq > g.cur_runq_base ? runq - g.cur_runq_base : 0;
+    uint64_t waited = wait_in(runq, g.cur_runq_base, g.cur_base_ns, g.cur_since);
     if (waited > len)
         waited = len;
     if (len - waited <= g.threshold_ns)
