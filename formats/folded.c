@@ -171,9 +171,7 @@ split_frame(char *f, size_t n, const char **file, int32_t *line)
 static int
 frame_kind(const char *name)
 {
-    if (name[0] == '(' && name[strlen(name) - 1] == ')' &&
-        (strcmp(name, "(idle)") == 0 || strcmp(name, "(garbage collector)") == 0 ||
-         strcmp(name, "(program)") == 0 || strcmp(name, "(root)") == 0))
+    if (profile_pseudo_name(name))
         return FRAME_PSEUDO;
     if (strncmp(name, "block ", 6) == 0 && strstr(name, " in "))
         return FRAME_BLOCK;

@@ -30,6 +30,8 @@ const struct fmt_ops fmt_table[] = {
      trace_write, true},
     {"collapsed", ".folded", "folded stacks for flamegraph.pl / inferno / speedscope",
      collapsed_write, true},
+    {"svg", ".svg", "an interactive flame graph (any browser; image viewers show it still)",
+     svg_write, false},
 };
 const size_t fmt_count = sizeof fmt_table / sizeof fmt_table[0];
 

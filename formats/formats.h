@@ -28,6 +28,13 @@ struct fmt_write_opts {
     bool heap_allocated; /* heapprofile from allocation samples: every allocation, not the live */
     bool idle;           /* folded, speedscope, pprof: keep the samples of (idle) as a stack (see
                             fmt_skip_idle) */
+    const char *title;   /* svg: the graph's title (NULL: "Flame graph") */
+    double min_px;       /* svg: frames narrower than this (px of 1180) are dropped (0: 0.1) */
+    /* svg: a differential flame graph (mrprof diff -o OUT.svg) when set: the base's inclusive
+     * weight of each node of the profile written (scaled to it), and of all its samples. */
+    const double *diff_base;
+    double diff_base_all;
+    bool diff_absolute; /* the base as measured (else scaled to the new total: shares compare) */
 };
 
 struct fmt_ops {
@@ -70,6 +77,8 @@ int speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_
                      struct mp_err *e);
 int pprof_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o,
                 struct mp_err *e);
+/* An interactive flame graph, or a differential one with o->diff_base (svg.c). */
+int svg_write(const struct profile *p, FILE *out, const struct fmt_write_opts *o, struct mp_err *e);
 
 /* Helpers shared by the writers (jsonout.c). */
 void json_str(FILE *out, const char *s);

@@ -395,8 +395,10 @@ fmt__pprof_read(struct profile *p, const uint8_t *buf, size_t len, const char *n
     }
     for (size_t k = 0; k < pb->n_function; k++) {
         const PbFunction *f = pb->function[k];
-        ffr[f->id] = profile_frame_intern(p, pb_str(pb, f->name), pb_str(pb, f->filename),
-                                          fmt__line((double)f->start_line), FRAME_RUBY);
+        const char *fname = pb_str(pb, f->name);
+        ffr[f->id] = profile_frame_intern(p, fname, pb_str(pb, f->filename),
+                                          fmt__line((double)f->start_line),
+                                          profile_pseudo_name(fname) ? FRAME_PSEUDO : FRAME_RUBY);
     }
     for (size_t k = 0; k < pb->n_location; k++)
         locs[pb->location[k]->id] = pb->location[k];

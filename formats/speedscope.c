@@ -221,12 +221,9 @@ read_frames(struct profile *p, const struct json_val *frames, const char *name, 
             !(json_is_num(jl) && jl->num >= 0 && jl->num <= INT32_MAX && jl->num == floor(jl->num)))
             return fmt__bad(e, name, SS_KIND, "shared.frames[%zu].line is not a line number", i);
         const char *n = jn->str;
-        int kind =
-            strncmp(n, "block ", 6) == 0 && strstr(n, " in ") ? FRAME_BLOCK
-            : n[0] == '(' && (strcmp(n, "(idle)") == 0 || strcmp(n, "(garbage collector)") == 0 ||
-                              strcmp(n, "(program)") == 0 || strcmp(n, "(root)") == 0)
-                ? FRAME_PSEUDO
-                : FRAME_RUBY;
+        int kind = strncmp(n, "block ", 6) == 0 && strstr(n, " in ") ? FRAME_BLOCK
+                   : profile_pseudo_name(n)                          ? FRAME_PSEUDO
+                                                                     : FRAME_RUBY;
         fr[i++] = profile_frame_intern(p, n, json_str_or(jf, ""), jl ? (int32_t)jl->num : 0, kind);
     }
     return 0;

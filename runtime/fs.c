@@ -86,8 +86,9 @@ struct fs_op {
 
     /* Ruby side: [block, data, result]; rooted while an async op runs. */
     mrb_value holder;
-    size_t off, len; /* bytes done, bytes wanted (write) or capacity (read) */
-    int64_t size;    /* read_file: the size fstat gave */
+    size_t off, len;      /* bytes done, bytes wanted (write) or capacity (read) */
+    int64_t size;         /* read_file: the size fstat gave */
+    sig_atomic_t blocked; /* sync: the thread's wait mark before the call (cb_of, issued) */
     uv_stat_t st;
 };
 
@@ -105,18 +106,25 @@ static void on_fs(uv_fs_t *req);
 
 /* The callback argument of the next uv_fs_* call of op; it first releases what the previous
  * request of op holds (every stage has read what it needs from it by then). Arguments are all
- * evaluated before the call, so the new request starts clean. */
+ * evaluated before the call, so the new request starts clean. A sync call blocks the thread
+ * from here to issued(): the thread's wait mark says so (the profile's "(blocked: file
+ * system)", see rt.h), around the system call alone, with nothing in between that may raise. */
 static uv_fs_cb
 cb_of(struct fs_op *op)
 {
     uv_fs_req_cleanup(&op->req);
-    return op->sync ? NULL : on_fs;
+    if (!op->sync)
+        return on_fs;
+    RT_BLOCK_BEGIN(op->blocked, RT_BLOCK_FILE);
+    return NULL;
 }
 
 /* Takes what a uv_fs_* call returned: a sync call's result, or an async submission's status. */
 static enum step
 issued(struct fs_op *op, int rc)
 {
+    if (op->sync)
+        RT_BLOCK_END(op->blocked);
     if (op->sync || rc < 0) {
         op->res = rc;
         return STEP_AGAIN;

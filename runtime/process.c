@@ -18,9 +18,10 @@
  * or should catch (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL), are refused.
  *
  * Blocking calls. sleep, system and backticks block the thread, as in Ruby: the loop does not
- * run meanwhile, and a profile shows the time in Kernel#sleep / Kernel#system (not (idle): the
- * loop is not polling). Commands start with posix_spawn (vfork-like: cheap even from a big
- * process), with every signal's default action and an empty signal mask (mrun ignores SIGPIPE
+ * run meanwhile; the thread's wait mark (rt.h) is set around each wait, so a wall-mode profile
+ * shows "(blocked: sleep)" / "(blocked: child process)" under Kernel#sleep / Kernel#system (not
+ * (idle): the loop is not polling). Commands start with posix_spawn (vfork-like: cheap even from a
+ * big process), with every signal's default action and an empty signal mask (mrun ignores SIGPIPE
  * and Deferred workers block signals; a child must not inherit either).
  */
 #include <errno.h>
@@ -235,7 +236,9 @@ k_sleep(mrb_state *mrb, mrb_value self)
     mrb_value arg = mrb_nil_value();
     mrb_get_args(mrb, "|o", &arg);
     time_t t0 = time(NULL);
+    sig_atomic_t blocked;
     if (mrb_nil_p(arg)) {
+        RT_BLOCK_BEGIN(blocked, RT_BLOCK_SLEEP);
         for (;;)
             pause(); /* for ever, as Ruby's sleep without an argument; a signal may end us */
     }
@@ -257,8 +260,10 @@ k_sleep(mrb_state *mrb, mrb_value self)
     if (req.tv_nsec >= 1000000000L)
         req.tv_nsec = 999999999L;
     struct timespec rem;
+    RT_BLOCK_BEGIN(blocked, RT_BLOCK_SLEEP);
     while (nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
+    RT_BLOCK_END(blocked);
     return mrb_fixnum_value((mrb_int)(time(NULL) - t0));
 }
 
@@ -416,7 +421,10 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
         *out = mrb_str_new(mrb, NULL, 0);
         char buf[16384];
         for (;;) {
+            sig_atomic_t blocked;
+            RT_BLOCK_BEGIN(blocked, RT_BLOCK_CHILD);
             ssize_t n = read(fds[0], buf, sizeof buf);
+            RT_BLOCK_END(blocked);
             if (n > 0)
                 mrb_str_cat(mrb, *out, buf, (size_t)n);
             else if (n == 0 || errno != EINTR)
@@ -424,8 +432,11 @@ run_command(mrb_state *mrb, mrb_value env, mrb_value args, mrb_value *out, int *
         }
         close(fds[0]);
     }
+    sig_atomic_t blocked;
+    RT_BLOCK_BEGIN(blocked, RT_BLOCK_CHILD);
     while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
+    RT_BLOCK_END(blocked);
     return pid;
 }
 

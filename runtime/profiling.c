@@ -97,6 +97,15 @@ loop_window(struct rt *rt, void *data, const struct rt_loop_window *w)
     prof_counters(rt->mrb, rt_prof_loop_counters, v, RT_PROF_LOOP_COUNTERS, w->end_ns);
 }
 
+/* A Deferred worker is about to run a task: the profiler follows it (joins a session that
+ * started meanwhile), and knows where its blocked mark is (rt.h's wait states). */
+static void
+vm_task_begin(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle)
+{
+    prof_block_mark(&rt_blocked);
+    prof_follow(mrb, name, idle);
+}
+
 /* A Deferred worker's task ended: its span, then name its frames while its code is alive. */
 static void
 vm_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns)
@@ -482,7 +491,10 @@ profiling_init(struct rt *rt)
     rt->hooks.loop_window = loop_window;
     rt->hooks.stall_mark = stall_mark;
     rt->hooks.allocf = prof_allocf; /* malloc, seen by the memory profiler */
-    rt->hooks.vm_task_begin = prof_follow;
+    rt->hooks.vm_task_begin = vm_task_begin;
+    /* Wall mode's wait states: "(blocked: NAME)" while a synchronous call holds a thread. */
+    prof_set_block_names(rt_block_names, RT_BLOCK_COUNT);
+    prof_block_mark(&rt_blocked);
     rt->hooks.vm_task_end = vm_task_end;
     rt->hooks.vm_close = prof_detach;
     struct RClass *m = mrb_define_module(mrb, "Profiler");

@@ -32,6 +32,14 @@
 
 #include "profiler/base/fileio.h"
 
+__thread volatile sig_atomic_t rt_blocked;
+
+const char *const rt_block_names[RT_BLOCK_COUNT] = {"",
+#define RT_BLOCK_NAME(e, name) name,
+                                                    RT_BLOCK_REASONS(RT_BLOCK_NAME)
+#undef RT_BLOCK_NAME
+};
+
 extern const uint8_t mrun_prelude[];
 extern const uint8_t mrun_vm_prelude[];
 
@@ -266,7 +274,11 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
     int ai = mrb_gc_arena_save(mrb);
     struct call_args a = {recv, method, argc, argv};
     mrb_bool failed = FALSE;
+    /* The Ruby called runs, whatever wait called it (see RT_BLOCK_REASONS). */
+    sig_atomic_t blocked;
+    RT_BLOCK_BEGIN(blocked, RT_BLOCK_NONE);
     mrb_value r = mrb_protect_error(mrb, call_body, &a, &failed);
+    RT_BLOCK_END(blocked);
     rt__health_call(rt, false);
     if (failed)
         rt_uncaught(rt, r);

@@ -33,6 +33,39 @@ enum rt_loop_state {
     RT_LOOP_POLLING = 1, /* waiting in the poll phase for I/O or timers */
 };
 
+/*
+ * Wait states: what synchronous call holds the calling thread now, for the profiler's wall mode
+ * ("(blocked: NAME)" under the stack that made the call, instead of the time passing for the
+ * call's own C method). Each thread has its own mark (thread-local), set by the blocking code
+ * right around the wait (RT_BLOCK_BEGIN saves the old mark, RT_BLOCK_END restores it: one store
+ * each) and read by the profiler's signal handler on the same thread, hence sig_atomic_t.
+ * rt_call clears the mark for the Ruby it runs (a callback run inside Deferred#value's wait is
+ * running, not blocked) and restores it after. X(ENUM, NAME): NAME is what the profile shows.
+ */
+#define RT_BLOCK_REASONS(X)                                                                        \
+    X(SLEEP, "sleep")             /* Kernel#sleep */                                               \
+    X(FILE, "file system")        /* FS.*_sync: libuv's fs calls on the calling thread */          \
+    X(CHILD, "child process")     /* Kernel#system and backticks: the child's output, exit */      \
+    X(DEFERRED, "Deferred#value") /* Deferred#value's wait (the loop runs nested meanwhile) */
+
+enum rt_block {
+    RT_BLOCK_NONE = 0,
+#define RT_BLOCK_ENUM(e, name) RT_BLOCK_##e,
+    RT_BLOCK_REASONS(RT_BLOCK_ENUM)
+#undef RT_BLOCK_ENUM
+        RT_BLOCK_COUNT /* one past the last reason */
+};
+
+/* The calling thread's mark (enum rt_block). */
+extern __thread volatile sig_atomic_t rt_blocked;
+/* rt_block_names[k] is the NAME of reason k (rt_block_names[0] is ""). */
+extern const char *const rt_block_names[RT_BLOCK_COUNT];
+
+/* Around a wait that holds the thread: RT_BLOCK_BEGIN(saved, RT_BLOCK_SLEEP); wait;
+ * RT_BLOCK_END(saved); with nothing in between that may raise (the mark would stay set). */
+#define RT_BLOCK_BEGIN(saved, reason) ((saved) = rt_blocked, rt_blocked = (reason))
+#define RT_BLOCK_END(saved) (rt_blocked = (saved))
+
 struct rt;
 
 /*

@@ -201,6 +201,7 @@ tsan_one() {
         regexp) ONLY="deferred_workers" bash tests/e2e/test_regexp.sh ;;
         json) ONLY=deferred bash tests/e2e/test_json.sh ;;
         crypto) ONLY="deferred_workers\|workers_fetch\|block_forms" bash tests/e2e/test_crypto.sh ;;
+        waitstates) ONLY=deferred bash tests/e2e/test_waitstates.sh ;;
     esac | sed "s/^\(not ok\|ok\) - /\1 - tsan /"
 }
 
@@ -240,7 +241,7 @@ for suite in $SUITES; do
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
         tsan) ( export SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
                     TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0"
-                FIRST=deferred in_order tsan - - deferred memory process regexp json crypto ) | tally ;;
+                FIRST=deferred in_order tsan - - deferred memory process regexp json crypto waitstates ) | tally ;;
         valgrind) valgrind_suite | tally ;;
         # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).
         fuzz) fuzz_suite | tally ;;

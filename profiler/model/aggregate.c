@@ -114,7 +114,7 @@ function_groups(const struct prof_frame *frames, size_t nf, uint32_t *frame_grou
 int
 agg_compute(const struct profile *p, int thread, enum agg_by by, struct agg_table *out)
 {
-    struct agg_filter f = {thread, 0, 0};
+    struct agg_filter f = {.thread = thread};
     return agg_compute_f(p, &f, by, out);
 }
 
@@ -160,7 +160,7 @@ agg_compute_f(const struct profile *p, const struct agg_filter *filter, enum agg
         }
     }
     for (size_t i = 0; i < ns; i++) {
-        if (!agg_keep(filter, &s[i]))
+        if (!agg_keep_p(p, filter, &s[i]))
             continue;
         out->total_w += s[i].weight_ns;
         out->total_n++;
@@ -242,10 +242,24 @@ child_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void
+agg_idle(const struct profile *p, const struct agg_filter *f, uint64_t *w, uint64_t *n)
+{
+    const struct prof_sample *s = profile_samples(p);
+    const struct prof_node *nodes = profile_nodes(p);
+    *w = *n = 0;
+    for (size_t i = 0; i < profile_nsamples(p); i++)
+        if (agg_keep(f, &s[i]) && s[i].node < profile_nnodes(p) &&
+            nodes[s[i].node].frame == p->f_idle) {
+            *w += s[i].weight_ns;
+            (*n)++;
+        }
+}
+
 int
 agg_tree_build(const struct profile *p, int thread, struct agg_tree *t)
 {
-    struct agg_filter f = {thread, 0, 0};
+    struct agg_filter f = {.thread = thread};
     return agg_tree_build_f(p, &f, t);
 }
 
@@ -271,7 +285,7 @@ agg_tree_build_f(const struct profile *p, const struct agg_filter *filter, struc
         return -ENOMEM;
     }
     for (size_t i = 0; i < profile_nsamples(p); i++) {
-        if (!agg_keep(filter, &s[i]))
+        if (!agg_keep_p(p, filter, &s[i]))
             continue;
         t->self_w[s[i].node] += s[i].weight_ns;
         t->self_n[s[i].node]++;

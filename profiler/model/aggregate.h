@@ -30,11 +30,13 @@ struct agg_table {
     uint64_t total_w, total_n; /* of all samples considered */
 };
 
-/* Which samples an aggregation considers: one thread (or -1 for all) and a time range of sample
- * timestamps [from_ns, to_ns) (to_ns == 0: no upper bound). */
+/* Which samples an aggregation considers: one thread (or -1 for all), a time range of sample
+ * timestamps [from_ns, to_ns) (to_ns == 0: no upper bound), and with hide_idle not the samples
+ * whose leaf is (idle) (`report --hide-idle`, the viewer's key i: shares are then of the rest). */
 struct agg_filter {
     int thread;
     uint64_t from_ns, to_ns;
+    bool hide_idle;
 };
 
 static inline bool
@@ -43,6 +45,17 @@ agg_keep(const struct agg_filter *f, const struct prof_sample *s)
     return (f->thread < 0 || s->thread == (uint32_t)f->thread) && s->t_ns >= f->from_ns &&
            (f->to_ns == 0 || s->t_ns < f->to_ns);
 }
+
+/* agg_keep, and not an (idle) sample when f->hide_idle. */
+static inline bool
+agg_keep_p(const struct profile *p, const struct agg_filter *f, const struct prof_sample *s)
+{
+    return agg_keep(f, s) && !(f->hide_idle && s->node < profile_nnodes(p) &&
+                               profile_nodes(p)[s->node].frame == p->f_idle);
+}
+
+/* The weight and count of the (idle) samples f would keep if it did not hide them. */
+void agg_idle(const struct profile *p, const struct agg_filter *f, uint64_t *w, uint64_t *n);
 
 /* thread -1 = all threads. Returns 0 or -ENOMEM. */
 int agg_compute(const struct profile *p, int thread, enum agg_by by, struct agg_table *out);

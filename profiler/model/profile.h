@@ -148,6 +148,11 @@ const char *profile_str(const struct profile *p, uint32_t id);
 /* The id of string s, or UINT32_MAX when p has none (never adds it). */
 uint32_t profile_find_str(const struct profile *p, const char *s);
 
+/* Whether a frame of this name is one of the pseudo frames mrprof writes: (root), (idle),
+ * (program), (garbage collector), and wall mode's wait states "(blocked: NAME)". Readers of
+ * formats that carry no kind (folded stacks, speedscope, pprof) give such frames FRAME_PSEUDO. */
+bool profile_pseudo_name(const char *name);
+
 /* Frames: _intern deduplicates on all four fields; _add always appends (the sampler dedups on
  * its own raw keys, then names the frame later with profile_set_frame). */
 uint32_t profile_frame_intern(struct profile *p, const char *name, const char *file, int32_t line,

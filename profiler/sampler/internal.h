@@ -112,6 +112,10 @@
 #define F_POLLING 1u
 #define F_GC 2u
 #define F_TRUNCATED 4u
+/* Bits 8-15 of the flags: the thread's blocked mark (wall mode; 0: none), see prof_block_mark.
+ * The drain makes it the pseudo frame "(blocked: NAME)", the sample's leaf. */
+#define F_BLOCK_SHIFT 8u
+#define F_BLOCK_MASK 0xff00u
 
 /* Raw frame kinds. */
 /* RAW_ENTER: a method call not yet (or no longer) running, named by looking its mid up from
@@ -211,6 +215,9 @@ struct prof_session {
     struct mp_hash raw_index; /* ids into raws */
     uint32_t unnamed;         /* string id of "?" */
 
+    /* The frame of "(blocked: NAME)" for each mark value, 0 until first met (under lock). */
+    uint32_t block_frame[PROF_MAX_BLOCK];
+
     pthread_t collector;
     bool collector_started;
     _Atomic int stopping;
@@ -255,6 +262,11 @@ prof__moving(const struct prof_thread *t, const mrb_state *mrb)
         return PROF_MOVING_CI;
     return 0;
 }
+/* Where this thread's blocked mark is (prof_block_mark), or NULL; read by the handler. */
+extern PROF_TLS const volatile sig_atomic_t *prof__block_mark;
+/* The wait names (prof_set_block_names): set once, before sessions start. */
+extern const char *const *prof__block_names;
+extern unsigned prof__nblock_names;
 /* True while this thread names frames (under the session lock): naming allocates, and the
  * allocation hook must not try to name (and lock) again. */
 extern PROF_TLS bool prof__naming;

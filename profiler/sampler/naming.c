@@ -165,7 +165,15 @@ prof__stack_node(struct prof_session *s, struct prof_thread *t, const uint64_t *
     uint32_t node = 0;
     for (uint32_t i = n; i-- > 0;) /* outermost caller first */
         node = profile_node(p, node, frames[i]);
-    if (flags & F_POLLING)
+    uint32_t blocked = (flags & F_BLOCK_MASK) >> F_BLOCK_SHIFT;
+    if (blocked && blocked < prof__nblock_names) {
+        if (!s->block_frame[blocked]) {
+            char name[128];
+            snprintf(name, sizeof name, "(blocked: %s)", prof__block_names[blocked]);
+            s->block_frame[blocked] = profile_frame_intern(p, name, "", 0, FRAME_PSEUDO);
+        }
+        node = profile_node(p, node, s->block_frame[blocked]);
+    } else if (flags & F_POLLING)
         node = profile_node(p, node, p->f_idle);
     else if (n == 0)
         node = profile_node(p, 0, p->f_program);
@@ -192,7 +200,7 @@ prof__drain_thread(struct prof_session *s, struct prof_thread *t)
         uint64_t t_ns = t->ring[(tail + 1) & RING_MASK];
         uint64_t weight = t->ring[(tail + 2) & RING_MASK];
         uint32_t node = prof__stack_node(s, t, t->ring, tail + HDR_WORDS, RING_MASK, n, flags);
-        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING))) ? top_line : 0;
+        int32_t line = (n > 0 && !(flags & (F_GC | F_POLLING | F_BLOCK_MASK))) ? top_line : 0;
         profile_add_sample(s->profile, t->model_thread, node, line, t_ns, weight);
         tail += HDR_WORDS + (uint64_t)n * PROF_FRAME_WORDS;
     }
@@ -240,6 +248,26 @@ entering_method(mrb_state *mrb, const struct raw_frame *r, uint32_t *file_sym, i
     *kind = FRAME_RUBY;
 }
 
+/*
+ * A Ruby method's frame takes its class from the call info, which cipush writes after the
+ * method's mid and proc (see signal.c's check_leaf): a method called from C (a loop callback, a
+ * worker) can be sampled in between, with the slot's previous class. Such a class does not hold
+ * the method: looking mid up from it finds nothing or another body. The owner is then unknown,
+ * and the name says so rather than something untrue. Runs on mrb's thread.
+ */
+static bool
+method_class_stale(mrb_state *mrb, const struct raw_frame *r)
+{
+    if (r->kind != RAW_METHOD || !r->mid || !r->cls || !r->code)
+        return false;
+    struct RClass *c = (struct RClass *)r->cls;
+    mrb_method_t m = mrb_method_search_vm(mrb, &c, r->mid);
+    if (MRB_METHOD_UNDEF_P(m) || !MRB_METHOD_PROC_P(m))
+        return true;
+    const struct RProc *proc = MRB_METHOD_PROC(m);
+    return !proc || MRB_PROC_CFUNC_P(proc) || (uintptr_t)proc->body.irep != r->code;
+}
+
 /* Names every unnamed frame of mrb. Runs on mrb's own thread; caller holds the session lock. */
 void
 prof__name_frames(struct prof_session *s, mrb_state *mrb)
@@ -263,6 +291,10 @@ prof__name_frames(struct prof_session *s, mrb_state *mrb)
         struct RClass *c = (struct RClass *)r->cls;
         bool unknown = false;
         entering_method(mrb, r, &file_sym, &line, &kind, &c, &unknown);
+        if (method_class_stale(mrb, r)) {
+            c = NULL;
+            unknown = true;
+        }
         if (unknown)
             snprintf(owner, sizeof owner, "?#");
         if (c && (c->tt == MRB_TT_CLASS || c->tt == MRB_TT_MODULE || c->tt == MRB_TT_SCLASS ||

@@ -76,6 +76,20 @@ void prof_counters(mrb_state *mrb, const char *const *names, const double *value
  * "(idle)". A thread-local load when the thread is not profiled. */
 void prof_wait_begin(mrb_state *mrb);
 void prof_wait_end(mrb_state *mrb);
+/*
+ * Wait states (wall mode). A thread held by a synchronous call (sleep, a file read, a child
+ * process) says so with its blocked mark: a sig_atomic_t of its own (thread-local in the
+ * runtime) that holds 0, or k while the call waits, names[k] naming the wait. A sample taken
+ * then gets the pseudo frame "(blocked: names[k])" as its leaf, under the stack that made the
+ * call; the mark wins over the loop's polling state (Deferred#value's wait polls the loop).
+ * CPU mode ignores the mark. prof_set_block_names() sets the names for the process (static
+ * strings, n of them, names[0] unused; at most PROF_MAX_BLOCK) before a session starts;
+ * prof_block_mark() tells the profiler where the calling thread's mark is (call it on that
+ * thread, before or while it is profiled; kept for the thread's life).
+ */
+#define PROF_MAX_BLOCK 64
+void prof_set_block_names(const char *const *names, unsigned n);
+void prof_block_mark(const volatile sig_atomic_t *mark);
 /* CLOCK_MONOTONIC now, in ns: the clock spans are measured with. */
 uint64_t prof_now_ns(void);
 

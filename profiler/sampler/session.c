@@ -21,6 +21,22 @@
 #include "profiler/model/profile.h"
 
 PROF_TLS struct prof_thread *prof__tls;
+PROF_TLS const volatile sig_atomic_t *prof__block_mark;
+const char *const *prof__block_names;
+unsigned prof__nblock_names;
+
+void
+prof_set_block_names(const char *const *names, unsigned n)
+{
+    prof__block_names = names;
+    prof__nblock_names = n < PROF_MAX_BLOCK ? n : PROF_MAX_BLOCK;
+}
+
+void
+prof_block_mark(const volatile sig_atomic_t *mark)
+{
+    prof__block_mark = mark;
+}
 
 static struct prof_session *g_session;
 /* Guards g_session for readers on other threads (the live agent): taken before a session's

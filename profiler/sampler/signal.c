@@ -375,6 +375,13 @@ walk_stack(const struct prof_thread *t, bool skip_base, uint32_t depth, uint64_t
                     if (p->e.env->c)
                         cls = (uintptr_t)p->e.env->c;
                 }
+                /* A block's name uses a class only with the method it was written in: for
+                 * "block in <main>" the class stays out of the key. cipush writes a frame's
+                 * class last, so a block called from C (a worker's task, a loop callback) can
+                 * be caught with the slot's previous class, which must not make one block two
+                 * functions. */
+                if (kind == RAW_BLOCK && mid == 0)
+                    cls = 0;
                 irep_origin(irep, &file_sym, &fn_line);
                 if (n == 0 && ci->pc && irep && ci->pc > irep->iseq)
                     *top_line = irep_line_at(irep, (uint32_t)(ci->pc - irep->iseq - 1));
@@ -446,6 +453,11 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     }
     if (t->in_gc)
         flags |= F_GC;
+    /* Wall mode: what synchronous call holds the thread, if any (one load). */
+    const volatile sig_atomic_t *mark = prof__block_mark;
+    sig_atomic_t blocked = mark && t->mode == PROF_MODE_WALL ? *mark : 0;
+    if (blocked > 0 && (unsigned)blocked < prof__nblock_names)
+        flags |= (uint32_t)blocked << F_BLOCK_SHIFT;
     bool skip_base = t->main_done && *t->main_done;
     if (prof__moving(t, mrb)) {
         atomic_fetch_add_explicit(&t->dropped, 1, memory_order_relaxed);

@@ -196,7 +196,11 @@ deferred_run_once(mrb_state *mrb, mrb_value self)
      * stale event. The runtime never relies on the outer poll's remaining events.
      */
     pl->wait_depth++;
+    sig_atomic_t blocked; /* the profile's "(blocked: Deferred#value)"; rt_call runs callbacks
+                           * unmarked (rt.h) */
+    RT_BLOCK_BEGIN(blocked, RT_BLOCK_DEFERRED);
     int alive = rt->exiting ? 0 : uv_run(&rt->loop, UV_RUN_ONCE);
+    RT_BLOCK_END(blocked);
     pl->wait_depth--;
     if (rt->exiting) {
         /* exit() or an uncaught error in a callback: unwind this wait quietly as well */

@@ -6,7 +6,7 @@
 #   then net (tests/bench/net.sh), HTTP vs Node's http (http.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
 #   (deferred.sh), loop health and the stall recorder (loophealth.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), the core
 #   additions vs CRuby (core.sh), check's rates,
-#   the viewer (viewer.sh), and the soak with hostile clients (soak.sh)
+#   the viewer (viewer.sh), the SVG flame graph's time and size (svg.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
 set -u
 cd "$(dirname "$0")/../.."
@@ -105,6 +105,9 @@ bash tests/bench/check_rates.sh
 
 echo
 bash tests/bench/viewer.sh
+
+echo
+bash tests/bench/svg.sh
 
 echo
 bash tests/bench/soak.sh

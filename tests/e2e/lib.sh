@@ -10,6 +10,9 @@
 : "${ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MRUN:=$ROOT/build/mrun}" "${MRPROF:=$ROOT/build/mrprof}"
 export ROOT MRUN MRPROF
+# mrprof check writes GitHub annotations and a step summary when it runs under GitHub Actions: a
+# suite run inside such a job must not post its own tests' regressions (test_ci_evidence sets them).
+unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY
 # Python (a test peer) through a pyenv shim starts `pyenv exec` first, a bash script that costs
 # about 0.5 s of CPU per start (10 times the interpreter's own start): run the interpreter the
 # shim would run, once resolved. A machine without pyenv is left as it is.

@@ -216,6 +216,7 @@ t_no_stall_no_file() {
 
 t_stall_in_a_blocking_call_and_at_exit() {
     # A synchronous C call (sleep) in a timer callback, then a stall the process exits inside.
+    # The sleep's leaf is the sampler's wait state for it, (blocked: sleep), under Kernel#sleep.
     cat >"$T/s.rb" <<'EOF'
 def nap
   sleep 0.25
@@ -232,7 +233,7 @@ set_timeout(10) { spin_then_exit }
 EOF
     run $MRUN --prof-stall 100 --prof-out "$T/st" "$T/s.rb"
     expect_rc 3
-    [ "$(index 'ix.stalls.map(s => s.blocking.function + "/" + s.leaf.function).join(" ")')" = "nap/Kernel#sleep spin_then_exit/Process.clock_gettime" ] ||
+    [ "$(index 'ix.stalls.map(s => s.blocking.function + "/" + s.leaf.function).join(" ")')" = "nap/(blocked: sleep) spin_then_exit/Process.clock_gettime" ] ||
         fail "stalls: $(cat "$T/st/index.json")"
     [ "$(printf '%s\n' "$err" | grep -c '^mrun: stall ')" = 2 ] || fail "not two stall lines: $err"
 }

@@ -41,8 +41,13 @@ t_server_cpu_mode_the_handler_leads_and_idle_is_small() {
 # The same service on the HTTP module: the handler still leads, and the HTTP work is named.
 t_http_server_cpu_mode_the_handler_leads_and_http_work_is_named() {
     KV_MODE=http server_cpu_mode_checks
-    $MRPROF report --format tsv --top 0 "$T/s.cpuprofile" | awk -F'\t' '$6 == "HTTP::Parser#feed" { f = 1 } END { exit !f }' ||
-        fail "HTTP::Parser#feed is not in the profile: $($MRPROF report "$T/s.cpuprofile" --top 12)"
+    # The HTTP module's own work is named by its methods. Which of them a run samples is up to
+    # chance: the handler takes ~85 % of the CPU, and under load a CPU-mode run keeps ~60 % of
+    # its signals, so one named method (HTTP::Parser#feed, asked for alone before) can be missed.
+    local n
+    n=$($MRPROF report --format tsv --top 0 "$T/s.cpuprofile" | awk -F'\t' '$6 ~ /^HTTP::/ { f[$6] = 1 } END { print length(f) }')
+    [ "$n" -ge 3 ] ||
+        fail "only $n methods of HTTP:: are in the profile: $($MRPROF report "$T/s.cpuprofile" --top 20)"
 }
 
 t_http_server_wall_mode_the_handler_leads_and_idle_is_never_under_a_handler() {

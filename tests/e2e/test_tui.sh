@@ -37,8 +37,12 @@ cleanup_tmux() { tm kill-server 2>/dev/null; true; }
 
 # A profile of a workload with a known shape: all self time in `spin`, called by parse (~55 %),
 # render (~27 %) and store (~18 %), which the block of `300.times` in <main> calls.
+# At 4000 Hz: the work is 0.3 s of CPU, and on a loaded machine a CPU-mode sampler takes only the
+# signals that find the thread on the CPU (40-60 % of them at load 15): at 1000 Hz that left ~250
+# samples, where a diff's expected -10 points for render came out as noise once (3 sigma).
+PROF_HZ="--prof-hz 4000"
 known_profile() {
-    $MRUN --cpu-prof --prof-out "$T/w.cpuprofile" tests/scripts/check_work.rb 2>/dev/null ||
+    $MRUN --cpu-prof $PROF_HZ --prof-out "$T/w.cpuprofile" tests/scripts/check_work.rb 2>/dev/null ||
         fail "could not record the workload"
 }
 
@@ -168,7 +172,7 @@ t_view_once_prints_views_without_a_terminal() {
 t_view_diff_colours_the_change_in_every_view() {
     trap cleanup_tmux EXIT
     known_profile
-    $MRUN --cpu-prof --prof-out "$T/slow.cpuprofile" tests/scripts/check_work.rb 2.0 2>/dev/null ||
+    $MRUN --cpu-prof $PROF_HZ --prof-out "$T/slow.cpuprofile" tests/scripts/check_work.rb 2.0 2>/dev/null ||
         fail "could not record the slow variant"
     # parse does twice the work: from ~50 % of the time to ~67 %, render and store shrink.
     run $MRPROF view --diff "$T/w.cpuprofile" "$T/slow.cpuprofile" --once --view flame --size 120x20

@@ -229,7 +229,9 @@ Test(formats, format_table_lookup)
     cr_assert_str_eq(fmt_by_path("t.json")->name, "trace");
     cr_assert_str_eq(fmt_by_path("t.folded")->name, "collapsed");
     cr_assert_null(fmt_by_path("t.txt"));
-    cr_assert_null(fmt_by_name("svg"));
+    cr_assert_str_eq(fmt_by_path("t.svg")->name, "svg");
+    cr_assert(!fmt_by_name("svg")->readable); /* a picture, not read back */
+    cr_assert_null(fmt_by_name("bmp"));
 }
 
 /* --- readers of what other producers write -------------------------------------------------- */

@@ -102,6 +102,65 @@ Test(profile, totals_count_recursion_once)
     agg_free(&a);
 }
 
+/* The wait states' names are pseudo frames; nothing else in parentheses is. */
+Test(profile, pseudo_names_are_mrprofs_own)
+{
+    cr_assert(profile_pseudo_name("(idle)"));
+    cr_assert(profile_pseudo_name("(garbage collector)"));
+    cr_assert(profile_pseudo_name("(program)"));
+    cr_assert(profile_pseudo_name("(root)"));
+    cr_assert(profile_pseudo_name("(blocked: sleep)"));
+    cr_assert(profile_pseudo_name("(blocked: Deferred#value)"));
+    cr_assert_not(profile_pseudo_name("(blocked: )"));
+    cr_assert_not(profile_pseudo_name("(blocked: sleep"));
+    cr_assert_not(profile_pseudo_name("(anonymous)"));
+    cr_assert_not(profile_pseudo_name("idle"));
+    cr_assert_not(profile_pseudo_name(""));
+}
+
+/* hide_idle leaves the (idle) samples out (wherever the idle node hangs) and nothing else; the
+ * shares are then of the rest, and agg_idle tells what was left out. */
+Test(profile, hide_idle_leaves_out_idle_samples_only)
+{
+    uint32_t t = profile_add_thread(p, 1, "main"), t2 = profile_add_thread(p, 2, "w");
+    uint32_t fm = profile_frame_intern(p, "main", "m.rb", 1, FRAME_RUBY);
+    uint32_t fs = profile_frame_intern(p, "Kernel#sleep", "", 0, FRAME_CFUNC);
+    uint32_t fb = profile_frame_intern(p, "(blocked: sleep)", "", 0, FRAME_PSEUDO);
+    uint32_t nm = profile_node(p, 0, fm), ns = profile_node(p, nm, fs);
+    uint32_t nb = profile_node(p, ns, fb);
+    uint32_t ni = profile_node(p, 0, p->f_idle), ni2 = profile_node(p, nm, p->f_idle);
+    uint32_t ng = profile_node(p, 0, p->f_gc);
+    profile_add_sample(p, t, nb, 0, 0, 30);
+    profile_add_sample(p, t, ni, 0, 1, 50);
+    profile_add_sample(p, t, ni2, 0, 2, 10);
+    profile_add_sample(p, t, ng, 0, 3, 10);
+    profile_add_sample(p, t2, ni, 0, 4, 7);
+    struct agg_filter f = {.thread = 0, .hide_idle = true};
+    struct agg_table a;
+    cr_assert_eq(agg_compute_f(p, &f, AGG_FUNCTION, &a), 0);
+    cr_assert_eq(a.total_w, 40);
+    cr_assert_eq(a.total_n, 2);
+    for (size_t i = 0; i < a.n; i++)
+        cr_assert(a.rows[i].name != profile_frames(p)[p->f_idle].name || a.rows[i].self_w == 0);
+    cr_assert_str_eq(profile_str(p, a.rows[0].name), "(blocked: sleep)");
+    cr_assert_eq(a.rows[0].self_w, 30);
+    agg_free(&a);
+    struct agg_tree tr;
+    cr_assert_eq(agg_tree_build_f(p, &f, &tr), 0);
+    cr_assert_eq(tr.all_w, 40);
+    cr_assert_eq(tr.total_w[nm], 30);
+    cr_assert_eq(tr.total_w[ni], 0);
+    agg_tree_free(&tr);
+    uint64_t w, n;
+    agg_idle(p, &f, &w, &n);
+    cr_assert_eq(w, 60);
+    cr_assert_eq(n, 2);
+    f.hide_idle = false;
+    cr_assert_eq(agg_compute_f(p, &f, AGG_FUNCTION, &a), 0);
+    cr_assert_eq(a.total_w, 100);
+    agg_free(&a);
+}
+
 /* Allocation samples seen as a memory profile: live filter, and estimates scaled to the bytes
  * the hook counted. */
 Test(profile, heap_view_scales_to_counted_bytes_and_filters_live)

@@ -67,6 +67,13 @@ print_table(FILE *out, const struct verdicts *vs, bool markdown)
             markdown ? "\n" : "");
 }
 
+void
+write_markdown(FILE *out, const struct verdicts *vs, size_t failures)
+{
+    fprintf(out, "### mrprof check: %s\n\n", failures ? "regression" : "no regression");
+    print_table(out, vs, true);
+}
+
 static void
 xml_text(FILE *out, const char *s)
 {
@@ -100,8 +107,7 @@ write_report_file(const char *path, const struct verdicts *vs, bool junit, size_
         return -1;
     }
     if (!junit) {
-        fprintf(a.fp, "### mrprof check: %s\n\n", failures ? "regression" : "no regression");
-        print_table(a.fp, vs, true);
+        write_markdown(a.fp, vs, failures);
     } else {
         size_t tests = 0;
         for (size_t i = 0; i < vs->n; i++)

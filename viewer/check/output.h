@@ -14,6 +14,8 @@
 
 /* The verdicts as a text table (markdown: a Markdown table), then a note on the units. */
 void print_table(FILE *out, const struct verdicts *vs, bool markdown);
+/* The Markdown summary: a heading with the verdict, then the table. */
+void write_markdown(FILE *out, const struct verdicts *vs, size_t failures);
 /* Writes the Markdown summary (junit false) or the JUnit XML to path (atomically); failures is
  * the number of failed verdicts. 0, or -1 after a message. */
 int write_report_file(const char *path, const struct verdicts *vs, bool junit, size_t failures);

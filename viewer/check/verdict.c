@@ -66,6 +66,8 @@ compare_profiles(double threshold, const struct profile *a, const struct profile
             break;
         snprintf(v->name, sizeof v->name, "%s", r->name);
         report_location_str(r->file, r->line, v->where, sizeof v->where);
+        snprintf(v->file, sizeof v->file, "%s", r->file);
+        v->line = r->line;
         v->base = pb;
         v->cur = pc;
         v->change = r->status == CMP_NEW ? INFINITY : 100.0 * (pc / pb - 1.0);
@@ -220,6 +222,10 @@ compare_runs(double threshold, double alpha, const struct run_set *base, const s
             continue;
         snprintf(v->name, sizeof v->name, "%s", bk[k].name);
         report_location_str(bk[k].file, bk[k].line, v->where, sizeof v->where);
+        const struct match_key *nk = b_to_c[k] >= 0 ? &ck[b_to_c[k]] : &bk[k]; /* the new side */
+        snprintf(v->file, sizeof v->file, "%s", nk->file);
+        v->line = nk->line;
+        v->file_rel_root = true;
         series(cur, b_to_c[k], b);
         normalised_series(base, (long)k, na);
         normalised_series(cur, b_to_c[k], nb);

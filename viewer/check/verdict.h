@@ -23,12 +23,15 @@
 
 struct verdict {
     char name[300];
-    char where[200];  /* the function's file:line, added to the name when two share a name */
-    double base, cur; /* shares in % (profiles) or median ms (runs) */
-    double change;    /* relative change, % */
-    double lo, hi;    /* 95 % interval of the change, % (NAN when not computed) */
-    double stat;      /* z (profiles) or p (runs) */
-    bool judged;      /* a test case (false: shown only) */
+    char where[200];    /* the function's file:line, added to the name when two share a name */
+    char file[256];     /* the function's file in the new profile ("" for totals, budgets) */
+    int32_t line;       /* its first line there (0 unknown) */
+    bool file_rel_root; /* file is relative to the script's directory (runs), else as recorded */
+    double base, cur;   /* shares in % (profiles) or median ms (runs) */
+    double change;      /* relative change, % */
+    double lo, hi;      /* 95 % interval of the change, % (NAN when not computed) */
+    double stat;        /* z (profiles) or p (runs) */
+    bool judged;        /* a test case (false: shown only) */
     bool failed;
     char why[200];
 };

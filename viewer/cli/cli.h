@@ -71,6 +71,7 @@ struct view_opts {
     int w, h;   /* --size; 0 = the terminal's */
     int thread; /* -1 = all */
     const char *search;
+    bool hide_idle; /* --hide-idle: the key i pressed at the start */
 };
 void cli_view_defaults(struct view_opts *o);
 int cli_view_name_opt(struct opt_state *st, const struct opt *o, const char *value);
@@ -87,6 +88,8 @@ int cli_view_size_opt(struct opt_state *st, const struct opt *o, const char *val
                          "the text size for --once (default: the terminal's, else 100x30)")},      \
         {OPTION_INT("thread", 0, &(o)->thread, 0, 1000000, "N",                                    \
                     "show only thread N (as numbered in the threads view, from 0)")},              \
+        {OPTION_FLAG("hide-idle", 0, &(o)->hide_idle,                                              \
+                     "start with (idle) hidden, as `report --hide-idle` (the key i)")},            \
     {                                                                                              \
         OPTION_STRING("search", 0, &(o)->search, "TEXT",                                           \
                       "start with a search (function or file names containing TEXT)")              \

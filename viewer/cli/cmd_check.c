@@ -36,6 +36,7 @@
 #include "viewer/check/baseline.h"
 #include "viewer/check/budget.h"
 #include "viewer/check/check.h"
+#include "viewer/check/evidence.h"
 #include "viewer/check/output.h"
 #include "viewer/check/verdict.h"
 #include "viewer/cli/cli.h"
@@ -93,7 +94,7 @@ run_once(const char *mrun, const char *hz, char **script_argv, int script_argc, 
  */
 static int
 do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_set *base,
-        struct run_set *cur, struct profile **last)
+        struct run_set *cur, struct profile **last, struct profile **last_base)
 {
     char dir[] = "/tmp/mrprof-check.XXXXXX";
     if (!mkdtemp(dir)) {
@@ -130,6 +131,8 @@ do_runs(const struct opts *o, char **script_argv, int script_argc, struct run_se
                 rc = CLI_SCRIPT_FAILED;
             } else if (!is_base && i + 1 == o->runs) {
                 *last = p;
+            } else if (is_base && i + 1 == o->runs && o->artifacts) {
+                *last_base = p; /* the evidence's base profile */
             } else {
                 profile_free(p);
             }
@@ -203,6 +206,16 @@ cmd_check(int argc, char **argv)
         {OPTION_PATH("junit", 0, &o.junit, "PATH",
                      "also write JUnit XML: one test case per checked function, one for\n"
                      "the total")},
+        {OPTION_STRING("annotations", 0, &o.annotations, "github|none",
+                       "github: a ::error workflow command at the source line of each\n"
+                       "regressed function, and the Markdown table appended to\n"
+                       "$GITHUB_STEP_SUMMARY (default: github when GITHUB_ACTIONS is set)")},
+        {OPTION_PATH("metrics", 0, &o.metrics, "FILE",
+                     "also write the verdicts as OpenMetrics text (GitLab's metrics report)")},
+        {OPTION_PATH("artifacts", 0, &o.artifacts, "DIR",
+                     "also write the evidence to DIR: base.cpuprofile, new.cpuprofile, their\n"
+                     "flame graphs base.svg and new.svg, the differential flame graph\n"
+                     "diff-base-to-new.svg and summary.md")},
         {OPTION_UINT("hz", 0, &o.hz, 1, 10000, "N",
                      "sampling rate for --runs, 1..10000 (default 4000)"),
          .given = &hz_opt},
@@ -214,6 +227,14 @@ cmd_check(int argc, char **argv)
     if (nargs < 0)
         return cli_opt_exit(nargs);
     o.budget_file = !no_budget_file;
+    bool github = false;
+    if (o.annotations && strcmp(o.annotations, "github") == 0)
+        github = true;
+    else if (o.annotations && strcmp(o.annotations, "none") != 0)
+        return cli_usage_error("check", "--annotations takes github or none, not '%s'",
+                               o.annotations);
+    else if (!o.annotations)
+        github = getenv("GITHUB_ACTIONS") && *getenv("GITHUB_ACTIONS");
     bool runs_mode = runs_opt != NULL;
     const char *runs_only = hz_opt ? hz_opt : alpha_opt;
     const char *files[2] = {NULL, NULL};
@@ -250,11 +271,16 @@ cmd_check(int argc, char **argv)
         if (o.against && !o.against[strspn(o.against, " \t")])
             return cli_usage_error(
                 "check", "--against needs the base command, e.g. --against '../main/bench.rb'");
+        if (o.save_path && (o.metrics || o.artifacts || o.annotations))
+            return cli_usage_error("check", "%s judges a check; --save-baseline only records runs",
+                                   o.metrics     ? "--metrics"
+                                   : o.artifacts ? "--artifacts"
+                                                 : "--annotations");
         if (o.baseline_json && load_runs(&base, o.baseline_json) != 0) {
             run_set_free(&base);
             return CLI_USAGE;
         }
-        rc = do_runs(&o, argv, nargs, &base, &cur, &b);
+        rc = do_runs(&o, argv, nargs, &base, &cur, &b, &a);
         if (rc == 0 && o.save_path) {
             rc = save_runs(&cur, o.save_path, argv[0]) == 0 ? CLI_OK : CLI_USAGE;
             if (rc == CLI_OK)
@@ -303,7 +329,10 @@ cmd_check(int argc, char **argv)
                failures ? "REGRESSION" : "no regression", failures, vs.n, o.threshold,
                vs.runs ? ", Mann-Whitney U" : ", z > 3");
         if ((o.markdown && write_report_file(o.markdown, &vs, false, failures) != 0) ||
-            (o.junit && write_report_file(o.junit, &vs, true, failures) != 0))
+            (o.junit && write_report_file(o.junit, &vs, true, failures) != 0) ||
+            (github && write_annotations(stdout, &vs, runs_mode ? argv[0] : NULL, failures) != 0) ||
+            (o.metrics && write_metrics(o.metrics, &vs, failures) != 0) ||
+            (o.artifacts && write_artifacts(o.artifacts, a, b, &vs, failures) != 0))
             rc = CLI_USAGE;
         else if (failures)
             rc = CLI_REGRESSION;

@@ -10,7 +10,8 @@
 #include "formats/threads.h"
 #include "viewer/cli/cli.h"
 
-static const char usage[] = "usage: mrprof convert IN OUT [-f FORMAT] [--thread N] [--idle]\n";
+static const char usage[] =
+    "usage: mrprof convert IN OUT [-f FORMAT] [--thread N] [--idle] [--min-width PX]\n";
 static const char about[] =
     "Converts a profile. IN is any file mrprof reads (.cpuprofile new or legacy, Trace Event\n"
     "JSON, .heapprofile, pprof, speedscope, folded stacks); its format is found from the\n"
@@ -23,7 +24,10 @@ static const char about[] =
     "  .speedscope.json   speedscope: speedscope's own file format, a profile per thread\n"
     "  .pb.gz, .pprof     pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca, Grafana)\n"
     "  .folded            collapsed: folded stacks with sample counts (flamegraph.pl, inferno,\n"
-    "                     speedscope)\n";
+    "                     speedscope)\n"
+    "  .svg               svg: an interactive flame graph in one file (hover, click to zoom,\n"
+    "                     search; every thread, a frame each above \"all\"); image viewers\n"
+    "                     show it still. Frames under 0.1 px are dropped\n";
 
 int
 cmd_convert(int argc, char **argv)
@@ -31,6 +35,8 @@ cmd_convert(int argc, char **argv)
     const char *format = NULL, *thread_opt = NULL;
     unsigned long thread = 0;
     bool idle = false;
+    double min_px = 0.1;
+    const char *min_px_opt = NULL;
     char format_help[320];
     snprintf(format_help, sizeof format_help,
              "the format of OUT: %s\n(default: from OUT's extension)", fmt_names());
@@ -39,10 +45,15 @@ cmd_convert(int argc, char **argv)
         {OPTION_UINT("thread", 0, &thread, 0, 1000000, "N", "only thread N (into a .cpuprofile)"),
          .given = &thread_opt},
         {OPTION_FLAG("idle", 0, &idle,
-                     "keep (idle) in folded stacks, speedscope and pprof. By default they\n"
+                     "keep (idle) in folded stacks, speedscope, pprof and svg. By default they\n"
                      "leave it out (speedscope keeps its time as a gap), so no flame graph\n"
                      "draws waiting as the hottest function; .cpuprofile and trace always\n"
                      "keep it, as DevTools shows (idle) apart")},
+        {OPTION_DOUBLE("min-width", 0, &min_px, 0.001, 1180, "PX",
+                       "svg: leave out frames narrower than PX pixels of the 1180 the graph\n"
+                       "spans (default 0.1, as flamegraph.pl): larger makes a smaller file\n"
+                       "that opens faster, with less to see when zoomed in"),
+         .given = &min_px_opt},
         {0},
     };
     const struct opt_cmd cmd = {"mrprof convert", usage, about, NULL, opts, 21, 0};
@@ -79,7 +90,16 @@ cmd_convert(int argc, char **argv)
         profile_free(p);
         return CLI_USAGE;
     }
-    struct fmt_write_opts o = {.thread = thread_set ? (int)thread : -1, .idle = idle};
+    if (min_px_opt && f->write != svg_write) {
+        fprintf(stderr,
+                "mrprof convert: --min-width sets the SVG flame graph; %s has no frames to "
+                "leave out\n",
+                f->name);
+        profile_free(p);
+        return CLI_USAGE;
+    }
+    struct fmt_write_opts o = {
+        .thread = thread_set ? (int)thread : -1, .idle = idle, .min_px = min_px};
     if (thread_set) {
         rc = fmt_write_path(p, out, f, &o, &e);
     } else { /* every thread: a .cpuprofile per thread, as --cpu-prof writes them */

@@ -58,11 +58,20 @@ print_change(FILE *out, const struct cmp_row *r)
         fprintf(out, "%8s", "-");
 }
 
+/* The last component of a path, for titles. */
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
 /* The call tree of the change (unless tree_min < 0) and the -o file. */
 static int
 diff_outputs(const struct profile *base, const struct profile *cur, bool absolute, double tree_min,
-             const char *out_path)
+             const char *out_path, const char *const paths[2])
 {
+    char title[600];
     struct diff_tree d;
     int err = diff_build(base, cur, !absolute, &d);
     if (err == -EINVAL) {
@@ -80,19 +89,31 @@ diff_outputs(const struct profile *base, const struct profile *cur, bool absolut
         diff_print_tree(&d, tree_min, stdout);
     }
     if (out_path) {
-        struct profile *g = diff_change_profile(&d);
+        bool svg = fmt_by_path(out_path)->write == svg_write;
+        /* An SVG is the differential flame graph of the merged tree itself (widths from NEW,
+         * colours by the change); the other formats get the profile of the change. */
+        struct profile *g = svg ? d.u : diff_change_profile(&d);
         struct fmt_write_opts o = {.thread = 0};
         struct fmt_err e;
+        int wrc = 0;
+        if (svg) {
+            snprintf(title, sizeof title, "Differential flame graph: %s against %s",
+                     base_name(paths[1]), base_name(paths[0]));
+            wrc = diff_write_svg(&d, absolute, title, out_path, &e);
+        } else if (g) {
+            wrc = fmt_write_path(g, out_path, fmt_by_path(out_path), &o, &e);
+        }
         if (!g) {
             fprintf(stderr, "mrprof diff: out of memory\n");
             rc = CLI_USAGE;
-        } else if (fmt_write_path(g, out_path, fmt_by_path(out_path), &o, &e) != 0) {
+        } else if (wrc != 0) {
             fprintf(stderr, "mrprof diff: %s\n", e.msg);
             rc = CLI_USAGE;
         } else {
             fprintf(stderr, "mrprof diff: the change written to %s\n", out_path);
         }
-        profile_free(g);
+        if (!svg)
+            profile_free(g);
     }
     diff_free(&d);
     return rc;
@@ -121,7 +142,9 @@ cmd_diff(int argc, char **argv)
         {OPTION_CALLBACK("output", 'o', change_path_opt, &out_path, "FILE",
                          "write the change as a profile, the format from the extension: a\n"
                          ".speedscope.json holds two profiles, 'grew (new - base)' and 'shrank\n"
-                         "(base - new)'; a .cpuprofile (Chrome DevTools) holds what grew")},
+                         "(base - new)'; a .cpuprofile (Chrome DevTools) holds what grew;\n"
+                         "an .svg is a differential flame graph: widths from NEW, red grew,\n"
+                         "blue shrank, each label with its change (+12.3%)")},
         {0},
     };
     const struct opt_cmd cmd = {"mrprof diff", usage, about, footer, opts, 24, 0};
@@ -200,7 +223,7 @@ cmd_diff(int argc, char **argv)
     cmp_free(&t);
     rc = CLI_OK;
     if ((tree && !tsv) || out_path)
-        rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path);
+        rc = diff_outputs(base, cur, absolute, tsv || !tree ? -1 : tree_min, out_path, paths);
     profile_free(base), profile_free(cur);
     return rc;
 }

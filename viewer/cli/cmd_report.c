@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: mrprof report FILE [--top N] [--tree] [--by function|line|file] [--thread N]\n"
-    "                          [--min-pct P] [--output-format text|tsv]\n";
+    "                          [--min-pct P] [--hide-idle] [--output-format text|tsv]\n";
 static const char about[] =
     "Prints where the time went: a header (duration, samples, achieved rate, dropped samples,\n"
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
@@ -25,7 +25,7 @@ static const char about[] =
 int
 cmd_report(int argc, char **argv)
 {
-    struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5, false};
+    struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5, false, false};
     int by = AGG_FUNCTION, shape = 0;
     const char *min_pct_opt = NULL, *shape_opt = NULL;
     const struct opt opts[] = {
@@ -35,6 +35,10 @@ cmd_report(int argc, char **argv)
         CLI_OPT_BY(&by),
         {OPTION_INT("thread", 0, &o.thread, 0, 1000000, "N",
                     "only thread N (see the header's thread list; default all)")},
+        {OPTION_FLAG("hide-idle", 0, &o.hide_idle,
+                     "leave out the time the loop waited for I/O or timers, (idle): the\n"
+                     "shares are then of the rest (the header says how much was left out);\n"
+                     "(blocked: ...) and (garbage collector) stay. The viewer's key i")},
         {OPTION_DOUBLE("min-pct", 0, &o.min_pct, 0, 100, "P",
                        "hide call-tree nodes under P percent of the total (default 0.5)"),
          .given = &min_pct_opt},
@@ -77,6 +81,13 @@ cmd_report(int argc, char **argv)
     struct profile *p = cli_read_profile("report", path);
     if (!p)
         return CLI_USAGE;
+    if (o.hide_idle && p->meta.mode == PROFILE_HEAP) {
+        fprintf(stderr,
+                "mrprof report: --hide-idle: %s is a memory profile, which has no idle time\n",
+                path);
+        profile_free(p);
+        return CLI_USAGE;
+    }
     if (o.thread >= 0 && (size_t)o.thread >= profile_nthreads(p)) {
         fprintf(stderr, "mrprof report: %s has %zu thread(s); --thread %d does not exist\n", path,
                 profile_nthreads(p), o.thread);

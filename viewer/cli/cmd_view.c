@@ -17,6 +17,7 @@
 
 static const char usage[] =
     "usage: mrprof view FILE [--once] [--view V] [--size WxH] [--thread N] [--search TEXT]\n"
+    "                        [--hide-idle]\n"
     "       mrprof view --diff BASE NEW [--absolute] [options]\n";
 static const char about[] =
     "Opens a profile in the terminal: top functions, call tree, flame graph, timeline, threads\n"
@@ -76,6 +77,7 @@ cli_view_apply(const struct view_opts *o, struct tv *v)
     v->th_sel = o->thread + 1;
     if (o->search)
         snprintf(v->search, sizeof v->search, "%s", o->search);
+    v->filter.hide_idle = o->hide_idle;
 }
 
 bool

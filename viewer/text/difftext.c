@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "formats/formats.h"
 #include "viewer/text/report.h"
 
 static const struct diff_tree *sort_d; /* qsort has no context argument */
@@ -62,4 +63,17 @@ diff_print_tree(const struct diff_tree *d, double min_pts, FILE *out)
         fprintf(out, "  (no path moved by %.1f points or more)\n", min_pts);
 out:
     free(reach), free(start), free(list), free(stack), free(depth);
+}
+
+int
+diff_write_svg(const struct diff_tree *d, bool absolute, const char *title, const char *path,
+               struct mp_err *e)
+{
+    struct fmt_write_opts o = {.thread = -1,
+                               .idle = true, /* as the table and the tree count it */
+                               .title = title,
+                               .diff_base = d->base_total,
+                               .diff_base_all = d->base_all,
+                               .diff_absolute = absolute};
+    return fmt_write_path(d->u, path, fmt_by_name("svg"), &o, e);
 }

@@ -95,6 +95,15 @@ threads:
                                       : "wall",
             u.what, in_unit(&u, all_w), u.label, (unsigned long long)all_n,
             o->thread >= 0 ? " (one thread)" : "");
+    if (o->hide_idle) {
+        struct agg_filter f = {.thread = o->thread};
+        uint64_t idle_w, idle_n;
+        agg_idle(p, &f, &idle_w, &idle_n);
+        fprintf(out,
+                "  idle hidden: %.1f %s of (idle) over %llu samples left out; shares are of "
+                "the rest\n",
+                in_unit(&u, idle_w), u.label, (unsigned long long)idle_n);
+    }
 }
 
 static void
@@ -166,7 +175,8 @@ int
 report_print(FILE *out, const struct profile *p, const char *title, const struct report_opts *o)
 {
     struct agg_table t;
-    if (agg_compute(p, o->thread, o->by, &t) != 0)
+    struct agg_filter f = {.thread = o->thread, .hide_idle = o->hide_idle};
+    if (agg_compute_f(p, &f, o->by, &t) != 0)
         return -ENOMEM;
     static const char *by_name[] = {"function", "line", "file"};
     if (o->tsv) {
@@ -195,7 +205,7 @@ report_print(FILE *out, const struct profile *p, const char *title, const struct
     agg_free(&t);
     if (o->tree) {
         struct agg_tree tree;
-        if (agg_tree_build(p, o->thread, &tree) != 0)
+        if (agg_tree_build_f(p, &f, &tree) != 0)
             return -ENOMEM;
         fprintf(out, "\nCall tree (total%%, self%%; nodes under %.1f%% hidden):\n", o->min_pct);
         print_tree(out, p, &tree, 0, 0, o->min_pct);

@@ -16,6 +16,7 @@ struct report_opts {
     int thread;     /* -1 = all */
     double min_pct; /* call-tree pruning */
     bool tsv;       /* top table only, tab-separated, for scripts */
+    bool hide_idle; /* leave the (idle) samples out: shares are of the rest (the header says) */
 };
 
 /* Writes the report; returns 0 or -ENOMEM. */

@@ -245,6 +245,13 @@ tv_key(struct tv *v, int key, int rows)
                      v->paused ? "paused: the program runs on; p resumes the view" : "resumed");
         }
         return TV_REDRAW;
+    case 'i': /* as `report --hide-idle` (the same filter) */
+        v->filter.hide_idle = !v->filter.hide_idle;
+        v->dirty = true;
+        snprintf(v->status, sizeof v->status, "%s",
+                 v->filter.hide_idle ? "idle hidden: shares are of the time without (idle)"
+                                     : "idle shown");
+        return TV_REDRAW;
     case 's': {
         char path[64];
         snprintf(path, sizeof path, "mrprof-%ld.cpuprofile", (long)time(NULL));

@@ -286,8 +286,11 @@ draw_header(const struct tv *v, struct tv_grid *g)
     char hz[32] = "";
     if (p->meta.hz && mode != PROFILE_HEAP)
         snprintf(hz, sizeof hz, " %u Hz", p->meta.hz);
-    tv__textf(g, 0, 0, g->w, a, " mrprof | %s | %zu samples | %.2f s | %s%s | %s%s", v->title,
-              v->tree.all_n, secs, modes[mode], hz, thread, range);
+    /* "idle hidden" next to the mode, before the parts a long title pushes off a narrow screen:
+     * the shares are then of the rest. */
+    tv__textf(g, 0, 0, g->w, a, " mrprof | %s | %zu samples | %.2f s | %s%s%s | %s%s", v->title,
+              v->tree.all_n, secs, modes[mode], hz, v->filter.hide_idle ? ", idle hidden" : "",
+              thread, range);
 }
 
 static void
@@ -364,6 +367,8 @@ draw_help(const struct tv *v, struct tv_grid *g, int y0, int rows)
         "          highlight them (function or file name); Esc clears the search",
         "Other     s saves every thread (mrprof-TIME.cpuprofile here, a file per thread),",
         "          p pauses a live view, q quits, ? this help (q quits, any other key closes it)",
+        "Idle      i hides (idle), the loop's waits for I/O or timers, or shows it again:",
+        "          shares are then of the rest (the header says \"idle hidden\")",
     };
     const char *lines[64];
     int n = 0;

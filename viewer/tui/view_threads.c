@@ -43,7 +43,7 @@ refresh_threads(struct tv *v, int w, int rows)
     all_threads.thread = -1;
     const struct prof_sample *s = profile_samples(p);
     for (size_t i = 0; i < ns; i++)
-        if (agg_keep(&all_threads, &s[i])) {
+        if (agg_keep_p(p, &all_threads, &s[i])) {
             wt[s[i].thread] += s[i].weight_ns;
             cnt[s[i].thread]++;
             wt[nt] += s[i].weight_ns;
