@@ -155,6 +155,20 @@ t_counters_in_live_stream_and_tui() {
     local peak
     peak=$(printf '%s\n' "$out" | awk '/loop lag max/ { print $5 }')
     case $peak in *ms | *[0-9]s) ;; *) fail "the lag's peak reads [$peak]: $out" ;; esac
+    # The timeline draws them under the threads, on the samples' time axis: the lag's peak is
+    # the stall's (at least its 300 ms of CPU work) and the same reading the trace holds.
+    run $MRPROF view --once --view timeline --size 120x30 "$T/t.json"
+    expect_rc 0
+    local tl_peak trace_peak
+    tl_peak=$(printf '%s\n' "$out" | sed -n 's/^ *loop lag max: peak \([0-9.]*\) ms.*/\1/p')
+    expect_out_has "longest callback: peak"
+    trace_peak=$(node -e 'const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        const ev = (t.traceEvents || t).filter(e => e.ph === "C" && e.name === "loop lag max ms");
+        let m = 0; for (const e of ev) for (const v of Object.values(e.args)) m = Math.max(m, v);
+        console.log(m.toFixed(1));' "$T/t.json")
+    [ -n "$tl_peak" ] && [ "$tl_peak" = "$trace_peak" ] ||
+        fail "the timeline's lag peak [$tl_peak] is not the trace's [$trace_peak]: $out"
+    awk -v p="$tl_peak" 'BEGIN { exit !(p >= 300) }' || fail "the lag's peak $tl_peak ms is under the stall's 300 ms"
     # ... and of a live run: mrprof top runs the script under mrun --prof-live, the counters
     # come through the live stream.
     run $MRPROF top --once --view memory --size 120x30 -- "$T/stall.rb" 3000 1500
