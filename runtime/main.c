@@ -83,7 +83,7 @@ main(int argc, char **argv)
 {
     const char *code = NULL, *script = NULL, *hz_opt = NULL, *mode_opt = NULL;
     struct rt_prof_opts prof = {.hz = 1000, .mode = PROF_MODE_CPU};
-    unsigned long hz = 1000, heap_interval = 0;
+    unsigned long hz = 1000, heap_interval = 0, stall_ms = 0;
     int workers = 0, mode = PROF_MODE_CPU;
     bool version = false;
     char format_help[320];
@@ -101,9 +101,14 @@ main(int argc, char **argv)
         {OPTION_ENUM("prof-mode", 0, &mode, mode_names,
                      "cpu: on-CPU time only (default); wall: also time waiting (idle)"),
          .given = &mode_opt},
+        {OPTION_UINT("prof-stall", 0, &stall_ms, 1, 3600000, "MS",
+                     "the stall recorder: keep a 50 Hz wall-clock ring of samples and\n"
+                     "write one .cpuprofile per callback that holds the loop over MS ms\n"
+                     "(into --prof-out DIR; default ./stalls.<pid>/)")},
         {OPTION_PATH("prof-out", 0, &prof.out, "PATH",
                      "output file, or a directory for the default name\n"
-                     "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile)")},
+                     "(default: ./CPU.<date>.<time>.<pid>.0.001.cpuprofile); with\n"
+                     "--prof-stall, the stall directory")},
         {OPTION_CALLBACK("prof-format", 0, format_opt, &prof.format, "F", format_help)},
         {OPTION_FLAG("prof-idle", 0, &prof.idle,
                      "keep (idle) in collapsed, speedscope and pprof files (by default\n"
@@ -148,6 +153,21 @@ main(int argc, char **argv)
     prof.live = prof.live || prof.live_wait;
     prof.heap_prof = prof.heap_prof || prof.heap_all || prof.heap_out;
     bool hz_given = hz_opt != NULL, mode_given = mode_opt != NULL;
+    prof.stall_ms = stall_ms;
+    if (stall_ms && (prof.cpu_prof || prof.live || prof.heap_prof || prof.heap_interval))
+        return usage_error("--prof-stall records its own wall-clock ring and cannot be combined "
+                           "with --cpu-prof, --prof-live or --heap-prof",
+                           "");
+    if (stall_ms && (hz_given || mode_given || prof.format))
+        return usage_error(hz_given     ? "--prof-hz"
+                           : mode_given ? "--prof-mode"
+                                        : "--prof-format",
+                           " sets --cpu-prof's sampler or file; --prof-stall has its own (50 Hz "
+                           "wall ring, 1000 Hz in a stall, .cpuprofile files)");
+    if (stall_ms) {
+        prof.stall_dir = prof.out;
+        prof.out = NULL;
+    }
     /* An option that would have no effect is an error, not silently ignored. */
     if (prof.out && !prof.cpu_prof)
         return usage_error("--prof-out names the CPU profile's file, but no CPU profile is written "
@@ -179,7 +199,8 @@ main(int argc, char **argv)
     if (!rt)
         return RT_EXIT_SCRIPT_ERROR;
     rt->deferred_workers = workers;
-    bool profiling = prof.cpu_prof || prof.live || prof.heap_prof || prof.heap_interval;
+    bool profiling =
+        prof.cpu_prof || prof.live || prof.heap_prof || prof.heap_interval || prof.stall_ms;
     if (profiling && rt_prof_begin(rt, &prof) != 0) {
         rt_free(rt);
         return RT_EXIT_USAGE;

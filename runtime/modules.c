@@ -25,6 +25,7 @@
     X(crypto)                                                                                      \
     X(deferred)                                                                                    \
     X(process)                                                                                     \
+    X(loophealth)                                                                                  \
     X(child)                                                                                       \
     X(fs)                                                                                          \
     X(regexp)                                                                                      \

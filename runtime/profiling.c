@@ -30,6 +30,7 @@
 #include "profiler/model/profile.h"
 #include "profiler/sampler/live.h"
 #include "profiler/sampler/sampler.h"
+#include "profiler/sampler/stall.h"
 
 static void
 profile_dfree(mrb_state *mrb, void *p)
@@ -54,7 +55,17 @@ static void
 safe_point(struct rt *rt, void *data)
 {
     (void)data;
-    prof_safe_point(rt->mrb);
+    if (prof_stall_running()) /* it drains at its own pace (stall.c) */
+        prof_stall_safe_point(rt->mrb);
+    else
+        prof_safe_point(rt->mrb);
+}
+
+static void
+stall_mark(struct rt *rt, void *data, uint64_t seq, uint64_t now_ns, uint64_t seq_start_ns)
+{
+    (void)data;
+    prof_stall_mark(rt->mrb, seq, now_ns, seq_start_ns);
 }
 
 static void
@@ -69,6 +80,21 @@ wait_end(struct rt *rt, void *data)
 {
     (void)data;
     prof_wait_end(rt->mrb);
+}
+
+/* The loop-health counters (struct rt_health), one reading per window, when profiling. */
+const char *const rt_prof_loop_counters[RT_PROF_LOOP_COUNTERS] = {
+    "loop lag p50 ms", "loop lag p99 ms", "loop lag max ms", "callbacks/s", "longest callback ms"};
+
+static void
+loop_window(struct rt *rt, void *data, const struct rt_loop_window *w)
+{
+    (void)data;
+    double secs = (double)(w->end_ns - w->start_ns) / 1e9;
+    double v[RT_PROF_LOOP_COUNTERS] = {
+        (double)w->lag_p50_ns / 1e6, (double)w->lag_p99_ns / 1e6, (double)w->lag_max_ns / 1e6,
+        secs > 0 ? (double)w->callbacks / secs : 0, (double)w->longest_callback_ns / 1e6};
+    prof_counters(rt->mrb, rt_prof_loop_counters, v, RT_PROF_LOOP_COUNTERS, w->end_ns);
 }
 
 /* A Deferred worker is about to run a task: the profiler follows it (joins a session that
@@ -462,6 +488,8 @@ profiling_init(struct rt *rt)
     rt->hooks.safe_point = safe_point;
     rt->hooks.wait_begin = wait_begin;
     rt->hooks.wait_end = wait_end;
+    rt->hooks.loop_window = loop_window;
+    rt->hooks.stall_mark = stall_mark;
     rt->hooks.allocf = prof_allocf; /* malloc, seen by the memory profiler */
     rt->hooks.vm_task_begin = vm_task_begin;
     /* Wall mode's wait states: "(blocked: NAME)" while a synchronous call holds a thread. */
@@ -615,6 +643,24 @@ int
 rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 {
     struct mp_err err;
+    if (o->stall_ms) { /* the stall recorder: its own wall-clock ring, nothing else */
+        struct prof_stall_opts so = {
+            .threshold_ms = o->stall_ms,
+            .dir = o->stall_dir,
+            .quiet = getenv("MRUN_QUIET") != NULL,
+            .held_since_ns = &rt->health.held_since_ns,
+            .held_seq = &rt->health.held_seq,
+            .stall_flag = &rt->health.stall_flag,
+        };
+        if (start_session(rt, PROF_MODE_WALL, PROF_STALL_RING_HZ, &err) != 0 ||
+            prof_stall_start(rt->mrb, &so, &err) != 0) {
+            fprintf(stderr, "mrun: --prof-stall: %s\n", err.msg);
+            if (prof_current())
+                profile_free(prof_stop(prof_current()));
+            return -1;
+        }
+        return 0;
+    }
     /* --heap-prof alone samples no CPU (rate 0): only allocations. */
     unsigned hz = o->cpu_prof || o->live ? o->hz : 0;
     if (start_session(rt, o->mode, hz, &err) != 0) {
@@ -713,7 +759,14 @@ write_heap_profile(const struct rt_prof_opts *o, const struct profile *p)
 int
 rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
 {
+    if (o->stall_ms) {
+        prof_stall_finish(rt->mrb);
+        if (prof_current())
+            profile_free(prof_stop(prof_current()));
+        return 0;
+    }
     release_stop_signals();
+    rt_health_flush(rt); /* the last window's counters */
     struct prof_session *s = prof_current();
     if (s && o->heap_prof && prof_heap_interval(s))
         mrb_full_gc(rt->mrb);                       /* "live" is what is reachable at exit */

@@ -10,6 +10,10 @@
 #include "profiler/sampler/sampler.h"
 #include "runtime/rt.h"
 
+/* The names of the loop-health counters a profile gets (one reading per second). */
+#define RT_PROF_LOOP_COUNTERS 5
+extern const char *const rt_prof_loop_counters[RT_PROF_LOOP_COUNTERS];
+
 struct rt_prof_opts {
     bool cpu_prof;         /* --cpu-prof: profile the whole run, write at exit */
     unsigned hz;           /* --prof-hz (default 1000) */
@@ -24,6 +28,8 @@ struct rt_prof_opts {
     bool heap_all;         /* --heap-prof-all: every allocation, not only the live blocks */
     unsigned long long heap_interval; /* --heap-prof-interval (0: the default) */
     const char *heap_out;             /* --heap-prof-out: file or directory */
+    unsigned long long stall_ms;      /* --prof-stall MS: the stall recorder (0: off) */
+    const char *stall_dir;            /* its directory (--prof-out; NULL: ./stalls.<pid>/) */
 };
 
 /* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why

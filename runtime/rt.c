@@ -273,6 +273,7 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
         return false;
     /* Whatever called us, the loop is not waiting now (see wait_for_events). */
     rt->loop_state = RT_LOOP_RUNNING;
+    rt__health_call(rt, true);
     int ai = mrb_gc_arena_save(mrb);
     struct call_args a = {recv, method, argc, argv};
     mrb_bool failed = FALSE;
@@ -281,6 +282,7 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
     RT_BLOCK_BEGIN(blocked, RT_BLOCK_NONE);
     mrb_value r = mrb_protect_error(mrb, call_body, &a, &failed);
     RT_BLOCK_END(blocked);
+    rt__health_call(rt, false);
     if (failed)
         rt_uncaught(rt, r);
     mrb_gc_arena_restore(mrb, ai);
@@ -326,6 +328,7 @@ wait_for_events(struct rt *rt)
     struct pollfd pfd = {.fd = uv_backend_fd(loop), .events = POLLIN};
     if (rt->hooks.wait_begin)
         rt->hooks.wait_begin(rt, rt->hooks.data);
+    rt__health_wait(rt, true);
     rt->loop_state = RT_LOOP_POLLING;
     /* The profiler's signal interrupts poll (never restarted, whatever SA_RESTART says): wait
      * again for what is left of the timeout. */
@@ -335,6 +338,7 @@ wait_for_events(struct rt *rt)
             break;
     }
     rt->loop_state = RT_LOOP_RUNNING;
+    rt__health_wait(rt, false);
     if (rt->hooks.wait_end)
         rt->hooks.wait_end(rt, rt->hooks.data);
     uv_update_time(loop);
@@ -344,6 +348,7 @@ static void
 on_prepare(uv_prepare_t *h)
 {
     struct rt *rt = h->data;
+    rt__health_poll_entry(rt);
     if (rt->hooks.safe_point)
         rt->hooks.safe_point(rt, rt->hooks.data);
     wait_for_events(rt);
@@ -407,6 +412,7 @@ rt_run_loop(struct rt *rt)
     if (rt->exiting)
         return rt->exit_code;
     rt->loop_running = true;
+    rt->health.busy_start_ns = rt_now_ns(); /* the main script is not the loop's lag */
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     rt->loop_running = false;
     rt->loop_state = RT_LOOP_RUNNING;
@@ -546,6 +552,7 @@ rt_open(int argc, char **argv, void *worker, const struct rt_hooks *hooks)
     rt->immediates = mrb_ary_new(mrb);
     rt_root(rt, rt->immediates);
     rt->sym_fire = mrb_intern_lit(mrb, "__fire");
+    rt__health_init(rt);
 
     uv_prepare_init(&rt->loop, &rt->prepare);
     rt->prepare.data = rt;

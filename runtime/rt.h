@@ -14,6 +14,7 @@
 #define MRPROF_RT_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <mruby.h>
@@ -68,6 +69,47 @@ extern const char *const rt_block_names[RT_BLOCK_COUNT];
 struct rt;
 
 /*
+ * Loop health (runtime/loophealth.c): measured always, from timestamps the loop takes anyway
+ * (the prepare handle, where the loop goes to wait, and rt_call, through which every callback
+ * enters Ruby); no hook runs per Ruby method call. One window is one second of the loop's time
+ * (closed at the first loop iteration after the second has passed, so a window may be longer
+ * when the loop was waiting or held).
+ *
+ * Lag: the busy time of one loop iteration, from the moment the loop stopped waiting for events
+ * (or, in an iteration that did not wait, from the previous poll entry) to the next poll entry.
+ * An event that arrives just after the loop stopped waiting is seen only when it polls again:
+ * the lag is the longest delay such an event can suffer. (Node's monitorEventLoopDelay samples
+ * a timer's lateness instead, which needs a timer that wakes the loop; the two agree on a
+ * stall: a 300 ms callback is a 300 ms lag in both.)
+ */
+#define RT_LAG_BUCKETS 720
+struct rt_loop_window {
+    uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC */
+    uint64_t iterations;       /* loop iterations that ended in the window (lag samples) */
+    uint64_t callbacks;        /* rt_call entries: callbacks run */
+    uint64_t lag_p50_ns, lag_p99_ns, lag_max_ns;
+    uint64_t longest_callback_ns; /* the longest outermost callback that ended in the window */
+};
+struct rt_health {
+    uint64_t busy_start_ns; /* when the loop last stopped waiting (or last polled) */
+    uint64_t call_start_ns; /* the outermost callback's start */
+    int depth;              /* rt_call nesting */
+    struct rt_loop_window cur, last;
+    bool have_last;
+    uint32_t hist[RT_LAG_BUCKETS]; /* the current window's lags, log-linear buckets */
+    uint64_t total_callbacks, total_iterations, peak_lag_ns, peak_callback_ns;
+    /* For the stall watchdog (another thread): since when the loop is held by the callback
+     * running now (0: no callback runs, or a nested loop waits), and a number that changes at
+     * every such transition. stall_flag is set by the watchdog; the loop's thread then calls
+     * hooks.stall_mark at its next transition. mark_ns: when the current transition number
+     * began (the loop's thread only). */
+    uint64_t mark_ns;
+    _Atomic uint64_t held_since_ns;
+    _Atomic uint64_t held_seq;
+    _Atomic int stall_flag;
+};
+
+/*
  * Hooks for whoever observes the runtime (the profiler, installed by the profiling module:
  * runtime/profiling.c); all optional. The runtime core and the other modules reach the
  * profiler only through these: they include nothing of profiler/. Set by a module's init, then
@@ -90,6 +132,13 @@ struct rt_hooks {
     void (*vm_task_begin)(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle);
     void (*vm_task_end)(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns);
     void (*vm_close)(mrb_state *mrb);
+    /* A loop-health window closed (on the loop's thread; see struct rt_health). */
+    void (*loop_window)(struct rt *rt, void *data, const struct rt_loop_window *w);
+    /* The stall watchdog flagged the loop (health.stall_flag): called on the loop's thread at
+     * the next transition (a callback begins or ends, a wait begins), with the transition number
+     * that ends now (health.held_seq before it changes), the time, and when that number began. */
+    void (*stall_mark)(struct rt *rt, void *data, uint64_t seq, uint64_t now_ns,
+                       uint64_t seq_start_ns);
 };
 
 struct rt {
@@ -117,6 +166,7 @@ struct rt {
     uv_check_t check;     /* runs immediates */
     uv_idle_t idle;       /* keeps poll from blocking while immediates are pending */
     mrb_sym sym_fire;
+    struct rt_health health; /* runtime/loophealth.c */
 };
 
 /* Creates a runtime with its VM, its loop and the prelude loaded. argv becomes ARGV.
@@ -243,6 +293,17 @@ bool rt_vm_init(mrb_state *mrb);
 
 /* Whether module m runs its init, finish, stop and free in rt. */
 bool rt_module_enabled(const struct rt *rt, const struct rt_module *m);
+
+/* Loop health (runtime/loophealth.c), called by rt.c on the loop's thread. */
+uint64_t rt_now_ns(void); /* CLOCK_MONOTONIC */
+void rt__health_init(struct rt *rt);
+void rt__health_poll_entry(struct rt *rt);       /* the prepare handle, before any wait */
+void rt__health_wait(struct rt *rt, bool begin); /* around the wait itself */
+void rt__health_call(struct rt *rt, bool begin); /* around rt_call */
+/* Closes the current window now (at exit, before a profile is written). */
+void rt_health_flush(struct rt *rt);
+/* The last closed window, else the current one so far. */
+void rt_health_window(struct rt *rt, struct rt_loop_window *w);
 
 /* After the loop ran dry: each module's finish (Deferred reports the rejections nobody
  * handled, status 1, as Node). */

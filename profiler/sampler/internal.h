@@ -142,8 +142,11 @@ struct prof_thread {
     const volatile sig_atomic_t *main_done;  /* 1 once the main script returned */
     struct prof_session *session;
     timer_t timer;
-    _Atomic bool timer_armed; /* cleared (by any thread) before the thread is retired */
-    _Atomic int in_handler;   /* 1 while the signal handler runs on this thread */
+    _Atomic bool timer_armed;
+    /* A new sampling interval asked from another thread (the stall watchdog, stall.c), taken
+     * by the handler when it arms the next deadline; 0: none asked. */
+    _Atomic uint64_t interval_want; /* cleared (by any thread) before the thread is retired */
+    _Atomic int in_handler;         /* 1 while the signal handler runs on this thread */
 
     /* The ring: written only by this thread's signal handler (head), read by one drainer at a
      * time (tail). Each index is published with a release store. */

@@ -73,6 +73,10 @@ struct profile *prof_stop(struct prof_session *s);
 /* Records a span (a Deferred task, ...) on the calling thread's track, when it is profiled;
  * start_ns and end_ns are CLOCK_MONOTONIC. A no-op otherwise. */
 void prof_span(mrb_state *mrb, const char *name, uint64_t start_ns, uint64_t end_ns);
+/* Adds n counter readings at t_ns (CLOCK_MONOTONIC) to the session mrb's thread is profiled
+ * in (the loop-health counters); a no-op when it is not profiled. */
+void prof_counters(mrb_state *mrb, const char *const *names, const double *values, size_t n,
+                   uint64_t t_ns);
 /* Around the event loop's wait for events, on the VM's thread: in CPU mode, the CPU time
  * the thread spends in the wait (the kernel's poll, waking up) is measured and charged to
  * "(idle)". A thread-local load when the thread is not profiled. */

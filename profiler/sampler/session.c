@@ -390,6 +390,20 @@ prof_span(mrb_state *mrb, const char *name, uint64_t start_ns, uint64_t end_ns)
     pthread_mutex_unlock(&s->lock);
 }
 
+void
+prof_counters(mrb_state *mrb, const char *const *names, const double *values, size_t n,
+              uint64_t t_ns)
+{
+    struct prof_thread *t = prof__tls;
+    if (!t || t->mrb != mrb)
+        return;
+    struct prof_session *s = t->session;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < n && !s->stopped; i++)
+        profile_add_counter(s->profile, names[i], t_ns, values[i]);
+    pthread_mutex_unlock(&s->lock);
+}
+
 double
 prof_elapsed(const struct prof_session *s)
 {

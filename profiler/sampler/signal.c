@@ -136,6 +136,9 @@ arm_next(struct prof_thread *t, uint64_t now)
      * over-sampled long CPU-bound stretches (a job spinning 0.5 ms every 2 ms: 80 % for a true
      * 74 %).
      */
+    uint64_t want = atomic_load_explicit(&t->interval_want, memory_order_relaxed);
+    if (want)
+        t->interval_ns = want;
     uint64_t next = t->last_deadline + next_step(t);
     for (int k = 0; next <= now; k++) {
         if (k < 64) {

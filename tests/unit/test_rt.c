@@ -121,9 +121,9 @@ Test(rt, main_only_modules_are_signals_and_the_profiler)
 
 Test(rt, module_table_lists_each_module_once)
 {
-    const char *want[] = {"kernel", "core",   "timers", "net",      "dgram",   "http",
-                          "tls",    "json",   "crypto", "deferred", "process", "child",
-                          "fs",     "regexp", "worker", "profiling"};
+    const char *want[] = {"kernel", "core", "timers", "net",      "dgram",    "http",
+                          "tls",    "json", "crypto", "deferred", "process",  "loophealth",
+                          "child",  "fs",   "regexp", "worker",   "profiling"};
     size_t n = 0;
     for (const struct rt_module *const *m = rt_modules; *m; m++, n++) {
         cr_assert_lt(n, sizeof want / sizeof *want);

@@ -14,17 +14,75 @@
 
 static const char usage[] =
     "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] [--idle] [--memory]\n"
-    "                     -- SCRIPT [ARGS...]\n";
+    "                     -- SCRIPT [ARGS...]\n"
+    "       mrprof record --stall MS [-o DIR] -- SCRIPT [ARGS...]\n";
 static const char about[] =
     "Runs SCRIPT with mrun under the sampling profiler and writes the profile at exit (also when\n"
     "the script raises or calls exit). Exits with the script's own status; 3 when mrun could not\n"
-    "be started or was killed by a signal (then 128+signal is printed).\n";
+    "be started or was killed by a signal (then 128+signal is printed).\n"
+    "With --stall MS it records stalls instead (mrun --prof-stall): one .cpuprofile per callback\n"
+    "that held the event loop over MS ms, and an index, in DIR (default ./stalls.<pid>/).\n";
+
+/* --stall MS: mrun --prof-stall MS [--prof-out DIR] -- SCRIPT ARGS. */
+static int
+record_stalls(const char *mrun, unsigned long ms, const char *dir, bool other, char **script,
+              int nscript)
+{
+    if (other)
+        return cli_usage_error("record", "--stall records stalls with its own sampler: -f, --hz, "
+                                         "--mode, --idle and --memory do not apply");
+    char ms_buf[24];
+    snprintf(ms_buf, sizeof ms_buf, "%lu", ms);
+    char **v = calloc((size_t)nscript + 8, sizeof *v);
+    if (!v)
+        return CLI_SCRIPT_FAILED;
+    int k = 0;
+    v[k++] = (char *)mrun;
+    v[k++] = "--prof-stall";
+    v[k++] = ms_buf;
+    if (dir) {
+        v[k++] = "--prof-out";
+        v[k++] = (char *)dir;
+    }
+    v[k++] = "--";
+    for (int j = 0; j < nscript; j++)
+        v[k++] = script[j];
+    const struct spawn_opts so = {.cmd = "record",
+                                  .hint = " (build it with `make`, or pass --mrun)"};
+    pid_t pid = spawn_mrun(v, &so);
+    free(v);
+    if (pid < 0) {
+        fprintf(stderr, "mrprof record: cannot fork: %s\n", strerror(errno));
+        return CLI_SCRIPT_FAILED;
+    }
+    struct spawn_end end;
+    if (spawn_wait(pid, SPAWN_FORWARD, &end) != 1) {
+        fprintf(stderr, "mrprof record: cannot wait for mrun: %s\n", strerror(errno));
+        return CLI_SCRIPT_FAILED;
+    }
+    if (end.signo) {
+        fprintf(stderr, "mrprof record: mrun was killed by signal %d\n", end.signo);
+        return CLI_SCRIPT_FAILED;
+    }
+    if (end.code == 127 && access(mrun, X_OK) != 0)
+        return CLI_SCRIPT_FAILED;
+    char def[64], index[4200];
+    snprintf(def, sizeof def, "stalls.%ld", (long)pid);
+    snprintf(index, sizeof index, "%s/index.json", dir ? dir : def);
+    if (access(index, R_OK) == 0)
+        fprintf(stderr,
+                "mrprof record: stalls in %s (script exit status %d); see them with: "
+                "mrprof report %s\n",
+                dir ? dir : def, end.code, dir ? dir : def);
+    return end.code;
+}
 
 int
 cmd_record(int argc, char **argv)
 {
     const char *out = NULL, *format = NULL, *mrun = NULL, *interval_opt = NULL;
-    unsigned long hz = 1000, interval = 0;
+    const char *hz_opt = NULL, *mode_opt = NULL;
+    unsigned long hz = 1000, interval = 0, stall = 0;
     int mode_i = 0;
     bool memory = false, memory_all = false, idle = false;
     char format_help[320];
@@ -34,9 +92,13 @@ cmd_record(int argc, char **argv)
         {OPTION_PATH("output", 'o', &out, "PATH",
                      "profile file (default: SCRIPT-YYYYMMDD-HHMMSS.cpuprofile here)")},
         {OPTION_CALLBACK("format", 'f', cli_format_opt, &format, "F", format_help)},
-        {OPTION_UINT("hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)")},
+        {OPTION_UINT("hz", 0, &hz, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)"),
+         .given = &hz_opt},
         {OPTION_ENUM("mode", 0, &mode_i, cli_mode_names,
-                     "cpu (default): on-CPU time; wall: also time spent waiting, as (idle)")},
+                     "cpu (default): on-CPU time; wall: also time spent waiting, as (idle)"),
+         .given = &mode_opt},
+        {OPTION_UINT("stall", 0, &stall, 1, 3600000, "MS",
+                     "record stalls, not a profile: -o names their directory (see above)")},
         {OPTION_FLAG("idle", 0, &idle,
                      "keep (idle) in collapsed, speedscope and pprof files, which leave it\n"
                      "out by default (see `mrprof convert --help`)")},
@@ -61,6 +123,9 @@ cmd_record(int argc, char **argv)
     if (nargs == 0)
         return cli_usage_error("record", "no script given (mrprof record -- SCRIPT [ARGS])");
     const char *script = argv[0]; /* argv[0..nargs): the script and its arguments */
+    if (stall)
+        return record_stalls(cli_mrun_path(mrun, (char[4096]){0}, 4096), stall, out,
+                             format || hz_opt || mode_opt || memory || idle, argv, nargs);
 
     char mrun_buf[4096], out_buf[4096], hz_buf[16];
     mrun = cli_mrun_path(mrun, mrun_buf, sizeof mrun_buf);

@@ -9,6 +9,7 @@
 #include "profiler/model/aggregate.h"
 #include "viewer/cli/cli.h"
 #include "viewer/text/report.h"
+#include "viewer/text/stalls.h"
 
 static const char usage[] =
     "usage: mrprof report FILE [--top N] [--tree] [--by function|line|file] [--thread N]\n"
@@ -17,7 +18,9 @@ static const char about[] =
     "Prints where the time went: a header (duration, samples, achieved rate, dropped samples,\n"
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
     "call tree with total and self % per node. Reads any profile mrprof reads (see `mrprof\n"
-    "convert --help`): .cpuprofile, trace, .heapprofile, pprof, speedscope, folded stacks.\n";
+    "convert --help`): .cpuprofile, trace, .heapprofile, pprof, speedscope, folded stacks.\n"
+    "On a stall directory (mrun --prof-stall, mrprof record --stall) it lists the stalls by\n"
+    "length and by blocking function (--top N rows of each).\n";
 
 int
 cmd_report(int argc, char **argv)
@@ -62,6 +65,19 @@ cmd_report(int argc, char **argv)
                                o.tree ? "--tree" : "--min-pct", shape_opt);
     if (min_pct_given && !o.tree)
         return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");
+    if (stalls_is_dir(path)) {
+        if (o.tree || o.tsv || o.thread >= 0 || by != AGG_FUNCTION)
+            return cli_usage_error("report",
+                                   "%s is a stall directory: only --top applies (open "
+                                   "one of its profiles for the rest)",
+                                   path);
+        struct mp_err e = {0};
+        if (stalls_report(stdout, path, o.top, &e) != 0) {
+            fprintf(stderr, "mrprof report: %s\n", e.msg);
+            return CLI_USAGE;
+        }
+        return CLI_OK;
+    }
     struct profile *p = cli_read_profile("report", path);
     if (!p)
         return CLI_USAGE;

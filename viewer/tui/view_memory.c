@@ -13,18 +13,33 @@
 /* The counters drawn, in this order, and how their values read. */
 static const struct {
     const char *name, *label;
-    bool bytes;
+    int unit; /* U_COUNT, U_BYTES, U_MS */
 } memory_counters[] = {
     {"RSS bytes", "RSS", true},
     {"in-use bytes (sampled)", "in use (sampled)", true},
     {"allocated bytes", "allocated", true},
     {"live objects", "live objects", false},
     {"GC cycles", "GC cycles", false},
+    /* The loop-health counters (runtime/loophealth.c), one reading per second. */
+    {"loop lag max ms", "loop lag max", 2},
+    {"loop lag p99 ms", "loop lag p99", 2},
+    {"loop lag p50 ms", "loop lag p50", 2},
+    {"callbacks/s", "callbacks/s", false},
+    {"longest callback ms", "longest callback", 2},
 };
 
 static void
-human(char *buf, size_t len, double v, bool bytes)
+human(char *buf, size_t len, double v, int unit)
 {
+    bool bytes = unit == 1;
+    if (unit == 2) { /* milliseconds */
+        snprintf(buf, len,
+                 v < 10     ? "%.2fms"
+                 : v < 1000 ? "%.0fms"
+                            : "%.1fs",
+                 v < 1000 ? v : v / 1000);
+        return;
+    }
     static const char *units[] = {"", "K", "M", "G", "T"};
     int u = 0;
     double div = bytes ? 1024.0 : 1000.0;
@@ -142,13 +157,13 @@ refresh_memory(struct tv *v, int w, int rows)
 /* One counter as a sparkline over the run's time, with its last value and its peak. */
 static void
 draw_counter(const struct tv *v, struct tv_grid *g, int y, const struct counter_line *line,
-             const char *label, bool bytes)
+             const char *label, int unit)
 {
     int x0 = COUNTER_X, cols = g->w - x0 - 1;
     const double *col = line->col, last = line->last, peak = line->peak;
     char lv[24], pv[24];
-    human(lv, sizeof lv, last, bytes);
-    human(pv, sizeof pv, peak, bytes);
+    human(lv, sizeof lv, last, unit);
+    human(pv, sizeof pv, peak, unit);
     tv__textf(g, 1, y, x0 - 1, 0, "%-16.16s %7s %7s", label, lv, pv);
     static const uint32_t blocks[] = {0x2581, 0x2582, 0x2583, 0x2584,
                                       0x2585, 0x2586, 0x2587, 0x2588};
@@ -178,7 +193,7 @@ draw_memory(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_l
     for (size_t i = 0; i < NCOUNTERS && y < y0 + rows; i++)
         if (st->counter[i].shown) {
             draw_counter(v, g, y, &st->counter[i], memory_counters[i].label,
-                         memory_counters[i].bytes);
+                         memory_counters[i].unit);
             y++, drawn++;
         }
     if (!drawn)

@@ -2,6 +2,9 @@
  * view_timeline.c — the timeline: a sparkline per thread of its samples over the run, a cursor,
  * and a time range marked with Space that every view then shows alone (the filter).
  *
+ * Under the threads, the loop-health counters (runtime/loophealth.c: one reading per second)
+ * on the same time axis, so that a stall lines up with the samples of the thread it held.
+ *
  * The buckets (time per thread per column) are derived by refresh only when the profile, the
  * filters or the width changed; the columns map to time by tl_cols (tv_col_time, tv.c).
  */
@@ -10,11 +13,48 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* The samples' weight per (thread, column), their count per thread and the full scale. */
+/* The counters drawn under the threads, by their names in the profile. */
+static const struct {
+    const char *name, *label;
+} timeline_counters[] = {
+    {"loop lag max ms", "loop lag max"},
+    {"longest callback ms", "longest callback"},
+};
+#define NTL_COUNTERS (sizeof timeline_counters / sizeof *timeline_counters)
+
+/* The samples' weight per (thread, column), their count per thread and the full scale; per
+ * counter, the highest reading per column (NULL: no reading) and the peak. */
 struct timeline_state {
     struct tv_stamp stamp;
     uint64_t *w, *count, full;
+    double *counter[NTL_COUNTERS], peak[NTL_COUNTERS];
 };
+
+/* Counter name's readings bucketed into the timeline's columns (the highest per column). */
+static double *
+bucket_readings(const struct tv *v, uint32_t name, int cols, double *peak)
+{
+    const struct profile *p = v->p;
+    *peak = 0;
+    if (name == UINT32_MAX)
+        return NULL;
+    double *col = NULL;
+    uint64_t span = v->t_last - v->t_first + 1;
+    const struct prof_counter *k = profile_counters(p);
+    for (size_t i = 0; i < p->counters.len; i++) {
+        if (k[i].name != name || k[i].t_ns < v->t_first)
+            continue;
+        if (!col && !(col = calloc((size_t)cols, sizeof *col)))
+            return NULL;
+        size_t c = (size_t)((k[i].t_ns - v->t_first) * (unsigned __int128)cols / span);
+        c = c < (size_t)cols ? c : (size_t)cols - 1;
+        if (k[i].value > col[c])
+            col[c] = k[i].value;
+        if (k[i].value > *peak)
+            *peak = k[i].value;
+    }
+    return col;
+}
 
 static int
 refresh_timeline(struct tv *v, int w, int rows)
@@ -36,8 +76,15 @@ refresh_timeline(struct tv *v, int w, int rows)
     free(st->w);
     free(st->count);
     st->w = st->count = NULL;
+    for (size_t k = 0; k < NTL_COUNTERS; k++) {
+        free(st->counter[k]);
+        st->counter[k] = NULL;
+    }
     if (!ns)
         return 0;
+    for (size_t k = 0; k < NTL_COUNTERS; k++)
+        st->counter[k] =
+            bucket_readings(v, profile_find_str(p, timeline_counters[k].name), cols, &st->peak[k]);
     uint64_t *bw = calloc(nt * (size_t)cols, sizeof *bw);
     uint64_t *count = calloc(nt ? nt : 1, sizeof *count);
     if (!bw || !count) {
@@ -111,6 +158,24 @@ draw_timeline(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv
             if (c >= lo && c <= hi && lo >= 0)
                 a = TV_ATTR(TV_UNDERLINE | TV_REVERSE, TV_C_SELECT);
             tv__put(g, 1 + c, y, v->utf8 ? blocks[level] : (uint32_t)ascii[level], a);
+        }
+        y++;
+    }
+    /* The loop counters: each reading stands for the second before it, so a column repeats
+     * the next reading back to the one before (a stall shows as wide as the window it ends). */
+    for (size_t k = 0; k < NTL_COUNTERS && y + 1 < y0 + rows - 2; k++) {
+        const double *col = st->counter[k];
+        if (!col)
+            continue;
+        tv__textf(g, 1, y++, g->w - 1, 0, "  %s: peak %.1f ms", timeline_counters[k].label,
+                  st->peak[k]);
+        double next = 0;
+        for (int c = cols; c-- > 0;) {
+            next = col[c] > 0 ? col[c] : next;
+            int level = st->peak[k] > 0 ? (int)((next * 8 + st->peak[k] - 1e-9) / st->peak[k]) : 0;
+            level = level < 0 ? 0 : level > 8 ? 8 : level;
+            tv__put(g, 1 + c, y, v->utf8 ? blocks[level] : (uint32_t)ascii[level],
+                    TV_ATTR(0, TV_C_SPARK));
         }
         y++;
     }
@@ -211,6 +276,8 @@ free_timeline(void *state)
     struct timeline_state *st = state;
     free(st->w);
     free(st->count);
+    for (size_t k = 0; k < NTL_COUNTERS; k++)
+        free(st->counter[k]);
     free(st);
 }
 

@@ -1,0 +1,31 @@
+#!/bin/sh
+# valgrind_loophealth.sh — loop health and the stall recorder under valgrind's leak checker (run
+# by tests/run.sh's valgrind suite): Process.loop_stats after a stall, then the same script
+# under --prof-stall (the ring, the watchdog thread, one profile written, the index) and the
+# report of its directory by mrprof.
+set -u
+fail=0
+dir=$(mktemp -d /tmp/mrprof-vg-loophealth.XXXXXX)
+vg() {
+    timeout -k 5 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$@"
+}
+for mode in plain stall; do
+    log=$dir/$mode.log
+    set -- "$MRUN"
+    [ $mode = stall ] && set -- "$MRUN" --prof-stall 100 --prof-out "$dir/st"
+    if ! vg "$@" tests/scripts/loophealth/stall.rb 1000 0.3 >"$log.out" 2>"$log" ||
+        ! grep -q '^ok ' "$log.out"; then
+        echo "loophealth/stall.rb ($mode) under valgrind:"; head -n 30 "$log"; tail -n 5 "$log.out"
+        fail=1
+    fi
+done
+if [ ! -s "$dir/st/stall-1.cpuprofile" ] || ! grep -q '"blocking":{"function":"block_the_loop"' "$dir/st/index.json"; then
+    echo "the stall was not recorded under valgrind:"; ls -l "$dir/st" 2>&1; cat "$dir/stall.log"
+    fail=1
+elif ! vg "${MRPROF:-build/mrprof}" report "$dir/st" >"$dir/report.out" 2>"$dir/report.log"; then
+    echo "mrprof report on the stall directory under valgrind:"; head -n 30 "$dir/report.log"
+    fail=1
+fi
+rm -rf "$dir"
+exit $fail
