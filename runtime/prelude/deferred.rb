@@ -114,13 +114,18 @@ class Deferred
       [i, last - t0, failed]
     end
 
-    # Parallel: m * cost / workers of work plus a round trip, with every item copied here
-    # (copy ns each, its result too). With one worker, inline whenever shipping costs more
-    # than the work itself.
+    # Shipped, the work is spread over as many workers as there are chunks of TARGET_NS (at
+    # most the pool), plus a round trip and every item copied here (copy ns each, with its
+    # result). Inline when that saves less than it costs; with work for one chunk only (about
+    # 1 ms), inline too: one worker would do it no faster. A pool of one worker parallelises
+    # nothing: inline when shipping costs more than the work itself.
     def inline_cheaper?(m, cost, copy, rtt)
       work = m * cost
       w = Deferred.pool_size
       return work <= rtt + m * copy if w == 1
+      chunks = (work + TARGET_NS - 1) / TARGET_NS
+      w = chunks if chunks < w
+      return true if w <= 1
       work - work / w <= rtt + m * copy
     end
 
@@ -150,8 +155,17 @@ class Deferred
       true
     rescue StandardError => e
       Deferred.__cancel_group(@group)
-      @out.__reject(e.class.new("Deferred.map: items #{pos}..#{pos + len - 1}: #{e.message}"))
+      @out.__reject(e.class.new("Deferred.map: #{absolute_path(e.message, pos)}"))
       false
+    end
+
+    # The copier names a place in the chunk ("items[3][:k]"): name it in the whole input.
+    def absolute_path(msg, pos)
+      at = msg.index("items[")
+      return msg unless at
+      close = msg.index("]", at)
+      k = msg[at + 6...close].to_i
+      "#{msg[0, at]}item #{pos + k}#{msg[close + 1..-1]}"
     end
 
     def __cancel
