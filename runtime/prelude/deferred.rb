@@ -75,13 +75,13 @@ class Deferred
       n = @list.size
       return Deferred.resolve([]) if n == 0
       rtt = Deferred.__round_trip_ns
-      i, ns, failed = run_inline(0, n, rtt)
+      i, ns, failed = run_inline(0, n, rtt, &@block)
       return Deferred.resolve(@results) if i == n
       cost = i > 0 ? ns / i : nil
       unless failed
         copy = Deferred.__copy_ns([@list[0, i], @results[0, i]])
         if copy && inline_cheaper?(n - i, cost, copy / i, rtt)
-          j, _, failed = run_inline(i, n, nil)
+          j, _, failed = run_inline(i, n, nil, &@block)
           return Deferred.resolve(@results) if j == n
           i = j
         end
@@ -91,21 +91,32 @@ class Deferred
       @out
     end
 
-    # Runs items from..n-1 here until budget ns have passed (nil: no budget), or one raises:
-    # [items run, their ns, whether one raised]. The block is the one shipped: checked, it
-    # sees nothing of this VM but the arguments, its methods and constants. An item that raised
-    # here runs again on a worker, whose outcome counts (a method may exist only there).
+    # Runs items from..n-1 here (the block given is the map's) until budget ns have passed (nil:
+    # no budget, no clock read), or one raises: [items run, their ns, whether one raised]. The
+    # block is the one shipped: checked, it sees nothing of this VM but the arguments, its
+    # methods and constants. An item that raised here runs again on a worker, whose outcome
+    # counts (a method may exist only there).
     def run_inline(from, n, budget)
       t0 = Deferred.__now_ns
       last = t0
       i = from
+      list = @list
+      results = @results
       failed = false
       begin
-        while i < n
-          @results[i] = @block.call(@list[i])
-          i += 1
+        if budget
+          while i < n
+            results[i] = yield(list[i])
+            i += 1
+            last = Deferred.__now_ns
+            break if last - t0 >= budget
+          end
+        else
+          while i < n
+            results[i] = yield(list[i])
+            i += 1
+          end
           last = Deferred.__now_ns
-          break if budget && last - t0 >= budget
         end
       rescue Exception # rubocop:disable Lint/RescueException
         failed = true
