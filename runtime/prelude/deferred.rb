@@ -79,8 +79,8 @@ class Deferred
       return Deferred.resolve(@results) if i == n
       cost = i > 0 ? ns / i : nil
       unless failed
-        copy = Deferred.__copy_ns([@list[0, i], @results[0, i]])
-        if copy && inline_cheaper?(n - i, cost, copy / i, rtt)
+        copy = copy_cost(i)
+        if copy && inline_cheaper?(n - i, cost, copy, rtt)
           j, _, failed = run_inline(i, n, nil, &@block)
           return Deferred.resolve(@results) if j == n
           i = j
@@ -123,6 +123,17 @@ class Deferred
       end
       Deferred.__count_inline(i - from)
       [i, last - t0, failed]
+    end
+
+    # ns to copy an item and its result here (encoding; decoding costs about as much, and the
+    # worker's half runs beside): items measured on up to 64 of the input, results on the i
+    # computed. Few values make a noisy clock reading: hence the sample of items.
+    def copy_cost(i)
+      k = @list.size < 64 ? @list.size : 64
+      items = Deferred.__copy_ns(@list[0, k])
+      results = Deferred.__copy_ns(@results[0, i])
+      return nil unless items && results
+      items / k + results / i
     end
 
     # Shipped, the work is spread over as many workers as there are chunks of TARGET_NS (at

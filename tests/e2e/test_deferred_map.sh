@@ -90,8 +90,13 @@ busy_ms floats > 0: true
 round trip measured: true"
 }
 t_profile_spans_carry_the_batch_size() {
-    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.json" --prof-format trace $DM/order.rb
-    expect_rc 0
+    cat >"$T/prof.rb" <<'RB'
+Deferred.setup { def cost(n) = n.times.inject(0) { |a, i| (a + i * 7) % 1_000_003 } }
+r = Deferred.map(Array.new(300) { |i| 5_000 + i }) { |n| cost(n) }.value
+puts "#{r.size} #{Deferred.stats[:submitted] > 1}"
+RB
+    run $MRUN --workers 2 --cpu-prof --prof-out "$T/p.json" --prof-format trace "$T/prof.rb"
+    expect_rc 0; expect_out "300 true"
     grep -q '"name":"Deferred task [0-9]* (map, [0-9]* items)",[^}]*"cat":"mrprof.span"' "$T/p.json" ||
         fail "no span named 'Deferred task N (map, K items)' in the trace"
     run $MRPROF report "$T/p.json"
