@@ -41,22 +41,30 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     return mrb_ary_new_from_values(mrb, 2, pair);
 }
 
-/* Deferred.__map_block(block): checks the block of Deferred.map and dumps it once for all its
- * chunks; returns [bytecode String, site]. */
+/* Deferred.__map_check(block): checks the block of Deferred.map; returns its site. */
 static mrb_value
-deferred_map_block(mrb_state *mrb, mrb_value self)
+deferred_map_check(mrb_state *mrb, mrb_value self)
 {
     mrb_value blk;
     mrb_get_args(mrb, "o", &blk);
     deferred__check_block(mrb, blk, "Deferred.map");
+    char site[300];
+    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
+    return mrb_str_new_cstr(mrb, site);
+}
+
+/* Deferred.__map_code(block): the checked block's bytecode, dumped once for all the chunks of
+ * a map (and only when one is shipped). */
+static mrb_value
+deferred_map_code(mrb_state *mrb, mrb_value self)
+{
+    mrb_value blk;
+    mrb_get_args(mrb, "o", &blk);
     struct copy_buf code = {0};
     deferred__dump_block(mrb, blk, &code);
     mrb_value bytes = mrb_str_new(mrb, (const char *)code.data, (mrb_int)code.len);
     copy_buf_free(&code);
-    char site[300];
-    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
-    mrb_value pair[2] = {bytes, mrb_str_new_cstr(mrb, site)};
-    return mrb_ary_new_from_values(mrb, 2, pair);
+    return bytes;
 }
 
 /* Deferred.__submit_chunk(runner, code, items, group): queues a chunk of a map (the block of
@@ -329,7 +337,8 @@ deferred_init(struct rt *rt)
 
     struct RClass *c = mrb_define_class(mrb, "Deferred", mrb->object_class);
     mrb_define_method(mrb, c, "__submit", deferred_submit, MRB_ARGS_REQ(2));
-    mrb_define_class_method(mrb, c, "__map_block", deferred_map_block, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__map_check", deferred_map_check, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__map_code", deferred_map_code, MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, c, "__submit_chunk", deferred_submit_chunk, MRB_ARGS_REQ(4));
     mrb_define_class_method(mrb, c, "__cancel_group", deferred_cancel_group, MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, c, "__now_ns", deferred_now_ns, MRB_ARGS_NONE());

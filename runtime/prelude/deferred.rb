@@ -59,10 +59,10 @@ class Deferred
     TARGET_NS = 1_000_000 # a chunk's work: ~1 ms (see docs/script-api.md, Deferred.map)
     GUIDED_K = 2
 
-    def initialize(list, block, code, site, group)
+    def initialize(list, block, site, group)
       @list = list
       @block = block
-      @code = code
+      @code = nil # the block's bytecode, dumped when a first chunk ships
       @site = site
       @group = group
       @results = Array.new(list.size)
@@ -79,8 +79,7 @@ class Deferred
       return Deferred.resolve(@results) if i == n
       cost = i > 0 ? ns / i : nil
       unless failed
-        copy = copy_cost(i)
-        if copy && inline_cheaper?(n - i, cost, copy, rtt)
+        if inline_cheaper?(n - i, cost, rtt)
           j, _, failed = run_inline(i, n, nil, &@block)
           return Deferred.resolve(@results) if j == n
           i = j
@@ -108,9 +107,11 @@ class Deferred
           while i < n
             results[i] = yield(list[i])
             i += 1
+            next if i - from > 8 && (i & 7) != 0 # the clock every item at first, then every 8th
             last = Deferred.__now_ns
             break if last - t0 >= budget
           end
+          last = Deferred.__now_ns
         else
           while i < n
             results[i] = yield(list[i])
@@ -126,14 +127,15 @@ class Deferred
     end
 
     # ns to copy an item and its result here (encoding; decoding costs about as much, and the
-    # worker's half runs beside): items measured on up to 64 of the input, results on the i
-    # computed. Few values make a noisy clock reading: hence the sample of items.
+    # worker's half runs beside): measured on up to 64 items of the input and 64 of the i
+    # results computed (few values make a noisy reading; many would cost more than the probe).
     def copy_cost(i)
       k = @list.size < 64 ? @list.size : 64
+      r = i < 64 ? i : 64
       items = Deferred.__copy_ns(@list[0, k])
-      results = Deferred.__copy_ns(@results[0, i])
+      results = Deferred.__copy_ns(@results[0, r])
       return nil unless items && results
-      items / k + results / i
+      items / k + results / r
     end
 
     # Shipped, the work is spread over as many workers as there are chunks of TARGET_NS (at
@@ -141,14 +143,21 @@ class Deferred
     # result). Inline when that saves less than it costs; with work for one chunk only (about
     # 1 ms), inline too: one worker would do it no faster. A pool of one worker parallelises
     # nothing: inline when shipping costs more than the work itself.
-    def inline_cheaper?(m, cost, copy, rtt)
+    # The copy cost is measured (copy_cost, itself about a round trip) only when the answer
+    # depends on it.
+    def inline_cheaper?(m, cost, rtt)
       work = m * cost
       w = Deferred.pool_size
-      return work <= rtt + m * copy if w == 1
-      chunks = (work + TARGET_NS - 1) / TARGET_NS
-      w = chunks if chunks < w
-      return true if w <= 1
-      work - work / w <= rtt + m * copy
+      if w > 1
+        chunks = (work + TARGET_NS - 1) / TARGET_NS
+        w = chunks if chunks < w
+        return true if w <= 1
+      end
+      saved = w == 1 ? work : work - work / w
+      return true if saved <= rtt
+      copy = copy_cost(@list.size - m)
+      return false unless copy # an item or a result cannot be copied: the worker says so
+      saved <= rtt + m * copy
     end
 
     def schedule(from, cost)
@@ -172,6 +181,7 @@ class Deferred
     end
 
     def submit(pos, len)
+      @code ||= Deferred.__map_code(@block)
       id = Deferred.__submit_chunk(self, @code, @list[pos, len], @group)
       @chunks[id] = [pos, len]
       true
@@ -293,9 +303,9 @@ class Deferred
       end
       list = enum.to_a
       raise TypeError, "Deferred.map: #{enum.class}#to_a returned a #{list.class}" unless list.is_a?(Array)
-      code, site = __map_block(block)
+      site = __map_check(block)
       @groups -= 1 # a map's chunks share a negative group id, never a task's id
-      MapRun.new(list, block, code, site, @groups).start
+      MapRun.new(list, block, site, @groups).start
     end
 
     # The pool's state: tasks queued, running, done (settled), submitted and cancelled, the
