@@ -2,8 +2,10 @@
 #   MODE      map (Deferred.map), per_item (Deferred.new per item + Deferred.all), inline (Array#map)
 #   WORKLOAD  pareto: item costs from a Pareto distribution (alpha 1.2, seeded: a heavy tail, a
 #             few items hundreds of times the median); tiny: x * 2 + 1 on Integers
-# Prints "SECONDS CHECKSUM TASKS": the wall time of the map alone (not the process start), a
-# checksum of the results (the modes must agree), and the tasks shipped.
+# Prints "SECONDS CHECKSUM TASKS BALANCE": the wall time of the map alone (not the process
+# start), a checksum of the results (the modes must agree), the tasks shipped, and the workers'
+# summed busy time over the busiest one's: the speedup the split allows when the cores are free
+# (2.0 on 2 workers is perfect; 1.0 is one worker doing everything).
 mode, workload = ARGV[0], ARGV[1]
 Deferred.setup do
   def spin(units)
@@ -52,4 +54,7 @@ out = case mode
 el = Time.now - t0
 sum = 0
 out.each_with_index { |v, i| sum = (sum * 31 + v + i) % 1_000_000_007 }
-puts "#{el.round(4)} #{sum} #{Deferred.stats[:submitted] - s0}"
+ws = Deferred.stats[:workers].map { |w| w[:busy_ms] }
+busy = ws.inject(0.0) { |a, b| a + b }
+balance = ws.empty? ? 1.0 : busy / ws.max # the parallelism the chunks allow on free cores
+puts "#{el.round(4)} #{sum} #{Deferred.stats[:submitted] - s0} #{balance.round(2)}"
