@@ -196,6 +196,7 @@ valgrind_suite() {
 tsan_one() {
     case $1 in
         deferred) bash tests/e2e/test_deferred.sh ;;
+        deferred_map) bash tests/e2e/test_deferred_map.sh ;;
         memory) ONLY="workers\|together" bash tests/e2e/test_memory.sh ;;
         process) ONLY="deferred_workers" bash tests/e2e/test_process.sh ;;
         regexp) ONLY="deferred_workers" bash tests/e2e/test_regexp.sh ;;
@@ -203,6 +204,7 @@ tsan_one() {
         crypto) ONLY="deferred_workers\|workers_fetch\|block_forms" bash tests/e2e/test_crypto.sh ;;
         waitstates) ONLY=deferred bash tests/e2e/test_waitstates.sh ;;
         worker) bash tests/e2e/test_worker.sh ;;
+        loophealth) ONLY="stall_exactly\|stall_recorder_with_deferred" bash tests/e2e/test_loophealth.sh ;;
     esac | sed "s/^\(not ok\|ok\) - /\1 - tsan /"
 }
 
@@ -242,7 +244,7 @@ for suite in $SUITES; do
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
         tsan) ( export SUITE=tsan MRUN="$ROOT/build/tsan/mrun" MRPROF="$ROOT/build/mrprof" ROOT="$ROOT" \
                     TEST_TIMEOUT=300 TSAN_OPTIONS="halt_on_error=1:exitcode=66:report_signal_unsafe=0"
-                FIRST=deferred in_order tsan - - deferred memory process regexp json crypto waitstates worker ) | tally ;;
+                FIRST=deferred in_order tsan - - deferred deferred_map memory process regexp json crypto waitstates worker loophealth ) | tally ;;
         valgrind) valgrind_suite | tally ;;
         # The fuzz suite: tests/fuzz/run.sh prints its own ok/not ok lines (ONLY= filters targets).
         fuzz) fuzz_suite | tally ;;

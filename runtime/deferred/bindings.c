@@ -24,7 +24,7 @@ pool_of(mrb_state *mrb)
     return rt_from_mrb(mrb)->deferred;
 }
 
-/* Deferred#__submit(args, block): checks and ships the block; returns the block's site. */
+/* Deferred#__submit(args, block): checks and ships the block; returns [site, task id]. */
 static mrb_value
 deferred_submit(mrb_state *mrb, mrb_value self)
 {
@@ -32,33 +32,151 @@ deferred_submit(mrb_state *mrb, mrb_value self)
     mrb_value args, blk;
     mrb_get_args(mrb, "Ao", &args, &blk);
     deferred__check_block(mrb, blk, "Deferred.new");
-    struct copy_buf code = {0}, enc = {0};
+    struct copy_buf code = {0};
     deferred__dump_block(mrb, blk, &code);
-    struct mp_err err;
-    enum copy_error rc = copy_encode(mrb, args, "args", &enc, &err);
-    struct task *t = rc == COPY_OK ? calloc(1, sizeof *t) : NULL;
-    if (!t) {
-        copy_buf_free(&code);
-        copy_buf_free(&enc);
-        if (rc == COPY_OK)
-            mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
-        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err.msg);
-    }
-    t->args = enc;
-    t->code = code;
-    deferred__pool_start(mrb, pl);
-    t->id = ++pl->next_id;
-    mrb_hash_set(mrb, pl->tasks, mrb_int_value(mrb, t->id), self);
-    if (pl->pending++ == 0)
-        uv_ref((uv_handle_t *)&pl->async);
-    pthread_mutex_lock(&pl->mu);
-    *pl->queue_tail = t;
-    pl->queue_tail = &t->next;
-    pthread_cond_signal(&pl->work);
-    pthread_mutex_unlock(&pl->mu);
+    mrb_int id = deferred__submit(mrb, pl, self, TASK_CALL, code, args, 0);
+    char site[300];
+    deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
+    mrb_value pair[2] = {mrb_str_new_cstr(mrb, site), mrb_int_value(mrb, id)};
+    return mrb_ary_new_from_values(mrb, 2, pair);
+}
+
+/* Deferred.__map_check(block): checks the block of Deferred.map; returns its site. */
+static mrb_value
+deferred_map_check(mrb_state *mrb, mrb_value self)
+{
+    mrb_value blk;
+    mrb_get_args(mrb, "o", &blk);
+    deferred__check_block(mrb, blk, "Deferred.map");
     char site[300];
     deferred__block_site(mrb, mrb_proc_ptr(blk)->body.irep, site, sizeof site);
     return mrb_str_new_cstr(mrb, site);
+}
+
+/* Deferred.__map_code(block): the checked block's bytecode, dumped once for all the chunks of
+ * a map (and only when one is shipped). */
+static mrb_value
+deferred_map_code(mrb_state *mrb, mrb_value self)
+{
+    mrb_value blk;
+    mrb_get_args(mrb, "o", &blk);
+    struct copy_buf code = {0};
+    deferred__dump_block(mrb, blk, &code);
+    mrb_value bytes = mrb_str_new(mrb, (const char *)code.data, (mrb_int)code.len);
+    copy_buf_free(&code);
+    return bytes;
+}
+
+/* Deferred.__submit_chunk(runner, code, items, group): queues a chunk of a map (the block of
+ * the bytecode String code on each item); the runner gets __settle_chunk. Returns its id. */
+static mrb_value
+deferred_submit_chunk(mrb_state *mrb, mrb_value self)
+{
+    mrb_value runner, code_str, items;
+    mrb_int group;
+    mrb_get_args(mrb, "oSAi", &runner, &code_str, &items, &group);
+    struct copy_buf code = {malloc((size_t)RSTRING_LEN(code_str)), (size_t)RSTRING_LEN(code_str),
+                            (size_t)RSTRING_LEN(code_str)};
+    if (!code.data)
+        mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
+    memcpy(code.data, RSTRING_PTR(code_str), code.len);
+    return mrb_int_value(mrb,
+                         deferred__submit(mrb, pool_of(mrb), runner, TASK_MAP, code, items, group));
+}
+
+/* Deferred.__cancel_group(group): removes its queued tasks; returns how many. */
+static mrb_value
+deferred_cancel_group(mrb_state *mrb, mrb_value self)
+{
+    mrb_int group;
+    mrb_get_args(mrb, "i", &group);
+    return mrb_int_value(mrb, deferred__cancel_group(pool_of(mrb), group));
+}
+
+/* Deferred.__now_ns: CLOCK_MONOTONIC in ns (the workers' clock). */
+static mrb_value
+deferred_now_ns(mrb_state *mrb, mrb_value self)
+{
+    return mrb_int_value(mrb, (mrb_int)deferred__now_ns());
+}
+
+/* Deferred.__copy_ns(value): how long encoding value for a worker takes here, in ns: the best
+ * of three (the first of a run pays for cold caches and the buffer's growth, ten times the rest
+ * on a small value); the bytes are dropped. nil when it cannot be copied. */
+static mrb_value
+deferred_copy_ns(mrb_state *mrb, mrb_value self)
+{
+    mrb_value v;
+    mrb_get_args(mrb, "o", &v);
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 3; i++) {
+        struct copy_buf enc = {0};
+        struct mp_err err;
+        uint64_t start = deferred__now_ns();
+        enum copy_error rc = copy_encode(mrb, v, "items", &enc, &err);
+        uint64_t ns = deferred__now_ns() - start;
+        copy_buf_free(&enc);
+        if (rc != COPY_OK)
+            return mrb_nil_value();
+        best = ns < best ? ns : best;
+    }
+    return mrb_int_value(mrb, (mrb_int)best);
+}
+
+/* Deferred.__round_trip_ns: the pool's measured round trip (pool.c, note_round_trip). */
+static mrb_value
+deferred_round_trip_ns(mrb_state *mrb, mrb_value self)
+{
+    return mrb_int_value(mrb, (mrb_int)pool_of(mrb)->round_trip_ns);
+}
+
+static void
+hash_set_sym(mrb_state *mrb, mrb_value h, const char *key, mrb_value v)
+{
+    mrb_hash_set(mrb, h, mrb_symbol_value(mrb_intern_cstr(mrb, key)), v);
+}
+
+/* Deferred.__stats: the pool's counters (Deferred.stats adds the map's, prelude). */
+static mrb_value
+deferred_stats(mrb_state *mrb, mrb_value self)
+{
+    struct deferred_pool *pl = pool_of(mrb);
+    struct {
+        uint64_t busy_ns, ntasks, nitems;
+        bool busy;
+    } ws[MAX_WORKERS];
+    pthread_mutex_lock(&pl->mu);
+    int n = pl->nworkers;
+    size_t queued = pl->nqueued;
+    int running = 0;
+    for (int i = 0; i < n; i++) {
+        ws[i].busy_ns = pl->workers[i].busy_ns;
+        ws[i].ntasks = pl->workers[i].ntasks;
+        ws[i].nitems = pl->workers[i].nitems;
+        ws[i].busy = pl->workers[i].busy;
+        running += ws[i].busy;
+    }
+    pthread_mutex_unlock(&pl->mu);
+    mrb_value h = mrb_hash_new(mrb);
+    hash_set_sym(mrb, h, "queued", mrb_int_value(mrb, (mrb_int)queued));
+    hash_set_sym(mrb, h, "running", mrb_int_value(mrb, running));
+    hash_set_sym(mrb, h, "done", mrb_int_value(mrb, (mrb_int)pl->ndone));
+    hash_set_sym(mrb, h, "submitted", mrb_int_value(mrb, (mrb_int)pl->nsubmitted));
+    hash_set_sym(mrb, h, "cancelled", mrb_int_value(mrb, (mrb_int)pl->ncancelled));
+    hash_set_sym(mrb, h, "pool_size", mrb_int_value(mrb, deferred__pool_wanted_size(pl)));
+    hash_set_sym(mrb, h, "round_trip_us", mrb_float_value(mrb, (double)pl->round_trip_ns / 1e3));
+    mrb_value list = mrb_ary_new_capa(mrb, n);
+    for (int i = 0; i < n; i++) {
+        mrb_value w = mrb_hash_new(mrb);
+        hash_set_sym(mrb, w, "name", mrb_str_new_cstr(mrb, pl->workers[i].name));
+        hash_set_sym(mrb, w, "busy_ms", mrb_float_value(mrb, (double)ws[i].busy_ns / 1e6));
+        hash_set_sym(mrb, w, "tasks", mrb_int_value(mrb, (mrb_int)ws[i].ntasks));
+        hash_set_sym(mrb, w, "items", mrb_int_value(mrb, (mrb_int)ws[i].nitems));
+        hash_set_sym(mrb, w, "busy", mrb_bool_value(ws[i].busy));
+        mrb_ary_push(mrb, list, w);
+    }
+    hash_set_sym(mrb, h, "workers", list);
+    return h;
 }
 
 /* Deferred.load(path): every worker runs the file (once) before its next task. The file is
@@ -219,6 +337,14 @@ deferred_init(struct rt *rt)
 
     struct RClass *c = mrb_define_class(mrb, "Deferred", mrb->object_class);
     mrb_define_method(mrb, c, "__submit", deferred_submit, MRB_ARGS_REQ(2));
+    mrb_define_class_method(mrb, c, "__map_check", deferred_map_check, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__map_code", deferred_map_code, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__submit_chunk", deferred_submit_chunk, MRB_ARGS_REQ(4));
+    mrb_define_class_method(mrb, c, "__cancel_group", deferred_cancel_group, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__now_ns", deferred_now_ns, MRB_ARGS_NONE());
+    mrb_define_class_method(mrb, c, "__copy_ns", deferred_copy_ns, MRB_ARGS_REQ(1));
+    mrb_define_class_method(mrb, c, "__round_trip_ns", deferred_round_trip_ns, MRB_ARGS_NONE());
+    mrb_define_class_method(mrb, c, "__stats", deferred_stats, MRB_ARGS_NONE());
     mrb_define_class_method(mrb, c, "load", deferred_load, MRB_ARGS_REQ(1));
     mrb_define_class_method(mrb, c, "setup", deferred_setup, MRB_ARGS_BLOCK());
     mrb_define_class_method(mrb, c, "pool_size", deferred_get_pool_size, MRB_ARGS_NONE());

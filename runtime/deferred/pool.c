@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mruby/array.h>
 #include <mruby/hash.h>
 
 /* The main VM's GC counts objects too: see on_done (and collect_if_grown in worker.c). */
@@ -64,21 +65,46 @@ deferred__pool_start(mrb_state *mrb, struct deferred_pool *pl)
     }
 }
 
+/*
+ * A task queued while a worker waited measures a round trip: from queueing to the loop taking
+ * it back, less the block's own time, is the encoding of the arguments' (partly: it is timed
+ * from the queueing), the worker's wake-up, decoding and loading, encoding the result, and the
+ * loop's wake-up. A moving average (weight 1/8, from DEFAULT_ROUND_TRIP_NS) follows the
+ * machine's load; Deferred.map compares an item's cost with it.
+ */
+static void
+note_round_trip(struct deferred_pool *pl, const struct task *t, uint64_t now)
+{
+    if (!t->worker_was_idle || now < t->submit_ns + t->run_ns)
+        return;
+    uint64_t sample = now - t->submit_ns - t->run_ns;
+    /* One sample counts at most twice the estimate: a loaded machine's occasional long
+     * preemption should not make every map inline for the next dozen tasks. */
+    if (sample > 2 * pl->round_trip_ns)
+        sample = 2 * pl->round_trip_ns;
+    pl->round_trip_ns = pl->round_trip_ns - pl->round_trip_ns / 8 + sample / 8;
+    pl->nround_trips++;
+}
+
 static void
 on_done(uv_async_t *h)
 {
     struct deferred_pool *pl = h->data;
     struct rt *rt = pl->rt;
     mrb_state *mrb = rt->mrb;
+    uint64_t now = deferred__now_ns();
     pthread_mutex_lock(&pl->mu);
     struct task *list = pl->done;
     pl->done = NULL;
     pl->done_tail = &pl->done;
     pthread_mutex_unlock(&pl->mu);
     mrb_sym settle = mrb_intern_lit(mrb, "__settle_remote");
+    mrb_sym settle_chunk = mrb_intern_lit(mrb, "__settle_chunk");
     while (list) {
         struct task *t = list;
         list = t->next;
+        pl->ndone++;
+        note_round_trip(pl, t, now);
         /* The main VM's GC counts objects too: after MAIN_GC_PAYLOAD bytes of arguments and
          * results have crossed, collect in full before the next result arrives, so that big
          * payloads the script has dropped do not pile up (see collect_if_grown). */
@@ -92,19 +118,97 @@ on_done(uv_async_t *h)
         mrb_value d = mrb_hash_delete_key(mrb, pl->tasks, id);
         if (--pl->pending == 0)
             uv_unref((uv_handle_t *)&pl->async);
-        mrb_value argv[2] = {mrb_bool_value(t->ok), mrb_nil_value()};
+        mrb_value argv[5] = {mrb_int_value(mrb, t->id), mrb_bool_value(t->ok), mrb_nil_value(),
+                             mrb_int_value(mrb, t->fail_index),
+                             mrb_int_value(mrb, (mrb_int)t->run_ns)};
         if (!mrb_nil_p(d) && !rt->exiting) {
-            argv[1] = copy_decode(mrb, t->result.data, t->result.len);
+            argv[2] = copy_decode(mrb, t->result.data, t->result.len);
             if (mrb->exc) { /* out of memory while decoding */
-                argv[0] = mrb_false_value();
-                argv[1] = mrb_nil_value();
+                argv[1] = mrb_false_value();
+                argv[2] = mrb_nil_value();
                 mrb->exc = NULL;
             }
-            rt_call(rt, d, settle, 2, argv);
+            if (t->kind == TASK_MAP)
+                rt_call(rt, d, settle_chunk, 5, argv);
+            else
+                rt_call(rt, d, settle, 2, argv + 1);
         }
         mrb_gc_arena_restore(mrb, ai);
         deferred__task_free(t);
     }
+}
+
+mrb_int
+deferred__submit(mrb_state *mrb, struct deferred_pool *pl, mrb_value receiver, enum task_kind kind,
+                 struct copy_buf code, mrb_value args, mrb_int group)
+{
+    struct copy_buf enc = {0};
+    struct mp_err err;
+    enum copy_error rc = copy_encode(mrb, args, kind == TASK_MAP ? "items" : "args", &enc, &err);
+    struct task *t = rc == COPY_OK ? calloc(1, sizeof *t) : NULL;
+    if (!t) {
+        copy_buf_free(&code);
+        copy_buf_free(&enc);
+        if (rc == COPY_OK)
+            mrb_raise(mrb, mrb_class_get(mrb, "NoMemoryError"), "out of memory");
+        mrb_raise(mrb, rc == COPY_CYCLE ? E_ARGUMENT_ERROR : E_TYPE_ERROR, err.msg);
+    }
+    t->args = enc;
+    t->code = code;
+    t->kind = kind;
+    t->nitems = kind == TASK_MAP && mrb_array_p(args) ? RARRAY_LEN(args) : 1;
+    t->fail_index = -1;
+    deferred__pool_start(mrb, pl);
+    t->id = ++pl->next_id;
+    t->group = group ? group : t->id;
+    mrb_hash_set(mrb, pl->tasks, mrb_int_value(mrb, t->id), receiver);
+    if (pl->pending++ == 0)
+        uv_ref((uv_handle_t *)&pl->async);
+    pl->nsubmitted++;
+    t->submit_ns = deferred__now_ns();
+    pthread_mutex_lock(&pl->mu);
+    t->worker_was_idle = (size_t)pl->nidle > pl->nqueued;
+    *pl->queue_tail = t;
+    pl->queue_tail = &t->next;
+    pl->nqueued++;
+    pthread_cond_signal(&pl->work);
+    pthread_mutex_unlock(&pl->mu);
+    return t->id;
+}
+
+mrb_int
+deferred__cancel_group(struct deferred_pool *pl, mrb_int group)
+{
+    struct task *removed = NULL;
+    pthread_mutex_lock(&pl->mu);
+    struct task **pp = &pl->queue;
+    pl->queue_tail = &pl->queue;
+    while (*pp) {
+        struct task *t = *pp;
+        if (t->group == group) {
+            *pp = t->next;
+            t->next = removed;
+            removed = t;
+            pl->nqueued--;
+        } else {
+            pl->queue_tail = &t->next;
+            pp = &t->next;
+        }
+    }
+    pthread_mutex_unlock(&pl->mu);
+    mrb_state *mrb = pl->rt->mrb;
+    mrb_int n = 0;
+    while (removed) {
+        struct task *t = removed;
+        removed = t->next;
+        mrb_hash_delete_key(mrb, pl->tasks, mrb_int_value(mrb, t->id));
+        if (--pl->pending == 0)
+            uv_unref((uv_handle_t *)&pl->async);
+        pl->ncancelled++;
+        n++;
+        deferred__task_free(t);
+    }
+    return n;
 }
 
 void
@@ -144,6 +248,7 @@ deferred__pool_new(struct rt *rt)
     pl->queue_tail = &pl->queue;
     pl->done_tail = &pl->done;
     pl->setups_tail = &pl->setups;
+    pl->round_trip_ns = DEFAULT_ROUND_TRIP_NS;
     pl->tasks = mrb_hash_new(mrb);
     rt_root(rt, pl->tasks);
     uv_async_init(&rt->loop, &pl->async, on_done);

@@ -163,8 +163,11 @@ describe_exc_body(mrb_state *mrb, void *ud)
     }
     mrb_value bt = mrb_funcall(mrb, exc, "backtrace", 0);
     mrb_value lines = mrb_ary_new(mrb);
-    /* The worker's own base frame (the C call into the block) says "(unknown):0": drop it. */
-    for (mrb_int i = 0; mrb_array_p(bt) && i < RARRAY_LEN(bt); i++) {
+    /* The last frame is the worker's own base frame (the C call into the block): stale, it
+     * names the last top-level code this VM ran ("(unknown):0", or the VM prelude's last
+     * file, e.g. "runtime/prelude/vm/uri.rb:45"). Drop it, and any other unknown frame. */
+    mrb_int nbt = mrb_array_p(bt) ? RARRAY_LEN(bt) - 1 : 0;
+    for (mrb_int i = 0; i < nbt; i++) {
         mrb_value line = RARRAY_PTR(bt)[i];
         if (mrb_string_p(line) && strncmp(RSTRING_PTR(line), "(unknown)", 9) != 0)
             mrb_ary_push(mrb, lines, line);
@@ -200,13 +203,33 @@ struct run_args {
     struct task *task;
     struct RProc *proc;
     const struct setup *setup;
+    mrb_int index; /* TASK_MAP: the item being run */
 };
+
+/* A chunk of Deferred.map: the block on each item, in order; the Array of the results. */
+static mrb_value
+run_map_body(mrb_state *mrb, struct run_args *ra, mrb_value items)
+{
+    mrb_int n = mrb_array_p(items) ? RARRAY_LEN(items) : 0;
+    mrb_value out = mrb_ary_new_capa(mrb, n);
+    int ai = mrb_gc_arena_save(mrb);
+    for (ra->index = 0; ra->index < n; ra->index++) {
+        mrb_value item = RARRAY_PTR(items)[ra->index];
+        mrb_value v = mrb_yield_with_class(mrb, mrb_obj_value(ra->proc), 1, &item,
+                                           mrb_top_self(mrb), mrb->object_class);
+        mrb_ary_push(mrb, out, v);
+        mrb_gc_arena_restore(mrb, ai);
+    }
+    return out;
+}
 
 static mrb_value
 run_block_body(mrb_state *mrb, void *ud)
 {
     struct run_args *ra = ud;
     mrb_value args = copy_decode(mrb, ra->task->args.data, ra->task->args.len);
+    if (ra->task->kind == TASK_MAP)
+        return run_map_body(mrb, ra, args);
     mrb_int argc = mrb_array_p(args) ? RARRAY_LEN(args) : 0;
     return mrb_yield_with_class(mrb, mrb_obj_value(ra->proc), argc, argc ? RARRAY_PTR(args) : NULL,
                                 mrb_top_self(mrb), mrb->object_class);
@@ -308,16 +331,20 @@ run_task_body(mrb_state *mrb, void *ud)
     struct task *t = tr->t;
     if (!apply_setups(tr->pl, mrb, tr->applied, t))
         return mrb_nil_value();
-    struct run_args ra = {.task = t, .proc = load_proc(mrb, &t->code)};
+    struct run_args ra = {.task = t, .proc = load_proc(mrb, &t->code), .index = -1};
     if (!ra.proc) {
         fail_with(mrb, t, "RuntimeError", "cannot load the Deferred block's bytecode");
         return mrb_nil_value();
     }
     mrb_bool failed = FALSE;
+    uint64_t start = deferred__now_ns();
     mrb_value v = mrb_protect_error(mrb, run_block_body, &ra, &failed);
+    t->run_ns = deferred__now_ns() - start;
     struct mp_err err;
     enum copy_error rc;
     if (failed) {
+        if (t->kind == TASK_MAP)
+            t->fail_index = ra.index;
         tr->nomem = is_nomem(mrb, v);
         fail_with_exception(mrb, t, v);
     } else if ((rc = copy_encode(mrb, v, "result", &t->result, &err)) != COPY_OK) {
@@ -373,8 +400,8 @@ deferred__task_free(struct task *t)
 }
 
 /* CLOCK_MONOTONIC now, in ns: the clock of rt_hooks' vm_task_end. */
-static uint64_t
-monotonic_ns(void)
+uint64_t
+deferred__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -399,10 +426,12 @@ deferred__worker_main(void *arg)
     size_t applied = 0;
     for (;;) {
         pthread_mutex_lock(&pl->mu);
+        pl->nidle++;
         while (!pl->queue && !pl->stopping) {
             w->idle = 1;
             pthread_cond_wait(&pl->work, &pl->mu);
         }
+        pl->nidle--;
         if (pl->stopping) {
             pthread_mutex_unlock(&pl->mu);
             break;
@@ -411,6 +440,7 @@ deferred__worker_main(void *arg)
         pl->queue = t->next;
         if (!pl->queue)
             pl->queue_tail = &pl->queue;
+        pl->nqueued--;
         t->next = NULL;
         w->busy = true;
         w->idle = 0;
@@ -418,13 +448,17 @@ deferred__worker_main(void *arg)
 
         if (mrb && hooks->vm_task_begin)
             hooks->vm_task_begin(mrb, w->name, &w->idle);
-        uint64_t start = monotonic_ns();
+        uint64_t start = deferred__now_ns();
         bool out_of_memory = run_task(pl, mrb, &applied, t) || w->in_reserve;
+        uint64_t end = deferred__now_ns();
         if (mrb && hooks->vm_task_end) { /* the task as a slice on this worker's track */
-            char label[80];
-            snprintf(label, sizeof label, "Deferred task %ld%s", (long)t->id,
+            char label[96], batch[48] = "";
+            if (t->kind == TASK_MAP)
+                snprintf(batch, sizeof batch, " (map, %ld item%s)", (long)t->nitems,
+                         t->nitems == 1 ? "" : "s");
+            snprintf(label, sizeof label, "Deferred task %ld%s%s", (long)t->id, batch,
                      t->ok ? "" : " (rejected)");
-            hooks->vm_task_end(mrb, label, start, monotonic_ns());
+            hooks->vm_task_end(mrb, label, start, end);
         }
         if (out_of_memory) {
             /* A VM that ran out of memory may be half-way through anything: start afresh
@@ -440,6 +474,9 @@ deferred__worker_main(void *arg)
 
         pthread_mutex_lock(&pl->mu);
         w->busy = false;
+        w->busy_ns += end - start;
+        w->ntasks++;
+        w->nitems += t->kind == TASK_MAP ? (uint64_t)t->nitems : 1;
         bool stopping = pl->stopping;
         if (!stopping) {
             *pl->done_tail = t;
