@@ -337,8 +337,14 @@ PY
     s_client "hello"
     wait_server
     out=$(cat "$T/server.out")
-    expect_out_has "client_error ECONNRESET"
+    # The reset is the server's :tls_client_error when it lands before OpenSSL ends the
+    # handshake, or the socket's :error once :secure came first (seen in about a third of the
+    # runs, old code as well); what is promised is that it is an ECONNRESET event, never an
+    # uncaught error, and that the next client is served.
+    printf '%s\n' "$out" | grep -qE '^(client_error|error) ECONNRESET' ||
+        fail "the reset is not an ECONNRESET event: $out"
     expect_out_has "secure protocol="
+    expect_out_has "end"
 }
 
 # --- mrun against itself -------------------------------------------------------------------

@@ -64,5 +64,5 @@ sock.on(:end) do
     puts got.join.split("\n").grep(/Protocol|Reused|New,|Cipher is|echo/).join("\n")
   end
 end
-sock.on(:error) { |e| puts "error #{e.code} (#{e.reason || e.message})" }
+sock.on(:error) { |e| puts "error #{e.code} (#{(e.reason if e.respond_to?(:reason)) || e.message})" }
 sock.on(:close) { |had_error| puts "close had_error=#{had_error}" }

@@ -52,11 +52,12 @@ server = TLS.create_server(opts) do |s|
   end
   s.on(:drain) { s.resume }
   s.on(:end) { puts "end" unless expect }
-  s.on(:error) { |e| puts "error #{e.code} #{e.reason}" }
+  # A system error (ECONNRESET from a peer that resets) is a Net::Error, which has no reason.
+  s.on(:error) { |e| puts "error #{e.code} #{e.respond_to?(:reason) ? e.reason : e.message}" }
   s.on(:close) { puts "received #{got}" if expect; done.call }
 end
 server.on(:tls_client_error) do |e, s|
-  puts "client_error #{e.code} #{e.reason} destroyed=#{s.destroyed?}"
+  puts "client_error #{e.code} #{e.respond_to?(:reason) ? e.reason : e.message} destroyed=#{s.destroyed?}"
   done.call
 end
 server.on(:error) { |e| puts "server error #{e.message}"; exit 1 }
