@@ -139,7 +139,9 @@ t_every_input_format_converts() {
 }
 
 t_every_thread_under_all() {
-    $MRUN --cpu-prof --prof-out "$T/d.json" samples/deferred_parallel.rb 20 >/dev/null 2>&1 || fail "recording deferred_parallel failed"
+    # fib(25) per task at 5000 Hz: fib(20) at 1000 Hz made 20-40 samples in all, and in a loaded
+    # CI run the workers had none (a CPU-mode sample needs the thread on the CPU).
+    $MRUN --cpu-prof --prof-hz 5000 --prof-out "$T/d.json" samples/deferred_parallel.rb 25 >/dev/null 2>&1 || fail "recording deferred_parallel failed"
     run $MRPROF convert "$T/d.json" "$T/d.svg"
     expect_rc 0
     xml_ok "$T/d.svg"
