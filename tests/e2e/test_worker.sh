@@ -110,7 +110,8 @@ child: nested reply 10
 exit 0"
 }
 t_profile_has_the_workers_thread_and_its_frames_at_their_lines() {
-    run $MRUN --cpu-prof --prof-out "$T/p.cpuprofile" $W/prof_main.rb
+    # 4000 Hz: the Worker works ~60 ms, and under load a CPU-mode run keeps only on-CPU signals.
+    run $MRUN --cpu-prof --prof-hz 4000 --prof-out "$T/p.cpuprofile" $W/prof_main.rb
     expect_rc 0
     expect_file "$T/p.thread-1.cpuprofile"
     expect_err_has "thread Worker 1"
@@ -122,7 +123,7 @@ t_profile_has_the_workers_thread_and_its_frames_at_their_lines() {
         fail "no worker_hot at prof_child.rb:7 in the Worker's tree: $(printf '%s' "$out" | head -c 1500)"
     expect_out_has "block in worker_hot  $PWD/$W/prof_child.rb:9"
     # one file with both threads: --thread 1 is the Worker's
-    run $MRUN --cpu-prof --prof-format perfetto --prof-out "$T/p.perfetto" $W/prof_main.rb
+    run $MRUN --cpu-prof --prof-hz 4000 --prof-format perfetto --prof-out "$T/p.perfetto" $W/prof_main.rb
     expect_rc 0
     run $MRPROF report "$T/p.perfetto" --thread 1
     expect_rc 0
