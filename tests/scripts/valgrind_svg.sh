@@ -7,9 +7,11 @@ set -u
 d=$(mktemp -d /tmp/mrprof-vg-svg.XXXXXX)
 trap 'rm -rf "$d"' EXIT
 W=tests/scripts/svg/work.rb
-"$MRUN" --cpu-prof --prof-out "$d/t.json" samples/deferred_parallel.rb 18 >/dev/null 2>&1 &&
-    "$MRUN" --cpu-prof --prof-out "$d/b.cpuprofile" "$W" 1 >/dev/null 2>&1 &&
-    "$MRUN" --cpu-prof --prof-out "$d/n.cpuprofile" "$W" 3 >/dev/null 2>&1 || { echo "recording failed"; exit 1; }
+# At 5000 Hz: under load a CPU-mode run keeps only the signals that find the thread on the CPU,
+# and at 1000 Hz a loaded CI run once left check too few samples to call the 3x slowdown.
+"$MRUN" --cpu-prof --prof-hz 5000 --prof-out "$d/t.json" samples/deferred_parallel.rb 22 >/dev/null 2>&1 &&
+    "$MRUN" --cpu-prof --prof-hz 5000 --prof-out "$d/b.cpuprofile" "$W" 1 >/dev/null 2>&1 &&
+    "$MRUN" --cpu-prof --prof-hz 5000 --prof-out "$d/n.cpuprofile" "$W" 3 >/dev/null 2>&1 || { echo "recording failed"; exit 1; }
 printf 'main;a<b&c\xff;x 5\nmain;y 3\n' >"$d/h.folded"
 printf '{"nodes": [' >"$d/bad.cpuprofile"
 vg() {  # vg EXPECTED_STATUS ARGS...: mrprof ARGS under valgrind, no error, no leak, that status
