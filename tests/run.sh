@@ -145,12 +145,15 @@ in_order() {
 
 # one KIND A B ITEM: one item of a suite (in_order runs them).
 one() {
+    local t0
+    t0=$(date +%s)
     case $1 in
-        e2e) e2e_one "$2" "$3" "$4" ;;
+        e2e) e2e_one "$2" "$3" "$4"; return ;;
         valgrind) valgrind_one "$4" ;;
         fuzz) FUZZ_MODE=suite ONLY="^fuzz_$4\$" sh tests/fuzz/run.sh ;;
         tsan) tsan_one "$4" ;;
     esac
+    echo "# $1 $(basename "$4"): $(($(date +%s) - t0)) s"  # where the suite's time goes
 }
 
 # The end-to-end files, longest first (their times in a CI log: `grep '^# plain test_'`).
@@ -239,6 +242,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_retu
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 for suite in $SUITES; do
     echo "# suite: $suite"
+    suite_start=$(date +%s)
     case $suite in
         plain) { unit_suite build plain; e2e_suite build plain; } | tally ;;
         asan) { TEST_TIMEOUT=300 unit_suite build/asan asan; TEST_TIMEOUT=300 e2e_suite build/asan asan; } | tally ;;
@@ -250,6 +254,7 @@ for suite in $SUITES; do
         fuzz) fuzz_suite | tally ;;
         *) echo "not ok - unknown suite '$suite'" | tally ;;
     esac
+    echo "# suite $suite: $(($(date +%s) - suite_start)) s"
 done
 passed=$(grep -c '^ok$' "$log")
 failed=$(grep -c '^fail$' "$log")
