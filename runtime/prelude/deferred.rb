@@ -375,22 +375,7 @@ class Deferred
       unless h.is_a?(Hash)
         return RuntimeError.new("the Deferred worker failed without saying why (block at #{site})")
       end
-      name = h["class"].to_s
-      cls = name.split("::").inject(Object) do |scope, part|
-        scope.is_a?(Module) && scope.const_defined?(part) ? scope.const_get(part) : nil
-      end
-      msg = h["message"].to_s
-      e = if cls.is_a?(Class) && cls <= Exception
-            begin
-              cls.new(msg)
-            rescue StandardError
-              RemoteError.new("#{msg} (#{name})", name)
-            end
-          else
-            RemoteError.new("#{msg} (#{name})", name)
-          end
-      e.set_backtrace(h["backtrace"].to_a + ["(Deferred block at #{site}, on a worker thread)"])
-      e
+      Kernel.__remote_exception(h, RemoteError, "(Deferred block at #{site}, on a worker thread)")
     end
 
     def __report_unhandled

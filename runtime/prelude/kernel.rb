@@ -113,3 +113,28 @@ class << ENV
     to_h.inspect
   end
 end
+
+module Kernel
+  # An error from another VM ({class, message, backtrace}, as the copier carried it) as an
+  # exception of the same class when this VM has one that takes a message, else REMOTE (a
+  # RemoteError class taking (message, class name)) naming it; the backtrace is the other VM's,
+  # ending with LAST, the line that says where it ran. Deferred and Worker share it.
+  def self.__remote_exception(h, remote, last)
+    name = h["class"].to_s
+    cls = name.split("::").inject(Object) do |scope, part|
+      scope.is_a?(Module) && scope.const_defined?(part) ? scope.const_get(part) : nil
+    end
+    msg = h["message"].to_s
+    e = if cls.is_a?(Class) && cls <= Exception
+          begin
+            cls.new(msg)
+          rescue StandardError
+            remote.new("#{msg} (#{name})", name)
+          end
+        else
+          remote.new("#{msg} (#{name})", name)
+        end
+    e.set_backtrace(h["backtrace"].to_a + [last])
+    e
+  end
+end

@@ -144,22 +144,7 @@ class Worker
     # the parent's VM has one, else a Worker::RemoteError naming it; the backtrace is the
     # Worker's, ending with a line naming the Worker's file.
     def __remote_error(h, path)
-      name = h["class"].to_s
-      cls = name.split("::").inject(Object) do |scope, part|
-        scope.is_a?(Module) && scope.const_defined?(part) ? scope.const_get(part) : nil
-      end
-      msg = h["message"].to_s
-      e = if cls.is_a?(Class) && cls <= Exception
-            begin
-              cls.new(msg)
-            rescue StandardError
-              RemoteError.new("#{msg} (#{name})", name)
-            end
-          else
-            RemoteError.new("#{msg} (#{name})", name)
-          end
-      e.set_backtrace(h["backtrace"].to_a + ["(Worker #{path}, on its own thread)"])
-      e
+      Kernel.__remote_exception(h, RemoteError, "(Worker #{path}, on its own thread)")
     end
   end
 end
