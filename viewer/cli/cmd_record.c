@@ -23,6 +23,37 @@ static const char about[] =
     "With --stall MS it records stalls instead (mrun --prof-stall): one .cpuprofile per callback\n"
     "that held the event loop over MS ms, and an index, in DIR (default ./stalls.<pid>/).\n";
 
+/* Starts mrun with ARGV (frees it) and waits for it, passing signals on. 0 with *PID and the
+ * exit status in *CODE; else the command's status (the reason printed, LOST after a signal). */
+static int
+record_run(char **argv, pid_t *pidp, int *code, const char *mrun, const char *lost)
+{
+    const struct spawn_opts so = {.cmd = "record",
+                                  .hint = " (build it with `make`, or pass --mrun)"};
+    pid_t pid = spawn_mrun(argv, &so);
+    free(argv);
+    if (pid < 0) {
+        fprintf(stderr, "mrprof record: cannot fork: %s\n", strerror(errno));
+        return CLI_SCRIPT_FAILED;
+    }
+    /* Ctrl-C goes to the whole process group: let the child decide (mrun stops the script and
+     * writes the profile), and report after it. A SIGTERM sent to mrprof alone is passed on. */
+    struct spawn_end end;
+    if (spawn_wait(pid, SPAWN_FORWARD, &end) != 1) {
+        fprintf(stderr, "mrprof record: cannot wait for mrun: %s\n", strerror(errno));
+        return CLI_SCRIPT_FAILED;
+    }
+    if (end.signo) {
+        fprintf(stderr, "mrprof record: mrun was killed by signal %d%s\n", end.signo, lost);
+        return CLI_SCRIPT_FAILED;
+    }
+    if (end.code == 127 && access(mrun, X_OK) != 0)
+        return CLI_SCRIPT_FAILED;
+    *pidp = pid;
+    *code = end.code;
+    return 0;
+}
+
 /* --stall MS: mrun --prof-stall MS [--prof-out DIR] -- SCRIPT ARGS. */
 static int
 record_stalls(const char *mrun, unsigned long ms, const char *dir, bool other, char **script,
@@ -47,25 +78,10 @@ record_stalls(const char *mrun, unsigned long ms, const char *dir, bool other, c
     v[k++] = "--";
     for (int j = 0; j < nscript; j++)
         v[k++] = script[j];
-    const struct spawn_opts so = {.cmd = "record",
-                                  .hint = " (build it with `make`, or pass --mrun)"};
-    pid_t pid = spawn_mrun(v, &so);
-    free(v);
-    if (pid < 0) {
-        fprintf(stderr, "mrprof record: cannot fork: %s\n", strerror(errno));
-        return CLI_SCRIPT_FAILED;
-    }
-    struct spawn_end end;
-    if (spawn_wait(pid, SPAWN_FORWARD, &end) != 1) {
-        fprintf(stderr, "mrprof record: cannot wait for mrun: %s\n", strerror(errno));
-        return CLI_SCRIPT_FAILED;
-    }
-    if (end.signo) {
-        fprintf(stderr, "mrprof record: mrun was killed by signal %d\n", end.signo);
-        return CLI_SCRIPT_FAILED;
-    }
-    if (end.code == 127 && access(mrun, X_OK) != 0)
-        return CLI_SCRIPT_FAILED;
+    pid_t pid;
+    int code, st = record_run(v, &pid, &code, mrun, "");
+    if (st)
+        return st;
     char def[64], index[4200];
     snprintf(def, sizeof def, "stalls.%ld", (long)pid);
     snprintf(index, sizeof index, "%s/index.json", dir ? dir : def);
@@ -73,8 +89,8 @@ record_stalls(const char *mrun, unsigned long ms, const char *dir, bool other, c
         fprintf(stderr,
                 "mrprof record: stalls in %s (script exit status %d); see them with: "
                 "mrprof report %s\n",
-                dir ? dir : def, end.code, dir ? dir : def);
-    return end.code;
+                dir ? dir : def, code, dir ? dir : def);
+    return code;
 }
 
 int
@@ -174,29 +190,10 @@ cmd_record(int argc, char **argv)
     char **cargv = cli_mrun_argv(mrun, out, NULL, hz_buf, mode, format, extra, argv, nargs);
     if (!cargv)
         return CLI_SCRIPT_FAILED;
-    const struct spawn_opts so = {.cmd = "record",
-                                  .hint = " (build it with `make`, or pass --mrun)"};
-    pid_t pid = spawn_mrun(cargv, &so);
-    free(cargv);
-    if (pid < 0) {
-        fprintf(stderr, "mrprof record: cannot fork: %s\n", strerror(errno));
-        return CLI_SCRIPT_FAILED;
-    }
-    /* Ctrl-C goes to the whole process group: let the child decide (mrun stops the script and
-     * writes the profile), and report after it. A SIGTERM sent to mrprof alone is passed on. */
-    struct spawn_end end;
-    if (spawn_wait(pid, SPAWN_FORWARD, &end) != 1) {
-        fprintf(stderr, "mrprof record: cannot wait for mrun: %s\n", strerror(errno));
-        return CLI_SCRIPT_FAILED;
-    }
-    if (end.signo) {
-        fprintf(stderr, "mrprof record: mrun was killed by signal %d; no profile written\n",
-                end.signo);
-        return CLI_SCRIPT_FAILED;
-    }
-    int code = end.code;
-    if (code == 127 && access(mrun, X_OK) != 0)
-        return CLI_SCRIPT_FAILED;
+    pid_t pid;
+    int code, st = record_run(cargv, &pid, &code, mrun, "; no profile written");
+    if (st)
+        return st;
     const struct fmt_ops *f = format ? fmt_by_name(format) : fmt_by_path(out);
     if (memory && access(heap_buf, R_OK) == 0)
         fprintf(stderr, "mrprof record: wrote %s (memory; open it in DevTools' Memory panel)\n",
