@@ -267,8 +267,8 @@ enc_value(struct enc *e, mrb_value v, struct mp_err *err)
         char path[256];
         enc_path(e, path, sizeof path);
         mp_errf(err, -EINVAL,
-                "cannot copy an object of class %s (found at %s) to another VM: a Deferred "
-                "copies only nil, true, false, Integer, Float, String, Symbol, Array and Hash",
+                "cannot copy an object of class %s (found at %s) to another VM: only nil, "
+                "true, false, Integer, Float, String, Symbol, Array and Hash cross between VMs",
                 mrb_obj_classname(mrb, v), path);
         return COPY_UNSUPPORTED;
     }

@@ -42,7 +42,7 @@ hash of 300 pairs: true
 TypeError: Deferred.map needs an Enumerable (Array, Range, Hash...), not Integer
 ArgumentError: Deferred.map needs a block to run on the workers
 ArgumentError: the block of Deferred.map at $DM/forms.rb:15 uses y from outside it; a Deferred block runs in a worker's own VM and cannot see them: pass values as arguments, e.g. Deferred.new(x) { |x| ... }
-TypeError: Deferred.map: cannot copy an object of class Proc (found at item 40) to another VM: a Deferred copies only nil, true, false, Integer, Float, String, Symbol, Array and Hash"
+TypeError: Deferred.map: cannot copy an object of class Proc (found at item 40) to another VM: only nil, true, false, Integer, Float, String, Symbol, Array and Hash cross between VMs"
 }
 t_map_tiny_items_run_inline() {
     run $MRUN $DM/tiny.rb

@@ -23,7 +23,7 @@ t_tcp_echo_server_inside_a_worker_node_client() {
 t_messages_both_ways_with_every_copier_type() {
     run $MRUN $W/roundtrip.rb
     expect_rc 0
-    expect_out "TypeError: cannot copy an object of class Object (found at message) to another VM: a Deferred copies only nil, true, false, Integer, Float, String, Symbol, Array and Hash
+    expect_out "TypeError: cannot copy an object of class Object (found at message) to another VM: only nil, true, false, Integer, Float, String, Symbol, Array and Hash cross between VMs
 ArgumentError: ArgumentError
 data: ok
 round trip: 19 ok
