@@ -911,6 +911,8 @@ static const char *const harmless[] = {
     "Log.disable",
     "Network.enable",
     "Network.disable",
+    "Network.setAttachDebugStack",
+    "Network.setBlockedURLs",
     "Inspector.enable",
     NULL,
 };
@@ -985,6 +987,21 @@ dispatch(struct client *c, int64_t id, const char *method, const struct json_val
     } else if (strcmp(method, "Runtime.getIsolateId") == 0) {
         char r[96];
         snprintf(r, sizeof r, "{\"id\":\"%s\"}", in->uuid);
+        reply_result(c, id, r);
+    } else if (strcmp(method, "Runtime.getHeapUsage") == 0) {
+        /* The VM's heap is the main thread's; the process's resident memory is what can be read
+         * from here (DevTools shows it beside the target's name). */
+        long pages = 0, resident = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (f) {
+            if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+                pages = resident = 0;
+            fclose(f);
+        }
+        char r[128];
+        long psz = sysconf(_SC_PAGESIZE);
+        snprintf(r, sizeof r, "{\"usedSize\":%ld,\"totalSize\":%ld}", resident * psz,
+                 resident * psz);
         reply_result(c, id, r);
     } else if (strcmp(method, "Runtime.globalLexicalScopeNames") == 0) {
         reply_result(c, id, "{\"names\":[]}");
