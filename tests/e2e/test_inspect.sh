@@ -7,7 +7,7 @@
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 source "$(dirname "$0")/lib.sh"
 
-TARGET=tests/scripts/inspect/target.rb
+export TARGET=tests/scripts/inspect/target.rb
 
 # start_mrun ARGS...: mrun in the background with --inspect on a free port; waits until it says
 # where it listens (bounded), sets $pid, $port, $uuid. Its output is in $T/mrun.out, $T/mrun.err.
@@ -160,11 +160,11 @@ t_inspect_wait_profiles_from_the_start() {
     [ -s "$T/mrun.out" ] && fail "the script ran before runIfWaitingForDebugger: $(cat "$T/mrun.out")"
     run node "$ROOT/tests/node/inspect_client.js" wait "$port" "$T"
     expect_rc 0
-    wait "$pid" || fail "mrun --inspect-wait failed: $(cat "$T/mrun.err")"
     [ "$(cat "$T/mrun.out")" = started ] || fail "stdout: $(cat "$T/mrun.out")"
     node "$ROOT/tests/node/check_cpuprofile.js" "$T/wait.cpuprofile" >/dev/null || fail "check_cpuprofile.js"
     grep -q '"functionName":"startup_work"' "$T/wait.cpuprofile" ||
         fail "the profile started before the run does not hold startup_work"
+    stop_mrun
 }
 
 # A client that sends 1 GB: one frame that announces it is refused at its header (close 1009);

@@ -1,5 +1,6 @@
 # wait.rb — for mrun --inspect-wait: top-level work that only a profile started before the run
-# can see, then "started" (the client's cue to stop the profile).
+# can see, then "started" (the client's cue to stop the profile); it then stays until the client
+# ends it (Runtime.evaluate "exit 0"), or 300 s.
 def startup_work(n)
   s = 0
   i = 0
@@ -12,3 +13,4 @@ end
 
 startup_work(300_000)
 puts "started"
+set_timeout(300_000) {}
