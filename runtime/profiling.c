@@ -794,8 +794,9 @@ static bool g_cdp_cpu, g_cdp_heap, g_cdp_heap_owns;
 
 /* A profile written by writer w into a malloc'd string (the same writers as the files). */
 static char *
-write_to_string(const struct profile *p, int (*w)(const struct profile *, FILE *,
-                                                  const struct fmt_write_opts *, struct mp_err *),
+write_to_string(const struct profile *p,
+                int (*w)(const struct profile *, FILE *, const struct fmt_write_opts *,
+                         struct mp_err *),
                 const struct fmt_write_opts *o, size_t *len, char *err, size_t errlen)
 {
     char *buf = NULL;
