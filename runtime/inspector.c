@@ -1202,7 +1202,7 @@ static void
 send_target_list(struct client *c, const char *host)
 {
     struct insp *in = c->in;
-    char addr[200];
+    char addr[400];
     if (host[0])
         snprintf(addr, sizeof addr, "%s/%s", host, in->uuid);
     else
