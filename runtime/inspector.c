@@ -151,7 +151,8 @@ struct insp {
     atomic_uint_fast64_t interrupt_seq; /* an evaluation to interrupt (timed out) */
 };
 
-static struct insp *g_insp;
+/* Read by every VM's thread in vm_interrupt (a Worker's too), hence atomic. */
+static _Atomic(struct insp *) g_insp;
 static uv_async_t g_main_async; /* on the main loop; static: closed by rt_free's walk */
 static void (*g_prev_vm_interrupt)(mrb_state *mrb);
 
@@ -556,7 +557,7 @@ on_main_async(uv_async_t *a)
 static void
 vm_interrupt(mrb_state *mrb)
 {
-    struct insp *in = g_insp;
+    struct insp *in = atomic_load(&g_insp);
     uint64_t seq;
     if (in && mrb == in->rt->mrb && (seq = atomic_load(&in->interrupt_seq)) != 0 && mrb->jmp &&
         atomic_load(&in->running) == seq) {
@@ -573,7 +574,7 @@ vm_interrupt(mrb_state *mrb)
 static void
 console_hook(struct rt *rt, const char *type, const char *s, size_t len)
 {
-    struct insp *in = g_insp;
+    struct insp *in = atomic_load_explicit(&g_insp, memory_order_relaxed);
     if (!in || atomic_load_explicit(&in->ws_clients, memory_order_relaxed) == 0)
         return;
     if (len > 0 && s[len - 1] == '\n')
@@ -1716,11 +1717,25 @@ rt_inspect_start(struct rt *rt, const struct rt_inspect_opts *o)
 void
 rt_inspect_finish(struct rt *rt)
 {
-    struct insp *in = g_insp;
+    struct insp *in = atomic_load(&g_insp);
     if (!in)
         return;
-    run_pending(in); /* commands that came while the loop ended are answered */
+    /* Commands that came after the loop's last turn are answered with an error: no Ruby runs
+     * once the runtime has finished. */
     rt_console_hook = NULL;
+    pthread_mutex_lock(&in->mu);
+    struct job *late = in->pending;
+    in->pending = NULL;
+    in->pending_tail = &in->pending;
+    while (late) {
+        struct job *j = late;
+        late = j->next;
+        j->next = NULL;
+        j->reply = error_reply(j->id, -32000, "the program has ended", &j->reply_len);
+        *in->done_tail = j;
+        in->done_tail = &j->next;
+    }
+    pthread_mutex_unlock(&in->mu);
     pthread_mutex_lock(&in->mu);
     in->finishing = true;
     pthread_mutex_unlock(&in->mu);
