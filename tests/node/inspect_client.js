@@ -13,6 +13,9 @@
 //                      the profile of the script's start -> DIR/wait.cpuprofile
 //   cycles PORT N      N connect / evaluate / disconnect cycles
 //   exit PORT          Runtime.evaluate("exit 0"): the program ends
+//   attach PORT [profile]  for --inspect-wait (tests/bench/inspect.sh): Runtime.enable (and
+//                      Profiler.start at 1000 µs with "profile"), runIfWaitingForDebugger, then
+//                      stays attached, idle, until the program ends
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -159,8 +162,18 @@ async function exitNow() {
   ok('the program closed the connection when it ended');
 }
 
+async function attach(profile) {
+  const c = await connect();
+  const closed = new Promise(r => c.on('disconnect', r));
+  await c.Runtime.enable();
+  if (profile) { await c.Profiler.setSamplingInterval({ interval: 1000 }); await c.Profiler.start(); }
+  await c.Runtime.runIfWaitingForDebugger();
+  await closed;
+}
+
 (async () => {
-  if (mode === 'profile') await profile(arg);
+  if (mode === 'attach') await attach(arg === 'profile');
+  else if (mode === 'profile') await profile(arg);
   else if (mode === 'evaluate') await evaluate();
   else if (mode === 'wait') await wait(arg);
   else if (mode === 'cycles') await cycles(Number(arg));
