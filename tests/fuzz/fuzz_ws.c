@@ -8,6 +8,8 @@
  * delivered; a text message and a close reason are UTF-8; a delivered message has a NUL after its
  * last byte; a control payload is at most 125 bytes; after a refusal (close_code 1002, 1007,
  * 1009 or 1011, with a reason) or the peer's close, nothing more is consumed or delivered.
+ * Each text message then goes through the CDP layer's parse (formats/json.c, strict, exact
+ * integers, depth 64, as runtime/inspector.c): a refusal has a message, an id and a method read.
  * Seed corpus: tests/fuzz/corpus/ws/: a first byte, then client frames masked with RFC 6455
  * 5.7's key (made by hand: struct.pack of the headers in a few lines of Python).
  */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/json.h"
 #include "net/ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +60,27 @@ on_message(void *ud, enum ws_opcode op, const char *d, size_t n)
     if (op != WS_OP_TEXT && op != WS_OP_BINARY)
         abort();
     add(r, op == WS_OP_TEXT ? 'T' : 'B', d, n);
+    if (op == WS_OP_TEXT) { /* the CDP layer: the inspector's parse of a command */
+        char *copy = malloc(n + 1);
+        if (!copy)
+            abort();
+        memcpy(copy, d, n + 1);
+        struct json_doc doc = {0};
+        struct json_error err;
+        struct json_opts o = {.flags = JSON_STRICT | JSON_EXACT_INTS, .max_depth = 64};
+        if (json_parse_opts(copy, n, &o, &doc, &err) != 0) {
+            if (!err.what.msg[0])
+                abort(); /* a refusal names what was expected */
+        } else {
+            const struct json_val *root = json_root(&doc), *id = json_get(root, "id");
+            const struct json_val *m = json_get(root, "method");
+            if (!root || (id && id->type == JSON_NUMBER && (id->flags & JSON_V_INT) &&
+                          json_is_str(m) && strlen(m->str) > m->len))
+                abort();
+        }
+        json_free(&doc);
+        free(copy);
+    }
     return 0;
 }
 
