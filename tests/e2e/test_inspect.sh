@@ -148,6 +148,7 @@ t_evaluate_raise_and_never_returning_code_do_not_kill_the_program() {
     expect_rc 0
     expect_out_has "ok code that never returns: Runtime.evaluate timed out"
     expect_out_has "ok the program goes on after the timeout"
+    expect_out_has "ok warn comes as Runtime.consoleAPICalled of type warning"
     expect_out_has "ok unknown method: -32601 'Nothing.here' wasn't found"
     stop_mrun
 }

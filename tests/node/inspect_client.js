@@ -118,6 +118,12 @@ async function evaluate() {
   if (r.result.value !== 'still here') fail(`after the timeout: ${JSON.stringify(r)}`);
   await rounds(c, 2);
   ok('the program goes on after the timeout (its timer runs)');
+  const warned = new Promise(res => c.on('Runtime.consoleAPICalled', m => {
+    if (m.type === 'warning' && m.args[0].value === 'careful') res();
+  }));
+  await c.Runtime.evaluate({ expression: 'warn "careful"' });
+  await warned;
+  ok('warn comes as Runtime.consoleAPICalled of type warning');
   try { await c.send('Nothing.here', {}); fail('an unknown method was answered'); } catch (e) {
     const res = e.response || {};
     if (res.code !== -32601 || res.message !== "'Nothing.here' wasn't found") fail(`unknown method: ${JSON.stringify(res)}`);
