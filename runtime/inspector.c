@@ -364,6 +364,39 @@ put_remote_object(mrb_state *mrb, FILE *out, mrb_value v, bool by_value)
     }
 }
 
+static mrb_value
+message_body(mrb_state *mrb, void *data)
+{
+    return mrb_funcall(mrb, *(mrb_value *)data, "message", 0);
+}
+
+/* An exception as a RemoteObject of subtype error, described "Class: message" as V8 describes
+ * "Error: message" (a message method that raises is not called twice). */
+static void
+put_error_object(mrb_state *mrb, FILE *out, mrb_value exc)
+{
+    const char *cname = mrb_obj_classname(mrb, exc);
+    fputs("{\"type\":\"object\",\"subtype\":\"error\",\"className\":", out);
+    put_cstr(out, cname);
+    fputs(",\"description\":", out);
+    mrb_bool failed = FALSE;
+    mrb_value m = mrb_protect_error(mrb, message_body, &exc, &failed);
+    mrb->exc = NULL;
+    struct msg d;
+    if (msg_open(&d)) {
+        fprintf(d.f, "%s: ", cname);
+        if (!failed && mrb_string_p(m))
+            fwrite(RSTRING_PTR(m), 1, (size_t)RSTRING_LEN(m), d.f);
+        size_t n;
+        char *txt = msg_close(&d, &n);
+        put_jstr(out, txt ? txt : "", txt ? n : 0);
+        free(txt);
+    } else {
+        put_cstr(out, cname);
+    }
+    putc('}', out);
+}
+
 /* exceptionDetails for exception exc (or a syntax error's text, exc nil). */
 static void
 put_exception_details(mrb_state *mrb, FILE *out, mrb_value exc, const char *syntax)
@@ -384,27 +417,7 @@ put_exception_details(mrb_state *mrb, FILE *out, mrb_value exc, const char *synt
         put_cstr(out, syntax);
         putc('}', out);
     } else {
-        const char *cname = mrb_obj_classname(mrb, exc);
-        fputs("{\"type\":\"object\",\"subtype\":\"error\",\"className\":", out);
-        put_cstr(out, cname);
-        fputs(",\"description\":", out);
-        /* "Class: message", as V8's "Error: message" */
-        mrb_value m = mrb_funcall(mrb, exc, "message", 0);
-        char head[256];
-        snprintf(head, sizeof head, "%s: ", cname);
-        struct msg d;
-        if (msg_open(&d)) {
-            fputs(head, d.f);
-            if (mrb_string_p(m))
-                fwrite(RSTRING_PTR(m), 1, (size_t)RSTRING_LEN(m), d.f);
-            size_t n;
-            char *txt = msg_close(&d, &n);
-            put_jstr(out, txt ? txt : "", txt ? n : 0);
-            free(txt);
-        } else {
-            put_cstr(out, head);
-        }
-        putc('}', out);
+        put_error_object(mrb, out, exc);
     }
     putc('}', out);
 }
@@ -453,7 +466,7 @@ run_eval(struct insp *in, struct job *j, FILE *out)
         exc = mrb_obj_value(mrb->exc);
     mrb->exc = NULL;
     if (!mrb_nil_p(exc)) {
-        put_remote_object(mrb, out, exc, false);
+        put_error_object(mrb, out, exc);
         fputs(",\"exceptionDetails\":", out);
         put_exception_details(mrb, out, exc, NULL);
         /* exit in the console ends the program, as it would in the script */

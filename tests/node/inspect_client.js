@@ -103,6 +103,9 @@ async function evaluate() {
   if (!ex || ex.exception.className !== 'ArgumentError' || !/bad thing/.test(ex.exception.description))
     fail(`raise gave ${JSON.stringify(r)}`);
   ok('an exception comes back as exceptionDetails');
+  r = await c.Runtime.evaluate({ expression: 'class BadMsg < StandardError; def message; raise "no"; end; end; raise BadMsg' });
+  if (!r.exceptionDetails || r.exceptionDetails.exception.className !== 'BadMsg') fail(`BadMsg gave ${JSON.stringify(r)}`);
+  ok('an exception whose message raises is reported too');
   r = await c.Runtime.evaluate({ expression: 'def (' });
   if (!r.exceptionDetails || r.exceptionDetails.exception.className !== 'SyntaxError')
     fail(`a syntax error gave ${JSON.stringify(r)}`);
