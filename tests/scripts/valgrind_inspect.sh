@@ -41,5 +41,6 @@ if [ "$fail" = 0 ] && [ "$st" != 0 ]; then
     echo "mrun --inspect under valgrind: exit $st"; head -n 40 "$log.vg"; tail -n 5 "$log"
     fail=1
 fi
+[ "$fail" = 0 ] && echo "valgrind_inspect.sh: profile, evaluate, 20 cycles and exit through the inspector: no errors, no leaks"
 rm -rf "$dir" "$log" "$log.out" "$log.vg"
 exit $fail
