@@ -262,6 +262,32 @@ t_connect_disconnect_cycles_leave_no_fd_or_memory() {
     stop_mrun
 }
 
+# One sampler session per process: with --cpu-prof running, Profiler.start is refused with the
+# reason, HeapProfiler sampling joins the session, and the file is still written at exit.
+t_cpu_prof_and_inspect_share_the_sampler() {
+    need_cri
+    trap kill_mrun EXIT
+    export MRUN_QUIET=1
+    start_mrun --cpu-prof --prof-out "$T/run.cpuprofile" --inspect=127.0.0.1:0 "$TARGET"
+    run node -e '
+        const CDP = require(process.argv[2] + "/tests/node/node_modules/chrome-remote-interface");
+        (async () => {
+            const c = await CDP({ host: "127.0.0.1", port: +process.argv[1], local: true });
+            try { await c.Profiler.start(); console.log("started"); } catch (e) { console.log(`refused: ${e.message}`); }
+            await c.HeapProfiler.startSampling({ samplingInterval: 8192 });
+            const h = await c.HeapProfiler.stopSampling();
+            console.log(`heap ${Array.isArray(h.profile.samples)}`);
+            await c.close();
+        })().catch(e => { console.log(`FAIL ${e.message}`); process.exit(1); });
+    ' "$port" "$ROOT"
+    expect_rc 0
+    expect_out_has "refused: a profile is already being recorded in this process (--cpu-prof"
+    expect_out_has "heap true"
+    stop_mrun
+    node "$ROOT/tests/node/check_cpuprofile.js" "$T/run.cpuprofile" >/dev/null ||
+        fail "--cpu-prof's file is missing or broken"
+}
+
 t_addresses_and_flags() {
     run $MRUN --inspect=0.0.0.0:0 -e 'puts 1'
     expect_rc 2
