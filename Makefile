@@ -135,12 +135,14 @@ TESTS_MODEL   := test_profile test_compare test_stats
 TESTS_FORMATS := test_formats test_json test_threads test_trace test_hostile test_live
 TESTS_VIEWER  := test_difftree test_tv
 TESTS_HTTP    := test_http_parser
+TESTS_WS      := test_ws
 test_link = $(if $(filter $(1),$(TESTS_HTTP)),$(BUILD)/obj/net/http_parser.o,\
+            $(if $(filter $(1),$(TESTS_WS)),$(BUILD)/obj/net/ws.o,\
             $(if $(filter $(1),$(TESTS_BASE)),$(BASE_OBJ) $(LIBS_NOVM),\
             $(if $(filter $(1),$(TESTS_MODEL)),$(CORE_OBJ) $(LIBS_NOVM),\
             $(if $(filter $(1),$(TESTS_FORMATS)),$(MODEL_OBJ) $(LIBS_NOVM),\
             $(if $(filter $(1),$(TESTS_VIEWER)),$(VIEWERLIB_OBJ) $(MODEL_OBJ) $(LIBS),\
-            $(WRAP) $(RT_OBJ) $(MODEL_OBJ) $(VIEWERLIB_OBJ) $(LIBS))))))
+            $(WRAP) $(RT_OBJ) $(MODEL_OBJ) $(VIEWERLIB_OBJ) $(LIBS)))))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(RT_OBJ) $(MODEL_OBJ) $(VIEWER_OBJ)
 	@mkdir -p $(dir $@)

@@ -197,6 +197,27 @@ k_load(mrb_state *mrb, mrb_value self)
     return mrb_true_value();
 }
 
+void (*rt_console_hook)(struct rt *rt, const char *type, const char *s, size_t len);
+
+/* Hands text the main VM wrote to the console hook (an inspector client sees it). */
+static void
+console(mrb_state *mrb, const char *type, const char *s, size_t len)
+{
+    struct rt *rt = rt_from_mrb(mrb);
+    if (rt && !rt->worker && rt_console_hook)
+        rt_console_hook(rt, type, s, len);
+}
+
+/* Kernel#__console_warn(str): what warn wrote, for the console hook (prelude/kernel.rb). */
+static mrb_value
+k_console_warn(mrb_state *mrb, mrb_value self)
+{
+    mrb_value s = mrb_get_arg1(mrb);
+    if (rt_console_hook && mrb_string_p(s))
+        console(mrb, "warning", RSTRING_PTR(s), (size_t)RSTRING_LEN(s));
+    return mrb_nil_value();
+}
+
 /* Kernel#__printstr__, which puts, print and p call: mruby-print's own ignores write errors.
  * mrun ignores SIGPIPE (main.c), so `mrun script.rb | head -1` would go on printing into a
  * closed pipe for ever; instead the script stops as a SIGPIPE would have stopped it, by a
@@ -210,6 +231,8 @@ k_printstr(mrb_state *mrb, mrb_value self)
     errno = 0;
     size_t len = (size_t)RSTRING_LEN(s);
     bool failed = (len > 0 && fwrite(RSTRING_PTR(s), len, 1, stdout) != 1) || fflush(stdout) != 0;
+    if (rt_console_hook && len > 0)
+        console(mrb, "log", RSTRING_PTR(s), len);
     if (failed && errno == EPIPE) {
         clearerr(stdout);
         mrb_value args[2] = {mrb_str_new_lit(mrb, "SIGPIPE"), mrb_fixnum_value(SIGPIPE)};
@@ -236,6 +259,7 @@ kernel_init(struct rt *rt)
     mrb_define_method(mrb, k, "__env_set", env_set, MRB_ARGS_REQ(2));
     mrb_define_method(mrb, k, "__env_keys", env_keys, MRB_ARGS_NONE());
     mrb_define_method(mrb, k, "__printstr__", k_printstr, MRB_ARGS_REQ(1));
+    mrb_define_method(mrb, k, "__console_warn", k_console_warn, MRB_ARGS_REQ(1));
 }
 
 const struct rt_module rt_module_kernel = {.name = "kernel", .init = kernel_init};

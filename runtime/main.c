@@ -10,6 +10,7 @@
 
 #include "formats/formats.h"
 #include "profiler/base/options.h"
+#include "runtime/inspector.h"
 #include "runtime/profiling.h"
 #include "runtime/rt.h"
 #include "profiler/base/version.h"
@@ -53,6 +54,18 @@ format_opt(struct opt_state *st, const struct opt *o, const char *value)
     return 0;
 }
 
+/* --inspect[=[HOST:]PORT], --inspect-wait[=[HOST:]PORT]: the address only after '=', as Node. */
+static int
+inspect_opt(struct opt_state *st, const struct opt *o, const char *value)
+{
+    struct rt_inspect_opts *in = o->dst;
+    in->addr = value ? value : in->addr;
+    if (strcmp(o->name, "inspect-wait") == 0)
+        in->wait = true;
+    in->on = true;
+    return 0;
+}
+
 static int
 usage_error(const char *what, const char *arg)
 {
@@ -86,6 +99,7 @@ main(int argc, char **argv)
     unsigned long hz = 1000, heap_interval = 0, stall_ms = 0;
     int workers = 0, mode = PROF_MODE_CPU;
     bool version = false;
+    struct rt_inspect_opts insp = {0};
     char format_help[320];
     snprintf(format_help, sizeof format_help, "%s;\nelse from PATH's extension, else cpuprofile",
              fmt_names());
@@ -135,6 +149,17 @@ main(int argc, char **argv)
         {OPTION_INT("workers", 0, &workers, 1, 256, "N",
                     "Deferred worker threads, 1..256 (default: the number of cores;\n"
                     "Deferred.pool_size = N in the script does the same)")},
+        {OPTION_CALLBACK("inspect", 0, inspect_opt, &insp, "[=[HOST:]PORT]",
+                         "serve the Chrome DevTools Protocol (chrome://inspect) on\n"
+                         "HOST:PORT (default 127.0.0.1:9229; port 0 picks a free one)"),
+         .flags = OPTF_NO_VALUE},
+        {OPTION_CALLBACK("inspect-wait", 0, inspect_opt, &insp, "[=[HOST:]PORT]",
+                         "the same, and wait for a debugger's\n"
+                         "Runtime.runIfWaitingForDebugger before running the script"),
+         .flags = OPTF_NO_VALUE},
+        {OPTION_FLAG("inspect-public", 0, &insp.public_ok,
+                     "allow --inspect on an address that is not loopback (whoever\n"
+                     "reaches it can run any code in the process)")},
         {OPTION_FLAG("version", 0, &version, "print the version and exit")},
         {0},
     };
@@ -186,6 +211,11 @@ main(int argc, char **argv)
         return usage_error("--heap-prof-interval sets the allocation sampling of --heap-prof or "
                            "--prof-live, and neither is given",
                            "");
+    if (insp.public_ok && !insp.on)
+        return usage_error("--inspect-public allows --inspect's address; --inspect is not given",
+                           "");
+    if (insp.on && rt_inspect_check(&insp) != 0)
+        return RT_EXIT_USAGE;
     /* argv[0..nargs): the script (unless -e) and the script's arguments */
     int i = 0;
     if (!code) {
@@ -205,12 +235,21 @@ main(int argc, char **argv)
         rt_free(rt);
         return RT_EXIT_USAGE;
     }
+    insp.script = script;
+    if (insp.on && rt_inspect_start(rt, &insp) != 0) {
+        if (profiling)
+            rt_prof_finish(rt, &prof, RT_EXIT_USAGE);
+        rt_free(rt);
+        return RT_EXIT_USAGE;
+    }
     if (code)
         rt_run_main_string(rt, code, "-e");
     else
         rt_run_main_file(rt, script);
     rt_run_loop(rt);
     rt_finish(rt);
+    if (insp.on)
+        rt_inspect_finish(rt);
     int status = rt->exit_code;
     if (profiling && rt_prof_finish(rt, &prof, status) != 0 && status == 0)
         status = RT_EXIT_SCRIPT_ERROR;

@@ -785,3 +785,155 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
     profile_free(p);
     return rc ? -1 : 0;
 }
+
+/* --- the inspector's Profiler and HeapProfiler domains (runtime/inspector.c) ---------------- */
+
+/* What the inspector started: a CPU session of its own, and allocation sampling (in a session of
+ * its own when no CPU profile runs, else joined to it). */
+static bool g_cdp_cpu, g_cdp_heap, g_cdp_heap_owns;
+
+/* A profile written by writer w into a malloc'd string (the same writers as the files). */
+static char *
+write_to_string(const struct profile *p,
+                int (*w)(const struct profile *, FILE *, const struct fmt_write_opts *,
+                         struct mp_err *),
+                const struct fmt_write_opts *o, size_t *len, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct mp_err e = {0};
+    int rc = w(p, f, o, &e);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -ENOMEM, snprintf(e.msg, sizeof e.msg, "out of memory");
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+int
+rt_prof_cdp_start(struct rt *rt, unsigned hz, char *err, size_t errlen)
+{
+    struct prof_session *s = prof_current();
+    if (g_cdp_cpu) {
+        snprintf(err, errlen, "the profiler is already started");
+        return -1;
+    }
+    if (s) {
+        snprintf(err, errlen, "%s",
+                 g_cdp_heap_owns ? "a CPU profile cannot start while HeapProfiler sampling runs "
+                                   "(stop it first: one sampler session per process)"
+                                 : "a profile is already being recorded in this process "
+                                   "(--cpu-prof, --prof-live or Profiler.start_profiling)");
+        return -1;
+    }
+    struct mp_err e;
+    if (start_session(rt, PROF_MODE_CPU, hz, &e) != 0) {
+        snprintf(err, errlen, "cannot start profiling: %s", e.msg);
+        return -1;
+    }
+    g_cdp_cpu = true;
+    return 0;
+}
+
+char *
+rt_prof_cdp_stop(struct rt *rt, size_t *len, char *err, size_t errlen)
+{
+    (void)rt;
+    struct prof_session *s = prof_current();
+    if (!g_cdp_cpu || !s) {
+        g_cdp_cpu = false;
+        snprintf(err, errlen, "the profiler is not started");
+        return NULL;
+    }
+    g_cdp_cpu = false;
+    if (g_cdp_heap) { /* allocation sampling joined this session: it ends with it */
+        g_cdp_heap = false;
+        prof_set_heap_interval(s, 0);
+    }
+    struct profile *p = stop_session(s);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* One thread per Profile, as V8's: the main VM's (thread 0, the first attached). */
+    struct fmt_write_opts o = {.thread = 0};
+    char *json = write_to_string(p, cpuprofile_write, &o, len, err, errlen);
+    profile_free(p);
+    return json;
+}
+
+int
+rt_prof_cdp_heap_start(struct rt *rt, uint64_t interval, char *err, size_t errlen)
+{
+    struct prof_session *s = prof_current();
+    if (g_cdp_heap || (s && prof_heap_interval(s))) {
+        snprintf(err, errlen, "%s",
+                 g_cdp_heap ? "sampling is already started"
+                            : "memory is already being sampled in this process (--heap-prof or "
+                              "Profiler.start_memory_profiling)");
+        return -1;
+    }
+    struct mp_err e;
+    g_cdp_heap_owns = !s;
+    if (!s && start_session(rt, PROF_MODE_CPU, 0, &e) != 0) {
+        snprintf(err, errlen, "cannot start sampling: %s", e.msg);
+        return -1;
+    }
+    prof_set_heap_interval(prof_current(), interval ? interval : PROF_HEAP_DEFAULT_INTERVAL);
+    g_cdp_heap = true;
+    return 0;
+}
+
+char *
+rt_prof_cdp_heap_profile(struct rt *rt, bool stop, size_t *len, char *err, size_t errlen)
+{
+    struct prof_session *s = prof_current();
+    if (!g_cdp_heap || !s) {
+        snprintf(err, errlen, "sampling profiler is not started");
+        return NULL;
+    }
+    /* Live blocks, as V8's sampling heap profiler reports what the collector has not freed. */
+    mrb_full_gc(rt->mrb);
+    struct profile_heap_meta totals;
+    prof_heap_totals(s, &totals);
+    struct snapshot sn = {&totals, NULL, NULL};
+    if (stop) {
+        g_cdp_heap = false;
+        if (g_cdp_heap_owns) {
+            struct profile *p = prof_stop(s);
+            take_snapshot(p, 0, &sn);
+            profile_free(p);
+        } else {
+            prof_read_profile(take_snapshot, &sn);
+            prof_set_heap_interval(s, 0);
+        }
+        g_cdp_heap_owns = false;
+    } else {
+        prof_read_profile(take_snapshot, &sn);
+    }
+    char *json = NULL;
+    if (!sn.live) {
+        snprintf(err, errlen, "out of memory");
+    } else {
+        struct fmt_write_opts o = {.thread = -1};
+        json = write_to_string(sn.live, heapprofile_write, &o, len, err, errlen);
+    }
+    profile_free(sn.allocated);
+    profile_free(sn.live);
+    return json;
+}
+
+bool
+rt_prof_cdp_running(bool heap)
+{
+    return heap ? g_cdp_heap : g_cdp_cpu;
+}

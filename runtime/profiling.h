@@ -6,6 +6,8 @@
 #define MRPROF_RT_PROFILING_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "profiler/sampler/sampler.h"
 #include "runtime/rt.h"
@@ -38,5 +40,19 @@ int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);
 /* Stops whole-run profiling, hands the final profile and exit_status to live viewers, and
  * writes the file (--cpu-prof). Returns 0, or prints why and returns -1. */
 int rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status);
+
+/*
+ * The inspector's Profiler and HeapProfiler domains (runtime/inspector.c), on the main VM's
+ * thread. The same sampler and writers as --cpu-prof and --heap-prof: a CPU profile is the
+ * .cpuprofile JSON of the main thread (a DevTools Profile), a heap profile the .heapprofile JSON
+ * of the live sampled blocks (a SamplingHeapProfile). Errors fill err (a sentence) and return -1
+ * or NULL; returned strings are malloc'd, the caller frees them.
+ */
+int rt_prof_cdp_start(struct rt *rt, unsigned hz, char *err, size_t errlen);
+char *rt_prof_cdp_stop(struct rt *rt, size_t *len, char *err, size_t errlen);
+int rt_prof_cdp_heap_start(struct rt *rt, uint64_t interval, char *err, size_t errlen);
+/* stop: stopSampling (else getSamplingProfile: the profile so far, sampling goes on). */
+char *rt_prof_cdp_heap_profile(struct rt *rt, bool stop, size_t *len, char *err, size_t errlen);
+bool rt_prof_cdp_running(bool heap);
 
 #endif

@@ -169,6 +169,11 @@ struct rt {
     struct rt_health health; /* runtime/loophealth.c */
 };
 
+/* The console hook: while mrun --inspect has a client (runtime/inspector.c), what the main VM's
+ * puts/print/p write (type "log") and warn writes ("warning") is also handed to it, on the main
+ * VM's thread. NULL otherwise (one load per write). */
+extern void (*rt_console_hook)(struct rt *rt, const char *type, const char *s, size_t len);
+
 /* Creates a runtime with its VM, its loop and the prelude loaded. argv becomes ARGV.
  * Returns NULL (and prints why) when the VM cannot be opened. */
 struct rt *rt_new(int argc, char **argv);

@@ -55,7 +55,10 @@ module Kernel
   # streams keep their order.
   def warn(*messages)
     $stdout.flush
-    messages.each { |m| $stderr.puts(m) }
+    messages.each do |m|
+      $stderr.puts(m)
+      __console_warn(m.to_s) # an inspector client sees it too (runtime/inspector.c)
+    end
     nil
   end
 end
