@@ -194,6 +194,11 @@ main(int argc, char **argv)
         script = argv[i++];
     }
 
+    /* A cluster worker (runtime/cluster.c) writes its profiles beside the primary's. */
+    const char *cluster_worker = getenv("MRUN_CLUSTER_WORKER");
+    if (cluster_worker && strtol(cluster_worker, NULL, 10) > 0)
+        rt_prof_cluster_worker(&prof, strtol(cluster_worker, NULL, 10));
+
     ignore_sigpipe();
     struct rt *rt = rt_new(nargs - i, argv + i);
     if (!rt)

@@ -201,11 +201,11 @@ module Cluster
   me = __self
   if me
     @self_id = me[0]
-    @policy = me[2] == "reuseport" ? SCHED_REUSEPORT : SCHED_SHARED
+    @policy = me[2] == "shared" ? SCHED_SHARED : SCHED_REUSEPORT
   else
     @self_id = nil
     env = __sched_env
-    @policy = env == "reuseport" ? SCHED_REUSEPORT : SCHED_SHARED
+    @policy = env == "shared" ? SCHED_SHARED : SCHED_REUSEPORT
     @policy_from_env = env
   end
 
@@ -228,10 +228,11 @@ module Cluster
       @workers.keys.sort.map { |id| @workers[id] }
     end
 
-    # How workers share a listening socket: :shared (default: the primary binds and passes
-    # the socket to each worker, which accept on it) or :reuseport (each worker binds its own
-    # SO_REUSEPORT socket on the primary's port; the kernel spreads connections). Set in the
-    # primary before fork, or with MRUN_CLUSTER_SCHED=shared|reuseport.
+    # How workers share a listening socket: :reuseport (default: each worker binds its own
+    # SO_REUSEPORT socket on the port the primary holds; the kernel spreads the connections
+    # evenly) or :shared (the primary binds and passes its socket over the channel; the
+    # workers accept on it, whoever wakes first). docs/script-api.md has the measurements.
+    # Set in the primary before fork, or with MRUN_CLUSTER_SCHED=shared|reuseport.
     def scheduling_policy
       @policy
     end
@@ -251,6 +252,9 @@ module Cluster
       if worker?
         raise Error.new("ERR_CLUSTER_FORK_IN_WORKER",
                         "Cluster.fork is only available in the primary (this is worker #{@self_id})")
+      end
+      if @policy_from_env && !%w[shared reuseport].include?(@policy_from_env)
+        raise ArgumentError, "MRUN_CLUSTER_SCHED must be shared or reuseport, not #{@policy_from_env.inspect}"
       end
       n = __cores if n.nil?
       unless n.is_a?(Integer) && n >= 1 && n <= 1024

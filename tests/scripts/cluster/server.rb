@@ -47,12 +47,14 @@ else
     when "/pid"
       res.end("#{Process.pid}\n")
     when "/slow"
-      ms = (req.query && req.query[/ms=(\d+)/, 1] || "200").to_i
-      Cluster.send("disconnect-me") if req.query.to_s.include?("disconnect=1")
+      m = /ms=(\d+)/.match(req.url)
+      ms = m ? m[1].to_i : 200
+      Cluster.send("disconnect-me") if req.url.include?("disconnect=1")
       set_timeout(ms) { res.end("#{Process.pid}\n") }
     when "/work"
-      n = (req.query && req.query[/n=(\d+)/, 1] || "1000").to_i
-      s = +""
+      m = /n=(\d+)/.match(req.url)
+      n = m ? m[1].to_i : 1000
+      s = String.new
       n.times { |i| s << i.to_s }
       res.end("#{Process.pid} #{s.size}\n")
     else
