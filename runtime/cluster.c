@@ -8,9 +8,9 @@
  *   Cluster::Channel   a uv_pipe_t opened with ipc = 1 (the primary's end is made by uv_spawn,
  *                      the worker's is fd MRUN_CLUSTER_FD). Frames both ways: a 4-byte
  *                      little-endian length, a flags byte (1: a socket rides with this frame,
- *                      sent with uv_write2), then the payload: a value encoded by the copier
- *                      (runtime/copy.c). Calls __on_frame(bytes, fd_or_nil), __on_eof,
- *                      __on_close on its object.
+ *                      sent with uv_write2; 2: the script's message, else the protocol's),
+ *                      then the payload: a value encoded by the copier (runtime/copy.c).
+ *                      Calls __on_frame(bytes, fd_or_nil, message?), __on_eof, __on_close.
  *   Cluster::Worker    (primary) the worker's process, spawned from /proc/self/exe with this
  *                      process's own argv, and the environment plus MRUN_CLUSTER_WORKER=<id>,
  *                      MRUN_CLUSTER_FD=3, MRUN_CLUSTER_PPID=<our pid>, MRUN_CLUSTER_SCHED.
@@ -51,8 +51,9 @@
 extern char **environ;
 
 #define FRAME_HEAD 5
-#define UVERR(e) (-(e)) /* libuv's codes on Unix are negative errnos */
-#define FRAME_HANDLE 1
+#define UVERR(e) (-(e))                /* libuv's codes on Unix are negative errnos */
+#define FRAME_HANDLE 1                 /* a socket rides with this frame */
+#define FRAME_MESSAGE 2                /* the script's message (else a protocol Array) */
 #define FRAME_MAX (256u * 1024 * 1024) /* a larger length is a broken peer: the channel closes */
 
 /* What this process is, read once at init from the environment. */
@@ -241,10 +242,11 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             break;
         int ai = mrb_gc_arena_save(mrb);
         int fd = (h[4] & FRAME_HANDLE) ? take_pending_fd(c) : -1;
-        mrb_value args[2] = {mrb_str_new(mrb, (const char *)h + FRAME_HEAD, n),
-                             fd >= 0 ? mrb_fixnum_value(fd) : mrb_nil_value()};
+        mrb_value args[3] = {mrb_str_new(mrb, (const char *)h + FRAME_HEAD, n),
+                             fd >= 0 ? mrb_fixnum_value(fd) : mrb_nil_value(),
+                             mrb_bool_value(h[4] & FRAME_MESSAGE)};
         off += FRAME_HEAD + (size_t)n;
-        channel_call(c, sym.on_frame, 2, args);
+        channel_call(c, sym.on_frame, 3, args);
         mrb_gc_arena_restore(mrb, ai);
         if (rt->exiting)
             break;
@@ -290,12 +292,13 @@ on_frame_written(uv_write_t *req, int status)
     free(req);
 }
 
-/* Channel#__send(bytes, listener_or_nil) → nil, or [code, message] */
+/* Channel#__send(bytes, listener_or_nil, message?) → nil, or [code, message] */
 static mrb_value
 channel_send(mrb_state *mrb, mrb_value self)
 {
     mrb_value bytes, listener;
-    mrb_get_args(mrb, "So", &bytes, &listener);
+    mrb_bool user = false;
+    mrb_get_args(mrb, "So|b", &bytes, &listener, &user);
     struct channel *c = open_channel(self);
     if (!c)
         return err_pair(mrb, UV_EPIPE);
@@ -318,7 +321,7 @@ channel_send(mrb_state *mrb, mrb_value self)
     r->data[1] = (uint8_t)(n >> 8);
     r->data[2] = (uint8_t)(n >> 16);
     r->data[3] = (uint8_t)(n >> 24);
-    r->data[4] = send_handle ? FRAME_HANDLE : 0;
+    r->data[4] = (send_handle ? FRAME_HANDLE : 0) | (user ? FRAME_MESSAGE : 0);
     memcpy(r->data + FRAME_HEAD, RSTRING_PTR(bytes), n);
     uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)r->len);
     int err = send_handle
@@ -736,6 +739,12 @@ cluster_encode(mrb_state *mrb, mrb_value self)
     enum copy_error rc = copy_encode(mrb, v, "message", &b, &e);
     if (rc != COPY_OK) {
         copy_buf_free(&b);
+        /* The copier speaks of Deferred's VMs; here the value goes to another process. */
+        char *vm = strstr(e.msg, " to another VM");
+        if (vm)
+            snprintf(vm, sizeof e.msg - (size_t)(vm - e.msg),
+                     " to another process: a cluster message carries only nil, true, false, "
+                     "Integer, Float, String, Symbol, Array and Hash");
         mrb_raise(mrb,
                   rc == COPY_UNSUPPORTED ? E_TYPE_ERROR
                   : rc == COPY_CYCLE     ? E_ARGUMENT_ERROR
@@ -834,7 +843,7 @@ cluster_init(struct rt *rt)
     MRB_SET_INSTANCE_TT(ch, MRB_TT_DATA);
     mrb_define_method(mrb, ch, "__open_fd", channel_open_fd, MRB_ARGS_REQ(1));
     mrb_define_method(mrb, ch, "__read_start", channel_read_start, MRB_ARGS_NONE());
-    mrb_define_method(mrb, ch, "__send", channel_send, MRB_ARGS_REQ(2));
+    mrb_define_method(mrb, ch, "__send", channel_send, MRB_ARGS_REQ(2) | MRB_ARGS_OPT(1));
     mrb_define_method(mrb, ch, "__close", channel_close, MRB_ARGS_NONE());
     mrb_define_method(mrb, ch, "__open?", channel_open_p, MRB_ARGS_NONE());
     mrb_define_method(mrb, ch, "__ref", channel_ref, MRB_ARGS_REQ(1));

@@ -33,8 +33,9 @@ module Cluster
   class Channel
     attr_accessor :__owner
 
-    def __on_frame(bytes, fd)
+    def __on_frame(bytes, fd, message)
       msg = Cluster.__decode(bytes)
+      return @__owner.__on_frame([:m, msg], fd) if message
       unless msg.is_a?(Array) && msg[0].is_a?(Symbol)
         Cluster.__close_fd(fd) if fd
         return
@@ -51,7 +52,14 @@ module Cluster
     end
 
     def __post(msg, listener = nil)
-      err = __send(Cluster.__encode(msg), listener)
+      err = __send(Cluster.__encode(msg), listener, false)
+      raise Cluster::Error.new("ERR_IPC_CHANNEL_CLOSED", "the IPC channel is closed") if err
+      true
+    end
+
+    # The script's message: encoded alone (errors name "message[...]").
+    def __post_message(obj)
+      err = __send(Cluster.__encode(obj), nil, true)
       raise Cluster::Error.new("ERR_IPC_CHANNEL_CLOSED", "the IPC channel is closed") if err
       true
     end
@@ -104,7 +112,7 @@ module Cluster
       if @self_pid
         Cluster.send(obj)
       else
-        __channel!.__post([:m, obj])
+        __channel!.__post_message(obj)
       end
     end
 
@@ -271,7 +279,7 @@ module Cluster
     def send(obj)
       raise Error.new("ERR_IPC_CHANNEL_CLOSED", "Cluster.send is a worker's (the primary sends with worker.send)") unless worker?
       raise Error.new("ERR_IPC_CHANNEL_CLOSED", "the IPC channel is closed") unless @channel && @channel.__open?
-      @channel.__post([:m, obj])
+      @channel.__post_message(obj)
     end
 
     # In a worker: Cluster.disconnect is Cluster.worker.disconnect. In the primary: every
