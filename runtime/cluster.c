@@ -427,11 +427,36 @@ on_proc_exit(uv_process_t *h, int64_t exit_status, int term_signal)
     mrb_gc_arena_restore(mrb, ai);
 }
 
-/* This process's argv, from /proc/self/cmdline, as an Array of Strings (what the worker is
- * started with: mrun's flags, the script, its arguments). */
+/* main's argv (rt_cluster_set_argv), else NULL. */
+static int g_argc;
+static char **g_argv;
+
+void
+rt_cluster_set_argv(int argc, char **argv)
+{
+    /* A copy of the vector (option parsing reorders argv); the strings stay main's. Kept for
+     * the process's life. */
+    static char **copy;
+    free(copy);
+    copy = calloc((size_t)argc + 1, sizeof *copy);
+    if (!copy)
+        return;
+    memcpy(copy, argv, (size_t)argc * sizeof *copy);
+    g_argc = argc;
+    g_argv = copy;
+}
+
+/* This process's argv as an Array of Strings (what the worker is started with: mrun's flags,
+ * the script, its arguments): main's, else /proc/self/cmdline's. */
 static mrb_value
 self_argv(mrb_state *mrb)
 {
+    if (g_argv) {
+        mrb_value ary = mrb_ary_new_capa(mrb, g_argc);
+        for (int i = 0; i < g_argc; i++)
+            mrb_ary_push(mrb, ary, mrb_str_new_cstr(mrb, g_argv[i]));
+        return ary;
+    }
     FILE *f = fopen("/proc/self/cmdline", "re");
     if (!f)
         proc_raise_errno(mrb, errno, "open", "/proc/self/cmdline");
@@ -525,7 +550,19 @@ worker_spawn(mrb_state *mrb, mrb_value self)
     io[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
     io[3].data.stream = (uv_stream_t *)&c->base.u.pipe;
     uv_process_options_t opts = {0};
-    opts.file = "/proc/self/exe";
+    /* This binary: readlink's answer (valgrind gives its client's, where the kernel's
+     * /proc/self/exe would be valgrind's tool), else /proc/self/exe itself (also when the file
+     * was replaced since: " (deleted)"). */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0 && n < (ssize_t)sizeof exe - 1) {
+        exe[n] = 0;
+        if (strstr(exe, " (deleted)") || access(exe, X_OK) != 0)
+            snprintf(exe, sizeof exe, "/proc/self/exe");
+    } else {
+        snprintf(exe, sizeof exe, "/proc/self/exe");
+    }
+    opts.file = exe;
     opts.args = args;
     opts.env = env;
     opts.exit_cb = on_proc_exit;

@@ -139,6 +139,7 @@ main(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrun", usage, about, footer, opts, 25, OPT_STOP_AT_ARG};
+    rt_cluster_set_argv(argc, argv); /* before opt_parse reorders argv: a cluster worker's */
     int nargs = opt_parse(&cmd, argc, argv);
     if (nargs < 0)
         return nargs == OPT_HELP ? RT_EXIT_OK : RT_EXIT_USAGE;
