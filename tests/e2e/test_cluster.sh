@@ -33,6 +33,8 @@ start_cluster() {
     port=$(awk '/^port /{ print $2; exit }' "$T/cl.out")
     wpids=$(awk '/^online /{ print $3 }' "$T/cl.out" | tr '\n' ' ')
 }
+# no_san: no sanitizer report from the primary or a worker (their stderr is $T/cl.err).
+no_san() { ! grep -q "Sanitizer\|runtime error:" "$T/cl.err" || fail "a sanitizer report: $(grep -m3 -A5 "Sanitizer\|runtime error:" "$T/cl.err")"; }
 need_python() { command -v python3 >/dev/null || fail "python3 is not installed (the load generator these tests need)"; }
 
 t_fork_online_exit_and_ids() {
@@ -53,6 +55,7 @@ end'
     expect_out_has 'exit 1 11 nil true dead'
     expect_out_has 'exit 2 12 nil true dead'
     expect_out_has '[[1, 2], 0]'
+    expect_err_lacks Sanitizer
 }
 
 # Every type the copier carries crosses both ways intact (the worker echoes what it got), with
@@ -80,6 +83,7 @@ else
 end'
     expect_rc 0
     expect_out "$(printf 'true\n21\ntrue\ntrue\ntrue\n["same", "same"]\ntrue\n1')"
+    expect_err_lacks Sanitizer
 }
 
 t_uncopyable_message_is_a_type_error_naming_it() {
@@ -164,6 +168,7 @@ answers_from_two_workers() {
     kill -TERM $cpid
     wait $cpid; rc=$?
     [ $rc = 143 ] || fail "the primary's status $rc after SIGTERM"
+    no_san
 }
 
 t_http_server_answers_from_two_workers_reuseport() { answers_from_two_workers reuseport; }
@@ -196,6 +201,7 @@ t_sigkilled_worker_is_replaced() {
     kill -TERM $cpid
     wait $cpid; rc=$?
     [ $rc = 143 ] || fail "the primary's status $rc after SIGTERM"
+    no_san
 }
 expect_lines_in_file() { grep -qxF "$1" "$T/cl.out" || fail "no line [$1] in [$(cat "$T/cl.out")]"; }
 
@@ -213,6 +219,7 @@ t_sigterm_to_primary_leaves_no_process() {
     for p in $wpids; do wait_for "! alive $p" || fail "worker $p outlived the primary"; done
     expect_lines_in_file 'exit 1 nil "SIGTERM"'
     expect_lines_in_file 'exit 2 nil "SIGTERM"'
+    no_san
 }
 
 # SIGKILL to the primary: the workers die with it (PR_SET_PDEATHSIG, and the channel's EOF).
@@ -250,6 +257,7 @@ t_graceful_disconnect_finishes_a_slow_request() {
     wait $cpid; rc=$?
     [ $rc = 0 ] || fail "primary status $rc: $(cat "$T/cl.out" "$T/cl.err")"
     expect_lines_in_file 'exit 1 0 nil'
+    no_san
 }
 
 # --cpu-prof in a cluster: the primary writes PATH, each worker PATH with .worker-<id>.<pid>
@@ -299,6 +307,35 @@ t_profiles_per_process() {
     for p in $cpid $wpids; do
         ls "$T/dir" | grep -q "^CPU\..*\.$p\.0\.001\.cpuprofile$" || fail "no default-named profile of $p in $(ls "$T/dir")"
     done
+}
+
+# --prof-live in a cluster: each worker serves its own address (unix:PATH.worker-<id>.<pid>, or
+# a port of its own for tcp:), never the primary's; --prof-stall's directory gets the suffix too.
+t_live_and_stall_paths_per_worker() {
+    run $MRUN --prof-live "unix:$T/live.sock" -e 'if Cluster.primary?
+  Cluster.fork(2).each { |w| w.on(:online) { puts "worker #{w.id} #{w.pid}" } }
+else
+  set_timeout(50) { Cluster.worker.disconnect }
+end'
+    expect_rc 0
+    expect_err_has "mrun: live profile at unix:$T/live.sock"$'\n'
+    local id w
+    for id in 1 2; do
+        w=$(printf '%s\n' "$out" | awk -v id=$id '$2 == id { print $3 }')
+        expect_err_has "mrun: live profile at unix:$T/live.sock.worker-$id.$w"
+    done
+    run $MRUN --prof-live tcp:127.0.0.1:0 -e 'Cluster.fork(1) if Cluster.primary?'
+    expect_rc 0
+    [ "$(printf '%s\n' "$err" | grep -c '^mrun: live profile at tcp:127.0.0.1:[0-9]* token')" = 2 ] || fail "two tcp agents expected: $err"
+    run $MRUN --prof-stall 30 --prof-out "$T/stalls" -e 'if Cluster.primary?
+  Cluster.fork(1).each { |w| w.on(:online) { puts "worker #{w.pid}" } }
+else
+  set_timeout(10) { t = Process.clock_gettime(Process::CLOCK_MONOTONIC); while Process.clock_gettime(Process::CLOCK_MONOTONIC) - t < 0.3; end }
+end'
+    expect_rc 0
+    w=$(printf '%s\n' "$out" | awk '{ print $2 }')
+    expect_file "$T/stalls.worker-1.$w/stall-1.cpuprofile"
+    [ ! -e "$T/stalls/stall-1.cpuprofile" ] || fail "the worker wrote into the primary's stall directory"
 }
 
 # The profile of a primary that sends many messages names the C methods of Cluster.
