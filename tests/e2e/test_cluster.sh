@@ -174,16 +174,24 @@ answers_from_two_workers() {
 t_http_server_answers_from_two_workers_reuseport() { answers_from_two_workers reuseport; }
 t_http_server_answers_from_two_workers_shared() { answers_from_two_workers shared; }
 
-# A worker killed with SIGKILL: the primary's :exit handler forks a replacement, which listens
-# on the same port; every request after that is answered (no request was in flight at the
-# kill, so none is retried), by the survivor and the new worker.
+# A worker killed with SIGKILL under a load (400 requests, 4 at a time): the primary's :exit
+# handler forks a replacement, which listens on the same port. During the load a request that
+# fails is sent once more (LOAD_RETRY: those in flight at the kill, on the connections the
+# dead worker held or had queued) and then every request is answered; after the restart a
+# second load allows no retry at all, and is answered by the survivor and the new worker.
 t_sigkilled_worker_is_replaced() {
     need_python
     start_cluster $CL/server.rb workers=2 restart=1
-    local w1 w2
+    local w1 w2 lp
     w1=$(awk '/^online 1 /{ print $3 }' "$T/cl.out"); w2=$(awk '/^online 2 /{ print $3 }' "$T/cl.out")
+    LOAD_RETRY=1 LOAD_MARK="$T/started" timeout 120 python3 $CL/load.py "$port" 400 4 >"$T/during.out" 2>&1 &
+    lp=$!
+    wait_for '[ -e "$T/started" ]' || fail "the load did not start: $(cat "$T/during.out")"
     kill -KILL "$w1"
     wait_for 'grep -q "^listening 3 " "$T/cl.out"' || fail "no replacement listened: $(cat "$T/cl.out" "$T/cl.err")"
+    wait $lp || fail "the load failed: $(cat "$T/during.out")"
+    grep -qx "failed 0" "$T/during.out" || fail "requests failed even when retried: $(cat "$T/during.out")"
+    echo "# during the kill: $(tr '\n' ' ' <"$T/during.out")"
     expect_lines_in_file "exit 1 nil \"SIGKILL\""
     local w3
     w3=$(awk '/^listening 3 /{ print $3 }' "$T/cl.out")
