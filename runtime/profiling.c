@@ -653,6 +653,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
             .threshold_ms = o->stall_ms,
             .dir = o->stall_dir,
             .quiet = getenv("MRUN_QUIET") != NULL,
+            .process_name = g_process_name,
             .held_since_ns = &rt->health.held_since_ns,
             .held_seq = &rt->health.held_seq,
             .stall_flag = &rt->health.stall_flag,

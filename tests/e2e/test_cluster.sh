@@ -343,6 +343,7 @@ end'
     expect_rc 0
     w=$(printf '%s\n' "$out" | awk '{ print $2 }')
     expect_file "$T/stalls.worker-1.$w/stall-1.cpuprofile"
+    grep -q '"processName":"cluster worker 1"' "$T/stalls.worker-1.$w/stall-1.cpuprofile" || fail "the stall profile lacks the process name"
     [ ! -e "$T/stalls/stall-1.cpuprofile" ] || fail "the worker wrote into the primary's stall directory"
 }
 
