@@ -309,6 +309,17 @@ t_profiles_per_process() {
     expect_file "$T/s.worker-1.$w.speedscope.json"
     grep -q '"name":"cluster worker 1"' "$T/s.worker-1.$w.speedscope.json" || fail "speedscope name"
 
+    run $MRUN --heap-prof --heap-prof-out "$T/h.heapprofile" -e 'if Cluster.primary?
+  Cluster.fork(1).each { |w| w.on(:online) { puts w.pid } }
+else
+  a = (1..1000).map { |i| "x" * i }
+end'
+    expect_rc 0
+    expect_file "$T/h.heapprofile"
+    expect_file "$T/h.worker-1.$out.heapprofile"
+    run $MRPROF report "$T/h.worker-1.$out.heapprofile"
+    expect_rc 0; expect_out_has "heap mode"
+
     mkdir "$T/dir"
     start_cluster --cpu-prof --prof-out "$T/dir" $CL/server.rb workers=2
     kill -TERM $cpid; wait $cpid
