@@ -328,6 +328,29 @@ end'
     done
 }
 
+# A port taken by another program: the worker's server gets Net's EADDRINUSE :error (the
+# primary's bind failed), under both policies.
+t_listen_on_a_used_port_is_eaddrinuse() {
+    need_python
+    local pol
+    for pol in reuseport shared; do
+        MRUN_CLUSTER_SCHED=$pol run timeout 60 python3 -c '
+import socket, subprocess, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); port = s.getsockname()[1]
+r = subprocess.run([sys.argv[1], "-e", """if Cluster.primary?
+  Cluster.fork(1)
+  Cluster.on(:exit) { |w, st, sig| p [st, sig] }
+else
+  s = Net.create_server { }
+  s.on(:error) { |e| p [e.class, e.code, e.syscall, e.port == %d] }
+  s.listen(%d)
+end""" % (port, port)], capture_output=True, text=True, timeout=50)
+print(r.stdout + r.stderr, end="")' "$MRUN"
+        expect_rc 0
+        expect_out "$(printf '[Net::Error, "EADDRINUSE", "listen", true]\n[0, nil]')"
+    done
+}
+
 # --prof-live in a cluster: each worker serves its own address (unix:PATH.worker-<id>.<pid>, or
 # a port of its own for tcp:), never the primary's; --prof-stall's directory gets the suffix too.
 t_live_and_stall_paths_per_worker() {
