@@ -351,6 +351,28 @@ print(r.stdout + r.stderr, end="")' "$MRUN"
     done
 }
 
+# A Worker thread (runtime/worker.c) has no Cluster: its server listens on its own, in the
+# primary and in a cluster worker alike.
+t_worker_threads_have_no_cluster() {
+    cat >"$T/wk.rb" <<'RB'
+s = Net.create_server { |c| c.end("hi\n") }
+s.listen(0) { Worker.post_message([Object.const_defined?(:Cluster), s.address[:port] > 0]); s.close }
+RB
+    run $MRUN -e 'def thread_worker(tag)
+  w = Worker.new(ARGV[0])
+  w.on(:message) { |m| puts "#{tag} #{m.inspect}" }
+  w.on(:exit) { |c| puts "#{tag} exit #{c}"; Cluster.worker.disconnect if Cluster.worker? }
+end
+if Cluster.primary?
+  thread_worker("primary")
+  Cluster.fork(1)
+else
+  thread_worker("worker")
+end' "$T/wk.rb"
+    expect_rc 0
+    expect_lines "$(printf 'primary [false, true]\nprimary exit 0\nworker [false, true]\nworker exit 0')"
+}
+
 # --prof-live in a cluster: each worker serves its own address (unix:PATH.worker-<id>.<pid>, or
 # a port of its own for tcp:), never the primary's; --prof-stall's directory gets the suffix too.
 t_live_and_stall_paths_per_worker() {
