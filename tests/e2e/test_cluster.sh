@@ -328,6 +328,47 @@ end'
     done
 }
 
+# HTTPS::Server (a TLS::Server under HTTP) in cluster workers: both answer over TLS on the
+# one port, and a graceful disconnect closes them.
+t_https_server_in_workers() {
+    command -v curl >/dev/null || fail "curl is not installed"
+    sh tests/scripts/tls/make_certs.sh "$T/pki" >"$T/pki.log" 2>&1 || fail "make_certs.sh: $(cat "$T/pki.log")"
+    $MRUN -e 'if Cluster.primary?
+  up = 0
+  Cluster.on(:listening) { |w, a| up += 1; puts "port #{a[:port]} pid #{Process.pid}" if up == 2 }
+  Cluster.on(:online) { |w| puts "online #{w.id} #{w.pid}" }
+  Cluster.on(:message) { |w, m| Cluster.disconnect if m == "bye" }
+  Cluster.on(:exit) { |w, s, sig| puts "exit #{w.id} #{s.inspect} #{sig.inspect}" }
+  Cluster.fork(2)
+else
+  pki = ARGV[0]
+  HTTPS.create_server(cert: "#{pki}/server.pem", key: "#{pki}/server.key") do |req, res|
+    Cluster.send("bye") if req.path == "/bye"
+    res.end("#{Process.pid}\n")
+  end.listen(0, "127.0.0.1")
+end' "$T/pki" >"$T/cl.out" 2>"$T/cl.err" &
+    cpid=$!
+    trap 'kill -KILL $cpid 2>/dev/null' EXIT
+    wait_for 'grep -q "^port " "$T/cl.out" || ! alive $cpid' || fail "no port: $(cat "$T/cl.out" "$T/cl.err")"
+    port=$(awk '/^port /{ print $2; exit }' "$T/cl.out")
+    wpids=$(awk '/^online /{ print $3 }' "$T/cl.out" | tr '\n' ' ')
+    local i seen=""
+    for i in $(seq 200); do
+        run curl -sS -m 20 --cacert "$T/pki/ca.pem" "https://localhost:$port/pid"
+        expect_rc 0
+        case " $seen " in *" $out "*) ;; *) seen="$seen $out";; esac
+        [ "$(printf '%s' "$seen" | wc -w)" -ge 2 ] && break
+    done
+    [ "$(printf '%s' "$seen" | wc -w)" = 2 ] || fail "answers from [$seen], workers [$wpids]"
+    run curl -sS -m 20 --cacert "$T/pki/ca.pem" "https://localhost:$port/bye"
+    expect_rc 0
+    wait $cpid; rc=$?
+    [ $rc = 0 ] || fail "primary status $rc: $(cat "$T/cl.out" "$T/cl.err")"
+    expect_lines_in_file 'exit 1 0 nil'
+    expect_lines_in_file 'exit 2 0 nil'
+    no_san
+}
+
 # A port taken by another program: the worker's server gets Net's EADDRINUSE :error (the
 # primary's bind failed), under both policies.
 t_listen_on_a_used_port_is_eaddrinuse() {
