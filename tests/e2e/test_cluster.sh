@@ -24,8 +24,15 @@ wait_for() {
 alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
 # start_cluster ARGS...: mrun ARGS in the background (stdout $T/cl.out, stderr $T/cl.err),
 # once its "port N pid P" line is out: $cpid (the primary), $port, $wpids (the workers').
+# With DFL_INT=1 it starts with SIGINT's default action (a background job of a non-interactive
+# shell inherits SIGINT ignored), through a Python exec (same pid).
 start_cluster() {
-    $MRUN "$@" >"$T/cl.out" 2>"$T/cl.err" &
+    if [ -n "${DFL_INT:-}" ]; then
+        python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+            $MRUN "$@" >"$T/cl.out" 2>"$T/cl.err" &
+    else
+        $MRUN "$@" >"$T/cl.out" 2>"$T/cl.err" &
+    fi
     cpid=$!
     trap 'kill -KILL $cpid $wpids 2>/dev/null' EXIT
     wait_for 'grep -q "^port " "$T/cl.out" || ! alive $cpid' || fail "no port line: $(cat "$T/cl.out" "$T/cl.err")"
@@ -213,21 +220,25 @@ t_sigkilled_worker_is_replaced() {
 }
 expect_lines_in_file() { grep -qxF "$1" "$T/cl.out" || fail "no line [$1] in [$(cat "$T/cl.out")]"; }
 
-# SIGTERM to the primary: forwarded to each worker, waited for, then the primary ends by the
-# same signal; no process of the cluster is left.
+# SIGTERM (and SIGINT) to the primary: forwarded to each worker, waited for, then the primary
+# ends by the same signal; no process of the cluster is left.
 t_sigterm_to_primary_leaves_no_process() {
-    start_cluster $CL/server.rb workers=2
-    [ "$(printf '%s' "$wpids" | wc -w)" = 2 ] || fail "workers [$wpids]"
-    local kids
-    kids=$(pgrep -P $cpid | sort | tr '\n' ' ')
-    [ "$kids" = "$(printf '%s\n' $wpids | sort | tr '\n' ' ')" ] || fail "children of the primary [$kids], workers [$wpids]"
-    kill -TERM $cpid
-    wait $cpid; rc=$?
-    [ $rc = 143 ] || fail "the primary's status $rc, expected 143 (SIGTERM): $(cat "$T/cl.out" "$T/cl.err")"
-    for p in $wpids; do wait_for "! alive $p" || fail "worker $p outlived the primary"; done
-    expect_lines_in_file 'exit 1 nil "SIGTERM"'
-    expect_lines_in_file 'exit 2 nil "SIGTERM"'
-    no_san
+    local sig status
+    for sig in TERM INT; do
+        DFL_INT=1 start_cluster $CL/server.rb workers=2
+        [ "$(printf '%s' "$wpids" | wc -w)" = 2 ] || fail "workers [$wpids]"
+        local kids
+        kids=$(pgrep -P $cpid | sort | tr '\n' ' ')
+        [ "$kids" = "$(printf '%s\n' $wpids | sort | tr '\n' ' ')" ] || fail "children of the primary [$kids], workers [$wpids]"
+        kill -$sig $cpid
+        wait $cpid; rc=$?
+        [ $sig = TERM ] && status=143 || status=130
+        [ $rc = $status ] || fail "the primary's status $rc after SIG$sig, expected $status: $(cat "$T/cl.out" "$T/cl.err")"
+        for p in $wpids; do wait_for "! alive $p" || fail "worker $p outlived the primary (SIG$sig)"; done
+        expect_lines_in_file "exit 1 nil \"SIG$sig\""
+        expect_lines_in_file "exit 2 nil \"SIG$sig\""
+        no_san
+    done
 }
 
 # SIGKILL to the primary: the workers die with it (PR_SET_PDEATHSIG, and the channel's EOF).
