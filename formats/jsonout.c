@@ -112,6 +112,10 @@ fmt__put_sampler_meta(FILE *out, const struct profile *p)
     json_u64(out, p->meta.dropped);
     fputs(",\"truncated\":", out);
     json_u64(out, p->meta.truncated);
+    if (p->meta.process_name[0]) {
+        fputs(",\"processName\":", out);
+        json_str(out, p->meta.process_name);
+    }
 }
 
 void
@@ -124,4 +128,7 @@ fmt__get_sampler_meta(struct profile *p, const struct json_val *m)
     p->meta.signals = fmt__clamp_u64(json_num(json_get(m, "signals"), 0), UINT64_MAX);
     p->meta.dropped = fmt__clamp_u64(json_num(json_get(m, "dropped"), 0), UINT64_MAX);
     p->meta.truncated = fmt__clamp_u64(json_num(json_get(m, "truncated"), 0), UINT64_MAX);
+    const char *pn = json_str_or(json_get(m, "processName"), "");
+    if (*pn)
+        snprintf(p->meta.process_name, sizeof p->meta.process_name, "%s", pn);
 }

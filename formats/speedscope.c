@@ -73,7 +73,9 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
           "file-format-schema.json\",\"exporter\":\"mrprof\",",
           out);
     fputs("\"name\":", out);
-    json_str(out, p->meta.tool[0] ? p->meta.tool : "mrprof");
+    json_str(out, p->meta.process_name[0] ? p->meta.process_name
+                  : p->meta.tool[0]       ? p->meta.tool
+                                          : "mrprof");
     fputs(",\"activeProfileIndex\":0,\"shared\":{\"frames\":[", out);
     uint32_t k = 0;
     for (size_t f = 0; f < nf; f++) {

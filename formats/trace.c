@@ -273,9 +273,18 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct mp_er
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
     event_head(out, &first, "M", "process_name", pid, 0, 0);
     fputs(",\"args\":{\"name\":", out);
-    json_str(out, p->meta.tool[0] ? p->meta.tool : "mrun");
+    /* The process's name (a cluster worker's), else the tool's; the tool then rides in
+     * "$mrprof" (read back below). */
+    json_str(out, p->meta.process_name[0] ? p->meta.process_name
+                  : p->meta.tool[0]       ? p->meta.tool
+                                          : "mrun");
     /* What the sampler was asked and did, read back by mrprof (DevTools reads args.name). */
     fputs(",\"$mrprof\":{\"version\":1,", out);
+    if (p->meta.process_name[0]) {
+        fputs("\"tool\":", out);
+        json_str(out, p->meta.tool[0] ? p->meta.tool : "mrun");
+        putc(',', out);
+    }
     fmt__put_sampler_meta(out, p);
     fputs("}}}", out);
     for (size_t th = 0; th < profile_nthreads(p); th++) {
@@ -628,7 +637,9 @@ read_sampler_meta(struct profile *p, const struct json_val *events)
         const struct json_val *args = json_get(ev, "args"), *m = json_get(args, "$mrprof");
         if (!json_is_obj(m))
             continue;
-        const char *tool = json_str_or(json_get(args, "name"), "");
+        /* With a processName, args.name is the process's and the tool is "$mrprof".tool. */
+        const char *tool = json_get(m, "processName") ? json_str_or(json_get(m, "tool"), "")
+                                                      : json_str_or(json_get(args, "name"), "");
         if (*tool)
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool);
         fmt__get_sampler_meta(p, m);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mruby.h>
 #include <mruby/array.h>
@@ -704,6 +705,28 @@ server_listen_tcp(mrb_state *mrb, mrb_value self)
     return mrb_nil_value();
 }
 
+/* Server#__listen_fd(fd, backlog) → nil or [code, message]: listens on a TCP socket that is
+ * already bound (a cluster worker's: the primary's shared socket that came over the IPC
+ * channel, or its own SO_REUSEPORT one; runtime/cluster.c). The server owns fd from here on,
+ * also when listening fails. */
+static mrb_value
+server_listen_fd(mrb_state *mrb, mrb_value self)
+{
+    mrb_int fd, backlog;
+    mrb_get_args(mrb, "ii", &fd, &backlog);
+    struct net_stream *s = stream_init(mrb, self, false, true);
+    int err = uv_tcp_open(&s->base.u.tcp, (uv_os_sock_t)fd);
+    if (err)
+        close((int)fd);
+    else
+        err = uv_listen(stream_of(s), (int)backlog, on_connection);
+    if (err) {
+        rt_owned_close(&s->base);
+        return err_pair(mrb, err);
+    }
+    return mrb_nil_value();
+}
+
 /* Server#__listen_pipe(path, backlog) → nil or [code, message] */
 static mrb_value
 server_listen_pipe(mrb_state *mrb, mrb_value self)
@@ -768,6 +791,7 @@ net_init(struct rt *rt)
     mrb_define_method(mrb, sock, "write_queue_size", stream_write_queue_size, MRB_ARGS_NONE());
     mrb_define_method(mrb, srv, "__listen_tcp", server_listen_tcp, MRB_ARGS_REQ(3));
     mrb_define_method(mrb, srv, "__listen_pipe", server_listen_pipe, MRB_ARGS_REQ(2));
+    mrb_define_method(mrb, srv, "__listen_fd", server_listen_fd, MRB_ARGS_REQ(2));
 }
 
 const struct rt_module rt_module_net = {.name = "net", .init = net_init};

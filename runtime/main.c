@@ -164,6 +164,7 @@ main(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrun", usage, about, footer, opts, 25, OPT_STOP_AT_ARG};
+    rt_cluster_set_argv(argc, argv); /* before opt_parse reorders argv: a cluster worker's */
     int nargs = opt_parse(&cmd, argc, argv);
     if (nargs < 0)
         return nargs == OPT_HELP ? RT_EXIT_OK : RT_EXIT_USAGE;
@@ -223,6 +224,11 @@ main(int argc, char **argv)
             return usage_error("no script given (a file name or -e CODE)", "");
         script = argv[i++];
     }
+
+    /* A cluster worker (runtime/cluster.c) writes its profiles beside the primary's. */
+    const char *cluster_worker = getenv("MRUN_CLUSTER_WORKER");
+    if (cluster_worker && strtol(cluster_worker, NULL, 10) > 0)
+        rt_prof_cluster_worker(&prof, strtol(cluster_worker, NULL, 10));
 
     ignore_sigpipe();
     struct rt *rt = rt_new(nargs - i, argv + i);

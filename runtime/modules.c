@@ -30,6 +30,7 @@
     X(fs)                                                                                          \
     X(regexp)                                                                                      \
     X(worker)                                                                                      \
+    X(cluster)                                                                                     \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;

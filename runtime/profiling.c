@@ -151,13 +151,18 @@ profiler_start(mrb_state *mrb, mrb_value self)
     return mrb_true_value();
 }
 
-/* Stops session s; the profile carries this process's id (the trace's pid). */
+/* "cluster worker <id>" in a cluster worker (rt_prof_cluster_worker), else "". */
+static char g_process_name[64];
+
+/* Stops session s; the profile carries this process's id (the trace's pid) and name. */
 static struct profile *
 stop_session(struct prof_session *s)
 {
     struct profile *p = prof_stop(s);
-    if (p)
+    if (p) {
         p->meta.pid = (int64_t)getpid();
+        snprintf(p->meta.process_name, sizeof p->meta.process_name, "%s", g_process_name);
+    }
     return p;
 }
 
@@ -648,6 +653,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
             .threshold_ms = o->stall_ms,
             .dir = o->stall_dir,
             .quiet = getenv("MRUN_QUIET") != NULL,
+            .process_name = g_process_name,
             .held_since_ns = &rt->health.held_since_ns,
             .held_seq = &rt->health.held_seq,
             .stall_flag = &rt->health.stall_flag,
@@ -679,6 +685,61 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
         fprintf(stderr, "mrun: --prof-live-wait: no viewer came within 10 s; running anyway\n");
     catch_stop_signals(rt, o);
     return 0;
+}
+
+/* path with ".worker-<id>.<pid>" before its extension: a format's (".speedscope.json",
+ * ".cpuprofile"...), else the file name's last one; appended when there is none. */
+static const char *
+worker_path(char *buf, size_t len, const char *path, long id, bool dir)
+{
+    static const char *const exts[] = {
+        ".speedscope.json", ".perfetto.json", ".pb.gz", ".heapprofile", ".cpuprofile", ".collapsed",
+        ".folded",          ".pprof",         ".json",  ".svg",         NULL};
+    size_t n = strlen(path);
+    while (dir && n > 1 && path[n - 1] == '/') /* "stalls/" → "stalls.worker-1.123/" */
+        n--;
+    size_t cut = n;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    bool found = false;
+    for (int i = 0; !dir && exts[i]; i++) {
+        size_t m = strlen(exts[i]);
+        if (n > m && strcmp(path + n - m, exts[i]) == 0 && path + n - m > base) {
+            cut = n - m;
+            found = true;
+            break;
+        }
+    }
+    const char *dot = strrchr(base, '.');
+    if (!dir && !found && dot && dot > base)
+        cut = (size_t)(dot - path);
+    snprintf(buf, len, "%.*s.worker-%ld.%ld%s", (int)cut, path, id, (long)getpid(), path + cut);
+    return buf;
+}
+
+void
+rt_prof_cluster_worker(struct rt_prof_opts *o, long id)
+{
+    static char out[4096], heap_out[4096], stall_dir[4096], live[4200];
+    snprintf(g_process_name, sizeof g_process_name, "cluster worker %ld", id);
+    struct stat st;
+    if (o->out && !(stat(o->out, &st) == 0 && S_ISDIR(st.st_mode)))
+        o->out = worker_path(out, sizeof out, o->out, id, false);
+    if (o->heap_out && !(stat(o->heap_out, &st) == 0 && S_ISDIR(st.st_mode)))
+        o->heap_out = worker_path(heap_out, sizeof heap_out, o->heap_out, id, false);
+    if (o->stall_dir)
+        o->stall_dir = worker_path(stall_dir, sizeof stall_dir, o->stall_dir, id, true);
+    o->live_wait = false; /* the primary waits for a viewer; its workers start at once */
+    if (o->live_addr && strncmp(o->live_addr, "unix:", 5) == 0) {
+        char tmp[4096];
+        snprintf(live, sizeof live, "unix:%s",
+                 worker_path(tmp, sizeof tmp, o->live_addr + 5, id, true));
+        o->live_addr = live;
+    } else if (o->live_addr && strncmp(o->live_addr, "tcp:", 4) == 0) {
+        const char *colon = strrchr(o->live_addr, ':');
+        snprintf(live, sizeof live, "%.*s:0", (int)(colon - o->live_addr), o->live_addr);
+        o->live_addr = live;
+    }
 }
 
 /* Where --cpu-prof/--heap-prof write: out itself, or Node's default name

@@ -34,6 +34,18 @@ struct rt_prof_opts {
     const char *stall_dir;            /* its directory (--prof-out; NULL: ./stalls.<pid>/) */
 };
 
+/*
+ * In a cluster worker (MRUN_CLUSTER_WORKER=id, runtime/cluster.c; the worker inherits the
+ * primary's argv, hence its profiling flags): its files must not land on the primary's. A file
+ * path (--prof-out, --heap-prof-out) gets ".worker-<id>.<pid>" before its extension
+ * (out.cpuprofile → out.worker-1.12345.cpuprofile; a directory or the default name already
+ * has the pid in the file name); the stall directory gets it appended; --prof-live serves at
+ * unix:PATH.worker-<id>.<pid>, at tcp:HOST:0 (the port printed on stderr) or at its own
+ * private socket, and never waits for a viewer. The profiles name the process "cluster worker
+ * <id>" (struct profile_meta's process_name).
+ */
+void rt_prof_cluster_worker(struct rt_prof_opts *o, long id);
+
 /* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why
  * and returns -1. */
 int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);

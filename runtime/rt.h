@@ -288,6 +288,10 @@ struct rt_module {
     void (*free)(struct rt *rt);
 };
 
+/* main's argv as it came (before option parsing), which a cluster worker is started with
+ * (runtime/cluster.c; the vector is copied); without it the workers get /proc/self/cmdline's. */
+void rt_cluster_set_argv(int argc, char **argv);
+
 /* The table, NULL-terminated (runtime/modules.c). */
 extern const struct rt_module *const rt_modules[];
 

@@ -116,6 +116,9 @@ struct profile_meta {
     uint64_t wall_start_ns;    /* CLOCK_REALTIME at start (Unix ns), 0 when unknown */
     uint64_t signals, dropped, truncated;
     int64_t pid; /* the recording process's id, 0 when unknown */
+    /* The process's name when it is one of several (a cluster worker: "cluster worker 1"),
+     * "" otherwise: the trace's process_name, speedscope's name, "$mrprof".processName. */
+    char process_name[64];
     char tool[64];
     struct profile_heap_meta heap;
 };

@@ -369,6 +369,8 @@ cut(struct prof_session *s, uint64_t from, uint64_t to)
                                 : 0;
     p->meta.pid = getpid();
     snprintf(p->meta.tool, sizeof p->meta.tool, "mrun --prof-stall");
+    snprintf(p->meta.process_name, sizeof p->meta.process_name, "%s",
+             g.o.process_name ? g.o.process_name : "");
     return p;
 }
 

@@ -25,9 +25,10 @@
 #define PROF_STALL_BEFORE_MS 1000 /* how much of it a stall's profile shows before the stall */
 
 struct prof_stall_opts {
-    uint64_t threshold_ms; /* a callback that holds the loop longer is a stall */
-    const char *dir;       /* where the profiles go (NULL: ./stalls.<pid>/) */
-    bool quiet;            /* no log line on stderr */
+    uint64_t threshold_ms;    /* a callback that holds the loop longer is a stall */
+    const char *dir;          /* where the profiles go (NULL: ./stalls.<pid>/) */
+    bool quiet;               /* no log line on stderr */
+    const char *process_name; /* the profiles' profile_meta.process_name (NULL: none) */
     /* The loop's state (struct rt_health): since when the running callback holds the loop (0:
      * none), a number changed at each transition, and the flag the watchdog raises. */
     _Atomic uint64_t *held_since_ns;

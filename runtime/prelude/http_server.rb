@@ -156,6 +156,7 @@ module HTTP
       # The listener is pluggable: a Net::Server whose :connection sockets carry HTTP here, a
       # TLS::Server whose :secure_connection ones do for HTTPS::Server (https.rb).
       @net = __create_listener
+      @net.instance_variable_set(:@__owner, self) # what a cluster worker's disconnect closes
       @net.on(__connection_event) { |sock| Connection.new(self, sock) }
       @net.on(:listening) { emit(:listening) }
       @net.on(:error) { |e| emit(:error, e) }

@@ -478,6 +478,8 @@ module Net
     private
 
     def __listen_now(ip, backlog)
+      # In a cluster worker the primary's socket is shared (runtime/prelude/cluster.rb).
+      return Cluster.__listen(self, ip, @port, backlog) if Object.const_defined?(:Cluster) && Cluster.worker?
       __after_listen(__listen_tcp(ip, @port, backlog), [ip, @port])
     end
 

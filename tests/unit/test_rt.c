@@ -106,12 +106,14 @@ Test(rt, event_emitter_once_and_off)
 /* The module table (runtime/modules.c): every module once, each with its init or its vm_init
  * (a pure module such as json needs no loop), the Profiler last (it installs the hooks once the
  * others are set up). */
-/* A Worker's runtime (runtime/worker.c) runs every module but the process-wide ones. */
-Test(rt, main_only_modules_are_signals_and_the_profiler)
+/* A Worker's runtime (runtime/worker.c) runs every module but the process-wide ones (a cluster
+ * worker is a process: its channel and its processes are the main runtime's). */
+Test(rt, main_only_modules_are_signals_the_cluster_and_the_profiler)
 {
     struct rt main_rt = {0}, worker_rt = {.worker = &worker_rt};
     for (const struct rt_module *const *m = rt_modules; *m; m++) {
-        bool main_only = strcmp((*m)->name, "process") == 0 || strcmp((*m)->name, "profiling") == 0;
+        bool main_only = strcmp((*m)->name, "process") == 0 || strcmp((*m)->name, "cluster") == 0 ||
+                         strcmp((*m)->name, "profiling") == 0;
         cr_assert_eq((*m)->main_only, main_only, "module %s: main_only %d", (*m)->name,
                      (*m)->main_only);
         cr_assert(rt_module_enabled(&main_rt, *m));
@@ -121,9 +123,9 @@ Test(rt, main_only_modules_are_signals_and_the_profiler)
 
 Test(rt, module_table_lists_each_module_once)
 {
-    const char *want[] = {"kernel", "core", "timers", "net",      "dgram",    "http",
-                          "tls",    "json", "crypto", "deferred", "process",  "loophealth",
-                          "child",  "fs",   "regexp", "worker",   "profiling"};
+    const char *want[] = {"kernel", "core", "timers", "net",      "dgram",   "http",
+                          "tls",    "json", "crypto", "deferred", "process", "loophealth",
+                          "child",  "fs",   "regexp", "worker",   "cluster", "profiling"};
     size_t n = 0;
     for (const struct rt_module *const *m = rt_modules; *m; m++, n++) {
         cr_assert_lt(n, sizeof want / sizeof *want);
