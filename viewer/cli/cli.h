@@ -119,4 +119,18 @@ char **cli_mrun_argv(const char *mrun, const char *out, const char *live, const 
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 
+/* --process PID|NAME (report, view, diff): p cut to that process (p is freed); NULL after an
+ * error message naming the processes p holds (sel NULL: p itself). */
+struct profile;
+struct profile *cli_only_process(const char *cmd, const char *path, struct profile *p,
+                                 const char *sel);
+#define CLI_OPT_PROCESS(dst)                                                                       \
+    {                                                                                              \
+        OPTION_STRING(                                                                             \
+            "process", 0, (dst), "PID|NAME",                                                       \
+            "only one process of a cluster's profile: its pid, or its name\n"                      \
+            "(\"cluster worker 1\", \"worker 1\", \"primary\"); --thread N then counts\n"          \
+            "its threads")                                                                         \
+    }
+
 #endif
