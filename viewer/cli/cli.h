@@ -133,4 +133,9 @@ struct profile *cli_only_process(const char *cmd, const char *path, struct profi
             "its threads")                                                                         \
     }
 
+/* After `record`: names each file a cluster's workers left beside out (written at or after
+ * since); returns how many. */
+#include <time.h>
+int cli_record_report_workers(const char *out, time_t since);
+
 #endif
