@@ -138,4 +138,8 @@ struct profile *cli_only_process(const char *cmd, const char *path, struct profi
 #include <time.h>
 int cli_record_report_workers(const char *out, time_t since);
 
+/* Several files of one program (a cluster's primary, then its workers' .cpuprofile files): the
+ * first, with each further one merged in as a process. NULL after an error message. */
+struct profile *cli_read_program(const char *cmd, char **paths, int n);
+
 #endif

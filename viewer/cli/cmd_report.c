@@ -12,7 +12,8 @@
 #include "viewer/text/stalls.h"
 
 static const char usage[] =
-    "usage: mrprof report FILE [--top N] [--tree] [--by function|line|file] [--thread N]\n"
+    "usage: mrprof report FILE [FILE...] [--top N] [--tree] [--by function|line|file] [--thread "
+    "N]\n"
     "                          [--process PID|NAME] [--min-pct P] [--hide-idle] [--output-format "
     "text|tsv]\n";
 static const char about[] =
@@ -20,6 +21,8 @@ static const char about[] =
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
     "call tree with total and self % per node. Reads any profile mrprof reads (see `mrprof\n"
     "convert --help`): .cpuprofile, trace, .heapprofile, pprof, speedscope, folded stacks.\n"
+    "Several files are one program's processes (a cluster's: out.cpuprofile\n"
+    "out.worker-*.cpuprofile), reported together; --process picks one.\n"
     "On a stall directory (mrun --prof-stall, mrprof record --stall) it lists the stalls by\n"
     "length and by blocking function (--top N rows of each).\n";
 
@@ -51,7 +54,7 @@ cmd_report(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof report", usage, about, NULL, opts, 24, 0};
-    int rc, nargs = cli_parse(&cmd, argc, argv, 1, "one file at a time", &rc);
+    int rc, nargs = cli_parse(&cmd, argc, argv, -1, NULL, &rc);
     if (nargs < 0)
         return rc;
     const char *path = nargs ? argv[0] : NULL;
@@ -67,6 +70,8 @@ cmd_report(int argc, char **argv)
                                o.tree ? "--tree" : "--min-pct", shape_opt);
     if (min_pct_given && !o.tree)
         return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");
+    if (stalls_is_dir(path) && nargs > 1)
+        return cli_usage_error("report", "%s is a stall directory: report one at a time", path);
     if (stalls_is_dir(path)) {
         if (o.tree || o.tsv || o.thread >= 0 || by != AGG_FUNCTION || process)
             return cli_usage_error("report",
@@ -80,7 +85,8 @@ cmd_report(int argc, char **argv)
         }
         return CLI_OK;
     }
-    struct profile *p = cli_only_process("report", path, cli_read_profile("report", path), process);
+    struct profile *p =
+        cli_only_process("report", path, cli_read_program("report", argv, nargs), process);
     if (!p)
         return CLI_USAGE;
     if (o.hide_idle && p->meta.mode == PROFILE_HEAP) {
