@@ -137,6 +137,9 @@ struct profile *cli_only_process(const char *cmd, const char *path, struct profi
  * since); returns how many. */
 #include <time.h>
 int cli_record_report_workers(const char *out, time_t since);
+/* Merges each worker file beside out into p as a process, and removes it (check: a clustered
+ * benchmark's samples are all its processes'). 0, or -1 after an error message. */
+int cli_merge_workers(const char *cmd, struct profile *p, const char *out);
 
 /* Several files of one program (a cluster's primary, then its workers' .cpuprofile files): the
  * first, with each further one merged in as a process. NULL after an error message. */

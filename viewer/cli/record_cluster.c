@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "formats/formats.h"
+#include "profiler/model/profile.h"
 #include "viewer/cli/cli.h"
 
-int
-cli_record_report_workers(const char *out, time_t since)
+/* The glob(3) pattern of the workers' files of out. */
+static void
+workers_pattern(const char *out, char *pattern, size_t len)
 {
     const struct fmt_ops *f = fmt_by_path(out);
     size_t n = strlen(out), cut = n;
@@ -22,15 +25,21 @@ cli_record_report_workers(const char *out, time_t since)
         cut = n - strlen(f->ext);
     else if (strrchr(base, '.') && strrchr(base, '.') > base)
         cut = (size_t)(strrchr(base, '.') - out);
-    char pattern[4400];
     /* glob's own metacharacters in OUT would be taken as a pattern: escape them. */
     size_t k = 0;
-    for (size_t i = 0; i < cut && k < sizeof pattern - 64; i++) {
+    for (size_t i = 0; i < cut && k < len - 64; i++) {
         if (strchr("*?[]\\", out[i]))
             pattern[k++] = '\\';
         pattern[k++] = out[i];
     }
-    snprintf(pattern + k, sizeof pattern - k, ".worker-[0-9]*.[0-9]*%s", out + cut);
+    snprintf(pattern + k, len - k, ".worker-[0-9]*.[0-9]*%s", out + cut);
+}
+
+int
+cli_record_report_workers(const char *out, time_t since)
+{
+    char pattern[8400];
+    workers_pattern(out, pattern, sizeof pattern);
     glob_t g;
     int found = 0;
     if (glob(pattern, 0, NULL, &g) != 0)
@@ -45,4 +54,29 @@ cli_record_report_workers(const char *out, time_t since)
     }
     globfree(&g);
     return found;
+}
+
+int
+cli_merge_workers(const char *cmd, struct profile *p, const char *out)
+{
+    char pattern[8400];
+    workers_pattern(out, pattern, sizeof pattern);
+    glob_t g;
+    int rc = 0;
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return 0;
+    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
+        const char *base = strrchr(g.gl_pathv[i], '/');
+        if (strstr(base ? base : g.gl_pathv[i], ".thread-")) { /* a worker's Deferred thread: */
+            unlink(g.gl_pathv[i]); /* left out, as check leaves the primary's out */
+            continue;
+        }
+        struct profile *w = cli_read_profile(cmd, g.gl_pathv[i]);
+        if (!w || profile_merge_process(p, w) != 0)
+            rc = -1;
+        profile_free(w);
+        unlink(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    return rc;
 }
