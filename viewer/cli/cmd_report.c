@@ -12,10 +12,9 @@
 #include "viewer/text/stalls.h"
 
 static const char usage[] =
-    "usage: mrprof report FILE [FILE...] [--top N] [--tree] [--by function|line|file] [--thread "
-    "N]\n"
-    "                          [--process PID|NAME] [--min-pct P] [--hide-idle] [--output-format "
-    "text|tsv]\n";
+    "usage: mrprof report FILE [FILE...] [--top N] [--tree] [--by function|line|file]\n"
+    "                          [--thread N] [--process PID|NAME] [--min-pct P] [--hide-idle]\n"
+    "                          [--output-format text|tsv]\n";
 static const char about[] =
     "Prints where the time went: a header (duration, samples, achieved rate, dropped samples,\n"
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
