@@ -64,6 +64,26 @@ t_waiting_on_a_timer_or_a_socket_is_idle() {
     at_least "$ms" 300 || fail "(idle) is $ms ms for two waits of 200 ms: $(cat "$T/waits.folded")"
 }
 
+t_ruby_run_by_a_poll_phase_callback_is_running_not_idle() {
+    # The loop's state says polling from its poll to the first rt_call; Ruby that a C callback
+    # of the poll phase runs before that (Net::Socket.new for an accepted connection: here a
+    # subclass's initialize that spins 0.3 s) is running. It was (idle) in wall mode and weight 0
+    # in CPU mode (seen as "(idle) under Ruby frames" in a loaded round of test_realistic).
+    wall slow_accept
+    local f="$T/slow_accept.folded" spin all
+    ! grep -q ';(idle)' "$f" || fail "(idle) under Ruby frames: $(grep ';(idle)' "$f")"
+    spin=$(samples_of "$f" '^SlowSocket#initialize')
+    all=$(samples_of "$f" '.')
+    [ "$spin" -gt 0 ] && at_least "$spin" "$((all / 2))" ||
+        fail "SlowSocket#initialize has $spin of $all samples: $(cat "$f")"
+    # CPU mode: the spin is on-CPU time of SlowSocket#initialize.
+    $MRUN --cpu-prof --prof-hz 2000 --prof-out "$T/c.cpuprofile" "$S/slow_accept.rb" >/dev/null 2>&1 ||
+        fail "mrun slow_accept.rb (CPU mode) failed"
+    local total
+    total=$($MRPROF report --format tsv --top 0 "$T/c.cpuprofile" | awk -F'\t' '$6 == "SlowSocket#initialize" { print $2 }')
+    at_least "${total:-0}" 50 || fail "CPU mode: SlowSocket#initialize has ${total:-0} % of the CPU time: $($MRPROF report "$T/c.cpuprofile" --top 6)"
+}
+
 t_sync_file_read_and_system_show_their_blocked_names() {
     mkfifo "$T/fifo" || fail "mkfifo failed"
     wall sync_calls "$T/fifo"
