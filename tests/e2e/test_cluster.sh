@@ -174,7 +174,7 @@ answers_from_two_workers() {
     done
     kill -TERM $cpid
     wait $cpid; rc=$?
-    [ $rc = 143 ] || fail "the primary's status $rc after SIGTERM"
+    [ $rc = 143 ] || fail "the primary's status $rc after SIGTERM: $(tail -n 8 "$T/cl.out") $(tail -n 8 "$T/cl.err")"
     no_san
 }
 
@@ -215,7 +215,7 @@ t_sigkilled_worker_is_replaced() {
     [ "$pids" = "$(printf '%s\n%s\n' "$w2" "$w3" | sort | tr '\n' ' ')" ] || fail "answers from [$pids], expected [$w2 $w3]"
     kill -TERM $cpid
     wait $cpid; rc=$?
-    [ $rc = 143 ] || fail "the primary's status $rc after SIGTERM"
+    [ $rc = 143 ] || fail "the primary's status $rc after SIGTERM: $(tail -n 8 "$T/cl.out") $(tail -n 8 "$T/cl.err")"
     no_san
 }
 expect_lines_in_file() { grep -qxF "$1" "$T/cl.out" || fail "no line [$1] in [$(cat "$T/cl.out")]"; }
