@@ -572,8 +572,7 @@ prof_live_start(const char *addr, struct mp_err *e)
 }
 
 struct prof_live *
-prof_live_start_attach(const char *path, void (*on_empty)(void *arg), void *arg,
-                       struct mp_err *e)
+prof_live_start_attach(const char *path, void (*on_empty)(void *arg), void *arg, struct mp_err *e)
 {
     char addr[PATH_MAX + 8];
     snprintf(addr, sizeof addr, "unix:%s", path);
