@@ -68,6 +68,13 @@ attach_pid(const char *cmd, long pid, bool memory, char *addr, size_t len)
     }
     struct proc_info pi = {0};
     int rc = read_status(pid, &pi);
+    if ((rc == -ENOENT || rc == -ESRCH) && kill((pid_t)pid, 0) != 0 && errno == EPERM) {
+        fprintf(stderr,
+                "mrprof %s: pid %ld: permission denied (another user's process: attach as "
+                "that user or as root)\n",
+                cmd, pid);
+        return -1;
+    }
     if (rc == -ENOENT || rc == -ESRCH) {
         fprintf(stderr, "mrprof %s: pid %ld: no such process\n", cmd, pid);
         return -1;
