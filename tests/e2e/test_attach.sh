@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/test_tui.sh" --lib # tm, tui, screen, wait_for, poll, cleanup_tmux
 for f in $(declare -F | awk '{print $3}' | grep '^t_'); do unset -f "$f"; done # its tests: not ours
 
-HOT="$ROOT/tests/scripts/attach/hot.rb"
+export HOT="$ROOT/tests/scripts/attach/hot.rb"
 
 # start_target [ENV...] [-- MRUN OPTIONS]: the hot script in the background; sets $tpid.
 start_target() {
