@@ -114,7 +114,18 @@ speedscope_write(const struct profile *p, FILE *out, const struct fmt_write_opts
         first_profile = false;
         uint64_t run = 0; /* samples since the last event, while a stack is open */
         bool first_run = true;
-        json_str(out, profile_str(p, profile_threads(p)[th].name));
+        const struct prof_thread_info *ti = &profile_threads(p)[th];
+        if (profile_nprocesses(p) > 1) { /* a cluster: "cluster worker 1 (pid 12): main" */
+            char label[160], both[384];
+            if (ti->process == 0 && !p->meta.process_name[0])
+                snprintf(label, sizeof label, "cluster primary (pid %lld)", (long long)p->meta.pid);
+            else
+                profile_process_label(p, ti->process, label, sizeof label);
+            snprintf(both, sizeof both, "%s: %s", label, profile_str(p, ti->name));
+            json_str(out, both);
+        } else {
+            json_str(out, profile_str(p, ti->name));
+        }
         fprintf(out, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":", unit);
         json_u64(out, total);
         fputs(",\"events\":[", out);

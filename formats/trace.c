@@ -263,6 +263,14 @@ instant(FILE *out, bool *first, const char *name, int64_t pid, int64_t tid, uint
     fputs(",\"cat\":\"mrprof\",\"s\":\"t\"}", out);
 }
 
+/* The pid a thread of process k is written under: the process's own (main: the profile's). */
+static int64_t
+process_pid(const struct profile *p, uint32_t k, int64_t main_pid)
+{
+    int64_t pid = k ? profile_process_pid(p, k) : main_pid;
+    return pid > 0 ? pid : main_pid + k;
+}
+
 static int
 write_trace(const struct profile *p, FILE *out, enum trace_for who, struct mp_err *e)
 {
@@ -287,9 +295,24 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct mp_er
     }
     fmt__put_sampler_meta(out, p);
     fputs("}}}", out);
+    /* The other processes of a cluster: one process_name each (and a sort order: primary
+     * first), their threads under their own pid below. */
+    for (uint32_t k = 1; k < profile_nprocesses(p); k++) {
+        int64_t kpid = process_pid(p, k, pid);
+        event_head(out, &first, "M", "process_name", kpid, 0, 0);
+        fputs(",\"args\":{\"name\":", out);
+        json_str(out, profile_process_name(p, k));
+        fputs("}}", out);
+        event_head(out, &first, "M", "process_sort_index", kpid, 0, 0);
+        fputs(",\"args\":{\"sort_index\":", out);
+        json_u64(out, k);
+        fputs("}}", out);
+    }
+    int64_t main_pid = pid;
     for (size_t th = 0; th < profile_nthreads(p); th++) {
         const struct prof_thread_info *ti = &profile_threads(p)[th];
         int64_t tid = ti->tid ? ti->tid : (int64_t)th + 1;
+        pid = process_pid(p, ti->process, main_pid);
         event_head(out, &first, "M", "thread_name", pid, tid, 0);
         fputs(",\"args\":{\"name\":", out);
         json_str(out, profile_str(p, ti->name));
@@ -331,11 +354,13 @@ write_trace(const struct profile *p, FILE *out, enum trace_for who, struct mp_er
         else
             write_slices(p, out, &first, (uint32_t)th, pid, tid, interval_ns);
     }
+    pid = main_pid;
     for (size_t i = 0; i < p->spans.len; i++) {
         const struct prof_span *sp = &profile_spans(p)[i];
         const struct prof_thread_info *ti =
             sp->thread < profile_nthreads(p) ? &profile_threads(p)[sp->thread] : NULL;
-        event_head(out, &first, "X", profile_str(p, sp->name), pid, ti ? ti->tid : 0,
+        event_head(out, &first, "X", profile_str(p, sp->name),
+                   ti ? process_pid(p, ti->process, main_pid) : pid, ti ? ti->tid : 0,
                    us(sp->start_ns));
         fputs(",\"cat\":\"mrprof.span\",\"dur\":", out);
         json_u64(out, us(sp->dur_ns));
@@ -467,9 +492,33 @@ resolve_nodes(struct profile *p, struct tnode *n, size_t count, const char *name
     return 0;
 }
 
+/* The process of a thread under pid: 0 for the first profile's pid (the profile's own), else the
+ * process of that pid (added on first use, named by its process_name event). */
+static uint32_t
+process_of_pid(struct profile *p, const struct json_val *events, double pid, double main_pid)
+{
+    if (pid == main_pid)
+        return 0;
+    for (uint32_t k = 1; k < profile_nprocesses(p); k++)
+        if ((double)profile_process_pid(p, k) == pid)
+            return k;
+    const char *pname = "";
+    JSON_EACH(ev, events)
+    {
+        if (strcmp(json_str_or(json_get(ev, "name"), ""), "process_name") == 0 &&
+            json_num(json_get(ev, "pid"), -1) == pid) {
+            pname = json_str_or(json_get(json_get(ev, "args"), "name"), "");
+            break;
+        }
+    }
+    int64_t ipid = 0;
+    fmt__to_i64(pid, INT64_MIN, INT64_MAX, &ipid);
+    return profile_add_process(p, ipid, pname);
+}
+
 static int
 read_profile(struct profile *p, const struct json_val *events, const struct json_val *ev0,
-             const struct tprofile *tp, const char *name, struct mp_err *e)
+             const struct tprofile *tp, double main_pid, const char *name, struct mp_err *e)
 {
     /* Every node of every chunk, deduplicated by id. */
     size_t nn = 0, cap = 0;
@@ -517,6 +566,9 @@ read_profile(struct profile *p, const struct json_val *events, const struct json
     char buf[64];
     uint32_t th =
         profile_add_thread(p, tp->tid, thread_name(events, tp->pid, tp->tid, buf, sizeof buf));
+    uint32_t proc = process_of_pid(p, events, tp->pid, main_pid);
+    if (!p->oom)
+        ((struct prof_thread_info *)p->threads.data)[th].process = proc;
     size_t base = profile_nsamples(p);
     double t = tp->start_us;
     bool weighed = true;
@@ -704,7 +756,8 @@ fmt__trace_read_json(struct profile *p, const struct json_val *root, const char 
     }
     /* Pass 2: the profiles; then whole-profile `CpuProfile` events (older Chrome). */
     for (size_t k = 0; k < ntp && rc == 0; k++)
-        if (tps[k].nchunks && (rc = read_profile(p, events, ev0, &tps[k], name, e)) == 0)
+        if (tps[k].nchunks &&
+            (rc = read_profile(p, events, ev0, &tps[k], tps[0].pid, name, e)) == 0)
             found++;
     JSON_EACH(ev, events)
     {

@@ -46,6 +46,7 @@
 #include "net/net.h"
 #include "runtime/copy.h"
 #include "runtime/process.h"
+#include "runtime/profiling.h"
 #include "runtime/rt.h"
 
 extern char **environ;
@@ -586,6 +587,7 @@ worker_spawn(mrb_state *mrb, mrb_value self)
     }
     rt_root(rt, self);
     p->rooted = true;
+    rt_prof_cluster_spawned((long)id, (long)process_of(p)->pid);
     return mrb_nil_value();
 }
 

@@ -690,7 +690,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
 /* path with ".worker-<id>.<pid>" before its extension: a format's (".speedscope.json",
  * ".cpuprofile"...), else the file name's last one; appended when there is none. */
 static const char *
-worker_path(char *buf, size_t len, const char *path, long id, bool dir)
+worker_path_of(char *buf, size_t len, const char *path, long id, long pid, bool dir)
 {
     static const char *const exts[] = {
         ".speedscope.json", ".perfetto.json", ".pb.gz", ".heapprofile", ".cpuprofile", ".collapsed",
@@ -713,8 +713,72 @@ worker_path(char *buf, size_t len, const char *path, long id, bool dir)
     const char *dot = strrchr(base, '.');
     if (!dir && !found && dot && dot > base)
         cut = (size_t)(dot - path);
-    snprintf(buf, len, "%.*s.worker-%ld.%ld%s", (int)cut, path, id, (long)getpid(), path + cut);
+    snprintf(buf, len, "%.*s.worker-%ld.%ld%s", (int)cut, path, id, pid, path + cut);
     return buf;
+}
+
+static const char *
+worker_path(char *buf, size_t len, const char *path, long id, bool dir)
+{
+    return worker_path_of(buf, len, path, id, (long)getpid(), dir);
+}
+
+/* The workers this primary started (runtime/cluster.c tells), for the merge at exit. */
+static struct {
+    long id, pid;
+} * g_spawned;
+static size_t g_nspawned;
+
+void
+rt_prof_cluster_spawned(long id, long pid)
+{
+    void *bigger = realloc(g_spawned, (g_nspawned + 1) * sizeof *g_spawned);
+    if (!bigger)
+        return; /* that worker's file stays beside the primary's, unmerged */
+    g_spawned = bigger;
+    g_spawned[g_nspawned].id = id;
+    g_spawned[g_nspawned++].pid = pid;
+}
+
+/* A cluster primary writing a Trace Event file: every worker's file (already written: the
+ * primary exits after its workers) becomes a process of p, and is removed. A worker whose file
+ * is missing (killed with SIGKILL, or --prof-out is a directory) is named, and skipped. */
+static void
+merge_workers(const struct rt_prof_opts *o, const struct fmt_ops *f, struct profile *p)
+{
+    bool quiet = getenv("MRUN_QUIET") != NULL;
+    struct stat st;
+    if (!g_nspawned || !o->out || (stat(o->out, &st) == 0 && S_ISDIR(st.st_mode)) ||
+        (strcmp(f->name, "trace") != 0 && strcmp(f->name, "perfetto") != 0))
+        goto out;
+    snprintf(p->meta.process_name, sizeof p->meta.process_name, "cluster primary");
+    for (size_t i = 0; i < g_nspawned; i++) {
+        char path[4096];
+        worker_path_of(path, sizeof path, o->out, g_spawned[i].id, g_spawned[i].pid, false);
+        struct mp_err e = {0};
+        struct profile *w = fmt_read_path(path, &e);
+        if (!w) {
+            if (!quiet)
+                fprintf(stderr, "mrun: cluster worker %ld (pid %ld) left no profile to merge: %s\n",
+                        g_spawned[i].id, g_spawned[i].pid, e.msg);
+            continue;
+        }
+        if (!w->meta.pid)
+            w->meta.pid = g_spawned[i].pid;
+        size_t ns = profile_nsamples(w);
+        if (profile_merge_process(p, w) == 0) {
+            unlink(path);
+            if (!quiet)
+                fprintf(stderr, "mrun: cluster worker %ld (pid %ld, %zu samples) merged from %s\n",
+                        g_spawned[i].id, g_spawned[i].pid, ns, path);
+        } else if (!quiet)
+            fprintf(stderr, "mrun: cannot merge %s: out of memory\n", path);
+        profile_free(w);
+    }
+out:
+    free(g_spawned);
+    g_spawned = NULL;
+    g_nspawned = 0;
 }
 
 void
@@ -762,16 +826,21 @@ output_path(char *path, size_t len, const char *out, const char *kind, const cha
 }
 
 /* --cpu-prof: the profile p in the format asked, one file per sampled thread for .cpuprofile. */
-static int
-write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
+static const struct fmt_ops *
+cpu_format(const struct rt_prof_opts *o)
 {
     const struct fmt_ops *f = o->format ? fmt_by_name(o->format) : NULL;
     struct stat st;
     bool out_is_dir = o->out && stat(o->out, &st) == 0 && S_ISDIR(st.st_mode);
     if (!f && o->out && !out_is_dir)
         f = fmt_by_path(o->out);
-    if (!f)
-        f = fmt_by_name("cpuprofile");
+    return f ? f : fmt_by_name("cpuprofile");
+}
+
+static int
+write_cpu_profile(const struct rt_prof_opts *o, const struct profile *p)
+{
+    const struct fmt_ops *f = cpu_format(o);
     char path[4096];
     output_path(path, sizeof path, o->out, "CPU",
                 strcmp(f->name, "cpuprofile") == 0 ? ".cpuprofile" : f->ext);
@@ -839,8 +908,10 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
     if (!p)
         return 0;
     int rc = 0;
-    if (o->cpu_prof)
+    if (o->cpu_prof) {
+        merge_workers(o, cpu_format(o), p);
         rc = write_cpu_profile(o, p);
+    }
     if (o->heap_prof && write_heap_profile(o, p) != 0)
         rc = -1;
     profile_free(p);

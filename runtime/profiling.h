@@ -45,6 +45,8 @@ struct rt_prof_opts {
  * <id>" (struct profile_meta's process_name).
  */
 void rt_prof_cluster_worker(struct rt_prof_opts *o, long id);
+/* A cluster primary started worker id as pid: its profile is merged at exit (Trace Event). */
+void rt_prof_cluster_spawned(long id, long pid);
 
 /* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why
  * and returns -1. */

@@ -306,7 +306,8 @@ rt_call(struct rt *rt, mrb_value recv, mrb_sym method, mrb_int argc, const mrb_v
  * uv_backend_timeout does not account for it (1.45 does). Then libuv must poll itself: the
  * state is set to polling before it, and the first call into Ruby (rt_call) or the check handle
  * sets it back, so only runtime C work between the end of that poll and the first callback can
- * pass for idle.
+ * pass for idle. Ruby that such C work runs directly (an accepted connection's Net::Socket.new)
+ * does not: the signal handler takes Ruby frames on the stack without a wait mark as running.
  */
 static bool
 watchers_pending(const uv_loop_t *loop)

@@ -292,7 +292,47 @@ profile_add_thread(struct profile *p, int64_t tid, const char *name)
         return 0;
     t->tid = tid;
     t->name = profile_intern(p, name);
+    t->process = 0;
     return id;
+}
+
+uint32_t
+profile_add_process(struct profile *p, int64_t pid, const char *name)
+{
+    uint32_t n = profile_intern(p, name);
+    struct prof_process *pr = vec_push(p, &p->processes);
+    if (!pr)
+        return 0;
+    *pr = (struct prof_process){pid, n, 0};
+    return (uint32_t)p->processes.len;
+}
+
+uint32_t
+profile_find_process(const struct profile *p, int64_t pid)
+{
+    if (pid == p->meta.pid)
+        return 0;
+    const struct prof_process *pr = p->processes.data;
+    for (size_t i = 0; i < p->processes.len; i++)
+        if (pr[i].pid == pid)
+            return (uint32_t)i + 1;
+    return UINT32_MAX;
+}
+
+int64_t
+profile_process_pid(const struct profile *p, uint32_t process)
+{
+    if (process == 0 || process > p->processes.len)
+        return p->meta.pid;
+    return ((const struct prof_process *)p->processes.data)[process - 1].pid;
+}
+
+const char *
+profile_process_name(const struct profile *p, uint32_t process)
+{
+    if (process == 0 || process > p->processes.len)
+        return p->meta.process_name;
+    return profile_str(p, ((const struct prof_process *)p->processes.data)[process - 1].name);
 }
 
 void
@@ -394,6 +434,11 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     const struct prof_thread_info *t = src->threads.data;
     for (size_t i = 0; i < src->threads.len; i++)
         profile_add_thread(p, t[i].tid, profile_str(src, t[i].name));
+    const struct prof_process *pr = src->processes.data;
+    for (size_t i = 0; i < src->processes.len; i++)
+        profile_add_process(p, pr[i].pid, profile_str(src, pr[i].name));
+    for (size_t i = 0; i < src->threads.len && i < p->threads.len; i++)
+        ((struct prof_thread_info *)p->threads.data)[i].process = t[i].process;
     /* Each sample's estimate is unbiased; scaled by one factor they also add up to the bytes
      * the allocator hook counted exactly. */
     const struct prof_alloc *a = src->allocs.data;
@@ -439,6 +484,7 @@ profile_new(void)
     vec_init(&p->spans, sizeof(struct prof_span));
     vec_init(&p->counters, sizeof(struct prof_counter));
     vec_init(&p->allocs, sizeof(struct prof_alloc));
+    vec_init(&p->processes, sizeof(struct prof_process));
     profile_intern(p, "");
     p->f_root = profile_frame_intern(p, "(root)", "", 0, FRAME_PSEUDO);
     struct prof_node *root = vec_push(p, &p->nodes);
@@ -470,6 +516,7 @@ profile_free(struct profile *p)
     vec_free(&p->spans);
     vec_free(&p->counters);
     vec_free(&p->allocs);
+    vec_free(&p->processes);
     mp_hash_free(&p->frame_index);
     mp_hash_free(&p->node_index);
     free(p);
@@ -500,6 +547,11 @@ profile_validate(const struct profile *p, struct mp_err *e)
             return mp_errf(e, -EINVAL, "node %zu refers to frame %u, but only %zu frames exist", i,
                            n[i].frame, nf);
     }
+    const struct prof_thread_info *th = p->threads.data;
+    for (size_t i = 0; i < nt; i++)
+        if (th[i].process > p->processes.len)
+            return mp_errf(e, -EINVAL, "thread %zu belongs to process %u, but only %zu exist", i,
+                           th[i].process, 1 + p->processes.len);
     const struct prof_sample *s = p->samples.data;
     uint64_t *last = calloc(nt ? nt : 1, sizeof *last);
     if (!last)

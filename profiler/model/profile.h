@@ -8,7 +8,9 @@
  *   strings  interned; id 0 is ""
  *   frames   {name, file, line, kind}; frame 0 is "(root)"
  *   nodes    the stack trie {parent, frame}; node 0 is the root, and parent < child always
- *   threads  {tid, name}
+ *   threads  {tid, name, process}: process 0 is the profile's own (meta.pid, meta.process_name);
+ *            k > 0 is processes[k - 1], another process of the same program (a cluster worker)
+ *   processes {pid, name}: the processes beside the profile's own, empty for one process
  *   samples  {thread, node, line, t_ns, weight_ns}: line is the top frame's current line (0 if
  *            unknown); weight is CPU ns in cpu mode, wall ns in wall mode
  *   spans    {thread, name, start_ns, dur_ns}: Deferred tasks, GC, ...
@@ -58,6 +60,14 @@ struct prof_node {
 struct prof_thread_info {
     int64_t tid;
     uint32_t name;
+    uint32_t process; /* 0: the profile's own process; k: profile_process(p, k) */
+};
+
+/* A process of a profile that holds several (a cluster's primary and workers). */
+struct prof_process {
+    int64_t pid;
+    uint32_t name; /* string id: "cluster worker 1" */
+    uint32_t pad;
 };
 
 struct prof_sample {
@@ -125,7 +135,7 @@ struct profile_meta {
 
 struct profile {
     struct strtab strings;
-    struct prof_vec frames, nodes, threads, samples, spans, counters, allocs;
+    struct prof_vec frames, nodes, threads, samples, spans, counters, allocs, processes;
     struct mp_hash frame_index,
         node_index; /* frames by their four fields, nodes by (parent, frame) */
     struct profile_meta meta;
@@ -168,6 +178,37 @@ void profile_set_frame(struct profile *p, uint32_t frame, uint32_t name, uint32_
 uint32_t profile_node(struct profile *p, uint32_t parent, uint32_t frame);
 
 uint32_t profile_add_thread(struct profile *p, int64_t tid, const char *name);
+
+/* Processes: a profile holds one (its own: meta.pid, meta.process_name, id 0) plus those added
+ * here (ids 1..). profile_add_process returns the new id (0 when out of memory);
+ * profile_find_process the id of pid (0 for meta.pid, UINT32_MAX when none). */
+uint32_t profile_add_process(struct profile *p, int64_t pid, const char *name);
+uint32_t profile_find_process(const struct profile *p, int64_t pid);
+static inline size_t
+profile_nprocesses(const struct profile *p)
+{
+    return 1 + p->processes.len;
+}
+int64_t profile_process_pid(const struct profile *p, uint32_t process);
+/* The process's name; for process 0 meta.process_name, or "" when it has none. */
+const char *profile_process_name(const struct profile *p, uint32_t process);
+/* "cluster worker 1 (pid 123)" or "pid 123" or "this process": a label for reports. */
+void profile_process_label(const struct profile *p, uint32_t process, char *buf, size_t len);
+
+/* Adds src, every thread, sample, span and counter of it, to dst as one more process (pid and
+ * name from src's meta; a counter's name gets " (NAME)"). src's own extra processes come along
+ * as processes of dst too. Timestamps are kept: both must be on one clock (CLOCK_MONOTONIC).
+ * Samples are sorted again. Returns 0 or -ENOMEM. */
+int profile_merge_process(struct profile *dst, const struct profile *src);
+
+/* The process a user named: a pid, or a name ("cluster worker 1", or its number "worker 1"
+ * matches too), or "primary"/"0" for the profile's own. Returns its id, or -EINVAL with a
+ * message listing the processes in e. */
+int profile_parse_process(const struct profile *p, const char *sel, uint32_t *process,
+                          struct mp_err *e);
+/* A new profile of the threads of one process of p (its samples, spans; counters when process
+ * is 0): that process becomes the profile's own. NULL when out of memory. */
+struct profile *profile_only_process(const struct profile *p, uint32_t process);
 void profile_add_sample(struct profile *p, uint32_t thread, uint32_t node, int32_t line,
                         uint64_t t_ns, uint64_t weight_ns);
 void profile_add_span(struct profile *p, uint32_t thread, const char *name, uint64_t start_ns,

@@ -172,6 +172,14 @@ stack_depth(mrb_state *mrb, bool *truncated)
     return *truncated ? PROF_MAX_DEPTH : depth;
 }
 
+/* Whether mrb runs Ruby now: a frame above the top level's base, or a fiber. Async-signal-safe. */
+static bool
+ruby_running(const mrb_state *mrb)
+{
+    const struct mrb_context *c = mrb ? mrb->c : NULL;
+    return c && (c->prev || (c->ci && c->cibase && c->ci > c->cibase));
+}
+
 static bool
 is_send_op(uint8_t op)
 {
@@ -435,6 +443,14 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     uint32_t flags = 0;
     if (t->loop_state && *t->loop_state)
         flags |= F_POLLING;
+    /* Ruby on the stack is not the loop waiting, unless a wait mark says that Ruby waits
+     * (Deferred#value polls the loop under its caller's frames). The loop's state says polling
+     * from its poll until the first rt_call or the check handle; a C callback of the poll phase
+     * that runs Ruby before that (an accepted connection's Net::Socket.new) must not pass for
+     * idle. The top level's base frame is not Ruby running: the loop runs from there. */
+    const volatile sig_atomic_t *mark = prof__block_mark;
+    if ((flags & F_POLLING) && !(mark && *mark) && ruby_running(mrb))
+        flags &= ~F_POLLING;
     /* The sample's weight (see "Weights" in internal.h). Wall mode: the time from its deadline
      * to the next one. CPU mode: 0 when the thread is waiting; no sample when the signal came so
      * late that the thread was off the CPU at the deadline; else the time from now to the next
@@ -454,7 +470,6 @@ prof__on_signal(int sig, siginfo_t *si, void *uc)
     if (t->in_gc)
         flags |= F_GC;
     /* Wall mode: what synchronous call holds the thread, if any (one load). */
-    const volatile sig_atomic_t *mark = prof__block_mark;
     sig_atomic_t blocked = mark && t->mode == PROF_MODE_WALL ? *mark : 0;
     if (blocked > 0 && (unsigned)blocked < prof__nblock_names)
         flags |= (uint32_t)blocked << F_BLOCK_SHIFT;

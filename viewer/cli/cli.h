@@ -119,4 +119,30 @@ char **cli_mrun_argv(const char *mrun, const char *out, const char *live, const 
 /* The directory of the running mrprof binary (for finding mrun beside it). */
 const char *cli_self_dir(void);
 
+/* --process PID|NAME (report, view, diff): p cut to that process (p is freed); NULL after an
+ * error message naming the processes p holds (sel NULL: p itself). */
+struct profile;
+struct profile *cli_only_process(const char *cmd, const char *path, struct profile *p,
+                                 const char *sel);
+#define CLI_OPT_PROCESS(dst)                                                                       \
+    {                                                                                              \
+        OPTION_STRING(                                                                             \
+            "process", 0, (dst), "PID|NAME",                                                       \
+            "only one process of a cluster's profile: its pid, or its name\n"                      \
+            "(\"cluster worker 1\", \"worker 1\", \"primary\"); --thread N then counts\n"          \
+            "its threads")                                                                         \
+    }
+
+/* After `record`: names each file a cluster's workers left beside out (written at or after
+ * since); returns how many. */
+#include <time.h>
+int cli_record_report_workers(const char *out, time_t since);
+/* Merges each worker file beside out into p as a process, and removes it (check: a clustered
+ * benchmark's samples are all its processes'). 0, or -1 after an error message. */
+int cli_merge_workers(const char *cmd, struct profile *p, const char *out);
+
+/* Several files of one program (a cluster's primary, then its workers' .cpuprofile files): the
+ * first, with each further one merged in as a process. NULL after an error message. */
+struct profile *cli_read_program(const char *cmd, char **paths, int n);
+
 #endif

@@ -19,7 +19,8 @@
 
 static const char usage[] =
     "usage: mrprof diff BASE NEW [--top N] [--by function|line|file] [--output-format text|tsv]\n"
-    "                            [--tree-min PTS | --no-tree] [--absolute] [-o FILE]\n";
+    "                            [--tree-min PTS | --no-tree] [--absolute] [-o FILE]\n"
+    "                            [--process PID|NAME]\n";
 static const char about[] =
     "Compares two profiles of the same program: per function, the self and total share of each\n"
     "profile's own time (so runs of different lengths compare) and the time in ms, the change\n"
@@ -125,7 +126,7 @@ cmd_diff(int argc, char **argv)
     int top = 30, by_i = AGG_FUNCTION, shape = 0;
     bool no_tree = false, absolute = false;
     double tree_min = 1.0;
-    const char *out_path = NULL, *shape_opt = NULL, *tree_min_opt = NULL;
+    const char *out_path = NULL, *shape_opt = NULL, *tree_min_opt = NULL, *process = NULL;
     const struct opt opts[] = {
         {OPTION_INT("top", 0, &top, 0, 1000000, "N", "rows (default 30; 0 = all)")},
         CLI_OPT_BY(&by_i),
@@ -145,6 +146,7 @@ cmd_diff(int argc, char **argv)
                          "(base - new)'; a .cpuprofile (Chrome DevTools) holds what grew;\n"
                          "an .svg is a differential flame graph: widths from NEW, red grew,\n"
                          "blue shrank, each label with its change (+12.3%)")},
+        CLI_OPT_PROCESS(&process),
         {0},
     };
     const struct opt_cmd cmd = {"mrprof diff", usage, about, footer, opts, 24, 0};
@@ -164,10 +166,12 @@ cmd_diff(int argc, char **argv)
         return cli_usage_error("diff",
                                "--absolute scales the call tree and -o, and %s%s prints neither",
                                tsv ? shape_opt : "--no-tree", tsv ? " tsv" : "");
-    struct profile *base = cli_read_profile("diff", paths[0]);
+    struct profile *base =
+        cli_only_process("diff", paths[0], cli_read_profile("diff", paths[0]), process);
     if (!base)
         return CLI_USAGE;
-    struct profile *cur = cli_read_profile("diff", paths[1]);
+    struct profile *cur =
+        cli_only_process("diff", paths[1], cli_read_profile("diff", paths[1]), process);
     if (!cur) {
         profile_free(base);
         return CLI_USAGE;

@@ -215,6 +215,7 @@ cmd_record(int argc, char **argv)
     if (!cargv)
         return CLI_SCRIPT_FAILED;
     pid_t pid;
+    time_t started = time(NULL);
     int code, st = record_run(cargv, &pid, &code, mrun, "; no profile written");
     if (st)
         return st;
@@ -232,5 +233,6 @@ cmd_record(int argc, char **argv)
                 f->about);
     else
         fprintf(stderr, "mrprof record: no profile was written (script exit status %d)\n", code);
+    cli_record_report_workers(out, started);
     return code;
 }

@@ -12,13 +12,16 @@
 #include "viewer/text/stalls.h"
 
 static const char usage[] =
-    "usage: mrprof report FILE [--top N] [--tree] [--by function|line|file] [--thread N]\n"
-    "                          [--min-pct P] [--hide-idle] [--output-format text|tsv]\n";
+    "usage: mrprof report FILE [FILE...] [--top N] [--tree] [--by function|line|file]\n"
+    "                          [--thread N] [--process PID|NAME] [--min-pct P] [--hide-idle]\n"
+    "                          [--output-format text|tsv]\n";
 static const char about[] =
     "Prints where the time went: a header (duration, samples, achieved rate, dropped samples,\n"
     "threads), the top functions by self time with self/total ms and %, and with --tree the\n"
     "call tree with total and self % per node. Reads any profile mrprof reads (see `mrprof\n"
     "convert --help`): .cpuprofile, trace, .heapprofile, pprof, speedscope, folded stacks.\n"
+    "Several files are one program's processes (a cluster's: out.cpuprofile\n"
+    "out.worker-*.cpuprofile), reported together; --process picks one.\n"
     "On a stall directory (mrun --prof-stall, mrprof record --stall) it lists the stalls by\n"
     "length and by blocking function (--top N rows of each).\n";
 
@@ -27,7 +30,7 @@ cmd_report(int argc, char **argv)
 {
     struct report_opts o = {20, false, AGG_FUNCTION, -1, 0.5, false, false};
     int by = AGG_FUNCTION, shape = 0;
-    const char *min_pct_opt = NULL, *shape_opt = NULL;
+    const char *min_pct_opt = NULL, *shape_opt = NULL, *process = NULL;
     const struct opt opts[] = {
         {OPTION_INT("top", 0, &o.top, 0, 1000000, "N",
                     "rows in the top table (default 20; 0 = all)")},
@@ -35,6 +38,7 @@ cmd_report(int argc, char **argv)
         CLI_OPT_BY(&by),
         {OPTION_INT("thread", 0, &o.thread, 0, 1000000, "N",
                     "only thread N (see the header's thread list; default all)")},
+        CLI_OPT_PROCESS(&process),
         {OPTION_FLAG("hide-idle", 0, &o.hide_idle,
                      "leave out the time the loop waited for I/O or timers, (idle): the\n"
                      "shares are then of the rest (the header says how much was left out);\n"
@@ -49,7 +53,7 @@ cmd_report(int argc, char **argv)
         {0},
     };
     const struct opt_cmd cmd = {"mrprof report", usage, about, NULL, opts, 24, 0};
-    int rc, nargs = cli_parse(&cmd, argc, argv, 1, "one file at a time", &rc);
+    int rc, nargs = cli_parse(&cmd, argc, argv, -1, NULL, &rc);
     if (nargs < 0)
         return rc;
     const char *path = nargs ? argv[0] : NULL;
@@ -65,8 +69,10 @@ cmd_report(int argc, char **argv)
                                o.tree ? "--tree" : "--min-pct", shape_opt);
     if (min_pct_given && !o.tree)
         return cli_usage_error("report", "--min-pct hides nodes of the call tree: add --tree");
+    if (stalls_is_dir(path) && nargs > 1)
+        return cli_usage_error("report", "%s is a stall directory: report one at a time", path);
     if (stalls_is_dir(path)) {
-        if (o.tree || o.tsv || o.thread >= 0 || by != AGG_FUNCTION)
+        if (o.tree || o.tsv || o.thread >= 0 || by != AGG_FUNCTION || process)
             return cli_usage_error("report",
                                    "%s is a stall directory: only --top applies (open "
                                    "one of its profiles for the rest)",
@@ -78,7 +84,8 @@ cmd_report(int argc, char **argv)
         }
         return CLI_OK;
     }
-    struct profile *p = cli_read_profile("report", path);
+    struct profile *p =
+        cli_only_process("report", path, cli_read_program("report", argv, nargs), process);
     if (!p)
         return CLI_USAGE;
     if (o.hide_idle && p->meta.mode == PROFILE_HEAP) {

@@ -17,7 +17,7 @@
 
 static const char usage[] =
     "usage: mrprof view FILE [--once] [--view V] [--size WxH] [--thread N] [--search TEXT]\n"
-    "                        [--hide-idle]\n"
+    "                        [--hide-idle] [--process PID|NAME]\n"
     "       mrprof view --diff BASE NEW [--absolute] [options]\n";
 static const char about[] =
     "Opens a profile in the terminal: top functions, call tree, flame graph, timeline, threads\n"
@@ -111,7 +111,7 @@ cli_view_snapshot(const struct view_opts *o, struct tv *v)
 int
 cmd_view(int argc, char **argv)
 {
-    const char *base_path = NULL;
+    const char *base_path = NULL, *process = NULL;
     bool absolute = false;
     struct view_opts o;
     cli_view_defaults(&o);
@@ -125,6 +125,7 @@ cmd_view(int argc, char **argv)
             "the tree with a CHANGE column, the top view with each function's base\n"
             "share and change. The base is scaled to NEW's total unless --absolute.")},
         {OPTION_FLAG("absolute", 0, &absolute, "with --diff: compare time as measured")},
+        CLI_OPT_PROCESS(&process),
         {0},
     };
     const struct opt_cmd cmd = {"mrprof view", usage, about, NULL, opts, 17, 0};
@@ -143,13 +144,14 @@ cmd_view(int argc, char **argv)
         return cli_usage_error("view", "--absolute scales a diff: it needs --diff BASE NEW");
     if (cli_view_check("view", &o) != CLI_OK)
         return CLI_USAGE;
-    struct profile *p = cli_read_profile("view", path);
+    struct profile *p = cli_only_process("view", path, cli_read_profile("view", path), process);
     if (!p)
         return CLI_USAGE;
     struct diff_tree d = {0};
     char title_buf[512];
     if (base_path) { /* the view shows the merged profile: NEW's samples over both tries */
-        struct profile *base = cli_read_profile("view", base_path);
+        struct profile *base =
+            cli_only_process("view", base_path, cli_read_profile("view", base_path), process);
         int err = base ? diff_build(base, p, !absolute, &d) : -1;
         profile_free(base);
         profile_free(p);

@@ -85,6 +85,17 @@ print_header(FILE *out, const struct profile *p, const char *title, const struct
     fprintf(out, "\n  dropped %llu, truncated stacks %llu", (unsigned long long)m->dropped,
             (unsigned long long)m->truncated);
 threads:
+    if (profile_nprocesses(p) > 1) { /* a cluster: its processes, each with its threads */
+        fprintf(out, "\n  processes %zu:", profile_nprocesses(p));
+        for (uint32_t k = 0; k < profile_nprocesses(p); k++) {
+            char label[160];
+            profile_process_label(p, k, label, sizeof label);
+            fprintf(out, "%s %s, threads", k ? ";" : "", label);
+            for (size_t t = 0; t < profile_nthreads(p); t++)
+                if (profile_threads(p)[t].process == k)
+                    fprintf(out, " [%zu]", t);
+        }
+    }
     fprintf(out, "\n  threads %zu:", profile_nthreads(p));
     for (size_t t = 0; t < profile_nthreads(p); t++)
         fprintf(out, " [%zu] %s", t, profile_str(p, profile_threads(p)[t].name));

@@ -7,7 +7,9 @@
 #include "viewer/tui/tv_view.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Weight and samples per thread; [nt] is all threads. */
 struct threads_state {
@@ -52,6 +54,19 @@ refresh_threads(struct tv *v, int w, int rows)
     return 0;
 }
 
+/* "worker 1 (pid 123)" of "cluster worker 1", "primary (pid 12)": short enough for the column. */
+static const char *
+process_short(const struct profile *p, uint32_t k)
+{
+    static char buf[48];
+    const char *n = profile_process_name(p, k);
+    if (strncmp(n, "cluster ", 8) == 0)
+        n += 8;
+    snprintf(buf, sizeof buf, "%s (%lld)", *n ? n : "primary",
+             (long long)profile_process_pid(p, k));
+    return buf;
+}
+
 static void
 draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_layout *lay)
 {
@@ -63,7 +78,8 @@ draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_
     const uint64_t *wt = st->wt, *cnt = st->cnt;
     uint16_t hdr = TV_ATTR(TV_BOLD | TV_UNDERLINE, 0);
     tv__fill(g, 0, y0, g->w, ' ', hdr);
-    tv__textf(g, 0, y0, g->w, hdr, "   %-26s %8s %9s %10s %7s", "THREAD", "TID", "SAMPLES",
+    tv__textf(g, 0, y0, g->w, hdr, "   %-26s %8s %9s %10s %7s",
+              profile_nprocesses(p) > 1 ? "PROCESS: THREAD" : "THREAD", "TID", "SAMPLES",
               tv__is_heap(v)                   ? "KiB"
               : v->p->meta.mode == PROFILE_CPU ? "CPU ms"
                                                : "wall ms",
@@ -80,12 +96,16 @@ draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_
         if (sel)
             tv__fill(g, 0, y, g->w, ' ', a);
         size_t k = r == 0 ? nt : (size_t)(r - 1);
-        char name[64], tid[24] = "";
+        char name[128], tid[24] = "";
         if (r == 0) {
             snprintf(name, sizeof name, "all threads");
         } else {
             const struct prof_thread_info *ti = &profile_threads(p)[k];
-            snprintf(name, sizeof name, "%s", profile_str(p, ti->name));
+            if (profile_nprocesses(p) > 1) /* a cluster: grouped by process, named with it */
+                snprintf(name, sizeof name, "%s: %s", process_short(p, ti->process),
+                         profile_str(p, ti->name));
+            else
+                snprintf(name, sizeof name, "%s", profile_str(p, ti->name));
             snprintf(tid, sizeof tid, "%lld", (long long)ti->tid);
         }
         int x = tv__textf(g, 0, y, g->w, a, " %s %-26.26s %8s %9llu %10.1f %6.1f%% ",

@@ -1,0 +1,159 @@
+/*
+ * process.c — the processes of one profile: a cluster's primary and its workers recorded as one
+ * program (profile.h: threads belong to processes).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profiler/model/profile.h"
+
+void
+profile_process_label(const struct profile *p, uint32_t process, char *buf, size_t len)
+{
+    const char *name = profile_process_name(p, process);
+    int64_t pid = profile_process_pid(p, process);
+    if (*name && pid > 0)
+        snprintf(buf, len, "%s (pid %lld)", name, (long long)pid);
+    else if (*name)
+        snprintf(buf, len, "%s", name);
+    else if (pid > 0)
+        snprintf(buf, len, "pid %lld", (long long)pid);
+    else
+        snprintf(buf, len, "process %u", process);
+}
+
+int
+profile_merge_process(struct profile *dst, const struct profile *src)
+{
+    uint32_t *nmap = malloc((src->nodes.len + 1) * sizeof *nmap);
+    uint32_t *pmap = malloc((src->processes.len + 1) * sizeof *pmap);
+    uint32_t *tmap = malloc((src->threads.len + 1) * sizeof *tmap);
+    int rc = -ENOMEM;
+    if (!nmap || !pmap || !tmap || profile_graft(dst, src, NULL, nmap) != 0)
+        goto out;
+    char name[96];
+    snprintf(name, sizeof name, "%s",
+             src->meta.process_name[0] ? src->meta.process_name : "process");
+    pmap[0] = profile_add_process(dst, src->meta.pid, name);
+    for (size_t i = 0; i < src->processes.len; i++)
+        pmap[i + 1] = profile_add_process(dst, profile_process_pid(src, (uint32_t)i + 1),
+                                          profile_process_name(src, (uint32_t)i + 1));
+    const struct prof_thread_info *t = src->threads.data;
+    for (size_t i = 0; i < src->threads.len; i++) {
+        tmap[i] = profile_add_thread(dst, t[i].tid, profile_str(src, t[i].name));
+        if (!dst->oom)
+            ((struct prof_thread_info *)dst->threads.data)[tmap[i]].process =
+                t[i].process <= src->processes.len ? pmap[t[i].process] : pmap[0];
+    }
+    const struct prof_sample *s = src->samples.data;
+    for (size_t i = 0; i < src->samples.len; i++)
+        if (s[i].thread < src->threads.len && s[i].node < src->nodes.len)
+            profile_add_sample(dst, tmap[s[i].thread], nmap[s[i].node], s[i].line, s[i].t_ns,
+                               s[i].weight_ns);
+    const struct prof_span *sp = src->spans.data;
+    for (size_t i = 0; i < src->spans.len; i++)
+        if (sp[i].thread < src->threads.len)
+            profile_add_span(dst, tmap[sp[i].thread], profile_str(src, sp[i].name), sp[i].start_ns,
+                             sp[i].dur_ns);
+    const struct prof_counter *c = src->counters.data;
+    for (size_t i = 0; i < src->counters.len; i++) {
+        char cn[256];
+        snprintf(cn, sizeof cn, "%s (%s)", profile_str(src, c[i].name), name);
+        profile_add_counter(dst, cn, c[i].t_ns, c[i].value);
+    }
+    if (src->meta.start_ns && (!dst->meta.start_ns || src->meta.start_ns < dst->meta.start_ns))
+        dst->meta.start_ns = src->meta.start_ns;
+    if (src->meta.end_ns > dst->meta.end_ns)
+        dst->meta.end_ns = src->meta.end_ns;
+    dst->meta.signals += src->meta.signals;
+    dst->meta.dropped += src->meta.dropped;
+    dst->meta.truncated += src->meta.truncated;
+    profile_sort_samples(dst);
+    rc = dst->oom ? -ENOMEM : 0;
+out:
+    free(nmap), free(pmap), free(tmap);
+    return rc;
+}
+
+/* Whether sel names process k: its pid, its whole name, or its name's last word ("1" of
+ * "cluster worker 1" after "worker "): "worker 1", "cluster worker 1", "primary". */
+static bool
+process_matches(const struct profile *p, uint32_t k, const char *sel)
+{
+    char *end;
+    long long n = strtoll(sel, &end, 10);
+    if (*sel && !*end)
+        return (n > 0 && profile_process_pid(p, k) == n) || (n == 0 && k == 0);
+    const char *name = profile_process_name(p, k);
+    if (strcmp(name, sel) == 0)
+        return true;
+    size_t nl = strlen(name), sl = strlen(sel);
+    if (sl < nl && strcmp(name + nl - sl, sel) == 0 && name[nl - sl - 1] == ' ')
+        return true; /* "worker 1" of "cluster worker 1" */
+    return k == 0 && (strcmp(sel, "primary") == 0 || strcmp(sel, "cluster primary") == 0);
+}
+
+int
+profile_parse_process(const struct profile *p, const char *sel, uint32_t *process, struct mp_err *e)
+{
+    for (uint32_t k = 0; k < profile_nprocesses(p); k++)
+        if (process_matches(p, k, sel)) {
+            *process = k;
+            return 0;
+        }
+    char list[512] = "";
+    size_t at = 0;
+    for (uint32_t k = 0; k < profile_nprocesses(p) && at < sizeof list - 1; k++) {
+        char label[128];
+        profile_process_label(p, k, label, sizeof label);
+        int w = snprintf(list + at, sizeof list - at, "%s%s", k ? ", " : "", label);
+        at += w > 0 ? (size_t)w : 0;
+    }
+    return mp_errf(e, -EINVAL, "no process '%s' in the profile (it holds: %s)", sel, list);
+}
+
+struct profile *
+profile_only_process(const struct profile *src, uint32_t process)
+{
+    struct profile *p = profile_new();
+    uint32_t *nmap = malloc((src->nodes.len + 1) * sizeof *nmap);
+    uint32_t *tmap = malloc((src->threads.len + 1) * sizeof *tmap);
+    if (!p || !nmap || !tmap || profile_graft(p, src, NULL, nmap) != 0)
+        goto fail;
+    p->meta = src->meta;
+    p->meta.pid = profile_process_pid(src, process);
+    snprintf(p->meta.process_name, sizeof p->meta.process_name, "%s",
+             profile_process_name(src, process));
+    const struct prof_thread_info *t = src->threads.data;
+    for (size_t i = 0; i < src->threads.len; i++)
+        tmap[i] = t[i].process == process
+                      ? profile_add_thread(p, t[i].tid, profile_str(src, t[i].name))
+                      : UINT32_MAX;
+    const struct prof_sample *s = src->samples.data;
+    for (size_t i = 0; i < src->samples.len; i++)
+        if (s[i].thread < src->threads.len && tmap[s[i].thread] != UINT32_MAX)
+            profile_add_sample(p, tmap[s[i].thread], nmap[s[i].node], s[i].line, s[i].t_ns,
+                               s[i].weight_ns);
+    const struct prof_span *sp = src->spans.data;
+    for (size_t i = 0; i < src->spans.len; i++)
+        if (sp[i].thread < src->threads.len && tmap[sp[i].thread] != UINT32_MAX)
+            profile_add_span(p, tmap[sp[i].thread], profile_str(src, sp[i].name), sp[i].start_ns,
+                             sp[i].dur_ns);
+    if (process == 0) {
+        const struct prof_counter *c = src->counters.data;
+        for (size_t i = 0; i < src->counters.len; i++)
+            profile_add_counter(p, profile_str(src, c[i].name), c[i].t_ns, c[i].value);
+    }
+    free(nmap), free(tmap);
+    if (p->oom) {
+        profile_free(p);
+        return NULL;
+    }
+    return p;
+fail:
+    free(nmap), free(tmap);
+    profile_free(p);
+    return NULL;
+}
