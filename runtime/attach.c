@@ -219,7 +219,9 @@ attach_free(struct rt *rt)
         atomic_fetch_sub(&prof_vm_interrupts, 1);
     if (prof_vm_interrupt_hook == vm_interrupt)
         prof_vm_interrupt_hook = g_prev_hook;
-    uv_close((uv_handle_t *)&g_async, NULL);
+    /* The runtime's teardown may have closed every handle of the loop already. */
+    if (!uv_is_closing((uv_handle_t *)&g_async))
+        uv_close((uv_handle_t *)&g_async, NULL);
     g_rt = NULL;
 }
 
