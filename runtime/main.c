@@ -160,6 +160,9 @@ main(int argc, char **argv)
         {OPTION_FLAG("inspect-public", 0, &insp.public_ok,
                      "allow --inspect on an address that is not loopback (whoever\n"
                      "reaches it can run any code in the process)")},
+        {OPTION_FLAG("no-attach", 0, &rt_no_attach,
+                     "ignore SIGUSR2: `mrprof top/record --pid` cannot attach to this\n"
+                     "process (MRUN_NO_ATTACH=1 does the same)")},
         {OPTION_FLAG("version", 0, &version, "print the version and exit")},
         {0},
     };

@@ -31,6 +31,7 @@
     X(regexp)                                                                                      \
     X(worker)                                                                                      \
     X(cluster)                                                                                     \
+    X(attach)                                                                                      \
     X(profiling)
 
 #define DECLARE(m) extern const struct rt_module rt_module_##m;

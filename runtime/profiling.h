@@ -69,4 +69,9 @@ int rt_prof_cdp_heap_start(struct rt *rt, uint64_t interval, char *err, size_t e
 char *rt_prof_cdp_heap_profile(struct rt *rt, bool stop, size_t *len, char *err, size_t errlen);
 bool rt_prof_cdp_running(bool heap);
 
+/* Attach on demand (runtime/attach.c): the signal `mrprof top/record --pid` sends, and
+ * --no-attach (set before rt_new; MRUN_NO_ATTACH=1 does the same). */
+#define RT_ATTACH_SIGNAL SIGUSR2
+extern bool rt_no_attach;
+
 #endif

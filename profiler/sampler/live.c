@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <uv.h>
@@ -80,7 +81,17 @@ struct prof_live {
     bool finishing;
     const struct profile *final;
     int exit_status;
+
+    /* Attach on demand (runtime/attach.c): peers of another uid (but root) are refused, and
+     * on_empty is called once, on the agent's thread, when the last viewer has gone (or none
+     * came within LIVE_ATTACH_IDLE_MS). */
+    bool attach, had_viewer, empty_told;
+    uint64_t started_ms;
+    void (*on_empty)(void *arg);
+    void *empty_arg;
 };
+
+#define LIVE_ATTACH_IDLE_MS 10000
 
 /* --- writing to a viewer ------------------------------------------------------------------- */
 
@@ -127,6 +138,16 @@ send_buf(struct client *c, struct live_buf *b, bool last)
 }
 
 static void
+tell_empty(struct prof_live *l)
+{
+    if (!l->attach || l->empty_told || l->finishing)
+        return;
+    l->empty_told = true;
+    unlink(l->path); /* nobody looks: the socket goes at once, sampling stops soon after */
+    l->on_empty(l->empty_arg);
+}
+
+static void
 on_client_closed(uv_handle_t *h)
 {
     struct client *c = h->data;
@@ -139,6 +160,8 @@ on_client_closed(uv_handle_t *h)
     l->nclients--;
     live_cursor_free(&c->cur);
     free(c);
+    if (l->nclients == 0 && l->had_viewer)
+        tell_empty(l);
 }
 
 static void
@@ -197,6 +220,7 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             drop_client(c, "it sent data after its hello");
         else {
             c->greeted = true; /* the next tick sends the welcome and the profile */
+            c->l->had_viewer = true;
             pthread_mutex_lock(&c->l->mu);
             c->l->greeted = true;
             pthread_cond_broadcast(&c->l->greeted_cond);
@@ -237,6 +261,23 @@ on_connection(uv_stream_t *server, int status)
     if (uv_accept(server, &c->h.stream) != 0) {
         close_client(c);
         return;
+    }
+    if (l->attach) { /* the directory is private; the peer's uid is checked all the same */
+        struct ucred cred;
+        socklen_t clen = sizeof cred;
+        uv_os_fd_t fd;
+        if (uv_fileno(&c->h.handle, &fd) != 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
+            drop_client(c, "cannot read its credentials (SO_PEERCRED)");
+            return;
+        }
+        if (cred.uid != geteuid() && cred.uid != 0) {
+            char why[96];
+            snprintf(why, sizeof why, "its uid %u is neither this process's (%u) nor root's",
+                     (unsigned)cred.uid, (unsigned)geteuid());
+            drop_client(c, why);
+            return;
+        }
     }
     if (l->nclients > LIVE_MAX_CLIENTS) {
         l->refused++;
@@ -302,6 +343,8 @@ on_tick(uv_timer_t *t)
             drop_client(c, "no hello within 2 s");
     if (l->clients)
         prof_read_profile(tick_profile, l);
+    if (l->attach && !l->had_viewer && !l->clients && now - l->started_ms > LIVE_ATTACH_IDLE_MS)
+        tell_empty(l); /* the tool that sent the signal never came */
 }
 
 /* --- the end ------------------------------------------------------------------------------- */
@@ -442,7 +485,7 @@ listen_unix(struct prof_live *l, const char *path, struct mp_err *e)
         l->path[0] = '\0';
         return -1;
     }
-    if (!getenv("MRUN_QUIET")) /* mrprof top knows the address: it chose it */
+    if (!getenv("MRUN_QUIET") && !l->attach) /* mrprof top knows the address: it chose it */
         fprintf(stderr, "mrun: live profile at unix:%s\n", l->path);
     return 0;
 }
@@ -468,8 +511,8 @@ close_all(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-struct prof_live *
-prof_live_start(const char *addr, struct mp_err *e)
+static struct prof_live *
+live_start(const char *addr, void (*on_empty)(void *), void *arg, struct mp_err *e)
 {
     struct prof_live *l = calloc(1, sizeof *l);
     if (!l || uv_loop_init(&l->loop) != 0) {
@@ -477,6 +520,10 @@ prof_live_start(const char *addr, struct mp_err *e)
         free(l);
         return NULL;
     }
+    l->attach = on_empty != NULL;
+    l->on_empty = on_empty;
+    l->empty_arg = arg;
+    l->started_ms = now_ms();
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->greeted_cond, NULL);
     int rc;
@@ -516,6 +563,20 @@ prof_live_start(const char *addr, struct mp_err *e)
         return NULL;
     }
     return l;
+}
+
+struct prof_live *
+prof_live_start(const char *addr, struct mp_err *e)
+{
+    return live_start(addr, NULL, NULL, e);
+}
+
+struct prof_live *
+prof_live_start_attach(const char *path, void (*on_empty)(void *arg), void *arg, struct mp_err *e)
+{
+    char addr[PATH_MAX + 8];
+    snprintf(addr, sizeof addr, "unix:%s", path);
+    return live_start(addr, on_empty, arg, e);
 }
 
 bool

@@ -22,6 +22,14 @@ struct prof_live;
  * (-EINVAL for an address that is not one, -ENOMEM, or the system's -errno). */
 struct prof_live *prof_live_start(const char *addr, struct mp_err *e);
 
+/* Attach on demand (runtime/attach.c): serves at the Unix socket PATH (made 0600; its directory
+ * is the caller's to keep private), accepts only peers whose uid (SO_PEERCRED) is this
+ * process's effective uid or root's, and calls on_empty(arg) once, on the agent's thread, when
+ * the last viewer has left or when no viewer came within 10 s; the socket is unlinked then.
+ * The caller then calls prof_live_finish. NULL with e filled on failure. */
+struct prof_live *prof_live_start_attach(const char *path, void (*on_empty)(void *arg), void *arg,
+                                         struct mp_err *e);
+
 /* Waits until a viewer has said hello, at most timeout_ms. Returns true when one has. */
 bool prof_live_wait_viewer(struct prof_live *l, int timeout_ms);
 

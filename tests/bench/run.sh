@@ -4,7 +4,7 @@
 #   2. profiler overhead: mrun --cpu-prof vs plain mrun (CPU time), and samples delivered;
 #      memory profiler overhead: mrun --heap-prof vs plain mrun on an allocation-heavy script
 #   then net (tests/bench/net.sh), HTTP vs Node's http (http.sh), Cluster.fork(2) vs Node's cluster and one process (cluster.sh), JSON vs CRuby and Node (json.sh), Deferred vs worker_threads
-#   (deferred.sh), Deferred.map vs one task per item and inline (deferred_map.sh), Worker messages vs worker_threads (worker.sh), loop health and the stall recorder (loophealth.sh), mrun --inspect's cost attached and idle beside --prof-live (inspect.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), the core
+#   (deferred.sh), Deferred.map vs one task per item and inline (deferred_map.sh), Worker messages vs worker_threads (worker.sh), loop health and the stall recorder (loophealth.sh), mrun --inspect's cost attached and idle beside --prof-live (inspect.sh), attach by pid: latency and cost when nobody looks (attach.sh), ChildProcess.spawn vs Node's (spawn.sh), Regexp vs CRuby (regexp.sh), the core
 #   additions vs CRuby (core.sh), check's rates,
 #   the viewer (viewer.sh), the SVG flame graph's time and size (svg.sh), and the soak with hostile clients (soak.sh)
 # Each figure is the best (minimum) of RUNS runs of user+sys CPU seconds.
@@ -105,6 +105,9 @@ bash tests/bench/loophealth.sh
 
 echo
 bash tests/bench/inspect.sh
+
+echo
+bash tests/bench/attach.sh
 
 echo
 bash tests/bench/spawn.sh

@@ -113,7 +113,7 @@ Test(rt, main_only_modules_are_signals_the_cluster_and_the_profiler)
     struct rt main_rt = {0}, worker_rt = {.worker = &worker_rt};
     for (const struct rt_module *const *m = rt_modules; *m; m++) {
         bool main_only = strcmp((*m)->name, "process") == 0 || strcmp((*m)->name, "cluster") == 0 ||
-                         strcmp((*m)->name, "profiling") == 0;
+                         strcmp((*m)->name, "attach") == 0 || strcmp((*m)->name, "profiling") == 0;
         cr_assert_eq((*m)->main_only, main_only, "module %s: main_only %d", (*m)->name,
                      (*m)->main_only);
         cr_assert(rt_module_enabled(&main_rt, *m));
@@ -123,9 +123,9 @@ Test(rt, main_only_modules_are_signals_the_cluster_and_the_profiler)
 
 Test(rt, module_table_lists_each_module_once)
 {
-    const char *want[] = {"kernel", "core", "timers", "net",      "dgram",   "http",
-                          "tls",    "json", "crypto", "deferred", "process", "loophealth",
-                          "child",  "fs",   "regexp", "worker",   "cluster", "profiling"};
+    const char *want[] = {"kernel", "core",   "timers",   "net",     "dgram",      "http",  "tls",
+                          "json",   "crypto", "deferred", "process", "loophealth", "child", "fs",
+                          "regexp", "worker", "cluster",  "attach",  "profiling"};
     size_t n = 0;
     for (const struct rt_module *const *m = rt_modules; *m; m++, n++) {
         cr_assert_lt(n, sizeof want / sizeof *want);

@@ -10,18 +10,22 @@
 
 #include "formats/formats.h"
 #include "viewer/cli/cli.h"
+#include "viewer/cli/record_pid.h"
 #include "viewer/cli/spawn.h"
 
 static const char usage[] =
     "usage: mrprof record [-o PATH] [-f FORMAT] [--hz N] [--mode cpu|wall] [--idle] [--memory]\n"
     "                     -- SCRIPT [ARGS...]\n"
-    "       mrprof record --stall MS [-o DIR] -- SCRIPT [ARGS...]\n";
+    "       mrprof record --stall MS [-o DIR] -- SCRIPT [ARGS...]\n"
+    "       mrprof record --pid PID [--duration SECONDS] [--memory] [-o PATH] [-f FORMAT]\n";
 static const char about[] =
     "Runs SCRIPT with mrun under the sampling profiler and writes the profile at exit (also when\n"
     "the script raises or calls exit). Exits with the script's own status; 3 when mrun could not\n"
     "be started or was killed by a signal (then 128+signal is printed).\n"
     "With --stall MS it records stalls instead (mrun --prof-stall): one .cpuprofile per callback\n"
-    "that held the event loop over MS ms, and an index, in DIR (default ./stalls.<pid>/).\n";
+    "that held the event loop over MS ms, and an index, in DIR (default ./stalls.<pid>/).\n"
+    "With --pid it attaches to a running mrun (SIGUSR2; see docs/cli.md), records until\n"
+    "--duration, Ctrl-C or the program's end, and writes PATH; exits 4 when it cannot attach.\n";
 
 /* Starts mrun with ARGV (frees it) and waits for it, passing signals on. 0 with *PID and the
  * exit status in *CODE; else the command's status (the reason printed, LOST after a signal). */
@@ -101,6 +105,9 @@ cmd_record(int argc, char **argv)
     unsigned long hz = 1000, interval = 0, stall = 0;
     int mode_i = 0;
     bool memory = false, memory_all = false, idle = false;
+    unsigned long attach_pid_n = 0;
+    double duration = 0;
+    const char *pid_opt = NULL, *duration_opt = NULL;
     char format_help[320];
     snprintf(format_help, sizeof format_help, "%s;\ndefault from PATH's extension, else cpuprofile",
              fmt_names());
@@ -127,6 +134,12 @@ cmd_record(int argc, char **argv)
         {OPTION_UINT("memory-interval", 0, &interval, 1, 1099511627776.0, "N",
                      "mean bytes between allocation samples (default 524288)"),
          .given = &interval_opt},
+        {OPTION_UINT("pid", 0, &attach_pid_n, 1, 4194304, "PID",
+                     "attach to the running mrun PID instead of starting a script"),
+         .given = &pid_opt},
+        {OPTION_DOUBLE("duration", 0, &duration, 0, 1e6, "SECONDS",
+                       "with --pid: stop after SECONDS (default: Ctrl-C or the program's end)"),
+         .flags = OPTF_MIN_EXCL, .given = &duration_opt},
         CLI_OPT_MRUN(&mrun),
         {0},
     };
@@ -136,6 +149,17 @@ cmd_record(int argc, char **argv)
         return rc;
     memory = memory || memory_all || interval_opt;
     const char *mode = cli_mode_names[mode_i];
+    if (pid_opt) {
+        if (nargs > 0)
+            return cli_usage_error("record", "--pid records a running program; give no script");
+        if (stall || hz_opt || mode_opt || memory_all || interval_opt || idle || mrun)
+            return cli_usage_error("record", "with --pid the program runs already: --stall, "
+                                             "--hz, --mode, --memory-all, --memory-interval, "
+                                             "--idle and --mrun do not apply");
+        return record_pid((long)attach_pid_n, duration, memory, out, format);
+    }
+    if (duration_opt)
+        return cli_usage_error("record", "--duration is for --pid");
     if (nargs == 0)
         return cli_usage_error("record", "no script given (mrprof record -- SCRIPT [ARGS])");
     const char *script = argv[0]; /* argv[0..nargs): the script and its arguments */

@@ -22,6 +22,7 @@
 
 #include "formats/live.h"
 #include "viewer/cli/attach.h"
+#include "viewer/cli/attach_pid.h"
 #include "viewer/cli/cli.h"
 #include "viewer/cli/spawn.h"
 #include "viewer/tui/tv.h"
@@ -29,7 +30,8 @@
 
 static const char usage[] =
     "usage: mrprof top [--hz N] [--mode cpu|wall] [-o PATH] [DISPLAY OPTIONS] -- SCRIPT [ARGS]\n"
-    "       mrprof top --attach ADDR [--token T] [--for SECONDS] [DISPLAY OPTIONS]\n";
+    "       mrprof top --attach ADDR [--token T] [--for SECONDS] [DISPLAY OPTIONS]\n"
+    "       mrprof top --pid PID [--for SECONDS] [DISPLAY OPTIONS]\n";
 static const char about[] =
     "Shows a running program's profile live in the terminal (the views of `mrprof view`,\n"
     "refreshed up to 8 times a second). With a SCRIPT it runs it under mrun --prof-live on a\n"
@@ -132,6 +134,9 @@ cmd_top(int argc, char **argv)
     unsigned long hz_n = 1000;
     int mode_i = 0;
     double for_secs = 0;
+    unsigned long pid = 0;
+    const char *pid_opt = NULL;
+    char pid_addr[128] = "unix:";
     const struct opt opts[] = {
         {OPTION_UINT("hz", 0, &hz_n, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)"),
          .given = &hz_opt},
@@ -149,6 +154,10 @@ cmd_top(int argc, char **argv)
                        "with --once and --attach: print the profile after SECONDS instead of\n"
                        "at the program's end"),
          .flags = OPTF_MIN_EXCL, .given = &for_opt},
+        {OPTION_UINT("pid", 0, &pid, 1, 4194304, "PID",
+                     "attach to the running mrun PID, started with no flag (SIGUSR2;\n"
+                     "exits 4 when it cannot: see docs/cli.md)"),
+         .given = &pid_opt},
         CLI_OPT_MRUN(&mrun_opt),
         CLI_VIEW_OPTIONS(&o),
         {.sname = 'e',
@@ -163,6 +172,10 @@ cmd_top(int argc, char **argv)
     char hz[16];
     snprintf(hz, sizeof hz, "%lu", hz_n);
     const char *mode = mode_opt ? cli_mode_names[mode_i] : NULL;
+    if (pid_opt && attach)
+        return cli_usage_error("top", "--pid and --attach both name the program: give one");
+    if (pid_opt)
+        attach = pid_addr; /* filled by attach_pid below; the --attach rules apply */
     if (attach && nscript > 0)
         return cli_usage_error("top", "--attach watches a running program; give no script");
     if (!attach && nscript <= 0)
@@ -232,6 +245,8 @@ cmd_top(int argc, char **argv)
     /* Connect: a script's agent needs a moment to listen; an attach target is there or not. */
     struct mp_err err = {0};
     struct stream s = {.fd = -1};
+    if (pid_opt && (s.fd = attach_pid("top", (long)pid, false, pid_addr, sizeof pid_addr)) < 0)
+        return ATTACH_PID_FAILED;
     for (int tries = 0; s.fd < 0; tries++) {
         s.fd = attach_open(addr, token, &err);
         if (s.fd >= 0 || attach || tries > 100)

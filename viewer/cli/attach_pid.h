@@ -1,0 +1,21 @@
+/*
+ * attach_pid.h — `mrprof top --pid` / `mrprof record --pid`: ask a running mrun for its live
+ * agent (SIGUSR2, runtime/attach.c) and connect to it.
+ */
+#ifndef MRPROF_ATTACH_PID_H
+#define MRPROF_ATTACH_PID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The exit status of top/record --pid when the process cannot be attached to. */
+#define ATTACH_PID_FAILED 4
+
+/* Checks PID (it exists, its program is an mrun, it catches SIGUSR2 and does not ignore it, we
+ * may signal it), joins its agent if one serves already, else sends SIGUSR2 (by sigqueue, value
+ * 1 with memory: allocations are sampled too) and waits (at most 10 s) for its socket, then
+ * connects and says hello. Returns the descriptor (non-blocking) with addr filled
+ * ("unix:/tmp/mrun-UID/PID.sock"), or -1 after printing why ("mrprof CMD: pid N: ..."). */
+int attach_pid(const char *cmd, long pid, bool memory, char *addr, size_t len);
+
+#endif
