@@ -8,10 +8,11 @@ source "$(dirname "$0")/test_tui.sh" --lib # tm, tui, screen, wait_for, poll, cl
 for f in $(declare -F | awk '{print $3}' | grep '^t_'); do unset -f "$f"; done # its tests: not ours
 
 export HOT="$ROOT/tests/scripts/attach/hot.rb"
+export PAUSE=0.004 # hot.rb sleeps 4 ms after each 1.5 ms call: the suite runs beside it
 
 # start_target [ENV...] [-- MRUN OPTIONS]: the hot script in the background; sets $tpid.
 start_target() {
-    env "$@" $MRUN "$HOT" 2>"$T/target.err" &
+    env "$@" $MRUN "$HOT" $PAUSE 2>"$T/target.err" &
     tpid=$!
     # ready once it catches SIGUSR2 (or ignores it, with attach off)
     local i
@@ -98,7 +99,7 @@ t_no_attach_and_env_refuse() {
     expect_err_has "attach is disabled"
     kill -0 "$tpid" || fail "MRUN_NO_ATTACH: the target died"
     stop_target
-    $MRUN --no-attach "$HOT" 2>/dev/null &
+    $MRUN --no-attach "$HOT" $PAUSE 2>/dev/null &
     tpid=$!
     poll 10 grep -qE '^SigIgn:.*[89abcdef]..$' /proc/$tpid/status || fail "--no-attach: SIGUSR2 not ignored"
     run $MRPROF top --pid "$tpid" --once --for 0.2
@@ -154,7 +155,7 @@ t_refuses_a_socket_directory_not_its_own() {
     local uid=54321 d=/tmp/mrun-54321
     rm -rf "$d"; mkdir -m 0777 "$d"
     chmod 0777 "$d"
-    setpriv --reuid=$uid --regid=$uid --clear-groups $MRUN "$HOT" 2>"$T/u.err" &
+    setpriv --reuid=$uid --regid=$uid --clear-groups $MRUN "$HOT" $PAUSE 2>"$T/u.err" &
     tpid=$!
     trap 'stop_target; rm -rf /tmp/mrun-54321' EXIT
     poll 10 grep -qE '^SigCgt:.*[89abcdef]..$' /proc/$tpid/status || fail "not ready"

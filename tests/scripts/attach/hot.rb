@@ -7,4 +7,9 @@ def hot_attach_fn(n)
   end
   s
 end
-loop { hot_attach_fn(20000) }
+# ARGV[0]: seconds to sleep after each call (the tests' 0.004 keeps a core mostly free)
+pause = ARGV[0] ? ARGV[0].to_f : 0.0
+loop do
+  hot_attach_fn(20000)
+  sleep pause if pause > 0
+end
