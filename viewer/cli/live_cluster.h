@@ -1,0 +1,65 @@
+/*
+ * live_cluster.h — the live streams of one program for `mrprof top`: the process it connected to
+ * and, when that is a cluster's primary serving at unix:PATH, each worker's own stream at
+ * PATH.worker-<id>.<pid> (docs/live.md, "A cluster"), found by watching PATH's directory.
+ *
+ * One decoder per process; the profile the viewer shows is the primary's own while it is alone,
+ * and a merge of every process's (profile_merge_process, as `mrprof report A B...` does) once a
+ * worker has said welcome: primary first, then the workers in the order they welcomed, so a
+ * process keeps its number (the processes panel's filter) while the program runs. A worker whose
+ * stream closes stays in the merge, marked ended; one that replaces it is a new process.
+ *
+ * Ownership: live_cluster_new takes the connected descriptor of the first stream; everything is
+ * released by live_cluster_free. The profile put in tv.p is the cluster's, valid until the next
+ * pump or live_cluster_free.
+ */
+#ifndef MRPROF_LIVE_CLUSTER_H
+#define MRPROF_LIVE_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "formats/live.h"
+#include "viewer/tui/tv.h"
+
+struct live_member;
+
+/* A name in the directory that matched the workers' pattern and was not taken. */
+struct live_skip {
+    char name[256];
+    int tries; /* refused connections; 3 (or a reason that is final): never tried again */
+};
+
+struct live_cluster {
+    int epfd, timerfd;     /* the one descriptor to wait on: every stream and a 100 ms tick */
+    struct live_member *m; /* m[0] is the first stream (the primary) */
+    size_t n, cap;
+    uint32_t *order; /* members in the merge, in the order they welcomed (m[0] first) */
+    size_t norder;
+    bool discover; /* unix: watch the socket's directory for workers */
+    char dir[4096], base[256];
+    struct live_skip *skipped;
+    size_t nskipped;
+    uint64_t last_scan_ms, last_build_ms;
+    bool merged_stale;      /* a worker's profile changed since the last merge */
+    struct profile *merged; /* owned; NULL while the primary is alone */
+    uint8_t *state;         /* tv.proc_state: per process of the profile shown */
+    size_t nstate;
+    const char *want;  /* --process PID|NAME, until it names a process */
+    bool want_missing; /* the program ended and want named none (v.status says so) */
+    bool failed;       /* the first stream broke (v.status says why) */
+};
+
+/* Starts with fd, connected to addr (unix:PATH or tcp:...): 0, or -ENOMEM / -errno. */
+int live_cluster_init(struct live_cluster *c, int fd, const char *addr, const char *want_process);
+void live_cluster_free(struct live_cluster *c);
+
+/* tv_source.pump (arg: the cluster): reads what every stream has, picks up new workers and
+ * rebuilds the merged profile (at most 5 times a second while live). -1 once the program has
+ * ended (the first stream closed and no worker's is open) or the first stream broke. */
+int live_cluster_pump(void *arg, struct tv *v);
+
+/* The first stream's decoder (welcome, end and exit status of the program). */
+const struct live_decoder *live_cluster_primary(const struct live_cluster *c);
+
+#endif
