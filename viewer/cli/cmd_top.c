@@ -269,6 +269,7 @@ cmd_top(int argc, char **argv)
         rc = end.signo || end.code == 0 ? CLI_SCRIPT_FAILED : end.code;
     } else {
         const struct live_decoder *dec = live_cluster_primary(&lc);
+        lc.say_on_stderr = !interactive;
         char title[256];
         snprintf(title, sizeof title, "%s%s", attach ? "attached to " : "",
                  attach ? attach : argv[0]);
@@ -284,6 +285,7 @@ cmd_top(int argc, char **argv)
         } else {
             rc = run_once(&lc, &v, &o, attach ? for_secs : 0);
         }
+        dec = live_cluster_primary(&lc); /* the members moved as workers came */
         if (!dec->welcomed && !lc.failed) {
             snprintf(v.status, sizeof v.status, "%.100s closed the connection before its welcome%s",
                      addr, attach && strncmp(attach, "tcp:", 4) == 0 ? " (wrong token?)" : "");

@@ -2,8 +2,10 @@
  * live_cluster.c — the live streams of a cluster for `mrprof top` (live_cluster.h).
  *
  * Workers are found by name: the primary serves unix:DIR/BASE, a worker unix:DIR/BASE.worker-
- * <id>.<pid> (runtime/profiling.c, rt_prof_cluster_worker). Every 200 ms the directory is read;
- * a new name is connected to with the same hello as the primary's (attach.c). Anything that is
+ * <id>.<pid> (runtime/profiling.c, rt_prof_cluster_worker). The directory is read when inotify
+ * says a name was made in it (at once: a short-lived worker is not missed for want of a look),
+ * and every 200 ms besides; a new name is connected to with the same hello as the primary's
+ * (attach.c). Anything that is
  * not a worker's stream is skipped with a line in the status bar and never tried again: a file
  * that is not a socket, a socket nobody listens on (after three tries: a worker binds its socket
  * a moment before it listens), one that sends what is not a live profile, or one that sends no
@@ -14,12 +16,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
@@ -41,6 +45,18 @@ struct live_member {
 #define BUILD_MS 200
 #define WELCOME_MS 5000
 #define REFUSED_TRIES 3
+
+/* A line for the status bar; on stderr too without a terminal (--once). */
+static void __attribute__((format(printf, 3, 4)))
+say(const struct live_cluster *c, struct tv *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->status, sizeof v->status, fmt, ap);
+    va_end(ap);
+    if (c->say_on_stderr)
+        fprintf(stderr, "mrprof top: %s\n", v->status);
+}
 
 static uint64_t
 now_ms(void)
@@ -88,7 +104,7 @@ int
 live_cluster_init(struct live_cluster *c, int fd, const char *addr, const char *want_process)
 {
     memset(c, 0, sizeof *c);
-    c->timerfd = -1;
+    c->timerfd = c->inotifyfd = -1;
     c->want = want_process;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (c->epfd < 0)
@@ -109,6 +125,14 @@ live_cluster_init(struct live_cluster *c, int fd, const char *addr, const char *
             if (!slash)
                 snprintf(c->dir, sizeof c->dir, ".");
             snprintf(c->base, sizeof c->base, "%s.worker-", base);
+            c->inotifyfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+            struct epoll_event iev = {.events = EPOLLIN, .data.u64 = UINT64_MAX - 1};
+            if (c->inotifyfd >= 0 &&
+                (inotify_add_watch(c->inotifyfd, c->dir, IN_CREATE | IN_MOVED_TO) < 0 ||
+                 epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->inotifyfd, &iev) != 0)) {
+                close(c->inotifyfd); /* the periodic look is enough */
+                c->inotifyfd = -1;
+            }
         }
     }
     int rc = add_member(c, fd, 0, "");
@@ -145,10 +169,12 @@ live_cluster_free(struct live_cluster *c)
     profile_free(c->merged);
     if (c->timerfd >= 0)
         close(c->timerfd);
+    if (c->inotifyfd >= 0)
+        close(c->inotifyfd);
     if (c->epfd >= 0)
         close(c->epfd);
     memset(c, 0, sizeof *c);
-    c->epfd = c->timerfd = -1;
+    c->epfd = c->timerfd = c->inotifyfd = -1;
 }
 
 const struct live_decoder *
@@ -171,8 +197,7 @@ read_worker(struct live_cluster *c, struct live_member *m, struct tv *v)
             break;
         if (n <= 0) {
             if (!m->dec.welcomed) {
-                snprintf(v->status, sizeof v->status,
-                         "skipped %.200s: it closed before a live profile's welcome", m->name);
+                say(c, v, "skipped %.200s: it closed before a live profile's welcome", m->name);
                 close_member(c, m, M_FAILED);
             } else {
                 snprintf(v->status, sizeof v->status, "cluster worker %ld (pid %u) ended", m->id,
@@ -183,8 +208,7 @@ read_worker(struct live_cluster *c, struct live_member *m, struct tv *v)
         }
         int r = live_decode(&m->dec, buf, (size_t)n);
         if (r < 0) {
-            snprintf(v->status, sizeof v->status, "skipped %.200s: not a live profile (%.200s)",
-                     m->name, m->dec.err.msg);
+            say(c, v, "skipped %.200s: not a live profile (%.200s)", m->name, m->dec.err.msg);
             close_member(c, m, m->merged ? M_ENDED : M_FAILED);
             return 1;
         }
@@ -195,8 +219,7 @@ read_worker(struct live_cluster *c, struct live_member *m, struct tv *v)
         }
     }
     if (!m->dec.welcomed && now_ms() - m->opened_ms > WELCOME_MS) {
-        snprintf(v->status, sizeof v->status, "skipped %.200s: no welcome within %d s", m->name,
-                 WELCOME_MS / 1000);
+        say(c, v, "skipped %.200s: no welcome within %d s", m->name, WELCOME_MS / 1000);
         close_member(c, m, M_FAILED);
         return 1;
     }
@@ -279,7 +302,7 @@ skip(struct live_cluster *c, struct tv *v, const char *name, const char *why, bo
     }
     s->tries = final ? REFUSED_TRIES : s->tries + 1;
     if (s->tries >= REFUSED_TRIES)
-        snprintf(v->status, sizeof v->status, "skipped %.200s: %.300s", name, why);
+        say(c, v, "skipped %.200s: %.300s", name, why);
 }
 
 /* Looks for workers' sockets in the directory; connects to the new ones. */
@@ -394,6 +417,10 @@ live_cluster_pump(void *arg, struct tv *v)
     uint64_t ticks, now = now_ms();
     while (read(c->timerfd, &ticks, sizeof ticks) > 0)
         ;
+    bool made = false; /* a name was made in the directory */
+    char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (c->inotifyfd >= 0 && read(c->inotifyfd, ev, sizeof ev) > 0)
+        made = true;
     int changed = 0;
     bool primary_over = c->m[0].fd < 0;
     if (!primary_over) {
@@ -417,7 +444,7 @@ live_cluster_pump(void *arg, struct tv *v)
             c->merged_stale = true;
         }
     }
-    if (c->discover && !c->failed && now - c->last_scan_ms >= SCAN_MS) {
+    if (c->discover && !c->failed && (made || now - c->last_scan_ms >= SCAN_MS)) {
         c->last_scan_ms = now;
         scan(c, v);
     }

@@ -31,7 +31,9 @@ struct live_skip {
 };
 
 struct live_cluster {
-    int epfd, timerfd;     /* the one descriptor to wait on: every stream and a 100 ms tick */
+    int epfd;      /* the one descriptor to wait on: every stream, the tick, the directory */
+    int timerfd;   /* a 100 ms tick (the directory is looked at, a welcome awaited) */
+    int inotifyfd; /* names made in the directory (-1: none, or inotify refused) */
     struct live_member *m; /* m[0] is the first stream (the primary) */
     size_t n, cap;
     uint32_t *order; /* members in the merge, in the order they welcomed (m[0] first) */
@@ -45,9 +47,10 @@ struct live_cluster {
     struct profile *merged; /* owned; NULL while the primary is alone */
     uint8_t *state;         /* tv.proc_state: per process of the profile shown */
     size_t nstate;
-    const char *want;  /* --process PID|NAME, until it names a process */
-    bool want_missing; /* the program ended and want named none (v.status says so) */
-    bool failed;       /* the first stream broke (v.status says why) */
+    const char *want;   /* --process PID|NAME, until it names a process */
+    bool want_missing;  /* the program ended and want named none (v.status says so) */
+    bool failed;        /* the first stream broke (v.status says why) */
+    bool say_on_stderr; /* skipped sockets are named on stderr too (no terminal) */
 };
 
 /* Starts with fd, connected to addr (unix:PATH or tcp:...): 0, or -ENOMEM / -errno. */
@@ -59,7 +62,8 @@ void live_cluster_free(struct live_cluster *c);
  * ended (the first stream closed and no worker's is open) or the first stream broke. */
 int live_cluster_pump(void *arg, struct tv *v);
 
-/* The first stream's decoder (welcome, end and exit status of the program). */
+/* The first stream's decoder (welcome, end and exit status of the program); valid until the
+ * next pump (a new worker moves the members). */
 const struct live_decoder *live_cluster_primary(const struct live_cluster *c);
 
 #endif

@@ -145,8 +145,10 @@ key_procs(struct tv *v, int key)
          * leave nothing to show, so the thread filter goes with a new process. */
         if (v->filter.thread >= 0 && v->proc_sel > 0 &&
             (size_t)v->filter.thread < profile_nthreads(v->p) &&
-            profile_threads(v->p)[v->filter.thread].process != (uint32_t)v->proc_sel - 1)
+            profile_threads(v->p)[v->filter.thread].process != (uint32_t)v->proc_sel - 1) {
             v->filter.thread = -1;
+            v->th_sel = 0;
+        }
         v->filter.process = (uint32_t)v->proc_sel;
         v->dirty = true;
         if (v->proc_sel > 0) {
