@@ -147,6 +147,22 @@ t_top_process_option_picks_one_worker() {
     expect_err_has "cluster worker 2 (pid"
 }
 
+# The live merge is the program's profile: at the end top shows as many samples, per process, as
+# `mrprof report` counts in the files the processes wrote (-o: one per process, Node's way).
+t_top_merge_counts_what_report_reads_from_the_files() {
+    run $MRPROF top --once --size 110x12 --view threads -o "$T/o.cpuprofile" -- \
+        tests/scripts/cluster/spin.rb 1500000
+    expect_rc 0
+    local live files
+    live=$(printf '%s\n' "$out" | grep -o '| [0-9]* samples' | grep -o '[0-9]*')
+    ls "$T"/o.worker-*.cpuprofile >/dev/null 2>&1 || fail "no worker files: $(ls "$T")"
+    run $MRPROF report "$T/o.cpuprofile" "$T"/o.worker-*.cpuprofile --top 3
+    expect_rc 0
+    files=$(printf '%s\n' "$out" | grep -o '[0-9]* samples,' | head -1 | grep -o '[0-9]*')
+    [ -n "$live" ] && [ "$live" = "$files" ] || fail "top showed $live samples, the files hold $files"
+    expect_out_has "processes 3: cluster primary"
+}
+
 # Names beside the primary's socket that match the workers' pattern but are not workers' live
 # streams: skipped with a message, the workers still followed, no hang.
 t_top_skips_what_is_not_a_worker_stream() {

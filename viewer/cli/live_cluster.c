@@ -31,9 +31,20 @@
 
 enum member_state { M_OPEN, M_ENDED, M_FAILED };
 
+/* How far a member's profile has been copied into the merged one, and its ids there. */
+struct live_map {
+    const struct profile *src; /* the decoder's profile copied from (a reset replaces it) */
+    uint32_t resets, renames;  /* the decoder's counts when copied */
+    uint32_t proc;             /* its process in the merged profile */
+    uint32_t *fmap, *nmap, *tmap;
+    size_t capf, capn, capt;
+    size_t nf, nn, nt, ns, nspans, ncounters, nallocs; /* records copied */
+};
+
 struct live_member {
     int fd; /* -1 once closed */
     struct live_decoder dec;
+    struct live_map map;
     long id;        /* worker id (0: the first stream) */
     char name[256]; /* its name in the directory ("" for the first stream) */
     enum member_state st;
@@ -42,7 +53,7 @@ struct live_member {
 };
 
 #define SCAN_MS 200
-#define BUILD_MS 200
+#define FULL_MS 1000 /* the least time between two whole merges for renamed frames */
 #define WELCOME_MS 5000
 #define REFUSED_TRIES 3
 
@@ -161,6 +172,9 @@ live_cluster_free(struct live_cluster *c)
     for (size_t i = 0; i < c->n; i++) {
         close_member(c, &c->m[i], c->m[i].st);
         live_decoder_free(&c->m[i].dec);
+        free(c->m[i].map.fmap);
+        free(c->m[i].map.nmap);
+        free(c->m[i].map.tmap);
     }
     free(c->m);
     free(c->order);
@@ -350,35 +364,163 @@ scan(struct live_cluster *c, struct tv *v)
     closedir(d);
 }
 
-/* The merged profile of every welcomed process; the old one is kept when memory runs out. */
-static void
-rebuild(struct live_cluster *c, struct tv *v)
+static bool
+grow_map(uint32_t **map, size_t *cap, size_t n)
 {
-    struct live_member *pm = &c->m[0];
-    struct profile *p = profile_only_process(pm->dec.p, 0);
-    if (!p) {
-        snprintf(v->status, sizeof v->status, "out of memory merging the processes");
-        return;
+    if (n <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    uint32_t *m = realloc(*map, c * sizeof *m);
+    if (!m)
+        return false;
+    *map = m;
+    *cap = c;
+    return true;
+}
+
+/* Copies what member m's profile gained since the last copy into dst (as process m->map.proc):
+ * the tables only grow between resets, so only their new records are read. 0 or -ENOMEM. */
+static int
+copy_new(struct profile *dst, struct live_member *m, bool primary)
+{
+    struct live_map *mp = &m->map;
+    const struct profile *s = m->dec.p;
+    size_t nf = profile_nframes(s), nn = profile_nnodes(s), nt = profile_nthreads(s);
+    if (!grow_map(&mp->fmap, &mp->capf, nf) || !grow_map(&mp->nmap, &mp->capn, nn) ||
+        !grow_map(&mp->tmap, &mp->capt, nt))
+        return -ENOMEM;
+    const struct prof_frame *f = profile_frames(s);
+    for (size_t i = mp->nf; i < nf; i++)
+        mp->fmap[i] = profile_frame_intern(dst, profile_str(s, f[i].name),
+                                           profile_str(s, f[i].file), f[i].line, f[i].kind);
+    mp->nf = nf;
+    const struct prof_node *n = profile_nodes(s);
+    if (nn && !mp->nn)
+        mp->nmap[0] = 0, mp->nn = 1;     /* the root */
+    for (size_t i = mp->nn; i < nn; i++) /* parents come first */
+        mp->nmap[i] = profile_node(dst, mp->nmap[n[i].parent], mp->fmap[n[i].frame]);
+    mp->nn = nn;
+    const struct prof_thread_info *t = profile_threads(s);
+    for (size_t i = mp->nt; i < nt; i++) {
+        mp->tmap[i] = profile_add_thread(dst, t[i].tid, profile_str(s, t[i].name));
+        if (!dst->oom)
+            ((struct prof_thread_info *)dst->threads.data)[mp->tmap[i]].process = mp->proc;
     }
-    snprintf(p->meta.process_name, sizeof p->meta.process_name, "cluster primary");
-    if (!p->meta.pid)
-        p->meta.pid = pm->dec.pid;
-    for (size_t j = 1; j < c->norder; j++) {
-        struct live_member *m = &c->m[c->order[j]];
-        struct profile *w = m->dec.p;
-        w->meta.pid = m->dec.pid;
-        snprintf(w->meta.process_name, sizeof w->meta.process_name, "cluster worker %ld", m->id);
-        if (profile_merge_process(p, w) != 0) {
-            profile_free(p);
-            snprintf(v->status, sizeof v->status, "out of memory merging the processes");
-            return;
+    mp->nt = nt;
+    const struct prof_sample *sm = profile_samples(s);
+    for (size_t i = mp->ns; i < profile_nsamples(s); i++)
+        if (sm[i].thread < nt && sm[i].node < nn)
+            profile_add_sample(dst, mp->tmap[sm[i].thread], mp->nmap[sm[i].node], sm[i].line,
+                               sm[i].t_ns, sm[i].weight_ns);
+    mp->ns = profile_nsamples(s);
+    const struct prof_span *sp = s->spans.data;
+    for (size_t i = mp->nspans; i < s->spans.len; i++)
+        if (sp[i].thread < nt)
+            profile_add_span(dst, mp->tmap[sp[i].thread], profile_str(s, sp[i].name),
+                             sp[i].start_ns, sp[i].dur_ns);
+    mp->nspans = s->spans.len;
+    const struct prof_counter *cn = s->counters.data;
+    for (size_t i = mp->ncounters; i < s->counters.len; i++) {
+        char name[256]; /* a worker's counters are named with it, as profile_merge_process does */
+        snprintf(name, sizeof name, primary ? "%s" : "%s (%s)", profile_str(s, cn[i].name),
+                 s->meta.process_name);
+        profile_add_counter(dst, name, cn[i].t_ns, cn[i].value);
+    }
+    mp->ncounters = s->counters.len;
+    const struct prof_alloc *a = profile_allocs(s);
+    for (size_t i = mp->nallocs; i < profile_nallocs(s); i++)
+        if (a[i].thread < nt && a[i].node < nn) {
+            size_t id = profile_add_alloc(dst, mp->tmap[a[i].thread], mp->nmap[a[i].node],
+                                          a[i].t_ns, a[i].size, a[i].bytes, a[i].count);
+            if (!dst->oom)
+                ((struct prof_alloc *)dst->allocs.data)[id].freed_ns = a[i].freed_ns;
         }
+    mp->nallocs = profile_nallocs(s);
+    return dst->oom ? -ENOMEM : 0;
+}
+
+/* The merged profile of every welcomed process, brought up to date: what each gained is copied
+ * in; a reset (or, at most once a second, renamed frames) makes a whole new merge. The old
+ * profile is kept when memory runs out. Returns true while renamed frames wait for a whole
+ * merge. */
+static bool
+merge(struct live_cluster *c, struct tv *v, bool over)
+{
+    uint64_t now = now_ms();
+    bool whole = !c->merged || c->force_whole, renamed = false;
+    for (size_t j = 0; j < c->norder; j++) {
+        struct live_member *m = &c->m[c->order[j]];
+        /* A worker's name and pid, from its socket's name and its welcome. */
+        if (j > 0) {
+            m->dec.p->meta.pid = m->dec.pid;
+            snprintf(m->dec.p->meta.process_name, sizeof m->dec.p->meta.process_name,
+                     "cluster worker %ld", m->id);
+        }
+        if (m->map.src && (m->map.src != m->dec.p || m->map.resets != m->dec.resets))
+            whole = true;
+        renamed |= m->map.src && m->map.renames != m->dec.renames;
     }
-    v->p = p; /* before the old one goes: the viewer never sees a freed profile */
-    profile_free(c->merged);
-    c->merged = p;
-    c->merged_stale = false;
-    c->last_build_ms = now_ms();
+    if (renamed && (over || now - c->last_full_ms >= c->full_every_ms))
+        whole = true;
+    renamed &= !whole;
+    struct profile *dst = c->merged;
+    if (whole) {
+        dst = profile_new();
+        if (!dst)
+            goto oom;
+        for (size_t j = 0; j < c->norder; j++)
+            c->m[c->order[j]].map.src = NULL;
+    }
+    for (size_t j = 0; j < c->norder; j++) {
+        struct live_member *m = &c->m[c->order[j]];
+        if (!m->map.src) { /* first copied into this merge */
+            struct live_map *mp = &m->map;
+            mp->nf = mp->nn = mp->nt = mp->ns = mp->nspans = mp->ncounters = mp->nallocs = 0;
+            mp->src = m->dec.p;
+            mp->resets = m->dec.resets;
+            mp->renames = m->dec.renames;
+            mp->proc =
+                j == 0 ? 0 : profile_add_process(dst, m->dec.pid, m->dec.p->meta.process_name);
+        }
+        if (copy_new(dst, m, j == 0) != 0)
+            goto oom;
+    }
+    /* The primary's meta (mode, rate, tool), over the time and the counts of every process. */
+    const struct profile *pp = c->m[0].dec.p;
+    dst->meta = pp->meta;
+    dst->meta.pid = c->m[0].dec.pid;
+    snprintf(dst->meta.process_name, sizeof dst->meta.process_name, "cluster primary");
+    for (size_t j = 1; j < c->norder; j++) {
+        const struct profile *w = c->m[c->order[j]].dec.p;
+        if (w->meta.start_ns && (!dst->meta.start_ns || w->meta.start_ns < dst->meta.start_ns))
+            dst->meta.start_ns = w->meta.start_ns;
+        if (w->meta.end_ns > dst->meta.end_ns)
+            dst->meta.end_ns = w->meta.end_ns;
+        dst->meta.signals += w->meta.signals;
+        dst->meta.dropped += w->meta.dropped;
+        dst->meta.truncated += w->meta.truncated;
+    }
+    if (whole) {
+        v->p = dst; /* before the old one goes: the viewer never sees a freed profile */
+        profile_free(c->merged);
+        c->merged = dst;
+        uint64_t took = now_ms() - now;
+        c->last_full_ms = now_ms();
+        c->full_every_ms = took * 10 > FULL_MS ? took * 10 : FULL_MS;
+        c->force_whole = false;
+    }
+    v->p = c->merged;
+    return renamed;
+oom:
+    if (whole)
+        profile_free(dst);
+    c->force_whole = true; /* the merge shown is not up to date: the next is a whole one */
+    snprintf(v->status, sizeof v->status, "out of memory merging the processes");
+    if (c->merged)
+        v->p = c->merged;
+    return false;
 }
 
 static uint8_t
@@ -453,11 +595,9 @@ live_cluster_pump(void *arg, struct tv *v)
         open |= c->m[i].fd >= 0;
     bool over = c->failed || (primary_over && !open);
     if (c->norder > 1) {
-        if (c->merged_stale && (over || now - c->last_build_ms >= BUILD_MS || !c->merged)) {
-            rebuild(c, v);
+        if (c->merged_stale || !c->merged || c->force_whole) {
+            c->merged_stale = merge(c, v, over); /* true: again at the next pump */
             changed = 1;
-        } else if (c->merged) {
-            v->p = c->merged;
         }
     } else {
         v->p = c->m[0].dec.p; /* alone: its own profile (a reset replaces it) */

@@ -4,10 +4,11 @@
  * PATH.worker-<id>.<pid> (docs/live.md, "A cluster"), found by watching PATH's directory.
  *
  * One decoder per process; the profile the viewer shows is the primary's own while it is alone,
- * and a merge of every process's (profile_merge_process, as `mrprof report A B...` does) once a
- * worker has said welcome: primary first, then the workers in the order they welcomed, so a
- * process keeps its number (the processes panel's filter) while the program runs. A worker whose
- * stream closes stays in the merge, marked ended; one that replaces it is a new process.
+ * and a merge of every process's (as profile_merge_process does for `mrprof report A B...`, but
+ * kept up to date by copying only what each process's tables gained) once a worker has welcomed:
+ * primary first, then the workers in the order they welcomed, so a process keeps its number (the
+ * processes panel's filter) while the program runs. A worker whose stream closes stays in the
+ * merge, marked ended; one that replaces it is a new process.
  *
  * Ownership: live_cluster_new takes the connected descriptor of the first stream; everything is
  * released by live_cluster_free. The profile put in tv.p is the cluster's, valid until the next
@@ -42,8 +43,10 @@ struct live_cluster {
     char dir[4096], base[256];
     struct live_skip *skipped;
     size_t nskipped;
-    uint64_t last_scan_ms, last_build_ms;
-    bool merged_stale;      /* a worker's profile changed since the last merge */
+    uint64_t last_scan_ms;
+    uint64_t last_full_ms, full_every_ms; /* whole merges (renamed frames): 10x what one took */
+    bool merged_stale;                    /* a process's profile changed since the last merge */
+    bool force_whole;       /* the next merge starts over (memory ran out in the last) */
     struct profile *merged; /* owned; NULL while the primary is alone */
     uint8_t *state;         /* tv.proc_state: per process of the profile shown */
     size_t nstate;
@@ -58,8 +61,8 @@ int live_cluster_init(struct live_cluster *c, int fd, const char *addr, const ch
 void live_cluster_free(struct live_cluster *c);
 
 /* tv_source.pump (arg: the cluster): reads what every stream has, picks up new workers and
- * rebuilds the merged profile (at most 5 times a second while live). -1 once the program has
- * ended (the first stream closed and no worker's is open) or the first stream broke. */
+ * brings the merged profile up to date (what each process gained is copied in). -1 once the program
+ * has ended (the first stream closed and no worker's is open) or the first stream broke. */
 int live_cluster_pump(void *arg, struct tv *v);
 
 /* The first stream's decoder (welcome, end and exit status of the program); valid until the

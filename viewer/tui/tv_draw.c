@@ -376,9 +376,8 @@ draw_help(const struct tv *v, struct tv_grid *g, int y0, int rows)
         "          p pauses a live view, q quits, ? this help (q quits, any other key closes it)",
         "Idle      i hides (idle), the loop's waits for I/O or timers, or shows it again:",
         "          shares are then of the rest (the header says \"idle hidden\")",
-        "Processes P opens the processes panel (a cluster's primary and workers, live or",
-        "          ended): Enter shows only the selected process in every view, a all of them;",
-        "          P or Esc closes it",
+        "Processes P lists a cluster's processes (pid, samples, share, live or ended);",
+        "          Enter shows only the selected one in every view, a all, P/Esc closes",
     };
     const char *lines[64];
     int n = 0;
