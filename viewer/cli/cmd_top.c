@@ -242,7 +242,7 @@ cmd_top(int argc, char **argv)
     }
     rc = CLI_OK;
     struct live_cluster lc;
-    int lerr = fd >= 0 ? live_cluster_init(&lc, fd, addr, process) : 0;
+    int lerr = fd >= 0 ? live_cluster_init(&lc, fd, pid_opt ? pid_addr : addr, process) : 0;
     if (lerr) {
         fprintf(stderr, "mrprof top: cannot follow the live stream: %s\n", strerror(-lerr));
         if (lc.n == 0) /* not taken yet */
