@@ -120,7 +120,7 @@ $(screen)"
 
     # q stops the program (SIGINT to the primary, which stops its workers): nothing is left.
     keys q
-    wait_for "EXIT="
+    wait_for "EXIT=0" # (a sanitizer's report would end it otherwise)
     gone() { ! kill -0 "$1" 2>/dev/null; }
     local p
     for p in "$ppid" "$wpid2" "$wpid3"; do poll 30 gone "$p" || fail "process $p outlived the viewer"; done
