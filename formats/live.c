@@ -515,6 +515,7 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
                 return -1;
             profile_set_frame(p, id, f.name, f.file, f.line, f.kind);
         }
+        d->renames++;
         return 1;
     }
     case LIVE_NODES: {
@@ -610,6 +611,7 @@ apply(struct live_decoder *d, int type, const uint8_t *m, size_t n)
         fresh->meta = p->meta;
         profile_free(p);
         d->p = fresh;
+        d->resets++;
         return 1;
     }
     case LIVE_END:

@@ -94,6 +94,8 @@ struct live_decoder {
     int exit_status;
     uint32_t pid;
     uint64_t held_back; /* from the last counters */
+    uint32_t resets;    /* resets so far (p was replaced), and renames messages applied: a */
+    uint32_t renames;   /* reader that copies from p sees by these what it must read again */
     uint8_t *pend;      /* bytes of an incomplete message */
     size_t npend, cappend;
     struct mp_err err; /* the protocol error (-EPROTO) or -ENOMEM; code 0 while none */

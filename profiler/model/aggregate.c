@@ -249,7 +249,7 @@ agg_idle(const struct profile *p, const struct agg_filter *f, uint64_t *w, uint6
     const struct prof_node *nodes = profile_nodes(p);
     *w = *n = 0;
     for (size_t i = 0; i < profile_nsamples(p); i++)
-        if (agg_keep(f, &s[i]) && s[i].node < profile_nnodes(p) &&
+        if (agg_keep(f, &s[i]) && agg_keep_process(p, f, &s[i]) && s[i].node < profile_nnodes(p) &&
             nodes[s[i].node].frame == p->f_idle) {
             *w += s[i].weight_ns;
             (*n)++;

@@ -32,11 +32,15 @@ struct agg_table {
 
 /* Which samples an aggregation considers: one thread (or -1 for all), a time range of sample
  * timestamps [from_ns, to_ns) (to_ns == 0: no upper bound), and with hide_idle not the samples
- * whose leaf is (idle) (`report --hide-idle`, the viewer's key i: shares are then of the rest). */
+ * whose leaf is (idle) (`report --hide-idle`, the viewer's key i: shares are then of the rest).
+ * process is 0 for every process, k + 1 for process k only (profile.h: the threads of a
+ * cluster's primary and workers; the viewer's processes panel): 0 when zeroed, so a filter
+ * written `{.thread = t}` keeps every process. */
 struct agg_filter {
     int thread;
     uint64_t from_ns, to_ns;
     bool hide_idle;
+    uint32_t process;
 };
 
 static inline bool
@@ -46,12 +50,21 @@ agg_keep(const struct agg_filter *f, const struct prof_sample *s)
            (f->to_ns == 0 || s->t_ns < f->to_ns);
 }
 
-/* agg_keep, and not an (idle) sample when f->hide_idle. */
+/* Whether s is of the process f->process names (always, when it names none). */
+static inline bool
+agg_keep_process(const struct profile *p, const struct agg_filter *f, const struct prof_sample *s)
+{
+    return !f->process || (s->thread < profile_nthreads(p) &&
+                           profile_threads(p)[s->thread].process == f->process - 1);
+}
+
+/* agg_keep, of f's process, and not an (idle) sample when f->hide_idle. */
 static inline bool
 agg_keep_p(const struct profile *p, const struct agg_filter *f, const struct prof_sample *s)
 {
-    return agg_keep(f, s) && !(f->hide_idle && s->node < profile_nnodes(p) &&
-                               profile_nodes(p)[s->node].frame == p->f_idle);
+    return agg_keep(f, s) && agg_keep_process(p, f, s) &&
+           !(f->hide_idle && s->node < profile_nnodes(p) &&
+             profile_nodes(p)[s->node].frame == p->f_idle);
 }
 
 /* The weight and count of the (idle) samples f would keep if it did not hide them. */

@@ -357,3 +357,70 @@ Test(tv, views_are_named_by_the_table)
               "tabs: %s", row(&f.g, 1));
     close_view(&f);
 }
+
+/* The processes panel (P): make()'s profile as a primary (pid 7) with a worker (pid 42) whose
+ * one thread ran `job` for 40 samples; a live source says the worker ended. */
+Test(tv, processes_panel_lists_the_processes_and_picks_one_for_every_view)
+{
+    struct fixture f;
+    open_view(&f, 100, 20);
+    f.p->meta.pid = 7;
+    snprintf(f.p->meta.process_name, sizeof f.p->meta.process_name, "cluster primary");
+    struct profile *w = profile_new();
+    uint32_t wt = profile_add_thread(w, 42, "main");
+    uint32_t nj = profile_node(w, 0, profile_frame_intern(w, "job", "job.rb", 1, FRAME_RUBY));
+    for (int i = 0; i < 40; i++)
+        profile_add_sample(w, wt, nj, 0, 2000000000 + (uint64_t)i * 1000000, 1000000);
+    w->meta.pid = 42;
+    snprintf(w->meta.process_name, sizeof w->meta.process_name, "cluster worker 1");
+    cr_assert_eq(profile_merge_process(f.p, w), 0);
+    profile_free(w);
+    const uint8_t state[] = {TV_PROC_LIVE, TV_PROC_ENDED};
+    f.v.proc_state = state;
+    f.v.nproc_state = 2;
+    tv_mark_dirty(&f.v);
+
+    tv_key(&f.v, 'P', 16);
+    tv_draw(&f.v, &f.g);
+    int hdr = find_row(&f.g, "PROCESS"), all = find_row(&f.g, "all processes");
+    int prim = find_row(&f.g, "cluster primary"), wk = find_row(&f.g, "cluster worker 1");
+    cr_assert(hdr > 0 && all == hdr + 1 && prim == all + 1 && wk == prim + 1, "rows: %d %d %d %d",
+              hdr, all, prim, wk);
+    char line[1024];
+    snprintf(line, sizeof line, "%s", row(&f.g, prim));
+    cr_assert(strstr(line, " 7 ") && strstr(line, "150") && strstr(line, "78.9%") &&
+                  strstr(line, "live"),
+              "primary: %s", line);
+    snprintf(line, sizeof line, "%s", row(&f.g, wk));
+    cr_assert(strstr(line, " 42 ") && strstr(line, "40") && strstr(line, "21.1%") &&
+                  strstr(line, "ended"),
+              "worker: %s", line);
+    cr_assert(strstr(row(&f.g, 19), "Enter pick a process"), "footer: %s", row(&f.g, 19));
+
+    /* Enter on the worker's row: every view shows it alone, and the header names it. */
+    tv_key(&f.v, TV_KEY_DOWN, 16);
+    tv_key(&f.v, TV_KEY_DOWN, 16);
+    tv_key(&f.v, TV_KEY_ENTER, 16);
+    cr_assert_eq(f.v.filter.process, 2);
+    tv_key(&f.v, TV_KEY_ESC, 16);
+    cr_assert(!f.v.procs_open);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, 0), "40 samples") && strstr(row(&f.g, 0), "worker 1 (pid 42)"),
+              "header: %s", row(&f.g, 0));
+    cr_assert(strstr(row(&f.g, 3), "job") && strstr(row(&f.g, 3), "100.0%"), "top: %s",
+              row(&f.g, 3));
+    cr_assert_eq(find_row(&f.g, "Lexer#lex"), -1);
+    tv_key(&f.v, '5', 16);
+    tv_draw(&f.v, &f.g);
+    cr_assert(find_row(&f.g, "worker 1 (42): main") > 0);
+    cr_assert_eq(find_row(&f.g, "(7)"), -1, "the primary's threads are listed");
+    /* a: all processes again. */
+    tv_key(&f.v, 'P', 16);
+    tv_key(&f.v, 'a', 16);
+    cr_assert_eq(f.v.filter.process, 0);
+    tv_key(&f.v, 'P', 16);
+    tv_draw(&f.v, &f.g);
+    cr_assert(strstr(row(&f.g, 0), "190 samples"), "header: %s", row(&f.g, 0));
+    cr_assert(find_row(&f.g, "primary (7): main") > 0);
+    close_view(&f);
+}

@@ -7,11 +7,14 @@
  *                                           (the socket client is attach.c)
  *
  * The stream (formats/live.h) feeds a profile that the viewer redraws from; when the program
- * ends the view stays on the final profile until q. The script's own output is kept in the
+ * ends the view stays on the final profile until q. A cluster's workers serve streams of their
+ * own beside the primary's socket: live_cluster.c finds them and merges every process's profile
+ * for the views (the processes panel, key P, lists them). The script's own output is kept in the
  * private directory while the screen is the viewer's, and printed when the viewer closes; the
  * script's exit status becomes mrprof's.
  */
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include "viewer/cli/attach.h"
 #include "viewer/cli/attach_pid.h"
 #include "viewer/cli/cli.h"
+#include "viewer/cli/live_cluster.h"
 #include "viewer/cli/spawn.h"
 #include "viewer/tui/tv.h"
 #include "viewer/tui/tv_curses.h"
@@ -37,67 +41,27 @@ static const char about[] =
     "refreshed up to 8 times a second). With a SCRIPT it runs it under mrun --prof-live on a\n"
     "private Unix socket; the script's output is shown when the viewer closes, and its exit\n"
     "status is mrprof's. With --attach it connects to an mrun started with --prof-live ADDR.\n"
-    "When the program ends the view stays on the final profile until q.\n";
+    "A cluster (Cluster.fork) is followed whole: each worker's stream beside a unix: address\n"
+    "is picked up as the worker starts, the views show every process merged, and the\n"
+    "processes panel (key P) lists them and picks one. When the program ends the view stays\n"
+    "on the final profile until q.\n";
 static const char footer[] =
     "The display options are those of mrprof view. Without a terminal on stdout, top prints the\n"
     "final profile (--once).\n";
 
-struct stream {
-    int fd;
-    struct live_decoder dec;
-    bool failed;
-};
-
-/* tv_source.pump: takes what the socket has. */
-static int
-pump(void *arg, struct tv *v)
-{
-    struct stream *s = arg;
-    uint8_t buf[65536];
-    int changed = 0;
-    for (;;) {
-        ssize_t n = read(s->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0) { /* the program closed the stream: it ended (or died) */
-            v->ended = true;
-            if (!s->dec.ended && !s->failed)
-                snprintf(v->status, sizeof v->status, "the program closed the live stream");
-            return -1;
-        }
-        int r = live_decode(&s->dec, buf, (size_t)n);
-        v->p = s->dec.p; /* a reset replaces the profile */
-        if (r < 0) {
-            s->failed = true;
-            v->ended = true;
-            snprintf(v->status, sizeof v->status, "live stream error: %.120s", s->dec.err.msg);
-            return -1;
-        }
-        changed |= r;
-        if (s->dec.ended) {
-            v->ended = true;
-            v->exit_code = s->dec.exit_status;
-            return -1;
-        }
-    }
-    return changed;
-}
-
 /* Without a terminal: read until the end (or --for seconds), then print the snapshot. */
 static int
-run_once(struct stream *s, struct tv *v, const struct view_opts *o, double for_secs)
+run_once(struct live_cluster *c, struct tv *v, const struct view_opts *o, double for_secs)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         fd_set rd;
         FD_ZERO(&rd);
-        FD_SET(s->fd, &rd);
+        FD_SET(c->epfd, &rd);
         struct timeval tmo = {0, 100000};
-        select(s->fd + 1, &rd, NULL, NULL, &tmo);
-        if (pump(s, v) < 0)
+        select(c->epfd + 1, &rd, NULL, NULL, &tmo);
+        if (live_cluster_pump(c, v) < 0)
             break;
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
@@ -123,6 +87,20 @@ copy_file(const char *path, FILE *to)
     fflush(to);
 }
 
+/* What a cluster's workers killed before they could unlink their sockets left in dir. */
+static void
+remove_worker_sockets(const char *dir)
+{
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "%s/live.sock.worker-*", dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        unlink(g.gl_pathv[i]);
+    globfree(&g);
+}
+
 int
 cmd_top(int argc, char **argv)
 {
@@ -135,7 +113,7 @@ cmd_top(int argc, char **argv)
     int mode_i = 0;
     double for_secs = 0;
     unsigned long pid = 0;
-    const char *pid_opt = NULL;
+    const char *pid_opt = NULL, *process = NULL;
     char pid_addr[128] = "unix:";
     const struct opt opts[] = {
         {OPTION_UINT("hz", 0, &hz_n, 1, 10000, "N", "sampling rate, 1..10000 (default 1000)"),
@@ -160,6 +138,10 @@ cmd_top(int argc, char **argv)
          .given = &pid_opt},
         CLI_OPT_MRUN(&mrun_opt),
         CLI_VIEW_OPTIONS(&o),
+        {OPTION_STRING("process", 0, &process, "PID|NAME",
+                       "only one process of a cluster: its pid, or its name (\"cluster\n"
+                       "worker 1\", \"worker 1\", \"primary\"), as the processes panel's\n"
+                       "pick (key P); --thread N counts every process's threads")},
         {.sname = 'e',
          .kind = OPT_FLAG,
          .flags = OPTF_ARG_START}, /* mrun's -e CODE is the script */
@@ -244,12 +226,12 @@ cmd_top(int argc, char **argv)
 
     /* Connect: a script's agent needs a moment to listen; an attach target is there or not. */
     struct mp_err err = {0};
-    struct stream s = {.fd = -1};
-    if (pid_opt && (s.fd = attach_pid("top", (long)pid, false, pid_addr, sizeof pid_addr)) < 0)
+    int fd = -1;
+    if (pid_opt && (fd = attach_pid("top", (long)pid, false, pid_addr, sizeof pid_addr)) < 0)
         return ATTACH_PID_FAILED;
-    for (int tries = 0; s.fd < 0; tries++) {
-        s.fd = attach_open(addr, token, &err);
-        if (s.fd >= 0 || attach || tries > 100)
+    for (int tries = 0; fd < 0; tries++) {
+        fd = attach_open(addr, token, &err);
+        if (fd >= 0 || attach || tries > 100)
             break;
         if (spawn_wait(child, SPAWN_NOHANG, &end) == 1) { /* it ended before serving */
             child_reaped = true;
@@ -259,7 +241,18 @@ cmd_top(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     rc = CLI_OK;
-    if (s.fd < 0) {
+    struct live_cluster lc;
+    int lerr = fd >= 0 ? live_cluster_init(&lc, fd, pid_opt ? pid_addr : addr, process) : 0;
+    if (lerr) {
+        fprintf(stderr, "mrprof top: cannot follow the live stream: %s\n", strerror(-lerr));
+        if (lc.n == 0) /* not taken yet */
+            close(fd);
+        live_cluster_free(&lc);
+        fd = -1;
+        if (child > 0)
+            kill(child, SIGTERM);
+    }
+    if (fd < 0) {
         if (attach) {
             fprintf(stderr, "mrprof top: %s\n(is mrun running with --prof-live %s?)\n", err.msg,
                     addr);
@@ -275,36 +268,37 @@ cmd_top(int argc, char **argv)
                 err.msg);
         rc = end.signo || end.code == 0 ? CLI_SCRIPT_FAILED : end.code;
     } else {
-        live_decoder_init(&s.dec);
+        const struct live_decoder *dec = live_cluster_primary(&lc);
+        lc.say_on_stderr = !interactive;
         char title[256];
         snprintf(title, sizeof title, "%s%s", attach ? "attached to " : "",
                  attach ? attach : argv[0]);
         struct tv v;
-        tv_init(&v, s.dec.p, title, tv_locale_utf8());
+        tv_init(&v, dec->p, title, tv_locale_utf8());
         v.live = true;
         v.exit_code = -1;
         cli_view_apply(&o, &v);
         if (interactive) {
-            struct tv_source src = {s.fd, pump, &s};
+            struct tv_source src = {lc.epfd, live_cluster_pump, &lc};
             if (tv_run(&v, &src) != 0)
                 rc = CLI_USAGE;
         } else {
-            rc = run_once(&s, &v, &o, attach ? for_secs : 0);
+            rc = run_once(&lc, &v, &o, attach ? for_secs : 0);
         }
-        if (!s.dec.welcomed && !s.failed) {
+        dec = live_cluster_primary(&lc); /* the members moved as workers came */
+        if (!dec->welcomed && !lc.failed) {
             snprintf(v.status, sizeof v.status, "%.100s closed the connection before its welcome%s",
                      addr, attach && strncmp(attach, "tcp:", 4) == 0 ? " (wrong token?)" : "");
-            s.failed = true;
+            lc.failed = true;
         }
-        if (s.failed) {
+        if (lc.failed || lc.want_missing) {
             fprintf(stderr, "mrprof top: %s\n", v.status);
             if (rc == CLI_OK)
                 rc = CLI_USAGE;
         }
-        bool program_ended = s.dec.ended || (v.ended && !s.failed);
+        bool program_ended = dec->ended || (v.ended && !lc.failed);
         tv_free(&v);
-        close(s.fd);
-        live_decoder_free(&s.dec);
+        live_cluster_free(&lc);
         if (child > 0) {
             if (!program_ended) /* q before the end: stop it as Ctrl-C does */
                 kill(child, SIGINT);
@@ -320,6 +314,7 @@ cmd_top(int argc, char **argv)
         unlink(outlog);
         unlink(errlog);
         unlink(sock);
+        remove_worker_sockets(dir);
         rmdir(dir);
     }
     return rc;

@@ -31,7 +31,8 @@ tv_init(struct tv *v, struct profile *p, const char *title, bool utf8)
     v->filter.thread = -1;
     v->tl_mark = -1;
     v->dirty = true;
-    v->layout = (struct tv_layout){TV_TOP, 2, 3, 0}; /* what the top view's draw gives */
+    v->layout = (struct tv_layout){
+        .view = TV_TOP, .body_y = 2, .list_y = 3}; /* the top view's draw gives */
 }
 
 void
@@ -45,6 +46,8 @@ tv_free(struct tv *v)
     free(v->tree_rows);
     free(v->tree_depth);
     free(v->boxes);
+    if (v->procs_state)
+        tv__panel_processes.free_state(v->procs_state);
     for (int i = 0; i < TV_NVIEWS; i++)
         if (v->view_state[i] && tv_views[i]->free_state)
             tv_views[i]->free_state(v->view_state[i]);
@@ -216,23 +219,28 @@ tv_key(struct tv *v, int key, int rows)
         v->help = false;
         return key == 'q' ? TV_QUIT : TV_REDRAW;
     }
-    const struct tv_view_ops *ops = tv_views[v->view];
+    const struct tv_view_ops *ops = tv__ops(v);
     int n = 0, page = rows > 2 ? rows - 2 : 1;
     int *sel = ops->cursor ? ops->cursor(v, &n) : NULL;
     for (int i = 0; i < TV_NVIEWS; i++)
         if (key == tv_views[i]->hotkey) {
             v->view = (enum tv_view)i;
+            v->procs_open = false;
             return TV_REDRAW;
         }
     switch (key) {
     case 'q':
         return TV_QUIT;
+    case 'P': /* the processes panel, over the view (Esc closes it too) */
+        v->procs_open = !v->procs_open;
+        return TV_REDRAW;
     case '?':
     case 'h':
         v->help = true;
         return TV_REDRAW;
     case TV_KEY_TAB:
         v->view = (enum tv_view)((v->view + 1) % TV_NVIEWS);
+        v->procs_open = false;
         return TV_REDRAW;
     case '/':
         v->typing = true;
@@ -307,11 +315,13 @@ tv_click(struct tv *v, int x, int y, int wheel)
         return tv_key(v, wheel < 0 ? TV_KEY_UP : TV_KEY_DOWN, 0);
     if (y == 1) { /* the tab line */
         int tab = (x - 1) / TV_TAB_WIDTH;
-        if (tab >= 0 && tab < TV_NVIEWS)
+        if (tab >= 0 && tab < TV_NVIEWS) {
             v->view = (enum tv_view)tab;
+            v->procs_open = false;
+        }
         return TV_REDRAW;
     }
-    const struct tv_view_ops *ops = tv_views[v->view];
+    const struct tv_view_ops *ops = tv__ops(v);
     if (ops->on_click) {
         ops->on_click(v, x, y);
         return TV_REDRAW;
@@ -321,7 +331,8 @@ tv_click(struct tv *v, int x, int y, int wheel)
     const struct tv_layout *lay = &v->layout;
     int n, *sel = ops->cursor ? ops->cursor(v, &n) : NULL;
     int row = y - lay->list_y;
-    if (sel && lay->view == v->view && lay->list_y >= 0 && row >= 0 && lay->scroll + row < n)
+    if (sel && lay->view == v->view && lay->procs == v->procs_open && lay->list_y >= 0 &&
+        row >= 0 && lay->scroll + row < n)
         *sel = v->layout.scroll + row;
     return TV_REDRAW;
 }

@@ -79,12 +79,16 @@ enum tv_action { TV_CONTINUE = 0, TV_QUIT, TV_REDRAW };
 /* What the last draw put where: clicks read it (drawing changes nothing else in the model). */
 struct tv_layout {
     enum tv_view view; /* the view drawn */
+    bool procs;        /* the processes panel was drawn over it */
     int body_y;        /* the grid row where the view's body starts */
     int list_y;        /* the grid row of a list view's first row (-1: the view has no rows) */
     int scroll;        /* the list's row shown at list_y */
 };
 
 struct diff_tree;
+
+/* What a live source knows of each process of the profile (tv.proc_state). */
+enum tv_proc_state { TV_PROC_UNKNOWN = 0, TV_PROC_LIVE, TV_PROC_ENDED };
 
 struct tv {
     struct profile *p; /* borrowed */
@@ -100,7 +104,7 @@ struct tv {
 
     enum tv_view view; /* an index into tv_views[] */
     bool help;
-    struct agg_filter filter; /* thread and time range */
+    struct agg_filter filter; /* thread, process and time range */
     bool sort_total;          /* top view: by total instead of self */
     char search[64];
     bool typing; /* the search prompt is open */
@@ -114,6 +118,15 @@ struct tv {
     int tl_cursor, tl_mark; /* timeline columns; tl_mark -1 when no range is being marked */
     int tl_cols;            /* columns of the timeline's last refresh */
     int th_sel;             /* threads view row: 0 = all, i + 1 = thread i */
+
+    /* The processes panel (key P): the profile's processes (a cluster's primary and workers);
+     * Enter sets filter.process. proc_state (borrowed from a live source, nproc_state entries,
+     * indexed by process; NULL when there is none) says which still run. */
+    bool procs_open;
+    int proc_sel; /* panel row: 0 = all, k + 1 = process k */
+    const uint8_t *proc_state;
+    size_t nproc_state;
+    void *procs_state; /* the panel's derived data (owned, panel_processes.c) */
 
     /* Derived from p and the filters by tv_refresh(); gen counts its recomputations, and each
      * view keys its own derived data (view_state) on it. */

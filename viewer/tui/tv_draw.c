@@ -272,10 +272,17 @@ draw_header(const struct tv *v, struct tv_grid *g)
     uint16_t a = TV_ATTR(TV_REVERSE | TV_BOLD, TV_C_HEADER);
     tv__fill(g, 0, 0, g->w, ' ', a);
     static const char *modes[] = {"cpu", "wall", "heap"};
-    char thread[80] = "all threads", range[64] = "";
+    char thread[200] = "all threads", range[64] = "", process[128] = "";
+    if (v->filter.process && v->filter.process <= profile_nprocesses(p)) {
+        profile_process_label(p, v->filter.process - 1, process, sizeof process);
+        if (strncmp(process, "cluster ", 8) == 0) /* "worker 1 (pid 123)": the header is full */
+            memmove(process, process + 8, strlen(process + 8) + 1);
+        snprintf(thread, sizeof thread, "%s", process);
+    }
     if (v->filter.thread >= 0 && (size_t)v->filter.thread < profile_nthreads(p)) {
         const struct prof_thread_info *t = &profile_threads(p)[v->filter.thread];
-        snprintf(thread, sizeof thread, "thread %s", profile_str(p, t->name));
+        snprintf(thread, sizeof thread, "%s%sthread %s", process, process[0] ? " " : "",
+                 profile_str(p, t->name));
     }
     if (v->filter.from_ns || v->filter.to_ns)
         snprintf(range, sizeof range, " | %.2f-%.2f s",
@@ -330,7 +337,7 @@ draw_footer(const struct tv *v, struct tv_grid *g)
     }
     /* The view's own keys first: at 80 columns the common ones are in the help (?). */
     char keys[256];
-    snprintf(keys, sizeof keys, " %s  %s? help  q quit%s", tv_views[v->view]->keys,
+    snprintf(keys, sizeof keys, " %s  %s? help  q quit%s", tv__ops(v)->keys,
              v->search[0] ? "Esc clear search  " : "/ search  ",
              v->live && !v->ended ? "  p pause  s save" : "  s save");
     tv__text(g, 0, y, g->w, keys, a);
@@ -369,6 +376,8 @@ draw_help(const struct tv *v, struct tv_grid *g, int y0, int rows)
         "          p pauses a live view, q quits, ? this help (q quits, any other key closes it)",
         "Idle      i hides (idle), the loop's waits for I/O or timers, or shows it again:",
         "          shares are then of the rest (the header says \"idle hidden\")",
+        "Processes P lists a cluster's processes (pid, samples, share, live or ended);",
+        "          Enter shows only the selected one in every view, a all, P/Esc closes",
     };
     const char *lines[64];
     int n = 0;
@@ -412,11 +421,12 @@ tv_draw(struct tv *v, struct tv_grid *g)
     draw_header(v, g);
     draw_tabs(v, g);
     int y0 = 2, rows = tv_body_rows(g->h);
-    const struct tv_view_ops *ops = tv_views[v->view];
+    const struct tv_view_ops *ops = tv__ops(v);
     if (v->help) { /* the view's layout stays: it is still what clicks select in */
         draw_help(v, g, y0, rows);
     } else {
-        v->layout = (struct tv_layout){.view = v->view, .body_y = y0, .list_y = -1};
+        v->layout =
+            (struct tv_layout){.view = v->view, .procs = v->procs_open, .body_y = y0, .list_y = -1};
         if (ops->refresh)
             ops->refresh(v, g->w, rows);
         ops->draw(v, g, y0, rows, &v->layout);

@@ -49,6 +49,12 @@ extern const struct tv_view_ops *const tv_views[TV_NVIEWS];
 extern const struct tv_view_ops tv__view_top, tv__view_tree, tv__view_flame, tv__view_timeline,
     tv__view_threads, tv__view_memory;
 
+/* The processes panel (panel_processes.c): drawn over the body in place of the view while
+ * v->procs_open, with the ops of a view (it has no tab, and its state is v->procs_state). */
+extern const struct tv_view_ops tv__panel_processes;
+/* What has the keys and the body now: the panel when it is open, else the current view. */
+const struct tv_view_ops *tv__ops(const struct tv *v);
+
 /* What a view's derived data was computed for. */
 struct tv_stamp {
     bool valid;

@@ -17,6 +17,12 @@ const struct tv_view_ops *const tv_views[TV_NVIEWS] = {
     [TV_THREADS] = &tv__view_threads, [TV_MEMORY] = &tv__view_memory,
 };
 
+const struct tv_view_ops *
+tv__ops(const struct tv *v)
+{
+    return v->procs_open ? &tv__panel_processes : tv_views[v->view];
+}
+
 int
 tv_view_by_name(const char *name)
 {

@@ -11,11 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Weight and samples per thread; [nt] is all threads. */
+/* Weight and samples per thread; [nt] is all threads. The rows: the threads of the process the
+ * processes panel picked (filter.process), or all of them. */
 struct threads_state {
     struct tv_stamp stamp;
     uint64_t *wt, *cnt;
+    uint32_t *rows;
+    size_t nrows;
 };
+
+/* The rows of the list: 1 (all threads) + the threads shown. */
+static int
+nrows(const struct tv *v)
+{
+    const struct threads_state *st = v->view_state[TV_THREADS];
+    return st && st->rows ? (int)st->nrows + 1 : (int)profile_nthreads(v->p) + 1;
+}
+
+/* The thread of list row r (r >= 1). */
+static size_t
+row_thread(const struct threads_state *st, int r)
+{
+    return st && st->rows ? st->rows[r - 1] : (size_t)(r - 1);
+}
 
 static int
 refresh_threads(struct tv *v, int w, int rows)
@@ -23,24 +41,36 @@ refresh_threads(struct tv *v, int w, int rows)
     (void)w;
     const struct profile *p = v->p;
     size_t nt = profile_nthreads(p), ns = profile_nsamples(p);
-    int scroll = 0;
-    tv__scrolled(&v->th_sel, &scroll, (int)nt + 1, rows - 1);
     struct threads_state *st = tv__state(v, TV_THREADS, sizeof *st);
     if (!st)
         return -ENOMEM;
-    if (!tv__stale(&st->stamp, v, -1, -1))
-        return 0;
-    free(st->wt);
-    free(st->cnt);
-    uint64_t *wt = st->wt = calloc(nt + 1, sizeof *wt),
-             *cnt = st->cnt = calloc(nt + 1, sizeof *cnt);
-    if (!wt || !cnt) {
-        free(wt);
-        free(cnt);
-        st->wt = st->cnt = NULL;
-        st->stamp.valid = false;
-        return -ENOMEM;
+    bool stale = tv__stale(&st->stamp, v, -1, -1);
+    if (stale) {
+        free(st->wt);
+        free(st->cnt);
+        free(st->rows);
+        st->wt = calloc(nt + 1, sizeof *st->wt);
+        st->cnt = calloc(nt + 1, sizeof *st->cnt);
+        st->rows = malloc((nt + 1) * sizeof *st->rows);
+        st->nrows = 0;
+        if (!st->wt || !st->cnt || !st->rows) {
+            free(st->wt);
+            free(st->cnt);
+            free(st->rows);
+            st->wt = st->cnt = NULL;
+            st->rows = NULL;
+            st->stamp.valid = false;
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < nt; i++)
+            if (!v->filter.process || profile_threads(p)[i].process == v->filter.process - 1)
+                st->rows[st->nrows++] = (uint32_t)i;
     }
+    int scroll = 0;
+    tv__scrolled(&v->th_sel, &scroll, (int)st->nrows + 1, rows - 1);
+    if (!stale)
+        return 0;
+    uint64_t *wt = st->wt, *cnt = st->cnt;
     struct agg_filter all_threads = v->filter;
     all_threads.thread = -1;
     const struct prof_sample *s = profile_samples(p);
@@ -84,18 +114,18 @@ draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_
               : v->p->meta.mode == PROFILE_CPU ? "CPU ms"
                                                : "wall ms",
               "SHARE");
-    int n = (int)nt + 1;
+    int n = nrows(v);
     int scroll = 0, th_sel = v->th_sel;
     tv__scrolled(&th_sel, &scroll, n, rows - 1);
     lay->list_y = y0 + 1;
     lay->scroll = scroll;
     for (int i = 0; i + scroll < n && i < rows - 1; i++) {
         int r = i + scroll, y = y0 + 1 + i;
-        bool sel = r == th_sel, picked = v->filter.thread == r - 1;
+        bool sel = r == th_sel, picked = r > 0 && v->filter.thread == (int)row_thread(st, r);
         uint16_t a = sel ? TV_ATTR(TV_REVERSE, TV_C_SELECT) : 0;
         if (sel)
             tv__fill(g, 0, y, g->w, ' ', a);
-        size_t k = r == 0 ? nt : (size_t)(r - 1);
+        size_t k = r == 0 ? nt : row_thread(st, r);
         char name[128], tid[24] = "";
         if (r == 0) {
             snprintf(name, sizeof name, "all threads");
@@ -121,18 +151,20 @@ draw_threads(const struct tv *v, struct tv_grid *g, int y0, int rows, struct tv_
 static int *
 cursor_threads(struct tv *v, int *n)
 {
-    *n = (int)profile_nthreads(v->p) + 1;
+    *n = nrows(v);
     return &v->th_sel;
 }
 
 static void
 key_threads(struct tv *v, int key)
 {
-    int n = (int)profile_nthreads(v->p) + 1;
+    int n = nrows(v);
+    v->th_sel = tv__clampi(v->th_sel, 0, n - 1);
     switch (key) {
     case TV_KEY_ENTER:
     case ' ':
-        v->filter.thread = v->th_sel - 1;
+        v->filter.thread =
+            v->th_sel > 0 ? (int)row_thread(v->view_state[TV_THREADS], v->th_sel) : -1;
         v->dirty = true;
         break;
     case 'a':
@@ -152,6 +184,7 @@ free_threads(void *state)
     struct threads_state *st = state;
     free(st->wt);
     free(st->cnt);
+    free(st->rows);
     free(st);
 }
 

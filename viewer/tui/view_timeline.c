@@ -96,6 +96,8 @@ refresh_timeline(struct tv *v, int w, int rows)
     uint64_t span = v->t_last - v->t_first + 1;
     const struct prof_sample *s = profile_samples(p);
     for (size_t i = 0; i < ns; i++) {
+        if (!agg_keep_process(p, &v->filter, &s[i])) /* the processes panel picked another */
+            continue;
         size_t c = (size_t)((s[i].t_ns - v->t_first) * (unsigned __int128)cols / span);
         bw[s[i].thread * (size_t)cols + (c < (size_t)cols ? c : (size_t)cols - 1)] +=
             s[i].weight_ns;
