@@ -13,12 +13,14 @@
 //                      the profile of the script's start -> DIR/wait.cpuprofile
 //   cycles PORT N      N connect / evaluate / disconnect cycles
 //   exit PORT          Runtime.evaluate("exit 0"): the program ends
-//   threads PORT DIR   against tests/scripts/inspect/threads.rb: NodeWorker.enable lists the
+//   threads PORT DIR [any]  against tests/scripts/inspect/threads.rb under --inspect-wait:
+//                      NodeWorker.enable before the script runs (no thread yet), then lists the
 //                      Deferred worker and the Worker as targets of their own; a profile in each
 //                      session (Profiler.enable, setSamplingInterval, start, stop through
 //                      sendMessageToWorker) -> DIR/{main,deferred,worker}.cpuprofile; bad sessions
 //                      and methods are errors, not a dropped connection; the Worker terminated
-//                      -> detachedFromWorker
+//                      -> detachedFromWorker. With "any", a profile may have no samples (TSan
+//                      delivers the sampler's signals only at libc calls)
 //   attach PORT [profile]  for --inspect-wait (tests/bench/inspect.sh): Runtime.enable (and
 //                      Profiler.start at 1000 µs with "profile"), runIfWaitingForDebugger, then
 //                      stays attached, idle, until the program ends
@@ -27,7 +29,7 @@ const fs = require('fs');
 const path = require('path');
 const CDP = require('chrome-remote-interface');
 
-const [mode, portArg, arg] = process.argv.slice(2);
+const [mode, portArg, arg, arg2] = process.argv.slice(2);
 const port = Number(portArg);
 const fail = msg => { console.log(`FAIL ${msg}`); process.exit(1); };
 const ok = msg => console.log(`ok ${msg}`);
@@ -234,10 +236,9 @@ function workerSession(c, info) {
   };
 }
 
-async function threads(dir) {
+async function threads(dir, any) {
   const c = await connect();
   await c.Runtime.enable();
-  await rounds(c, 2);
   const attached = [];
   let wake = null;
   c.on('NodeWorker.attachedToWorker', m => { attached.push(m); if (wake) wake(); });
@@ -245,6 +246,10 @@ async function threads(dir) {
   c.on('NodeWorker.detachedFromWorker', m => { detached.push(m); if (wake) wake(); });
   const until = async cond => { while (!cond()) await new Promise(r => { wake = r; }); wake = null; };
   await c.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  const early = (await c.Runtime.evaluate({ expression: '$rounds.inspect' })).result.value;
+  if (early !== 'nil' || attached.length) fail(`threads before the script ran: ${early} ${JSON.stringify(attached)}`);
+  await c.Runtime.runIfWaitingForDebugger();
+  await rounds(c, 2);
   const find = re => attached.find(m => re.test(m.workerInfo.title));
   await until(() => find(/^Deferred worker 1$/) && find(/^Worker 1$/));
   for (const m of attached) {
@@ -279,8 +284,8 @@ async function threads(dir) {
   const { profile: pm } = await c.Profiler.stop();
   const pw = (await w.send('Profiler.stop')).profile;
   for (const [name, p] of [['main', pm], ['deferred', pd], ['worker', pw]]) {
-    if (!Array.isArray(p.nodes) || !p.samples.length || p.samples.length !== p.timeDeltas.length ||
-        !(p.endTime > p.startTime)) fail(`${name}: the Profile lacks nodes, samples, timeDeltas or times`);
+    if (!Array.isArray(p.nodes) || !(p.samples.length || any) || p.samples.length !== p.timeDeltas.length ||
+        !(p.endTime >= p.startTime)) fail(`${name}: the Profile lacks nodes, samples, timeDeltas or times`);
     fs.writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(p));
   }
   ok(`three profiles: main ${pm.samples.length}, deferred ${pd.samples.length}, worker ${pw.samples.length} samples`);
@@ -320,7 +325,7 @@ async function threads(dir) {
 }
 
 (async () => {
-  if (mode === 'threads') await threads(arg);
+  if (mode === 'threads') await threads(arg, arg2 === 'any');
   else if (mode === 'attach') await attach(arg === 'profile');
   else if (mode === 'profile') await profile(arg);
   else if (mode === 'evaluate') await evaluate();
