@@ -1148,11 +1148,12 @@ is_harmless(const char *method)
     return false;
 }
 
+/* MRUN_INSPECT_LOG: a method of a NodeWorker session is logged "worker:METHOD". */
 static void
-log_method(struct insp *in, const char *method)
+log_method(struct insp *in, bool worker, const char *method)
 {
     if (in->log) {
-        fprintf(in->log, "%s\n", method);
+        fprintf(in->log, "%s%s\n", worker ? "worker:" : "", method);
         fflush(in->log);
     }
 }
@@ -1383,7 +1384,7 @@ dispatch(struct client *c, int64_t id, const char *method, const struct json_val
     struct insp *in = c->in;
     struct wsess *ws = c->cur;
     struct job *j = NULL;
-    log_method(in, method);
+    log_method(in, ws != NULL, method);
     if (ws && !worker_method(method)) {
         char msg[300];
         snprintf(msg, sizeof msg, "'%.250s' wasn't found", method);
