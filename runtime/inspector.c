@@ -174,6 +174,7 @@ struct insp {
 
 /* Read by every VM's thread in vm_interrupt (a Worker's too), hence atomic. */
 static _Atomic(struct insp *) g_insp;
+static mrb_state *g_main_mrb;   /* set before any other thread runs, never cleared */
 static uv_async_t g_main_async; /* on the main loop; static: closed by rt_free's walk */
 static void (*g_prev_vm_interrupt)(mrb_state *mrb);
 
@@ -723,9 +724,9 @@ vm_interrupt(mrb_state *mrb)
         if (g_prev_task_begin) /* the profiler's: prof_follow joins the running session */
             g_prev_task_begin(mrb, t->name, t->idle);
     }
-    struct insp *in = atomic_load(&g_insp);
+    struct insp *in = mrb == g_main_mrb ? atomic_load(&g_insp) : NULL;
     uint64_t seq;
-    if (in && mrb == in->rt->mrb && (seq = atomic_load(&in->interrupt_seq)) != 0 && mrb->jmp &&
+    if (in && (seq = atomic_load(&in->interrupt_seq)) != 0 && mrb->jmp &&
         atomic_load(&in->running) == seq) {
         atomic_store(&in->interrupt_seq, 0);
         atomic_fetch_sub(&prof_vm_interrupts, 1);
@@ -2168,6 +2169,7 @@ rt_inspect_start(struct rt *rt, const struct rt_inspect_opts *o)
     }
     g_main_async.data = in;
     uv_unref((uv_handle_t *)&g_main_async); /* the inspector keeps no script alive */
+    g_main_mrb = rt->mrb;
     g_insp = in;
     g_prev_vm_interrupt = prof_vm_interrupt_hook;
     prof_vm_interrupt_hook = vm_interrupt;
@@ -2261,7 +2263,9 @@ rt_inspect_finish(struct rt *rt)
     pthread_mutex_unlock(&in->mu);
     uv_async_send(&in->wake);
     uv_thread_join(&in->thread);
-    prof_vm_interrupt_hook = g_prev_vm_interrupt;
+    /* prof_vm_interrupt_hook stays ours: threads still running Ruby (a Deferred task the exit
+     * does not wait for) read it, and vm_interrupt passes through to the previous hook once
+     * g_insp is NULL (it touches `in` only on the main VM, which is this thread). */
     if (atomic_exchange(&in->interrupt_seq, 0))
         atomic_fetch_sub(&prof_vm_interrupts, 1);
     g_insp = NULL;

@@ -238,6 +238,7 @@ function workerSession(c, info) {
 
 async function threads(dir, any) {
   const c = await connect();
+  c.on('disconnect', () => fail('mrun closed the connection'));
   await c.Runtime.enable();
   const attached = [];
   let wake = null;
