@@ -193,9 +193,13 @@ struct insp_thread {
     int64_t tid;
     char name[32];
     const volatile sig_atomic_t *idle;
-    /* Set when a CDP profile starts: the thread joins the sampler at its next method call or
-     * allocation (prof_vm_interrupt_hook), though it is in the middle of a long task. */
+    /* Set when a CDP profile starts while the thread runs Ruby (busy): it joins the sampler at
+     * its next method call or allocation (prof_vm_interrupt_hook), though it is in the middle of
+     * a long task. A thread that waits (for a task, in its loop's poll) is not asked: it joins at
+     * its next task or loop turn anyway, and a join it never took would cost every VM's method
+     * calls a function call until the profile stops. */
     atomic_int join_wanted;
+    atomic_int busy; /* between a task's begin and end, or outside a Worker loop's poll */
 };
 
 struct thread_event {
@@ -215,6 +219,20 @@ static __thread struct insp_thread *tls_thread;
 static void (*g_prev_task_begin)(mrb_state *mrb, const char *name,
                                  const volatile sig_atomic_t *idle);
 static void (*g_prev_vm_close)(mrb_state *mrb);
+static void (*g_prev_task_end)(mrb_state *mrb, const char *label, uint64_t start_ns,
+                               uint64_t end_ns);
+static void (*g_prev_wait_begin)(struct rt *rt, void *data);
+static void (*g_prev_wait_end)(struct rt *rt, void *data);
+
+/* The calling thread no longer runs Ruby: a join it was asked for is withdrawn (it joins at its
+ * next task or loop turn). */
+static void
+thread_idle(struct insp_thread *t)
+{
+    atomic_store(&t->busy, 0);
+    if (atomic_exchange(&t->join_wanted, 0))
+        atomic_fetch_sub(&prof_vm_interrupts, 1);
+}
 
 /* Under g_threads_mu. */
 static void
@@ -242,15 +260,45 @@ insp_task_begin(mrb_state *mrb, const char *name, const volatile sig_atomic_t *i
         t->tid = (int64_t)syscall(SYS_gettid);
         snprintf(t->name, sizeof t->name, "%s", name);
         t->idle = idle;
+        atomic_store(&t->busy, 1);
         pthread_mutex_lock(&g_threads_mu);
         t->id = ++g_thread_ids;
         t->next = g_threads;
         g_threads = t;
         thread_event(t, true);
         pthread_mutex_unlock(&g_threads_mu);
-    }
+    } else if (tls_thread)
+        atomic_store(&tls_thread->busy, 1);
     if (g_prev_task_begin)
         g_prev_task_begin(mrb, name, idle);
+}
+
+static void
+insp_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns)
+{
+    if (g_prev_task_end)
+        g_prev_task_end(mrb, label, start_ns, end_ns);
+    if (tls_thread)
+        thread_idle(tls_thread);
+}
+
+/* Around a loop's poll (the main one's too: it has no registry entry). */
+static void
+insp_wait_begin(struct rt *rt, void *data)
+{
+    if (tls_thread)
+        thread_idle(tls_thread);
+    if (g_prev_wait_begin)
+        g_prev_wait_begin(rt, data);
+}
+
+static void
+insp_wait_end(struct rt *rt, void *data)
+{
+    if (g_prev_wait_end)
+        g_prev_wait_end(rt, data);
+    if (tls_thread)
+        atomic_store(&tls_thread->busy, 1);
 }
 
 static void
@@ -281,7 +329,7 @@ want_joins(void)
 {
     pthread_mutex_lock(&g_threads_mu);
     for (struct insp_thread *t = g_threads; t; t = t->next)
-        if (!atomic_exchange(&t->join_wanted, 1))
+        if (atomic_load(&t->busy) && !atomic_exchange(&t->join_wanted, 1))
             atomic_fetch_add(&prof_vm_interrupts, 1);
     pthread_mutex_unlock(&g_threads_mu);
 }
@@ -2199,6 +2247,12 @@ rt_inspect_start(struct rt *rt, const struct rt_inspect_opts *o)
     rt->hooks.vm_task_begin = insp_task_begin;
     g_prev_vm_close = rt->hooks.vm_close;
     rt->hooks.vm_close = insp_vm_close;
+    g_prev_task_end = rt->hooks.vm_task_end;
+    rt->hooks.vm_task_end = insp_task_end;
+    g_prev_wait_begin = rt->hooks.wait_begin;
+    rt->hooks.wait_begin = insp_wait_begin;
+    g_prev_wait_end = rt->hooks.wait_end;
+    rt->hooks.wait_end = insp_wait_end;
     pthread_mutex_lock(&g_threads_mu);
     g_tnotify = &in->wake;
     pthread_mutex_unlock(&g_threads_mu);
