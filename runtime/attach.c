@@ -35,6 +35,10 @@
 bool rt_no_attach;
 
 static struct rt *g_rt;
+/* The main VM, set at init before any other thread runs and never cleared: the hook below is
+ * called on every VM's thread (Deferred workers, Workers), which must not read g_rt (the main
+ * thread clears it at exit while a Deferred task may still run). */
+static mrb_state *g_main_mrb;
 static uv_async_t g_async;
 static atomic_int g_want_attach, g_want_detach, g_want_memory;
 static struct prof_live *g_agent;
@@ -162,7 +166,7 @@ service(struct rt *rt)
 static void
 vm_interrupt(mrb_state *mrb)
 {
-    if (g_rt && mrb == g_rt->mrb &&
+    if (mrb == g_main_mrb && g_rt &&
         (atomic_load_explicit(&g_want_attach, memory_order_relaxed) ||
          atomic_load_explicit(&g_want_detach, memory_order_relaxed)))
         service(g_rt);
@@ -189,6 +193,7 @@ attach_init(struct rt *rt)
     g_async.data = rt;
     uv_unref((uv_handle_t *)&g_async); /* it keeps no script alive */
     g_rt = rt;
+    g_main_mrb = rt->mrb;
     g_prev_hook = prof_vm_interrupt_hook;
     prof_vm_interrupt_hook = vm_interrupt;
     struct sigaction sa;

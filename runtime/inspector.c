@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 
 #include <mruby.h>
 #include <mruby/class.h>
@@ -78,6 +79,9 @@ struct job {
     struct job *next;
     uint64_t seq;    /* the waiter's key */
     uint64_t client; /* 0: nobody waits for the answer */
+    uint64_t wsess;  /* the NodeWorker session it came from (0: the main target's) */
+    uint64_t user;   /* J_PROF_*: the profiler's user (rt_prof_cdp_start) */
+    int64_t tid;     /* J_PROF_STOP: the thread profiled (0: the main VM's) */
     int64_t id;      /* the command's id */
     enum job_kind kind;
     char *expr;        /* J_EVAL */
@@ -90,9 +94,22 @@ struct job {
 
 /* The inspector's thread's record of a job it waits for (its timeout). */
 struct waiter {
-    uint64_t seq, client, deadline_ms;
+    uint64_t seq, client, wsess, deadline_ms;
     int64_t id;
     bool eval;
+};
+
+/* A NodeWorker session: one client's view of one Deferred or Worker thread (a target of its
+ * own in DevTools), its CDP messages carried by NodeWorker.sendMessageToWorker and
+ * receivedMessageFromWorker. */
+struct wsess {
+    struct wsess *next;
+    uint64_t id;        /* sessionId, unique in the process */
+    uint64_t worker_id; /* workerId: the thread's entry in the registry */
+    int64_t tid;
+    char name[32];
+    bool runtime_enabled, prof_on;
+    unsigned hz;
 };
 
 struct client {
@@ -104,6 +121,11 @@ struct client {
     struct hp_parser hp;
     struct ws_parser ws;
     bool ws_mode, closing, runtime_enabled, close_after_write, got_head;
+    bool prof_on;    /* its Profiler.start was sent and not stopped */
+    bool nw_enabled; /* NodeWorker.enable: it is told of the threads */
+    unsigned hz;     /* Profiler.setSamplingInterval */
+    struct wsess *sessions;
+    struct wsess *cur; /* the NodeWorker session whose command is being dispatched (NULL: none) */
     size_t queued;
     char rbuf[65536];
 };
@@ -133,9 +155,8 @@ struct insp {
     uint64_t next_client, next_seq;
     struct waiter *waiters;
     size_t nwaiters, capwaiters;
-    unsigned hz;                    /* Profiler.setSamplingInterval */
-    uint64_t cpu_owner, heap_owner; /* the client whose Profiler/HeapProfiler runs (stopped when
-                                       it leaves) */
+    uint64_t heap_owner; /* the client whose HeapProfiler runs (stopped when it leaves) */
+    uint64_t next_wsess;
 
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t cond;
@@ -153,8 +174,176 @@ struct insp {
 
 /* Read by every VM's thread in vm_interrupt (a Worker's too), hence atomic. */
 static _Atomic(struct insp *) g_insp;
+static mrb_state *g_main_mrb;   /* set before any other thread runs, never cleared */
 static uv_async_t g_main_async; /* on the main loop; static: closed by rt_free's walk */
 static void (*g_prev_vm_interrupt)(mrb_state *mrb);
+
+/*
+ * The threads beside the main VM (Deferred workers, Workers, their own Deferred workers): the
+ * NodeWorker domain's targets. A thread enters when it first runs Ruby under the runtime's hooks
+ * (rt_hooks.vm_task_begin: a Deferred task, a Worker's loop turn) and leaves when it closes its VM
+ * (vm_close); the inspector wraps both hooks before the script runs, so every pool and Worker
+ * copies the wrappers. The registry is the process's and never freed: an abandoned pool may
+ * outlive the runtime. Threads that start or end while the inspector runs are queued as events
+ * for its thread.
+ */
+struct insp_thread {
+    struct insp_thread *next;
+    uint64_t id;
+    int64_t tid;
+    char name[32];
+    const volatile sig_atomic_t *idle;
+    /* Set when a CDP profile starts while the thread runs Ruby (busy): it joins the sampler at
+     * its next method call or allocation (prof_vm_interrupt_hook), though it is in the middle of
+     * a long task. A thread that waits (for a task, in its loop's poll) is not asked: it joins at
+     * its next task or loop turn anyway, and a join it never took would cost every VM's method
+     * calls a function call until the profile stops. */
+    atomic_int join_wanted;
+    atomic_int busy; /* between a task's begin and end, or outside a Worker loop's poll */
+};
+
+struct thread_event {
+    struct thread_event *next;
+    bool attached;
+    uint64_t id;
+    int64_t tid;
+    char name[32];
+};
+
+static pthread_mutex_t g_threads_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct insp_thread *g_threads;                                 /* under g_threads_mu */
+static uint64_t g_thread_ids;                                         /* under g_threads_mu */
+static struct thread_event *g_tevents, **g_tevents_tail = &g_tevents; /* under g_threads_mu */
+static uv_async_t *g_tnotify; /* under g_threads_mu: the inspector's wake-up while it runs */
+static __thread struct insp_thread *tls_thread;
+static void (*g_prev_task_begin)(mrb_state *mrb, const char *name,
+                                 const volatile sig_atomic_t *idle);
+static void (*g_prev_vm_close)(mrb_state *mrb);
+static void (*g_prev_task_end)(mrb_state *mrb, const char *label, uint64_t start_ns,
+                               uint64_t end_ns);
+static void (*g_prev_wait_begin)(struct rt *rt, void *data);
+static void (*g_prev_wait_end)(struct rt *rt, void *data);
+
+/* The calling thread no longer runs Ruby: a join it was asked for is withdrawn (it joins at its
+ * next task or loop turn). */
+static void
+thread_idle(struct insp_thread *t)
+{
+    atomic_store(&t->busy, 0);
+    if (atomic_exchange(&t->join_wanted, 0))
+        atomic_fetch_sub(&prof_vm_interrupts, 1);
+}
+
+/* Under g_threads_mu. */
+static void
+thread_event(const struct insp_thread *t, bool attached)
+{
+    if (!g_tnotify)
+        return;
+    struct thread_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return; /* that client does not hear of the thread */
+    e->attached = attached;
+    e->id = t->id;
+    e->tid = t->tid;
+    memcpy(e->name, t->name, sizeof e->name);
+    *g_tevents_tail = e;
+    g_tevents_tail = &e->next;
+    uv_async_send(g_tnotify);
+}
+
+static void
+insp_task_begin(mrb_state *mrb, const char *name, const volatile sig_atomic_t *idle)
+{
+    if (!tls_thread && (tls_thread = calloc(1, sizeof *tls_thread))) {
+        struct insp_thread *t = tls_thread;
+        t->tid = (int64_t)syscall(SYS_gettid);
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->idle = idle;
+        atomic_store(&t->busy, 1);
+        pthread_mutex_lock(&g_threads_mu);
+        t->id = ++g_thread_ids;
+        t->next = g_threads;
+        g_threads = t;
+        thread_event(t, true);
+        pthread_mutex_unlock(&g_threads_mu);
+    } else if (tls_thread)
+        atomic_store(&tls_thread->busy, 1);
+    if (g_prev_task_begin)
+        g_prev_task_begin(mrb, name, idle);
+}
+
+static void
+insp_task_end(mrb_state *mrb, const char *label, uint64_t start_ns, uint64_t end_ns)
+{
+    if (g_prev_task_end)
+        g_prev_task_end(mrb, label, start_ns, end_ns);
+    if (tls_thread)
+        thread_idle(tls_thread);
+}
+
+/* Around a loop's poll (the main one's too: it has no registry entry). */
+static void
+insp_wait_begin(struct rt *rt, void *data)
+{
+    if (tls_thread)
+        thread_idle(tls_thread);
+    if (g_prev_wait_begin)
+        g_prev_wait_begin(rt, data);
+}
+
+static void
+insp_wait_end(struct rt *rt, void *data)
+{
+    if (g_prev_wait_end)
+        g_prev_wait_end(rt, data);
+    if (tls_thread)
+        atomic_store(&tls_thread->busy, 1);
+}
+
+static void
+insp_vm_close(mrb_state *mrb)
+{
+    if (g_prev_vm_close)
+        g_prev_vm_close(mrb);
+    struct insp_thread *t = tls_thread;
+    if (!t)
+        return;
+    tls_thread = NULL;
+    pthread_mutex_lock(&g_threads_mu);
+    for (struct insp_thread **p = &g_threads; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    thread_event(t, false);
+    pthread_mutex_unlock(&g_threads_mu);
+    if (atomic_exchange(&t->join_wanted, 0))
+        atomic_fetch_sub(&prof_vm_interrupts, 1);
+    free(t);
+}
+
+/* A CDP profile started the sampler: every thread joins it now, not at its next task. */
+static void
+want_joins(void)
+{
+    pthread_mutex_lock(&g_threads_mu);
+    for (struct insp_thread *t = g_threads; t; t = t->next)
+        if (atomic_load(&t->busy) && !atomic_exchange(&t->join_wanted, 1))
+            atomic_fetch_add(&prof_vm_interrupts, 1);
+    pthread_mutex_unlock(&g_threads_mu);
+}
+
+/* The sampler stopped: joins not taken (a thread waiting for work) are withdrawn. */
+static void
+clear_joins(void)
+{
+    pthread_mutex_lock(&g_threads_mu);
+    for (struct insp_thread *t = g_threads; t; t = t->next)
+        if (atomic_exchange(&t->join_wanted, 0))
+            atomic_fetch_sub(&prof_vm_interrupts, 1);
+    pthread_mutex_unlock(&g_threads_mu);
+}
 
 static uint64_t
 now_ms(void)
@@ -492,10 +681,14 @@ run_job(struct insp *in, struct job *j)
     case J_EVAL:
         run_eval(in, j, m.f);
         break;
-    case J_PROF_START:
-        if (rt_prof_cdp_start(in->rt, j->hz, err, sizeof err) == 0)
+    case J_PROF_START: {
+        bool started;
+        if (rt_prof_cdp_start(in->rt, j->user, j->hz, &started, err, sizeof err) == 0)
             fprintf(m.f, "{\"id\":%lld,\"result\":{}}", (long long)j->id);
+        if (started)
+            want_joins();
         break;
+    }
     case J_HEAP_START:
         if (rt_prof_cdp_heap_start(in->rt, j->interval, err, sizeof err) == 0)
             fprintf(m.f, "{\"id\":%lld,\"result\":{}}", (long long)j->id);
@@ -503,9 +696,12 @@ run_job(struct insp *in, struct job *j)
     case J_PROF_STOP:
     case J_HEAP_STOP:
     case J_HEAP_GET:
-        json = j->kind == J_PROF_STOP ? rt_prof_cdp_stop(in->rt, &jlen, err, sizeof err)
-                                      : rt_prof_cdp_heap_profile(in->rt, j->kind == J_HEAP_STOP,
-                                                                 &jlen, err, sizeof err);
+        json =
+            j->kind == J_PROF_STOP
+                ? rt_prof_cdp_stop(in->rt, j->user, j->tid, &jlen, err, sizeof err)
+                : rt_prof_cdp_heap_profile(in->rt, j->kind == J_HEAP_STOP, &jlen, err, sizeof err);
+        if (j->kind == J_PROF_STOP && !rt_prof_cdp_running(false))
+            clear_joins();
         if (json) {
             fprintf(m.f, "{\"id\":%lld,\"result\":{\"profile\":", (long long)j->id);
             fwrite(json, 1, jlen, m.f);
@@ -570,9 +766,15 @@ on_main_async(uv_async_t *a)
 static void
 vm_interrupt(mrb_state *mrb)
 {
-    struct insp *in = atomic_load(&g_insp);
+    struct insp_thread *t = tls_thread;
+    if (t && atomic_exchange(&t->join_wanted, 0)) {
+        atomic_fetch_sub(&prof_vm_interrupts, 1);
+        if (g_prev_task_begin) /* the profiler's: prof_follow joins the running session */
+            g_prev_task_begin(mrb, t->name, t->idle);
+    }
+    struct insp *in = mrb == g_main_mrb ? atomic_load(&g_insp) : NULL;
     uint64_t seq;
-    if (in && mrb == in->rt->mrb && (seq = atomic_load(&in->interrupt_seq)) != 0 && mrb->jmp &&
+    if (in && (seq = atomic_load(&in->interrupt_seq)) != 0 && mrb->jmp &&
         atomic_load(&in->running) == seq) {
         atomic_store(&in->interrupt_seq, 0);
         atomic_fetch_sub(&prof_vm_interrupts, 1);
@@ -706,12 +908,59 @@ find_client(struct insp *in, uint64_t id)
     return NULL;
 }
 
+static struct wsess *
+find_session(struct client *c, uint64_t id)
+{
+    for (struct wsess *ws = c->sessions; ws; ws = ws->next)
+        if (ws->id == id)
+            return ws;
+    return NULL;
+}
+
+/* A message of NodeWorker session ws, as NodeWorker.receivedMessageFromWorker. */
 static void
-send_reply(struct insp *in, uint64_t client, const char *data, size_t len)
+send_wrapped(struct client *c, const struct wsess *ws, const char *data, size_t len)
+{
+    struct msg m;
+    if (!msg_open(&m))
+        return;
+    fprintf(m.f,
+            "{\"method\":\"NodeWorker.receivedMessageFromWorker\",\"params\":{\"sessionId\":"
+            "\"%llu\",\"message\":",
+            (unsigned long long)ws->id);
+    put_jstr(m.f, data, len);
+    fprintf(m.f, ",\"workerId\":\"%llu\"}}", (unsigned long long)ws->worker_id);
+    size_t n;
+    char *t = msg_close(&m, &n);
+    if (t)
+        send_text(c, t, n);
+    free(t);
+}
+
+/* To the session whose command is being dispatched: c's own, or a NodeWorker session's. */
+static void
+send_out(struct client *c, const char *data, size_t len)
+{
+    if (c->cur)
+        send_wrapped(c, c->cur, data, len);
+    else
+        send_text(c, data, len);
+}
+
+/* An answer for session wsess of client (0: the client's own); dropped when either is gone. */
+static void
+send_reply(struct insp *in, uint64_t client, uint64_t wsess, const char *data, size_t len)
 {
     struct client *c = find_client(in, client);
-    if (c && c->ws_mode)
+    if (!c || !c->ws_mode)
+        return;
+    if (!wsess) {
         send_text(c, data, len);
+        return;
+    }
+    struct wsess *ws = find_session(c, wsess);
+    if (ws)
+        send_wrapped(c, ws, data, len);
 }
 
 static void
@@ -720,7 +969,18 @@ send_error(struct client *c, int64_t id, int code, const char *message)
     size_t n;
     char *r = error_reply(id, code, message, &n);
     if (r)
-        send_text(c, r, n);
+        send_out(c, r, n);
+    free(r);
+}
+
+static void
+send_error_to(struct insp *in, uint64_t client, uint64_t wsess, int64_t id, int code,
+              const char *message)
+{
+    size_t n;
+    char *r = error_reply(id, code, message, &n);
+    if (r)
+        send_reply(in, client, wsess, r, n);
     free(r);
 }
 
@@ -735,17 +995,15 @@ push_job(struct insp *in, struct job *j, uint64_t timeout_ms)
             size_t cap = in->capwaiters ? in->capwaiters * 2 : 16;
             struct waiter *w = realloc(in->waiters, cap * sizeof *w);
             if (!w) {
-                struct client *c = find_client(in, j->client);
-                if (c)
-                    send_error(c, j->id, -32000, "out of memory");
+                send_error_to(in, j->client, j->wsess, j->id, -32000, "out of memory");
                 free_job(j);
                 return;
             }
             in->waiters = w;
             in->capwaiters = cap;
         }
-        in->waiters[in->nwaiters++] =
-            (struct waiter){j->seq, j->client, now_ms() + timeout_ms, j->id, j->kind == J_EVAL};
+        in->waiters[in->nwaiters++] = (struct waiter){
+            j->seq, j->client, j->wsess, now_ms() + timeout_ms, j->id, j->kind == J_EVAL};
     }
     pthread_mutex_lock(&in->mu);
     *in->pending_tail = j;
@@ -784,14 +1042,12 @@ on_tick(uv_timer_t *t)
             atomic_store(&in->interrupt_seq, w.seq);
             atomic_fetch_add(&prof_vm_interrupts, 1);
         }
-        struct client *c = find_client(in, w.client);
-        if (c)
-            send_error(c, w.id, -32000,
-                       running ? "Runtime.evaluate timed out: the code is still running in the "
-                                 "main VM; it is interrupted at its next method call or "
-                                 "allocation"
-                               : "the main VM did not reach a safe point in time (a script that "
-                                 "does not return to the event loop)");
+        send_error_to(in, w.client, w.wsess, w.id, -32000,
+                      running ? "Runtime.evaluate timed out: the code is still running in the "
+                                "main VM; it is interrupted at its next method call or "
+                                "allocation"
+                              : "the main VM did not reach a safe point in time (a script that "
+                                "does not return to the event loop)");
     }
     /* An interrupt the VM never took (the evaluation ended first) is withdrawn. */
     uint64_t seq = atomic_load(&in->interrupt_seq);
@@ -827,6 +1083,7 @@ send_console(struct insp *in, const struct console_msg *m)
 }
 
 static void close_all(uv_handle_t *h, void *arg);
+static void thread_events(struct insp *in);
 
 /* At exit, a client that does not take its close frame within a second is closed. */
 static void
@@ -856,7 +1113,7 @@ on_wake(uv_async_t *a)
         struct job *j = done;
         done = j->next;
         if (j->client && take_waiter(in, j->seq) && j->reply)
-            send_reply(in, j->client, j->reply, j->reply_len);
+            send_reply(in, j->client, j->wsess, j->reply, j->reply_len);
         free_job(j);
     }
     while (cons) {
@@ -865,6 +1122,8 @@ on_wake(uv_async_t *a)
         send_console(in, m);
         free(m);
     }
+    if (!finishing)
+        thread_events(in);
     if (finishing) {
         uv_close((uv_handle_t *)&in->tick, NULL);
         uv_close((uv_handle_t *)&in->wake, NULL);
@@ -890,7 +1149,7 @@ reply_result(struct client *c, int64_t id, const char *result_json)
     char buf[512];
     int n = snprintf(buf, sizeof buf, "{\"id\":%lld,\"result\":%s}", (long long)id, result_json);
     if (n > 0 && (size_t)n < sizeof buf)
-        send_text(c, buf, (size_t)n);
+        send_out(c, buf, (size_t)n);
 }
 
 /* Methods DevTools (and Node's own clients) send on connect that need nothing from us: an empty
@@ -917,8 +1176,6 @@ static const char *const harmless[] = {
     "NodeRuntime.enable",
     "NodeRuntime.disable",
     "NodeRuntime.notifyWhenWaitingForDisconnect",
-    "NodeWorker.enable",
-    "NodeWorker.disable",
     "Target.setAutoAttach",
     "Target.setDiscoverTargets",
     "Log.enable",
@@ -940,11 +1197,12 @@ is_harmless(const char *method)
     return false;
 }
 
+/* MRUN_INSPECT_LOG: a method of a NodeWorker session is logged "worker:METHOD". */
 static void
-log_method(struct insp *in, const char *method)
+log_method(struct insp *in, bool worker, const char *method)
 {
     if (in->log) {
-        fprintf(in->log, "%s\n", method);
+        fprintf(in->log, "%s%s\n", worker ? "worker:" : "", method);
         fflush(in->log);
     }
 }
@@ -965,42 +1223,269 @@ new_job(struct client *c, int64_t id, enum job_kind kind, struct job **out)
         return;
     }
     j->client = c->id;
+    j->wsess = c->cur ? c->cur->id : 0;
     j->id = id;
     j->kind = kind;
     *out = j;
 }
 
+/* What a NodeWorker session serves (the thread's own Profiler and what DevTools sends to any
+ * target); the rest is the main VM's (Runtime.evaluate, HeapProfiler: the process's heap). */
+static bool
+worker_method(const char *method)
+{
+    static const char *const own[] = {
+        "Runtime.enable",
+        "Runtime.runIfWaitingForDebugger",
+        "Runtime.getIsolateId",
+        "Runtime.getHeapUsage",
+        "Runtime.globalLexicalScopeNames",
+        "Debugger.enable",
+        "Profiler.setSamplingInterval",
+        "Profiler.start",
+        "Profiler.stop",
+        NULL,
+    };
+    for (const char *const *m = own; *m; m++)
+        if (strcmp(*m, method) == 0)
+            return true;
+    return is_harmless(method);
+}
+
+/* The profiler's user for session ws of c (rt_prof_cdp_start's key). */
+static uint64_t
+prof_user(const struct client *c, const struct wsess *ws)
+{
+    return ws ? (UINT64_C(1) << 63) | ws->id : c->id;
+}
+
+/* Stops the profile c's session ws (NULL: its own) left running: nobody would ever stop it. */
+static void
+stop_left_profile(struct client *c, struct wsess *ws)
+{
+    struct insp *in = c->in;
+    bool *on = ws ? &ws->prof_on : &c->prof_on;
+    if (!*on)
+        return;
+    *on = false;
+    pthread_mutex_lock(&in->mu);
+    bool finishing = in->finishing;
+    pthread_mutex_unlock(&in->mu);
+    struct job *j;
+    if (finishing || !(j = calloc(1, sizeof *j)))
+        return;
+    j->kind = J_PROF_STOP;
+    j->user = prof_user(c, ws);
+    j->tid = ws ? ws->tid : 0;
+    push_job(in, j, 0);
+}
+
+/* NodeWorker.attachedToWorker for thread id, unless c has a session for it already. */
+static void
+attach_session(struct client *c, uint64_t id, int64_t tid, const char *name)
+{
+    struct insp *in = c->in;
+    for (struct wsess *ws = c->sessions; ws; ws = ws->next)
+        if (ws->worker_id == id)
+            return;
+    struct wsess *ws = calloc(1, sizeof *ws);
+    struct msg m;
+    if (!ws || !msg_open(&m)) {
+        free(ws);
+        return;
+    }
+    ws->id = ++in->next_wsess;
+    ws->worker_id = id;
+    ws->tid = tid;
+    ws->hz = 1000;
+    snprintf(ws->name, sizeof ws->name, "%s", name);
+    ws->next = c->sessions;
+    c->sessions = ws;
+    fprintf(m.f,
+            "{\"method\":\"NodeWorker.attachedToWorker\",\"params\":{\"sessionId\":\"%llu\","
+            "\"workerInfo\":{\"workerId\":\"%llu\",\"type\":\"worker\",\"title\":",
+            (unsigned long long)ws->id, (unsigned long long)id);
+    put_cstr(m.f, name);
+    fputs(",\"url\":", m.f);
+    put_cstr(m.f, in->url);
+    fputs("},\"waitingForDebugger\":false}}", m.f);
+    size_t n;
+    char *t = msg_close(&m, &n);
+    if (t)
+        send_text(c, t, n);
+    free(t);
+}
+
+/* Ends session ws of c (its profile stopped), with NodeWorker.detachedFromWorker if notify. */
+static void
+drop_session(struct client *c, struct wsess *ws, bool notify)
+{
+    stop_left_profile(c, ws);
+    if (notify) {
+        char t[160];
+        int n = snprintf(t, sizeof t,
+                         "{\"method\":\"NodeWorker.detachedFromWorker\",\"params\":{"
+                         "\"sessionId\":\"%llu\"}}",
+                         (unsigned long long)ws->id);
+        send_text(c, t, (size_t)n);
+    }
+    for (struct wsess **p = &c->sessions; *p; p = &(*p)->next)
+        if (*p == ws) {
+            *p = ws->next;
+            break;
+        }
+    if (c->cur == ws)
+        c->cur = NULL;
+    free(ws);
+}
+
+/* NodeWorker.enable: a session for each thread that runs now (later ones come as events). */
+static void
+attach_all(struct client *c)
+{
+    struct thread_event *list = NULL, **tail = &list;
+    pthread_mutex_lock(&g_threads_mu);
+    for (struct insp_thread *t = g_threads; t; t = t->next) {
+        struct thread_event *e = calloc(1, sizeof *e);
+        if (!e)
+            break;
+        e->id = t->id;
+        e->tid = t->tid;
+        memcpy(e->name, t->name, sizeof e->name);
+        *tail = e;
+        tail = &e->next;
+    }
+    pthread_mutex_unlock(&g_threads_mu);
+    /* The registry is newest first: tell the oldest first, as they started. */
+    struct thread_event *rev = NULL;
+    while (list) {
+        struct thread_event *e = list;
+        list = e->next;
+        e->next = rev;
+        rev = e;
+    }
+    while (rev) {
+        struct thread_event *e = rev;
+        rev = e->next;
+        attach_session(c, e->id, e->tid, e->name);
+        free(e);
+    }
+}
+
+/* Threads that started or ended: the clients that enabled NodeWorker hear of them. */
+static void
+thread_events(struct insp *in)
+{
+    pthread_mutex_lock(&g_threads_mu);
+    struct thread_event *list = g_tevents;
+    g_tevents = NULL;
+    g_tevents_tail = &g_tevents;
+    pthread_mutex_unlock(&g_threads_mu);
+    while (list) {
+        struct thread_event *e = list;
+        list = e->next;
+        for (struct client *c = in->clients; c; c = c->next) {
+            if (!c->ws_mode || c->closing || !c->nw_enabled)
+                continue;
+            if (e->attached) {
+                attach_session(c, e->id, e->tid, e->name);
+                continue;
+            }
+            for (struct wsess *ws = c->sessions, *next; ws; ws = next) {
+                next = ws->next;
+                if (ws->worker_id == e->id)
+                    drop_session(c, ws, true);
+            }
+        }
+        free(e);
+    }
+}
+
+/* A sessionId parameter ("12"): its session of c, or NULL after an error answer. */
+static struct wsess *
+session_param(struct client *c, int64_t id, const struct json_val *params)
+{
+    const struct json_val *sv = json_get(params, "sessionId");
+    if (!json_is_str(sv)) {
+        send_error(c, id, -32602, "Invalid parameters: sessionId: string value expected");
+        return NULL;
+    }
+    char buf[32];
+    char *end = NULL;
+    unsigned long long n = 0;
+    if (sv->len > 0 && sv->len < sizeof buf) {
+        memcpy(buf, sv->str, sv->len);
+        buf[sv->len] = '\0';
+        if (buf[0] >= '0' && buf[0] <= '9')
+            n = strtoull(buf, &end, 10);
+    }
+    struct wsess *ws = end && !*end ? find_session(c, n) : NULL;
+    if (!ws)
+        send_error(c, id, -32000, "No session with given id");
+    return ws;
+}
+
+static void on_command(struct client *c, struct wsess *ws, char *text, size_t len);
+
 static void
 dispatch(struct client *c, int64_t id, const char *method, const struct json_val *params)
 {
     struct insp *in = c->in;
+    struct wsess *ws = c->cur;
     struct job *j = NULL;
-    log_method(in, method);
+    log_method(in, ws != NULL, method);
+    if (ws && !worker_method(method)) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "'%.250s' wasn't found", method);
+        send_error(c, id, -32601, msg);
+        return;
+    }
+    bool *prof_on = ws ? &ws->prof_on : &c->prof_on;
+    unsigned *hz = ws ? &ws->hz : &c->hz;
     if (strcmp(method, "Runtime.enable") == 0) {
         struct msg m;
         if (msg_open(&m)) {
-            fprintf(m.f,
-                    "{\"method\":\"Runtime.executionContextCreated\",\"params\":{\"context\":{"
-                    "\"id\":1,\"origin\":\"\",\"name\":\"mrun[%ld]\",\"uniqueId\":\"%s-1\","
-                    "\"auxData\":{\"isDefault\":true}}}}",
-                    (long)getpid(), in->uuid);
+            char name[64], unique[80];
+            if (ws) {
+                snprintf(name, sizeof name, "%s", ws->name);
+                snprintf(unique, sizeof unique, "%s-w%llu-1", in->uuid,
+                         (unsigned long long)ws->worker_id);
+            } else {
+                snprintf(name, sizeof name, "mrun[%ld]", (long)getpid());
+                snprintf(unique, sizeof unique, "%s-1", in->uuid);
+            }
+            fputs("{\"method\":\"Runtime.executionContextCreated\",\"params\":{\"context\":{"
+                  "\"id\":1,\"origin\":\"\",\"name\":",
+                  m.f);
+            put_cstr(m.f, name);
+            fprintf(m.f, ",\"uniqueId\":\"%s\",\"auxData\":{\"isDefault\":true}}}}", unique);
             size_t n;
             char *t = msg_close(&m, &n);
             if (t)
-                send_text(c, t, n);
+                send_out(c, t, n);
             free(t);
         }
-        c->runtime_enabled = true;
+        if (ws)
+            ws->runtime_enabled = true;
+        else
+            c->runtime_enabled = true;
         reply_result(c, id, "{}");
     } else if (strcmp(method, "Runtime.runIfWaitingForDebugger") == 0) {
-        pthread_mutex_lock(&in->mu);
-        in->run_now = true;
-        pthread_cond_broadcast(&in->cond);
-        pthread_mutex_unlock(&in->mu);
+        if (!ws) { /* a thread never waits for a debugger (waitingForDebugger: false) */
+            pthread_mutex_lock(&in->mu);
+            in->run_now = true;
+            pthread_cond_broadcast(&in->cond);
+            pthread_mutex_unlock(&in->mu);
+        }
         reply_result(c, id, "{}");
     } else if (strcmp(method, "Runtime.getIsolateId") == 0) {
-        char r[96];
-        snprintf(r, sizeof r, "{\"id\":\"%s\"}", in->uuid);
+        /* Each thread is an isolate of its own: DevTools' "JavaScript VM instance" list. */
+        char r[128];
+        if (ws)
+            snprintf(r, sizeof r, "{\"id\":\"%s-w%llu\"}", in->uuid,
+                     (unsigned long long)ws->worker_id);
+        else
+            snprintf(r, sizeof r, "{\"id\":\"%s\"}", in->uuid);
         reply_result(c, id, r);
     } else if (strcmp(method, "Runtime.getHeapUsage") == 0) {
         /* The VM's heap is the main thread's; the process's resident memory is what can be read
@@ -1022,8 +1507,12 @@ dispatch(struct client *c, int64_t id, const char *method, const struct json_val
     } else if (strcmp(method, "Runtime.compileScript") == 0) {
         reply_result(c, id, "{}"); /* syntax is checked when it runs (Runtime.evaluate) */
     } else if (strcmp(method, "Debugger.enable") == 0) {
-        char r[96];
-        snprintf(r, sizeof r, "{\"debuggerId\":\"%s\"}", in->uuid);
+        char r[128];
+        if (ws)
+            snprintf(r, sizeof r, "{\"debuggerId\":\"%s-w%llu\"}", in->uuid,
+                     (unsigned long long)ws->worker_id);
+        else
+            snprintf(r, sizeof r, "{\"debuggerId\":\"%s\"}", in->uuid);
         reply_result(c, id, r);
     } else if (strcmp(method, "Runtime.evaluate") == 0) {
         const struct json_val *e = json_get(params, "expression");
@@ -1049,24 +1538,29 @@ dispatch(struct client *c, int64_t id, const char *method, const struct json_val
             send_error(c, id, -32602, "Invalid parameters: interval: positive integer expected");
             return;
         }
-        if (rt_prof_cdp_running(false)) {
+        if (*prof_on) {
             send_error(c, id, -32000, "Cannot change sampling interval when profiling.");
             return;
         }
-        double hz = 1e6 / us; /* the sampler's range: 1..10000 Hz (100 µs at the finest) */
-        in->hz = hz > 10000 ? 10000 : hz < 1 ? 1 : (unsigned)(hz + 0.5);
+        double f = 1e6 / us; /* the sampler's range: 1..10000 Hz (100 µs at the finest) */
+        *hz = f > 10000 ? 10000 : f < 1 ? 1 : (unsigned)(f + 0.5);
         reply_result(c, id, "{}");
     } else if (strcmp(method, "Profiler.start") == 0) {
         new_job(c, id, J_PROF_START, &j);
         if (!j)
             return;
-        j->hz = in->hz;
-        in->cpu_owner = c->id;
+        j->hz = *hz;
+        j->user = prof_user(c, ws);
+        *prof_on = true;
         push_job(in, j, INSP_JOB_TIMEOUT_MS);
     } else if (strcmp(method, "Profiler.stop") == 0) {
         new_job(c, id, J_PROF_STOP, &j);
-        if (j)
-            push_job(in, j, INSP_JOB_TIMEOUT_MS);
+        if (!j)
+            return;
+        j->user = prof_user(c, ws);
+        j->tid = ws ? ws->tid : 0;
+        *prof_on = false;
+        push_job(in, j, INSP_JOB_TIMEOUT_MS);
     } else if (strcmp(method, "HeapProfiler.startSampling") == 0) {
         new_job(c, id, J_HEAP_START, &j);
         if (!j)
@@ -1084,6 +1578,40 @@ dispatch(struct client *c, int64_t id, const char *method, const struct json_val
         new_job(c, id, J_GC, &j);
         if (j)
             push_job(in, j, INSP_JOB_TIMEOUT_MS);
+    } else if (!ws && strcmp(method, "NodeWorker.enable") == 0) {
+        reply_result(c, id, "{}");
+        c->nw_enabled = true;
+        attach_all(c);
+    } else if (!ws && strcmp(method, "NodeWorker.disable") == 0) {
+        c->nw_enabled = false;
+        while (c->sessions)
+            drop_session(c, c->sessions, false);
+        reply_result(c, id, "{}");
+    } else if (!ws && strcmp(method, "NodeWorker.detach") == 0) {
+        struct wsess *w = session_param(c, id, params);
+        if (w) {
+            drop_session(c, w, false);
+            reply_result(c, id, "{}");
+        }
+    } else if (!ws && strcmp(method, "NodeWorker.sendMessageToWorker") == 0) {
+        const struct json_val *mv = json_get(params, "message");
+        if (!json_is_str(mv)) {
+            send_error(c, id, -32602, "Invalid parameters: message: string value expected");
+            return;
+        }
+        struct wsess *w = session_param(c, id, params);
+        if (!w)
+            return;
+        char *inner = malloc(mv->len + 1); /* the parser works in its buffer */
+        if (!inner) {
+            send_error(c, id, -32000, "out of memory");
+            return;
+        }
+        memcpy(inner, mv->str, mv->len);
+        inner[mv->len] = '\0';
+        reply_result(c, id, "{}"); /* as Node: the message is the worker's to answer */
+        on_command(c, w, inner, mv->len);
+        free(inner);
     } else if (is_harmless(method)) {
         reply_result(c, id, "{}");
     } else {
@@ -1093,18 +1621,21 @@ dispatch(struct client *c, int64_t id, const char *method, const struct json_val
     }
 }
 
-/* One text message from a client: a CDP command. */
+/* One text message from a client (ws NULL), or carried to NodeWorker session ws: a CDP command. */
 static void
-on_command(struct client *c, char *text, size_t len)
+on_command(struct client *c, struct wsess *ws, char *text, size_t len)
 {
     struct json_doc doc = {0};
     struct json_error err;
     struct json_opts o = {.flags = JSON_STRICT | JSON_EXACT_INTS, .max_depth = 64};
+    struct wsess *outer = c->cur;
+    c->cur = ws;
     if (json_parse_opts(text, len, &o, &doc, &err) != 0) {
         static const char bad[] =
             "{\"error\":{\"code\":-32700,\"message\":\"Message must be a valid JSON\"}}";
-        send_text(c, bad, sizeof bad - 1);
+        send_out(c, bad, sizeof bad - 1);
         json_free(&doc);
+        c->cur = outer;
         return;
     }
     const struct json_val *root = json_root(&doc);
@@ -1113,7 +1644,7 @@ on_command(struct client *c, char *text, size_t len)
     if (!json_is_obj(root) || !idv || idv->type != JSON_NUMBER || !(idv->flags & JSON_V_INT)) {
         static const char bad[] = "{\"error\":{\"code\":-32600,\"message\":\"Message must have "
                                   "integer 'id' property\"}}";
-        send_text(c, bad, sizeof bad - 1);
+        send_out(c, bad, sizeof bad - 1);
     } else if (!json_is_str(mv)) {
         send_error(c, idv->i, -32600, "Message must have string 'method' property");
     } else {
@@ -1121,6 +1652,7 @@ on_command(struct client *c, char *text, size_t len)
         dispatch(c, idv->i, mv->str, json_is_obj(params) ? params : NULL);
     }
     json_free(&doc);
+    c->cur = outer;
 }
 
 static int
@@ -1131,7 +1663,7 @@ ws_on_message(void *ud, enum ws_opcode op, const char *data, size_t len)
         send_close(c, 1003, "CDP messages are text");
         return -1;
     }
-    on_command(c, (char *)data, len);
+    on_command(c, NULL, (char *)data, len);
     return c->closing ? -1 : 0;
 }
 
@@ -1350,6 +1882,11 @@ on_client_closed(uv_handle_t *h)
             break;
         }
     in->nclients--;
+    while (c->sessions) {
+        struct wsess *ws = c->sessions;
+        c->sessions = ws->next;
+        free(ws);
+    }
     hp_free(&c->hp);
     if (c->ws_mode)
         ws_free(&c->ws);
@@ -1371,16 +1908,13 @@ close_client(struct client *c)
         pthread_mutex_lock(&in->mu);
         bool finishing = in->finishing;
         pthread_mutex_unlock(&in->mu);
-        if (!finishing && in->cpu_owner == c->id && (j = calloc(1, sizeof *j))) {
-            j->kind = J_PROF_STOP;
-            push_job(in, j, 0);
-        }
+        stop_left_profile(c, NULL);
+        for (struct wsess *ws = c->sessions; ws; ws = ws->next)
+            stop_left_profile(c, ws);
         if (!finishing && in->heap_owner == c->id && (j = calloc(1, sizeof *j))) {
             j->kind = J_HEAP_STOP;
             push_job(in, j, 0);
         }
-        if (in->cpu_owner == c->id)
-            in->cpu_owner = 0;
         if (in->heap_owner == c->id)
             in->heap_owner = 0;
     }
@@ -1443,6 +1977,7 @@ on_connection(uv_stream_t *server, int status)
     c->in = in;
     c->tcp.data = c;
     c->id = ++in->next_client;
+    c->hz = 1000; /* V8's default interval, 1000 µs */
     c->since_ms = now_ms();
     struct hp_limits lim = {.max_line = 4096, .max_head = 16384, .max_headers = 64, .max_body = 0};
     hp_init(&c->hp, HP_REQUEST, &lim);
@@ -1588,6 +2123,16 @@ free_insp(struct insp *in)
         cons = m->next;
         free(m);
     }
+    pthread_mutex_lock(&g_threads_mu);
+    struct thread_event *ev = g_tevents;
+    g_tevents = NULL;
+    g_tevents_tail = &g_tevents;
+    pthread_mutex_unlock(&g_threads_mu);
+    while (ev) {
+        struct thread_event *e = ev;
+        ev = e->next;
+        free(e);
+    }
     if (in->log)
         fclose(in->log);
     free(in->waiters);
@@ -1608,7 +2153,6 @@ rt_inspect_start(struct rt *rt, const struct rt_inspect_opts *o)
         return -1;
     }
     in->rt = rt;
-    in->hz = 1000; /* V8's default interval, 1000 µs */
     pthread_mutex_init(&in->mu, NULL);
     pthread_cond_init(&in->cond, NULL);
     in->pending_tail = &in->pending;
@@ -1673,6 +2217,7 @@ rt_inspect_start(struct rt *rt, const struct rt_inspect_opts *o)
     }
     g_main_async.data = in;
     uv_unref((uv_handle_t *)&g_main_async); /* the inspector keeps no script alive */
+    g_main_mrb = rt->mrb;
     g_insp = in;
     g_prev_vm_interrupt = prof_vm_interrupt_hook;
     prof_vm_interrupt_hook = vm_interrupt;
@@ -1696,6 +2241,21 @@ rt_inspect_start(struct rt *rt, const struct rt_inspect_opts *o)
         free_insp(in);
         return -1;
     }
+    /* The threads beside the main VM become NodeWorker targets: every Deferred pool and Worker
+     * started from now on copies these hooks. */
+    g_prev_task_begin = rt->hooks.vm_task_begin;
+    rt->hooks.vm_task_begin = insp_task_begin;
+    g_prev_vm_close = rt->hooks.vm_close;
+    rt->hooks.vm_close = insp_vm_close;
+    g_prev_task_end = rt->hooks.vm_task_end;
+    rt->hooks.vm_task_end = insp_task_end;
+    g_prev_wait_begin = rt->hooks.wait_begin;
+    rt->hooks.wait_begin = insp_wait_begin;
+    g_prev_wait_end = rt->hooks.wait_end;
+    rt->hooks.wait_end = insp_wait_end;
+    pthread_mutex_lock(&g_threads_mu);
+    g_tnotify = &in->wake;
+    pthread_mutex_unlock(&g_threads_mu);
     bool v6 = strchr(in->host, ':') != NULL;
     fprintf(stderr,
             "mrun: Debugger listening on ws://%s%s%s:%d/%s\n"
@@ -1749,12 +2309,17 @@ rt_inspect_finish(struct rt *rt)
         in->done_tail = &j->next;
     }
     pthread_mutex_unlock(&in->mu);
+    pthread_mutex_lock(&g_threads_mu); /* threads that end from now on tell nobody */
+    g_tnotify = NULL;
+    pthread_mutex_unlock(&g_threads_mu);
     pthread_mutex_lock(&in->mu);
     in->finishing = true;
     pthread_mutex_unlock(&in->mu);
     uv_async_send(&in->wake);
     uv_thread_join(&in->thread);
-    prof_vm_interrupt_hook = g_prev_vm_interrupt;
+    /* prof_vm_interrupt_hook stays ours: threads still running Ruby (a Deferred task the exit
+     * does not wait for) read it, and vm_interrupt passes through to the previous hook once
+     * g_insp is NULL (it touches `in` only on the main VM, which is this thread). */
     if (atomic_exchange(&in->interrupt_seq, 0))
         atomic_fetch_sub(&prof_vm_interrupts, 1);
     g_insp = NULL;

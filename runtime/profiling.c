@@ -920,9 +920,21 @@ rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
 
 /* --- the inspector's Profiler and HeapProfiler domains (runtime/inspector.c) ---------------- */
 
-/* What the inspector started: a CPU session of its own, and allocation sampling (in a session of
- * its own when no CPU profile runs, else joined to it). */
-static bool g_cdp_cpu, g_cdp_heap, g_cdp_heap_owns;
+/* What the inspector started: a CPU session shared by its CDP sessions (each user below), and
+ * allocation sampling (in a session of its own when no CPU profile runs, else joined to it). */
+static bool g_cdp_heap, g_cdp_heap_owns;
+
+/* The CDP sessions whose Profiler runs (the main target's and each NodeWorker session's): the
+ * sampler is one session per process, started by the first Profiler.start and stopped by the
+ * last Profiler.stop; each user gets its own thread's samples since its own start. g_cdp_shared:
+ * more than one user met in this sampler session (else the main user's profile is the whole
+ * session's main thread, as before). */
+#define CDP_MAX_USERS 256
+static struct {
+    uint64_t key, since_ns;
+} g_cdp_users[CDP_MAX_USERS];
+static size_t g_cdp_nusers;
+static bool g_cdp_shared;
 
 /* A profile written by writer w into a malloc'd string (the same writers as the files). */
 static char *
@@ -952,14 +964,21 @@ write_to_string(const struct profile *p,
 }
 
 int
-rt_prof_cdp_start(struct rt *rt, unsigned hz, char *err, size_t errlen)
+rt_prof_cdp_start(struct rt *rt, uint64_t user, unsigned hz, bool *started, char *err,
+                  size_t errlen)
 {
     struct prof_session *s = prof_current();
-    if (g_cdp_cpu) {
-        snprintf(err, errlen, "the profiler is already started");
+    *started = false;
+    for (size_t i = 0; i < g_cdp_nusers; i++)
+        if (g_cdp_users[i].key == user) {
+            snprintf(err, errlen, "the profiler is already started");
+            return -1;
+        }
+    if (g_cdp_nusers == CDP_MAX_USERS) {
+        snprintf(err, errlen, "too many profiler sessions (%d)", CDP_MAX_USERS);
         return -1;
     }
-    if (s) {
+    if (s && !g_cdp_nusers) {
         snprintf(err, errlen, "%s",
                  g_cdp_heap_owns ? "a CPU profile cannot start while HeapProfiler sampling runs "
                                    "(stop it first: one sampler session per process)"
@@ -967,36 +986,129 @@ rt_prof_cdp_start(struct rt *rt, unsigned hz, char *err, size_t errlen)
                                    "(--cpu-prof, --prof-live or Profiler.start_profiling)");
         return -1;
     }
-    struct mp_err e;
-    if (start_session(rt, PROF_MODE_CPU, hz, &e) != 0) {
-        snprintf(err, errlen, "cannot start profiling: %s", e.msg);
-        return -1;
+    if (!s) {
+        struct mp_err e;
+        if (start_session(rt, PROF_MODE_CPU, hz, &e) != 0) {
+            snprintf(err, errlen, "cannot start profiling: %s", e.msg);
+            return -1;
+        }
+        g_cdp_shared = false;
+        *started = true;
+    } else {
+        g_cdp_shared = true; /* joins the sampler at its rate: the first start's */
     }
-    g_cdp_cpu = true;
+    g_cdp_users[g_cdp_nusers].key = user;
+    g_cdp_users[g_cdp_nusers++].since_ns = prof_now_ns();
     return 0;
 }
 
+/* A new profile of p's thread tid alone (every model thread with that tid: a Deferred worker that
+ * replaced its VM appears twice), its samples from since_ns on: what one CDP session asked for. */
+static struct profile *
+thread_view(const struct profile *p, int64_t tid, uint64_t since_ns)
+{
+    struct profile *v = profile_new();
+    size_t nf = profile_nframes(p), nn = profile_nnodes(p);
+    uint32_t *fmap = malloc((nf ? nf : 1) * sizeof *fmap);
+    uint32_t *nmap = malloc((nn ? nn : 1) * sizeof *nmap);
+    if (!v || !fmap || !nmap) {
+        profile_free(v), free(fmap), free(nmap);
+        return NULL;
+    }
+    v->meta = p->meta;
+    if (since_ns > v->meta.start_ns) {
+        if (v->meta.wall_start_ns)
+            v->meta.wall_start_ns += since_ns - v->meta.start_ns;
+        v->meta.start_ns = since_ns;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const struct prof_frame *f = &profile_frames(p)[i];
+        fmap[i] = profile_frame_intern(v, profile_str(p, f->name), profile_str(p, f->file), f->line,
+                                       f->kind);
+    }
+    nmap[0] = 0;
+    for (size_t i = 1; i < nn; i++) {
+        const struct prof_node *n = &profile_nodes(p)[i];
+        nmap[i] = profile_node(v, nmap[n->parent], fmap[n->frame]);
+    }
+    uint32_t th = UINT32_MAX;
+    for (size_t i = 0; i < profile_nthreads(p); i++)
+        if (profile_threads(p)[i].tid == tid && profile_threads(p)[i].process == 0) {
+            th = profile_add_thread(v, tid, profile_str(p, profile_threads(p)[i].name));
+            break;
+        }
+    if (th == UINT32_MAX) /* the thread never ran while sampled: an empty profile of it */
+        th = profile_add_thread(v, tid, "");
+    for (size_t i = 0; i < profile_nsamples(p); i++) {
+        const struct prof_sample *smp = &profile_samples(p)[i];
+        if (smp->t_ns >= since_ns && profile_threads(p)[smp->thread].tid == tid &&
+            profile_threads(p)[smp->thread].process == 0)
+            profile_add_sample(v, th, nmap[smp->node], smp->line, smp->t_ns, smp->weight_ns);
+    }
+    free(fmap);
+    free(nmap);
+    profile_sort_samples(v);
+    if (profile_oom(v)) {
+        profile_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+struct view_arg {
+    int64_t tid;
+    uint64_t since_ns;
+    struct profile *view;
+};
+
+static void
+take_view(const struct profile *p, uint64_t generation, void *arg)
+{
+    (void)generation;
+    struct view_arg *a = arg;
+    a->view = thread_view(p, a->tid, a->since_ns);
+}
+
 char *
-rt_prof_cdp_stop(struct rt *rt, size_t *len, char *err, size_t errlen)
+rt_prof_cdp_stop(struct rt *rt, uint64_t user, int64_t tid, size_t *len, char *err, size_t errlen)
 {
     (void)rt;
     struct prof_session *s = prof_current();
-    if (!g_cdp_cpu || !s) {
-        g_cdp_cpu = false;
+    size_t k = 0;
+    while (k < g_cdp_nusers && g_cdp_users[k].key != user)
+        k++;
+    if (k == g_cdp_nusers || !s) {
         snprintf(err, errlen, "the profiler is not started");
         return NULL;
     }
-    g_cdp_cpu = false;
-    if (g_cdp_heap) { /* allocation sampling joined this session: it ends with it */
-        g_cdp_heap = false;
-        prof_set_heap_interval(s, 0);
+    uint64_t since = g_cdp_users[k].since_ns;
+    g_cdp_users[k] = g_cdp_users[--g_cdp_nusers];
+    bool main_thread = tid == 0;
+    if (main_thread)
+        tid = (int64_t)getpid(); /* the main thread's id is the process's */
+    struct profile *p = NULL;
+    if (g_cdp_nusers == 0) { /* the last user: the sampler stops */
+        if (g_cdp_heap) {    /* allocation sampling joined this session: it ends with it */
+            g_cdp_heap = false;
+            prof_set_heap_interval(s, 0);
+        }
+        p = stop_session(s);
+        if (p && (!main_thread || g_cdp_shared)) {
+            struct profile *v = thread_view(p, tid, since);
+            profile_free(p);
+            p = v;
+        }
+    } else { /* others go on: this thread's samples so far */
+        struct view_arg a = {tid, since, NULL};
+        prof_read_profile(take_view, &a);
+        p = a.view;
     }
-    struct profile *p = stop_session(s);
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    /* One thread per Profile, as V8's: the main VM's (thread 0, the first attached). */
+    /* One thread per Profile, as V8's: the main VM's (thread 0, the first attached), or the
+     * view's only one. */
     struct fmt_write_opts o = {.thread = 0};
     char *json = write_to_string(p, cpuprofile_write, &o, len, err, errlen);
     profile_free(p);
@@ -1067,5 +1179,5 @@ rt_prof_cdp_heap_profile(struct rt *rt, bool stop, size_t *len, char *err, size_
 bool
 rt_prof_cdp_running(bool heap)
 {
-    return heap ? g_cdp_heap : g_cdp_cpu;
+    return heap ? g_cdp_heap : g_cdp_nusers > 0;
 }

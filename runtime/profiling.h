@@ -62,12 +62,18 @@ int rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
  * of the live sampled blocks (a SamplingHeapProfile). Errors fill err (a sentence) and return -1
  * or NULL; returned strings are malloc'd, the caller frees them.
  */
-int rt_prof_cdp_start(struct rt *rt, unsigned hz, char *err, size_t errlen);
-char *rt_prof_cdp_stop(struct rt *rt, size_t *len, char *err, size_t errlen);
+/* CPU profiles are shared by the CDP sessions (the main target's, each NodeWorker session's):
+ * user is the session's key. The first start starts the sampler (at hz; *started then true),
+ * later ones join it; stop returns the Profile of thread tid (0: the main VM's; else a Deferred
+ * or Worker thread's OS id) since that user's own start, and the last stop stops the sampler. */
+int rt_prof_cdp_start(struct rt *rt, uint64_t user, unsigned hz, bool *started, char *err,
+                      size_t errlen);
+char *rt_prof_cdp_stop(struct rt *rt, uint64_t user, int64_t tid, size_t *len, char *err,
+                       size_t errlen);
 int rt_prof_cdp_heap_start(struct rt *rt, uint64_t interval, char *err, size_t errlen);
 /* stop: stopSampling (else getSamplingProfile: the profile so far, sampling goes on). */
 char *rt_prof_cdp_heap_profile(struct rt *rt, bool stop, size_t *len, char *err, size_t errlen);
-bool rt_prof_cdp_running(bool heap);
+bool rt_prof_cdp_running(bool heap); /* CPU: some CDP session profiles */
 
 /* Attach on demand (runtime/attach.c): the signal `mrprof top/record --pid` sends, and
  * --no-attach (set before rt_new; MRUN_NO_ATTACH=1 does the same). */

@@ -273,7 +273,9 @@ prof_wait_end(mrb_state *mrb)
 {
     struct prof_thread *t = prof__tls;
     if (t && t->mrb == mrb && t->mode == PROF_MODE_CPU && t->wait_cpu_start) {
-        t->wait_cpu_sum += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t->wait_cpu_start;
+        /* Atomic: prof_stop may retire a followed thread (a Worker) while its loop waits. */
+        __atomic_fetch_add(&t->wait_cpu_sum, clock_ns(CLOCK_THREAD_CPUTIME_ID) - t->wait_cpu_start,
+                           __ATOMIC_RELAXED);
         t->wait_cpu_start = 0;
     }
 }
@@ -298,7 +300,8 @@ scale_to_cpu(struct prof_session *s, const struct prof_thread *t)
             else
                 nrun++;
         }
-    uint64_t wait_cpu = nidle && t->wait_cpu_sum < t->cpu_sum ? t->wait_cpu_sum : 0;
+    uint64_t wait_sum = __atomic_load_n(&t->wait_cpu_sum, __ATOMIC_RELAXED);
+    uint64_t wait_cpu = nidle && wait_sum < t->cpu_sum ? wait_sum : 0;
     uint64_t run_cpu = t->cpu_sum - wait_cpu;
     double f = t->weight_sum ? (double)run_cpu / (double)t->weight_sum : 0;
     for (size_t i = t->first_sample; i < p->samples.len; i++) {

@@ -288,6 +288,92 @@ t_cpu_prof_and_inspect_share_the_sampler() {
         fail "--cpu-prof's file is missing or broken"
 }
 
+# NodeWorker (Node's protocol for worker threads, what DevTools' NodeChildTargetManager speaks):
+# the Deferred worker and the Worker of threads.rb are targets of their own, each with its own
+# Profiler. Each profile holds its own thread's hot method at its own line, and no other's;
+# threads that start after NodeWorker.enable come as events, a terminated Worker is detached.
+t_nodeworker_threads_profile_their_own_hot_methods() {
+    need_cri
+    trap kill_mrun EXIT
+    start_mrun --inspect-wait=127.0.0.1:0 tests/scripts/inspect/threads.rb
+    run node "$ROOT/tests/node/inspect_client.js" threads "$port" "$T"
+    expect_rc 0
+    expect_out_has "ok NodeWorker.attachedToWorker: "
+    expect_out_has "ok each thread is a VM instance of its own"
+    expect_out_has "ok a wrong sessionId, a bad message, a method a thread does not serve"
+    expect_out_has "ok the Worker ended: NodeWorker.detachedFromWorker"
+    local f
+    for f in main deferred worker; do
+        node "$ROOT/tests/node/check_cpuprofile.js" "$T/$f.cpuprofile" >/dev/null ||
+            fail "check_cpuprofile.js refused the $f Profile"
+    done
+    # name: the hot method that must be there, at file:line (1-based); the others must not.
+    node -e '
+        const fs = require("fs");
+        const [dir] = process.argv.slice(1);
+        const want = { main: ["hot", "inspect/threads.rb", 6], deferred: ["deferred_hot", "inspect/threads.rb", 18],
+                       worker: ["worker_hot", "inspect/threads_worker.rb", 2] };
+        const all = Object.values(want).map(w => w[0]);
+        for (const [name, [fn, file, line]] of Object.entries(want)) {
+            const p = JSON.parse(fs.readFileSync(`${dir}/${name}.cpuprofile`, "utf8"));
+            const ids = new Set(p.samples);
+            const sampled = p.nodes.filter(n => ids.has(n.id)).map(n => n.callFrame);
+            const mine = sampled.filter(f => f.functionName === fn);
+            if (!mine.length) { console.error(`${name}: ${fn} was not sampled`); process.exit(1); }
+            for (const f of mine)
+                if (f.lineNumber !== line - 1 || !f.url.endsWith(file)) { console.error(`${name}: ${JSON.stringify(f)}`); process.exit(1); }
+            for (const other of all.filter(o => o !== fn))
+                if (p.nodes.some(n => n.callFrame.functionName === other)) { console.error(`${name} holds ${other}`); process.exit(1); }
+        }
+    ' "$T" || fail "a thread's profile does not hold its own hot method alone"
+    run $MRPROF report --format tsv --top 1 "$T/deferred.cpuprofile"
+    expect_rc 0
+    printf '%s\n' "$out" | grep -q $'\tdeferred_hot\ttests/scripts/inspect/threads.rb:18$' ||
+        fail "mrprof report of the Deferred worker's profile: $out"
+    stop_mrun
+}
+
+# The same sessions without asserting what was sampled (for TSan, which delivers the sampler's
+# signals only at libc calls): the registry of threads, the sessions and the shared sampler
+# against the threads coming and going.
+t_nodeworker_sessions_attach_detach() {
+    need_cri
+    trap kill_mrun EXIT
+    start_mrun --inspect-wait=127.0.0.1:0 tests/scripts/inspect/threads.rb
+    run node "$ROOT/tests/node/inspect_client.js" threads "$port" "$T" any
+    expect_rc 0
+    expect_out_has "ok the Worker ended: NodeWorker.detachedFromWorker"
+    stop_mrun
+}
+
+# Only one sampler session per process: a thread's Profiler.start under --cpu-prof is refused as
+# the main one's is, and the program goes on.
+t_nodeworker_profiler_refused_under_cpu_prof() {
+    need_cri
+    trap kill_mrun EXIT
+    export MRUN_QUIET=1
+    start_mrun --cpu-prof --prof-out "$T/run.cpuprofile" --inspect=127.0.0.1:0 tests/scripts/inspect/threads.rb
+    run node -e '
+        const CDP = require(process.argv[2] + "/tests/node/node_modules/chrome-remote-interface");
+        (async () => {
+            const c = await CDP({ host: "127.0.0.1", port: +process.argv[1], local: true });
+            const got = new Promise(r => c.on("NodeWorker.attachedToWorker", m => { if (m.workerInfo.title === "Deferred worker 1") r(m); }));
+            await c.send("NodeWorker.enable", { waitForDebuggerOnStart: false });
+            const m = await got;
+            const answer = new Promise(r => c.on("NodeWorker.receivedMessageFromWorker", x => { const a = JSON.parse(x.message); if (a.id === 5) r(a); }));
+            await c.send("NodeWorker.sendMessageToWorker", { sessionId: m.sessionId, message: JSON.stringify({ id: 5, method: "Profiler.start" }) });
+            const a = await answer;
+            console.log(a.error ? `refused: ${a.error.message}` : "started");
+            await c.close();
+        })().catch(e => { console.log(`FAIL ${e.message}`); process.exit(1); });
+    ' "$port" "$ROOT"
+    expect_rc 0
+    expect_out_has "refused: a profile is already being recorded in this process (--cpu-prof"
+    stop_mrun
+    node "$ROOT/tests/node/check_cpuprofile.js" "$T/run.cpuprofile" >/dev/null ||
+        fail "--cpu-prof's file is missing or broken"
+}
+
 t_addresses_and_flags() {
     run $MRUN --inspect=0.0.0.0:0 -e 'puts 1'
     expect_rc 2

@@ -13,6 +13,14 @@
 //                      the profile of the script's start -> DIR/wait.cpuprofile
 //   cycles PORT N      N connect / evaluate / disconnect cycles
 //   exit PORT          Runtime.evaluate("exit 0"): the program ends
+//   threads PORT DIR [any]  against tests/scripts/inspect/threads.rb under --inspect-wait:
+//                      NodeWorker.enable before the script runs (no thread yet), then lists the
+//                      Deferred worker and the Worker as targets of their own; a profile in each
+//                      session (Profiler.enable, setSamplingInterval, start, stop through
+//                      sendMessageToWorker) -> DIR/{main,deferred,worker}.cpuprofile; bad sessions
+//                      and methods are errors, not a dropped connection; the Worker terminated
+//                      -> detachedFromWorker. With "any", a profile may have no samples (TSan
+//                      delivers the sampler's signals only at libc calls)
 //   attach PORT [profile]  for --inspect-wait (tests/bench/inspect.sh): Runtime.enable (and
 //                      Profiler.start at 1000 µs with "profile"), runIfWaitingForDebugger, then
 //                      stays attached, idle, until the program ends
@@ -21,7 +29,7 @@ const fs = require('fs');
 const path = require('path');
 const CDP = require('chrome-remote-interface');
 
-const [mode, portArg, arg] = process.argv.slice(2);
+const [mode, portArg, arg, arg2] = process.argv.slice(2);
 const port = Number(portArg);
 const fail = msg => { console.log(`FAIL ${msg}`); process.exit(1); };
 const ok = msg => console.log(`ok ${msg}`);
@@ -180,8 +188,146 @@ async function attach(profile) {
   await closed;
 }
 
+// NodeWorker: one worker session, its commands carried by sendMessageToWorker and its answers
+// by receivedMessageFromWorker (what DevTools' NodeChildTargetManager does).
+function workerSession(c, info) {
+  let next = 1;
+  const waiting = new Map();
+  const events = [];
+  let evwake = null;
+  c.on('NodeWorker.receivedMessageFromWorker', m => {
+    if (m.sessionId !== info.sessionId) return;
+    if (m.workerId !== info.workerInfo.workerId) fail(`workerId ${m.workerId} in ${JSON.stringify(m)}`);
+    const msg = JSON.parse(m.message);
+    if (msg.id !== undefined && waiting.has(msg.id)) {
+      const w = waiting.get(msg.id);
+      waiting.delete(msg.id);
+      w(msg);
+    } else {
+      events.push(msg);
+      if (evwake) evwake();
+    }
+  });
+  return {
+    events,
+    async event(pred) {
+      for (;;) {
+        const e = events.find(pred);
+        if (e) return e;
+        await new Promise(r => { evwake = r; });
+        evwake = null;
+      }
+    },
+    // Resolves with the whole answer ({id, result} or {id, error}).
+    raw(method, params, text) {
+      const id = next++;
+      const p = new Promise(r => waiting.set(id, r));
+      c.send('NodeWorker.sendMessageToWorker', {
+        sessionId: info.sessionId,
+        message: text !== undefined ? text.replace('ID', id) : JSON.stringify({ id, method, params: params || {} }),
+      });
+      return p;
+    },
+    async send(method, params) {
+      const a = await this.raw(method, params);
+      if (a.error) fail(`${info.workerInfo.title}: ${method}: ${JSON.stringify(a.error)}`);
+      return a.result;
+    },
+  };
+}
+
+async function threads(dir, any) {
+  const c = await connect();
+  c.on('disconnect', () => fail('mrun closed the connection'));
+  await c.Runtime.enable();
+  const attached = [];
+  let wake = null;
+  c.on('NodeWorker.attachedToWorker', m => { attached.push(m); if (wake) wake(); });
+  const detached = [];
+  c.on('NodeWorker.detachedFromWorker', m => { detached.push(m); if (wake) wake(); });
+  const until = async cond => { while (!cond()) await new Promise(r => { wake = r; }); wake = null; };
+  await c.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  const early = (await c.Runtime.evaluate({ expression: '$rounds.inspect' })).result.value;
+  if (early !== 'nil' || attached.length) fail(`threads before the script ran: ${early} ${JSON.stringify(attached)}`);
+  await c.Runtime.runIfWaitingForDebugger();
+  await rounds(c, 2);
+  const find = re => attached.find(m => re.test(m.workerInfo.title));
+  await until(() => find(/^Deferred worker 1$/) && find(/^Worker 1$/));
+  for (const m of attached) {
+    const w = m.workerInfo;
+    if (typeof m.sessionId !== 'string' || typeof w.workerId !== 'string' || w.type !== 'worker' ||
+        typeof w.url !== 'string' || m.waitingForDebugger !== false)
+      fail(`attachedToWorker ${JSON.stringify(m)}`);
+  }
+  ok(`NodeWorker.attachedToWorker: ${attached.map(m => m.workerInfo.title).join(', ')}`);
+  const dinfo = find(/^Deferred worker 1$/), winfo = find(/^Worker 1$/);
+  const d = workerSession(c, dinfo), w = workerSession(c, winfo);
+  for (const s of [d, w]) await s.send('Runtime.enable');
+  const ctx = d.events.find(e => e.method === 'Runtime.executionContextCreated');
+  if (!ctx || ctx.params.context.name !== 'Deferred worker 1') fail(`worker context ${JSON.stringify(d.events)}`);
+  const iso = [await c.Runtime.getIsolateId(), await d.send('Runtime.getIsolateId'), await w.send('Runtime.getIsolateId')].map(r => r.id);
+  if (new Set(iso).size !== 3) fail(`isolate ids ${iso}`);
+  ok('each thread is a VM instance of its own (Runtime.getIsolateId)');
+
+  await c.Profiler.enable();
+  await c.Profiler.start();
+  for (const s of [d, w]) {
+    await s.send('Profiler.enable');
+    await s.send('Profiler.setSamplingInterval', { interval: 1000 });
+    await s.send('Profiler.start');
+  }
+  const again = await d.raw('Profiler.start');
+  if (!again.error || !/already/.test(again.error.message)) fail(`a second start in a session: ${JSON.stringify(again)}`);
+  await rounds(c, 60);
+  // Stopped in this order: the Deferred worker's while the others run (the sampler goes on),
+  // the main one's, then the Worker's, the last user (the sampler stops).
+  const pd = (await d.send('Profiler.stop')).profile;
+  const { profile: pm } = await c.Profiler.stop();
+  const pw = (await w.send('Profiler.stop')).profile;
+  for (const [name, p] of [['main', pm], ['deferred', pd], ['worker', pw]]) {
+    if (!Array.isArray(p.nodes) || !(p.samples.length || any) || p.samples.length !== p.timeDeltas.length ||
+        !(p.endTime >= p.startTime)) fail(`${name}: the Profile lacks nodes, samples, timeDeltas or times`);
+    fs.writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(p));
+  }
+  ok(`three profiles: main ${pm.samples.length}, deferred ${pd.samples.length}, worker ${pw.samples.length} samples`);
+  const stopped = await w.raw('Profiler.stop');
+  if (!stopped.error || !/not started/.test(stopped.error.message)) fail(`a stop without start: ${JSON.stringify(stopped)}`);
+
+  // Bad input: answered with errors, the connection stays.
+  for (const [params, code] of [[{ sessionId: 'nope', message: '{}' }, -32000],
+                                [{ sessionId: '999999', message: '{}' }, -32000],
+                                [{ sessionId: 7, message: '{}' }, -32602],
+                                [{ sessionId: dinfo.sessionId }, -32602]]) {
+    try { await c.send('NodeWorker.sendMessageToWorker', params); fail(`accepted ${JSON.stringify(params)}`); } catch (e) {
+      const res = e.response || {};
+      if (res.code !== code) fail(`${JSON.stringify(params)}: ${JSON.stringify(res)}`);
+    }
+  }
+  try { await c.send('NodeWorker.detach', { sessionId: 'nope' }); fail('detach of no session'); } catch (e) {
+    if ((e.response || {}).code !== -32000) fail(`detach nope: ${JSON.stringify(e.response)}`);
+  }
+  let a = await d.raw('Runtime.evaluate', { expression: '1' });
+  if (!a.error || a.error.code !== -32601) fail(`evaluate in a worker session: ${JSON.stringify(a)}`);
+  await c.send('NodeWorker.sendMessageToWorker', { sessionId: dinfo.sessionId, message: '{"id":1,"method":' });
+  await d.event(e => e.error && e.error.code === -32700);
+  const r = await c.Runtime.evaluate({ expression: '40 + 2' });
+  if (r.result.value !== 42) fail(`after bad input: ${JSON.stringify(r)}`);
+  ok('a wrong sessionId, a bad message, a method a thread does not serve: errors, the connection stays');
+
+  await c.Runtime.evaluate({ expression: '$w.terminate; nil' });
+  await until(() => detached.some(m => m.sessionId === winfo.sessionId));
+  if (detached.some(m => m.sessionId === dinfo.sessionId)) fail('the Deferred worker was detached too');
+  ok('the Worker ended: NodeWorker.detachedFromWorker');
+  try { await c.send('NodeWorker.sendMessageToWorker', { sessionId: winfo.sessionId, message: '{"id":1,"method":"Profiler.enable"}' }); fail('a detached session answered'); } catch (e) {
+    if ((e.response || {}).code !== -32000) fail(`detached session: ${JSON.stringify(e.response)}`);
+  }
+  await c.send('NodeWorker.disable', {});
+  await c.close();
+}
+
 (async () => {
-  if (mode === 'attach') await attach(arg === 'profile');
+  if (mode === 'threads') await threads(arg, arg2 === 'any');
+  else if (mode === 'attach') await attach(arg === 'profile');
   else if (mode === 'profile') await profile(arg);
   else if (mode === 'evaluate') await evaluate();
   else if (mode === 'wait') await wait(arg);
