@@ -63,6 +63,21 @@ profile_merge_process(struct profile *dst, const struct profile *src)
         snprintf(cn, sizeof cn, "%s (%s)", profile_str(src, c[i].name), name);
         profile_add_counter(dst, cn, c[i].t_ns, c[i].value);
     }
+    const struct prof_alloc *a = profile_allocs(src); /* the memory view of a cluster */
+    for (size_t i = 0; i < profile_nallocs(src); i++)
+        if (a[i].thread < src->threads.len && a[i].node < src->nodes.len) {
+            size_t id = profile_add_alloc(dst, tmap[a[i].thread], nmap[a[i].node], a[i].t_ns,
+                                          a[i].size, a[i].bytes, a[i].count);
+            if (!dst->oom)
+                ((struct prof_alloc *)dst->allocs.data)[id].freed_ns = a[i].freed_ns;
+        }
+    struct profile_heap_meta *h = &dst->meta.heap; /* exact counts add up; the rate is one */
+    h->alloc_bytes += src->meta.heap.alloc_bytes;
+    h->alloc_count += src->meta.heap.alloc_count;
+    h->free_count += src->meta.heap.free_count;
+    h->estimated_bytes += src->meta.heap.estimated_bytes;
+    if (!h->interval)
+        h->interval = src->meta.heap.interval;
     if (src->meta.start_ns && (!dst->meta.start_ns || src->meta.start_ns < dst->meta.start_ns))
         dst->meta.start_ns = src->meta.start_ns;
     if (src->meta.end_ns > dst->meta.end_ns)
@@ -141,6 +156,28 @@ profile_only_process(const struct profile *src, uint32_t process)
         if (sp[i].thread < src->threads.len && tmap[sp[i].thread] != UINT32_MAX)
             profile_add_span(p, tmap[sp[i].thread], profile_str(src, sp[i].name), sp[i].start_ns,
                              sp[i].dur_ns);
+    /* Its allocation samples; the exact totals were summed over the processes, so this one's
+     * share of them is estimated by its share of the sampled bytes (the rate is the same). */
+    const struct prof_alloc *a = profile_allocs(src);
+    double kept = 0, all = 0;
+    for (size_t i = 0; i < profile_nallocs(src); i++) {
+        all += a[i].bytes;
+        if (a[i].thread < src->threads.len && tmap[a[i].thread] != UINT32_MAX &&
+            a[i].node < src->nodes.len) {
+            kept += a[i].bytes;
+            size_t id = profile_add_alloc(p, tmap[a[i].thread], nmap[a[i].node], a[i].t_ns,
+                                          a[i].size, a[i].bytes, a[i].count);
+            if (!p->oom)
+                ((struct prof_alloc *)p->allocs.data)[id].freed_ns = a[i].freed_ns;
+        }
+    }
+    if (all > 0 && kept < all) {
+        double f = kept / all;
+        p->meta.heap.alloc_bytes = (uint64_t)((double)src->meta.heap.alloc_bytes * f + 0.5);
+        p->meta.heap.alloc_count = (uint64_t)((double)src->meta.heap.alloc_count * f + 0.5);
+        p->meta.heap.free_count = (uint64_t)((double)src->meta.heap.free_count * f + 0.5);
+        p->meta.heap.estimated_bytes = src->meta.heap.estimated_bytes * f;
+    }
     if (process == 0) {
         const struct prof_counter *c = src->counters.data;
         for (size_t i = 0; i < src->counters.len; i++)

@@ -87,6 +87,42 @@ Test(process, merge_adds_a_process_with_its_threads_and_samples)
     profile_free(p);
 }
 
+/* Allocation samples of n blocks of sz bytes, on p's first thread and node. */
+static void
+allocs(struct profile *p, int n, double sz, uint64_t total)
+{
+    for (int i = 0; i < n; i++)
+        profile_add_alloc(p, 0, 0, 1000 + (uint64_t)i, (uint64_t)sz, sz, 1);
+    p->meta.heap.interval = 512;
+    p->meta.heap.alloc_bytes = total;
+    p->meta.heap.alloc_count = total / 64;
+    p->meta.heap.estimated_bytes = n * sz;
+}
+
+Test(process, merge_keeps_allocations_and_one_process_its_own)
+{
+    struct profile *p = one(10, "cluster primary", "prim", 3, 1000);
+    struct profile *w = one(11, "cluster worker 1", "work", 5, 500);
+    allocs(p, 2, 1000, 6400);
+    allocs(w, 6, 1000, 19200);
+    cr_assert_eq(profile_merge_process(p, w), 0);
+    struct mp_err e = {0};
+    cr_assert_eq(profile_validate(p, &e), 0, "%s", e.msg);
+    cr_assert_eq(profile_nallocs(p), 8, "the worker's allocation samples are merged");
+    cr_assert_eq(profile_allocs(p)[7].thread, 1, "on the worker's thread");
+    cr_assert_eq(p->meta.heap.alloc_bytes, 25600, "exact totals add up");
+    cr_assert_eq(p->meta.heap.alloc_count, 400);
+    cr_assert_eq(p->meta.heap.interval, 512);
+    struct profile *only = profile_only_process(p, 1);
+    cr_assert(only);
+    cr_assert_eq(profile_nallocs(only), 6);
+    cr_assert_eq(only->meta.heap.alloc_bytes, 19200, "its share of the sampled bytes: 6 of 8");
+    cr_assert_eq(only->meta.heap.alloc_count, 300);
+    profile_free(only);
+    profile_free(w);
+    profile_free(p);
+}
+
 Test(process, trace_round_trip_keeps_processes)
 {
     struct profile *p = one(10, "cluster primary", "prim", 3, 1000000);
