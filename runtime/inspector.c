@@ -888,6 +888,17 @@ send_text(struct client *c, const char *data, size_t len)
     send_frame(c, WS_OP_TEXT, data, len, false);
 }
 
+/* Sends the text message m (msg_open'd) to c and frees it. */
+static void
+send_msg(struct client *c, struct msg *m)
+{
+    size_t n;
+    char *t = msg_close(m, &n);
+    if (t)
+        send_text(c, t, n);
+    free(t);
+}
+
 /* A close frame with code and reason, then the connection closes (a client that misbehaved is
  * not waited for). */
 static void
@@ -930,11 +941,7 @@ send_wrapped(struct client *c, const struct wsess *ws, const char *data, size_t 
             (unsigned long long)ws->id);
     put_jstr(m.f, data, len);
     fprintf(m.f, ",\"workerId\":\"%llu\"}}", (unsigned long long)ws->worker_id);
-    size_t n;
-    char *t = msg_close(&m, &n);
-    if (t)
-        send_text(c, t, n);
-    free(t);
+    send_msg(c, &m);
 }
 
 /* To the session whose command is being dispatched: c's own, or a NodeWorker session's. */
@@ -1309,11 +1316,7 @@ attach_session(struct client *c, uint64_t id, int64_t tid, const char *name)
     fputs(",\"url\":", m.f);
     put_cstr(m.f, in->url);
     fputs("},\"waitingForDebugger\":false}}", m.f);
-    size_t n;
-    char *t = msg_close(&m, &n);
-    if (t)
-        send_text(c, t, n);
-    free(t);
+    send_msg(c, &m);
 }
 
 /* Ends session ws of c (its profile stopped), with NodeWorker.detachedFromWorker if notify. */

@@ -24,6 +24,48 @@ profile_process_label(const struct profile *p, uint32_t process, char *buf, size
         snprintf(buf, len, "process %u", process);
 }
 
+/* Copies src's allocation samples from index `from` on into dst, their threads and nodes mapped
+ * by tmap and nmap (only those below nt and nn, and not UINT32_MAX, are mapped). Returns the
+ * sampled bytes seen and, in *kept, those copied. */
+double
+profile_copy_allocs(struct profile *dst, const struct profile *src, size_t from,
+                    const uint32_t *tmap, size_t nt, const uint32_t *nmap, size_t nn, double *kept)
+{
+    const struct prof_alloc *a = profile_allocs(src);
+    double all = 0;
+    *kept = 0;
+    for (size_t i = from; i < profile_nallocs(src); i++) {
+        all += a[i].bytes;
+        if (a[i].thread >= nt || a[i].node >= nn || tmap[a[i].thread] == UINT32_MAX)
+            continue;
+        *kept += a[i].bytes;
+        size_t id = profile_add_alloc(dst, tmap[a[i].thread], nmap[a[i].node], a[i].t_ns, a[i].size,
+                                      a[i].bytes, a[i].count);
+        if (!dst->oom)
+            ((struct prof_alloc *)dst->allocs.data)[id].freed_ns = a[i].freed_ns;
+    }
+    return all;
+}
+
+void
+profile_meta_add(struct profile_meta *dst, const struct profile_meta *src)
+{
+    if (src->start_ns && (!dst->start_ns || src->start_ns < dst->start_ns))
+        dst->start_ns = src->start_ns;
+    if (src->end_ns > dst->end_ns)
+        dst->end_ns = src->end_ns;
+    dst->signals += src->signals;
+    dst->dropped += src->dropped;
+    dst->truncated += src->truncated;
+    struct profile_heap_meta *h = &dst->heap; /* exact counts add up; the rate is one */
+    h->alloc_bytes += src->heap.alloc_bytes;
+    h->alloc_count += src->heap.alloc_count;
+    h->free_count += src->heap.free_count;
+    h->estimated_bytes += src->heap.estimated_bytes;
+    if (!h->interval)
+        h->interval = src->heap.interval;
+}
+
 int
 profile_merge_process(struct profile *dst, const struct profile *src)
 {
@@ -63,28 +105,9 @@ profile_merge_process(struct profile *dst, const struct profile *src)
         snprintf(cn, sizeof cn, "%s (%s)", profile_str(src, c[i].name), name);
         profile_add_counter(dst, cn, c[i].t_ns, c[i].value);
     }
-    const struct prof_alloc *a = profile_allocs(src); /* the memory view of a cluster */
-    for (size_t i = 0; i < profile_nallocs(src); i++)
-        if (a[i].thread < src->threads.len && a[i].node < src->nodes.len) {
-            size_t id = profile_add_alloc(dst, tmap[a[i].thread], nmap[a[i].node], a[i].t_ns,
-                                          a[i].size, a[i].bytes, a[i].count);
-            if (!dst->oom)
-                ((struct prof_alloc *)dst->allocs.data)[id].freed_ns = a[i].freed_ns;
-        }
-    struct profile_heap_meta *h = &dst->meta.heap; /* exact counts add up; the rate is one */
-    h->alloc_bytes += src->meta.heap.alloc_bytes;
-    h->alloc_count += src->meta.heap.alloc_count;
-    h->free_count += src->meta.heap.free_count;
-    h->estimated_bytes += src->meta.heap.estimated_bytes;
-    if (!h->interval)
-        h->interval = src->meta.heap.interval;
-    if (src->meta.start_ns && (!dst->meta.start_ns || src->meta.start_ns < dst->meta.start_ns))
-        dst->meta.start_ns = src->meta.start_ns;
-    if (src->meta.end_ns > dst->meta.end_ns)
-        dst->meta.end_ns = src->meta.end_ns;
-    dst->meta.signals += src->meta.signals;
-    dst->meta.dropped += src->meta.dropped;
-    dst->meta.truncated += src->meta.truncated;
+    double kept; /* the memory view of a cluster */
+    profile_copy_allocs(dst, src, 0, tmap, src->threads.len, nmap, src->nodes.len, &kept);
+    profile_meta_add(&dst->meta, &src->meta);
     profile_sort_samples(dst);
     rc = dst->oom ? -ENOMEM : 0;
 out:
@@ -158,19 +181,8 @@ profile_only_process(const struct profile *src, uint32_t process)
                              sp[i].dur_ns);
     /* Its allocation samples; the exact totals were summed over the processes, so this one's
      * share of them is estimated by its share of the sampled bytes (the rate is the same). */
-    const struct prof_alloc *a = profile_allocs(src);
-    double kept = 0, all = 0;
-    for (size_t i = 0; i < profile_nallocs(src); i++) {
-        all += a[i].bytes;
-        if (a[i].thread < src->threads.len && tmap[a[i].thread] != UINT32_MAX &&
-            a[i].node < src->nodes.len) {
-            kept += a[i].bytes;
-            size_t id = profile_add_alloc(p, tmap[a[i].thread], nmap[a[i].node], a[i].t_ns,
-                                          a[i].size, a[i].bytes, a[i].count);
-            if (!p->oom)
-                ((struct prof_alloc *)p->allocs.data)[id].freed_ns = a[i].freed_ns;
-        }
-    }
+    double kept,
+        all = profile_copy_allocs(p, src, 0, tmap, src->threads.len, nmap, src->nodes.len, &kept);
     if (all > 0 && kept < all) {
         double f = kept / all;
         p->meta.heap.alloc_bytes = (uint64_t)((double)src->meta.heap.alloc_bytes * f + 0.5);

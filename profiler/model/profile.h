@@ -200,6 +200,14 @@ void profile_process_label(const struct profile *p, uint32_t process, char *buf,
  * as processes of dst too. Timestamps are kept: both must be on one clock (CLOCK_MONOTONIC).
  * Samples are sorted again. Returns 0 or -ENOMEM. */
 int profile_merge_process(struct profile *dst, const struct profile *src);
+/* Adds src's time range (the union), signal counts and exact heap totals to dst's. */
+void profile_meta_add(struct profile_meta *dst, const struct profile_meta *src);
+/* Copies src's allocation samples from index from on into dst, threads and nodes mapped by
+ * tmap (nt entries; UINT32_MAX: left out) and nmap (nn entries). Returns the sampled bytes seen
+ * from `from` on; *kept gets those copied. */
+double profile_copy_allocs(struct profile *dst, const struct profile *src, size_t from,
+                           const uint32_t *tmap, size_t nt, const uint32_t *nmap, size_t nn,
+                           double *kept);
 
 /* The process a user named: a pid, or a name ("cluster worker 1", or its number "worker 1"
  * matches too), or "primary"/"0" for the profile's own. Returns its id, or -EINVAL with a

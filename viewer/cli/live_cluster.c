@@ -429,14 +429,8 @@ copy_new(struct profile *dst, struct live_member *m, bool primary)
         profile_add_counter(dst, name, cn[i].t_ns, cn[i].value);
     }
     mp->ncounters = s->counters.len;
-    const struct prof_alloc *a = profile_allocs(s);
-    for (size_t i = mp->nallocs; i < profile_nallocs(s); i++)
-        if (a[i].thread < nt && a[i].node < nn) {
-            size_t id = profile_add_alloc(dst, mp->tmap[a[i].thread], mp->nmap[a[i].node],
-                                          a[i].t_ns, a[i].size, a[i].bytes, a[i].count);
-            if (!dst->oom)
-                ((struct prof_alloc *)dst->allocs.data)[id].freed_ns = a[i].freed_ns;
-        }
+    double kept;
+    profile_copy_allocs(dst, s, mp->nallocs, mp->tmap, nt, mp->nmap, nn, &kept);
     mp->nallocs = profile_nallocs(s);
     return dst->oom ? -ENOMEM : 0;
 }
@@ -493,14 +487,7 @@ merge(struct live_cluster *c, struct tv *v, bool over)
     dst->meta.pid = c->m[0].dec.pid;
     snprintf(dst->meta.process_name, sizeof dst->meta.process_name, "cluster primary");
     for (size_t j = 1; j < c->norder; j++) {
-        const struct profile *w = c->m[c->order[j]].dec.p;
-        if (w->meta.start_ns && (!dst->meta.start_ns || w->meta.start_ns < dst->meta.start_ns))
-            dst->meta.start_ns = w->meta.start_ns;
-        if (w->meta.end_ns > dst->meta.end_ns)
-            dst->meta.end_ns = w->meta.end_ns;
-        dst->meta.signals += w->meta.signals;
-        dst->meta.dropped += w->meta.dropped;
-        dst->meta.truncated += w->meta.truncated;
+        profile_meta_add(&dst->meta, &c->m[c->order[j]].dec.p->meta);
     }
     if (whole) {
         v->p = dst; /* before the old one goes: the viewer never sees a freed profile */
