@@ -175,19 +175,23 @@ try {
       // The table refreshes after the selection: read it once it holds still, over the whole run.
       // A self share over 100 % is a table of part of the run: DevTools' own zoom came after
       // ours (a loaded round read fib at 987.6 %); zoom out again and read anew.
-      let last = '', rows = null;
-      for (let tries = 0; tries < 120; tries++) {  // up to 30 s: a loaded machine (two chromiums) took over 10
+      // Up to 90 s: a loaded machine (two chromiums) took over 10, and a flaky round (two
+      // suites side by side) over 30. What was last seen is told if it never holds still.
+      let last = '', rows = null, seen = 'nothing read';
+      for (let tries = 0; tries < 360; tries++) {
         await sleep(250);
         const now = await page.evaluate(readRows, ROWS);
         if (now && now.some(r => parseFloat(r.split('\t')[1]) > 100.05)) {
           await wholeWindow(page);
           last = '';
+          seen = `a part of the run (over 100 %): ${now[0]}`;
           continue;
         }
         if (now && now.join('\n') === last) { rows = now; break; }
         last = now ? now.join('\n') : '';
+        seen = now ? `changing: ${now[0]}` : 'an empty table';
       }
-      rows ??= [`\t(no stable Bottom-up rows for ${g.name})`];
+      rows ??= [`\t(no stable Bottom-up rows for ${g.name}; last seen ${seen})`];
       for (const r of rows) console.log(`row ${g.name}\t${r}`);
     }
     // The screenshot: every track expanded, the last thread's Bottom-up below.
