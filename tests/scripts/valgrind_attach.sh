@@ -12,13 +12,13 @@ vg() { timeout -k 5 300 valgrind -q --leak-check=full --show-leak-kinds=definite
 fail=0
 timeout -k 5 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-    "$MRUN" tests/scripts/attach/timed.rb 25 >"$d/out" 2>"$d/err" &
+    "$MRUN" tests/scripts/attach/hot.rb 0.004 25 >"$d/out" 2>"$d/err" &
 vg_pid=$!
 # mrun's own pid: timeout's child (valgrind runs the program in its own process)
 pid= i=0 # ready once the script runs (up to 120 s: valgrind's start on a loaded machine)
 while [ $i -lt 1200 ]; do
     [ -n "$pid" ] || pid=$(pgrep -P "$vg_pid" | head -n 1)
-    [ -n "$pid" ] && grep -q 'timed ready' "$d/err" && break # valgrind catches every signal itself
+    [ -n "$pid" ] && grep -q 'hot ready' "$d/err" && break # valgrind catches every signal itself
     sleep 0.1; i=$((i + 1))
 done
 [ -n "$pid" ] || { echo "no mrun under valgrind: $(cat "$d/err")"; exit 1; }
@@ -36,5 +36,5 @@ for round in 1 2; do
     [ ! -S "$sock" ] || { echo "round $round: the socket stayed after the viewer left"; fail=1; }
 done
 wait $vg_pid || { echo "mrun under valgrind:"; head -n 30 "$d/err"; fail=1; }
-grep -q 'timed done' "$d/out" || { echo "mrun's output: $(cat "$d/out") $(head -n 20 "$d/err")"; fail=1; }
+grep -q 'hot done' "$d/out" || { echo "mrun's output: $(cat "$d/out") $(head -n 20 "$d/err")"; fail=1; }
 exit $fail

@@ -1,3 +1,8 @@
+# attach/hot.rb [PAUSE [SECONDS]]: hot_attach_fn over and over, for attach by pid.
+#   PAUSE    seconds to sleep after each call (the tests' 0.004 keeps a core mostly free)
+#   SECONDS  stop after that long, print "hot done" and exit normally (valgrind_attach.sh:
+#            valgrind's leak check runs at that exit); without it, until killed
+# "hot ready" goes to stderr (unbuffered) first: the runtime and its SIGUSR2 handler are up.
 def hot_attach_fn(n)
   s = 0
   i = 0
@@ -7,9 +12,12 @@ def hot_attach_fn(n)
   end
   s
 end
-# ARGV[0]: seconds to sleep after each call (the tests' 0.004 keeps a core mostly free)
 pause = ARGV[0] ? ARGV[0].to_f : 0.0
+stop = ARGV[1] ? Process.clock_gettime(Process::CLOCK_MONOTONIC) + ARGV[1].to_f : nil
+warn "hot ready"
 loop do
   hot_attach_fn(20000)
   sleep pause if pause > 0
+  break if stop && Process.clock_gettime(Process::CLOCK_MONOTONIC) >= stop
 end
+puts "hot done"
