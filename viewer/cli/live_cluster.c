@@ -197,40 +197,57 @@ live_cluster_primary(const struct live_cluster *c)
     return &c->m[0].dec;
 }
 
-/* A worker's stream: what it has, or its end. Returns 1 when its profile changed. */
-static int
-read_worker(struct live_cluster *c, struct live_member *m, struct tv *v)
+/* How a stream's reading stopped (drain). */
+enum drain_end { D_AGAIN, D_CLOSED, D_BAD, D_ENDED };
+
+/* Reads m's stream into its decoder until it would block, closes, breaks the protocol or says
+ * its end; *changed is set when the profile changed. */
+static enum drain_end
+drain(struct live_member *m, int *changed)
 {
     uint8_t buf[65536];
-    int changed = 0;
     for (;;) {
         ssize_t n = read(m->fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0) {
-            if (!m->dec.welcomed) {
-                say(c, v, "skipped %.200s: it closed before a live profile's welcome", m->name);
-                close_member(c, m, M_FAILED);
-            } else {
-                snprintf(v->status, sizeof v->status, "cluster worker %ld (pid %u) ended", m->id,
-                         m->dec.pid);
-                close_member(c, m, M_ENDED);
-            }
-            return 1;
-        }
+            return D_AGAIN;
+        if (n <= 0)
+            return D_CLOSED;
         int r = live_decode(&m->dec, buf, (size_t)n);
-        if (r < 0) {
-            say(c, v, "skipped %.200s: not a live profile (%.200s)", m->name, m->dec.err.msg);
-            close_member(c, m, m->merged ? M_ENDED : M_FAILED);
-            return 1;
-        }
-        changed |= r;
-        if (m->dec.ended) {
+        if (r < 0)
+            return D_BAD;
+        *changed |= r;
+        if (m->dec.ended)
+            return D_ENDED;
+    }
+}
+
+/* A worker's stream: what it has, or its end. Returns 1 when its profile changed. */
+static int
+read_worker(struct live_cluster *c, struct live_member *m, struct tv *v)
+{
+    int changed = 0;
+    switch (drain(m, &changed)) {
+    case D_CLOSED:
+        if (!m->dec.welcomed) {
+            say(c, v, "skipped %.200s: it closed before a live profile's welcome", m->name);
+            close_member(c, m, M_FAILED);
+        } else {
+            snprintf(v->status, sizeof v->status, "cluster worker %ld (pid %u) ended", m->id,
+                     m->dec.pid);
             close_member(c, m, M_ENDED);
-            return 1;
         }
+        return 1;
+    case D_BAD:
+        say(c, v, "skipped %.200s: not a live profile (%.200s)", m->name, m->dec.err.msg);
+        close_member(c, m, m->merged ? M_ENDED : M_FAILED);
+        return 1;
+    case D_ENDED:
+        close_member(c, m, M_ENDED);
+        return 1;
+    case D_AGAIN:
+        break;
     }
     if (!m->dec.welcomed && now_ms() - m->opened_ms > WELCOME_MS) {
         say(c, v, "skipped %.200s: no welcome within %d s", m->name, WELCOME_MS / 1000);
@@ -245,36 +262,27 @@ static int
 read_primary(struct live_cluster *c, struct tv *v)
 {
     struct live_member *m = &c->m[0];
-    uint8_t buf[65536];
     int changed = 0;
-    for (;;) {
-        ssize_t n = read(m->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0) { /* the program closed the stream: it ended (or died) */
-            v->ended = true;
-            if (!m->dec.ended)
-                snprintf(v->status, sizeof v->status, "the program closed the live stream");
-            close_member(c, m, M_ENDED);
-            return -1;
-        }
-        int r = live_decode(&m->dec, buf, (size_t)n);
-        if (r < 0) {
-            c->failed = true;
-            v->ended = true;
-            snprintf(v->status, sizeof v->status, "live stream error: %.120s", m->dec.err.msg);
-            close_member(c, m, M_FAILED);
-            return -1;
-        }
-        changed |= r;
-        if (m->dec.ended) {
-            v->ended = true;
-            v->exit_code = m->dec.exit_status;
-            close_member(c, m, M_ENDED);
-            return -1;
-        }
+    switch (drain(m, &changed)) {
+    case D_CLOSED: /* the program closed the stream: it ended (or died) */
+        v->ended = true;
+        if (!m->dec.ended)
+            snprintf(v->status, sizeof v->status, "the program closed the live stream");
+        close_member(c, m, M_ENDED);
+        return -1;
+    case D_BAD:
+        c->failed = true;
+        v->ended = true;
+        snprintf(v->status, sizeof v->status, "live stream error: %.120s", m->dec.err.msg);
+        close_member(c, m, M_FAILED);
+        return -1;
+    case D_ENDED:
+        v->ended = true;
+        v->exit_code = m->dec.exit_status;
+        close_member(c, m, M_ENDED);
+        return -1;
+    case D_AGAIN:
+        break;
     }
     return changed;
 }
