@@ -190,7 +190,11 @@ if Object.const_defined?(:Cluster)
         @exit_code = status
         @signal_code = signal
         # A dead process's channel reaches EOF once its last frames are read (:exit waits for
-        # it, as Node's: :disconnect first, then :exit).
+        # it, as Node's: :disconnect first, then :exit). The channel is unref'd while the
+        # process runs (its handle keeps the loop alive); from here it is the channel that must,
+        # or a loop whose last process handle just closed ends before the EOF is read, and the
+        # worker's :exit (and a primary's re-raised signal) is lost.
+        @channel.__ref(true) if @channel && !@channel_closed
         __maybe_exit
       end
 
