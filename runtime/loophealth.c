@@ -123,10 +123,17 @@ static inline void
 mark(struct rt *rt, uint64_t now, uint64_t since)
 {
     struct rt_health *h = &rt->health;
-    if (atomic_load_explicit(&h->stall_flag, memory_order_acquire) && rt->hooks.stall_mark)
-        rt->hooks.stall_mark(rt, rt->hooks.data,
-                             atomic_load_explicit(&h->held_seq, memory_order_relaxed), now,
-                             h->mark_ns);
+    uint64_t held = atomic_load_explicit(&h->held_since_ns, memory_order_relaxed);
+    if (atomic_load_explicit(&h->stall_flag, memory_order_acquire)) {
+        if (rt->hooks.stall_mark)
+            rt->hooks.stall_mark(rt, rt->hooks.data,
+                                 atomic_load_explicit(&h->held_seq, memory_order_relaxed), now,
+                                 h->mark_ns);
+    } else if (h->stall_check_ns && held && now - held > h->stall_check_ns &&
+               rt->hooks.stall_check) {
+        rt->hooks.stall_check(rt, rt->hooks.data,
+                              atomic_load_explicit(&h->held_seq, memory_order_relaxed), held, now);
+    }
     h->mark_ns = now;
     atomic_store_explicit(&h->held_since_ns, since, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->held_seq, 1, memory_order_release);

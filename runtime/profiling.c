@@ -69,6 +69,13 @@ stall_mark(struct rt *rt, void *data, uint64_t seq, uint64_t now_ns, uint64_t se
 }
 
 static void
+stall_check(struct rt *rt, void *data, uint64_t seq, uint64_t since_ns, uint64_t now_ns)
+{
+    (void)data;
+    prof_stall_check(rt->mrb, seq, since_ns, now_ns);
+}
+
+static void
 wait_begin(struct rt *rt, void *data)
 {
     (void)data;
@@ -495,6 +502,7 @@ profiling_init(struct rt *rt)
     rt->hooks.wait_end = wait_end;
     rt->hooks.loop_window = loop_window;
     rt->hooks.stall_mark = stall_mark;
+    rt->hooks.stall_check = stall_check;
     rt->hooks.allocf = prof_allocf; /* malloc, seen by the memory profiler */
     rt->hooks.vm_task_begin = vm_task_begin;
     /* Wall mode's wait states: "(blocked: NAME)" while a synchronous call holds a thread. */
@@ -665,6 +673,7 @@ rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o)
                 profile_free(prof_stop(prof_current()));
             return -1;
         }
+        rt->health.stall_check_ns = o->stall_ms * 1000000u;
         return 0;
     }
     /* --heap-prof alone samples no CPU (rate 0): only allocations. */
@@ -890,6 +899,7 @@ int
 rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status)
 {
     if (o->stall_ms) {
+        rt->health.stall_check_ns = 0;
         prof_stall_finish(rt->mrb);
         if (prof_current())
             profile_free(prof_stop(prof_current()));

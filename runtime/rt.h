@@ -104,6 +104,10 @@ struct rt_health {
      * hooks.stall_mark at its next transition. mark_ns: when the current transition number
      * began (the loop's thread only). */
     uint64_t mark_ns;
+    /* The stall threshold (0: no stall recorder), the loop's thread only: a transition that
+     * ends a period held longer calls hooks.stall_check when the watchdog did not flag it (a
+     * watchdog starved by the machine's load sees nothing in time). */
+    uint64_t stall_check_ns;
     _Atomic uint64_t held_since_ns;
     _Atomic uint64_t held_seq;
     _Atomic int stall_flag;
@@ -139,6 +143,10 @@ struct rt_hooks {
      * that ends now (health.held_seq before it changes), the time, and when that number began. */
     void (*stall_mark)(struct rt *rt, void *data, uint64_t seq, uint64_t now_ns,
                        uint64_t seq_start_ns);
+    /* A transition ends a period the loop was held longer than health.stall_check_ns, and the
+     * watchdog had not flagged it: the transition number that ends, since when it held, now. */
+    void (*stall_check)(struct rt *rt, void *data, uint64_t seq, uint64_t since_ns,
+                        uint64_t now_ns);
 };
 
 struct rt {

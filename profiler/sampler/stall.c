@@ -22,6 +22,12 @@
  * stall rate). The index (index.json) is rewritten after each stall, so a process killed later
  * leaves a directory that reads.
  *
+ * A watchdog starved by the machine's load can sleep through a whole stall. So the loop's thread
+ * checks too, at each transition, whether the period that ends was held over the threshold with
+ * the flag down (struct rt_health's stall_check_ns, prof_stall_check): the same decision is
+ * made from the watchdog's last readings, and the stall is written from the ring's samples
+ * (detected at its end).
+ *
  * Held is not the same as stalled on a loaded machine: a thread that is runnable but waits for a
  * CPU (preempted) holds the loop too, and a 2-core machine at load 17 showed 100 ms of that
  * inside callbacks that run for microseconds. The kernel counts that time per thread
@@ -101,7 +107,15 @@ static struct {
     struct stall_rec *recs;
     size_t nrecs;
     uint64_t next_trim_ns, next_drain_ns;
+    uint64_t checked_since; /* the last stall prof_stall_check decided (the loop's thread) */
 } g;
+
+/* The watchdog's last readings, for prof_stall_check on the loop's thread: the transition it saw
+ * last and the run-queue reading before it began (base), and its latest reading (last). */
+static pthread_mutex_t pub_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    uint64_t seen_seq, runq_base, base_ns, runq_last, last_ns;
+} pub;
 
 bool
 prof_stall_running(void)
@@ -170,6 +184,10 @@ watchdog_main(void *arg)
         }
         runq_last = runq;
         last_ns = now;
+        pthread_mutex_lock(&pub_mu);
+        pub.seen_seq = seen_seq, pub.runq_base = runq_base, pub.base_ns = base_ns;
+        pub.runq_last = runq_last, pub.last_ns = last_ns;
+        pthread_mutex_unlock(&pub_mu);
         if (!since || now < since)
             continue;
         uint64_t held = now - since, waited = wait_in(runq, runq_base, base_ns, since);
@@ -188,6 +206,27 @@ watchdog_main(void *arg)
     return NULL;
 }
 
+/* A held period from since to end, seen by the watchdog at detected (end: not seen while it
+ * ran): a stall to write unless the run-queue wait in it (counted from base, read at base_ns)
+ * brings it under the threshold. On the loop's thread: */
+static void
+decide(uint64_t since, uint64_t end, uint64_t detected, uint64_t base, uint64_t base_ns)
+{
+    /* The kernel adds a wait on the run queue to schedstat only when the thread gets the CPU
+     * back, so the watchdog could not see a wait still going on: the decision is made here, on
+     * the loop's thread (running, so every wait of the stall is counted). */
+    uint64_t runq = runq_ns(), len = end - since;
+    uint64_t waited = wait_in(runq, base, base_ns, since);
+    if (waited > len)
+        waited = len;
+    if (len - waited <= g.threshold_ns)
+        g.preempted++; /* held by the machine's load, not by the callback: no stall */
+    else if (g.npending < MAX_PENDING)
+        g.pending[g.npending++] = (struct pending){since, end, detected, waited};
+    else
+        g.lost++;
+}
+
 void
 prof_stall_mark(mrb_state *mrb, uint64_t seq, uint64_t now_ns, uint64_t seq_start_ns)
 {
@@ -197,21 +236,28 @@ prof_stall_mark(mrb_state *mrb, uint64_t seq, uint64_t now_ns, uint64_t seq_star
     uint64_t end = seq == g.cur_seq ? now_ns : seq_start_ns;
     if (end < g.cur_since)
         end = g.cur_since;
-    /* The kernel adds a wait on the run queue to schedstat only when the thread gets the CPU
-     * back, so the watchdog could not see a wait still going on: the decision is made again
-     * here, on the loop's thread (running, so every wait of the stall is counted). */
-    uint64_t runq = runq_ns(), len = end - g.cur_since;
-    uint64_t waited = wait_in(runq, g.cur_runq_base, g.cur_base_ns, g.cur_since);
-    if (waited > len)
-        waited = len;
-    if (len - waited <= g.threshold_ns)
-        g.preempted++; /* held by the machine's load, not by the callback: no stall */
-    else if (g.npending < MAX_PENDING)
-        g.pending[g.npending++] = (struct pending){g.cur_since, end, g.cur_detected, waited};
-    else
-        g.lost++;
+    /* prof_stall_check decided this one already (the watchdog flagged it just after the
+     * transition that ended it read the flag down). */
+    if (g.cur_since != g.checked_since)
+        decide(g.cur_since, end, g.cur_detected, g.cur_runq_base, g.cur_base_ns);
     atomic_store_explicit(&g.t->interval_want, g.ring_interval, memory_order_relaxed);
     atomic_store_explicit(g.o.stall_flag, 0, memory_order_release);
+}
+
+void
+prof_stall_check(mrb_state *mrb, uint64_t seq, uint64_t since_ns, uint64_t now_ns)
+{
+    if (!g.running || mrb != g.mrb || since_ns == g.checked_since)
+        return;
+    /* The run-queue wait counts from the watchdog's reading before the callback began: the one
+     * it took when it first saw this transition, else its latest (it has not woken since). */
+    pthread_mutex_lock(&pub_mu);
+    bool seen = pub.seen_seq == seq;
+    uint64_t base = seen ? pub.runq_base : pub.runq_last;
+    uint64_t base_ns = seen ? pub.base_ns : pub.last_ns;
+    pthread_mutex_unlock(&pub_mu);
+    decide(since_ns, now_ns, now_ns, base, base_ns);
+    g.checked_since = since_ns;
 }
 
 /* --- cutting and describing one stall ------------------------------------------------------ */
@@ -584,6 +630,10 @@ prof_stall_start(mrb_state *mrb, const struct prof_stall_opts *o, struct mp_err 
     char sp[64];
     snprintf(sp, sizeof sp, "/proc/self/task/%ld/schedstat", (long)t->tid);
     g.schedfd = open(sp, O_RDONLY | O_CLOEXEC);
+    pthread_mutex_lock(&pub_mu);
+    pub.seen_seq = UINT64_MAX, pub.runq_base = pub.base_ns = 0;
+    pub.runq_last = runq_ns(), pub.last_ns = clock_ns(CLOCK_MONOTONIC);
+    pthread_mutex_unlock(&pub_mu);
     /* The watchdog takes no signal (a script's SIGINT handler, the sampler's SIGPROF go to the
      * loop's thread): it starts with every signal blocked. */
     sigset_t all, old;

@@ -42,6 +42,10 @@ int prof_stall_start(mrb_state *mrb, const struct prof_stall_opts *o, struct mp_
 /* On the loop's thread, when the watchdog's flag is up and the loop passes a transition: seq is
  * the transition number that ends at now_ns; seq_start_ns when it began. */
 void prof_stall_mark(mrb_state *mrb, uint64_t seq, uint64_t now_ns, uint64_t seq_start_ns);
+/* On the loop's thread, when a transition ends a period held since since_ns for longer than the
+ * threshold and the flag is down: the watchdog did not see it in time (starved by the machine's
+ * load). Decided as prof_stall_mark decides (less the run-queue wait), from the ring's samples. */
+void prof_stall_check(mrb_state *mrb, uint64_t seq, uint64_t since_ns, uint64_t now_ns);
 /* On the loop's thread once per iteration: writes a stall that ended, trims the ring. */
 void prof_stall_safe_point(mrb_state *mrb);
 /* At exit, on the loop's thread: a stall still running ends now and is written; the watchdog

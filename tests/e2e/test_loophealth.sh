@@ -345,7 +345,7 @@ EOF
     expect_rc 0
     expect_out "[17711, 17711]"
     [ "$(index 'ix.stalls.length >= 1 && ix.stalls[0].blocking.function')" = wait_for_workers ] ||
-        fail "index: $(cat "$T/st/index.json")"
+        fail "index: [$(cat "$T/st/index.json" 2>&1)], stderr: $err"
 }
 
 [ "${1:-}" = --lib ] || run_tests
