@@ -265,6 +265,23 @@ end'
     expect_out "$(printf 'disconnect\n[0, nil]')"
 }
 
+# A worker's process can end before its channel's EOF reaches the primary (here the worker's
+# child holds the channel's socket, fd 3, as its stdout for 1 s): the worker's :exit still comes,
+# after the EOF, and the primary's loop waits for it (it ended at once, the :exit lost).
+t_worker_exit_before_its_channel_eof() {
+    run $MRUN -e 'if Cluster.primary?
+  w = Cluster.fork(1)[0]
+  w.on(:message) { |m| w.kill if m == "holding" }
+  Cluster.on(:exit) { |wk, status, signal| p [wk.id, status, signal] }
+else
+  ChildProcess.spawn("sleep", ["1"], stdio: [:ignore, 3, :ignore])
+  Cluster.send("holding")
+  set_timeout(60_000) { puts "not reached" }
+end'
+    expect_rc 0
+    expect_out '[1, nil, "SIGTERM"]'
+}
+
 # Graceful disconnect: a slow request in flight when the worker is told to disconnect is
 # answered in full; the worker then exits 0 (exited_after_disconnect) and, with no worker left,
 # so does the primary.
