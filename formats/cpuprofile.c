@@ -209,10 +209,7 @@ cpuprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opts
     fmt__put_sampler_meta(out, p);
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
-    if (p->meta.pid > 0) {
-        fputs(",\"pid\":", out);
-        json_i64(out, p->meta.pid);
-    }
+    fmt__put_pid(out, p);
     if (p->meta.wall_start_ns) {
         fputs(",\"wallStartNs\":", out);
         json_u64(out, p->meta.wall_start_ns);
@@ -650,8 +647,7 @@ fmt__cpuprofile_read_json(struct profile *p, const struct json_val *root, const 
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s", tool->str);
         p->meta.wall_start_ns =
             fmt__clamp_u64(json_num(json_get(meta, "wallStartNs"), 0), UINT64_MAX);
-        double pid = json_num(json_get(meta, "pid"), 0);
-        p->meta.pid = pid >= 1 && pid <= 4194304 ? (int64_t)pid : 0; /* Linux's pid_max at most */
+        fmt__get_pid(p, meta);
     } else {
         p->meta.mode = PROFILE_WALL;
         snprintf(p->meta.tool, sizeof p->meta.tool, "DevTools/Node");

@@ -108,6 +108,7 @@ heapprofile_write(const struct profile *p, FILE *out, const struct fmt_write_opt
     json_u64(out, (uint64_t)(hm->estimated_bytes + 0.5));
     fputs(",\"tool\":", out);
     json_str(out, p->meta.tool);
+    fmt__put_process(out, p);
     fputs("}}\n", out);
     free(used), free(self), free(child_start), free(child_list), free(stack);
     profile_free(view);
@@ -175,6 +176,7 @@ fmt__heapprofile_read_json(struct profile *p, const struct json_val *root, const
             p->meta.heap.estimated_bytes = (double)fmt__clamp_u64(v->num, FMT_MAX_NS);
         if ((v = json_get(x, "tool")) && json_is_str(v))
             snprintf(p->meta.tool, sizeof p->meta.tool, "%s (heap)", v->str);
+        fmt__get_process(p, x);
     }
 out:
     free(t.nodes);

@@ -77,6 +77,12 @@ int32_t fmt__line(double d);
  * and reads them back from object m (counters only inform: saturated, never an error). */
 void fmt__put_sampler_meta(FILE *out, const struct profile *p);
 void fmt__get_sampler_meta(struct profile *p, const struct json_val *m);
+/* mrun's "$mrprof" objects: "pid" (a cluster's processes are told apart by it), and with
+ * _process also "processName" (the heap formats, which have no sampler meta). */
+void fmt__put_pid(FILE *out, const struct profile *p);
+void fmt__get_pid(struct profile *p, const struct json_val *m);
+void fmt__put_process(FILE *out, const struct profile *p);
+void fmt__get_process(struct profile *p, const struct json_val *m);
 
 /* Fills e with "NAME: looks like KIND, but WHAT" and returns -EINVAL. */
 int fmt__bad(struct mp_err *e, const char *name, const char *kind, const char *fmt, ...)

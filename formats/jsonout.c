@@ -99,6 +99,53 @@ fmt_write_call_frame(FILE *out, const struct profile *p, const struct prof_frame
     fputs(",\"columnNumber\":-1}", out);
 }
 
+static void
+put_name(FILE *out, const struct profile *p)
+{
+    if (p->meta.process_name[0]) {
+        fputs(",\"processName\":", out);
+        json_str(out, p->meta.process_name);
+    }
+}
+
+static void
+get_name(struct profile *p, const struct json_val *m)
+{
+    const char *pn = json_str_or(json_get(m, "processName"), "");
+    if (*pn)
+        snprintf(p->meta.process_name, sizeof p->meta.process_name, "%s", pn);
+}
+
+void
+fmt__put_pid(FILE *out, const struct profile *p)
+{
+    if (p->meta.pid > 0) {
+        fputs(",\"pid\":", out);
+        json_i64(out, p->meta.pid);
+    }
+}
+
+void
+fmt__get_pid(struct profile *p, const struct json_val *m)
+{
+    double pid = json_num(json_get(m, "pid"), 0);
+    p->meta.pid = pid >= 1 && pid <= 4194304 ? (int64_t)pid : 0; /* Linux's pid_max at most */
+}
+
+void
+fmt__put_process(FILE *out, const struct profile *p)
+{
+    fmt__put_pid(out, p);
+    put_name(out, p);
+}
+
+void
+fmt__get_process(struct profile *p, const struct json_val *m)
+{
+    fmt__get_pid(p, m);
+    get_name(p, m);
+}
+
 void
 fmt__put_sampler_meta(FILE *out, const struct profile *p)
 {
@@ -112,10 +159,7 @@ fmt__put_sampler_meta(FILE *out, const struct profile *p)
     json_u64(out, p->meta.dropped);
     fputs(",\"truncated\":", out);
     json_u64(out, p->meta.truncated);
-    if (p->meta.process_name[0]) {
-        fputs(",\"processName\":", out);
-        json_str(out, p->meta.process_name);
-    }
+    put_name(out, p);
 }
 
 void
@@ -128,7 +172,5 @@ fmt__get_sampler_meta(struct profile *p, const struct json_val *m)
     p->meta.signals = fmt__clamp_u64(json_num(json_get(m, "signals"), 0), UINT64_MAX);
     p->meta.dropped = fmt__clamp_u64(json_num(json_get(m, "dropped"), 0), UINT64_MAX);
     p->meta.truncated = fmt__clamp_u64(json_num(json_get(m, "truncated"), 0), UINT64_MAX);
-    const char *pn = json_str_or(json_get(m, "processName"), "");
-    if (*pn)
-        snprintf(p->meta.process_name, sizeof p->meta.process_name, "%s", pn);
+    get_name(p, m);
 }

@@ -82,6 +82,12 @@ profile_merge_process(struct profile *dst, const struct profile *src)
     for (size_t i = 0; i < src->processes.len; i++)
         pmap[i + 1] = profile_add_process(dst, profile_process_pid(src, (uint32_t)i + 1),
                                           profile_process_name(src, (uint32_t)i + 1));
+    /* Each process's own exact heap counts, for one process cut out later (--process). */
+    for (size_t i = 0; i <= src->processes.len; i++) {
+        struct profile_heap_meta h;
+        if (profile_process_heap(src, (uint32_t)i, &h))
+            profile_set_process_heap(dst, pmap[i], &h);
+    }
     const struct prof_thread_info *t = src->threads.data;
     for (size_t i = 0; i < src->threads.len; i++) {
         tmap[i] = profile_add_thread(dst, t[i].tid, profile_str(src, t[i].name));
@@ -170,20 +176,34 @@ profile_only_process(const struct profile *src, uint32_t process)
                       ? profile_add_thread(p, t[i].tid, profile_str(src, t[i].name))
                       : UINT32_MAX;
     const struct prof_sample *s = src->samples.data;
-    for (size_t i = 0; i < src->samples.len; i++)
-        if (s[i].thread < src->threads.len && tmap[s[i].thread] != UINT32_MAX)
+    double sampled = 0, sampled_kept = 0; /* a heap profile's samples weigh bytes */
+    for (size_t i = 0; i < src->samples.len; i++) {
+        sampled += (double)s[i].weight_ns;
+        if (s[i].thread < src->threads.len && tmap[s[i].thread] != UINT32_MAX) {
+            sampled_kept += (double)s[i].weight_ns;
             profile_add_sample(p, tmap[s[i].thread], nmap[s[i].node], s[i].line, s[i].t_ns,
                                s[i].weight_ns);
+        }
+    }
     const struct prof_span *sp = src->spans.data;
     for (size_t i = 0; i < src->spans.len; i++)
         if (sp[i].thread < src->threads.len && tmap[sp[i].thread] != UINT32_MAX)
             profile_add_span(p, tmap[sp[i].thread], profile_str(src, sp[i].name), sp[i].start_ns,
                              sp[i].dur_ns);
-    /* Its allocation samples; the exact totals were summed over the processes, so this one's
-     * share of them is estimated by its share of the sampled bytes (the rate is the same). */
+    /* Its allocation samples. Its heap counts: its own exact ones when the merge kept them (the
+     * profiles were read from files, one per process); else the totals were summed over the
+     * processes, and this one's share is estimated by its share of the sampled bytes (the rate
+     * is the same): of the allocation samples, or of a .heapprofile's samples (bytes). */
     double kept,
         all = profile_copy_allocs(p, src, 0, tmap, src->threads.len, nmap, src->nodes.len, &kept);
-    if (all > 0 && kept < all) {
+    struct profile_heap_meta own;
+    if (all == 0 && src->meta.mode == PROFILE_HEAP)
+        all = sampled, kept = sampled_kept;
+    if (profile_process_heap(src, process, &own)) {
+        if (!own.interval)
+            own.interval = src->meta.heap.interval;
+        p->meta.heap = own;
+    } else if (all > 0 && kept < all) {
         double f = kept / all;
         p->meta.heap.alloc_bytes = (uint64_t)((double)src->meta.heap.alloc_bytes * f + 0.5);
         p->meta.heap.alloc_count = (uint64_t)((double)src->meta.heap.alloc_count * f + 0.5);

@@ -303,8 +303,50 @@ profile_add_process(struct profile *p, int64_t pid, const char *name)
     struct prof_process *pr = vec_push(p, &p->processes);
     if (!pr)
         return 0;
-    *pr = (struct prof_process){pid, n, 0};
+    *pr = (struct prof_process){.pid = pid, .name = n};
     return (uint32_t)p->processes.len;
+}
+
+void
+profile_set_process_heap(struct profile *p, uint32_t process, const struct profile_heap_meta *h)
+{
+    if (process == 0 || process > p->processes.len)
+        return;
+    struct prof_process *pr = (struct prof_process *)p->processes.data + (process - 1);
+    pr->heap = *h;
+    pr->heap_known = 1;
+}
+
+static uint64_t
+less(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+bool
+profile_process_heap(const struct profile *p, uint32_t process, struct profile_heap_meta *out)
+{
+    const struct prof_process *pr = p->processes.data;
+    if (process > p->processes.len)
+        return false;
+    if (process > 0) {
+        if (!pr[process - 1].heap_known)
+            return false;
+        *out = pr[process - 1].heap;
+        return true;
+    }
+    *out = p->meta.heap;
+    for (size_t i = 0; i < p->processes.len; i++) {
+        if (!pr[i].heap_known)
+            return false;
+        out->alloc_bytes = less(out->alloc_bytes, pr[i].heap.alloc_bytes);
+        out->alloc_count = less(out->alloc_count, pr[i].heap.alloc_count);
+        out->free_count = less(out->free_count, pr[i].heap.free_count);
+        out->estimated_bytes -= pr[i].heap.estimated_bytes;
+        if (out->estimated_bytes < 0)
+            out->estimated_bytes = 0;
+    }
+    return true;
 }
 
 uint32_t
@@ -435,8 +477,11 @@ profile_heap_view(const struct profile *src, bool live_only, const struct profil
     for (size_t i = 0; i < src->threads.len; i++)
         profile_add_thread(p, t[i].tid, profile_str(src, t[i].name));
     const struct prof_process *pr = src->processes.data;
-    for (size_t i = 0; i < src->processes.len; i++)
-        profile_add_process(p, pr[i].pid, profile_str(src, pr[i].name));
+    for (size_t i = 0; i < src->processes.len; i++) {
+        uint32_t k = profile_add_process(p, pr[i].pid, profile_str(src, pr[i].name));
+        if (pr[i].heap_known)
+            profile_set_process_heap(p, k, &pr[i].heap);
+    }
     for (size_t i = 0; i < src->threads.len && i < p->threads.len; i++)
         ((struct prof_thread_info *)p->threads.data)[i].process = t[i].process;
     /* Each sample's estimate is unbiased; scaled by one factor they also add up to the bytes

@@ -63,11 +63,18 @@ struct prof_thread_info {
     uint32_t process; /* 0: the profile's own process; k: profile_process(p, k) */
 };
 
+struct profile_heap_meta {
+    uint64_t interval;                             /* mean bytes between samples */
+    uint64_t alloc_bytes, alloc_count, free_count; /* every allocation and free, counted */
+    double estimated_bytes; /* the samples' own estimate, before scaling to alloc_bytes */
+};
+
 /* A process of a profile that holds several (a cluster's primary and workers). */
 struct prof_process {
     int64_t pid;
-    uint32_t name; /* string id: "cluster worker 1" */
-    uint32_t pad;
+    uint32_t name;       /* string id: "cluster worker 1" */
+    uint32_t heap_known; /* 1: heap is this process's own count (merged from its own file) */
+    struct profile_heap_meta heap;
 };
 
 struct prof_sample {
@@ -98,12 +105,6 @@ struct prof_alloc {
 };
 
 /* What the allocation sampler counted exactly (0 when memory was not profiled). */
-struct profile_heap_meta {
-    uint64_t interval;                             /* mean bytes between samples */
-    uint64_t alloc_bytes, alloc_count, free_count; /* every allocation and free, counted */
-    double estimated_bytes; /* the samples' own estimate, before scaling to alloc_bytes */
-};
-
 /* A growable array of fixed-size records. */
 struct prof_vec {
     void *data;
@@ -194,6 +195,11 @@ int64_t profile_process_pid(const struct profile *p, uint32_t process);
 const char *profile_process_name(const struct profile *p, uint32_t process);
 /* "cluster worker 1 (pid 123)" or "pid 123" or "this process": a label for reports. */
 void profile_process_label(const struct profile *p, uint32_t process, char *buf, size_t len);
+/* A process's own exact heap counts (the allocator hook's, meta.heap of its file): for k > 0
+ * when set (profile_set_process_heap, by the merge), for 0 meta.heap less every other process's
+ * (when all are known). Returns false when they are not known (a live or trace-read cluster). */
+bool profile_process_heap(const struct profile *p, uint32_t process, struct profile_heap_meta *out);
+void profile_set_process_heap(struct profile *p, uint32_t process, const struct profile_heap_meta *h);
 
 /* Adds src, every thread, sample, span and counter of it, to dst as one more process (pid and
  * name from src's meta; a counter's name gets " (NAME)"). src's own extra processes come along

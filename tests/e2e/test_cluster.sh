@@ -348,8 +348,17 @@ end'
     expect_rc 0
     expect_file "$T/h.heapprofile"
     expect_file "$T/h.worker-1.$out.heapprofile"
-    run $MRPROF report "$T/h.worker-1.$out.heapprofile"
+    local wpid=$out counted
+    run $MRPROF report "$T/h.worker-1.$wpid.heapprofile"
     expect_rc 0; expect_out_has "heap mode"
+    counted=$(printf '%s\n' "$out" | grep "counted while profiling")
+    [ -n "$counted" ] || fail "no counted line: $out"
+    # Read together, the files name their processes ("$mrprof" pid and processName), and one
+    # process cut out has its own exact counts, as its file alone.
+    run $MRPROF report "$T/h.heapprofile" "$T/h.worker-1.$wpid.heapprofile"
+    expect_rc 0; expect_out_has "cluster worker 1 (pid $wpid)"; expect_out_has "cluster primary (pid "
+    run $MRPROF report --process "worker 1" "$T/h.heapprofile" "$T/h.worker-1.$wpid.heapprofile"
+    expect_rc 0; expect_out_has "$counted"
 
     mkdir "$T/dir"
     start_cluster --cpu-prof --prof-out "$T/dir" $CL/server.rb workers=2

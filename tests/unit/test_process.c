@@ -104,20 +104,35 @@ Test(process, merge_keeps_allocations_and_one_process_its_own)
     struct profile *p = one(10, "cluster primary", "prim", 3, 1000);
     struct profile *w = one(11, "cluster worker 1", "work", 5, 500);
     allocs(p, 2, 1000, 6400);
-    allocs(w, 6, 1000, 19200);
+    allocs(w, 6, 1000, 12800);
     cr_assert_eq(profile_merge_process(p, w), 0);
     struct mp_err e = {0};
     cr_assert_eq(profile_validate(p, &e), 0, "%s", e.msg);
     cr_assert_eq(profile_nallocs(p), 8, "the worker's allocation samples are merged");
     cr_assert_eq(profile_allocs(p)[7].thread, 1, "on the worker's thread");
-    cr_assert_eq(p->meta.heap.alloc_bytes, 25600, "exact totals add up");
-    cr_assert_eq(p->meta.heap.alloc_count, 400);
+    cr_assert_eq(p->meta.heap.alloc_bytes, 19200, "exact totals add up");
+    cr_assert_eq(p->meta.heap.alloc_count, 300);
     cr_assert_eq(p->meta.heap.interval, 512);
+    /* One process cut out: its own exact counts, kept by the merge. */
     struct profile *only = profile_only_process(p, 1);
     cr_assert(only);
     cr_assert_eq(profile_nallocs(only), 6);
-    cr_assert_eq(only->meta.heap.alloc_bytes, 19200, "its share of the sampled bytes: 6 of 8");
-    cr_assert_eq(only->meta.heap.alloc_count, 300);
+    cr_assert_eq(only->meta.heap.alloc_bytes, 12800, "the worker's own count");
+    cr_assert_eq(only->meta.heap.alloc_count, 200);
+    profile_free(only);
+    only = profile_only_process(p, 0);
+    cr_assert(only);
+    cr_assert_eq(profile_nallocs(only), 2);
+    cr_assert_eq(only->meta.heap.alloc_bytes, 6400, "the primary's own: the total less the worker's");
+    cr_assert_eq(only->meta.heap.alloc_count, 100);
+    profile_free(only);
+    /* Counts not known per process (a live cluster, a trace read back): estimated by the share
+     * of the sampled bytes, 6 of 8. */
+    ((struct prof_process *)p->processes.data)[0].heap_known = 0;
+    only = profile_only_process(p, 1);
+    cr_assert(only);
+    cr_assert_eq(only->meta.heap.alloc_bytes, 14400, "its share of the sampled bytes: 6 of 8");
+    cr_assert_eq(only->meta.heap.alloc_count, 225);
     profile_free(only);
     profile_free(w);
     profile_free(p);
