@@ -199,7 +199,8 @@ void profile_process_label(const struct profile *p, uint32_t process, char *buf,
  * when set (profile_set_process_heap, by the merge), for 0 meta.heap less every other process's
  * (when all are known). Returns false when they are not known (a live or trace-read cluster). */
 bool profile_process_heap(const struct profile *p, uint32_t process, struct profile_heap_meta *out);
-void profile_set_process_heap(struct profile *p, uint32_t process, const struct profile_heap_meta *h);
+void profile_set_process_heap(struct profile *p, uint32_t process,
+                              const struct profile_heap_meta *h);
 
 /* Adds src, every thread, sample, span and counter of it, to dst as one more process (pid and
  * name from src's meta; a counter's name gets " (NAME)"). src's own extra processes come along

@@ -123,7 +123,8 @@ Test(process, merge_keeps_allocations_and_one_process_its_own)
     only = profile_only_process(p, 0);
     cr_assert(only);
     cr_assert_eq(profile_nallocs(only), 2);
-    cr_assert_eq(only->meta.heap.alloc_bytes, 6400, "the primary's own: the total less the worker's");
+    cr_assert_eq(only->meta.heap.alloc_bytes, 6400,
+                 "the primary's own: the total less the worker's");
     cr_assert_eq(only->meta.heap.alloc_count, 100);
     profile_free(only);
     /* Counts not known per process (a live cluster, a trace read back): estimated by the share
