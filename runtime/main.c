@@ -256,6 +256,8 @@ main(int argc, char **argv)
     else
         rt_run_main_file(rt, script);
     rt_run_loop(rt);
+    if (profiling)
+        rt_prof_loop_ended(rt);
     rt_finish(rt);
     if (insp.on)
         rt_inspect_finish(rt);

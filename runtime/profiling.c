@@ -621,6 +621,14 @@ interrupt_in_loop(uv_async_t *h)
     mrb_gc_arena_restore(rt->mrb, ai);
 }
 
+void
+rt_prof_loop_ended(struct rt *rt)
+{
+    if (!prof_interrupt_pending || rt->exiting || interrupt_async.data != rt)
+        return;
+    interrupt_in_loop(&interrupt_async);
+}
+
 static void
 catch_stop_signals(struct rt *rt, const struct rt_prof_opts *o)
 {

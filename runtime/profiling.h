@@ -51,6 +51,10 @@ void rt_prof_cluster_spawned(long id, long pid);
 /* Starts whole-run profiling for --cpu-prof, --heap-prof and --prof-live. Returns 0, or prints why
  * and returns -1. */
 int rt_prof_begin(struct rt *rt, const struct rt_prof_opts *o);
+/* The loop ran dry: a Ctrl-C or SIGTERM caught by the profiler's handler and not yet taken
+ * (it came as the last handle closed: a cluster primary re-raises its workers' signal as its
+ * last act) is taken now, as the loop would have (status 128 + the signal, one line). */
+void rt_prof_loop_ended(struct rt *rt);
 /* Stops whole-run profiling, hands the final profile and exit_status to live viewers, and
  * writes the file (--cpu-prof). Returns 0, or prints why and returns -1. */
 int rt_prof_finish(struct rt *rt, const struct rt_prof_opts *o, int exit_status);

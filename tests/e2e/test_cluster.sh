@@ -241,6 +241,24 @@ t_sigterm_to_primary_leaves_no_process() {
     done
 }
 
+# The same under the profiler (its own Ctrl-C handler is the one Process.off puts back, so the
+# primary's re-raised signal arrives as its loop runs dry): still 130 and 143, not 0 (it was 0
+# in 13 of 20 runs under --prof-live).
+t_stop_signal_under_profiling_is_the_status() {
+    local sig status flag
+    for flag in "--prof-live unix:$T/live.sock" "--cpu-prof --prof-out $T/p.cpuprofile"; do
+        for sig in INT TERM; do
+            DFL_INT=1 start_cluster $flag $CL/server.rb workers=2
+            kill -$sig $cpid
+            wait $cpid; rc=$?
+            [ $sig = TERM ] && status=143 || status=130
+            [ $rc = $status ] || fail "the primary's status $rc after SIG$sig with $flag, expected $status: $(cat "$T/cl.out" "$T/cl.err")"
+            for p in $wpids; do wait_for "! alive $p" || fail "worker $p outlived the primary (SIG$sig, $flag)"; done
+            no_san
+        done
+    done
+}
+
 # SIGKILL to the primary: the workers die with it (PR_SET_PDEATHSIG, and the channel's EOF).
 t_sigkill_to_primary_leaves_no_process() {
     start_cluster $CL/server.rb workers=2
