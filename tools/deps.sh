@@ -16,9 +16,10 @@ build_pkgs="gcc make pkg-config mruby libmruby-dev libuv1-dev libncurses-dev lib
 # ruby (CRuby 3.1 and its json) is the reference test_json compares against and bench json races.
 # libxml2-utils (xmllint) validates the flame graph SVGs and librsvg2-bin (rsvg-convert) renders
 # them (test_svg); python3-prometheus-client parses check's --metrics file as OpenMetrics
-# (test_ci_evidence; it lives in Debian's /usr/bin/python3).
-test_pkgs="libcriterion-dev clang-format tmux valgrind golang-go golang-github-google-pprof-dev chromium clang libclang-rt-14-dev ruby python3 curl openssl libxml2-utils librsvg2-bin python3-prometheus-client"
-bench_pkgs="wrk"
+# (test_ci_evidence; it lives in Debian's /usr/bin/python3). wrk loads the servers that
+# test_realistic and test_https profile (and the benches).
+test_pkgs="libcriterion-dev clang-format tmux valgrind golang-go golang-github-google-pprof-dev chromium clang libclang-rt-14-dev ruby python3 curl openssl libxml2-utils librsvg2-bin python3-prometheus-client wrk"
+bench_pkgs=""
 case $want in
   build) pkgs=$build_pkgs ;;
   test)  pkgs="$build_pkgs $test_pkgs" ;;
