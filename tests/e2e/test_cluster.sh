@@ -36,7 +36,13 @@ start_cluster() {
     cpid=$!
     trap 'kill -KILL $cpid $wpids 2>/dev/null' EXIT
     wait_for 'grep -q "^port " "$T/cl.out" || ! alive $cpid' || fail "no port line: $(cat "$T/cl.out" "$T/cl.err")"
-    grep -q "^port " "$T/cl.out" || fail "the primary ended: $(cat "$T/cl.out" "$T/cl.err")"
+    if ! grep -q "^port " "$T/cl.out"; then
+        # How it ended (a status over 128 is a signal: 139 SIGSEGV, 137 SIGKILL, ...), what it said.
+        local how
+        if alive $cpid; then how="alive but its pid's /proc is odd: $(cat /proc/$cpid/stat 2>&1)"
+        else wait $cpid; how="status $?"; fi
+        fail "the primary ended ($how) with args [$*]: $(cat "$T/cl.out" "$T/cl.err")"
+    fi
     port=$(awk '/^port /{ print $2; exit }' "$T/cl.out")
     wpids=$(awk '/^online /{ print $3 }' "$T/cl.out" | tr '\n' ' ')
 }
