@@ -14,6 +14,7 @@
 #   GET  /boom             the handler raises (500 expected, the server goes on)
 #   GET  /count            counts the body through :data (nothing buffered)
 #   GET  /close            server.close, then answers "closing"
+#   GET  /after_close      prints "waiting for close", answers "after close" once /close ran
 #   anything else          404
 opts = {}
 ARGV.each do |arg|
@@ -21,6 +22,7 @@ ARGV.each do |arg|
   opts[k.to_sym] = v == "nil" ? nil : v.to_i
 end
 
+closed = false
 server = HTTP.create_server(opts) do |req, res|
   path = req.path
   case path
@@ -63,8 +65,17 @@ server = HTTP.create_server(opts) do |req, res|
     n = 0
     req.on(:data) { |chunk| n += chunk.bytesize }
     req.on(:end) { res.end("counted #{n}\n") }
+  when "/after_close"
+    puts "waiting for close"
+    t = nil
+    t = set_interval(10) do
+      next unless closed
+      clear_interval(t)
+      res.end("after close\n")
+    end
   when "/close"
     server.close { puts "server closed" }
+    closed = true
     res.end("closing\n")
   else
     res.write_head(404, "Content-Type" => "text/plain")
