@@ -63,6 +63,7 @@ struct prof_thread_info {
     uint32_t process; /* 0: the profile's own process; k: profile_process(p, k) */
 };
 
+/* What the allocation sampler counted exactly (0 when memory was not profiled). */
 struct profile_heap_meta {
     uint64_t interval;                             /* mean bytes between samples */
     uint64_t alloc_bytes, alloc_count, free_count; /* every allocation and free, counted */
@@ -104,7 +105,6 @@ struct prof_alloc {
     uint64_t freed_ns; /* when the block was freed; 0 while it is live */
 };
 
-/* What the allocation sampler counted exactly (0 when memory was not profiled). */
 /* A growable array of fixed-size records. */
 struct prof_vec {
     void *data;

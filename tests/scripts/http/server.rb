@@ -22,7 +22,7 @@ ARGV.each do |arg|
   opts[k.to_sym] = v == "nil" ? nil : v.to_i
 end
 
-closed = false
+waiting = [] # /after_close's answers, sent by /close
 server = HTTP.create_server(opts) do |req, res|
   path = req.path
   case path
@@ -67,16 +67,11 @@ server = HTTP.create_server(opts) do |req, res|
     req.on(:end) { res.end("counted #{n}\n") }
   when "/after_close"
     puts "waiting for close"
-    t = nil
-    t = set_interval(10) do
-      next unless closed
-      clear_interval(t)
-      res.end("after close\n")
-    end
+    waiting << res
   when "/close"
     server.close { puts "server closed" }
-    closed = true
     res.end("closing\n")
+    waiting.each { |r| r.end("after close\n") }
   else
     res.write_head(404, "Content-Type" => "text/plain")
     res.end("no route for #{req.method} #{path}\n")
