@@ -27,6 +27,10 @@ alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev
 # With DFL_INT=1 it starts with SIGINT's default action (a background job of a non-interactive
 # shell inherits SIGINT ignored), through a Python exec (same pid).
 start_cluster() {
+    # Emptied by this shell before the start: the background job's own redirection truncates
+    # only once it runs, so a second start in one test could read the last primary's "port"
+    # line, then find the file emptied ("the primary ended" with no output, seen under load).
+    : >"$T/cl.out" 2>"$T/cl.err"
     if [ -n "${DFL_INT:-}" ]; then
         python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
             $MRUN "$@" >"$T/cl.out" 2>"$T/cl.err" &

@@ -21,6 +21,7 @@ listening_port() {
 # start_server [CERT_NAME] [request_cert]: tests/scripts/https/server.rb in the background;
 # sets $spid and $port.
 start_server() {
+    : >"$T/srv.out" 2>"$T/srv.err"   # emptied first: see start_cluster in test_cluster.sh
     $MRUN tests/scripts/https/server.rb "$T/pki" "$@" >"$T/srv.out" 2>"$T/srv.err" &
     spid=$!
     port=$(listening_port "$T/srv.out" 's/^listening //p')

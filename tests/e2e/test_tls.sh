@@ -40,6 +40,7 @@ wait_server() {
 
 # s_server ARGS...: openssl s_server on 127.0.0.1, a port of its own; sets $sspid, $ssport.
 s_server() {
+    : >"$T/ss.out"   # emptied first: see start_cluster in test_cluster.sh
     timeout 60 openssl s_server -accept 127.0.0.1:0 "$@" >"$T/ss.out" 2>&1 &
     sspid=$!
     ssport=$(listening_port "$T/ss.out" 's/^ACCEPT .*:\([0-9]*\)$/\1/p')
@@ -67,6 +68,7 @@ s_server_quiet() {
 
 # mrun_server ARGS...: tests/scripts/tls/server.rb in the background; sets $spid, $port.
 mrun_server() {
+    : >"$T/server.out"   # emptied first: see start_cluster in test_cluster.sh
     $MRUN $S/server.rb "$T/pki" "$@" >"$T/server.out" 2>&1 &
     spid=$!
     port=$(listening_port "$T/server.out" 's/^PORT //p')
