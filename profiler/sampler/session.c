@@ -438,7 +438,13 @@ prof_stop(struct prof_session *s)
     s->profile = NULL;
     p->meta.heap.interval = atomic_load(&s->heap_interval);
     pthread_mutex_unlock(&s->lock);
-    sigaction(SIGPROF, &g_old_action, NULL);
+    /* SIG_DFL is not put back: a SIGPROF still queued for a thread (its timer fired while it
+     * was off the CPU) would end the process. Kernels before 6.13 (Debian 12's 6.1) keep such a
+     * signal queued after timer_delete and valgrind holds it too: the profiled program died
+     * with status 155 at a Profiler.stop. The handler stays and, with no armed timer, does
+     * nothing; unlike SIG_IGN it is reset by exec, so children still start with SIG_DFL. */
+    if ((g_old_action.sa_flags & SA_SIGINFO) || g_old_action.sa_handler != SIG_DFL)
+        sigaction(SIGPROF, &g_old_action, NULL);
     p->meta.end_ns = clock_ns(CLOCK_MONOTONIC);
     profile_sort_samples(p); /* threads interleave in the sample table */
     session_release(s);
