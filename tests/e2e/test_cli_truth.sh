@@ -44,6 +44,15 @@ t_prof_live_ctrl_c_says_no_file_is_written() {
     $MRUN --prof-live -e 'set_timeout(20_000) { }' 2>"$T/err" &
     local pid=$! i
     for i in $(seq 100); do grep -q 'live profile at' "$T/err" && break; sleep 0.1; done
+    # The address is printed before mrun's Ctrl-C handler is in place (rt_prof_begin), and this
+    # background job starts with SIGINT ignored: a signal sent in between was lost (an ASan round
+    # under load). Wait until SIGINT is caught (bit 1 of SigCgt).
+    local cgt
+    for i in $(seq 100); do
+        cgt=$(awk '/^SigCgt/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        [ -n "$cgt" ] && [ $(((16#$cgt >> 1) & 1)) = 1 ] && break
+        sleep 0.1
+    done
     kill -INT $pid
     wait $pid
     err=$(cat "$T/err")
