@@ -91,6 +91,35 @@ t_two_viewers_and_many_cycles_keep_fds_flat() {
     kill -0 "$tpid" || fail "the target died"
 }
 
+# --for and --duration count from the agent's welcome: an agent that welcomes late (a loaded
+# machine; here a stand-in that relays to the real agent 1.5 s after the viewer came) still
+# gives the time asked for, where the viewer used to stop before the welcome and say the agent
+# "closed the connection before its welcome" (an ASan round under load).
+t_a_late_welcome_still_gets_the_time_asked_for() {
+    command -v python3 >/dev/null || fail "python3 is not installed (the stand-in agent)"
+    start_target
+    local sock="/tmp/mrun-$(id -u)/$tpid.sock" late="$ROOT/tests/scripts/attach/late_welcome.py" px
+    trap 'kill $px 2>/dev/null; stop_target' EXIT
+    mkdir -p -m 0700 "/tmp/mrun-$(id -u)"
+    python3 "$late" "$sock" "$tpid" 1.5 >"$T/px1.out" 2>&1 &
+    px=$!
+    poll 10 grep -q ready "$T/px1.out" || fail "the stand-in did not start: $(cat "$T/px1.out")"
+    run $MRPROF top --pid "$tpid" --once --for 0.3
+    expect_rc 0
+    expect_err_has "joined the viewers of pid $tpid"
+    expect_out_has "hot_attach_fn"
+    wait $px || fail "the stand-in failed: $(cat "$T/px1.out")"
+    poll 10 no_timer || fail "still sampling after the first viewer"
+    python3 "$late" "$sock" "$tpid" 1.5 >"$T/px2.out" 2>&1 &
+    px=$!
+    poll 10 grep -q ready "$T/px2.out" || fail "the stand-in did not start: $(cat "$T/px2.out")"
+    run $MRPROF record --pid "$tpid" --duration 0.3 -o "$T/late.cpuprofile"
+    expect_rc 0
+    run $MRPROF report "$T/late.cpuprofile"
+    expect_out_has "hot_attach_fn"
+    wait $px || fail "the stand-in failed: $(cat "$T/px2.out")"
+}
+
 t_no_attach_and_env_refuse() {
     start_target MRUN_NO_ATTACH=1
     trap stop_target EXIT

@@ -157,3 +157,11 @@ attach_pid(const char *cmd, long pid, bool memory, char *addr, size_t len)
             cmd, pid, addr + 5, err.msg);
     return -1;
 }
+
+double
+attach_now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}

@@ -18,4 +18,11 @@
  * ("unix:/tmp/mrun-UID/PID.sock"), or -1 after printing why ("mrprof CMD: pid N: ..."). */
 int attach_pid(const char *cmd, long pid, bool memory, char *addr, size_t len);
 
+/* How long `top --for` and `record --duration` wait for the agent's welcome: their time counts
+ * from it (profiling has begun), and a loaded agent can welcome after a short duration. */
+#define ATTACH_WELCOME_WAIT_S 10
+
+/* CLOCK_MONOTONIC in seconds. */
+double attach_now_s(void);
+
 #endif

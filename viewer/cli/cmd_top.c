@@ -53,8 +53,10 @@ static const char footer[] =
 static int
 run_once(struct live_cluster *c, struct tv *v, const struct view_opts *o, double for_secs)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* --for counts from the welcome, when profiling has begun: a loaded agent's welcome can
+     * come later than a short --for, and that is no profile of the time asked for. */
+    double t0 = attach_now_s();
+    bool welcomed = false;
     for (;;) {
         fd_set rd;
         FD_ZERO(&rd);
@@ -63,10 +65,18 @@ run_once(struct live_cluster *c, struct tv *v, const struct view_opts *o, double
         select(c->epfd + 1, &rd, NULL, NULL, &tmo);
         if (live_cluster_pump(c, v) < 0)
             break;
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-        if (for_secs > 0 && el >= for_secs)
+        double t = attach_now_s();
+        if (!welcomed && live_cluster_primary(c)->welcomed) {
+            welcomed = true;
+            t0 = t;
+        }
+        if (for_secs > 0 && !welcomed && t - t0 >= ATTACH_WELCOME_WAIT_S) {
+            snprintf(v->status, sizeof v->status, "the agent sent no welcome within %d s",
+                     ATTACH_WELCOME_WAIT_S);
+            c->failed = true;
+            break;
+        }
+        if (for_secs > 0 && welcomed && t - t0 >= for_secs)
             break;
     }
     tv_mark_dirty(v);
@@ -129,8 +139,8 @@ cmd_top(int argc, char **argv)
                        "the token mrun printed for a TCP address (or $MRPROF_LIVE_TOKEN)"),
          .given = &token_opt},
         {OPTION_DOUBLE("for", 0, &for_secs, 0, 86400, "SECONDS",
-                       "with --once and --attach: print the profile after SECONDS instead of\n"
-                       "at the program's end"),
+                       "with --once and --attach: print the profile after SECONDS (from the\n"
+                       "agent's welcome, when profiling begins) instead of at the program's end"),
          .flags = OPTF_MIN_EXCL, .given = &for_opt},
         {OPTION_UINT("pid", 0, &pid, 1, 4194304, "PID",
                      "attach to the running mrun PID, started with no flag (SIGUSR2;\n"
@@ -229,6 +239,8 @@ cmd_top(int argc, char **argv)
     int fd = -1;
     if (pid_opt && (fd = attach_pid("top", (long)pid, false, pid_addr, sizeof pid_addr)) < 0)
         return ATTACH_PID_FAILED;
+    if (pid_opt)
+        snprintf(addr, sizeof addr, "%s", pid_addr); /* for the messages */
     for (int tries = 0; fd < 0; tries++) {
         fd = attach_open(addr, token, &err);
         if (fd >= 0 || attach || tries > 100)

@@ -28,22 +28,25 @@ on_stop(int signo)
     g_stop = 1;
 }
 
-static double
-now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Reads the stream into d until the end, the duration, a stop signal or an error. 0, or -1
- * (printed). */
+ * (printed). The duration counts from the welcome, when profiling has begun: a loaded agent's
+ * welcome can come after a short duration, and that would be no profile of the time asked for. */
 static int
 read_stream(int fd, struct live_decoder *d, double duration, long pid)
 {
-    double t0 = now_s();
+    double t0 = attach_now_s();
+    bool welcomed = false;
     uint8_t buf[65536];
-    while (!g_stop && !(duration > 0 && now_s() - t0 >= duration)) {
+    while (!g_stop && !(duration > 0 && welcomed && attach_now_s() - t0 >= duration)) {
+        if (!welcomed && d->welcomed) {
+            welcomed = true;
+            t0 = attach_now_s();
+        }
+        if (duration > 0 && !welcomed && attach_now_s() - t0 >= ATTACH_WELCOME_WAIT_S) {
+            fprintf(stderr, "mrprof record: pid %ld sent no welcome within %d s (see its stderr)\n",
+                    pid, ATTACH_WELCOME_WAIT_S);
+            return -1;
+        }
         fd_set rd;
         FD_ZERO(&rd);
         FD_SET(fd, &rd);
