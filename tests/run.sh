@@ -16,7 +16,8 @@
 # CPU load, FLAKY_LOAD busy loops (default: one per core; 0 = only what the machine already
 # runs), and ends with every test that failed in any round, its failure count and rate, and
 # each failure's reason. Every round's full output stays in FLAKY_DIR (default a new
-# /tmp/mrprof-flaky.XXXXXX). Exit 0 only when no round failed.
+# /tmp/mrprof-flaky.XXXXXX), and each failed end-to-end test's files and output (.log) in
+# FLAKY_DIR/round-N-failed/. Exit 0 only when no round failed.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -36,7 +37,7 @@ flaky_rounds() {
     r=1
     while [ "$r" -le "$n" ]; do
         start=$(date +%s)
-        FLAKY_ROUNDS= sh tests/run.sh >"$dir/round-$r.log" 2>&1
+        FLAKY_ROUNDS= E2E_KEEP_FAILED="$dir/round-$r-failed" sh tests/run.sh >"$dir/round-$r.log" 2>&1
         echo "# round $r/$n: $(tail -n 1 "$dir/round-$r.log"), $(($(date +%s) - start)) s"
         grep '^not ok ' "$dir/round-$r.log" | sed 's/^/#   /'
         r=$((r + 1))

@@ -69,6 +69,17 @@ cpu_ms() {  # sets $cpu; `times` must run in this shell (a pipe or $(...) is a s
     cpu=$(awk 'NR == 2 { split($0, f, /[ms]+/); print int((f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000) }' "$T/.times")
 }
 
+# E2E_KEEP_FAILED=DIR (set by `make flaky` for each round): a failed test's directory, with
+# its whole output (.log), is copied to DIR/NAME.XXXX before it is removed, when under 100 MB.
+keep_failed() {
+    [ -n "${E2E_KEEP_FAILED:-}" ] || return 0
+    local k
+    [ "$(du -sm "$T" 2>/dev/null | cut -f1)" -le 100 ] 2>/dev/null || return 0
+    mkdir -p "$E2E_KEEP_FAILED" && k=$(mktemp -d "$E2E_KEEP_FAILED/$1.XXXX") &&
+        cp -a "$T/." "$k/" 2>/dev/null
+    true
+}
+
 run_tests() {
     file=$(basename "$0" .sh)
     # Each test runs in a child bash under `timeout`: export the functions it needs.
@@ -94,6 +105,7 @@ run_tests() {
             [ $r = 124 ] && reason="timed out after ${limit}s"
             [ -z "$reason" ] && reason="exit $r: $(tail -n 3 "$T/.log" | tr '\n' ' ')"
             echo "not ok - $file: ${t#t_} ($reason)"
+            keep_failed "$file-${t#t_}"
         fi
         rm -rf "$T"
     done

@@ -23,7 +23,18 @@ wait_for() {
         sleep 0.1
     done
     fail "the screen never showed [$1]; it shows:
-$(screen)"
+$(screen)
+$(pane_state)"
+}
+# What runs in the pane, for a failure's message: tmux's own view and the pane's processes.
+pane_state() {
+    local pp
+    pp=$(tm list-panes -t t -F '#{pane_pid}' 2>&1 | head -n 1)
+    echo "tmux: $(tm ls 2>&1 | head -n 3); pane dead=$(tm list-panes -t t -F '#{pane_dead}' 2>&1 | head -n 1)"
+    case $pp in
+        *[!0-9]* | '') echo "no pane: $pp" ;;
+        *) ps -o pid=,stat=,etime=,wchan:20=,args= --ppid "$pp" -p "$pp" 2>&1 | head -n 8 ;;
+    esac
 }
 keys() { tm send-keys -t t "$@"; sleep 0.3; }
 # poll SECONDS CMD...: until CMD succeeds (every 0.1 s); the redraw after a key or a resize comes
