@@ -86,36 +86,60 @@ t_chromium_devtools_shows_what_mrprof_wrote() {
         # One track per thread that has samples in the file, named as mrun names it (main and
         # one or two workers: which worker runs which of the two tasks is not promised, and under
         # load one worker has taken both); the process under its real pid.
-        local want
-        want=$(python3 -c '
+        # Also, per thread with samples, the functions its samples end in ("NAME<TAB>f1,f2,"):
+        # under load one worker has run both fib tasks and the other only the rejected task 3,
+        # with (idle) samples alone, and its DevTools table shows the task's span and no fib.
+        local want funcs
+        funcs=$(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 ev = d["traceEvents"] if isinstance(d, dict) else d
 names = {e["tid"]: e["args"]["name"] for e in ev if e.get("ph") == "M" and e.get("name") == "thread_name"}
-n = {}
+n, nodes, leaf = {}, {}, {}
 for e in ev:
-    if e.get("name") == "ProfileChunk":
-        k = len(e.get("args", {}).get("data", {}).get("cpuProfile", {}).get("samples", []))
-        n[e["tid"]] = n.get(e["tid"], 0) + k
-print(",".join(sorted(names[t] for t in names if n.get(t, 0) > 0)) + ",")' "$T/$f.json")
+    if e.get("name") in ("Profile", "ProfileChunk"):
+        cp = e.get("args", {}).get("data", {}).get("cpuProfile", {})
+        for nd in cp.get("nodes", []):
+            nodes[(e["tid"], nd["id"])] = nd["callFrame"]["functionName"]
+        for s in cp.get("samples", []):
+            n[e["tid"]] = n.get(e["tid"], 0) + 1
+            leaf.setdefault(e["tid"], []).append(s)
+for t in sorted(names, key=lambda t: names[t]):
+    if n.get(t, 0) > 0:
+        fs = sorted({nodes.get((t, s), "?") for s in leaf[t]} - {"(idle)", "(program)", "(root)"})
+        print(names[t] + "\t" + ",".join(fs) + ",")' "$T/$f.json")
+        want=$(printf '%s\n' "$funcs" | cut -f1 | tr '\n' ',')
         case $want in "Deferred worker "*main,) ;; *) fail "$f.json: threads with samples [$want], want main and a worker" ;; esac
         [ "$(printf '%s\n' "$sec" | tracks | sed 's/ ([0-9]*)$//' | sort | tr '\n' ',')" = "$want" ] ||
             fail "$f.json: DevTools shows the tracks [$(printf '%s\n' "$sec" | tracks | tr '\n' ',')], the file's threads with samples are [$want]"
         printf '%s\n' "$sec" | grep -q "^process mrun ($pid)\$" ||
             fail "$f.json: no process group 'mrun ($pid)': [$(printf '%s\n' "$sec" | grep '^process')]"
-        # fib is most of every thread's time: main's fib is at line 11, the workers' at 9.
-        local main w
+        # fib is most of the time of every thread that ran it: main's fib is at line 11, the
+        # workers' at 9; a worker that ran no fib shows no fib, and at least one worker ran it.
+        local main w top ran fibs=0
         main=$(printf '%s\n' "$sec" | tracks | grep '^main ')
         case $(printf '%s\n' "$sec" | top_activity "$main") in
             "fib "*"deferred_parallel.rb:11:"*) ;;
             *) fail "$f.json: main's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$main")]" ;;
         esac
         while IFS= read -r w; do
-            case $(printf '%s\n' "$sec" | top_function "$w") in
-                "fib "*"deferred_parallel.rb:9:"*) ;;
-                *) fail "$f.json: $w's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$w")]" ;;
+            ran=$(printf '%s\n' "$funcs" | awk -F'\t' -v t="${w% (*}" '$1 == t { print $2 }')
+            top=$(printf '%s\n' "$sec" | top_function "$w")
+            case $ran in
+                *fib,*)
+                    fibs=$((fibs + 1))
+                    case $top in
+                        "fib "*"deferred_parallel.rb:9:"*) ;;
+                        *) fail "$f.json: $w's top Bottom-up row: [$(printf '%s\n' "$sec" | rows "$w")]" ;;
+                    esac ;;
+                *) # no fib in its samples: its top function, if any, is one of its samples'
+                    case ",$ran" in
+                        *",${top%% *},"*) ;;
+                        *) [ -z "$top" ] || fail "$f.json: $w's top Bottom-up row [$top] is none of its samples' functions [$ran]" ;;
+                    esac ;;
             esac
         done < <(printf '%s\n' "$sec" | tracks | grep '^Deferred')
+        [ "$fibs" -ge 1 ] || fail "$f.json: no worker's samples hold fib: [$funcs]"
         # No invented root, no pseudo frame shown as a function of unknown place.
         printf '%s\n' "$sec" | grep -E '^row .*	(mrprof thread|\((idle|program|root)\))' &&
             fail "$f.json: an invented or pseudo row in the Bottom-up table"
