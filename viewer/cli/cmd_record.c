@@ -138,7 +138,8 @@ cmd_record(int argc, char **argv)
                      "attach to the running mrun PID instead of starting a script"),
          .given = &pid_opt},
         {OPTION_DOUBLE("duration", 0, &duration, 0, 1e6, "SECONDS",
-                       "with --pid: stop after SECONDS (default: Ctrl-C or the program's end)"),
+                       "with --pid: stop SECONDS after profiling begins (the agent's welcome;\n"
+                       "default: Ctrl-C or the program's end)"),
          .flags = OPTF_MIN_EXCL, .given = &duration_opt},
         CLI_OPT_MRUN(&mrun),
         {0},
