@@ -3,7 +3,7 @@
 late. It serves SOCKET (/tmp/mrun-<euid>/PID.sock) first, so `mrprof top/record --pid PID`
 joins it as an agent already serving; after the viewer's connection and DELAY seconds it sends
 PID the attach signal (SIGUSR2), waits for the real agent's socket at the same path (the agent
-removes this one and binds its own), connects and relays both ways until either side closes.
+removes this one and binds its own), connects and relays both ways until either side closes (or refuses a write).
 Prints "ready" once it listens; exit 1 with a reason if the agent never serves."""
 import os
 import select
@@ -45,9 +45,15 @@ while True:
     if not readable:
         sys.exit("late_welcome: nothing moved for 60 s")
     for s in readable:
-        data = s.recv(65536)
+        # Either side gone (a read of nothing, or a write refused: the viewer leaves while the
+        # agent still sends) ends the relay, as a closed connection ends the agent's viewer.
+        try:
+            data = s.recv(65536)
+            if data:
+                ends[s].sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            data = b""
         if not data:
             viewer.close()
             agent.close()
             sys.exit(0)
-        ends[s].sendall(data)
