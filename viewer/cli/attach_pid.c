@@ -158,10 +158,32 @@ attach_pid(const char *cmd, long pid, bool memory, char *addr, size_t len)
     return -1;
 }
 
-double
-attach_now_s(void)
+static double
+now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void
+attach_clock_start(struct attach_clock *c)
+{
+    c->t0 = now_s();
+    c->welcomed = false;
+}
+
+int
+attach_clock_check(struct attach_clock *c, bool welcomed, double secs)
+{
+    if (secs <= 0)
+        return 0;
+    double t = now_s();
+    if (!c->welcomed && welcomed) {
+        c->welcomed = true;
+        c->t0 = t;
+    }
+    if (!c->welcomed)
+        return t - c->t0 >= ATTACH_WELCOME_WAIT_S ? -1 : 0;
+    return t - c->t0 >= secs ? 1 : 0;
 }

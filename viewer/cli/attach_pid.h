@@ -22,7 +22,14 @@ int attach_pid(const char *cmd, long pid, bool memory, char *addr, size_t len);
  * from it (profiling has begun), and a loaded agent can welcome after a short duration. */
 #define ATTACH_WELCOME_WAIT_S 10
 
-/* CLOCK_MONOTONIC in seconds. */
-double attach_now_s(void);
+/* The clock of such a viewer: started at the connect, restarted at the welcome. */
+struct attach_clock {
+    double t0;
+    bool welcomed;
+};
+void attach_clock_start(struct attach_clock *c);
+/* With the stream's welcomed flag: 1 once SECS have run since the welcome, -1 when no welcome
+ * came within ATTACH_WELCOME_WAIT_S, else 0. SECS <= 0: no limit, always 0. */
+int attach_clock_check(struct attach_clock *c, bool welcomed, double secs);
 
 #endif

@@ -55,8 +55,8 @@ run_once(struct live_cluster *c, struct tv *v, const struct view_opts *o, double
 {
     /* --for counts from the welcome, when profiling has begun: a loaded agent's welcome can
      * come later than a short --for, and that is no profile of the time asked for. */
-    double t0 = attach_now_s();
-    bool welcomed = false;
+    struct attach_clock clk;
+    attach_clock_start(&clk);
     for (;;) {
         fd_set rd;
         FD_ZERO(&rd);
@@ -65,18 +65,13 @@ run_once(struct live_cluster *c, struct tv *v, const struct view_opts *o, double
         select(c->epfd + 1, &rd, NULL, NULL, &tmo);
         if (live_cluster_pump(c, v) < 0)
             break;
-        double t = attach_now_s();
-        if (!welcomed && live_cluster_primary(c)->welcomed) {
-            welcomed = true;
-            t0 = t;
-        }
-        if (for_secs > 0 && !welcomed && t - t0 >= ATTACH_WELCOME_WAIT_S) {
+        int done = attach_clock_check(&clk, live_cluster_primary(c)->welcomed, for_secs);
+        if (done < 0) {
             snprintf(v->status, sizeof v->status, "the agent sent no welcome within %d s",
                      ATTACH_WELCOME_WAIT_S);
             c->failed = true;
-            break;
         }
-        if (for_secs > 0 && welcomed && t - t0 >= for_secs)
+        if (done)
             break;
     }
     tv_mark_dirty(v);

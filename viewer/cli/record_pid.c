@@ -34,15 +34,12 @@ on_stop(int signo)
 static int
 read_stream(int fd, struct live_decoder *d, double duration, long pid)
 {
-    double t0 = attach_now_s();
-    bool welcomed = false;
+    struct attach_clock clk;
+    attach_clock_start(&clk);
     uint8_t buf[65536];
-    while (!g_stop && !(duration > 0 && welcomed && attach_now_s() - t0 >= duration)) {
-        if (!welcomed && d->welcomed) {
-            welcomed = true;
-            t0 = attach_now_s();
-        }
-        if (duration > 0 && !welcomed && attach_now_s() - t0 >= ATTACH_WELCOME_WAIT_S) {
+    int done;
+    while (!g_stop && (done = attach_clock_check(&clk, d->welcomed, duration)) <= 0) {
+        if (done < 0) {
             fprintf(stderr, "mrprof record: pid %ld sent no welcome within %d s (see its stderr)\n",
                     pid, ATTACH_WELCOME_WAIT_S);
             return -1;
