@@ -186,11 +186,15 @@ t_view_diff_colours_the_change_in_every_view() {
     $MRUN --cpu-prof $PROF_HZ --prof-out "$T/slow.cpuprofile" tests/scripts/check_work.rb 2.0 2>/dev/null ||
         fail "could not record the slow variant"
     # parse does twice the work: from ~50 % of the time to ~67 %, render and store shrink.
+    # The points parse gains, render and store lose between them; how they split it is
+    # sampling (a round's ~350-sample base read render 23.7 % for its 30 % of the work, and
+    # its -1.2 points fell under the label's 5 % of its base), so one shrink label is promised.
     run $MRPROF view --diff "$T/w.cpuprofile" "$T/slow.cpuprofile" --once --view flame --size 120x20
     expect_rc 0
     expect_out_has "diff w.cpuprofile -> slow.cpuprofile"
     printf '%s\n' "$out" | grep -q '▏parse +[0-9]' || fail "flame: parse has no growth label: $out"
-    printf '%s\n' "$out" | grep -q '▏render -[0-9]' || fail "flame: render has no shrink label: $out"
+    printf '%s\n' "$out" | grep -qE '▏(render|store) -[0-9]' ||
+        fail "flame: neither render nor store has a shrink label: $out"
     run $MRPROF view --diff "$T/w.cpuprofile" "$T/slow.cpuprofile" --once --view tree --size 120x20
     expect_out_has "CHANGE  CALL TREE"
     printf '%s\n' "$out" | grep ' parse ' | head -n 1 | grep -q ' +[1-9][0-9]*\.[0-9]  ' ||
