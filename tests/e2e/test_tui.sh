@@ -51,7 +51,10 @@ cleanup_tmux() { tm kill-server 2>/dev/null; true; }
 # At 4000 Hz: the work is 0.3 s of CPU, and on a loaded machine a CPU-mode sampler takes only the
 # signals that find the thread on the CPU (40-60 % of them at load 15): at 1000 Hz that left ~250
 # samples, where a diff's expected -10 points for render came out as noise once (3 sigma).
-PROF_HZ="--prof-hz 4000"
+# Exported: each test runs in a child bash (lib.sh), which sees only exported variables; until
+# a round's failure showed "1000 Hz requested" in the kept profiles, this one was not, and
+# the profiles were taken at the default 1000 Hz.
+export PROF_HZ="--prof-hz 4000"
 known_profile() {
     $MRUN --cpu-prof $PROF_HZ --prof-out "$T/w.cpuprofile" tests/scripts/check_work.rb 2>/dev/null ||
         fail "could not record the workload"
