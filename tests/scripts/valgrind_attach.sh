@@ -4,15 +4,18 @@
 # /tmp/mrun-<euid>/<pid>.sock, a viewer attaches twice and leaves, the script ends by itself and
 # valgrind checks the exit. (By pid, `mrprof record --pid` refuses a process whose program is
 # valgrind's, not mrun: so the signal is sent here and the viewer attaches by the socket.)
+# The script runs until this test creates its stop file (at most 240 s): a fixed 25 s ran out
+# in a loaded round before the second viewer came, and the second SIGUSR2 found no program.
 set -u
 d=$(mktemp -d /tmp/mrprof-vg-attach.XXXXXX)
-trap 'rm -rf "$d"' EXIT
+vg_pid=
+trap '[ -z "$vg_pid" ] || kill "$vg_pid" 2>/dev/null; rm -rf "$d"' EXIT # ends mrun on an early exit
 vg() { timeout -k 5 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$@"; }
 fail=0
 timeout -k 5 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-    "$MRUN" tests/scripts/attach/hot.rb 0.004 25 >"$d/out" 2>"$d/err" &
+    "$MRUN" tests/scripts/attach/hot.rb 0.004 240 "$d/stop" >"$d/out" 2>"$d/err" &
 vg_pid=$!
 # mrun's own pid: timeout's child (valgrind runs the program in its own process)
 pid= i=0 # ready once the script runs (up to 120 s: valgrind's start on a loaded machine)
@@ -35,6 +38,8 @@ for round in 1 2; do
     while [ -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
     [ ! -S "$sock" ] || { echo "round $round: the socket stayed after the viewer left"; fail=1; }
 done
+: >"$d/stop"
 wait $vg_pid || { echo "mrun under valgrind:"; head -n 30 "$d/err"; fail=1; }
+vg_pid=
 grep -q 'hot done' "$d/out" || { echo "mrun's output: $(cat "$d/out") $(head -n 20 "$d/err")"; fail=1; }
 exit $fail
