@@ -167,6 +167,9 @@ end'
 
 # answers_from_two_workers POLICY: a bounded load (up to 5 rounds of 100 requests) until two
 # distinct worker pids answered; every request answered.
+# The pids that answered, gathered over up to 5 loads (one worker may take a whole load): one
+# per line before sort -u; "$pids" quoted was one line, "21917 ", unlike "21917", and a round
+# whose first load went to one worker read [21917 21917  21918].
 answers_from_two_workers() {
     need_python
     MRUN_CLUSTER_SCHED=$1 start_cluster $CL/server.rb workers=2
@@ -175,7 +178,7 @@ answers_from_two_workers() {
         run timeout 120 python3 $CL/load.py "$port" 100 8
         expect_rc 0
         expect_out_has "failed 0"
-        pids=$( (printf '%s\n' "$pids"; printf '%s\n' "$out" | awk '$1 != "failed" { print $1 }') | sort -u | grep . | tr '\n' ' ')
+        pids=$( (printf '%s\n' $pids; printf '%s\n' "$out" | awk '$1 != "failed" { print $1 }') | sort -u | grep . | tr '\n' ' ')
         [ "$(printf '%s' "$pids" | wc -w)" -ge 2 ] && break
     done
     [ "$(printf '%s' "$pids" | wc -w)" -eq 2 ] || fail "answers from [$pids], expected the 2 workers [$wpids]"
@@ -219,7 +222,7 @@ t_sigkilled_worker_is_replaced() {
         expect_rc 0
         expect_out_has "failed 0"
         case $out in *"$w1 "*) fail "the killed worker $w1 answered: $out";; esac
-        pids=$( (printf '%s\n' "$pids"; printf '%s\n' "$out" | awk '$1 != "failed" { print $1 }') | sort -u | grep . | tr '\n' ' ')
+        pids=$( (printf '%s\n' $pids; printf '%s\n' "$out" | awk '$1 != "failed" { print $1 }') | sort -u | grep . | tr '\n' ' ')
         [ "$(printf '%s' "$pids" | wc -w)" -ge 2 ] && break
     done
     [ "$pids" = "$(printf '%s\n%s\n' "$w2" "$w3" | sort | tr '\n' ' ')" ] || fail "answers from [$pids], expected [$w2 $w3]"
