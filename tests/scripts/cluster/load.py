@@ -4,20 +4,24 @@
 N requests of GET PATH (default /pid), each on a new connection, CONC at a time (default 8).
 Prints one line "PID COUNT" per distinct answer body (sorted), then "failed F" (requests that
 got no 200 or no answer) and exits 0; F > 0 is for the caller to judge.
-LOAD_RETRY=1: a request that fails is sent once more (a worker killed under the load resets
-the connections it held); the last line is then "retried R" as well. LOAD_MARK=PATH: that file
-is created once the first answer came (the load is under way)."""
+LOAD_RETRY=SECONDS: a request that fails is sent again on a new connection, 0.05 s apart, until
+it is answered or SECONDS have passed since its first failure (a worker killed under the load
+resets the connections it held or had queued, and until its exit has closed its listening
+socket, a new connection may still be queued there and reset too); the last lines are then
+"retried R" (requests sent more than once) and "attempts A" (sends after the first).
+LOAD_MARK=PATH: that file is created once the first answer came (the load is under way)."""
 import http.client
 import os
 import sys
 import threading
+import time
 
 port, n = int(sys.argv[1]), int(sys.argv[2])
 conc = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 path = sys.argv[4] if len(sys.argv) > 4 else "/pid"
 lock = threading.Lock()
-counts, failed, left, retried = {}, [0], [n], [0]
-retry = os.environ.get("LOAD_RETRY") == "1"
+counts, failed, left, retried, attempts = {}, [0], [n], [0], [0]
+retry = float(os.environ.get("LOAD_RETRY") or 0)
 mark = os.environ.get("LOAD_MARK")
 
 
@@ -43,7 +47,12 @@ def worker():
         if not ok and retry:
             with lock:
                 retried[0] += 1
-            ok, body = one()
+            deadline = time.monotonic() + retry
+            while not ok and time.monotonic() < deadline:
+                time.sleep(0.05)
+                with lock:
+                    attempts[0] += 1
+                ok, body = one()
         if ok and mark and not os.path.exists(mark):
             open(mark, "w").close()
         with lock:
@@ -64,3 +73,4 @@ for k in sorted(counts):
 print("failed", failed[0])
 if retry:
     print("retried", retried[0])
+    print("attempts", attempts[0])
