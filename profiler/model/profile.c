@@ -198,14 +198,20 @@ profile_frame_add(struct profile *p, uint32_t name, uint32_t file, int32_t line,
 }
 
 bool
+profile_blocked_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 11 && strncmp(name, "(blocked: ", 10) == 0 && name[n - 1] == ')';
+}
+
+bool
 profile_pseudo_name(const char *name)
 {
     if (name[0] != '(')
         return false;
-    size_t n = strlen(name);
     return strcmp(name, "(idle)") == 0 || strcmp(name, "(garbage collector)") == 0 ||
            strcmp(name, "(program)") == 0 || strcmp(name, "(root)") == 0 ||
-           (n > 11 && strncmp(name, "(blocked: ", 10) == 0 && name[n - 1] == ')');
+           profile_blocked_name(name);
 }
 
 uint32_t

@@ -166,6 +166,8 @@ uint32_t profile_find_str(const struct profile *p, const char *s);
  * (program), (garbage collector), and wall mode's wait states "(blocked: NAME)". Readers of
  * formats that carry no kind (folded stacks, speedscope, pprof) give such frames FRAME_PSEUDO. */
 bool profile_pseudo_name(const char *name);
+/* Whether it is a wait state, "(blocked: NAME)" (the stall recorder sums their samples). */
+bool profile_blocked_name(const char *name);
 
 /* Frames: _intern deduplicates on all four fields; _add always appends (the sampler dedups on
  * its own raw keys, then names the frame later with profile_set_frame). */

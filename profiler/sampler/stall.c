@@ -517,7 +517,7 @@ blocked_ns(const struct profile *p, uint64_t since, uint64_t end)
         if (s[i].t_ns < since || s[i].t_ns > end)
             continue;
         const struct prof_frame *f = &frames[nodes[s[i].node].frame];
-        if (f->kind == FRAME_PSEUDO && strncmp(profile_str(p, f->name), "(blocked: ", 10) == 0)
+        if (f->kind == FRAME_PSEUDO && profile_blocked_name(profile_str(p, f->name)))
             sum += s[i].weight_ns;
     }
     return sum;
