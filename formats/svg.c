@@ -596,8 +596,13 @@ write_doc(const struct profile *p, FILE *out, const struct fmt_write_opts *o, co
             line = pf->line;
             fkind = pf->kind;
         }
-        double xpx = XPAD + f->x * scale, wpx = f->w * scale,
-               ypx = height - BOTTOM - (double)(f->depth + 1) * FRAME_H;
+        /* The edges are rounded to the hundredth of a pixel written, and the width is their
+         * difference: rounding x and width each could put a callee's right edge 0.01 px past
+         * its caller's, and the script's zoom, which keeps the frames that contain the zoomed
+         * one, then hid the callers. Rounding is monotonic, so nesting survives it. */
+        double left = round((XPAD + f->x * scale) * 100),
+               right = round((XPAD + (f->x + f->w) * scale) * 100), xpx = left / 100,
+               wpx = (right - left) / 100, ypx = height - BOTTOM - (double)(f->depth + 1) * FRAME_H;
         fmt_weight(w_s, sizeof w_s, f->w, bytes);
         change[0] = 0;
         if (diff) {

@@ -11,6 +11,9 @@
 #    (also bytes that are not UTF-8 and control characters);
 #  - the differential SVG on a known change (tests/scripts/svg/work.rb: slowed made 3x
 #    slower): slowed and its callee red, steady blue, each label carrying its change;
+#  - every frame lies within its caller's frame to the hundredth of a pixel written (the zoom
+#    keeps a frame's callers by that containment), also on sizes where rounding x and width
+#    apart put a callee 0.01 px past its caller;
 #  - bad input: a malformed file still errors clearly, nothing is written.
 # Without xmllint, rsvg-convert or chromium the test that needs them says SKIP with the reason.
 TEST_TIMEOUT=${TEST_TIMEOUT:-180}
@@ -96,6 +99,26 @@ record_work() {  # record_work K OUT: tests/scripts/svg/work.rb with slowed K ti
     $MRUN --cpu-prof --prof-hz 2000 --prof-out "$2" "$W" "$1" >/dev/null 2>&1 || fail "recording $W $1 failed"
 }
 
+# nested SVG: every frame's rect lies within a rect of the row below (its caller's), to the
+# hundredth of a pixel the file writes: the script's zoom keeps a frame's callers by exactly this
+# containment, so a callee 0.01 px wider than its caller hid the caller when zoomed into.
+nested() {
+    grep -o '<rect x="[^"]*" y="[^"]*" width="[0-9.]*"' "$1" | awk '
+        { split($0, a, "\""); n++; x[n] = int(a[2] * 100 + 0.5); y[n] = a[4] + 0; w[n] = int(a[6] * 100 + 0.5)
+          if (y[n] > ymax) ymax = y[n] }
+        END {
+            for (i = 1; i <= n; i++) {
+                if (y[i] == ymax) continue
+                ok = 0
+                for (j = 1; j <= n && !ok; j++)
+                    if (y[j] == y[i] + 16 && x[j] <= x[i] && x[j] + w[j] >= x[i] + w[i]) ok = 1
+                if (!ok) { printf "the frame at x=%.2f y=%d width=%.2f sticks out of every frame below it\n", x[i] / 100, y[i], w[i] / 100; bad = 1 }
+            }
+            if (n < 2) { print "no frames"; bad = 1 }
+            exit bad
+        }'
+}
+
 t_convert_by_extension_and_f_svg_valid_and_rendered() {
     record_work 3 "$T/w.cpuprofile"
     run $MRPROF convert "$T/w.cpuprofile" "$T/w.svg"
@@ -117,6 +140,24 @@ t_convert_by_extension_and_f_svg_valid_and_rendered() {
     case $row in *"slowed | tests/scripts/svg/work.rb:15 | "*" ms, "*%*) ;; *) fail "slowed's tooltip: $row" ;; esac
     awk -v r="$row" -v s="$share" 'BEGIN { split(r, a, " ms, "); p = a[2] + 0; exit !(p - s < 0.6 && s - p < 0.6) }' ||
         fail "slowed's share in the SVG ($row) is not report's total share $share"
+}
+
+t_frames_nest_within_their_callers() {
+    # The edges are rounded, not x and width apart: with the latter, s2's right edge here stood
+    # 0.01 px past t's (a round under load drew work.rb's steady so, and zooming hid its callers).
+    local s2 bad=
+    for s2 in $(seq 100 160); do
+        printf 'a 1\nm 1\nm;t;s1 100\nm;t;s2 %d\n' "$s2" >"$T/n.folded"
+        $MRPROF convert "$T/n.folded" "$T/n.svg" || fail "convert n.folded ($s2) failed"
+        nested "$T/n.svg" >"$T/nested.out" || bad="$bad s2=$s2: $(head -n 3 "$T/nested.out")"
+    done
+    [ -z "$bad" ] || fail "frames stick out of their callers:$bad"
+    record_work 3 "$T/w.cpuprofile"
+    $MRPROF convert "$T/w.cpuprofile" "$T/w.svg" || fail "convert failed"
+    nested "$T/w.svg" >"$T/nested.out" || fail "work.rb: $(cat "$T/nested.out")"
+    printf 'a 1\nm 1\nm;t;s1 100\nm;t;s2 106\n' >"$T/n106.folded"
+    $MRPROF diff "$T/n.folded" "$T/n106.folded" -o "$T/d.svg" >/dev/null 2>&1 || fail "diff -o failed"
+    nested "$T/d.svg" >"$T/nested.out" || fail "diff: $(cat "$T/nested.out")"
 }
 
 t_every_input_format_converts() {
@@ -306,6 +347,14 @@ t_chromium_hover_zoom_search() {
     v=$(val search_matched)
     awk -v v="$v" -v s="$share" 'BEGIN { sub(/Matched: /, "", v); p = v + 0; exit !(p - s < 0.6 && s - p < 0.6) }' ||
         fail "recursive fib: matched [$v], report's total share $share %"
+    # Zoomed into s2, its callers t and m (and all) stay as parents: before the edges were
+    # rounded, s2 stuck out 0.01 px past t here and the zoom hid t.
+    printf 'a 1\nm 1\nm;t;s1 100\nm;t;s2 106\n' >"$T/n.folded"
+    $MRPROF convert "$T/n.folded" "$T/n.svg" || fail "convert failed"
+    run node "$ROOT/tests/node/svg_chromium.mjs" "$CHROMIUM" "$T/n.svg" s1 s2 '^s2$'
+    expect_rc 0
+    [ "$(val zoom_attr)" = s2 ] && [ "$(val zoom_hidden_names)" = a,s1 ] && [ "$(val zoom_parent)" = 3 ] ||
+        fail "zoomed into s2, not exactly its callers t, m and all kept: $out"
     # The differential graph in the browser: the hover carries the change.
     record_work 1 "$T/base.cpuprofile"
     $MRPROF diff "$T/base.cpuprofile" "$T/w.cpuprofile" -o "$T/d.svg" >/dev/null 2>&1 || fail "diff -o failed"
