@@ -568,18 +568,19 @@ while sent < len(data) and time.time() - t0 < 3:
         time.sleep(0.05)
 peak = rss()
 s.setblocking(True)
-got = 0; answers = 0
-buf = b""
+answers = 0
 def reader():
-    global got, answers, buf
+    # Status lines counted in the stream, not per recv(): one can straddle two reads, so the
+    # last len(mark) - 1 bytes are carried to the next (too short to hold a whole mark twice).
+    global answers
+    mark, tail = b"HTTP/1.1 200 OK", b""
     while answers < N:
         d = s.recv(1 << 20)
         if not d:
             break
-        got += len(d)
-        answers = (got) // 10150 if False else answers
-        buf_count = d.count(b"HTTP/1.1 200 OK")
-        answers += buf_count
+        d = tail + d
+        answers += d.count(mark)
+        tail = d[-(len(mark) - 1):]
 th = threading.Thread(target=reader); th.start()
 while sent < len(data):
     sent += s.send(data[sent:])
