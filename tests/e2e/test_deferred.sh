@@ -113,18 +113,9 @@ t_exit_while_a_task_runs_does_not_wait() {
     expect_rc 4
 }
 t_workers_profiled_as_threads() {
-    # Each task waits (up to 60 s) for the other to start: with two workers, each then runs one.
-    # Without it, a worker that finished its task before the other worker was scheduled (a
-    # loaded machine) took the second task too, and "[2] Deferred worker" had no samples.
+    # Each task waits for the other to start (meet.rb): with two workers, each then runs one.
     cat >"$T/par.rb" <<'RB'
-Deferred.setup do
-  def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x)
-  def meet(mine, other)
-    File.open(mine, "w") { }
-    t = Time.now
-    nil until File.exist?(other) || Time.now - t > 60
-  end
-end
+Deferred.load("tests/scripts/deferred/meet.rb")
 dir = ARGV[0]
 Deferred.all([Deferred.new("#{dir}/a", "#{dir}/b") { |m, o| meet(m, o); spin(150) },
               Deferred.new("#{dir}/b", "#{dir}/a") { |m, o| meet(m, o); spin(150) }]).value

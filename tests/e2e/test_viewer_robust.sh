@@ -94,19 +94,11 @@ $(screen)"
 cleanup_tmux() { tm kill-server 2>/dev/null; true; }
 
 # A script that keeps the main thread and two Deferred workers busy (three sampled threads).
-# Each task waits (up to 60 s) for the other to start, so each worker runs one: without it, a
-# worker not yet scheduled on a loaded machine took no task, and had no file.
+# Each task waits for the other to start (meet.rb), so each worker runs one.
 three_threads_script() {
     cat >"$T/three.rb" <<'EOF'
 Deferred.pool_size = 2
-Deferred.setup do
-  def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x)
-  def meet(mine, other)
-    File.open(mine, "w") { }
-    t = Time.now
-    nil until File.exist?(other) || Time.now - t > 60
-  end
-end
+Deferred.load("tests/scripts/deferred/meet.rb")
 def spin(ms) = (t = Time.now; x = 0; x += 1 while (Time.now - t) * 1000 < ms; x)
 Profiler.start_profiling(hz: 1000) if ARGV[0]
 m = "#{__FILE__}.#{Process.pid}" # fresh meeting files for each run
